@@ -1,0 +1,147 @@
+// keel::app: a router plus the app-wide middleware stack, services and error shape, composed at compile time.
+//   keel::app{api}.use<keel::request_id, keel::access_log>().provide(db).serve(keel::server_config::from_env());
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/context.hpp"
+#include "keel/error.hpp"
+#include "keel/middleware/middleware.hpp"
+#include "keel/router/router.hpp"
+#include "keel/server/config.hpp"
+
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0 {
+
+namespace detail {
+
+// A tuple of the distinct non-void types among Ts, in first-seen order.
+template <class Out, class... Ts>
+struct unique_types {
+  using type = Out;
+};
+template <class... Out, class T, class... Ts>
+struct unique_types<std::tuple<Out...>, T, Ts...> {
+  using type = typename std::conditional_t<std::is_void_v<T> || (std::is_same_v<T, Out> || ...),
+                                           unique_types<std::tuple<Out...>, Ts...>,
+                                           unique_types<std::tuple<Out..., T>, Ts...>>::type;
+};
+
+template <class Route>
+struct route_states;
+template <fixed_string P, http::method_set M, class H, class... Ms>
+struct route_states<route<P, M, H, Ms...>> {
+  using type = std::tuple<typename state_of<Ms>::type...>;
+};
+
+template <class Tuple>
+struct tuple_to_unique;
+template <class... Ts>
+struct tuple_to_unique<std::tuple<Ts...>> {
+  using type = typename unique_types<std::tuple<>, Ts...>::type;
+};
+
+template <class Router, class Stack>
+struct all_states;
+template <class... Routes, class... Ms>
+struct all_states<router<std::tuple<Routes...>>, std::tuple<Ms...>> {
+  using type = typename tuple_to_unique<decltype(std::tuple_cat(
+      std::declval<std::tuple<typename state_of<Ms>::type...>>(),
+      std::declval<typename route_states<Routes>::type>()...))>::type;
+};
+
+template <class Services>
+struct service_list;
+template <class... Ss>
+struct service_list<std::tuple<Ss...>> {
+  using pointers = std::tuple<Ss*...>;
+};
+
+}  // namespace detail
+
+template <class Router, class Stack = std::tuple<>, class Services = std::tuple<>,
+          class ErrorFormat = json_error_formatter>
+class app {
+ public:
+  using router_type = Router;
+  using stack_type = Stack;
+  using context_type = context<typename detail::all_states<Router, Stack>::type, Services>;
+  static_assert(ErrorFormatter<ErrorFormat>,
+                "keel: an error formatter needs `static void format(const keel::http_error&, std::string_view "
+                "request_id, keel::response&)`");
+
+  explicit app(Router r) : router_(std::move(r)) {}
+  app(Router r, Stack s, typename detail::service_list<Services>::pointers svc)
+      : router_(std::move(r)), stack_(std::move(s)), services_(svc) {}
+
+  // App-wide middleware, outermost first; it runs for every request, matched or not.
+  template <class... Ms>
+  auto use(Ms... ms) && {
+    using S = decltype(std::tuple_cat(std::declval<Stack>(), std::declval<std::tuple<Ms...>>()));
+    return app<Router, S, Services, ErrorFormat>(std::move(router_),
+                                                  std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)),
+                                                  services_);
+  }
+  template <class... Ms>
+    requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...))
+  auto use() && {
+    return std::move(*this).use(Ms{}...);
+  }
+
+  // Services handlers receive by reference (`db& d`). The app keeps pointers: the objects must outlive it.
+  template <class... Ts>
+  auto provide(Ts&... services) && {
+    using S = decltype(std::tuple_cat(std::declval<Services>(), std::declval<std::tuple<Ts...>>()));
+    return app<Router, Stack, S, ErrorFormat>(std::move(router_), std::move(stack_),
+                                               std::tuple_cat(services_, std::tuple<Ts*...>(&services...)));
+  }
+
+  // Replaces the JSON shape of every error response (see keel/error.hpp).
+  template <class F>
+  auto errors() && {
+    return app<Router, Stack, Services, F>(std::move(router_), std::move(stack_), services_);
+  }
+
+  // Runs the server until SIGINT/SIGTERM (or stop); returns after a graceful shutdown. Defined in
+  // keel/server/server.hpp.
+  void serve(const server_config& cfg = server_config::from_env()) const;
+
+  // --- used by the session
+  void prepare(context_type& ctx) const {
+    ctx.bind_services(services_);
+    ctx.set_error_renderer(&render_error<ErrorFormat>);
+  }
+  dispatch_result handle(context_type& ctx) const {
+    std::size_t ran = 0;
+    if (!detail::run_before(stack_, ctx, ran)) {
+      detail::run_after(stack_, ctx, ran);
+      return dispatch_result::done;
+    }
+    dispatch_result r = dispatch_result::done;
+    try {
+      r = router_.dispatch(ctx);
+    } catch (...) {
+      detail::respond_to_exception(ctx);
+    }
+    if (r == dispatch_result::done) detail::run_after(stack_, ctx, ran);
+    return r;
+  }
+  // After an asynchronous handler finished: the app-wide `after`s (every `before` ran).
+  void complete(context_type& ctx) const { detail::run_after(stack_, ctx, std::tuple_size_v<Stack>); }
+
+  const Router& router() const noexcept { return router_; }
+  const Stack& middleware() const noexcept { return stack_; }
+
+ private:
+  Router router_;
+  Stack stack_{};
+  typename detail::service_list<Services>::pointers services_{};
+};
+
+template <class R>
+app(R) -> app<R>;
+
+}  // namespace keel::inline v0

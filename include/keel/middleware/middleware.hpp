@@ -1,0 +1,90 @@
+// The Middleware role and how a stack of them runs.
+//
+// A middleware is a class with `before(ctx)` and/or `after(ctx)`; a stack runs every `before` in order, then
+// the handler, then every `after` in reverse order: the onion, with the handler in the middle. A `before`
+// that returns keel::flow::respond answers early (it has filled ctx.response()); the inner layers and the
+// handler are skipped, while the `after`s of the layers that already ran still run, outermost last.
+//
+// Why two hooks and not `operator()(ctx, next)`: a handler may be a coroutine that finishes later on the same
+// thread. With hooks, every middleware stays a plain synchronous function that the compiler inlines around
+// the handler, whether the handler is synchronous or not, and no layer needs a coroutine frame of its own.
+//
+// A middleware may declare `using state = T;`: every request then carries a T (default-constructed) that the
+// middleware fills and that later layers and handlers read by type (`ctx.state<T>()`, or a handler parameter
+// `T&` / `const T&`). Middleware objects are shared by all threads: before/after must be const.
+#pragma once
+
+#include "keel/config.hpp"
+
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0 {
+
+enum class flow : bool {
+  next,     // go on to the next layer
+  respond,  // stop here: ctx.response() is the answer
+};
+
+template <class M, class Ctx>
+concept has_before = requires(const M& m, Ctx& ctx) { m.before(ctx); };
+template <class M, class Ctx>
+concept has_after = requires(const M& m, Ctx& ctx) { m.after(ctx); };
+
+// A type that can sit in a stack over requests with context Ctx.
+template <class M, class Ctx>
+concept Middleware = std::is_class_v<M> && (has_before<M, Ctx> || has_after<M, Ctx>);
+
+namespace detail {
+
+template <class M>
+struct state_of {
+  using type = void;
+};
+template <class M>
+  requires requires { typename M::state; }
+struct state_of<M> {
+  using type = typename M::state;
+};
+
+// Runs the `before`s of `stack` in order. Returns how many layers ran (their `after`s must run) and
+// whether the request goes on.
+template <std::size_t I = 0, class Ctx, class... Ms>
+KEEL_ALWAYS_INLINE bool run_before(const std::tuple<Ms...>& stack, Ctx& ctx, std::size_t& ran) {
+  if constexpr (I == sizeof...(Ms)) {
+    return true;
+  } else {
+    using M = std::tuple_element_t<I, std::tuple<Ms...>>;
+    static_assert(Middleware<M, Ctx>,
+                  "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
+    ++ran;
+    if constexpr (has_before<M, Ctx>) {
+      using R = decltype(std::get<I>(stack).before(ctx));
+      if constexpr (std::is_same_v<R, flow>) {
+        if (std::get<I>(stack).before(ctx) == flow::respond) return false;
+      } else {
+        static_assert(std::is_void_v<R>, "keel: middleware before(ctx) must return void or keel::flow");
+        std::get<I>(stack).before(ctx);
+      }
+    }
+    return run_before<I + 1>(stack, ctx, ran);
+  }
+}
+
+// Runs the `after`s of the first `ran` layers of `stack`, innermost first.
+template <std::size_t I = 0, class Ctx, class... Ms>
+KEEL_ALWAYS_INLINE void run_after(const std::tuple<Ms...>& stack, Ctx& ctx, std::size_t ran) {
+  if constexpr (I < sizeof...(Ms)) {
+    constexpr std::size_t idx = sizeof...(Ms) - 1 - I;
+    using M = std::tuple_element_t<idx, std::tuple<Ms...>>;
+    if constexpr (has_after<M, Ctx>) {
+      if (idx < ran) std::get<idx>(stack).after(ctx);
+    }
+    run_after<I + 1>(stack, ctx, ran);
+  }
+}
+
+}  // namespace detail
+}  // namespace keel::inline v0

@@ -1,0 +1,341 @@
+// keel::router: the app's routes, flattened at compile time into one segment trie, and the per-route
+// pipeline (route middleware -> extractors -> handler -> responder) that dispatch inlines for each route.
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/context.hpp"
+#include "keel/error.hpp"
+#include "keel/extract.hpp"
+#include "keel/http/method.hpp"
+#include "keel/middleware/middleware.hpp"
+#include "keel/respond.hpp"
+#include "keel/router/handler_traits.hpp"
+#include "keel/router/route.hpp"
+#include "keel/router/trie.hpp"
+#include "keel/task.hpp"
+
+#include <array>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <fmt/core.h>
+
+namespace keel::inline v0 {
+
+enum class dispatch_result : bool {
+  done,     // ctx.response() holds the answer
+  pending,  // a coroutine handler is running; ctx.on_async_complete() fires when the response is ready
+};
+
+namespace detail {
+
+// The "Allow" value for a method set; GET implies HEAD, and OPTIONS is always answered.
+inline std::string allow_header(http::method_set set) {
+  if (set.contains(http::method::get)) set = set | http::method::head;
+  set = set | http::method::options;
+  std::string out;
+  for (auto m : http::all_methods)
+    if (set.contains(m)) {
+      if (!out.empty()) out.append(", ");
+      out.append(http::to_string(m));
+    }
+  return out;
+}
+
+// Logs an exception that escaped a handler; the client sees a 500 with the request id only.
+inline void log_handler_exception(request_context& ctx, const char* what) {
+  fmt::print(stderr, "{{\"level\":\"error\",\"event\":\"handler_exception\",\"request_id\":\"{}\",\"route\":\"{}\",\"what\":\"{}\"}}\n",
+             ctx.request_id(), ctx.route_path(), what);
+}
+
+inline void fail_internal(request_context& ctx) {
+  ctx.fail(http_error(http::status::internal_server_error, "internal server error", "internal_error"));
+}
+
+// Turns the in-flight exception into a response.
+inline void respond_to_exception(request_context& ctx) {
+  try {
+    throw;
+  } catch (const http_error& e) {
+    ctx.fail(e);
+  } catch (const std::exception& e) {
+    log_handler_exception(ctx, e.what());
+    fail_internal(ctx);
+  } catch (...) {
+    log_handler_exception(ctx, "unknown exception");
+    fail_internal(ctx);
+  }
+}
+
+// What a handler parameter holds while the pipeline runs.
+template <class P>
+using arg_storage_t = std::conditional_t<std::is_lvalue_reference_v<P>, std::remove_reference_t<P>*,
+                                         std::remove_cvref_t<P>>;
+
+template <class Ctx, class P>
+constexpr bool is_context_param =
+    std::is_lvalue_reference_v<P> &&
+    (std::is_same_v<std::remove_cvref_t<P>, Ctx> || std::is_same_v<std::remove_cvref_t<P>, request_context>);
+
+template <class Ctx, class P>
+constexpr bool is_state_param =
+    std::is_lvalue_reference_v<P> && Ctx::template has_state<std::remove_cvref_t<P>>;
+
+template <class Ctx, class P>
+constexpr bool is_service_param =
+    std::is_lvalue_reference_v<P> && Ctx::template has_service<std::remove_cvref_t<P>>;
+
+template <class Ctx, class P>
+constexpr bool is_extractor_param = Extractor<std::remove_cvref_t<P>, Ctx>;
+
+template <class Parameter>
+struct handler_parameter_is_not_extractable {
+  static_assert(sizeof(Parameter) == 0,
+                "keel: this handler parameter (type shown) is no path parameter, no extractor (no "
+                "keel::extractor<T> specialization), no middleware state and no app service (app.provide)");
+  static constexpr bool ok = false;
+};
+
+template <class Parameter>
+struct coroutine_handler_takes_reference {
+  static_assert(sizeof(Parameter) == 0,
+                "keel: a coroutine handler must take path parameters and extractors by value: a reference would "
+                "dangle once the coroutine suspends (references to services, states and the context are fine)");
+  static constexpr bool ok = false;
+};
+
+// Extracts handler parameter I (type P) of route R into `out`. false: ctx.response() holds the error.
+template <class Route, std::size_t I, class P, class Ctx>
+KEEL_ALWAYS_INLINE bool extract_arg(Ctx& ctx, std::optional<arg_storage_t<P>>& out) {
+  using D = std::remove_cvref_t<P>;
+  using info = typename Route::path_info;
+  using args = typename callable_traits<typename Route::handler_type>::args;
+  if constexpr (is_context_param<Ctx, P>) {
+    out.emplace(&ctx);
+    return true;
+  } else if constexpr (is_state_param<Ctx, P>) {
+    out.emplace(&ctx.template state<D>());
+    return true;
+  } else if constexpr (is_service_param<Ctx, P>) {
+    out.emplace(&ctx.template service<D>());
+    return true;
+  } else if constexpr (is_positional_path_param<P> || is_named_path_param<P>) {
+    constexpr std::size_t slot = []<class... A>(std::tuple<A...>*) {
+      return path_slot_of<info, A...>(I);
+    }(static_cast<args*>(nullptr));
+    static_assert(slot < info::param_count);
+    if constexpr (is_named_path_param<P>) {
+      using T = typename D::value_type;
+      out.emplace();
+      if (!parse_path_value<T>(ctx.raw_path_param(slot), out->value, ctx, slot)) {
+        ctx.fail(bad_path_param<T>(info::param_names[slot]));
+        return false;
+      }
+    } else {
+      out.emplace();
+      if (!parse_path_value<D>(ctx.raw_path_param(slot), *out, ctx, slot)) {
+        ctx.fail(bad_path_param<D>(info::param_names[slot]));
+        return false;
+      }
+    }
+    return true;
+  } else if constexpr (is_extractor_param<Ctx, P>) {
+    static_assert(!std::is_lvalue_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>,
+                  "keel: take extractors by value or const reference");
+    using R = decltype(extractor<D>::extract(ctx));
+    if constexpr (std::is_same_v<std::remove_cvref_t<R>, result<D>>) {
+      auto r = extractor<D>::extract(ctx);
+      if (!r) {
+        ctx.fail(r.error());
+        return false;
+      }
+      out.emplace(std::move(r).value());
+    } else {
+      out.emplace(extractor<D>::extract(ctx));
+    }
+    return true;
+  } else {
+    return handler_parameter_is_not_extractable<P>::ok;
+  }
+}
+
+template <class P, class S>
+KEEL_ALWAYS_INLINE decltype(auto) pass_arg(std::optional<S>& s) {
+  if constexpr (std::is_lvalue_reference_v<P>) {
+    return static_cast<P>(**s);
+  } else {
+    return std::move(*s);
+  }
+}
+
+template <class Route, class Ctx>
+struct route_pipeline {
+  using traits = callable_traits<typename Route::handler_type>;
+  using args = typename traits::args;
+  using result_type = typename traits::result;
+  static constexpr bool is_coroutine = is_task<result_type>::value;
+
+  // Runs the route's middleware, extractors, handler and responder.
+  static dispatch_result run(const Route& route, Ctx& ctx) {
+    std::size_t ran = 0;
+    if (!run_before(route.middleware, ctx, ran)) {
+      run_after(route.middleware, ctx, ran);
+      return dispatch_result::done;
+    }
+    dispatch_result r = dispatch_result::done;
+    try {
+      r = extract_and_call(route, ctx, ran, std::make_index_sequence<std::tuple_size_v<args>>{});
+    } catch (...) {
+      respond_to_exception(ctx);
+    }
+    if (r == dispatch_result::done) run_after(route.middleware, ctx, ran);
+    return r;
+  }
+
+  template <std::size_t... Is>
+  KEEL_ALWAYS_INLINE static dispatch_result extract_and_call(const Route& route, Ctx& ctx, std::size_t ran,
+                                                            std::index_sequence<Is...>) {
+    std::tuple<std::optional<arg_storage_t<std::tuple_element_t<Is, args>>>...> storage;
+    bool ok = (extract_arg<Route, Is, std::tuple_element_t<Is, args>>(ctx, std::get<Is>(storage)) && ...);
+    if (!ok) return dispatch_result::done;
+    if constexpr (is_coroutine) {
+      (check_coroutine_param<std::tuple_element_t<Is, args>>(), ...);
+      auto t = route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
+      using T = typename result_type::value_type;
+      start_detached(std::move(t), [&route, &ctx, ran](task_result<T>&& res) {
+        if (res.exception) {
+          try {
+            std::rethrow_exception(res.exception);
+          } catch (...) {
+            respond_to_exception(ctx);
+          }
+        } else if constexpr (std::is_void_v<T>) {
+          ctx.response().status(http::status::no_content);
+        } else {
+          try {
+            respond_with(ctx, std::move(*res.value));
+          } catch (...) {
+            respond_to_exception(ctx);
+          }
+        }
+        run_after(route.middleware, ctx, ran);
+        ctx.on_async_complete()();
+      });
+      return dispatch_result::pending;
+    } else if constexpr (std::is_void_v<result_type>) {
+      route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
+      if (ctx.response().body().empty() && ctx.response().status() == http::status::ok)
+        ctx.response().status(http::status::no_content);
+      return dispatch_result::done;
+    } else {
+      respond_with(ctx, route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
+      return dispatch_result::done;
+    }
+  }
+
+  template <class P>
+  static constexpr void check_coroutine_param() {
+    if constexpr (std::is_lvalue_reference_v<P> && !is_context_param<Ctx, P> && !is_state_param<Ctx, P> &&
+                  !is_service_param<Ctx, P>) {
+      (void)coroutine_handler_takes_reference<P>::ok;
+    }
+  }
+};
+
+}  // namespace detail
+
+template <class Routes>
+class router;
+
+// keel::router{keel::get<"/a">(h1), keel::group<"/api">(...), ...}
+template <class... Routes>
+class router<std::tuple<Routes...>> {
+ public:
+  using routes_type = std::tuple<Routes...>;
+  static constexpr std::size_t size = sizeof...(Routes);
+
+  template <RouteItem... Items>
+  explicit router(Items... items) : routes_(std::tuple_cat(detail::flatten(std::move(items))...)) {}
+
+  const routes_type& routes() const noexcept { return routes_; }
+
+  // Routes the request in ctx and runs the matched route's pipeline. 404 when no path matches, 405 (with
+  // Allow) when the path exists for other methods, HEAD served by GET routes, OPTIONS answered with Allow.
+  template <class Ctx>
+  dispatch_result dispatch(Ctx& ctx) const {
+    const http::request& req = ctx.request();
+    std::string_view path = req.path;
+    if (path.empty() || path.front() != '/') {
+      if (path == "*" && req.method == http::method::options) return answer_options(ctx, all_methods_set());
+      ctx.fail(http_error(http::status::not_found));
+      return dispatch_result::done;
+    }
+    int leaf = detail::match_path(trie_, 0, path.substr(1), path.size() == 1, ctx.param_slots().data(), 0);
+    if (leaf < 0) {
+      ctx.fail(http_error(http::status::not_found));
+      return dispatch_result::done;
+    }
+    const detail::trie_leaf& l = trie_.leaves[static_cast<std::size_t>(leaf)];
+    http::method m = req.method;
+    if (!l.methods.contains(m)) {
+      if (m == http::method::head && l.methods.contains(http::method::get)) {
+        m = http::method::get;  // the writer drops the body
+      } else if (m == http::method::options) {
+        return answer_options(ctx, l.methods);
+      } else {
+        http_error e(http::status::method_not_allowed);
+        e.with_header("Allow", detail::allow_header(l.methods));
+        ctx.fail(e);
+        return dispatch_result::done;
+      }
+    }
+    for (std::size_t i = 0; i < l.count; ++i) {
+      std::size_t r = trie_.leaf_routes[l.first + i];
+      if (descs_[r].methods.contains(m)) return call(r, ctx, std::index_sequence_for<Routes...>{});
+    }
+    ctx.fail(http_error(http::status::not_found));  // unreachable: the leaf's method set said so
+    return dispatch_result::done;
+  }
+
+ private:
+  static constexpr http::method_set all_methods_set() { return http::method_set{std::uint16_t(0x1ff)}; }
+
+  template <class Ctx>
+  static dispatch_result answer_options(Ctx& ctx, http::method_set set) {
+    ctx.response().status(http::status::no_content).header("Allow", detail::allow_header(set));
+    return dispatch_result::done;
+  }
+
+  template <class Ctx, std::size_t... Is>
+  KEEL_ALWAYS_INLINE dispatch_result call(std::size_t r, Ctx& ctx, std::index_sequence<Is...>) const {
+    dispatch_result out = dispatch_result::done;
+    // Unrolled into a switch over the route index: each arm is that route's pipeline, inlined.
+    (void)((r == Is ? (out = invoke<Is>(ctx), true) : false) || ...);
+    return out;
+  }
+
+  template <std::size_t I, class Ctx>
+  KEEL_ALWAYS_INLINE dispatch_result invoke(Ctx& ctx) const {
+    using R = std::tuple_element_t<I, routes_type>;
+    ctx.set_params(R::path_info::param_count);
+    ctx.set_route_path(R::path_info::text);
+    return detail::route_pipeline<R, Ctx>::run(std::get<I>(routes_), ctx);
+  }
+
+  static constexpr std::array<detail::route_desc, sizeof...(Routes)> descs_ = {
+      detail::route_desc{Routes::path.view(), Routes::methods}...};
+  static constexpr detail::trie_sizes sizes_ = detail::trie_sizes_of(descs_);
+  static constexpr auto trie_ = detail::build_trie<sizeof...(Routes), sizes_>(descs_);
+
+  routes_type routes_;
+};
+
+template <RouteItem... Items>
+router(Items...) -> router<detail::flat_routes_t<Items...>>;
+
+}  // namespace keel::inline v0

@@ -1,0 +1,16 @@
+# Builds one compile-fail target and checks that the build FAILS with every expected text in its output.
+# A bare "it did not compile" would also pass on a typo; matching the message proves the right check fired.
+# Usage: cmake -DBUILD_DIR=... -DTARGET=... -DEXPECT="text1;text2" -P check.cmake
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${TARGET}
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(all "${out}${err}")
+if(rc EQUAL 0)
+  message(FATAL_ERROR "${TARGET} compiled, but it must not")
+endif()
+foreach(text IN LISTS EXPECT)
+  string(FIND "${all}" "${text}" pos)
+  if(pos EQUAL -1)
+    message(FATAL_ERROR "${TARGET} failed to compile, but its output lacks \"${text}\":\n${all}")
+  endif()
+endforeach()
+message(STATUS "${TARGET}: failed as expected")
