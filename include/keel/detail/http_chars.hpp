@@ -1,0 +1,134 @@
+// keel::detail: HTTP character classes (RFC 9110 tchar, field values, request-target) and fast scanners.
+#pragma once
+
+#include "keel/config.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace keel::inline v0::detail {
+
+// One bit per class, so one table serves every check the parser makes per byte.
+enum http_char_class : std::uint8_t {
+  char_tchar = 1,    // token character (method, field name, transfer-coding)
+  char_target = 2,   // allowed in a request-target: VCHAR (0x21..0x7E)
+  char_field = 4,    // allowed inside a field value: VCHAR, obs-text, SP, HTAB
+  char_hex = 8,      // hexadecimal digit (chunk size)
+  char_scheme = 16,  // URI scheme character after the first: ALPHA DIGIT + - .
+};
+
+inline constexpr std::array<std::uint8_t, 256> http_char_table = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    std::uint8_t bits = 0;
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    if (alpha || digit ||
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos)
+      bits |= char_tchar;
+    if (c >= 0x21 && c <= 0x7E) bits |= char_target;
+    if ((c >= 0x20 && c != 0x7F) || c == '\t') bits |= char_field;
+    if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) bits |= char_hex;
+    if (alpha || digit || c == '+' || c == '-' || c == '.') bits |= char_scheme;
+    t[static_cast<std::size_t>(c)] = bits;
+  }
+  return t;
+}();
+
+KEEL_ALWAYS_INLINE bool is_char(char c, http_char_class cls) noexcept {
+  return (http_char_table[static_cast<unsigned char>(c)] & cls) != 0;
+}
+
+constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The first byte in [p, end) that is not a tchar, or end. Tokens are short (method, field names), so a table
+// lookup four bytes per branch beats vector code that would need a byte shuffle for this irregular set.
+KEEL_ALWAYS_INLINE const char* find_token_end(const char* p, const char* end) noexcept {
+  const auto cls = [](const char* q) { return http_char_table[static_cast<unsigned char>(*q)]; };
+  while (end - p >= 4 && (cls(p) & cls(p + 1) & cls(p + 2) & cls(p + 3) & char_tchar) != 0) p += 4;
+  while (p != end && (cls(p) & char_tchar) != 0) ++p;
+  return p;
+}
+
+// The first byte in [p, end) that may not appear in a request-target (anything outside 0x21..0x7E), or end.
+// Targets are the longest token on the request line, so this one is vectorised.
+KEEL_ALWAYS_INLINE const char* find_target_end(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i low = _mm_set1_epi8(0x20);
+  const __m128i high = _mm_set1_epi8(0x7F);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, low), v),    // v <= 0x20
+                                     _mm_cmpeq_epi8(_mm_max_epu8(v, high), v));  // v >= 0x7F
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+    if (mask != 0) return p + __builtin_ctz(mask);
+    p += 16;
+  }
+#endif
+  while (p != end && is_char(*p, char_target)) ++p;
+  return p;
+}
+
+// The first byte in [p, end) that is a control character other than HTAB, or DEL, or end. In a well-formed
+// field line that byte is the CR ending the line; HTAB is rare, so it stops the vector loop and is stepped
+// over.
+KEEL_ALWAYS_INLINE const char* find_field_value_end(const char* p, const char* end) noexcept {
+#if defined(__SSE2__)
+  const __m128i low = _mm_set1_epi8(0x1F);
+  const __m128i del = _mm_set1_epi8(0x7F);
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i stop = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, low), v),  // v <= 0x1F
+                                      _mm_cmpeq_epi8(v, del));
+    unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+    while (mask != 0) {
+      const char* hit = p + __builtin_ctz(mask);
+      if (*hit != '\t') return hit;
+      mask &= mask - 1;
+    }
+    p += 16;
+  }
+#endif
+  while (p != end && is_char(*p, char_field)) ++p;
+  return p;
+}
+
+// Case-insensitive comparison against a lower-case literal of letters, digits and '-'. Valid when `token`
+// holds no control characters (tokens and field values): then OR-ing 0x20 only ever maps upper-case letters
+// onto the literal's bytes.
+KEEL_ALWAYS_INLINE bool token_equals_lower(std::string_view token, std::string_view lower) noexcept {
+  if (token.size() != lower.size()) return false;
+  for (std::size_t i = 0; i < token.size(); ++i)
+    if ((static_cast<unsigned char>(token[i]) | 0x20u) != static_cast<unsigned char>(lower[i])) return false;
+  return true;
+}
+
+// Calls fn(element) for each non-empty element of a comma-separated list, with optional whitespace trimmed
+// (RFC 9110 section 5.6.1). Stops early and returns false when fn returns false.
+template <class Fn>
+constexpr bool for_each_list_element(std::string_view list, Fn&& fn) {
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    std::string_view element = list.substr(0, comma);
+    while (!element.empty() && (element.front() == ' ' || element.front() == '\t')) element.remove_prefix(1);
+    while (!element.empty() && (element.back() == ' ' || element.back() == '\t')) element.remove_suffix(1);
+    if (!element.empty() && !fn(element)) return false;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+}  // namespace keel::inline v0::detail
