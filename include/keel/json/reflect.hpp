@@ -1,0 +1,83 @@
+// DTO reflection: the Dto concept, field count, field access by index with JSON names, and DTO policies.
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/json/naming.hpp"
+#include "keel/json/traits.hpp"
+
+#include <boost/pfr.hpp>
+
+#include <array>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0::detail {
+
+template <class T>
+inline constexpr bool is_std_array = false;
+template <class T, std::size_t N>
+inline constexpr bool is_std_array<std::array<T, N>> = true;
+
+}  // namespace keel::inline v0::detail
+
+namespace keel::inline v0 {
+
+// A DTO is a plain aggregate struct (no base classes, no user constructors) read and written field by field.
+// Types with a json_traits specialization are not DTOs even if they are aggregates.
+template <class T>
+concept Dto = std::is_class_v<T> && std::is_aggregate_v<T> && !std::is_union_v<T> &&
+              !detail::is_std_array<T> && !HasJsonTraits<T> && !std::is_const_v<T>;
+
+template <Dto T>
+inline constexpr std::size_t field_count = boost::pfr::tuple_size_v<T>;
+
+// The JSON keys of all fields of T, in declaration order.
+template <Dto T>
+inline constexpr auto json_field_names = []<std::size_t... I>(std::index_sequence<I...>) {
+  return std::array<std::string_view, sizeof...(I)>{json_field_name<T, I>...};
+}
+(std::make_index_sequence<field_count<T>>{});
+
+// Calls f(std::integral_constant<std::size_t, I>{}, member) for every field in declaration order; the index
+// gives compile-time access to json_field_name<T, I>.
+template <Dto T, class F>
+constexpr void for_each_field(T& object, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (f(std::integral_constant<std::size_t, I>{}, boost::pfr::get<I>(object)), ...);
+  }
+  (std::make_index_sequence<field_count<T>>{});
+}
+template <Dto T, class F>
+constexpr void for_each_field(const T& object, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (f(std::integral_constant<std::size_t, I>{}, boost::pfr::get<I>(object)), ...);
+  }
+  (std::make_index_sequence<field_count<T>>{});
+}
+
+template <Dto T>
+inline constexpr bool rejects_unknown_fields = [] {
+  if constexpr (requires { typename T::keel_unknown_fields; }) {
+    using P = typename T::keel_unknown_fields;
+    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, ignore>,
+                  "keel_unknown_fields must be keel::reject or keel::ignore");
+    return std::is_same_v<P, reject>;
+  } else {
+    return false;
+  }
+}();
+
+template <Dto T>
+inline constexpr bool missing_fields_use_defaults = [] {
+  if constexpr (requires { typename T::keel_missing_fields; }) {
+    using P = typename T::keel_missing_fields;
+    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, use_defaults>,
+                  "keel_missing_fields must be keel::use_defaults or keel::reject");
+    return std::is_same_v<P, use_defaults>;
+  } else {
+    return false;
+  }
+}();
+
+}  // namespace keel::inline v0

@@ -1,0 +1,396 @@
+// JSON output: keel::json::write appends any supported value (DTOs, containers, scalars, enums, time
+// points, variants, validator types, json_traits types) to a std::string; keel::json::to_string returns one.
+//
+// Compact output copies each field's precomputed `"key":` in one block and escapes strings eight bytes at
+// a time; nothing is allocated except the growth of `out` (reuse the buffer and there is none).
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/json/enum.hpp"
+#include "keel/json/reflect.hpp"
+#include "keel/json/time.hpp"
+#include "keel/json/traits.hpp"
+#include "keel/validate/validated.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <ranges>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
+namespace keel::inline v0::json {
+
+struct write_options {
+  bool pretty = false;  // newlines and `indent` spaces per level, "key": value
+  unsigned indent = 2;
+  bool escape_unicode = false;  // non-ASCII as \uXXXX (surrogate pairs above U+FFFF): pure-ASCII output
+  bool null_for_empty_optional = false;  // default: an empty std::optional field is left out
+};
+
+}  // namespace keel::inline v0::json
+
+namespace keel::inline v0::detail {
+
+template <class T>
+inline constexpr bool is_optional = false;
+template <class T>
+inline constexpr bool is_optional<std::optional<T>> = true;
+
+template <class T>
+inline constexpr bool is_variant = false;
+template <class... T>
+inline constexpr bool is_variant<std::variant<T...>> = true;
+
+template <class T>
+concept string_like = std::is_convertible_v<const T&, std::string_view> && !std::is_null_pointer_v<T>;
+
+template <class T>
+concept string_keyed_map = requires {
+  typename T::key_type;
+  typename T::mapped_type;
+}
+&&std::is_convertible_v<const typename T::key_type&, std::string_view>&& std::ranges::range<T>;
+
+template <class T>
+concept json_array_like = std::ranges::range<T> && !string_like<T> && !string_keyed_map<T>;
+
+template <class T>
+concept system_time_point = std::is_same_v<typename T::clock, std::chrono::system_clock> && requires {
+  typename T::duration;
+  std::chrono::time_point_cast<std::chrono::milliseconds>(T{});
+};
+
+// Flags (high bit of the byte) every byte of `w` that must not be copied as is: < 0x20, '"', '\\', and
+// with escape_unicode >= 0x80. The lowest flagged byte is always a real one (borrows only run upward).
+KEEL_ALWAYS_INLINE std::uint64_t bytes_needing_escape(std::uint64_t w, bool escape_unicode) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  auto zero_bytes = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+  std::uint64_t control = (w - ones * 0x20) & ~w & highs;
+  std::uint64_t quote = zero_bytes(w ^ (ones * '"'));
+  std::uint64_t backslash = zero_bytes(w ^ (ones * '\\'));
+  return control | quote | backslash | (escape_unicode ? (w & highs) : 0);
+}
+
+KEEL_ALWAYS_INLINE std::size_t first_flagged_byte(std::uint64_t mask) noexcept {
+  if constexpr (std::endian::native == std::endian::little)
+    return static_cast<std::size_t>(std::countr_zero(mask)) / 8;
+  else
+    return static_cast<std::size_t>(std::countl_zero(mask)) / 8;
+}
+
+template <bool Pretty>
+class json_writer {
+ public:
+  json_writer(std::string& out, const json::write_options& options) : out_(out), options_(options) {
+    std::size_t used = out.size();
+    out.resize(std::max(out.capacity(), used + 256));
+    begin_ = out.data();
+    pos_ = begin_ + used;
+    end_ = begin_ + out.size();
+  }
+  json_writer(const json_writer&) = delete;
+  json_writer& operator=(const json_writer&) = delete;
+  ~json_writer() { out_.resize(static_cast<std::size_t>(pos_ - begin_)); }
+
+  template <class T>
+  void value(const T& v) {
+    if constexpr (JsonWritableByTraits<T>) {
+      value(json_traits<T>::to_json(v));
+    } else if constexpr (Validator<T>) {
+      value(v.get());
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (v)
+        raw("true", 4);
+      else
+        raw("false", 5);
+    } else if constexpr (std::is_integral_v<T>) {
+      reserve(24);
+      pos_ = std::to_chars(pos_, pos_ + 24, v).ptr;
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (!std::isfinite(v)) return raw("null", 4);
+      reserve(40);
+      pos_ = std::to_chars(pos_, pos_ + 40, v).ptr;
+    } else if constexpr (std::is_enum_v<T>) {
+      std::string_view name = enum_name(v);
+      if (name.empty())
+        value(static_cast<std::underlying_type_t<T>>(v));
+      else
+        string(name);
+    } else if constexpr (std::is_null_pointer_v<T> || std::is_same_v<T, std::monostate>) {
+      raw("null", 4);
+    } else if constexpr (string_like<T>) {
+      string(std::string_view(v));
+    } else if constexpr (system_time_point<T>) {
+      reserve(detail::rfc3339_length + 2);
+      *pos_++ = '"';
+      pos_ = format_rfc3339(pos_, std::chrono::time_point_cast<std::chrono::system_clock::duration>(v));
+      *pos_++ = '"';
+    } else if constexpr (is_optional<T>) {
+      if (v)
+        value(*v);
+      else
+        raw("null", 4);
+    } else if constexpr (is_variant<T>) {
+      std::visit([this](const auto& alternative) { this->value(alternative); }, v);
+    } else if constexpr (string_keyed_map<T>) {
+      map(v);
+    } else if constexpr (json_array_like<T>) {
+      array(v);
+    } else if constexpr (Dto<T>) {
+      object(v);
+    } else {
+      static_assert(sizeof(T) == 0,
+                    "keel::json::write: this type has no JSON form. Make it a plain aggregate (a DTO) or "
+                    "specialize keel::json_traits<T> with to_json.");
+    }
+  }
+
+  void string(std::string_view s) {
+    reserve(s.size() * 6 + 2 + 8);  // worst case: every byte \u00XX; +8 for the block copies below
+    *pos_++ = '"';
+    const char* in = s.data();
+    const char* const last = in + s.size();
+    const bool escape_unicode = options_.escape_unicode;
+    while (last - in >= 8) {
+      std::uint64_t word;
+      std::memcpy(&word, in, 8);
+      std::memcpy(pos_, in, 8);
+      std::uint64_t flagged = bytes_needing_escape(word, escape_unicode);
+      if (flagged == 0) {
+        pos_ += 8;
+        in += 8;
+        continue;
+      }
+      std::size_t clean = first_flagged_byte(flagged);
+      pos_ += clean;
+      in += clean;
+      in = escape_one(in, last);
+    }
+    while (in < last) {
+      auto c = static_cast<unsigned char>(*in);
+      if (c < 0x20 || c == '"' || c == '\\' || (escape_unicode && c >= 0x80))
+        in = escape_one(in, last);
+      else
+        *pos_++ = *in++;
+    }
+    *pos_++ = '"';
+  }
+
+ private:
+  KEEL_ALWAYS_INLINE void reserve(std::size_t n) {
+    if (KEEL_UNLIKELY(static_cast<std::size_t>(end_ - pos_) < n)) grow(n);
+  }
+  KEEL_NOINLINE void grow(std::size_t n) {
+    std::size_t used = static_cast<std::size_t>(pos_ - begin_);
+    out_.resize(std::max(out_.size() * 2, used + n));
+    begin_ = out_.data();
+    pos_ = begin_ + used;
+    end_ = begin_ + out_.size();
+  }
+  KEEL_ALWAYS_INLINE void raw(const char* text, std::size_t n) {
+    reserve(n);
+    std::memcpy(pos_, text, n);
+    pos_ += n;
+  }
+  KEEL_ALWAYS_INLINE void put(char c) {
+    reserve(1);
+    *pos_++ = c;
+  }
+
+  void unicode_escape(unsigned code_unit) {
+    static constexpr char hex[] = "0123456789abcdef";
+    char* p = pos_;
+    p[0] = '\\';
+    p[1] = 'u';
+    p[2] = hex[(code_unit >> 12) & 15];
+    p[3] = hex[(code_unit >> 8) & 15];
+    p[4] = hex[(code_unit >> 4) & 15];
+    p[5] = hex[code_unit & 15];
+    pos_ += 6;
+  }
+
+  // Escapes the character at `in` (room was reserved by string()), returns where the next one starts.
+  const char* escape_one(const char* in, const char* last) {
+    auto c = static_cast<unsigned char>(*in);
+    if (c < 0x80) {
+      const char* short_form = nullptr;
+      switch (c) {
+        case '"':
+          short_form = "\\\"";
+          break;
+        case '\\':
+          short_form = "\\\\";
+          break;
+        case '\n':
+          short_form = "\\n";
+          break;
+        case '\r':
+          short_form = "\\r";
+          break;
+        case '\t':
+          short_form = "\\t";
+          break;
+        case '\b':
+          short_form = "\\b";
+          break;
+        case '\f':
+          short_form = "\\f";
+          break;
+        default:
+          unicode_escape(c);
+          return in + 1;
+      }
+      pos_[0] = short_form[0];
+      pos_[1] = short_form[1];
+      pos_ += 2;
+      return in + 1;
+    }
+    // Non-ASCII with escape_unicode: decode one UTF-8 sequence; a malformed one becomes U+FFFD.
+    std::size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+    char32_t cp = length == 4 ? (c & 0x07u) : length == 3 ? (c & 0x0Fu) : (c & 0x1Fu);
+    bool valid = length != 0 && static_cast<std::size_t>(last - in) >= length;
+    for (std::size_t i = 1; valid && i < length; ++i) {
+      auto next = static_cast<unsigned char>(in[i]);
+      valid = (next & 0xC0) == 0x80;
+      cp = (cp << 6) | (next & 0x3Fu);
+    }
+    if (!valid) {
+      unicode_escape(0xFFFD);
+      return in + 1;
+    }
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      unicode_escape(0xD800 + static_cast<unsigned>(cp >> 10));
+      unicode_escape(0xDC00 + static_cast<unsigned>(cp & 0x3FF));
+    } else {
+      unicode_escape(static_cast<unsigned>(cp));
+    }
+    return in + length;
+  }
+
+  void newline() {
+    if constexpr (Pretty) {
+      std::size_t n = 1 + static_cast<std::size_t>(depth_) * options_.indent;
+      reserve(n);
+      *pos_++ = '\n';
+      std::memset(pos_, ' ', n - 1);
+      pos_ += n - 1;
+    }
+  }
+
+  // Compact containers write a ',' after every element and turn the last one into the closing bracket.
+  void close(char bracket, bool any) {
+    if constexpr (Pretty) {
+      --depth_;
+      if (any) newline();
+      put(bracket);
+    } else {
+      if (pos_[-1] == ',')
+        pos_[-1] = bracket;
+      else
+        put(bracket);
+    }
+  }
+  void separate(bool& any) {
+    if constexpr (Pretty) {
+      if (any) put(',');
+      newline();
+    }
+    any = true;
+  }
+  void after_element() {
+    if constexpr (!Pretty) put(',');
+  }
+
+  template <class T>
+  void array(const T& items) {
+    put('[');
+    if constexpr (Pretty) ++depth_;
+    bool any = false;
+    for (const auto& item : items) {
+      separate(any);
+      value(item);
+      after_element();
+    }
+    close(']', any);
+  }
+
+  template <class T>
+  void map(const T& entries) {
+    put('{');
+    if constexpr (Pretty) ++depth_;
+    bool any = false;
+    for (const auto& [key, item] : entries) {
+      separate(any);
+      string(std::string_view(key));
+      if constexpr (Pretty)
+        raw(": ", 2);
+      else
+        put(':');
+      value(item);
+      after_element();
+    }
+    close('}', any);
+  }
+
+  template <class T>
+  void object(const T& dto) {
+    put('{');
+    if constexpr (Pretty) ++depth_;
+    bool any = false;
+    for_each_field(dto, [&]<std::size_t I>(std::integral_constant<std::size_t, I>, const auto& member) {
+      using member_type = std::remove_cvref_t<decltype(member)>;
+      if constexpr (is_optional<member_type>)
+        if (!member && !options_.null_for_empty_optional) return;
+      separate(any);
+      constexpr std::string_view key = json_key_token<T, I>;
+      raw(key.data(), key.size());
+      if constexpr (Pretty) put(' ');
+      value(member);
+      after_element();
+    });
+    close('}', any);
+  }
+
+  std::string& out_;
+  const json::write_options& options_;
+  char* begin_;
+  char* pos_;
+  char* end_;
+  int depth_ = 0;
+};
+
+}  // namespace keel::inline v0::detail
+
+namespace keel::inline v0::json {
+
+// Appends the JSON form of `value` to `out`.
+template <class T>
+void write(std::string& out, const T& value, const write_options& options = {}) {
+  if (options.pretty) {
+    detail::json_writer<true> writer(out, options);
+    writer.value(value);
+  } else {
+    detail::json_writer<false> writer(out, options);
+    writer.value(value);
+  }
+}
+
+template <class T>
+std::string to_string(const T& value, const write_options& options = {}) {
+  std::string out;
+  write(out, value, options);
+  return out;
+}
+
+}  // namespace keel::inline v0::json
