@@ -112,6 +112,7 @@ constexpr bool named_param_exists() {
 // For route parameter k (in path order): is it claimed by a keel::path<"name", T> handler parameter?
 template <class Info, class... A>
 constexpr bool path_param_named(std::size_t k) {
+  (void)k;
   bool named = false;
   ((named = named || [&] {
      if constexpr (is_named_path_param<A>) {
@@ -187,10 +188,10 @@ constexpr bool check_bindings(std::tuple<A...>*) {
       return sizeof...(A);
     }();
     if constexpr (unbound < Info::param_count) {
-      constexpr auto name_view = Info::param_names[unbound];
-      constexpr fixed_string<name_view.size() + 1> name = [] {
-        fixed_string<name_view.size() + 1> s;
-        for (std::size_t i = 0; i < name_view.size(); ++i) s.data[i] = name_view[i];
+      constexpr std::size_t len = Info::param_names[unbound].size();
+      constexpr fixed_string<len + 1> name = [] {
+        fixed_string<len + 1> s;
+        for (std::size_t i = 0; i < len; ++i) s.data[i] = Info::param_names[unbound][i];
         return s;
       }();
       return path_parameter_has_no_handler_parameter<Path, name>::ok;

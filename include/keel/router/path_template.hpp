@@ -30,9 +30,12 @@ constexpr bool is_literal_char(char c) {
   }
 }
 
-// Compile errors for malformed route paths. Each is a throw in a consteval context, so the compiler's message
-// shows the text of the throw expression.
-constexpr void path_error(const char* message) { throw message; }
+// Compile errors for malformed route paths: calling a non-constexpr function during constant evaluation
+// fails, and the compiler's note shows the call with its message argument.
+inline void invalid_route_path(const char* /*message*/) {}
+constexpr void path_error(const char* message) {
+  if (message != nullptr) invalid_route_path(message);
+}
 
 consteval std::size_t count_segments(std::string_view p) {
   if (p.empty() || p[0] != '/') path_error("keel: a route path must start with '/'");
