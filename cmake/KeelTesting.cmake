@@ -78,3 +78,20 @@ foreach(_keel_mode find_package add_subdirectory)
     -P "${PROJECT_SOURCE_DIR}/tests/cmake/package_test.cmake")
   set_tests_properties(package_${_keel_mode} PROPERTIES TIMEOUT 900 LABELS packaging)
 endforeach()
+
+# --- every header compiles on its own
+# The tests' precompiled header puts the standard library and the third-party headers in front of every
+# test, which would hide a keel header that forgets an include. These TUs include exactly one header each.
+option(KEEL_HEADER_CHECKS "Compile each header under include/keel on its own (self-contained check)" OFF)
+if(KEEL_HEADER_CHECKS)
+  file(GLOB_RECURSE _keel_headers CONFIGURE_DEPENDS RELATIVE "${PROJECT_SOURCE_DIR}/include"
+    "${PROJECT_SOURCE_DIR}/include/keel/*.hpp")
+  set(_keel_header_check_sources "")
+  foreach(_keel_header IN LISTS _keel_headers "keel.hpp")
+    set(_keel_source "${CMAKE_CURRENT_BINARY_DIR}/header_check/${_keel_header}.cpp")
+    file(CONFIGURE OUTPUT "${_keel_source}" CONTENT "#include \"${_keel_header}\"\n")
+    list(APPEND _keel_header_check_sources "${_keel_source}")
+  endforeach()
+  add_library(keel_header_check OBJECT ${_keel_header_check_sources})
+  target_link_libraries(keel_header_check PRIVATE keel::keel keel_warnings)
+endif()
