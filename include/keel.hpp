@@ -18,3 +18,5 @@
 #include "keel/respond.hpp"
 #include "keel/router/route.hpp"
 #include "keel/router/router.hpp"
+#include "keel/serve.hpp"
+#include "keel/task.hpp"
