@@ -21,7 +21,8 @@ inline constexpr std::string_view cpp_field_name = boost::pfr::get_name<I, T>();
 
 #else
 
-// Never defined: only the address of its members is taken, at compile time, which needs no definition.
+// Never defined: only the address of its members is taken, at compile time, which needs no definition. (So
+// a DTO must be declared at namespace or class scope: g++ refuses an extern variable of a function-local type.)
 template <class T>
 extern const T reflected_object;
 
