@@ -108,20 +108,23 @@ else
 fi
 say "$cpu_note"
 
-# --- one server ----------------------------------------------------------------------------------------------
+# --- servers -------------------------------------------------------------------------------------------------
+# All servers stay up (idle ones sleep in epoll_wait) and the wrk runs alternate between them, so on a shared
+# machine every server samples the same background load and the ratios stay fair.
 port=18480
-server_pid=
+declare -A pid_of port_of pipelining_of
 nginx_prefix=
 stop_server() {
-  [[ -n $server_pid ]] || return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=
+  local pid=${pid_of[$1]:-}
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset "pid_of[$1]"
 }
 cleanup() {
-  stop_server
+  for name in "${!pid_of[@]}"; do stop_server "$name"; done
   [[ -z $nginx_prefix ]] || rm -rf "$nginx_prefix"
 }
 trap cleanup EXIT
@@ -160,10 +163,10 @@ server_command() {
   if [[ -x $exe ]]; then server_cmd="$exe --port $port --threads $threads"; fi
 }
 
-wait_ready() {
+wait_ready() {  # PID PORT
   for _ in $(seq 100); do
-    kill -0 "$server_pid" 2>/dev/null || return 1
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    kill -0 "$1" 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
     sleep 0.1
   done
   return 1
@@ -173,12 +176,12 @@ wait_ready() {
 verify() {
   local name=$1 path=$2 body=$3 type=$4
   local headers=$out_dir/$name.headers got status
-  got=$(curl -s --max-time 5 -D "$headers" -H 'Connection: keep-alive' "http://127.0.0.1:$port$path") || {
+  got=$(curl -s --max-time 5 -D "$headers" -H 'Connection: keep-alive' "http://127.0.0.1:${port_of[$name]}$path") || {
     fail "$name $path: curl failed"; return 1; }
   status=$(head -1 "$headers" | tr -d '\r')
   local ok=1
   [[ $status == "HTTP/1.1 200"* ]] || { fail "$name $path: status line '$status'"; ok=0; }
-  [[ $got == "$body" ]] || { fail "$name $path: body '$got' (expected '$body')"; ok=0; }
+  [[ $got == "$body" ]] || { fail "$name $path: body '${got:0:80}' (expected '$body')"; ok=0; }
   grep -qiE "^content-type: *$type *(;.*)?$(printf '\r')?$" "$headers" ||
     { fail "$name $path: Content-Type is not $type"; ok=0; }
   grep -qi '^date: ' "$headers" || { fail "$name $path: no Date header"; ok=0; }
@@ -195,11 +198,11 @@ run_wrk() {
   local name=$1 workload=$2 run=$3 path=/plaintext script=$bench/lua/report.lua extra=()
   [[ $workload == json ]] && path=/json
   [[ $workload == pipelined ]] && script=$bench/lua/pipeline.lua extra=(-- 16)
-  local cpu_before cpu_after output result
-  cpu_before=$("${tool[@]}" cpu "$server_pid")
+  local cpu_before cpu_after output result pid=${pid_of[$name]}
+  cpu_before=$("${tool[@]}" cpu "$pid")
   output=$(taskset -c "$client_cpus" wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --latency \
-    "${headers[@]}" -s "$script" "http://127.0.0.1:$port$path" "${extra[@]}" 2>&1) || true
-  cpu_after=$("${tool[@]}" cpu "$server_pid")
+    "${headers[@]}" -s "$script" "http://127.0.0.1:${port_of[$name]}$path" "${extra[@]}" 2>&1) || true
+  cpu_after=$("${tool[@]}" cpu "$pid")
   printf '## %s %s run %s\n%s\n' "$name" "$workload" "$run" "$output" >>"$log"
   result=$(grep '^WRK_RESULT' <<<"$output" || true)
   if [[ -z $result ]]; then
@@ -221,8 +224,10 @@ run_wrk() {
   fi
 }
 
-bench_server() {
+# start_server NAME: starts, checks and registers one server (pid_of, port_of, pipelining_of); 1 if unusable.
+start_server() {
   local name=$1
+  port=$((port + 1))
   server_command "$name"
   local cmd=$server_cmd
   if [[ -z $cmd ]]; then
@@ -231,44 +236,38 @@ bench_server() {
     else
       say "WARNING: $name is not available: skipped"
     fi
-    return
+    return 1
   fi
   note "$name" label "$(label_of "$name")"
-  say "== $name: $cmd"
+  say "starting $name: $cmd"
   # shellcheck disable=SC2086 # the command line is ours, split on spaces on purpose
   taskset -c "$server_cpus" $cmd >>"$out_dir/$name.out" 2>&1 &
-  server_pid=$!
-  if ! wait_ready; then
+  pid_of[$name]=$!
+  port_of[$name]=$port
+  if ! wait_ready "${pid_of[$name]}" "$port"; then
     fail "$name did not start listening on port $port (see $out_dir/$name.out)"
-    stop_server
-    return
+    stop_server "$name"
+    return 1
   fi
   sleep 0.2
-  note "$name" idle_rss_kib "$("${tool[@]}" rss "$server_pid")"
+  note "$name" idle_rss_kib "$("${tool[@]}" rss "${pid_of[$name]}")"
   local ok=1
   verify "$name" /plaintext 'Hello, World!' text/plain || ok=0
   verify "$name" /json '{"message":"Hello, World!"}' application/json || ok=0
   if ((!ok)); then
-    stop_server
-    return
+    stop_server "$name"
+    return 1
   fi
   # A pipelined burst checked response by response: a server that stalls is marked, not benchmarked.
-  local pipelining=1
+  pipelining_of[$name]=1
   if ! "${tool[@]}" load --port "$port" --path /plaintext --requests 64 --connections 2 --depth 16 --timeout 3 \
     --quiet 2>>"$log"; then
-    pipelining=0
+    pipelining_of[$name]=0
     if [[ $name == keel ]]; then fail "keel: pipelined requests not answered correctly (see $log)"; else
       say "note: $name does not answer pipelined requests correctly: its pipelined run is skipped"
       note "$name" pipelined_note "broken"
     fi
   fi
-  for workload in plaintext pipelined json; do
-    if [[ $workload == pipelined ]] && ((!pipelining)); then continue; fi
-    for run in $(seq "$runs"); do run_wrk "$name" "$workload" "$run"; done
-    if [[ $workload == plaintext ]]; then note "$name" load_rss_kib "$("${tool[@]}" rss "$server_pid")"; fi
-  done
-  stop_server
-  port=$((port + 1))
 }
 
 # --- footprint: binaries and compile times ----------------------------------------------------------------------
@@ -325,7 +324,20 @@ footprint_of() {
 IFS=, read -r -a server_list <<<"$servers"
 say "results and logs: $out_dir"
 for name in "${server_list[@]}"; do footprint_of "$name"; done
-for name in "${server_list[@]}"; do bench_server "$name"; done
+running=()
+for name in "${server_list[@]}"; do
+  if start_server "$name"; then running+=("$name"); fi
+done
+for workload in plaintext pipelined json; do
+  for run in $(seq "$runs"); do
+    for name in "${running[@]}"; do
+      if [[ $workload == pipelined ]] && ((!pipelining_of[$name])); then continue; fi
+      run_wrk "$name" "$workload" "$run"
+      if [[ $workload == plaintext ]]; then note "$name" load_rss_kib "$("${tool[@]}" rss "${pid_of[$name]}")"; fi
+    done
+  done
+done
+for name in "${running[@]}"; do stop_server "$name"; done
 
 table=$("${tool[@]}" report --samples "$samples" --footprint "$footprint" --servers "$servers")
 host_note="$(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(uname -sr), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
