@@ -535,3 +535,16 @@ TEST_CASE("the parser is reusable after reset()") {
   REQUIRE(parser.parse(good.data(), good.size(), req).status == parse_status::complete);
   CHECK(req.path == "/ok");
 }
+
+// Found by tests/fuzz/parser_fuzz: a duplicate Host was rejected at once in a whole buffer but only at the
+// end of the head when fed in pieces. Errors that need a field's meaning now wait for the end of the section.
+TEST_CASE("regression: field-meaning errors are reported when the head completes") {
+  for (const std::string_view field : {"Host: b\r\n", "Content-Length: x\r\n"}) {
+    std::string text = "POST / HTTP/1.1\r\nHost: a\r\n" + std::string(field) + "X: \xff";
+    request req;
+    INFO(field);
+    CHECK(parse_whole(text, req).status == parse_status::incomplete);
+    text += "\r\n\r\n";
+    CHECK(rejection(text) == status::bad_request);
+  }
+}

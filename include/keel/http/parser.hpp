@@ -283,6 +283,9 @@ class request_parser {
     bool chunked_last = false, coding_misplaced = false, coding_unknown = false;
     bool connection_close = false, connection_keep_alive = false;
     std::size_t content_length = 0;
+    // Errors that need the meaning of a field wait for the end of the section, so a head fed in pieces is
+    // rejected exactly when the same head in one buffer is.
+    bool malformed = false;
     for (;;) {
       const field_line line = parse_field_line(p, end);
       if (line.status == parse_status::incomplete)
@@ -298,7 +301,7 @@ class request_parser {
       switch (name.size()) {
         case 4:
           if (detail::token_equals_lower(name, "host")) {
-            if (host_seen) return bad_request;  // RFC 9112 section 3.2
+            malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
             host_seen = true;
           }
           break;
@@ -326,15 +329,18 @@ class request_parser {
         case 14:
           if (detail::token_equals_lower(name, "content-length")) {
             std::size_t n = 0;
-            if (value.empty()) return bad_request;
+            malformed |= value.empty();
             for (const char c : value) {
-              if (c < '0' || c > '9') return bad_request;
+              if (c < '0' || c > '9') {
+                malformed = true;
+                break;
+              }
               // Saturate: any value this large is over every body limit anyway.
               n = n > (std::numeric_limits<std::size_t>::max() - 9) / 10
                       ? std::numeric_limits<std::size_t>::max()
                       : n * 10 + static_cast<std::size_t>(c - '0');
             }
-            if (length_seen && n != content_length) return bad_request;
+            malformed |= length_seen && n != content_length;
             length_seen = true;
             content_length = n;
           }
@@ -356,6 +362,7 @@ class request_parser {
     }
     if (static_cast<std::size_t>(p - data) > limits_.max_header_bytes)
       return {parse_status::error, http::status::request_header_fields_too_large};
+    if (malformed) return bad_request;
 
     // --- framing and connection semantics, decided on the whole section
     if (coding_seen) {

@@ -1,0 +1,138 @@
+// libFuzzer target for keel::http::request_parser: whole-buffer and incremental parses must agree, and every
+// view of a parsed request must lie inside the bytes the parser reported as consumed.
+#include "keel/http/parser.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using keel::http::parse_result;
+using keel::http::parse_status;
+using keel::http::request;
+using keel::http::request_parser;
+
+void require(bool condition, const char* what) {
+  if (!condition) {
+    std::fprintf(stderr, "parser_fuzz invariant failed: %s\n", what);
+    std::abort();
+  }
+}
+
+bool inside(std::string_view view, const char* begin, std::size_t size) {
+  if (view.empty()) return true;
+  return view.data() >= begin && view.data() + view.size() <= begin + size;
+}
+
+// What one parse produced, copied out of the buffer so whole and incremental runs can be compared.
+struct outcome {
+  parse_status status = parse_status::incomplete;
+  std::size_t consumed = 0;
+  keel::http::status error = keel::http::status::bad_request;
+  std::string summary;
+};
+
+outcome record(const parse_result& r, const request& req, const char* begin, std::size_t size,
+               const keel::http_limits& limits) {
+  outcome o{r.status, r.consumed, r.error, {}};
+  require(r.consumed <= size, "consumed <= size");
+  if (r.status != parse_status::complete) {
+    require(r.consumed == 0, "consumed is 0 unless complete");
+    return o;
+  }
+  require(r.consumed > 0, "a complete request consumed bytes");
+  const std::size_t used = r.consumed;
+  require(inside(req.method_name, begin, used) && !req.method_name.empty(), "method inside");
+  require(inside(req.target, begin, used) && !req.target.empty(), "target inside");
+  require(inside(req.path, begin, used) || req.path == "/", "path inside");
+  require(inside(req.query, begin, used), "query inside");
+  require(inside(req.body, begin, used), "body inside");
+  require(req.body.size() == req.content_length, "body size is content_length");
+  require(req.body.size() <= limits.max_body_bytes, "body within limit");
+  require(req.target.size() <= limits.max_target_bytes, "target within limit");
+  require(req.trailer_begin <= req.headers.size(), "trailer_begin <= headers");
+  require(req.headers.size() <= limits.max_headers, "header count within limit");
+  require(req.version_minor <= 1, "version is 1.0 or 1.1");
+  o.summary.append(req.method_name).append(" ").append(req.target).append(" ").append(req.path).append("?");
+  o.summary.append(req.query).append(req.keep_alive ? " ka" : " close").append(req.chunked ? " chunked" : "");
+  o.summary.append(req.expect_continue ? " 100" : "")
+      .append(" trailers@")
+      .append(std::to_string(req.trailer_begin));
+  for (const auto& field : req.headers) {
+    require(inside(field.name, begin, used) && !field.name.empty(), "field name inside");
+    require(inside(field.value, begin, used), "field value inside");
+    o.summary.append("\n").append(field.name).append(": ").append(field.value);
+  }
+  o.summary.append("\n\n").append(req.body);
+  return o;
+}
+
+// Parses up to 8 pipelined requests from `input`, each in one call on an exact-size copy.
+std::vector<outcome> parse_whole(std::string_view input, const keel::http_limits& limits) {
+  std::vector<outcome> outcomes;
+  std::vector<char> buffer(input.begin(), input.end());
+  request_parser parser(limits);
+  request req;
+  std::size_t offset = 0;
+  for (int i = 0; i < 8; ++i) {
+    const std::size_t size = buffer.size() - offset;
+    const parse_result r = parser.parse(buffer.data() + offset, size, req);
+    outcomes.push_back(record(r, req, buffer.data() + offset, size, limits));
+    if (r.status != parse_status::complete || r.consumed == size) break;
+    offset += r.consumed;
+  }
+  return outcomes;
+}
+
+// The first request of `input`, fed as growing prefixes (cut at the given points). Each call gets a fresh
+// exact-size copy of the prefix: the parser keeps offsets, not pointers, and a read past the prefix is
+// caught by ASan.
+outcome parse_in_pieces(std::string_view input, std::initializer_list<std::size_t> cuts,
+                        const keel::http_limits& limits) {
+  request_parser parser(limits);
+  request req;
+  outcome last;
+  for (std::size_t cut : cuts) {
+    if (cut == 0 || cut > input.size()) continue;
+    std::vector<char> prefix(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(cut));
+    const parse_result r = parser.parse(prefix.data(), prefix.size(), req);
+    last = record(r, req, prefix.data(), prefix.size(), limits);
+    if (r.status != parse_status::incomplete) return last;
+  }
+  return last;
+}
+
+void check(std::string_view input, const keel::http_limits& limits) {
+  const std::vector<outcome> whole = parse_whole(input, limits);
+  std::size_t mix = 0;
+  for (const char c : input) mix = mix * 31 + static_cast<unsigned char>(c);
+  const std::size_t n = input.size();
+  const std::size_t cut = n == 0 ? 0 : mix % n;
+  const std::size_t cut2 = cut + (n - cut) / 2;
+  const outcome pieces = parse_in_pieces(input, {cut, cut2, n}, limits);
+  const outcome& first = whole.front();
+  require(pieces.status == first.status, "incremental status matches whole");
+  if (first.status == parse_status::complete) {
+    require(pieces.consumed == first.consumed, "incremental consumed matches whole");
+    require(pieces.summary == first.summary, "incremental request matches whole");
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  check(input, keel::http_limits{});
+  keel::http_limits tight;
+  tight.max_header_bytes = 512;
+  tight.max_target_bytes = 64;
+  tight.max_body_bytes = 256;
+  tight.max_headers = 8;
+  check(input, tight);
+  return 0;
+}
