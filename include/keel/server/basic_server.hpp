@@ -1,0 +1,263 @@
+// keel::detail::basic_server: reactor threads, acceptors, connection cap, TLS and graceful shutdown.
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/server/config.hpp"
+#include "keel/server/connection.hpp"
+#include "keel/server/reactor.hpp"
+#include "keel/server/signals.hpp"
+#include "keel/server/tls.hpp"
+#include "keel/server/worker_pool.hpp"
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/socket_base.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace keel::inline v0::detail {
+
+// A non-blocking handle on a running server: start() binds and returns the port, stop() begins a graceful
+// shutdown from any thread (or a signal), wait() blocks until every reactor thread has finished.
+// Session is constructed as Session(app, cfg, is_tls) for each connection (see keel/server/session.hpp).
+template <class Session, class App>
+class basic_server {
+ public:
+  basic_server(App& app, server_config cfg) : app_(app), cfg_(std::move(cfg)) {}
+  basic_server(const basic_server&) = delete;
+  basic_server& operator=(const basic_server&) = delete;
+  ~basic_server() {
+    stop();
+    wait();
+  }
+
+  // Binds cfg.host:cfg.port (port 0 picks a free one), starts the reactor threads and returns the bound port.
+  // Throws std::system_error when it cannot listen, std::runtime_error for a bad TLS certificate or key.
+  std::uint16_t start() {
+    if (!reactors_.empty()) throw std::logic_error("keel: server already started");
+    const unsigned threads =
+        cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (cfg_.tls.enabled()) tls_.emplace(make_tls_context(cfg_.tls));
+    workers_.emplace(cfg_.workers);
+    for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
+    listen(resolve(cfg_.host, cfg_.port));
+    if (cfg_.handle_signals) reactors_.front()->signals.emplace(reactors_.front()->ctx, &on_signal, this);
+
+    const bool v6 = endpoint_.address().is_v6();
+    fmt::print(stderr, "keel listening on {}://{}{}{}:{} ({} thread{}{})\n", tls_ ? "https" : "http",
+               v6 ? "[" : "", endpoint_.address().to_string(), v6 ? "]" : "", endpoint_.port(), threads,
+               threads == 1 ? "" : "s", shared_acceptor_ ? ", shared acceptor" : "");
+    std::fflush(stderr);
+
+    for (auto& r : reactors_) {
+      if (r->acceptor) accept(*r);
+      r->thread = std::thread([this, rp = r.get()] {
+        reactor_scope scope(rp->ctx, &*workers_);
+        rp->ctx.run();
+      });
+    }
+    return endpoint_.port();
+  }
+
+  // Begins a graceful shutdown; safe from any thread, idempotent. Returns at once: use wait().
+  void stop() {
+    if (stopping_.exchange(true)) return;
+    for (auto& r : reactors_) asio::post(r->ctx, [this, rp = r.get()] { begin_shutdown(*rp); });
+  }
+
+  // Blocks until shutdown completed on every reactor, then lets queued offloaded work finish.
+  void wait() {
+    for (auto& r : reactors_)
+      if (r->thread.joinable()) r->thread.join();
+    if (workers_) workers_->join();
+  }
+
+  std::uint16_t port() const noexcept { return endpoint_.port(); }
+  const asio::ip::tcp::endpoint& endpoint() const noexcept { return endpoint_; }
+  // Open connections right now, over all reactors (for tests and metrics).
+  std::size_t open_connections() const noexcept { return open_.load(std::memory_order_relaxed); }
+  const server_config& config() const noexcept { return cfg_; }
+
+ private:
+  using tcp = asio::ip::tcp;
+  using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+  struct reactor {
+    explicit reactor(basic_server& server) {
+      connections.on_connection_end(&basic_server::on_connection_end, this);
+      owner = &server;
+    }
+    // Destroyed last: connections still queued in ctx's handlers unregister themselves when ctx goes.
+    connection_registry connections;
+    basic_server* owner = nullptr;
+    asio::io_context ctx{1};
+    std::optional<tcp::acceptor> acceptor;
+    asio::steady_timer accept_retry{ctx};
+    asio::steady_timer shutdown_deadline{ctx};
+    std::optional<shutdown_signals> signals;
+    asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
+    std::thread thread;
+    bool shutting_down = false;
+    bool forced = false;
+  };
+
+  static tcp::endpoint resolve(const std::string& host, std::uint16_t port) {
+    std::error_code ec;
+    const auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+    if (!ec) return {address, port};
+    asio::io_context scratch;
+    tcp::resolver resolver(scratch);
+    auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+    if (ec || results.empty())
+      throw std::system_error(ec ? ec : std::make_error_code(std::errc::invalid_argument),
+                              "keel: cannot resolve host '" + host + "'");
+    return results.begin()->endpoint();
+  }
+
+  static tcp::acceptor open_acceptor(asio::io_context& ctx, const tcp::endpoint& at, bool with_reuse_port) {
+    tcp::acceptor acceptor(ctx);
+    acceptor.open(at.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    if (with_reuse_port) acceptor.set_option(reuse_port(true));
+    // "::" should also take IPv4 clients where the OS allows dual-stack sockets.
+    if (at.address().is_v6()) {
+      std::error_code ignored;
+      acceptor.set_option(asio::ip::v6_only(false), ignored);
+    }
+    acceptor.bind(at);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    return acceptor;
+  }
+
+  // One SO_REUSEPORT acceptor per reactor lets the kernel spread connections; when that is off or not
+  // possible, reactor 0 accepts for everyone and hands sockets out in turn.
+  void listen(tcp::endpoint at) {
+    if (cfg_.reuse_port && reactors_.size() > 1) {
+      try {
+        for (auto& r : reactors_) {
+          r->acceptor.emplace(open_acceptor(r->ctx, at, true));
+          at = r->acceptor->local_endpoint();  // later acceptors join the port the first one got
+        }
+        endpoint_ = at;
+        return;
+      } catch (const std::system_error&) {
+        for (auto& r : reactors_) r->acceptor.reset();
+        at.port(cfg_.port);
+      }
+    }
+    reactor& first = *reactors_.front();
+    first.acceptor.emplace(open_acceptor(first.ctx, at, false));
+    endpoint_ = first.acceptor->local_endpoint();
+    shared_acceptor_ = reactors_.size() > 1;
+  }
+
+  void accept(reactor& r) {
+    reactor& target = shared_acceptor_ ? *reactors_[next_reactor_++ % reactors_.size()] : r;
+    r.acceptor->async_accept(target.ctx, [this, &r, &target](const std::error_code& ec, tcp::socket socket) {
+      if (r.shutting_down || !r.acceptor->is_open()) return;
+      if (ec) {
+        // Out of descriptors and similar: back off briefly instead of spinning on the error.
+        r.accept_retry.expires_after(std::chrono::milliseconds(50));
+        r.accept_retry.async_wait([this, &r](const std::error_code& wait_ec) {
+          if (!wait_ec && !r.shutting_down) accept(r);
+        });
+        return;
+      }
+      if (&target == &r) {
+        on_accepted(r, std::move(socket));
+      } else {
+        asio::post(target.ctx,
+                   [this, &target, s = std::move(socket)]() mutable { on_accepted(target, std::move(s)); });
+      }
+      accept(r);
+    });
+  }
+
+  void on_accepted(reactor& r, tcp::socket socket) {
+    std::error_code ignored;
+    if (r.shutting_down || open_.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_connections) {
+      if (!r.shutting_down) open_.fetch_sub(1, std::memory_order_relaxed);
+      // Over the cap: refuse cleanly with an orderly close instead of leaving the client in the backlog.
+      socket.close(ignored);
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (tls_) {
+      using stream = asio::ssl::stream<tcp::socket>;
+      (new connection<Session, stream>(stream(std::move(socket), *tls_), app_, cfg_, r.connections))->start();
+    } else {
+      (new connection<Session, tcp::socket>(std::move(socket), app_, cfg_, r.connections))->start();
+    }
+  }
+
+  static void on_connection_end(void* context) {
+    auto& r = *static_cast<reactor*>(context);
+    r.owner->open_.fetch_sub(1, std::memory_order_relaxed);
+    if (r.shutting_down && r.connections.empty()) r.shutdown_deadline.cancel();  // the last one just went
+  }
+
+  static void on_signal(void* context, int signal_number) {
+    auto* self = static_cast<basic_server*>(context);
+    fmt::print(stderr, "keel: signal {} received, shutting down\n", signal_number);
+    self->stop();
+  }
+
+  // On each reactor's own thread: stop accepting, let busy connections finish, close idle ones, and arm the
+  // deadline after which whatever is left is closed.
+  void begin_shutdown(reactor& r) {
+    r.shutting_down = true;
+    std::error_code ignored;
+    if (r.acceptor) r.acceptor->close(ignored);
+    r.accept_retry.cancel();
+    if (r.signals) r.signals->cancel();
+    r.connections.for_each([](connection_base& c) { c.begin_graceful_close(); });
+    r.keep_running.reset();
+    if (r.connections.empty()) return;
+    r.shutdown_deadline.expires_after(cfg_.timeout.shutdown);
+    r.shutdown_deadline.async_wait([this, &r](const std::error_code& ec) {
+      if (ec || r.connections.empty()) return;
+      r.connections.for_each([](connection_base& c) { c.force_close(); });
+      // A handler still running (asleep, or in offloaded work) keeps its connection and this reactor alive
+      // until it completes; its answer goes nowhere. Only a handler stuck far beyond the deadline makes us
+      // stop the reactor under it, leaking its coroutine, so that the process can still exit.
+      r.shutdown_deadline.expires_after(std::max(cfg_.timeout.shutdown, std::chrono::milliseconds(5000)));
+      r.shutdown_deadline.async_wait([&r](const std::error_code& late_ec) {
+        if (!late_ec && !r.connections.empty()) r.ctx.stop();
+      });
+    });
+  }
+
+  App& app_;
+  server_config cfg_;
+  std::optional<asio::ssl::context> tls_;  // outlives the reactors: TLS streams refer to it
+  std::vector<std::unique_ptr<reactor>> reactors_;
+  std::optional<worker_pool> workers_;  // joined before the reactors go: offloads post back to them
+  tcp::endpoint endpoint_;
+  std::atomic<std::size_t> open_{0};
+  std::atomic<bool> stopping_{false};
+  std::size_t next_reactor_ = 0;
+  bool shared_acceptor_ = false;
+};
+
+}  // namespace keel::inline v0::detail

@@ -1,0 +1,154 @@
+// keel::server_config::from_env / from_args: reads KEEL_* variables and --flags into a server_config.
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/server/config.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace keel::inline v0 {
+namespace detail {
+
+// Whole-string unsigned decimal in [min, max]; anything else throws with the setting's name in the message.
+template <class Int>
+Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
+                  Int max = std::numeric_limits<Int>::max()) {
+  unsigned long long value = 0;
+  const char* first = text.data();
+  const char* last = first + text.size();
+  const auto [end, ec] = std::from_chars(first, last, value);
+  if (text.empty() || ec != std::errc{} || end != last || value < min || value > max) {
+    throw std::invalid_argument("keel: invalid value '" + std::string(text) + "' for " + std::string(name) +
+                                " (expected an integer from " + std::to_string(min) + " to " +
+                                std::to_string(max) + ")");
+  }
+  return static_cast<Int>(value);
+}
+
+inline std::chrono::milliseconds parse_millis(std::string_view name, std::string_view text) {
+  return std::chrono::milliseconds(parse_setting<std::uint32_t>(name, text, 1));
+}
+
+// Applies one named setting; `name` is only used in error messages. Returns false for an unknown key.
+inline bool apply_setting(server_config& cfg, std::string_view key, std::string_view value,
+                          std::string_view name) {
+  if (key == "host") {
+    if (value.empty()) throw std::invalid_argument("keel: empty value for " + std::string(name));
+    cfg.host = value;
+  } else if (key == "port") {
+    cfg.port = parse_setting<std::uint16_t>(name, value);
+  } else if (key == "threads") {
+    cfg.threads = parse_setting<unsigned>(name, value, 0, 4096);
+  } else if (key == "workers") {
+    cfg.workers = parse_setting<unsigned>(name, value, 0, 4096);
+  } else if (key == "max-connections") {
+    cfg.max_connections = parse_setting<std::size_t>(name, value, 1);
+  } else if (key == "max-body-bytes") {
+    cfg.limits.max_body_bytes = parse_setting<std::size_t>(name, value);
+  } else if (key == "max-header-bytes") {
+    cfg.limits.max_header_bytes = parse_setting<std::size_t>(name, value, 256);
+  } else if (key == "server-header") {
+    if (value.empty())
+      cfg.server_header.reset();
+    else
+      cfg.server_header = std::string(value);
+  } else if (key == "tls-cert") {
+    cfg.tls.certificate_file = value;
+  } else if (key == "tls-key") {
+    cfg.tls.private_key_file = value;
+  } else if (key == "shutdown-ms") {
+    cfg.timeout.shutdown = parse_millis(name, value);
+  } else if (key == "header-timeout-ms") {
+    cfg.timeout.header = parse_millis(name, value);
+  } else if (key == "body-timeout-ms") {
+    cfg.timeout.body = parse_millis(name, value);
+  } else if (key == "idle-timeout-ms") {
+    cfg.timeout.idle = parse_millis(name, value);
+  } else if (key == "write-timeout-ms") {
+    cfg.timeout.write = parse_millis(name, value);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+inline constexpr std::string_view env_settings[] = {
+    "host",
+    "port",
+    "threads",
+    "workers",
+    "max-connections",
+    "max-body-bytes",
+    "max-header-bytes",
+    "server-header",
+    "tls-cert",
+    "tls-key",
+    "shutdown-ms",
+    "header-timeout-ms",
+    "body-timeout-ms",
+    "idle-timeout-ms",
+    "write-timeout-ms",
+};
+
+inline bool is_setting(std::string_view key) {
+  for (std::string_view known : env_settings)
+    if (known == key) return true;
+  return false;
+}
+
+// "max-body-bytes" -> "KEEL_MAX_BODY_BYTES", "tls-cert" -> "KEEL_TLS_CERT".
+inline std::string env_name(std::string_view key) {
+  std::string name = "KEEL_";
+  for (char c : key) name += c == '-' ? '_' : static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return name;
+}
+
+}  // namespace detail
+
+inline server_config server_config::from_env() {
+  server_config cfg;
+  for (std::string_view key : detail::env_settings) {
+    const std::string name = detail::env_name(key);
+    if (const char* value = std::getenv(name.c_str())) detail::apply_setting(cfg, key, value, name);
+  }
+  return cfg;
+}
+
+inline server_config server_config::from_args(int argc, char** argv) {
+  server_config cfg = from_env();
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (!arg.starts_with("--")) continue;
+    arg.remove_prefix(2);
+    if (arg == "no-server-header") {
+      cfg.server_header.reset();
+      continue;
+    }
+    std::string_view key = arg;
+    std::string_view value;
+    bool inline_value = false;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      key = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      inline_value = true;
+    }
+    if (!detail::is_setting(key)) continue;  // unknown flags (and their values) belong to the app
+    const std::string flag = "--" + std::string(key);
+    if (!inline_value) {
+      if (i + 1 >= argc) throw std::invalid_argument("keel: missing value after " + flag);
+      value = argv[++i];
+    }
+    detail::apply_setting(cfg, key, value, flag);
+  }
+  return cfg;
+}
+
+}  // namespace keel::inline v0

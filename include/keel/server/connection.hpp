@@ -1,0 +1,361 @@
+// keel::detail::connection: drives one session over one socket (plain TCP or TLS) on its reactor thread.
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/server/config.hpp"
+
+#include <asio/buffer.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/ssl/stream.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <algorithm>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0::detail {
+
+class connection_registry;
+
+// What the server needs from any connection at shutdown. Virtual calls happen only there, never per request.
+class connection_base {
+ public:
+  connection_base(const connection_base&) = delete;
+  connection_base& operator=(const connection_base&) = delete;
+
+  // Graceful shutdown: an idle keep-alive connection closes now, a busy one finishes its request first.
+  virtual void begin_graceful_close() = 0;
+  // The shutdown deadline passed: close the socket whatever the session is doing.
+  virtual void force_close() = 0;
+
+ protected:
+  explicit connection_base(connection_registry& registry) noexcept;
+  virtual ~connection_base();
+
+ private:
+  friend class connection_registry;
+  connection_registry* registry_;
+  connection_base* prev_ = nullptr;
+  connection_base* next_ = nullptr;
+};
+
+// The open connections of one reactor thread, as an intrusive list so shutdown can reach each of them.
+// Touched only on that thread.
+class connection_registry {
+ public:
+  connection_registry() = default;
+  connection_registry(const connection_registry&) = delete;
+  connection_registry& operator=(const connection_registry&) = delete;
+
+  bool empty() const noexcept { return head_ == nullptr; }
+  std::size_t size() const noexcept { return size_; }
+
+  // Called with `context` each time a connection ends (the server keeps its global count with it).
+  void on_connection_end(void (*fn)(void*), void* context) noexcept {
+    on_end_ = fn;
+    on_end_context_ = context;
+  }
+
+  template <class F>
+  void for_each(F&& f) {
+    // Closing a socket never runs a completion handler inline, so no connection is destroyed during the walk;
+    // reading `next_` first is cheap insurance anyway.
+    for (connection_base* c = head_; c != nullptr;) {
+      connection_base* next = c->next_;
+      f(*c);
+      c = next;
+    }
+  }
+
+ private:
+  friend class connection_base;
+  void add(connection_base* c) noexcept {
+    c->next_ = head_;
+    if (head_ != nullptr) head_->prev_ = c;
+    head_ = c;
+    ++size_;
+  }
+  void remove(connection_base* c) noexcept {
+    if (c->prev_ != nullptr)
+      c->prev_->next_ = c->next_;
+    else
+      head_ = c->next_;
+    if (c->next_ != nullptr) c->next_->prev_ = c->prev_;
+    --size_;
+    if (on_end_ != nullptr) on_end_(on_end_context_);
+  }
+
+  connection_base* head_ = nullptr;
+  std::size_t size_ = 0;
+  void (*on_end_)(void*) = nullptr;
+  void* on_end_context_ = nullptr;
+};
+
+inline connection_base::connection_base(connection_registry& registry) noexcept : registry_(&registry) {
+  registry.add(this);
+}
+inline connection_base::~connection_base() { registry_->remove(this); }
+
+template <class Stream>
+inline constexpr bool is_tls_stream = false;
+template <class Next>
+inline constexpr bool is_tls_stream<asio::ssl::stream<Next>> = true;
+
+// Owns the stream and the session; alive while any asynchronous operation (read, write, timer, handshake, a
+// resumption, an async handler the session waits for) holds a reference. Everything runs on the thread of the
+// io_context the socket belongs to.
+//
+// Session follows the contract of keel/server/session.hpp (process() -> action, read_buffer/on_read,
+// output/on_written, phase/on_timeout, idle/request_close, set_resume_hook). The action and phase enums are
+// taken from the session's own signatures, so this header does not depend on the HTTP layer.
+template <class Session, class Stream>
+class connection final : public connection_base {
+  using clock = std::chrono::steady_clock;
+  using session_action = decltype(std::declval<Session&>().process());
+  using read_phase = decltype(std::declval<const Session&>().phase());
+
+ public:
+  template <class App>
+  connection(Stream stream, App& app, const server_config& cfg, connection_registry& registry)
+      : connection_base(registry),
+        stream_(std::move(stream)),
+        timer_(stream_.get_executor()),
+        cfg_(cfg),
+        session_(app, cfg, is_tls_stream<Stream>) {
+    session_.set_resume_hook(&connection::resume_thunk, this);
+  }
+
+  // Starts the connection's loop; the connection deletes itself when its last operation ends.
+  void start() {
+    ref self(this);
+    if constexpr (is_tls_stream<Stream>) {
+      state_ = io_state::handshaking;
+      arm(clock::now() + cfg_.timeout.header);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self](const std::error_code& ec) {
+        self->state_ = io_state::none;
+        if (ec || self->closed_) return self->finish();
+        self->drive();
+      });
+    } else {
+      drive();
+    }
+  }
+
+  void begin_graceful_close() override {
+    if (closed_) return;
+    if (state_ == io_state::reading && session_.idle()) return close_socket();  // idle keep-alive
+    session_.request_close();
+  }
+  void force_close() override { close_socket(); }
+
+  Session& session() noexcept { return session_; }
+
+ private:
+  enum class io_state : std::uint8_t { none, handshaking, reading, writing, waiting, lingering };
+
+  // Intrusive reference: the handlers hold one each, so there is no separate control block to allocate.
+  class ref {
+   public:
+    explicit ref(connection* c) noexcept : c_(c) { ++c_->refs_; }
+    ref(const ref& o) noexcept : c_(o.c_) { ++c_->refs_; }
+    ref(ref&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    ref& operator=(const ref&) = delete;
+    ref& operator=(ref&&) = delete;
+    ~ref() {
+      if (c_ != nullptr && --c_->refs_ == 0) delete c_;
+    }
+    connection* operator->() const noexcept { return c_; }
+
+   private:
+    connection* c_;
+  };
+
+  void drive() {
+    while (!closed_) {
+      switch (session_.process()) {
+        case session_action::read:
+          return start_read();
+        case session_action::write:
+          return start_write(false);
+        case session_action::close:
+          if (!session_.output().empty()) return start_write(true);
+          return linger();
+        case session_action::wait:
+          if (std::exchange(resumed_early_, false)) continue;
+          state_ = io_state::waiting;
+          read_deadline_set_ = false;
+          disarm();
+          ++refs_;  // the pending async handler's reference, dropped in resume()
+          return;
+      }
+    }
+    finish();
+  }
+
+  static void resume_thunk(void* self) { static_cast<connection*>(self)->on_resume(); }
+  void on_resume() {
+    if (state_ != io_state::waiting) {
+      resumed_early_ = true;  // the session finished its handler before returning `wait`
+      return;
+    }
+    // Post rather than call: the hook fires from inside the session's completion path, which must unwind
+    // before process() runs again.
+    asio::post(stream_.get_executor(), [self = ref(this)] {
+      self->state_ = io_state::none;
+      --self->refs_;  // the reference taken when `wait` began; `self` still holds one
+      if (self->closed_) return self->finish();
+      self->drive();
+    });
+  }
+
+  void start_read() {
+    // A phase's deadline runs from when the phase began, not from the last read: a client trickling one
+    // header byte at a time must still hit the header timeout.
+    const read_phase phase = session_.phase();
+    if (!read_deadline_set_ || phase != read_deadline_phase_) {
+      read_deadline_set_ = true;
+      read_deadline_phase_ = phase;
+      arm(clock::now() + timeout_for(phase));
+    }
+    state_ = io_state::reading;
+    const auto space = session_.read_buffer();
+    stream_.async_read_some(asio::buffer(space.data(), space.size()),
+                            [self = ref(this)](const std::error_code& ec, std::size_t n) {
+                              self->state_ = io_state::none;
+                              self->on_read(ec, n);
+                            });
+  }
+
+  void on_read(const std::error_code& ec, std::size_t n) {
+    if (std::exchange(read_timed_out_, false) && !closed_) {
+      session_.on_timeout(read_deadline_phase_);
+      read_deadline_set_ = false;
+      return drive();
+    }
+    if (ec || closed_) return finish();
+    session_.on_read(n);
+    drive();
+  }
+
+  void start_write(bool then_close) {
+    state_ = io_state::writing;
+    close_after_write_ = then_close;
+    read_deadline_set_ = false;
+    arm(clock::now() + cfg_.timeout.write);
+    const std::string_view out = session_.output();
+    asio::async_write(stream_, asio::buffer(out.data(), out.size()),
+                      [self = ref(this)](const std::error_code& ec, std::size_t) {
+                        self->state_ = io_state::none;
+                        if (ec || self->closed_) return self->finish();
+                        self->session_.on_written();
+                        if (self->close_after_write_) return self->linger();
+                        self->drive();
+                      });
+  }
+
+  // Closes the way browsers and proxies expect: say we are done, then drain what the peer still sends for a
+  // moment. Closing with unread input would make the kernel send RST, which can destroy the response we
+  // just wrote before the peer reads it.
+  void linger() {
+    if (closed_) return finish();
+    state_ = io_state::lingering;
+    arm(clock::now() + linger_time());
+    if constexpr (is_tls_stream<Stream>) {
+      stream_.async_shutdown([self = ref(this)](const std::error_code&) { self->finish(); });
+    } else {
+      std::error_code ignored;
+      stream_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+      drain();
+    }
+  }
+  void drain() {
+    stream_.async_read_some(asio::buffer(drain_buffer_),
+                            [self = ref(this)](const std::error_code& ec, std::size_t) {
+                              if (ec || self->closed_) return self->finish();
+                              self->drain();
+                            });
+  }
+  std::chrono::milliseconds linger_time() const {
+    return std::min(cfg_.timeout.write, std::chrono::milliseconds(2000));
+  }
+
+  std::chrono::milliseconds timeout_for(read_phase phase) const {
+    switch (phase) {
+      case read_phase::idle:
+        return cfg_.timeout.idle;
+      case read_phase::header:
+        return cfg_.timeout.header;
+      case read_phase::body:
+        return cfg_.timeout.body;
+    }
+    return cfg_.timeout.header;
+  }
+
+  // One timer wait is outstanding at most. Moving the deadline later costs nothing (the wait re-arms itself
+  // when it fires early); moving it earlier cancels the wait, whose handler then re-arms.
+  void arm(clock::time_point deadline) {
+    deadline_ = deadline;
+    if (!timer_waiting_) return wait_timer();
+    if (deadline < timer_.expiry()) timer_.cancel();
+  }
+  void disarm() noexcept { deadline_ = clock::time_point::max(); }
+  void wait_timer() {
+    timer_waiting_ = true;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = ref(this)](const std::error_code&) { self->on_timer(); });
+  }
+  void on_timer() {
+    timer_waiting_ = false;
+    if (closed_ || deadline_ == clock::time_point::max()) return;
+    if (clock::now() < deadline_) return wait_timer();
+    disarm();
+    switch (state_) {
+      case io_state::reading: {
+        // Stop the read; its handler reports the timeout to the session, which may still answer 408.
+        read_timed_out_ = true;
+        std::error_code ignored;
+        stream_.lowest_layer().cancel(ignored);
+        break;
+      }
+      case io_state::waiting:
+      case io_state::none:
+        break;
+      default:  // handshake, write or linger took too long
+        close_socket();
+    }
+  }
+
+  void close_socket() {
+    if (closed_) return;
+    closed_ = true;
+    std::error_code ignored;
+    stream_.lowest_layer().close(ignored);
+    timer_.cancel();
+  }
+  void finish() { close_socket(); }
+
+  Stream stream_;
+  asio::steady_timer timer_;
+  const server_config& cfg_;
+  Session session_;
+  clock::time_point deadline_ = clock::time_point::max();
+  std::uint32_t refs_ = 0;
+  io_state state_ = io_state::none;
+  read_phase read_deadline_phase_ = read_phase::idle;
+  bool read_deadline_set_ = false;
+  bool read_timed_out_ = false;
+  bool timer_waiting_ = false;
+  bool close_after_write_ = false;
+  bool resumed_early_ = false;
+  bool closed_ = false;
+  char drain_buffer_[256];
+};
+
+}  // namespace keel::inline v0::detail
