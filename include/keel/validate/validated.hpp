@@ -102,10 +102,8 @@ requires(Rule<Rules, T>&&...) class validated {
     return reason;
   }
 
-  friend bool operator==(const validated& a, const validated& b) { return a.value_ == b.value_; }
-  template <class U>
-  requires requires(const T& t, const U& u) { t == u; }
-  friend bool operator==(const validated& a, const U& b) { return a.value_ == b; }
+  // One comparison, with the plain value: two validators compare through the conversion to const T&.
+  friend bool operator==(const validated& a, const T& b) { return a.value_ == b; }
 
  private:
   T value_{};
