@@ -1,0 +1,122 @@
+// keel::access_log: one JSON line per request (time, method, path, status, bytes, duration, request id,
+// route), to stderr, a file, or a callback.
+//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
+//   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
+//   keel::app{api}.use(keel::access_log{{.callback = &to_my_logger, .user = &logger}})
+//
+// A line looks like
+//   {"time":"2026-11-21T12:00:00.123Z","method":"GET","path":"/users/42","status":200,"bytes":27,
+//    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
+// The path is the raw path without the query string: queries often carry tokens that must not reach logs.
+// Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/context.hpp"
+#include "keel/detail/json_escape.hpp"
+#include "keel/http/method.hpp"
+#include "keel/json/time.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace keel::inline v0 {
+
+class access_log {
+ public:
+  // Receives each line (without the trailing newline). Called on the reactor thread that served the
+  // request, possibly from several threads at once.
+  using sink_fn = void (*)(std::string_view line, void* user);
+
+  // Where lines go: `callback` when set, else the file at `path` (appended, created when missing), else
+  // stderr.
+  struct options {
+    std::string path = {};
+    sink_fn callback = nullptr;
+    void* user = nullptr;
+  };
+
+  // Per-request state: when the request entered this layer.
+  struct state {
+    std::chrono::steady_clock::time_point start{};
+  };
+
+  access_log() : file_(stderr, [](std::FILE*) {}) {}
+  // Throws std::system_error when the file cannot be opened: better at start-up than silently losing logs.
+  explicit access_log(options opts) : callback_(opts.callback), user_(opts.user) {
+    if (callback_ != nullptr) return;
+    if (opts.path.empty()) {
+      file_ = std::shared_ptr<std::FILE>(stderr, [](std::FILE*) {});
+      return;
+    }
+    std::FILE* f = std::fopen(opts.path.c_str(), "a");
+    if (f == nullptr)
+      throw std::system_error(errno, std::generic_category(), "keel::access_log: cannot open " + opts.path);
+    // Line-buffered: each line leaves in one write, whole (stdio locks the FILE per call), and a crash loses
+    // at most the line being written.
+    std::setvbuf(f, nullptr, _IOLBF, 0);
+    file_ = std::shared_ptr<std::FILE>(f, [](std::FILE* p) { std::fclose(p); });
+  }
+
+  template <class Ctx>
+  void before(Ctx& ctx) const {
+    ctx.template state<state>().start = std::chrono::steady_clock::now();
+  }
+
+  template <class Ctx>
+  void after(Ctx& ctx) const {
+    auto elapsed = std::chrono::steady_clock::now() - ctx.template state<state>().start;
+    // One buffer per thread, reused: once it has grown to the longest line, logging allocates nothing.
+    thread_local std::string line;
+    line.clear();
+    format_line(line, ctx, std::chrono::system_clock::now(),
+                std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+    write(line);
+  }
+
+  // Appends the JSON line for the request in `ctx` (no newline) to `out`.
+  static void format_line(std::string& out, const request_context& ctx,
+                          std::chrono::system_clock::time_point now, std::int64_t duration_us) {
+    const http::request& req = ctx.request();
+    char time[detail::rfc3339_length];
+    detail::format_rfc3339(time, now);
+    out.append(R"({"time":")").append(time, sizeof time).append(R"(","method":)");
+    detail::append_json_string(
+        out, req.method == http::method::unknown ? req.method_name : http::to_string(req.method));
+    out.append(R"(,"path":)");
+    detail::append_json_string(out, req.path);
+    fmt::format_to(std::back_inserter(out), R"(,"status":{},"bytes":{},"duration_us":{},"request_id":)",
+                   ctx.response().status_code(), ctx.response().body().size(), duration_us);
+    detail::append_json_string(out, ctx.request_id());
+    out.append(R"(,"route":)");
+    detail::append_json_string(out, ctx.route_path());
+    out.push_back('}');
+  }
+
+ private:
+  void write(std::string& line) const {
+    if (callback_ != nullptr) {
+      callback_(line, user_);
+      return;
+    }
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), file_.get());
+  }
+
+  // Shared by the copies of this middleware (the app copies it into its stack); closed with the last one.
+  std::shared_ptr<std::FILE> file_;
+  sink_fn callback_ = nullptr;
+  void* user_ = nullptr;
+};
+
+}  // namespace keel::inline v0
