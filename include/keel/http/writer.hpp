@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -85,26 +86,54 @@ inline void write_response(std::string& out, const keel::response& res, const wr
   const std::string_view date = cached_date();
 
   char length_digits[24];
-  const auto length_end = std::to_chars(length_digits, length_digits + sizeof length_digits, body.size()).ptr;
+  const std::size_t length_size = static_cast<std::size_t>(
+      std::to_chars(length_digits, length_digits + sizeof length_digits, body.size()).ptr - length_digits);
 
-  // Fixed text: status line <= 64, "Server: \r\n" 10, "Date: \r\n" 8, "Content-Length: \r\n" 18,
-  // "Connection: close\r\n" 19, final CRLF 2.
-  out.reserve(out.size() + 128 + options.server.size() + date.size() + headers.size() +
-              (with_body && !head_request ? body.size() : 0));
-
-  if (const std::string_view line = keel::detail::status_lines.find(code); !line.empty()) {
-    out.append(line);
-  } else {
-    char code_digits[8];
-    const auto code_end = std::to_chars(code_digits, code_digits + sizeof code_digits, code).ptr;
-    out.append("HTTP/1.1 ").append(code_digits, code_end).append(" \r\n");  // reason-phrase may be empty
+  std::string_view status_line = keel::detail::status_lines.find(code);
+  char fallback_line[32];  // "HTTP/1.1 <code> \r\n" for codes without a reason phrase; it may be empty
+  if (status_line.empty()) {
+    std::memcpy(fallback_line, "HTTP/1.1 ", 9);
+    char* p = std::to_chars(fallback_line + 9, fallback_line + 24, code).ptr;
+    std::memcpy(p, " \r\n", 3);
+    status_line = std::string_view(fallback_line, static_cast<std::size_t>(p + 3 - fallback_line));
   }
-  if (!options.server.empty()) out.append("Server: ").append(options.server).append("\r\n");
-  out.append("Date: ").append(date).append("\r\n");
-  if (with_body) out.append("Content-Length: ").append(length_digits, length_end).append("\r\n");
-  if (close) out.append("Connection: close\r\n");
-  out.append(headers).append("\r\n");
-  if (with_body && !head_request) out.append(body);
+
+  using namespace std::string_view_literals;
+  constexpr std::string_view server_name = "Server: "sv, date_name = "Date: "sv, crlf = "\r\n"sv;
+  constexpr std::string_view length_name = "Content-Length: "sv, close_line = "Connection: close\r\n"sv;
+  const std::size_t head_size =
+      status_line.size() + (options.server.empty() ? 0 : server_name.size() + options.server.size() + 2) +
+      date_name.size() + date.size() + 2 + (with_body ? length_name.size() + length_size + 2 : 0) +
+      (close ? close_line.size() : 0) + headers.size() + 2;
+  const bool send_body = with_body && !head_request;
+
+  // One size computation and one resize, then plain copies: a dozen std::string::append calls cost more.
+  const std::size_t old_size = out.size();
+  out.reserve(old_size + head_size + (send_body ? body.size() : 0));
+  out.resize(old_size + head_size);
+  char* w = out.data() + old_size;
+  auto put = [&w](std::string_view s) {
+    std::memcpy(w, s.data(), s.size());
+    w += s.size();
+  };
+  put(status_line);
+  if (!options.server.empty()) {
+    put(server_name);
+    put(options.server);
+    put(crlf);
+  }
+  put(date_name);
+  put(date);
+  put(crlf);
+  if (with_body) {
+    put(length_name);
+    put(std::string_view(length_digits, length_size));
+    put(crlf);
+  }
+  if (close) put(close_line);
+  put(headers);
+  put(crlf);
+  if (send_body) out.append(body);
 }
 
 // The interim response a client waiting on "Expect: 100-continue" needs before it sends the body.
