@@ -13,6 +13,7 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using keel_test::eventually;
 using keel_test::fake_app;
 using keel_test::fake_session;
 using keel_test::raw_client;
@@ -36,16 +37,6 @@ keel::server_config test_config() {
 std::string get(std::string_view path, bool close = false) {
   return std::string("GET ") + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" +
          (close ? "Connection: close\r\n" : "") + "\r\n";
-}
-
-// Polls `done` for a while: for effects that happen on the server's threads after the client saw its answer.
-template <class F>
-bool eventually(F done) {
-  for (int i = 0; i < 500; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return done();
 }
 
 std::string run_command(const std::string& command) {

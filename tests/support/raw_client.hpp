@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -117,5 +119,16 @@ class raw_client {
   int fd_ = -1;
   std::string buffer_;
 };
+
+// Polls `done` for up to ~5 s: for effects that happen on the server's threads after the client saw its
+// answer (a connection object going away). Never used to measure time.
+template <class F>
+bool eventually(F done) {
+  for (int i = 0; i < 500; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
 
 }  // namespace keel_test

@@ -57,3 +57,6 @@ struct server_config {
 };
 
 }  // namespace keel::inline v0
+
+// The definitions of from_env() and from_args().
+#include "keel/server/config_parse.hpp"

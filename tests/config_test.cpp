@@ -1,0 +1,137 @@
+#include "keel/server/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Sets KEEL_* variables for one test and removes them afterwards.
+class env_guard {
+ public:
+  env_guard(std::initializer_list<std::pair<const char*, const char*>> vars) {
+    for (const auto& [name, value] : vars) {
+      ::setenv(name, value, 1);
+      names_.push_back(name);
+    }
+  }
+  env_guard(const env_guard&) = delete;
+  env_guard& operator=(const env_guard&) = delete;
+  ~env_guard() {
+    for (const auto& n : names_) ::unsetenv(n.c_str());
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+keel::server_config parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "app");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return keel::server_config::from_args(static_cast<int>(args.size()), argv.data());
+}
+
+}  // namespace
+
+TEST_CASE("from_env without variables gives the defaults") {
+  const auto cfg = keel::server_config::from_env();
+  const keel::server_config defaults;
+  CHECK(cfg.host == defaults.host);
+  CHECK(cfg.port == defaults.port);
+  CHECK(cfg.threads == defaults.threads);
+  CHECK(cfg.server_header == defaults.server_header);
+}
+
+TEST_CASE("from_env reads KEEL_* variables") {
+  env_guard env{{"KEEL_HOST", "::"},
+                {"KEEL_PORT", "9090"},
+                {"KEEL_THREADS", "3"},
+                {"KEEL_WORKERS", "5"},
+                {"KEEL_MAX_CONNECTIONS", "77"},
+                {"KEEL_MAX_BODY_BYTES", "1000"},
+                {"KEEL_MAX_HEADER_BYTES", "4096"},
+                {"KEEL_SERVER_HEADER", ""},
+                {"KEEL_TLS_CERT", "/tmp/c.pem"},
+                {"KEEL_TLS_KEY", "/tmp/k.pem"},
+                {"KEEL_SHUTDOWN_MS", "1500"},
+                {"KEEL_HEADER_TIMEOUT_MS", "250"},
+                {"KEEL_IDLE_TIMEOUT_MS", "900"}};
+  const auto cfg = keel::server_config::from_env();
+  CHECK(cfg.host == "::");
+  CHECK(cfg.port == 9090);
+  CHECK(cfg.threads == 3);
+  CHECK(cfg.workers == 5);
+  CHECK(cfg.max_connections == 77);
+  CHECK(cfg.limits.max_body_bytes == 1000);
+  CHECK(cfg.limits.max_header_bytes == 4096);
+  CHECK_FALSE(cfg.server_header.has_value());
+  CHECK(cfg.tls.certificate_file == "/tmp/c.pem");
+  CHECK(cfg.tls.private_key_file == "/tmp/k.pem");
+  CHECK(cfg.tls.enabled());
+  CHECK(cfg.timeout.shutdown == 1500ms);
+  CHECK(cfg.timeout.header == 250ms);
+  CHECK(cfg.timeout.idle == 900ms);
+}
+
+TEST_CASE("from_env rejects bad values with the variable's name") {
+  SECTION("not a number") {
+    env_guard env{{"KEEL_PORT", "http"}};
+    CHECK_THROWS_WITH(keel::server_config::from_env(),
+                      Catch::Contains("KEEL_PORT") && Catch::Contains("'http'"));
+  }
+  SECTION("out of range") {
+    env_guard env{{"KEEL_PORT", "70000"}};
+    CHECK_THROWS_AS(keel::server_config::from_env(), std::invalid_argument);
+  }
+  SECTION("trailing garbage") {
+    env_guard env{{"KEEL_THREADS", "4x"}};
+    CHECK_THROWS_WITH(keel::server_config::from_env(), Catch::Contains("KEEL_THREADS"));
+  }
+  SECTION("negative") {
+    env_guard env{{"KEEL_MAX_BODY_BYTES", "-1"}};
+    CHECK_THROWS_AS(keel::server_config::from_env(), std::invalid_argument);
+  }
+  SECTION("zero connections") {
+    env_guard env{{"KEEL_MAX_CONNECTIONS", "0"}};
+    CHECK_THROWS_AS(keel::server_config::from_env(), std::invalid_argument);
+  }
+}
+
+TEST_CASE("from_args reads flags on top of the environment") {
+  env_guard env{{"KEEL_PORT", "9090"}, {"KEEL_THREADS", "3"}};
+  const auto cfg = parse({"--port", "8081", "--host", "127.0.0.1", "--workers=6", "--tls-cert", "c.pem",
+                          "--tls-key", "k.pem", "--max-body-bytes", "2048", "--max-connections", "10",
+                          "--shutdown-ms", "300", "--server-header", "mine"});
+  CHECK(cfg.port == 8081);
+  CHECK(cfg.threads == 3);  // from the environment
+  CHECK(cfg.host == "127.0.0.1");
+  CHECK(cfg.workers == 6);
+  CHECK(cfg.tls.certificate_file == "c.pem");
+  CHECK(cfg.tls.private_key_file == "k.pem");
+  CHECK(cfg.limits.max_body_bytes == 2048);
+  CHECK(cfg.max_connections == 10);
+  CHECK(cfg.timeout.shutdown == 300ms);
+  CHECK(cfg.server_header == "mine");
+  CHECK_FALSE(parse({"--no-server-header"}).server_header.has_value());
+}
+
+TEST_CASE("from_args ignores flags it does not know") {
+  const auto cfg = parse({"--verbose", "--db", "app.sqlite", "--threads", "2", "positional", "--color=auto"});
+  CHECK(cfg.threads == 2);
+  CHECK(cfg.port == keel::server_config{}.port);
+}
+
+TEST_CASE("from_args rejects bad values and missing values") {
+  CHECK_THROWS_WITH(parse({"--port", "-5"}), Catch::Contains("--port"));
+  CHECK_THROWS_WITH(parse({"--threads", "many"}), Catch::Contains("--threads") && Catch::Contains("'many'"));
+  CHECK_THROWS_WITH(parse({"--shutdown-ms", "0"}), Catch::Contains("--shutdown-ms"));
+  CHECK_THROWS_WITH(parse({"--port"}), Catch::Contains("missing value after --port"));
+  CHECK_THROWS_AS(parse({"--port="}), std::invalid_argument);
+}
