@@ -182,7 +182,9 @@ def run_report(args):
     footprint = {}
     for server, key, value in read_table(args.footprint):
         footprint.setdefault(server, {})[key] = value
-    servers = [s for s in args.servers.split(",") if s in footprint or any(k[0] == s for k in samples)]
+    # A server that never started (not built, wrong answers) has no label: it gets a line, not a row.
+    servers = [s for s in args.servers.split(",") if "label" in footprint.get(s, {})]
+    skipped = [s for s in args.servers.split(",") if s not in servers]
 
     medians = {}
     for key, runs in samples.items():
@@ -197,15 +199,17 @@ def run_report(args):
             errors=sum(r["sockerr"] for r in runs), non2xx=sum(r["non2xx"] for r in runs))
 
     def cell(server, workload, what):
-        m = medians.get((server, workload))
         if (server, workload) not in medians:
             return footprint.get(server, {}).get(f"{workload}_note", "-")
+        m = medians[(server, workload)]
         if m is None:
-            return "broken"
-        text = {"rps": fmt_int(m["rps"]) if m else "-", "p99": fmt_latency(m["p99"])}.get(what)
-        if what == "rps" and m["errors"]:
+            return "no responses"
+        if what == "p99":
+            return fmt_latency(m["p99"])
+        text = fmt_int(m["rps"])
+        if m["errors"]:
             text += f" ({m['errors']} socket errors)"
-        if what == "rps" and m["non2xx"]:
+        if m["non2xx"]:
             text += f" ({m['non2xx']} non-2xx!)"
         return text
 
@@ -253,6 +257,9 @@ def run_report(args):
                     k, p = medians.get(("keel", workload)), medians.get((peer, workload))
                     cells.append(f"{k[what] / p[what]:.2f}x" if k and p and p[what] else "-")
             out.append(f"| {footprint.get(peer, {}).get('label', peer)} | " + " | ".join(cells) + " |")
+    if skipped:
+        out.append("")
+        out.append("Not in the table (not built or did not answer correctly): " + ", ".join(skipped) + ".")
     print("\n".join(out))
     return 0
 

@@ -324,6 +324,7 @@ footprint_of() {
 }
 
 # --- run -----------------------------------------------------------------------------------------------------
+host_note="$(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(uname -sr), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 IFS=, read -r -a server_list <<<"$servers"
 say "results and logs: $out_dir"
 for name in "${server_list[@]}"; do footprint_of "$name"; done
@@ -343,12 +344,12 @@ done
 for name in "${running[@]}"; do stop_server "$name"; done
 
 table=$("${tool[@]}" report --samples "$samples" --footprint "$footprint" --servers "$servers")
-host_note="$(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(uname -sr), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 {
   echo "### $(date -u '+%Y-%m-%d %H:%M UTC'): \`$command_line\`"
   echo
   echo "$cpu_note; wrk -c$connections -d${duration}s, median of $runs runs; pipelined = 16 requests per write."
-  echo "Machine: $host_note. Server CPU = utime+stime of the server process(es) / requests."
+  echo "Machine: $host_note, after: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Server CPU = utime+stime of the server process(es) / requests."
   echo
   echo "$table"
   if ((${#failures[@]})); then
