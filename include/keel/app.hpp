@@ -116,13 +116,10 @@ class app {
   }
   dispatch_result handle(context_type& ctx) const {
     std::size_t ran = 0;
-    if (!detail::run_before(stack_, ctx, ran)) {
-      detail::run_after(stack_, ctx, ran);
-      return dispatch_result::done;
-    }
     dispatch_result r = dispatch_result::done;
     try {
-      r = router_.dispatch(ctx);
+      // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
+      if (detail::run_before(stack_, ctx, ran)) r = router_.dispatch(ctx);
     } catch (...) {
       detail::respond_to_exception(ctx);
     }

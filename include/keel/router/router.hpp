@@ -49,8 +49,15 @@ inline std::string allow_header(http::method_set set) {
 
 // Logs an exception that escaped a handler; the client sees a 500 with the request id only.
 inline void log_handler_exception(request_context& ctx, const char* what) {
-  fmt::print(stderr, "{{\"level\":\"error\",\"event\":\"handler_exception\",\"request_id\":\"{}\",\"route\":\"{}\",\"what\":\"{}\"}}\n",
-             ctx.request_id(), ctx.route_path(), what);
+  // Escaped: an exception's text (and a client-chosen id) must not break the JSON log line.
+  std::string line = R"({"level":"error","event":"handler_exception","request_id":)";
+  append_json_string(line, ctx.request_id());
+  line.append(R"(,"route":)");
+  append_json_string(line, ctx.route_path());
+  line.append(R"(,"what":)");
+  append_json_string(line, what);
+  line.append("}\n");
+  fmt::print(stderr, "{}", line);
 }
 
 inline void fail_internal(request_context& ctx) {
@@ -183,13 +190,11 @@ struct route_pipeline {
   // Runs the route's middleware, extractors, handler and responder.
   static dispatch_result run(const Route& route, Ctx& ctx) {
     std::size_t ran = 0;
-    if (!run_before(route.middleware, ctx, ran)) {
-      run_after(route.middleware, ctx, ran);
-      return dispatch_result::done;
-    }
     dispatch_result r = dispatch_result::done;
     try {
-      r = extract_and_call(route, ctx, ran, std::make_index_sequence<std::tuple_size_v<args>>{});
+      // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
+      if (run_before(route.middleware, ctx, ran))
+        r = extract_and_call(route, ctx, ran, std::make_index_sequence<std::tuple_size_v<args>>{});
     } catch (...) {
       respond_to_exception(ctx);
     }
