@@ -1,6 +1,6 @@
 /* The syscall ceiling: answers fixed bytes for every request it sees (a request ends at an empty line) and
- * parses nothing else but the first letter of the path (/plaintext or /json). Edge-triggered epoll, one loop per
- * thread, responses gathered and written once per drained read. It is a ceiling, not a server.
+ * parses nothing else but the first letter of the path (/plaintext or /json). Edge-triggered epoll, one loop
+ * per thread, responses gathered and written once per drained read. It is a ceiling, not a server.
  * Usage: peer_epoll [--port N] [--threads T] */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -54,7 +54,8 @@ static void append_response(conn* c) {
   c->out_len += n;
 }
 
-/* Finds line ends with memchr; an empty line ("\r\n") ends a request. Byte 5 of a request line picks the body. */
+/* Finds line ends with memchr; an empty line ("\r\n") ends a request. Byte 5 of a request line picks the
+ * response. */
 static void scan(conn* c, const char* p, const char* end) {
   while (p < end) {
     const char* nl = memchr(p, '\n', (size_t)(end - p));
