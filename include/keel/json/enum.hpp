@@ -56,6 +56,10 @@ consteval std::string_view raw_enum_name() {
   return enum_name_in(enum_pretty_function<enum_from_integer<E, V>>());
 }
 
+template <class E>
+using enum_offsets = std::make_integer_sequence<long long, enum_range<E>::max - enum_range<E>::min + 1>;
+
+// One constant evaluation per value (clang caps the steps of each), its name copied into static storage.
 template <class E, long long V>
 struct enum_name_holder {
   static constexpr std::string_view raw = raw_enum_name<E, V>();
@@ -63,32 +67,35 @@ struct enum_name_holder {
   static constexpr std::string_view value{storage.data(), raw.size()};
 };
 
+// Pack expansions rather than fold expressions: clang limits folds to 256 operands.
 template <class E, long long... Offsets>
-consteval std::size_t count_named_enum_values(std::integer_sequence<long long, Offsets...>) {
-  return ((raw_enum_name<E, enum_range<E>::min + Offsets>().empty() ? 0 : 1) + ... + 0);
+consteval std::array<std::string_view, sizeof...(Offsets)> enum_names_in_range(
+    std::integer_sequence<long long, Offsets...>) {
+  return {enum_name_holder<E, enum_range<E>::min + Offsets>::value...};
 }
-
-template <class E>
-using enum_offsets = std::make_integer_sequence<long long, enum_range<E>::max - enum_range<E>::min + 1>;
 
 template <class E>
 struct enum_table {
   static_assert(std::is_enum_v<E>);
   static_assert(enum_range<E>::max >= enum_range<E>::min, "keel::enum_range: max < min");
-  static constexpr std::size_t size = count_named_enum_values<E>(enum_offsets<E>{});
+  using underlying = std::underlying_type_t<E>;
 
-  template <long long... Offsets>
-  static consteval auto build(std::integer_sequence<long long, Offsets...>) {
+  static constexpr auto names = enum_names_in_range<E>(enum_offsets<E>{});
+  static constexpr std::size_t size = [] {
+    std::size_t n = 0;
+    for (std::string_view name : names) n += !name.empty();
+    return n;
+  }();
+  static constexpr auto entries = [] {
     std::array<std::pair<E, std::string_view>, size> out{};
     std::size_t at = 0;
-    ((raw_enum_name<E, enum_range<E>::min + Offsets>().empty()
-          ? void()
-          : void(out[at++] = {enum_from_integer<E, enum_range<E>::min + Offsets>,
-                              enum_name_holder<E, enum_range<E>::min + Offsets>::value})),
-     ...);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i].empty()) continue;
+      long long value = enum_range<E>::min + static_cast<long long>(i);
+      out[at++] = {__builtin_bit_cast(E, static_cast<underlying>(value)), names[i]};
+    }
     return out;
-  }
-  static constexpr auto entries = build(enum_offsets<E>{});
+  }();
 };
 
 }  // namespace keel::inline v0::detail

@@ -102,8 +102,11 @@ requires(Rule<Rules, T>&&...) class validated {
     return reason;
   }
 
-  // One comparison, with the plain value: two validators compare through the conversion to const T&.
   friend bool operator==(const validated& a, const T& b) { return a.value_ == b; }
+  // A template, so that "abc" never converts to validated for it (which would be ambiguous with the above).
+  template <class V>
+  requires std::same_as<V, validated>
+  friend bool operator==(const validated& a, const V& b) { return a.value_ == b.value_; }
 
  private:
   T value_{};
