@@ -548,3 +548,38 @@ TEST_CASE("regression: field-meaning errors are reported when the head completes
     CHECK(rejection(text) == status::bad_request);
   }
 }
+
+// The scanners switch between 16-byte SSE2, 8-byte SWAR and byte loops depending on how much input is left,
+// so every check is tried at every offset of short and long values and names.
+TEST_CASE("character checks hold at every position of values and names") {
+  request req;
+  for (std::size_t length = 1; length <= 40; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string value(length, 'v');
+      INFO("length " << length << " at " << at);
+      value[at] = '\t';
+      std::string tab = get_with("X: " + value + "\r\n");
+      REQUIRE(parse_whole(tab, req).status == parse_status::complete);
+      value[at] = '\xff';
+      std::string high = get_with("X: " + value + "\r\n");
+      REQUIRE(parse_whole(high, req).status == parse_status::complete);
+      CHECK(req.header("x").size() == length);
+      for (const char bad : {'\x01', '\x1f', '\x7f', '\n', '\0'}) {
+        value[at] = bad;
+        std::string text = get_with("X: " + value + "\r\n");
+        CHECK(parse_whole(text, req).status == parse_status::error);
+      }
+
+      std::string name(length, 'n');
+      name[at] = '_';
+      std::string rare_tchar = get_with(name + ": v\r\n");
+      REQUIRE(parse_whole(rare_tchar, req).status == parse_status::complete);
+      CHECK(req.header(name) == "v");
+      for (const char bad : {'(', '@', '\x80', '/', '"'}) {
+        name[at] = bad;
+        std::string text = get_with(name + ": v\r\n");
+        CHECK(parse_whole(text, req).status == parse_status::error);
+      }
+    }
+  }
+}

@@ -53,12 +53,46 @@ constexpr int hex_value(char c) noexcept {
   return -1;
 }
 
-// The first byte in [p, end) that is not a tchar, or end. Tokens are short (method, field names), so a table
-// lookup four bytes per branch beats vector code that would need a byte shuffle for this irregular set.
+KEEL_ALWAYS_INLINE std::uint64_t load_u64(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+KEEL_ALWAYS_INLINE std::uint32_t load_u32(const char* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The first byte in [p, end) that is not a tchar, or end. Almost every method and field name is letters,
+// digits and '-', which SSE2 range checks find 16 bytes at a time; any other byte is looked up in the table
+// (the rarer tchars like '_' or '.' continue the scan, anything else ends the token).
 KEEL_ALWAYS_INLINE const char* find_token_end(const char* p, const char* end) noexcept {
-  const auto cls = [](const char* q) { return http_char_table[static_cast<unsigned char>(*q)]; };
-  while (end - p >= 4 && (cls(p) & cls(p + 1) & cls(p + 2) & cls(p + 3) & char_tchar) != 0) p += 4;
-  while (p != end && (cls(p) & char_tchar) != 0) ++p;
+#if defined(__SSE2__)
+  const __m128i case_bit = _mm_set1_epi8(0x20);
+  const __m128i letter_a = _mm_set1_epi8('a');
+  const __m128i letter_span = _mm_set1_epi8(25);
+  const __m128i digit_0 = _mm_set1_epi8('0');
+  const __m128i digit_span = _mm_set1_epi8(9);
+  const __m128i dash = _mm_set1_epi8('-');
+  while (end - p >= 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i letter_offset = _mm_sub_epi8(_mm_or_si128(v, case_bit), letter_a);
+    const __m128i digit_offset = _mm_sub_epi8(v, digit_0);
+    const __m128i letter = _mm_cmpeq_epi8(_mm_min_epu8(letter_offset, letter_span), letter_offset);
+    const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(digit_offset, digit_span), digit_offset);
+    const __m128i common = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(v, dash));
+    const unsigned other = ~static_cast<unsigned>(_mm_movemask_epi8(common)) & 0xFFFFu;
+    if (other == 0) {
+      p += 16;
+      continue;
+    }
+    p += __builtin_ctz(other);
+    if (!is_char(*p, char_tchar)) return p;
+    ++p;
+  }
+#endif
+  while (p != end && is_char(*p, char_tchar)) ++p;
   return p;
 }
 
@@ -101,18 +135,52 @@ KEEL_ALWAYS_INLINE const char* find_field_value_end(const char* p, const char* e
     p += 16;
   }
 #endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  // SWAR over 8 bytes for the short tail (the last field line before the blank line usually ends here).
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  while (end - p >= 8) {
+    const std::uint64_t x = load_u64(p);
+    const std::uint64_t below_space =
+        (x - ones * 0x20) & ~x;  // high bit set where a byte < 0x20 (first one exact)
+    const std::uint64_t del = x ^ (ones * 0x7F);
+    const std::uint64_t is_del = (del - ones) & ~del;  // high bit set where a byte == 0x7F (first one exact)
+    const std::uint64_t stop = (below_space | is_del) & highs;
+    if (stop == 0) {
+      p += 8;
+      continue;
+    }
+    const char* hit = p + __builtin_ctzll(stop) / 8;  // little-endian: the lowest set bit is the first byte
+    if (*hit != '\t') return hit;
+    p = hit + 1;
+  }
+#endif
   while (p != end && is_char(*p, char_field)) ++p;
   return p;
 }
 
-// Case-insensitive comparison against a lower-case literal of letters, digits and '-'. Valid when `token`
-// holds no control characters (tokens and field values): then OR-ing 0x20 only ever maps upper-case letters
-// onto the literal's bytes.
-KEEL_ALWAYS_INLINE bool token_equals_lower(std::string_view token, std::string_view lower) noexcept {
-  if (token.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < token.size(); ++i)
-    if ((static_cast<unsigned char>(token[i]) | 0x20u) != static_cast<unsigned char>(lower[i])) return false;
-  return true;
+// Case-insensitive comparison against a lower-case literal of letters, digits and '-', a word at a time.
+// Valid when `token` holds no control characters (tokens and field values): every literal byte has bit 0x20
+// set, and OR-ing 0x20 into such input only ever maps upper-case letters onto literal bytes.
+template <std::size_t N>
+KEEL_ALWAYS_INLINE bool token_equals_lower(std::string_view token, const char (&lower)[N]) noexcept {
+  constexpr std::size_t n = N - 1;
+  if (token.size() != n) return false;
+  const char* t = token.data();
+  if constexpr (n >= 8) {
+    constexpr std::uint64_t case_bits = 0x2020202020202020ull;
+    for (std::size_t i = 0; i + 8 <= n; i += 8)
+      if ((load_u64(t + i) | case_bits) != load_u64(lower + i)) return false;
+    if constexpr (n % 8 != 0) return (load_u64(t + n - 8) | case_bits) == load_u64(lower + n - 8);
+    return true;
+  } else if constexpr (n >= 4) {
+    constexpr std::uint32_t case_bits = 0x20202020u;
+    return (load_u32(t) | case_bits) == load_u32(lower) &&
+           (load_u32(t + n - 4) | case_bits) == load_u32(lower + n - 4);
+  } else {
+    for (std::size_t i = 0; i < n; ++i)
+      if ((static_cast<unsigned char>(t[i]) | 0x20u) != static_cast<unsigned char>(lower[i])) return false;
+    return true;
+  }
 }
 
 // Calls fn(element) for each non-empty element of a comma-separated list, with optional whitespace trimmed
