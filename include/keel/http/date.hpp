@@ -3,6 +3,7 @@
 
 #include "keel/config.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <string_view>
