@@ -347,6 +347,7 @@ table=$("${tool[@]}" report --samples "$samples" --footprint "$footprint" --serv
 {
   echo "### $(date -u '+%Y-%m-%d %H:%M UTC'): \`$command_line\`"
   echo
+  echo "Source: commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD -- include benchmarks 2>/dev/null || echo ' plus uncommitted changes in include/ or benchmarks/')."
   echo "$cpu_note; wrk -c$connections -d${duration}s, median of $runs runs; pipelined = 16 requests per write."
   echo "Machine: $host_note, after: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Server CPU = utime+stime of the server process(es) / requests."

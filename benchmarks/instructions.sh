@@ -124,6 +124,7 @@ done
 {
   echo "### $(date -u '+%Y-%m-%d %H:%M UTC'): \`$command_line\`"
   echo
+  echo "Source: commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD -- include benchmarks 2>/dev/null || echo ' plus uncommitted changes in include/ or benchmarks/')."
   echo "User-space instructions per request (callgrind; ($large - $small) requests, 16 per write, 4 connections):"
   echo
   printf '| server |'
