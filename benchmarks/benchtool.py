@@ -6,6 +6,7 @@
   benchtool.py load ...       pipelined keep-alive load generator that checks every response (see --help)
   benchtool.py report ...     median table (markdown) from the samples compare.sh collected
   benchtool.py callgrind-total FILE   total instructions (Ir) in a callgrind output file
+  benchtool.py callgrind-diff SMALL LARGE N   per-request instructions by function (two runs, N requests apart)
 """
 import argparse
 import os
@@ -273,6 +274,33 @@ def callgrind_total(path):
     return int(match.group(1))
 
 
+def annotate_counts(path):
+    """Self instructions per function (callgrind_annotate, every function shown)."""
+    import subprocess
+    text = subprocess.run(["callgrind_annotate", "--threshold=100", path], capture_output=True, text=True,
+                          check=True).stdout
+    counts = {}
+    for line in text.splitlines():
+        match = re.match(r"^\s*([\d,]+)\s+\([^)]*\)\s+(\S.*)$", line)
+        if match and "PROGRAM TOTALS" not in line:
+            name = re.sub(r" \[[^\]]*\]$", "", match.group(2))  # drop the " [object file]" suffix
+            counts[name] = counts.get(name, 0) + int(match.group(1).replace(",", ""))
+    return counts
+
+
+def callgrind_diff(small, large, requests, top):
+    """Per-request instructions by function: (large run - small run) / requests; start-up cancels out."""
+    a, b = annotate_counts(small), annotate_counts(large)
+    rows = sorted(((b.get(k, 0) - a.get(k, 0)) / requests, k) for k in set(a) | set(b))
+    rows.reverse()
+    total = sum(r[0] for r in rows)
+    print(f"{total:10.1f}  total per request")
+    for value, name in rows[:top]:
+        if abs(value) < 0.5:
+            break
+        print(f"{value:10.1f}  {name[:150]}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -291,6 +319,11 @@ def main():
     report.add_argument("--footprint", required=True)
     report.add_argument("--servers", required=True, help="comma-separated order of the rows")
     sub.add_parser("callgrind-total").add_argument("file")
+    diff = sub.add_parser("callgrind-diff", help="per-request instructions by function from two callgrind runs")
+    diff.add_argument("small")
+    diff.add_argument("large")
+    diff.add_argument("requests", type=int, help="large - small requests")
+    diff.add_argument("--top", type=int, default=20)
     args = parser.parse_args()
     if args.command == "cpu":
         print(cpu_microseconds(args.pid))
@@ -302,6 +335,8 @@ def main():
         return run_report(args)
     elif args.command == "callgrind-total":
         print(callgrind_total(args.file))
+    elif args.command == "callgrind-diff":
+        callgrind_diff(args.small, args.large, args.requests, args.top)
     return 0
 
 

@@ -114,6 +114,9 @@ for s in "${server_list[@]}"; do
       per_request[$s$p]=$(((large_total - small_total) / (large - small)))
       say "$s $p: $small_total instructions for $small requests, $large_total for $large:" \
         "${per_request[$s$p]} per request"
+      "${tool[@]}" callgrind-diff "$out_dir/callgrind.$s.${p//\//}.$small.out" \
+        "$out_dir/callgrind.$s.${p//\//}.$large.out" $((large - small)) --top 40 \
+        >"$out_dir/per-function.$s.${p//\//}.txt" 2>>"$log" || true
     else
       failed=1
       per_request[$s$p]=failed
@@ -141,6 +144,18 @@ done
       printf ' %s |' "$v"
     done
     printf '\n'
+  done
+  # Where keel's instructions go, for the notes on the target (the other servers' lists are in $out_dir).
+  for p in "${path_list[@]}"; do
+    f=$out_dir/per-function.keel.${p//\//}.txt
+    [[ -s $f ]] || continue
+    echo
+    echo "<details><summary>keel $p: instructions per request by function (top 12)</summary>"
+    echo
+    echo '```'
+    head -13 "$f"
+    echo '```'
+    echo "</details>"
   done
 } >"$out_dir/result.md"
 echo
