@@ -29,6 +29,27 @@ bool inside(std::string_view view, const char* begin, std::size_t size) {
   return view.data() >= begin && view.data() + view.size() <= begin + size;
 }
 
+// An independent, simple decoder for a chunked body the parser accepted (so the framing is known to be
+// valid): the parser's in-place de-chunking must produce the same bytes.
+std::string reference_dechunk(std::string_view raw) {
+  std::string body;
+  for (;;) {
+    const std::size_t line_end = raw.find("\r\n");
+    require(line_end != std::string_view::npos, "accepted chunk line has a CRLF");
+    std::size_t size = 0;
+    for (const char c : raw.substr(0, line_end)) {
+      const int digit = keel::detail::hex_value(c);
+      if (digit < 0) break;
+      size = size * 16 + static_cast<std::size_t>(digit);
+    }
+    raw.remove_prefix(line_end + 2);
+    if (size == 0) return body;
+    require(raw.size() >= size + 2, "accepted chunk data is there");
+    body.append(raw.substr(0, size));
+    raw.remove_prefix(size + 2);
+  }
+}
+
 // What one parse produced, copied out of the buffer so whole and incremental runs can be compared.
 struct outcome {
   parse_status status = parse_status::incomplete;
@@ -37,8 +58,9 @@ struct outcome {
   std::string summary;
 };
 
+// `original` holds the bytes as they were before parsing (a chunked body is rewritten in place).
 outcome record(const parse_result& r, const request& req, const char* begin, std::size_t size,
-               const keel::http_limits& limits) {
+               std::string_view original, const keel::http_limits& limits) {
   outcome o{r.status, r.consumed, r.error, {}};
   require(r.consumed <= size, "consumed <= size");
   if (r.status != parse_status::complete) {
@@ -58,6 +80,18 @@ outcome record(const parse_result& r, const request& req, const char* begin, std
   require(req.trailer_begin <= req.headers.size(), "trailer_begin <= headers");
   require(req.headers.size() <= limits.max_headers, "header count within limit");
   require(req.version_minor <= 1, "version is 1.0 or 1.1");
+  if (!req.body.empty()) {
+    const auto body_offset = static_cast<std::size_t>(req.body.data() - begin);
+    require(body_offset >= 4 && original.substr(body_offset - 4, 4) == "\r\n\r\n",
+            "the body follows the head");
+    if (req.chunked) {
+      require(reference_dechunk(original.substr(body_offset, used - body_offset)) == req.body,
+              "de-chunked body matches the reference decoder");
+    } else {
+      require(original.substr(body_offset, req.body.size()) == req.body, "a Content-Length body is verbatim");
+      require(body_offset + req.body.size() == used, "a Content-Length body ends the request");
+    }
+  }
   o.summary.append(req.method_name).append(" ").append(req.target).append(" ").append(req.path).append("?");
   o.summary.append(req.query).append(req.keep_alive ? " ka" : " close").append(req.chunked ? " chunked" : "");
   o.summary.append(req.expect_continue ? " 100" : "")
@@ -82,7 +116,7 @@ std::vector<outcome> parse_whole(std::string_view input, const keel::http_limits
   for (int i = 0; i < 8; ++i) {
     const std::size_t size = buffer.size() - offset;
     const parse_result r = parser.parse(buffer.data() + offset, size, req);
-    outcomes.push_back(record(r, req, buffer.data() + offset, size, limits));
+    outcomes.push_back(record(r, req, buffer.data() + offset, size, input.substr(offset), limits));
     if (r.status != parse_status::complete || r.consumed == size) break;
     offset += r.consumed;
   }
@@ -101,7 +135,7 @@ outcome parse_in_pieces(std::string_view input, std::initializer_list<std::size_
     if (cut == 0 || cut > input.size()) continue;
     std::vector<char> prefix(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(cut));
     const parse_result r = parser.parse(prefix.data(), prefix.size(), req);
-    last = record(r, req, prefix.data(), prefix.size(), limits);
+    last = record(r, req, prefix.data(), prefix.size(), input, limits);
     if (r.status != parse_status::incomplete) return last;
   }
   return last;
