@@ -52,8 +52,12 @@ class request_parser {
 
   // Parses ONE request from the start of [data, data + size). On complete, `out` holds views into
   // [data, data + consumed) and the parser is ready for the next request (which starts at data + consumed).
-  // On incomplete, call again with the same `data` and more bytes; the parser remembers how far it got. A
-  // chunked body is de-chunked in place when it is complete, so the bytes after the head change.
+  // On incomplete, call again with the same bytes plus more; the parser remembers how far it got as offsets,
+  // so the caller may move the unparsed bytes (compact its buffer) between calls. A chunked body is
+  // de-chunked in place when it is complete, so the bytes after the head change.
+  // Syntax errors are reported as soon as the offending line is complete; errors that depend on a field's
+  // meaning (a second Host, a bad Content-Length) when the header section is complete, so feeding a head
+  // in pieces or whole gives the same answer.
   parse_result parse(char* data, std::size_t size, request& out) noexcept {
     if (progress_.phase == stage::head) {
       if (progress_.resume != 0) {
