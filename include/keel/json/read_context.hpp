@@ -75,13 +75,17 @@ class read_context {
 
   explicit read_context(std::size_t max_depth) : max_depth_(max_depth) {}
 
-  void push_key(std::string_view key) { path_.push_back({key.data() ? key : std::string_view("", 0), 0}); }
-  void push_index(std::size_t index) { path_.push_back({std::string_view(), index}); }
-  void pop() { path_.pop_back(); }
+  // Inline and allocation-free once the stack has grown to the document's depth: these run for every field.
+  KEEL_ALWAYS_INLINE void push_key(std::string_view key) {
+    push({key.data() ? key : std::string_view("", 0), 0});
+  }
+  KEEL_ALWAYS_INLINE void push_index(std::size_t index) { push({std::string_view(), index}); }
+  KEEL_ALWAYS_INLINE void pop() noexcept { --path_size_; }
 
   std::string path() const {
     std::string out;
-    for (const auto& s : path_) {
+    for (std::size_t i = 0; i < path_size_; ++i) {
+      const segment& s = path_[i];
       if (s.key.data() == nullptr) {
         char digits[24];
         out.push_back('[');
@@ -137,12 +141,18 @@ class read_context {
     max_depth_ = max_depth;
     depth_ = 0;
     aborted_ = false;
-    path_.clear();
+    path_size_ = 0;
     errors_.clear();
   }
 
  private:
+  KEEL_ALWAYS_INLINE void push(segment s) {
+    if (KEEL_UNLIKELY(path_size_ == path_.size())) path_.resize(path_.size() * 2 + 16);
+    path_[path_size_++] = s;
+  }
+
   std::vector<segment> path_;
+  std::size_t path_size_ = 0;
   std::vector<json::error> errors_;
   std::size_t max_depth_;
   std::size_t depth_ = 0;

@@ -63,14 +63,15 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
     at += n;
     return true;
   };
-  auto expect = [&](std::string_view options) {
-    if (at >= s.size() || options.find(s[at]) == std::string_view::npos) return false;
+  auto expect = [&](char a, char b = 0, char c = 0) {
+    if (at >= s.size() || (s[at] != a && (b == 0 || s[at] != b) && (c == 0 || s[at] != c))) return false;
     ++at;
     return true;
   };
   int y, mo, d, h, mi, sec;
-  if (!digits(4, y) || !expect("-") || !digits(2, mo) || !expect("-") || !digits(2, d) || !expect("Tt ") ||
-      !digits(2, h) || !expect(":") || !digits(2, mi) || !expect(":") || !digits(2, sec))
+  if (!digits(4, y) || !expect('-') || !digits(2, mo) || !expect('-') || !digits(2, d) ||
+      !expect('T', 't', ' ') || !digits(2, h) || !expect(':') || !digits(2, mi) || !expect(':') ||
+      !digits(2, sec))
     return std::nullopt;
   year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
@@ -87,11 +88,11 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
     if (at == start) return std::nullopt;
   }
   int offset_minutes = 0;
-  if (expect("Zz")) {
+  if (expect('Z', 'z')) {
   } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
     int sign = s[at++] == '-' ? -1 : 1;
     int oh, om;
-    if (!digits(2, oh) || !expect(":") || !digits(2, om) || oh > 23 || om > 59) return std::nullopt;
+    if (!digits(2, oh) || !expect(':') || !digits(2, om) || oh > 23 || om > 59) return std::nullopt;
     offset_minutes = sign * (oh * 60 + om);
   } else {
     return std::nullopt;
