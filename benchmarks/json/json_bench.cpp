@@ -615,24 +615,29 @@ void nlohmann_encode(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(keel_decode)->Arg(1)->Arg(100);
-BENCHMARK(simdjson_decode)->Arg(1)->Arg(100);
-BENCHMARK(boost_decode)->Arg(1)->Arg(100);
-BENCHMARK(keel_encode)->Arg(1)->Arg(100);
-BENCHMARK(boost_encode)->Arg(1)->Arg(100);
+int main(int argc, char** argv) {
+  std::printf("article JSON: %zu bytes; array of 100: %zu bytes\n", one_json().size(), hundred_json().size());
+  // KEEL_JSON_BENCH_ITERATIONS=N fixes the iteration count, so that two runs under `perf stat` (N and 2N)
+  // give instructions and cycles per operation free of the noise of a shared machine.
+  const char* fixed = std::getenv("KEEL_JSON_BENCH_ITERATIONS");
+  auto add = [fixed](const char* name, void (*run)(benchmark::State&)) {
+    auto* b = benchmark::RegisterBenchmark(name, run)->Arg(1)->Arg(100);
+    if (fixed) b->Iterations(std::atoll(fixed));
+  };
+  add("keel_decode", keel_decode);
+  add("simdjson_decode", simdjson_decode);
+  add("boost_decode", boost_decode);
+  add("keel_encode", keel_encode);
+  add("boost_encode", boost_encode);
 #if KEEL_BENCH_RAPIDJSON
-BENCHMARK(rapidjson_decode)->Arg(1)->Arg(100);
-BENCHMARK(rapidjson_encode)->Arg(1)->Arg(100);
+  add("rapidjson_decode", rapidjson_decode);
+  add("rapidjson_encode", rapidjson_encode);
 #endif
 #if KEEL_BENCH_NLOHMANN
-BENCHMARK(nlohmann_decode)->Arg(1)->Arg(100);
-BENCHMARK(nlohmann_dump)->Arg(1)->Arg(100);
-BENCHMARK(nlohmann_encode)->Arg(1)->Arg(100);
+  add("nlohmann_decode", nlohmann_decode);
+  add("nlohmann_dump", nlohmann_dump);
+  add("nlohmann_encode", nlohmann_encode);
 #endif
-
-int main(int argc, char** argv) {
-  // Every decoder must accept the input and agree on it before anything is timed.
-  std::printf("article JSON: %zu bytes; array of 100: %zu bytes\n", one_json().size(), hundred_json().size());
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
