@@ -288,6 +288,22 @@ def annotate_counts(path):
     return counts
 
 
+def short_name(name):
+    """Function name without its file prefix and with template arguments folded, so a row fits a line."""
+    name = re.sub(r"^(\?\?\?|[^ ]*\.[A-Za-z]+):", "", name)
+    out, depth = [], 0
+    for ch in name:
+        if ch == "<":
+            if depth == 0:
+                out.append("<…>")
+            depth += 1
+        elif ch == ">" and depth:
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
 def callgrind_diff(small, large, requests, top):
     """Per-request instructions by function: (large run - small run) / requests; start-up cancels out."""
     a, b = annotate_counts(small), annotate_counts(large)
@@ -298,7 +314,7 @@ def callgrind_diff(small, large, requests, top):
     for value, name in rows[:top]:
         if abs(value) < 0.5:
             break
-        print(f"{value:10.1f}  {name[:150]}")
+        print(f"{value:10.1f}  {short_name(name)[:150]}")
 
 
 def main():
