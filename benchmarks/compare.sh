@@ -84,7 +84,13 @@ if ((build)); then
     say "WARNING: configure with the examples failed (see $log): retrying without them (no hello footprint)"
     "${configure[@]}" -DKEEL_BUILD_EXAMPLES=OFF >>"$log" 2>&1 || { say "configure failed, see $log"; tail -20 "$log" >&2; exit 2; }
   fi
-  wanted=(peer_epoll peer_beast peer_httplib keel_bench hello)
+  wanted=()
+  for name in ${servers//,/ }; do
+    case $name in
+      keel) wanted+=(keel_bench hello) ;;
+      epoll | beast | httplib) wanted+=("peer_$name") ;;
+    esac
+  done
   known=$(cmake --build "$build_dir" --target help 2>/dev/null || true)
   targets=()
   for t in "${wanted[@]}"; do grep -qE "(^|[ /])$t(:| |$)" <<<"$known" && targets+=("$t"); done
