@@ -1,8 +1,4 @@
 // Enum <-> name conversion by compile-time name extraction, for enums read and written as JSON strings.
-//
-// Names are found by trying every value in keel::enum_range<E> (default -128..127, or 0..255 for an
-// unsigned underlying type). An enum with values outside that range specializes it:
-//   template <> struct keel::enum_range<big_codes> { static constexpr long long min = 0, max = 1000; };
 #pragma once
 
 #include "keel/config.hpp"
@@ -14,6 +10,11 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+
+//
+// Names are found by trying every value in keel::enum_range<E> (default -128..127, or 0..255 for an
+// unsigned underlying type). An enum with values outside that range specializes it:
+//   template <> struct keel::enum_range<big_codes> { static constexpr long long min = 0, max = 1000; };
 
 namespace keel::inline v0 {
 

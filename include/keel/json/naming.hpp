@@ -1,4 +1,16 @@
 // How a DTO's C++ field names become JSON keys: naming policies (camel_case ...) and per-field renames.
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/detail/reflect/field_names.hpp"
+#include "keel/detail/reflect/static_text.hpp"
+#include "keel/router/fixed_string.hpp"
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
 //
 //   struct article {
 //     using keel_naming = keel::camel_case;                  // tag_list -> "tagList"
@@ -14,17 +26,6 @@
 // type aliases, so the struct stays a plain aggregate. A policy is any type with
 // `static constexpr keel::key_text transform(std::string_view cpp_name)`; everything runs at compile time.
 // (key_text rather than std::string: clang 16 cannot evaluate libstdc++ 12's std::string at compile time.)
-#pragma once
-
-#include "keel/config.hpp"
-#include "keel/detail/reflect/field_names.hpp"
-#include "keel/detail/reflect/static_text.hpp"
-#include "keel/router/fixed_string.hpp"
-
-#include <array>
-#include <cstddef>
-#include <string_view>
-#include <type_traits>
 
 namespace keel::inline v0 {
 

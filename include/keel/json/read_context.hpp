@@ -1,5 +1,4 @@
-// The state of one json::read: the path to the value being read, the errors found so far, the depth, and
-// the helpers that tell a wrong-typed value (a field error) from malformed JSON (a syntax error).
+// The state of one json::read: path, errors, depth, and the syntax-or-type-error helpers.
 #pragma once
 
 #include "keel/config.hpp"
@@ -12,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+// The helpers below tell a wrong-typed value (a field error) from malformed JSON (a syntax error).
 
 namespace keel::inline v0::detail {
 

@@ -1,13 +1,4 @@
-// JSON input: keel::json::read<T> parses a document with simdjson on-demand straight into T (a DTO, or a
-// container of them), checking types, integer ranges, required fields, duplicates, depth and validators,
-// and reports every problem with its path.
-//
-// Policy, per DTO (see keel/json/traits.hpp): unknown fields are ignored unless the DTO says
-// `using keel_unknown_fields = keel::reject;`. Every field is required unless it is a std::optional or the
-// DTO says `using keel_missing_fields = keel::use_defaults;` (missing fields then keep their default member
-// initializers). A DTO with a `validate() const` member returning std::vector<keel::json::error> gets it
-// called after all its fields were read without error; the returned paths are relative to the DTO.
-// Duplicate keys are detected for known fields and map entries; duplicates of ignored unknown keys are not.
+// JSON input: keel::json::read<T> parses a document with simdjson on-demand straight into T.
 #pragma once
 
 #include "keel/config.hpp"
@@ -37,6 +28,16 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+// T is a DTO or a container of them. The reader checks types, integer ranges, required fields, duplicates,
+// depth and validators, and reports every problem with its path.
+//
+// Policy, per DTO (see keel/json/traits.hpp): unknown fields are ignored unless the DTO says
+// `using keel_unknown_fields = keel::reject;`. Every field is required unless it is a std::optional or the
+// DTO says `using keel_missing_fields = keel::use_defaults;` (missing fields then keep their default member
+// initializers). A DTO with a `validate() const` member returning std::vector<keel::json::error> gets it
+// called after all its fields were read without error; the returned paths are relative to the DTO.
+// Duplicate keys are detected for known fields and map entries; duplicates of ignored unknown keys are not.
 
 namespace keel::inline v0::json {
 

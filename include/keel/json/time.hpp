@@ -1,5 +1,4 @@
-// RFC 3339 timestamps for std::chrono::system_clock::time_point: written as UTC with milliseconds
-// ("2026-11-21T12:00:00.000Z"); read with any fraction and any offset ("...+02:00").
+// RFC 3339 timestamps (UTC, milliseconds) for std::chrono::system_clock::time_point.
 #pragma once
 
 #include "keel/config.hpp"
@@ -8,6 +7,9 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+
+// Written as UTC with milliseconds ("2026-11-21T12:00:00.000Z"); read with any fraction and any offset
+// ("...+02:00").
 
 namespace keel::inline v0::detail {
 

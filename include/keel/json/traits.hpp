@@ -1,4 +1,11 @@
 // The customization point for user types that are not DTOs: keel::json_traits<T>.
+#pragma once
+
+#include "keel/config.hpp"
+
+#include <string>
+#include <type_traits>
+
 //
 // A specialization says which JSON-able type stands in for T, and converts both ways:
 //
@@ -11,12 +18,6 @@
 // The reader first reads json_type with every check it carries (so a validator type works as json_type),
 // then calls from_json; a false return becomes an error at the field's path with `reason`. Either half may
 // be left out for types that are only written or only read. The OpenAPI generator describes T by json_type.
-#pragma once
-
-#include "keel/config.hpp"
-
-#include <string>
-#include <type_traits>
 
 namespace keel::inline v0 {
 

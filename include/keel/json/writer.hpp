@@ -1,8 +1,4 @@
-// JSON output: keel::json::write appends any supported value (DTOs, containers, scalars, enums, time
-// points, variants, validator types, json_traits types) to a std::string; keel::json::to_string returns one.
-//
-// Compact output copies each field's precomputed `"key":` in one block and escapes strings eight bytes at
-// a time; nothing is allocated except the growth of `out` (reuse the buffer and there is none).
+// JSON output: keel::json::write appends a value as JSON to a std::string; to_string returns one.
 #pragma once
 
 #include "keel/config.hpp"
@@ -27,6 +23,12 @@
 #include <string_view>
 #include <type_traits>
 #include <variant>
+
+// Any supported value: DTOs, containers, scalars, enums, time points, variants, validator types, json_traits
+// types.
+//
+// Compact output copies each field's precomputed `"key":` in one block and escapes strings eight bytes at
+// a time; nothing is allocated except the growth of `out` (reuse the buffer and there is none).
 
 namespace keel::inline v0::json {
 

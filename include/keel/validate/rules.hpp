@@ -1,17 +1,4 @@
-// The built-in validation rules and the validator types users put in DTOs: text, range, pattern, email,
-// uuid, url, one_of, non_empty, sized.
-//
-//   struct new_article {
-//     keel::text<1, 120> title;                        // 1..120 code points
-//     std::optional<keel::range<int, 0, 5>> priority;  // 0 <= n <= 5 when present
-//     keel::pattern<"^[a-z0-9-]+$"> slug;              // std::regex (ECMAScript, search), compiled once
-//     keel::email author;
-//     keel::one_of<"draft", "published"> state;
-//     keel::sized<std::vector<std::string>, 0, 10> tags;
-//   };
-//
-// Rules compose: keel::validated<std::string, keel::rules::length<3, 20>, keel::rules::matches<"^\\w+$">>.
-// Floating-point bounds are not template arguments on clang 16, so range bounds are integers.
+// The built-in validation rules and the validator types users put in DTOs.
 #pragma once
 
 #include "keel/config.hpp"
@@ -28,6 +15,20 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+
+// text, range, pattern, email, uuid, url, one_of, non_empty, sized:
+//
+//   struct new_article {
+//     keel::text<1, 120> title;                        // 1..120 code points
+//     std::optional<keel::range<int, 0, 5>> priority;  // 0 <= n <= 5 when present
+//     keel::pattern<"^[a-z0-9-]+$"> slug;              // std::regex (ECMAScript, search), compiled once
+//     keel::email author;
+//     keel::one_of<"draft", "published"> state;
+//     keel::sized<std::vector<std::string>, 0, 10> tags;
+//   };
+//
+// Rules compose: keel::validated<std::string, keel::rules::length<3, 20>, keel::rules::matches<"^\\w+$">>.
+// Floating-point bounds are not template arguments on clang 16, so range bounds are integers.
 
 namespace keel::inline v0::rules {
 

@@ -1,17 +1,4 @@
-// Validators as types: keel::validated<T, Rules...> wraps a value that must pass its rules when read, plus
-// the Rule and Validator concepts and the constraint metadata the OpenAPI generator reads.
-//
-// A Rule is a type with `static std::string_view check(const T&)` returning "" when the value is fine and
-// otherwise a reason with static storage ("length must be 1..120"), and `static constexpr keel::constraints
-// constraints` describing it. A Validator is any type the reader can fill and then ask for a verdict:
-// `value_type`, `get()` (const and mutable) and `check()` returning the first reason or "". validated<>
-// is one; users may write others. Write a custom rule like:
-//
-//   struct even {
-//     static constexpr keel::constraints constraints{};
-//     static std::string_view check(int v) { return v % 2 == 0 ? "" : "must be even"; }
-//   };
-//   struct dto { keel::validated<int, even> n; };
+// Validators as types: keel::validated<T, Rules...>, the Rule and Validator concepts, constraint metadata.
 #pragma once
 
 #include "keel/config.hpp"
@@ -24,6 +11,21 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+
+// validated<T, Rules...> wraps a value that must pass its rules when read; the constraints are what the
+// OpenAPI generator reads.
+//
+// A Rule is a type with `static std::string_view check(const T&)` returning "" when the value is fine and
+// otherwise a reason with static storage ("length must be 1..120"), and `static constexpr keel::constraints
+// constraints` describing it. A Validator is any type the reader can fill and then ask for a verdict:
+// `value_type`, `get()` (const and mutable) and `check()` returning the first reason or "". validated<>
+// is one; users may write others. Write a custom rule like:
+//
+//   struct even {
+//     static constexpr keel::constraints constraints{};
+//     static std::string_view check(int v) { return v % 2 == 0 ? "" : "must be even"; }
+//   };
+//   struct dto { keel::validated<int, even> n; };
 
 namespace keel::inline v0 {
 

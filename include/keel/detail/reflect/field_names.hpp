@@ -1,5 +1,4 @@
-// The C++ names of an aggregate's fields as constexpr string_views (Boost.PFR >= 1.84 has them; 1.81 does
-// not, so we read them out of __PRETTY_FUNCTION__).
+// The C++ names of an aggregate's fields as constexpr string_views.
 #pragma once
 
 #include "keel/config.hpp"
@@ -12,6 +11,8 @@
 #include <cstddef>
 #include <string_view>
 
+// Boost.PFR >= 1.84 has them; 1.81 does not, so we read them out of __PRETTY_FUNCTION__.
+
 namespace keel::inline v0::detail {
 
 #if BOOST_VERSION >= 108400
@@ -22,7 +23,8 @@ inline constexpr std::string_view cpp_field_name = boost::pfr::get_name<I, T>();
 #else
 
 // Never defined: only the address of its members is taken, at compile time, which needs no definition. (So
-// a DTO must be declared at namespace or class scope: g++ refuses an extern variable of a function-local type.)
+// a DTO must be declared at namespace or class scope: g++ refuses an extern variable of a function-local
+// type.)
 template <class T>
 extern const T reflected_object;
 
