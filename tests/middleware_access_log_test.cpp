@@ -22,6 +22,7 @@
 #include <fstream>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 // Counts heap allocations while `counting` is on (this test binary only).
@@ -114,6 +115,8 @@ parsed_line parse(const std::string& line) {
 }  // namespace
 
 TEST_CASE("one JSON line per request with every field", "[access_log]") {
+  STATIC_REQUIRE(
+      keel::Middleware<keel::access_log, keel::context<std::tuple<keel::access_log::state>, std::tuple<>>>);
   captured_lines out;
   auto app = keel::app{make_router()}.use(
       keel::request_id{}, keel::access_log{{.callback = &captured_lines::sink, .user = &out}});

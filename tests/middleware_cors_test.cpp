@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <type_traits>
 #include <string_view>
 
 namespace {
@@ -46,6 +47,8 @@ const keel::test_headers preflight_put = {{"Origin", "https://a.example"},
 }  // namespace
 
 TEST_CASE("defaults: any origin, preflight answered with 204", "[cors]") {
+  STATIC_REQUIRE(keel::Middleware<keel::cors, keel::request_context>);
+  STATIC_REQUIRE(std::is_aggregate_v<keel::cors>);
   auto app = keel::app{make_router()}.use<keel::cors>();
   keel::test_client client{app};
   handler_calls().clear();

@@ -9,6 +9,7 @@
 
 #include <set>
 #include <string>
+#include <type_traits>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,8 @@ bool is_generated_shape(std::string_view id) {
 }  // namespace
 
 TEST_CASE("sanity rule for incoming ids", "[request_id]") {
+  STATIC_REQUIRE(keel::Middleware<keel::request_id, keel::request_context>);
+  STATIC_REQUIRE(std::is_aggregate_v<keel::request_id>);
   using keel::detail::is_sane_request_id;
   CHECK(is_sane_request_id("abc-123"));
   CHECK(is_sane_request_id("A.b_c:d-9"));

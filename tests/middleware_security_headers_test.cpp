@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <type_traits>
 
 namespace {
 
@@ -32,6 +33,8 @@ int count_of(const keel::test_response& r, std::string_view name) {
 }  // namespace
 
 TEST_CASE("defaults on a plain connection", "[security_headers]") {
+  STATIC_REQUIRE(keel::Middleware<keel::security_headers, keel::request_context>);
+  STATIC_REQUIRE(std::is_aggregate_v<keel::security_headers>);
   auto app = keel::app{make_router()}.use<keel::security_headers>();
   keel::test_client client{app};
   auto r = client.get("/page");
