@@ -2,7 +2,7 @@
 """Helpers for benchmarks/compare.sh and benchmarks/instructions.sh (python3 standard library only).
 
   benchtool.py cpu PID        CPU time (utime+stime, microseconds) of PID and its descendants
-  benchtool.py rss PID        resident memory (VmRSS, KiB) of PID and its descendants
+  benchtool.py rss PID        resident memory (VmRSS and RssAnon, KiB) of PID and its descendants
   benchtool.py load ...       pipelined keep-alive load generator that checks every response (see --help)
   benchtool.py report ...     median table (markdown) from the samples compare.sh collected
   benchtool.py callgrind-total FILE   total instructions (Ir) in a callgrind output file
@@ -57,16 +57,19 @@ def cpu_microseconds(root):
 
 
 def rss_kib(root):
-    total = 0
+    """(VmRSS, RssAnon) in KiB summed over the tree: RssAnon leaves out shared-library pages."""
+    total = anon = 0
     for pid in process_tree(root):
         try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
+                    elif line.startswith("RssAnon:"):
+                        anon += int(line.split()[1])
         except OSError:
             continue
-    return total
+    return total, anon
 
 
 # --- load generator ------------------------------------------------------------------------------------------
@@ -222,7 +225,11 @@ def run_report(args):
         return " / ".join(parts)
 
     def kib(value):
-        return "-" if value in (None, "") else f"{int(value) / 1024:.1f} MiB"
+        if value in (None, ""):
+            return "-"
+        total, _, anon = value.partition(" ")
+        text = f"{int(total) / 1024:.1f} MiB"
+        return f"{text} ({int(anon) / 1024:.1f} anon)" if anon else text
 
     out = []
     out.append("| server | plaintext req/s | p99 | pipelined req/s | json req/s | p99 | "
@@ -344,7 +351,7 @@ def main():
     if args.command == "cpu":
         print(cpu_microseconds(args.pid))
     elif args.command == "rss":
-        print(rss_kib(args.pid))
+        print(*rss_kib(args.pid))
     elif args.command == "load":
         return run_load(args)
     elif args.command == "report":
