@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs keel_bench and its peers (epoll ceiling, Boost.Beast, cpp-httplib, nginx) on this machine, one after the
-# other under the same conditions, and prints one markdown table. See benchmarks/README.md.
+# Runs keel_bench and its peers (epoll ceiling, Boost.Beast, cpp-httplib, nginx) on this machine under the same
+# conditions, checks their answers, and prints one markdown table. See benchmarks/README.md.
 set -euo pipefail
 
 usage() {
@@ -59,6 +59,7 @@ fail() { failures+=("$*"); say "FAIL: $*"; }
 note() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$footprint"; }
 
 # --- tools ---------------------------------------------------------------------------------------------------
+PATH=$PATH:/usr/sbin:/sbin  # nginx lives in /usr/sbin, which a non-root PATH may lack
 missing=()
 for t in wrk nginx curl taskset python3 cmake g++ strip; do command -v "$t" >/dev/null || missing+=("$t"); done
 [[ -r /usr/include/httplib.h ]] || missing+=(libcpp-httplib-dev)
@@ -71,7 +72,6 @@ if ((${#missing[@]})); then
     say "missing ${missing[*]} (run scripts/install-deps --bench)"; exit 2
   fi
 fi
-PATH=$PATH:/usr/sbin:/sbin  # nginx lives in /usr/sbin, which a non-root PATH may lack
 
 # --- build ---------------------------------------------------------------------------------------------------
 if ((build)); then
@@ -237,6 +237,7 @@ run_wrk() {
 start_server() {
   local name=$1
   port=$((port + 1))
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done  # taken by someone else
   server_command "$name"
   local cmd=$server_cmd
   if [[ -z $cmd ]]; then

@@ -78,6 +78,7 @@ count() {
   local server=$1 path=$2 n=$3 exe=$build_dir/benchmarks/${target_of[$1]}
   local file=$out_dir/callgrind.$server.${path//\//}.$n.out
   port=$((port + 1))
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done  # taken by someone else
   # Serialised threads under valgrind: --threads 1 keeps the work identical to the one-thread benchmarks.
   valgrind --tool=callgrind --callgrind-out-file="$file" "$exe" --port "$port" --threads 1 \
     >>"$out_dir/$server.out" 2>&1 &
