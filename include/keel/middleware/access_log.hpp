@@ -1,14 +1,4 @@
-// keel::access_log: one JSON line per request (time, method, path, status, bytes, duration, request id,
-// route), to stderr, a file, or a callback.
-//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
-//   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
-//   keel::app{api}.use(keel::access_log{{.callback = &to_my_logger, .user = &logger}})
-//
-// A line looks like
-//   {"time":"2026-11-21T12:00:00.123Z","method":"GET","path":"/users/42","status":200,"bytes":27,
-//    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
-// The path is the raw path without the query string: queries often carry tokens that must not reach logs.
-// Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
+// keel::access_log: one JSON line per request, to stderr, a file, or a callback.
 #pragma once
 
 #include "keel/config.hpp"
@@ -29,6 +19,16 @@
 #include <utility>
 
 #include <fmt/format.h>
+
+//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
+//   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
+//   keel::app{api}.use(keel::access_log{{.callback = &to_my_logger, .user = &logger}})
+//
+// A line looks like
+//   {"time":"2026-11-21T12:00:00.123Z","method":"GET","path":"/users/42","status":200,"bytes":27,
+//    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
+// The path is the raw path without the query string: queries often carry tokens that must not reach logs.
+// Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
 
 namespace keel::inline v0 {
 

@@ -1,21 +1,4 @@
-// keel::cors: Cross-Origin Resource Sharing (the Fetch standard's CORS protocol): answers preflights and
-// marks the responses that a browser may hand to scripts from other origins.
-//   keel::app{api}.use<keel::cors>()   // any origin, no credentials
-//   keel::app{api}.use(keel::cors{.allow_origins = {"https://app.example"}, .allow_credentials = true})
-//
-// Choices, as FastAPI/Starlette make them unless said otherwise:
-// - A preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered here, before routing:
-//   204 with the Access-Control-* headers when origin, method and every requested header are allowed, else
-//   403 with keel's error body (code "cors_rejected") naming what was refused (Starlette answers 400; the
-//   browser fails the request either way, and the body tells the developer why).
-// - Other requests always reach the handler (CORS protects the reader, not the server); an allowed Origin
-// gets
-//   Access-Control-Allow-Origin, a refused one gets no CORS headers, so the browser hides the answer.
-// - "*" is only sent when any origin is allowed and credentials are not: with credentials the origin is
-//   echoed, as the standard demands. Whenever the answer depends on Origin, responses carry Vary: Origin
-//   (also those without Origin, so a cache never serves a CORS-less copy to a cross-origin reader).
-// - Use it app-wide: the router answers OPTIONS itself, so a route's or group's middleware never sees a
-//   preflight.
+// keel::cors: Cross-Origin Resource Sharing: answers preflights and marks responses other origins may read.
 #pragma once
 
 #include "keel/config.hpp"
@@ -30,6 +13,22 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+//   keel::app{api}.use<keel::cors>()   // any origin, no credentials
+//   keel::app{api}.use(keel::cors{.allow_origins = {"https://app.example"}, .allow_credentials = true})
+//
+// Choices, as FastAPI/Starlette make them unless said otherwise:
+// - A preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered here, before routing:
+//   204 with the Access-Control-* headers when origin, method and every requested header are allowed, else
+//   403 with keel's error body (code "cors_rejected") naming what was refused (Starlette answers 400; the
+//   browser fails the request either way, and the body tells the developer why).
+// - Other requests always reach the handler (CORS protects the reader, not the server): an allowed Origin
+//   gets Access-Control-Allow-Origin, a refused one no CORS headers, so the browser hides the answer.
+// - "*" is only sent when any origin is allowed and credentials are not: with credentials the origin is
+//   echoed, as the standard demands. Whenever the answer depends on Origin, responses carry Vary: Origin
+//   (also those without Origin, so a cache never serves a CORS-less copy to a cross-origin reader).
+// - Use it app-wide: the router answers OPTIONS itself, so a route's or group's middleware never sees a
+//   preflight.
 
 namespace keel::inline v0 {
 

@@ -1,7 +1,4 @@
-// keel::request_id: gives every request an id (the caller's X-Request-ID when it is sane, else a fresh one),
-// stores it in the context (error bodies and the access log carry it) and echoes it in the response.
-//   keel::app{api}.use<keel::request_id>()
-//   keel::app{api}.use(keel::request_id{.header = "X-Correlation-ID", .trust_incoming = false})
+// keel::request_id: gives each request an id (a sane incoming X-Request-ID, else a new one) and echoes it.
 #pragma once
 
 #include "keel/config.hpp"
@@ -11,6 +8,10 @@
 #include <cstdint>
 #include <random>
 #include <string_view>
+
+// The id goes into the context, so error bodies and the access log carry it.
+//   keel::app{api}.use<keel::request_id>()
+//   keel::app{api}.use(keel::request_id{.header = "X-Correlation-ID", .trust_incoming = false})
 
 namespace keel::inline v0 {
 

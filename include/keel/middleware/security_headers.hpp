@@ -1,11 +1,4 @@
-// keel::security_headers: the response headers that switch on browsers' defences (MIME sniffing off, no
-// framing, no referrer leaks, a Content-Security-Policy, and HSTS on TLS connections).
-//   keel::app{api}.use<keel::security_headers>()
-//   keel::app{api}.use(keel::security_headers{.frame_options = "SAMEORIGIN", .hsts_include_subdomains =
-//   true})
-//
-// A header the handler already set is left alone, so one route can loosen (or tighten) the policy for
-// itself, e.g. a documentation page that needs inline scripts sets its own Content-Security-Policy.
+// keel::security_headers: nosniff, X-Frame-Options, Referrer-Policy, a CSP, and HSTS on TLS connections.
 #pragma once
 
 #include "keel/config.hpp"
@@ -15,6 +8,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+//   keel::app{api}.use<keel::security_headers>()
+//   keel::app{api}.use(keel::security_headers{.frame_options = "SAMEORIGIN", .hsts_max_age = 600})
+//
+// A header the handler already set is left alone, so one route can loosen (or tighten) the policy for
+// itself, e.g. a documentation page that needs inline scripts sets its own Content-Security-Policy.
 
 namespace keel::inline v0 {
 
