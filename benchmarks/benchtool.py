@@ -5,6 +5,7 @@
   benchtool.py rss PID        resident memory (VmRSS and RssAnon, KiB) of PID and its descendants
   benchtool.py load ...       pipelined keep-alive load generator that checks every response (see --help)
   benchtool.py report ...     median table (markdown) from the samples compare.sh collected
+  benchtool.py time -- CMD...  runs CMD, prints "wall_seconds cpu_seconds" (CPU of CMD and its children)
   benchtool.py callgrind-total FILE   total instructions (Ir) in a callgrind output file
   benchtool.py callgrind-diff SMALL LARGE N   per-request instructions by function (two runs, N requests apart)
 """
@@ -242,7 +243,9 @@ def run_report(args):
         binary_text = "-" if not binary else f"{int(binary):,} KiB {f.get('binary_name', '')}".strip()
         compile_text = f.get("compile_s", "-")
         if compile_text not in ("-", "failed"):
-            compile_text = f"{float(compile_text):.1f} s {f.get('compile_name', '')}".strip()
+            wall = f.get("compile_wall_s")
+            wall_text = f", {float(wall):.1f} s wall" if wall else ""
+            compile_text = f"{float(compile_text):.1f} s CPU{wall_text} {f.get('compile_name', '')}".strip()
         out.append("| " + " | ".join([
             f.get("label", server), cell(server, "plaintext", "rps"), cell(server, "plaintext", "p99"),
             cell(server, "pipelined", "rps"), cell(server, "json", "rps"), cell(server, "json", "p99"),
@@ -324,6 +327,21 @@ def callgrind_diff(small, large, requests, top):
         print(f"{value:10.1f}  {short_name(name)[:150]}")
 
 
+def time_command(command):
+    """Runs command; prints wall seconds and CPU seconds (user+sys of it and its children, e.g. cc1plus, ld).
+    CPU time is what a compile costs on a quiet machine; wall time also counts waiting for a shared CPU."""
+    import resource
+    import subprocess
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    result = subprocess.run(command, stdout=sys.stderr)
+    wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    print(f"{wall:.2f} {cpu:.2f}")
+    return result.returncode
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -341,6 +359,7 @@ def main():
     report.add_argument("--samples", required=True)
     report.add_argument("--footprint", required=True)
     report.add_argument("--servers", required=True, help="comma-separated order of the rows")
+    sub.add_parser("time").add_argument("cmd", nargs=argparse.REMAINDER)
     sub.add_parser("callgrind-total").add_argument("file")
     diff = sub.add_parser("callgrind-diff", help="per-request instructions by function from two callgrind runs")
     diff.add_argument("small")
@@ -356,6 +375,8 @@ def main():
         return run_load(args)
     elif args.command == "report":
         return run_report(args)
+    elif args.command == "time":
+        return time_command(args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd)
     elif args.command == "callgrind-total":
         print(callgrind_total(args.file))
     elif args.command == "callgrind-diff":

@@ -286,15 +286,15 @@ stripped_kib() {
   strip -o "$tmp" "$1" 2>/dev/null && echo $((($(stat -c %s "$tmp") + 1023) / 1024)) && rm -f "$tmp"
 }
 
-# time_compile NAME SOURCE ARGS...: one g++ -O2 (gcc for C) invocation, compile and link, wall seconds.
+# time_compile NAME SOURCE ARGS...: one g++ -O2 (gcc for C) invocation, compile and link. Records the CPU
+# seconds (user+sys of the compiler and linker: what it costs on a quiet machine) and the wall seconds.
 time_compile() {
-  local name=$1 source=$2 start end compiler=g++
+  local name=$1 source=$2 compiler=g++ times
   shift 2
   if [[ $source == *.c ]]; then compiler=gcc; fi
-  start=$(date +%s.%N)
-  if "$compiler" -O2 "$source" -o "$out_dir/compiled-$name" "$@" >>"$log" 2>&1; then
-    end=$(date +%s.%N)
-    note "$name" compile_s "$(python3 -c "print(f'{$end - $start:.2f}')")"
+  if times=$("${tool[@]}" time -- "$compiler" -O2 "$source" -o "$out_dir/compiled-$name" "$@" 2>>"$log"); then
+    note "$name" compile_s "${times#* }"
+    note "$name" compile_wall_s "${times% *}"
   else
     note "$name" compile_s failed
     say "WARNING: compiling $source for the compile-time figure failed (see $log)"
