@@ -73,6 +73,7 @@ class basic_server {
 
     for (auto& r : reactors_) {
       if (r->acceptor) accept(*r);
+      sweep(*r);
       r->thread = std::thread([this, rp = r.get()] {
         reactor_scope scope(rp->ctx, &*workers_);
         rp->ctx.run();
@@ -116,6 +117,7 @@ class basic_server {
     std::optional<tcp::acceptor> acceptor;
     asio::steady_timer accept_retry{ctx};
     asio::steady_timer shutdown_deadline{ctx};
+    asio::steady_timer sweep_timer{ctx};
     std::optional<shutdown_signals> signals;
     asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
     std::thread thread;
@@ -215,7 +217,29 @@ class basic_server {
   static void on_connection_end(void* context) {
     auto& r = *static_cast<reactor*>(context);
     r.owner->open_.fetch_sub(1, std::memory_order_relaxed);
-    if (r.shutting_down && r.connections.empty()) r.shutdown_deadline.cancel();  // the last one just went
+    if (r.shutting_down &&
+        r.connections.empty()) {  // the last one just went: let the reactor run out of work
+      r.shutdown_deadline.cancel();
+      r.sweep_timer.cancel();
+    }
+  }
+
+  // Connection timeouts are checked a few times per shortest timeout (at most every 250 ms), so a timeout
+  // fires at most one tick late and no request pays for a timer operation.
+  std::chrono::milliseconds sweep_interval() const {
+    const auto& t = cfg_.timeout;
+    const auto shortest = std::min({t.header, t.body, t.idle, t.write});
+    return std::clamp(shortest / 8, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
+  }
+
+  void sweep(reactor& r) {
+    r.sweep_timer.expires_after(sweep_interval());
+    r.sweep_timer.async_wait([this, &r](const std::error_code& ec) {
+      if (ec) return;
+      r.connections.sweep(connection_base::clock::now());
+      if (r.shutting_down && r.connections.empty()) return;
+      sweep(r);
+    });
   }
 
   static void on_signal(void* context, int signal_number) {
@@ -234,7 +258,10 @@ class basic_server {
     if (r.signals) r.signals->cancel();
     r.connections.for_each([](connection_base& c) { c.begin_graceful_close(); });
     r.keep_running.reset();
-    if (r.connections.empty()) return;
+    if (r.connections.empty()) {
+      r.sweep_timer.cancel();
+      return;
+    }
     r.shutdown_deadline.expires_after(cfg_.timeout.shutdown);
     r.shutdown_deadline.async_wait([this, &r](const std::error_code& ec) {
       if (ec || r.connections.empty()) return;

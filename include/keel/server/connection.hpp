@@ -8,7 +8,6 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/stream.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include <chrono>
@@ -35,6 +34,16 @@ class connection_base {
   // The shutdown deadline passed: close the socket whatever the session is doing.
   virtual void force_close() = 0;
 
+  using clock = std::chrono::steady_clock;
+  clock::time_point deadline() const noexcept { return deadline_; }
+
+ protected:
+  // When the deadline set with arm() passes, the reactor's sweep (connection_registry::sweep) calls this
+  // once.
+  virtual void on_deadline() = 0;
+  void arm(clock::time_point deadline) noexcept { deadline_ = deadline; }
+  void disarm() noexcept { deadline_ = clock::time_point::max(); }
+
  protected:
   explicit connection_base(connection_registry& registry) noexcept;
   virtual ~connection_base();
@@ -44,6 +53,7 @@ class connection_base {
   connection_registry* registry_;
   connection_base* prev_ = nullptr;
   connection_base* next_ = nullptr;
+  clock::time_point deadline_ = clock::time_point::max();
 };
 
 // The open connections of one reactor thread, as an intrusive list so shutdown can reach each of them.
@@ -61,6 +71,17 @@ class connection_registry {
   void on_connection_end(void (*fn)(void*), void* context) noexcept {
     on_end_ = fn;
     on_end_context_ = context;
+  }
+
+  // Fires every deadline that has passed. The server calls it from one coarse periodic timer per reactor, so
+  // that setting or moving a connection's deadline on every request is a plain store, not a timer operation.
+  void sweep(connection_base::clock::time_point now) {
+    for_each([now](connection_base& c) {
+      if (c.deadline_ <= now) {
+        c.deadline_ = connection_base::clock::time_point::max();
+        c.on_deadline();
+      }
+    });
   }
 
   template <class F>
@@ -108,7 +129,7 @@ inline constexpr bool is_tls_stream = false;
 template <class Next>
 inline constexpr bool is_tls_stream<asio::ssl::stream<Next>> = true;
 
-// Owns the stream and the session; alive while any asynchronous operation (read, write, timer, handshake, a
+// Owns the stream and the session; alive while any asynchronous operation (read, write, handshake, a
 // resumption, an async handler the session waits for) holds a reference. Everything runs on the thread of the
 // io_context the socket belongs to.
 //
@@ -117,7 +138,6 @@ inline constexpr bool is_tls_stream<asio::ssl::stream<Next>> = true;
 // taken from the session's own signatures, so this header does not depend on the HTTP layer.
 template <class Session, class Stream>
 class connection final : public connection_base {
-  using clock = std::chrono::steady_clock;
   using session_action = decltype(std::declval<Session&>().process());
   using read_phase = decltype(std::declval<const Session&>().phase());
 
@@ -126,7 +146,6 @@ class connection final : public connection_base {
   connection(Stream stream, App& app, const server_config& cfg, connection_registry& registry)
       : connection_base(registry),
         stream_(std::move(stream)),
-        timer_(stream_.get_executor()),
         cfg_(cfg),
         session_(app, cfg, is_tls_stream<Stream>) {
     session_.set_resume_hook(&connection::resume_thunk, this);
@@ -298,24 +317,8 @@ class connection final : public connection_base {
     return cfg_.timeout.header;
   }
 
-  // One timer wait is outstanding at most. Moving the deadline later costs nothing (the wait re-arms itself
-  // when it fires early); moving it earlier cancels the wait, whose handler then re-arms.
-  void arm(clock::time_point deadline) {
-    deadline_ = deadline;
-    if (!timer_waiting_) return wait_timer();
-    if (deadline < timer_.expiry()) timer_.cancel();
-  }
-  void disarm() noexcept { deadline_ = clock::time_point::max(); }
-  void wait_timer() {
-    timer_waiting_ = true;
-    timer_.expires_at(deadline_);
-    timer_.async_wait([self = ref(this)](const std::error_code&) { self->on_timer(); });
-  }
-  void on_timer() {
-    timer_waiting_ = false;
-    if (closed_ || deadline_ == clock::time_point::max()) return;
-    if (clock::now() < deadline_) return wait_timer();
-    disarm();
+  void on_deadline() override {
+    if (closed_) return;
     switch (state_) {
       case io_state::reading: {
         // Stop the read; its handler reports the timeout to the session, which may still answer 408.
@@ -331,27 +334,22 @@ class connection final : public connection_base {
         close_socket();
     }
   }
-
   void close_socket() {
     if (closed_) return;
     closed_ = true;
     std::error_code ignored;
     stream_.lowest_layer().close(ignored);
-    timer_.cancel();
   }
   void finish() { close_socket(); }
 
   Stream stream_;
-  asio::steady_timer timer_;
   const server_config& cfg_;
   Session session_;
-  clock::time_point deadline_ = clock::time_point::max();
   std::uint32_t refs_ = 0;
   io_state state_ = io_state::none;
   read_phase read_deadline_phase_ = read_phase::idle;
   bool read_deadline_set_ = false;
   bool read_timed_out_ = false;
-  bool timer_waiting_ = false;
   bool close_after_write_ = false;
   bool resumed_early_ = false;
   bool closed_ = false;
