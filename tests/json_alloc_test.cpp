@@ -14,10 +14,24 @@
 #include <string>
 #include <vector>
 
+// AddressSanitizer brings its own operator new; replacing it as well makes its bookkeeping disagree, so under
+// ASan the code still runs but the counts are not checked.
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEL_COUNT_ALLOCATIONS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEEL_COUNT_ALLOCATIONS 0
+#endif
+#endif
+#ifndef KEEL_COUNT_ALLOCATIONS
+#define KEEL_COUNT_ALLOCATIONS 1
+#endif
+
 namespace {
 std::atomic<long> allocations{0};
 }
 
+#if KEEL_COUNT_ALLOCATIONS
 void* operator new(std::size_t size) {
   allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
@@ -25,6 +39,7 @@ void* operator new(std::size_t size) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace json_alloc_test {
 
@@ -67,7 +82,7 @@ TEST_CASE("writing into a warm buffer allocates nothing") {
     out.clear();
     keel::json::write(out, s);
   }
-  CHECK(allocations.load() == before);
+  if (KEEL_COUNT_ALLOCATIONS) CHECK(allocations.load() == before);
   CHECK(out == first);
 }
 
@@ -84,5 +99,5 @@ TEST_CASE("reading scalars from a padded buffer allocates nothing once the parse
     REQUIRE(r.ok());
     REQUIRE(r->corners[2].x == -5);
   }
-  CHECK(allocations.load() == before);
+  if (KEEL_COUNT_ALLOCATIONS) CHECK(allocations.load() == before);
 }
