@@ -1,0 +1,140 @@
+// keel's own HTTP session behind the real server: a keel::app over sockets on 127.0.0.1, with coroutine
+// handlers that sleep and offload, graceful shutdown and curl as the client.
+#include "keel/server/server.hpp"
+
+#include "keel/app.hpp"
+#include "keel/offload.hpp"
+#include "support/raw_client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+using keel_test::eventually;
+using keel_test::raw_client;
+
+namespace {
+
+std::atomic<int> slow_started{0};
+
+auto make_app() {
+  return keel::app{keel::router{
+      keel::get<"/hello">([] { return "Hello, World!"; }),
+      keel::get<"/offload/{n}">([](int n) -> keel::task<std::string> {
+        const auto reactor = std::this_thread::get_id();
+        const int doubled = co_await keel::offload([](int v) { return v * 2; }, n);
+        if (std::this_thread::get_id() != reactor) throw std::logic_error("resumed off the reactor");
+        co_return std::to_string(doubled);
+      }),
+      keel::get<"/throws">([]() -> keel::task<std::string> {
+        co_await keel::offload([]() -> int { throw std::runtime_error("worker failed"); });
+        co_return "unreachable";
+      }),
+      keel::get<"/slow">([]() -> keel::task<std::string> {
+        ++slow_started;
+        co_await keel::sleep_for(300ms);
+        co_return "slow done";
+      }),
+  }};
+}
+using app_type = decltype(make_app());
+
+keel::server_config test_config() {
+  keel::server_config cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = 0;
+  cfg.threads = 2;
+  cfg.workers = 2;
+  cfg.handle_signals = false;
+  return cfg;
+}
+
+std::string run_command(const std::string& command) {
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    ::pclose(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("curl gets answers from a keel app, sync and async") {
+  const auto app = make_app();
+  keel::detail::server<const app_type> server(app, test_config());
+  const auto base = "http://127.0.0.1:" + std::to_string(server.start());
+  CHECK(run_command("curl -sS --max-time 10 " + base + "/hello") == "Hello, World!");
+  CHECK(run_command("curl -sS --max-time 10 " + base + "/offload/21") == "42");
+  CHECK(run_command("curl -s --max-time 10 -o /dev/null -w '%{http_code}' " + base + "/throws") == "500");
+  CHECK(run_command("curl -s --max-time 10 -o /dev/null -w '%{http_code}' " + base + "/nope") == "404");
+}
+
+TEST_CASE("pipelined sync and async requests come back in order over a socket") {
+  const auto app = make_app();
+  keel::detail::server<const app_type> server(app, test_config());
+  raw_client c("127.0.0.1", server.start());
+  REQUIRE(
+      c.send("GET /offload/1 HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /offload/2 HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /throws HTTP/1.1\r\nHost: t\r\n\r\n"
+             "GET /offload/3 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  const std::string out = c.read_responses(5);
+  const auto p1 = out.find("\r\n\r\n2"), hello = out.find("Hello, World!"), p2 = out.find("\r\n\r\n4"),
+             err = out.find("HTTP/1.1 500"), p3 = out.find("\r\n\r\n6");
+  REQUIRE(p1 != std::string::npos);
+  REQUIRE(hello != std::string::npos);
+  REQUIRE(p2 != std::string::npos);
+  REQUIRE(err != std::string::npos);
+  REQUIRE(p3 != std::string::npos);
+  CHECK(p1 < hello);
+  CHECK(hello < p2);
+  CHECK(p2 < err);
+  CHECK(err < p3);
+}
+
+TEST_CASE("a graceful stop lets an async handler in flight answer, with Connection: close") {
+  const auto app = make_app();
+  keel::detail::server<const app_type> server(app, test_config());
+  const auto port = server.start();
+  raw_client idle("127.0.0.1", port);
+  REQUIRE(idle.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  REQUIRE(idle.read_responses(1).ends_with("Hello, World!"));
+
+  const int before = slow_started.load();
+  raw_client busy("127.0.0.1", port);
+  REQUIRE(busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n"));
+  REQUIRE(eventually([&] { return slow_started.load() == before + 1; }));
+  server.stop();
+
+  std::string out;
+  CHECK(busy.read_until_closed(&out));
+  CHECK(out.starts_with("HTTP/1.1 200"));
+  CHECK(out.find("Connection: close") != std::string::npos);
+  CHECK(out.ends_with("slow done"));
+  std::string idle_out;
+  CHECK(idle.read_until_closed(&idle_out));  // the idle keep-alive connection was closed without a word
+  CHECK(idle_out.empty());
+  server.wait();
+  CHECK_FALSE(raw_client("127.0.0.1", port).connected());
+}
+
+TEST_CASE("a slowloris client gets 408 from keel's session") {
+  const auto app = make_app();
+  auto cfg = test_config();
+  cfg.timeout.header = 200ms;
+  keel::detail::server<const app_type> server(app, cfg);
+  raw_client c("127.0.0.1", server.start());
+  REQUIRE(c.send("GET /hello HTTP/1.1\r\nHost: t"));
+  std::string out;
+  CHECK(c.read_until_closed(&out));
+  CHECK(out.starts_with("HTTP/1.1 408"));
+}
