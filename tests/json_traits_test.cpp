@@ -45,6 +45,19 @@ struct incoming {
   std::vector<point> path;
 };
 
+// A settings blob stored as a JSON string inside JSON: its from_json calls json::read during a read.
+struct inner_settings {
+  int level;
+};
+struct settings_blob {
+  inner_settings value;
+};
+struct envelope {
+  std::string name;
+  settings_blob settings;
+  std::string after;
+};
+
 }  // namespace json_traits_test
 
 template <>
@@ -89,6 +102,23 @@ struct keel::json_traits<json_traits_test::secret_handle> {
   static std::string_view to_json(const json_traits_test::secret_handle&) { return "<hidden>"; }
 };
 
+template <>
+struct keel::json_traits<json_traits_test::settings_blob> {
+  using json_type = std::string;
+  static std::string to_json(const json_traits_test::settings_blob& b) {
+    return keel::json::to_string(b.value);
+  }
+  static bool from_json(std::string&& text, json_traits_test::settings_blob& out, std::string& reason) {
+    auto inner = keel::json::read<json_traits_test::inner_settings>(std::string_view(text));
+    if (!inner) {
+      reason = "settings: " + inner.errors()[0].path + " " + inner.errors()[0].reason;
+      return false;
+    }
+    out.value = *inner;
+    return true;
+  }
+};
+
 using namespace json_traits_test;
 using errors = std::vector<keel::json::error>;
 
@@ -120,4 +150,17 @@ TEST_CASE("the stand-in's own checks and from_json's refusals become errors at t
                       });
   auto big = keel::json::read<incoming>(std::string_view(R"({"total":"99999999999999999999.00","path":[]})"));
   CHECK(big.errors() == errors{{"total", "amount too large"}});
+}
+
+TEST_CASE("from_json may itself call json::read") {
+  envelope e{"n", {{3}}, "tail"};
+  std::string text = keel::json::to_string(e);
+  CHECK(text == R"({"name":"n","settings":"{\"level\":3}","after":"tail"})");
+  auto r = keel::json::read<envelope>(std::string_view(text));
+  REQUIRE(r.ok());
+  CHECK(r->settings.value.level == 3);
+  CHECK(r->after == "tail");
+  auto bad = keel::json::read<envelope>(
+      std::string_view(R"({"name":"n","settings":"{\"level\":\"x\"}","after":"t"})"));
+  CHECK(bad.errors() == errors{{"settings", "settings: level expected an integer, got a string"}});
 }

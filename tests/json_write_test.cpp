@@ -176,6 +176,12 @@ TEST_CASE("views and pointers are writable") {
   CHECK(to_string(v) == R"({"name":"n","c_string":"c","numbers":[4,5]})");
 }
 
+TEST_CASE("a null C string is null") {
+  const char* nothing = nullptr;
+  CHECK(to_string(nothing) == "null");
+  CHECK(to_string(std::vector<const char*>{"a", nullptr}) == R"(["a",null])");
+}
+
 TEST_CASE("enums as names, unnamed values as numbers") {
   CHECK(to_string(status::draft) == R"("draft")");
   CHECK(to_string(static_cast<status>(7)) == "7");

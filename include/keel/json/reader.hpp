@@ -497,6 +497,7 @@ struct thread_reader {
   ondemand::parser parser;
   read_context ctx{64};
   simdjson::padded_string copy_buffer;  // only for inputs without padding
+  bool busy = false;
 };
 inline thread_reader& this_thread_reader() {
   thread_local thread_reader reader;
@@ -509,7 +510,15 @@ json::read_result<T> read_document(simdjson::padded_string_view json, const json
   static_assert(
       kind == json_kind::object || kind == json_kind::array,
       "keel::json::read: the document's root must be an object or an array (a DTO, map or container)");
-  thread_reader& reader = this_thread_reader();
+  thread_reader& shared = this_thread_reader();
+  // A json_traits::from_json that itself calls json::read must not reuse the parser in the middle of a parse.
+  std::optional<thread_reader> nested;
+  thread_reader& reader = shared.busy ? nested.emplace() : shared;
+  reader.busy = true;
+  struct release {
+    thread_reader& r;
+    ~release() { r.busy = false; }
+  } release_on_exit{reader};
   read_context& ctx = reader.ctx;
   ctx.reset(options.max_depth);
   T out{};
@@ -548,6 +557,23 @@ read_result<T> read(simdjson::padded_string_view json, const read_options& optio
   return detail::read_document<T>(json, options);
 }
 
+// Convenience for text without known padding: copied into a per-thread padded buffer (reused, so no
+// allocation once it is large enough).
+template <class T>
+read_result<T> read(std::string_view json, const read_options& options = {}) {
+  detail::thread_reader& shared = detail::this_thread_reader();
+  if (shared.busy) {  // called from inside another read (a json_traits::from_json): the buffer is in use
+    simdjson::padded_string copy(json);
+    return detail::read_document<T>(copy, options);
+  }
+  auto& buffer = shared.copy_buffer;
+  if (buffer.size() < json.size()) buffer = simdjson::padded_string(json.size() * 2);
+  std::memcpy(buffer.data(), json.data(), json.size());
+  return detail::read_document<T>(
+      simdjson::padded_string_view(buffer.data(), json.size(), buffer.size() + simdjson::SIMDJSON_PADDING),
+      options);
+}
+
 // A buffer of `capacity` bytes holding `length` bytes of JSON: parsed in place when the spare room is enough
 // padding, otherwise copied first.
 template <class T>
@@ -556,18 +582,6 @@ read_result<T> read(const char* data, std::size_t length, std::size_t capacity,
   if (capacity >= length + simdjson::SIMDJSON_PADDING)
     return detail::read_document<T>(simdjson::padded_string_view(data, length, capacity), options);
   return read<T>(std::string_view(data, length), options);
-}
-
-// Convenience for text without known padding: copied into a per-thread padded buffer (reused, so no
-// allocation once it is large enough).
-template <class T>
-read_result<T> read(std::string_view json, const read_options& options = {}) {
-  auto& buffer = detail::this_thread_reader().copy_buffer;
-  if (buffer.size() < json.size()) buffer = simdjson::padded_string(json.size() * 2);
-  std::memcpy(buffer.data(), json.data(), json.size());
-  return detail::read_document<T>(
-      simdjson::padded_string_view(buffer.data(), json.size(), buffer.size() + simdjson::SIMDJSON_PADDING),
-      options);
 }
 
 // A std::string is parsed in place when its capacity leaves room for the padding.

@@ -130,6 +130,11 @@ class json_writer {
         string(name);
     } else if constexpr (std::is_null_pointer_v<T> || std::is_same_v<T, std::monostate>) {
       raw("null", 4);
+    } else if constexpr (std::is_same_v<T, const char*> || std::is_same_v<T, char*>) {
+      if (v)
+        string(std::string_view(v));
+      else
+        raw("null", 4);
     } else if constexpr (string_like<T>) {
       string(std::string_view(v));
     } else if constexpr (system_time_point<T>) {
