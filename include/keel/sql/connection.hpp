@@ -93,7 +93,7 @@ struct rewritten_sql {
 
 namespace detail {
 
-inline bool is_identifier_char(char c) noexcept {
+constexpr bool is_identifier_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
@@ -197,7 +197,7 @@ class connection {
     auto found = cache_.find(sql);
     if (found == cache_.end()) {
       rewritten_sql r = detail::rewrite_placeholders(sql, engine());
-      std::unique_ptr<statement> made = make_statement(r.text);
+      std::unique_ptr<statement> made = make_statement(r);
       made->sql_ = std::string(sql);
       made->names_ = std::move(r.names);
       made->parameter_count_ = r.parameter_count;
@@ -219,7 +219,7 @@ class connection {
   }
 
  protected:
-  virtual std::unique_ptr<statement> make_statement(const std::string& engine_sql) = 0;
+  virtual std::unique_ptr<statement> make_statement(const rewritten_sql& engine_sql) = 0;
 
  private:
   std::unordered_map<std::string, std::unique_ptr<statement>, detail::string_hash, std::equal_to<>> cache_;

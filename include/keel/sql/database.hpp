@@ -78,6 +78,8 @@ class db : public sql::query_api<db> {
   db& operator=(const db&) = delete;
 
   sql::engine engine() const noexcept { return engine_; }
+  // True while a test fixture pins the database inside a transaction (begin() then opens savepoints).
+  bool in_test_transaction() const noexcept { return nested_; }
   const std::string& url() const noexcept { return url_; }
 
   // BEGIN (SQLite: BEGIN IMMEDIATE on the writer); the transaction holds its connection until it ends.

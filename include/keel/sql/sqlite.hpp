@@ -149,7 +149,8 @@ class sqlite_connection final : public connection {
   sqlite3* handle() const noexcept { return db_; }
 
  protected:
-  std::unique_ptr<statement> make_statement(const std::string& engine_sql) override {
+  std::unique_ptr<statement> make_statement(const rewritten_sql& rewritten) override {
+    const std::string& engine_sql = rewritten.text;
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v3(db_, engine_sql.c_str(), static_cast<int>(engine_sql.size() + 1),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
