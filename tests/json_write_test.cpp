@@ -225,6 +225,17 @@ TEST_CASE("large output grows the buffer") {
   CHECK(keel::json::to_string(escaped_heavy).size() == 20002);
 }
 
+TEST_CASE("long strings are escaped across chunk borders") {
+  // "x" then 2-byte sequences: the 4096-byte chunk border falls inside a sequence.
+  std::string text = "x";
+  for (int i = 0; i < 3000; ++i) text += "\xc3\xa9";
+  text += "\"";
+  CHECK(to_string(text) == "\"" + text.substr(0, text.size() - 1) + "\\\"\"");
+  std::string ascii = "\"x";
+  for (int i = 0; i < 3000; ++i) ascii += "\\u00e9";
+  CHECK(to_string(text, {.escape_unicode = true}) == ascii + "\\\"\"");
+}
+
 TEST_CASE("pretty printing") {
   article a{1, "T", {"x"}, {"u", std::nullopt}, status::draft, std::nullopt};
   CHECK(to_string(a, {.pretty = true}) == R"({

@@ -163,8 +163,24 @@ class json_writer {
   }
 
   void string(std::string_view s) {
-    reserve(s.size() * 6 + 2 + 8);  // worst case: every byte \u00XX; +8 for the block copies below
-    *pos_++ = '"';
+    put('"');
+    // Room is reserved per chunk for the worst case (every byte \u00XX, +8 for the block copies), so a
+    // huge string does not make the buffer grow to six times its size at once.
+    constexpr std::size_t chunk = 4096;
+    while (s.size() > chunk) {
+      std::size_t cut = chunk;  // never inside a UTF-8 sequence: escape_unicode decodes whole sequences
+      while (cut > chunk - 4 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+      escape_into_reserved(s.substr(0, cut));
+      s.remove_prefix(cut);
+    }
+    escape_into_reserved(s);
+    put('"');
+  }
+
+ private:
+  // Escapes `s` into room reserved here for its worst case.
+  void escape_into_reserved(std::string_view s) {
+    reserve(s.size() * 6 + 8);
     const char* in = s.data();
     const char* const last = in + s.size();
     const bool escape_unicode = options_.escape_unicode;
@@ -190,10 +206,8 @@ class json_writer {
       else
         *pos_++ = *in++;
     }
-    *pos_++ = '"';
   }
 
- private:
   KEEL_ALWAYS_INLINE void reserve(std::size_t n) {
     if (KEEL_UNLIKELY(static_cast<std::size_t>(end_ - pos_) < n)) grow(n);
   }
