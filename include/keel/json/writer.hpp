@@ -163,24 +163,32 @@ class json_writer {
   }
 
   void string(std::string_view s) {
-    put('"');
-    // Room is reserved per chunk for the worst case (every byte \u00XX, +8 for the block copies), so a
-    // huge string does not make the buffer grow to six times its size at once.
+    // Room is reserved for the worst case (every byte \u00XX, +8 for the block copies) per 4 KiB chunk, so
+    // a huge string does not make the buffer grow to six times its size at once.
     constexpr std::size_t chunk = 4096;
+    if (KEEL_LIKELY(s.size() <= chunk)) {
+      reserve(s.size() * 6 + 10);
+      *pos_++ = '"';
+      escape_into_reserved(s);
+      *pos_++ = '"';
+      return;
+    }
+    put('"');
     while (s.size() > chunk) {
       std::size_t cut = chunk;  // never inside a UTF-8 sequence: escape_unicode decodes whole sequences
       while (cut > chunk - 4 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+      reserve(cut * 6 + 8);
       escape_into_reserved(s.substr(0, cut));
       s.remove_prefix(cut);
     }
+    reserve(s.size() * 6 + 9);
     escape_into_reserved(s);
-    put('"');
+    *pos_++ = '"';
   }
 
  private:
-  // Escapes `s` into room reserved here for its worst case.
+  // Escapes `s` into room the caller reserved for its worst case.
   void escape_into_reserved(std::string_view s) {
-    reserve(s.size() * 6 + 8);
     const char* in = s.data();
     const char* const last = in + s.size();
     const bool escape_unicode = options_.escape_unicode;
