@@ -110,6 +110,11 @@ class basic_server {
       connections.on_connection_end(&basic_server::on_connection_end, this);
       owner = &server;
     }
+    // Connections still referenced by queued handlers (only after a forced stop) die while ctx is destroyed,
+    // when the timers below are already gone: they must not call back into this reactor then.
+    ~reactor() { connections.on_connection_end(nullptr, nullptr); }
+    reactor(const reactor&) = delete;
+    reactor& operator=(const reactor&) = delete;
     // Destroyed last: connections still queued in ctx's handlers unregister themselves when ctx goes.
     connection_registry connections;
     basic_server* owner = nullptr;
