@@ -36,6 +36,7 @@ auto make_app() {
         co_await keel::offload([]() -> int { throw std::runtime_error("worker failed"); });
         co_return "unreachable";
       }),
+      keel::post<"/echo">([](keel::body b) { return std::string(b.data); }),
       keel::get<"/slow">([]() -> keel::task<std::string> {
         ++slow_started;
         co_await keel::sleep_for(300ms);
@@ -137,4 +138,27 @@ TEST_CASE("a slowloris client gets 408 from keel's session") {
   std::string out;
   CHECK(c.read_until_closed(&out));
   CHECK(out.starts_with("HTTP/1.1 408"));
+}
+
+TEST_CASE("a body that stops arriving gets 408 after the body timeout") {
+  const auto app = make_app();
+  auto cfg = test_config();
+  cfg.timeout.body = 200ms;
+  keel::detail::server<const app_type> server(app, cfg);
+  raw_client c("127.0.0.1", server.start());
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabcde"));
+  std::string out;
+  CHECK(c.read_until_closed(&out));
+  CHECK(out.starts_with("HTTP/1.1 408"));
+}
+
+TEST_CASE("a complete body is echoed over a keep-alive connection") {
+  const auto app = make_app();
+  keel::detail::server<const app_type> server(app, test_config());
+  raw_client c("127.0.0.1", server.start());
+  REQUIRE(c.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabcde"));
+  REQUIRE(c.send("fghij"));
+  CHECK(c.read_responses(1).ends_with("abcdefghij"));
+  REQUIRE(c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  CHECK(c.read_responses(1).ends_with("Hello, World!"));
 }

@@ -206,6 +206,18 @@ TEST_CASE("an idle keep-alive connection is closed quietly after the idle timeou
   CHECK(app.timeouts_seen.load() == 1);
 }
 
+TEST_CASE("a client that stops reading is dropped after the write timeout") {
+  fake_app app;
+  auto cfg = test_config();
+  cfg.timeout.write = 300ms;
+  test_server server(app, cfg);
+  const auto port = server.start();
+  raw_client c("127.0.0.1", port);
+  REQUIRE(c.send(get("/big")));  // and never read
+  CHECK(eventually([&] { return server.open_connections() == 0; }));
+  CHECK(app.sessions.load() == 0);
+}
+
 TEST_CASE("a client that leaves during an async handler does not break the server") {
   fake_app app;
   app.slow_delay = 100ms;

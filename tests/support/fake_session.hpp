@@ -29,7 +29,8 @@ struct fake_app {
 
 // Every "\r\n\r\n" ends a request. The answer is "resp N" (N counts per connection), or for a request line
 // starting "GET /slow" an async handler that sleeps on the reactor, then offloads, then answers "slow N".
-// "Connection: close" in a request, a request_close() or a header timeout end the connection.
+// "GET /big" answers 32 MiB. "Connection: close" in a request, a request_close() or a header timeout end the
+// connection.
 class fake_session {
  public:
   fake_session(fake_app& app, const keel::server_config&, bool is_tls) : app_(app), tls_(is_tls) {
@@ -56,6 +57,12 @@ class fake_session {
       begin_ += request.size();
       const bool wants_close =
           request.find("Connection: close") != std::string_view::npos || close_requested_;
+      if (request.starts_with("GET /big")) {
+        // Far more than the socket buffers hold: the write only completes if the client reads.
+        const std::string body(32u << 20, 'b');
+        out_ += "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        return session_action::write;
+      }
       if (request.starts_with("GET /slow")) {
         start_slow(wants_close);
         return out_.empty() ? session_action::wait : session_action::write;
