@@ -23,7 +23,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+// Named (not anonymous): reflecting field names needs types with linkage on clang.
+namespace sql_example {
 
 struct author {
   static constexpr std::string_view keel_table = "author";
@@ -96,7 +97,8 @@ keel::task<std::vector<article_view>> list_articles(std::int64_t page, keel::db&
   co_return out;
 }
 
-}  // namespace
+}  // namespace sql_example
+using namespace sql_example;
 
 int main(int argc, char** argv) {
   const char* url = std::getenv("KEEL_DATABASE_URL");

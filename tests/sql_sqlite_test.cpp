@@ -15,7 +15,8 @@
 #include <thread>
 #include <vector>
 
-namespace {
+// Named (not anonymous): reflecting field names needs types with linkage on clang.
+namespace sql_sqlite_test {
 
 enum class color { red, green, blue };
 
@@ -73,7 +74,8 @@ T run(keel::task<T> t) {
   if constexpr (!std::is_void_v<T>) return std::move(*out->value);
 }
 
-}  // namespace
+}  // namespace sql_sqlite_test
+using namespace sql_sqlite_test;
 
 TEST_CASE("placeholders are renumbered per engine; quotes, comments and casts are left alone", "[sql]") {
   using keel::sql::engine;
