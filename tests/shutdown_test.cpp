@@ -119,3 +119,12 @@ TEST_CASE("stop() before any connection and a second stop() are harmless") {
   server.wait();
   CHECK(server.open_connections() == 0);
 }
+
+TEST_CASE("stop() before start() makes the server shut down as soon as it started") {
+  fake_app app;
+  test_server server(app, test_config());
+  server.stop();
+  const auto port = server.start();
+  server.wait();  // would block forever if the early stop() were lost
+  CHECK_FALSE(raw_client("127.0.0.1", port).connected());
+}

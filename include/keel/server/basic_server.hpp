@@ -79,6 +79,7 @@ class basic_server {
         rp->ctx.run();
       });
     }
+    if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
     return endpoint_.port();
   }
 
