@@ -75,27 +75,27 @@ TEST_CASE("writing into a warm buffer allocates nothing") {
           {point{1, 0.5, true, level::high, 3, 50}, point{}, point{-5, 1e300, false, level::low, {}, 0}},
           "a \"label\""};
   std::string out;
-  keel::json::write(out, s);
+  keel::json_io::write(out, s);
   std::string first = out;
   long before = allocations.load();
   for (int i = 0; i < 100; ++i) {
     out.clear();
-    keel::json::write(out, s);
+    keel::json_io::write(out, s);
   }
   if (KEEL_COUNT_ALLOCATIONS) CHECK(allocations.load() == before);
   CHECK(out == first);
 }
 
 TEST_CASE("reading scalars from a padded buffer allocates nothing once the parser is warm") {
-  std::string text = keel::json::to_string(scalars_only{
+  std::string text = keel::json_io::to_string(scalars_only{
       3, {point{1, 0.5, true, level::high, 3, 50}, point{}, point{-5, 2.5, false, level::low, {}, 0}}});
   std::vector<char> buffer(text.begin(), text.end());
   buffer.resize(text.size() + simdjson::SIMDJSON_PADDING);
   REQUIRE(
-      keel::json::read<scalars_only>(buffer.data(), text.size(), buffer.size()).ok());  // warms the parser
+      keel::json_io::read<scalars_only>(buffer.data(), text.size(), buffer.size()).ok());  // warms the parser
   long before = allocations.load();
   for (int i = 0; i < 100; ++i) {
-    auto r = keel::json::read<scalars_only>(buffer.data(), text.size(), buffer.size());
+    auto r = keel::json_io::read<scalars_only>(buffer.data(), text.size(), buffer.size());
     REQUIRE(r.ok());
     REQUIRE(r->corners[2].x == -5);
   }

@@ -61,18 +61,18 @@ struct choice {
   std::variant<int, std::string> v;
 };
 
-using errors = std::vector<keel::json::error>;
+using errors = std::vector<keel::json_io::error>;
 
 template <class T>
 errors errors_of(std::string_view json) {
-  auto r = keel::json::read<T>(json);
+  auto r = keel::json_io::read<T>(json);
   REQUIRE_FALSE(r.ok());
   return r.errors();
 }
 
 template <class T>
-keel::json::error syntax_error_of(std::string_view json) {
-  auto r = keel::json::read<T>(json);
+keel::json_io::error syntax_error_of(std::string_view json) {
+  auto r = keel::json_io::read<T>(json);
   REQUIRE_FALSE(r.ok());
   REQUIRE(r.syntax_error());
   REQUIRE(r.errors().size() == 1);
@@ -82,7 +82,7 @@ keel::json::error syntax_error_of(std::string_view json) {
 }  // namespace json_read_errors_test
 
 using namespace json_read_errors_test;
-using keel::json::error;
+using keel::json_io::error;
 
 TEST_CASE("all field errors of a document come back together, with paths") {
   auto e = errors_of<order>(
@@ -197,7 +197,7 @@ TEST_CASE("trailing content after the document") {
   CHECK(syntax_error_of<item>(R"({"name":"a","price":1,"quantity":1}{})").reason.rfind("malformed JSON", 0) ==
         0);
   CHECK(syntax_error_of<std::vector<int>>("[1] [2]").reason.rfind("malformed JSON", 0) == 0);
-  CHECK(keel::json::read<item>(std::string_view(R"({"name":"a","price":1,"quantity":1}  )"
+  CHECK(keel::json_io::read<item>(std::string_view(R"({"name":"a","price":1,"quantity":1}  )"
                                                 "\n"))
             .ok());
 }
@@ -219,27 +219,27 @@ TEST_CASE("nesting deeper than the limit") {
   std::string deep;
   for (int i = 0; i < 70; ++i) deep += R"({"inner":[)";
   for (int i = 0; i < 70; ++i) deep += "]}";
-  auto r = keel::json::read<nested_list>(std::string_view(deep));
+  auto r = keel::json_io::read<nested_list>(std::string_view(deep));
   REQUIRE_FALSE(r.ok());
   REQUIRE(r.errors().size() == 1);
   CHECK(r.errors()[0].reason == "nesting deeper than 64 levels");
   CHECK(r.errors()[0].path.rfind("inner[0].inner[0]", 0) == 0);
-  CHECK(keel::json::read<nested_list>(std::string_view(deep), {.max_depth = 200}).ok());
+  CHECK(keel::json_io::read<nested_list>(std::string_view(deep), {.max_depth = 200}).ok());
 
   std::string deep_unknown =
       R"({"name":"a","price":1,"quantity":1,"x":)" + std::string(100, '[') + std::string(100, ']') + "}";
-  auto unknown = keel::json::read<item>(std::string_view(deep_unknown));
+  auto unknown = keel::json_io::read<item>(std::string_view(deep_unknown));
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.errors()[0].reason == "nesting deeper than 64 levels");
 }
 
 TEST_CASE("errors convert to the framework's 422 / 400") {
-  auto bad_fields = keel::json::read<item>(std::string_view(R"({"name":1,"price":1,"quantity":1})"));
-  keel::http_error e = keel::json::to_http_error(bad_fields);
+  auto bad_fields = keel::json_io::read<item>(std::string_view(R"({"name":1,"price":1,"quantity":1})"));
+  keel::http_error e = keel::json_io::to_http_error(bad_fields);
   CHECK(e.status() == keel::http::status::unprocessable_content);
   REQUIRE(e.fields().size() == 1);
   CHECK(e.fields()[0].location == "body");
   CHECK(e.fields()[0].path == "name");
-  auto malformed = keel::json::read<item>(std::string_view("{"));
-  CHECK(keel::json::to_http_error(malformed).status() == keel::http::status::bad_request);
+  auto malformed = keel::json_io::read<item>(std::string_view("{"));
+  CHECK(keel::json_io::to_http_error(malformed).status() == keel::http::status::bad_request);
 }

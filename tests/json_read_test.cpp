@@ -98,18 +98,18 @@ bool same(const article& a, const article& b) {
 }  // namespace json_read_test
 
 using namespace json_read_test;
-using keel::json::read;
+using keel::json_io::read;
 
 TEST_CASE("a DTO round-trips through write and read") {
   article original = sample_article();
-  std::string text = keel::json::to_string(original);
+  std::string text = keel::json_io::to_string(original);
   auto result = read<article>(std::string_view(text));
   REQUIRE(result.ok());
   CHECK(same(*result, original));
-  CHECK(keel::json::to_string(*result) == text);
+  CHECK(keel::json_io::to_string(*result) == text);
 
   auto pretty = read<article>(
-      std::string_view(keel::json::to_string(original, {.pretty = true, .escape_unicode = true})));
+      std::string_view(keel::json_io::to_string(original, {.pretty = true, .escape_unicode = true})));
   REQUIRE(pretty.ok());
   CHECK(same(*pretty, original));
 }
@@ -273,7 +273,7 @@ TEST_CASE("values do not point into the parser's buffer after the next read") {
 
 TEST_CASE("large documents") {
   std::vector<article> many(300, sample_article());
-  std::string text = keel::json::to_string(many);
+  std::string text = keel::json_io::to_string(many);
   auto r = read<std::vector<article>>(std::string_view(text));
   REQUIRE(r.ok());
   REQUIRE(r->size() == 300);

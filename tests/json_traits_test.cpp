@@ -45,7 +45,7 @@ struct incoming {
   std::vector<point> path;
 };
 
-// A settings blob stored as a JSON string inside JSON: its from_json calls json::read during a read.
+// A settings blob stored as a JSON string inside JSON: its from_json calls json_io::read during a read.
 struct inner_settings {
   int level;
 };
@@ -106,10 +106,10 @@ template <>
 struct keel::json_traits<json_traits_test::settings_blob> {
   using json_type = std::string;
   static std::string to_json(const json_traits_test::settings_blob& b) {
-    return keel::json::to_string(b.value);
+    return keel::json_io::to_string(b.value);
   }
   static bool from_json(std::string&& text, json_traits_test::settings_blob& out, std::string& reason) {
-    auto inner = keel::json::read<json_traits_test::inner_settings>(std::string_view(text));
+    auto inner = keel::json_io::read<json_traits_test::inner_settings>(std::string_view(text));
     if (!inner) {
       reason = "settings: " + inner.errors()[0].path + " " + inner.errors()[0].reason;
       return false;
@@ -120,7 +120,7 @@ struct keel::json_traits<json_traits_test::settings_blob> {
 };
 
 using namespace json_traits_test;
-using errors = std::vector<keel::json::error>;
+using errors = std::vector<keel::json_io::error>;
 
 TEST_CASE("traits decide how a type is written") {
   STATIC_REQUIRE(keel::HasJsonTraits<money>);
@@ -128,11 +128,11 @@ TEST_CASE("traits decide how a type is written") {
   STATIC_REQUIRE(keel::JsonWritableByTraits<secret_handle>);
   STATIC_REQUIRE_FALSE(keel::JsonReadableByTraits<secret_handle>);
   invoice inv{{1250}, {{1, 2}, {3, 4}}, {7}};
-  CHECK(keel::json::to_string(inv) == R"({"total":"12.50","path":[[1,2],[3,4]],"handle":"<hidden>"})");
+  CHECK(keel::json_io::to_string(inv) == R"({"total":"12.50","path":[[1,2],[3,4]],"handle":"<hidden>"})");
 }
 
 TEST_CASE("traits decide how a type is read") {
-  auto r = keel::json::read<incoming>(std::string_view(R"({"total":"99.05","path":[[5,6]]})"));
+  auto r = keel::json_io::read<incoming>(std::string_view(R"({"total":"99.05","path":[[5,6]]})"));
   REQUIRE(r.ok());
   CHECK(r->total.cents == 9905);
   REQUIRE(r->path.size() == 1);
@@ -141,26 +141,26 @@ TEST_CASE("traits decide how a type is read") {
 }
 
 TEST_CASE("the stand-in's own checks and from_json's refusals become errors at the path") {
-  auto r = keel::json::read<incoming>(std::string_view(R"({"total":"12.5","path":[[1,2],[-1,0],[1],"x"]})"));
+  auto r = keel::json_io::read<incoming>(std::string_view(R"({"total":"12.5","path":[[1,2],[-1,0],[1],"x"]})"));
   CHECK(r.errors() == errors{
                           {"total", "must match pattern ^-?[0-9]+\\.[0-9]{2}$"},
                           {"path[1]", "coordinates must not be negative"},
                           {"path[2]", "expected 2 elements, got 1"},
                           {"path[3]", "expected an array, got a string"},
                       });
-  auto big = keel::json::read<incoming>(std::string_view(R"({"total":"99999999999999999999.00","path":[]})"));
+  auto big = keel::json_io::read<incoming>(std::string_view(R"({"total":"99999999999999999999.00","path":[]})"));
   CHECK(big.errors() == errors{{"total", "amount too large"}});
 }
 
-TEST_CASE("from_json may itself call json::read") {
+TEST_CASE("from_json may itself call json_io::read") {
   envelope e{"n", {{3}}, "tail"};
-  std::string text = keel::json::to_string(e);
+  std::string text = keel::json_io::to_string(e);
   CHECK(text == R"({"name":"n","settings":"{\"level\":3}","after":"tail"})");
-  auto r = keel::json::read<envelope>(std::string_view(text));
+  auto r = keel::json_io::read<envelope>(std::string_view(text));
   REQUIRE(r.ok());
   CHECK(r->settings.value.level == 3);
   CHECK(r->after == "tail");
-  auto bad = keel::json::read<envelope>(
+  auto bad = keel::json_io::read<envelope>(
       std::string_view(R"({"name":"n","settings":"{\"level\":\"x\"}","after":"t"})"));
   CHECK(bad.errors() == errors{{"settings", "settings: level expected an integer, got a string"}});
 }

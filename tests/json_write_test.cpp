@@ -52,7 +52,7 @@ struct views {
 }  // namespace json_write_test
 
 using namespace json_write_test;
-using keel::json::to_string;
+using keel::json_io::to_string;
 
 TEST_CASE("scalars") {
   CHECK(to_string(true) == "true");
@@ -123,7 +123,7 @@ TEST_CASE("escapes are found in every position of the 8-byte blocks") {
 TEST_CASE("non-ASCII passes through as UTF-8, or as \\u escapes on request") {
   std::string text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80!";  // café € 😀!
   CHECK(to_string(text) == "\"" + text + "\"");
-  keel::json::write_options ascii{.escape_unicode = true};
+  keel::json_io::write_options ascii{.escape_unicode = true};
   CHECK(to_string(text, ascii) == R"("caf\u00e9 \u20ac \ud83d\ude00!")");
   CHECK(to_string(std::string("long enough prefix \xc3\xa9"), ascii) == R"("long enough prefix \u00e9")");
   // A broken sequence cannot be re-encoded: it becomes U+FFFD rather than invalid output.
@@ -160,7 +160,7 @@ TEST_CASE("DTOs: names after the naming policy, empty optionals left out") {
 }
 
 TEST_CASE("empty optionals as null on request") {
-  keel::json::write_options nulls{.null_for_empty_optional = true};
+  keel::json_io::write_options nulls{.null_for_empty_optional = true};
   CHECK(to_string(author{"a", std::nullopt}, nulls) == R"({"username":"a","bio":null})");
 }
 
@@ -209,20 +209,20 @@ TEST_CASE("variants write their active alternative") {
 
 TEST_CASE("write appends to what the buffer holds") {
   std::string out = "prefix:";
-  keel::json::write(out, std::vector<int>{1});
+  keel::json_io::write(out, std::vector<int>{1});
   CHECK(out == "prefix:[1]");
-  keel::json::write(out, 2);
+  keel::json_io::write(out, 2);
   CHECK(out == "prefix:[1]2");
 }
 
 TEST_CASE("large output grows the buffer") {
   std::vector<std::string> many(2000, std::string(50, 'q'));
-  std::string out = keel::json::to_string(many);
+  std::string out = keel::json_io::to_string(many);
   CHECK(out.size() == 2 + 2000 * 52 + 1999);
   CHECK(out.substr(0, 4) == "[\"qq");
   CHECK(out.substr(out.size() - 4) == "qq\"]");
   std::string escaped_heavy(10000, '\n');
-  CHECK(keel::json::to_string(escaped_heavy).size() == 20002);
+  CHECK(keel::json_io::to_string(escaped_heavy).size() == 20002);
 }
 
 TEST_CASE("long strings are escaped across chunk borders") {

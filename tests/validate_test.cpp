@@ -46,7 +46,7 @@ struct new_article {
 struct date_range {
   int from;
   int to;
-  std::vector<keel::json::error> validate() const {
+  std::vector<keel::json_io::error> validate() const {
     if (from <= to) return {};
     return {{"to", "must not be before from"}};
   }
@@ -65,7 +65,7 @@ constexpr std::string_view valid_article = R"({"title":"Hello","priority":3,"slu
 }  // namespace validate_test
 
 using namespace validate_test;
-using errors = std::vector<keel::json::error>;
+using errors = std::vector<keel::json_io::error>;
 
 TEST_CASE("text counts code points") {
   CHECK(keel::text<1, 5>{"h\xc3\xa9llo"}.check().empty());  // héllo: 5 code points, 6 bytes
@@ -137,20 +137,20 @@ TEST_CASE("validators behave like their value") {
 }
 
 TEST_CASE("a valid DTO reads and writes as plain JSON") {
-  auto r = keel::json::read<new_article>(valid_article);
+  auto r = keel::json_io::read<new_article>(valid_article);
   REQUIRE(r.ok());
   CHECK(r->title == "Hello");
   CHECK(r->priority.has_value());
   CHECK(*r->priority.value() == 3);
   CHECK(r->listen.get() == 8080);
-  CHECK(keel::json::to_string(*r) ==
+  CHECK(keel::json_io::to_string(*r) ==
         R"({"title":"Hello","priority":3,"slug":"hello-world","author":"jake@example.com","state":"draft",)"
         R"("tags":["a"],"ids":[1],"request":"123e4567-e89b-12d3-a456-426614174000",)"
         R"("homepage":"https://example.com/x?y=1","count":4,"listen":8080,"login":"jake"})");
 }
 
 TEST_CASE("every violation is reported with its path") {
-  auto r = keel::json::read<new_article>(std::string_view(
+  auto r = keel::json_io::read<new_article>(std::string_view(
       R"({"title":"","priority":9,"slug":"Not Valid","author":"nobody","state":"gone","tags":["a","b","c"],)"
       R"("ids":[],"request":"nope","homepage":"ftp://x","count":3,"listen":70000,"login":"ab"})"));
   REQUIRE_FALSE(r.ok());
@@ -172,7 +172,7 @@ TEST_CASE("every violation is reported with its path") {
 }
 
 TEST_CASE("a type error is reported instead of the validator's verdict") {
-  auto r = keel::json::read<new_article>(std::string_view(
+  auto r = keel::json_io::read<new_article>(std::string_view(
       R"({"title":5,"slug":"ok","author":"a@b.co","state":"draft","tags":[],"ids":[1],)"
       R"("request":"123e4567-e89b-12d3-a456-426614174000","homepage":"http://a","count":"2","listen":1,"login":"abcd"})"));
   CHECK(r.errors() ==
@@ -187,13 +187,13 @@ TEST_CASE("composed rules report the first one broken") {
 }
 
 TEST_CASE("cross-field validate() runs after the fields read cleanly, paths relative to the DTO") {
-  auto bad = keel::json::read<booking>(
+  auto bad = keel::json_io::read<booking>(
       std::string_view(R"({"guest":"g","stays":[{"from":1,"to":2},{"from":5,"to":3}]})"));
   CHECK(bad.errors() == errors{{"stays[1].to", "must not be before from"}});
-  auto ok = keel::json::read<booking>(std::string_view(R"({"guest":"g","stays":[{"from":1,"to":2}]})"));
+  auto ok = keel::json_io::read<booking>(std::string_view(R"({"guest":"g","stays":[{"from":1,"to":2}]})"));
   CHECK(ok.ok());
   auto field_error =
-      keel::json::read<booking>(std::string_view(R"({"guest":"g","stays":[{"from":5,"to":"x"}]})"));
+      keel::json_io::read<booking>(std::string_view(R"({"guest":"g","stays":[{"from":5,"to":"x"}]})"));
   CHECK(field_error.errors() == errors{{"stays[0].to", "expected an integer, got a string"}});
 }
 

@@ -30,14 +30,14 @@ namespace ondemand = simdjson::ondemand;
 using clock_point = std::chrono::system_clock::time_point;
 
 const std::string& one_json() {
-  static const std::string text = keel::json::to_string(bench::sample_article());
+  static const std::string text = keel::json_io::to_string(bench::sample_article());
   return text;
 }
 const std::string& hundred_json() {
   static const std::string text = [] {
     std::vector<bench::article> many;
     for (int i = 0; i < 100; ++i) many.push_back(bench::sample_article(i));
-    return keel::json::to_string(many);
+    return keel::json_io::to_string(many);
   }();
   return text;
 }
@@ -61,11 +61,11 @@ void keel_decode(benchmark::State& state) {
   simdjson::padded_string json(json_for(state.range(0)));
   for (auto _ : state) {
     if (state.range(0) == 1) {
-      auto r = keel::json::read<bench::article>(simdjson::padded_string_view(json));
+      auto r = keel::json_io::read<bench::article>(simdjson::padded_string_view(json));
       if (!r) fail("keel decode");
       benchmark::DoNotOptimize(r);
     } else {
-      auto r = keel::json::read<std::vector<bench::article>>(simdjson::padded_string_view(json));
+      auto r = keel::json_io::read<std::vector<bench::article>>(simdjson::padded_string_view(json));
       if (!r || r->size() != 100) fail("keel decode");
       benchmark::DoNotOptimize(r);
     }
@@ -80,9 +80,9 @@ void keel_encode(benchmark::State& state) {
   for (auto _ : state) {
     out.clear();
     if (state.range(0) == 1)
-      keel::json::write(out, articles[0]);
+      keel::json_io::write(out, articles[0]);
     else
-      keel::json::write(out, articles);
+      keel::json_io::write(out, articles);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * out.size()));

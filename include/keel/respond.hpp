@@ -23,7 +23,9 @@ template <class T>
 struct responder;
 
 template <class T, class Ctx>
-concept Responder = requires(Ctx& ctx, T&& v) { responder<std::remove_cvref_t<T>>::respond(ctx, std::move(v)); };
+concept Responder = requires(Ctx& ctx, T&& v) {
+  responder<std::remove_cvref_t<T>>::respond(ctx, std::move(v));
+};
 
 // A bare status with an empty body: `return keel::status_only{http::status::accepted};`
 struct status_only {
@@ -62,7 +64,7 @@ struct responder<const char*> {
 template <>
 struct responder<static_body> {
   static void respond(request_context& ctx, static_body b) {
-    ctx.response().status(b.code).body(b.body).content_type(b.content_type);
+    ctx.response().status(b.code).borrow_body(b.body).content_type(b.content_type);
   }
 };
 template <>
@@ -104,9 +106,10 @@ KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
   if constexpr (std::is_array_v<std::remove_reference_t<R>>) {
     responder<std::string_view>::respond(ctx, std::string_view(value));
   } else {
-    static_assert(requires { responder<T>::respond(ctx, std::forward<R>(value)); },
-                  "keel: the handler's return type has no keel::responder<T> specialization; return "
-                  "keel::response, a string, a DTO (with keel/json.hpp), or specialize keel::responder");
+    static_assert(
+        requires { responder<T>::respond(ctx, std::forward<R>(value)); },
+        "keel: the handler's return type has no keel::responder<T> specialization; return "
+        "keel::response, a string, a DTO (with keel/json.hpp), or specialize keel::responder");
     responder<T>::respond(ctx, std::forward<R>(value));
   }
 }

@@ -5,4 +5,4 @@
 struct holder {
   std::variant<std::string, std::chrono::system_clock::time_point> v;
 };
-int main() { (void)keel::json::read<holder>(std::string_view("{}")); }
+int main() { (void)keel::json_io::read<holder>(std::string_view("{}")); }

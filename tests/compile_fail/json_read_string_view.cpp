@@ -4,4 +4,4 @@
 struct view_dto {
   std::string_view name;
 };
-int main() { (void)keel::json::read<view_dto>(std::string_view("{}")); }
+int main() { (void)keel::json_io::read<view_dto>(std::string_view("{}")); }

@@ -4,4 +4,4 @@ struct renamed {
   using keel_rename = keel::rename<"idd", "ID">;
   int id;
 };
-int main() { (void)keel::json::to_string(renamed{1}); }
+int main() { (void)keel::json_io::to_string(renamed{1}); }

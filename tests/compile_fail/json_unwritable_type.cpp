@@ -7,4 +7,4 @@ class opaque {
  private:
   int v_;
 };
-int main() { (void)keel::json::to_string(opaque{1}); }
+int main() { (void)keel::json_io::to_string(opaque{1}); }

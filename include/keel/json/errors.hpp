@@ -1,4 +1,4 @@
-// What json::read returns: the value, or every problem found in the document, each with its JSON path.
+// What json_io::read returns: the value, or every problem found in the document, each with its JSON path.
 #pragma once
 
 #include "keel/config.hpp"
@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::json {
+namespace keel::inline v0::json_io {
 
 // One problem: where (`items[3].price`; "" for the document itself) and why.
 struct error {
@@ -65,4 +65,4 @@ http_error to_http_error(const read_result<T>& result, std::string_view location
   return to_http_error(result.errors(), result.syntax_error(), location);
 }
 
-}  // namespace keel::inline v0::json
+}  // namespace keel::inline v0::json_io

@@ -1,4 +1,4 @@
-// The state of one json::read: path, errors, depth, and the syntax-or-type-error helpers.
+// The state of one json_io::read: path, errors, depth, and the syntax-or-type-error helpers.
 #pragma once
 
 #include "keel/config.hpp"
@@ -125,7 +125,7 @@ class read_context {
 
   bool aborted() const noexcept { return aborted_; }
   std::size_t error_count() const noexcept { return errors_.size(); }
-  std::vector<json::error>& errors() noexcept { return errors_; }
+  std::vector<json_io::error>& errors() noexcept { return errors_; }
 
   // Entering an object or array; false (and the read stops) past the depth limit.
   bool enter() {
@@ -154,7 +154,7 @@ class read_context {
 
   std::vector<segment> path_;
   std::size_t path_size_ = 0;
-  std::vector<json::error> errors_;
+  std::vector<json_io::error> errors_;
   std::size_t max_depth_;
   std::size_t depth_ = 0;
   bool aborted_ = false;

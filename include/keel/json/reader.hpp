@@ -1,4 +1,4 @@
-// JSON input: keel::json::read<T> parses a document with simdjson on-demand straight into T.
+// JSON input: keel::json_io::read<T> parses a document with simdjson on-demand straight into T.
 #pragma once
 
 #include "keel/config.hpp"
@@ -35,24 +35,24 @@
 // Policy, per DTO (see keel/json/traits.hpp): unknown fields are ignored unless the DTO says
 // `using keel_unknown_fields = keel::reject;`. Every field is required unless it is a std::optional or the
 // DTO says `using keel_missing_fields = keel::use_defaults;` (missing fields then keep their default member
-// initializers). A DTO with a `validate() const` member returning std::vector<keel::json::error> gets it
+// initializers). A DTO with a `validate() const` member returning std::vector<keel::json_io::error> gets it
 // called after all its fields were read without error; the returned paths are relative to the DTO.
 // Duplicate keys are detected for known fields and map entries; duplicates of ignored unknown keys are not.
 
-namespace keel::inline v0::json {
+namespace keel::inline v0::json_io {
 
 struct read_options {
   std::size_t max_depth = 64;  // objects and arrays nested deeper are an error (the reader recurses)
 };
 
-}  // namespace keel::inline v0::json
+}  // namespace keel::inline v0::json_io
 
 namespace keel::inline v0 {
 
-// Cross-field checks: `std::vector<keel::json::error> validate() const` on a DTO.
+// Cross-field checks: `std::vector<keel::json_io::error> validate() const` on a DTO.
 template <class T>
 concept SelfValidating = requires(const T& dto) {
-  { dto.validate() } -> std::convertible_to<std::vector<json::error>>;
+  { dto.validate() } -> std::convertible_to<std::vector<json_io::error>>;
 };
 
 }  // namespace keel::inline v0
@@ -378,7 +378,7 @@ template <class... A>
 void read_variant(ondemand::value value, std::variant<A...>& out, read_context& ctx) {
   static_assert(
       variant_is_unambiguous<A...>(),
-      "keel::json::read: std::variant alternatives must be told apart by their JSON type (at most one "
+      "keel::json_io::read: std::variant alternatives must be told apart by their JSON type (at most one "
       "string-like, one object-like, one array, one integer, one floating point ...)");
   ondemand::json_type type;
   if (auto e = value.type().get(type)) return ctx.abort(e);
@@ -457,7 +457,7 @@ void read_value(ondemand::value value, T& out, read_context& ctx) {
   } else if constexpr (std::is_same_v<T, std::string_view> || std::is_pointer_v<T>) {
     static_assert(
         sizeof(T) == 0,
-        "keel::json::read: std::string_view and pointers are output-only (the input buffer is reused); "
+        "keel::json_io::read: std::string_view and pointers are output-only (the input buffer is reused); "
         "use std::string");
   } else if constexpr (system_time_point<T>) {
     std::string_view s;
@@ -488,7 +488,7 @@ void read_value(ondemand::value value, T& out, read_context& ctx) {
   } else {
     static_assert(
         sizeof(T) == 0,
-        "keel::json::read: this type has no JSON form. Make it a plain aggregate (a DTO) or specialize "
+        "keel::json_io::read: this type has no JSON form. Make it a plain aggregate (a DTO) or specialize "
         "keel::json_traits<T> with json_type and from_json.");
   }
 }
@@ -505,13 +505,13 @@ inline thread_reader& this_thread_reader() {
 }
 
 template <class T>
-json::read_result<T> read_document(simdjson::padded_string_view json, const json::read_options& options) {
+json_io::read_result<T> read_document(simdjson::padded_string_view json, const json_io::read_options& options) {
   constexpr json_kind kind = json_kind_of<T>();
   static_assert(
       kind == json_kind::object || kind == json_kind::array,
-      "keel::json::read: the document's root must be an object or an array (a DTO, map or container)");
+      "keel::json_io::read: the document's root must be an object or an array (a DTO, map or container)");
   thread_reader& shared = this_thread_reader();
-  // A json_traits::from_json that itself calls json::read must not reuse the parser in the middle of a parse.
+  // A json_traits::from_json that itself calls json_io::read must not reuse the parser in the middle of a parse.
   std::optional<thread_reader> nested;
   thread_reader& reader = shared.busy ? nested.emplace() : shared;
   reader.busy = true;
@@ -542,13 +542,13 @@ json::read_result<T> read_document(simdjson::padded_string_view json, const json
       }
     }
   }
-  if (ctx.error_count() != 0) return json::read_result<T>(std::move(ctx.errors()), ctx.aborted());
-  return json::read_result<T>(std::move(out));
+  if (ctx.error_count() != 0) return json_io::read_result<T>(std::move(ctx.errors()), ctx.aborted());
+  return json_io::read_result<T>(std::move(out));
 }
 
 }  // namespace keel::inline v0::detail
 
-namespace keel::inline v0::json {
+namespace keel::inline v0::json_io {
 
 // Parses `json` in place: its buffer must have SIMDJSON_PADDING (64) readable bytes after the end, as a
 // connection buffer with spare room does (simdjson::padded_string_view(data, length, capacity)).
@@ -591,4 +591,4 @@ requires std::same_as<String, std::string> read_result<T> read(const String& jso
   return read<T>(json.data(), json.size(), json.capacity(), options);
 }
 
-}  // namespace keel::inline v0::json
+}  // namespace keel::inline v0::json_io

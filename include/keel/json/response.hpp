@@ -20,7 +20,7 @@ void write_json_body(request_context& ctx, const T& value, http::status s) {
   res.status(s);
   std::string& out = res.body_buffer();
   out.clear();
-  json::write(out, value);
+  json_io::write(out, value);
   res.content_type("application/json");
 }
 }  // namespace detail

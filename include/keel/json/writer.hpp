@@ -1,4 +1,4 @@
-// JSON output: keel::json::write appends a value as JSON to a std::string; to_string returns one.
+// JSON output: keel::json_io::write appends a value as JSON to a std::string; to_string returns one.
 #pragma once
 
 #include "keel/config.hpp"
@@ -30,7 +30,7 @@
 // Compact output copies each field's precomputed `"key":` in one block and escapes strings eight bytes at
 // a time; nothing is allocated except the growth of `out` (reuse the buffer and there is none).
 
-namespace keel::inline v0::json {
+namespace keel::inline v0::json_io {
 
 struct write_options {
   bool pretty = false;  // newlines and `indent` spaces per level, "key": value
@@ -39,7 +39,7 @@ struct write_options {
   bool null_for_empty_optional = false;  // default: an empty std::optional field is left out
 };
 
-}  // namespace keel::inline v0::json
+}  // namespace keel::inline v0::json_io
 
 namespace keel::inline v0::detail {
 
@@ -93,7 +93,7 @@ KEEL_ALWAYS_INLINE std::size_t first_flagged_byte(std::uint64_t mask) noexcept {
 template <bool Pretty>
 class json_writer {
  public:
-  json_writer(std::string& out, const json::write_options& options) : out_(out), options_(options) {
+  json_writer(std::string& out, const json_io::write_options& options) : out_(out), options_(options) {
     std::size_t used = out.size();
     out.resize(std::max(out.capacity(), used + 256));
     begin_ = out.data();
@@ -157,7 +157,7 @@ class json_writer {
       object(v);
     } else {
       static_assert(sizeof(T) == 0,
-                    "keel::json::write: this type has no JSON form. Make it a plain aggregate (a DTO) or "
+                    "keel::json_io::write: this type has no JSON form. Make it a plain aggregate (a DTO) or "
                     "specialize keel::json_traits<T> with to_json.");
     }
   }
@@ -392,7 +392,7 @@ class json_writer {
   }
 
   std::string& out_;
-  const json::write_options& options_;
+  const json_io::write_options& options_;
   char* begin_;
   char* pos_;
   char* end_;
@@ -401,7 +401,7 @@ class json_writer {
 
 }  // namespace keel::inline v0::detail
 
-namespace keel::inline v0::json {
+namespace keel::inline v0::json_io {
 
 // Appends the JSON form of `value` to `out`.
 template <class T>
@@ -422,4 +422,4 @@ std::string to_string(const T& value, const write_options& options = {}) {
   return out;
 }
 
-}  // namespace keel::inline v0::json
+}  // namespace keel::inline v0::json_io

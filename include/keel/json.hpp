@@ -1,0 +1,11 @@
+// keel/json.hpp: typed JSON for handlers: DTO reflection, reading (simdjson) and writing, validator types, and
+// DTO responders. The functions live in keel::json_io (keel::json<T> is the request-body extractor).
+#pragma once
+
+#include "keel/config.hpp"
+#include "keel/json/reader.hpp"
+#include "keel/json/response.hpp"
+#include "keel/json/writer.hpp"
+#include "keel/validate/formats.hpp"
+#include "keel/validate/rules.hpp"
+#include "keel/validate/validated.hpp"
