@@ -135,9 +135,21 @@ int main(int argc, char** argv) {
       }),
       keel::get<"/queries">([](keel::query_string q, keel::db& d) -> keel::task<std::vector<world>> {
         int n = query_count(q.data);
+        // One read transaction around the N queries: SQLite then takes its shared-memory read lock once, not
+        // per statement (sqlite_map_bench: ~0.6 instead of ~4.5 us a query).
         auto work = [n](keel::sql::connection& c) {
           std::vector<world> out;
           out.reserve(static_cast<std::size_t>(n));
+          c.execute_script("BEGIN");
+          struct end_read {
+            keel::sql::connection& c;
+            ~end_read() {
+              try {
+                c.execute_script("COMMIT");
+              } catch (...) {
+              }
+            }
+          } finish{c};
           for (int i = 0; i < n; ++i)
             out.push_back(*keel::sql::detail::fetch_one<world>(c, select_world, random_id()));
           return out;
