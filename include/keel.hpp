@@ -14,6 +14,8 @@
 #include "keel/app.hpp"
 #include "keel/context.hpp"
 #include "keel/extract.hpp"
+#include "keel/extractors/cookie.hpp"
+#include "keel/extractors/header.hpp"
 #include "keel/middleware/access_log.hpp"
 #include "keel/middleware/cors.hpp"
 #include "keel/middleware/middleware.hpp"
