@@ -7,7 +7,13 @@
 #include "keel/sql/database.hpp"
 #include "keel/sql/error.hpp"
 
+// keel::postgres puts libpq's include directory on the path; without it (a plain header check) the Debian
+// location still resolves.
+#if __has_include(<libpq-fe.h>)
 #include <libpq-fe.h>
+#else
+#include <postgresql/libpq-fe.h>
+#endif
 
 #include <charconv>
 #include <cstdint>
