@@ -68,6 +68,12 @@ struct filter {
   keel::range<int, 1, 100> limit = 20;
 };
 
+template <class T>
+struct page {
+  std::vector<T> items;
+  int total = 0;
+};
+
 // Stand-ins that follow the extractors' self-description protocol (keel_dto / keel_location / keel_name).
 template <class T>
 struct fake_query {
@@ -103,6 +109,10 @@ struct keel::extractor<api::fake_token_header> {
 };
 
 namespace {
+
+struct hidden {
+  int x = 0;
+};
 
 auto make_router() {
   using namespace api;
@@ -346,4 +356,13 @@ TEST_CASE("openapi_docs: serves /openapi.json, /docs and the Swagger UI assets")
 
   std::filesystem::remove_all(dir);
   std::filesystem::remove(dir.parent_path() / "keel-openapi-secret.txt");
+}
+
+TEST_CASE("openapi: component names drop namespaces, also inside template arguments") {
+  keel::openapi::schema_registry reg;
+  CHECK(reg.component_of<hidden>() == "hidden");
+  CHECK(reg.component_of<api::page<api::todo>>() == "page_todo");
+  CHECK(reg.component_of<api::new_todo>() == "NewTodo");
+  CHECK(reg.schema_of<std::vector<hidden>>() ==
+        R"({"type":"array","items":{"$ref":"#/components/schemas/hidden"}})");
 }

@@ -144,8 +144,9 @@ class openapi_docs {
     s.page = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title +
              "</title>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
              "<link rel=\"stylesheet\" href=\"" +
+             s.assets_prefix + "swagger-ui.css\">\n<link rel=\"icon\" type=\"image/png\" href=\"" +
              s.assets_prefix +
-             "swagger-ui.css\">\n</head>\n<body>\n"
+             "favicon-32x32.png\">\n</head>\n<body>\n"
              "<div id=\"swagger-ui\"></div>\n<script src=\"" +
              s.assets_prefix +
              "swagger-ui-bundle.js\"></script>\n"

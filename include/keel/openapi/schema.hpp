@@ -72,17 +72,23 @@ inline std::string component_name_from(std::string_view pretty) {
     if (depth == 0 && (c == ';' || c == ']')) break;
   }
   text = text.substr(0, end);
+  for (std::string_view prefix :
+       {std::string_view("struct "), std::string_view("class "), std::string_view("enum ")})
+    if (text.substr(0, prefix.size()) == prefix) text.remove_prefix(prefix.size());
   std::string out;
-  depth = 0;
+  std::size_t name_start = 0;  // where the (possibly qualified) name being copied began in `out`
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
-    if (c == '<') ++depth;
-    if (c == '>') --depth;
-    // Namespaces (and "struct "/"class " some compilers print) disappear at every nesting level.
+    // Anonymous namespaces print as "{anonymous}" (g++) or "(anonymous namespace)" (clang).
+    for (std::string_view anon : {std::string_view("{anonymous}"), std::string_view("(anonymous namespace)")})
+      if (text.substr(i, anon.size()) == anon) {
+        i += anon.size();
+        c = i < text.size() ? text[i] : '\0';
+      }
+    if (c == '\0') break;
+    // Namespaces and enclosing classes disappear at every nesting level: ns::page<ns::todo> -> page_todo.
     if (c == ':' && i + 1 < text.size() && text[i + 1] == ':') {
-      std::size_t start = out.size();
-      while (start > 0 && out[start - 1] != '_') --start;
-      out.resize(start);
+      out.resize(name_start);
       ++i;
       continue;
     }
@@ -90,8 +96,9 @@ inline std::string component_name_from(std::string_view pretty) {
         (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
     if (ok) {
       out.push_back(c);
-    } else if (!out.empty() && out.back() != '_') {
-      out.push_back('_');
+    } else {
+      if (!out.empty() && out.back() != '_') out.push_back('_');
+      name_start = out.size();
     }
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
