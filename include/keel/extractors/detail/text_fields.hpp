@@ -66,7 +66,7 @@ void assign_text_field(std::string_view key, std::string_view text, std::size_t 
     if (repeat != 0) return errors.add(std::string(key), "repeated key; expected one value");
     if constexpr (is_text_optional<M>) {
       // An HTML form sends an empty input as `name=`: for anything but text that means "not given".
-      if (text.empty() && !std::is_same_v<typename M::value_type, std::string>) return;
+      if (text.empty() && !is_text_string<typename M::value_type>) return;
       if (!parse_text_value(text, member.emplace(), reason)) errors.add(std::string(key), std::move(reason));
     } else if (!parse_text_value(text, member, reason)) {
       errors.add(std::string(key), std::move(reason));

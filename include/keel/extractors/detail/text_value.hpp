@@ -40,6 +40,18 @@ concept text_scalar = std::same_as<T, bool> || std::integral<T> || std::floating
 template <class T>
 concept text_convertible = text_scalar<T> ||(Validator<T>&& text_scalar<typename T::value_type>);
 
+// The plain type a convertible type is read as (a validator's value type).
+template <class T>
+struct text_base {
+  using type = T;
+};
+template <Validator T>
+struct text_base<T> {
+  using type = typename T::value_type;
+};
+template <class T>
+inline constexpr bool is_text_string = std::same_as<typename text_base<T>::type, std::string>;
+
 template <class T>
 constexpr std::string_view text_expectation() {
   if constexpr (Validator<T>)
