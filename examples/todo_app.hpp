@@ -4,6 +4,7 @@
 
 #include <keel.hpp>
 #include <keel/json.hpp>
+#include <keel/openapi/docs.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -177,8 +178,18 @@ inline auto make_router() {
 // The app over `store` (which must outlive it).
 inline auto make_app(todo_store& store) {
   auto api = make_router();
-  // --- OpenAPI / docs: enable `/openapi.json` and `/docs` here (the OpenAPI engineer fills this in). ---
-  return keel::app{std::move(api)}.provide(store);
+  // --- OpenAPI / docs: `/openapi.json` and `/docs` (Swagger UI assets from $KEEL_DOCS_ASSETS). ---
+  auto docs = keel::openapi_docs(
+      api, {.info = {.title = "Todo API",
+                     .version = "1.0.0",
+                     .description = "keel's example: a small CRUD API over validated DTOs.",
+                     .operations = {{"GET /todos", {.summary = "List todos, filtered and paged"}},
+                                    {"POST /todos", {.summary = "Create a todo"}},
+                                    {"GET /todos/{id}", {.summary = "One todo"}},
+                                    {"PUT /todos/{id}", {.summary = "Replace a todo"}},
+                                    {"PATCH /todos/{id}", {.summary = "Change some fields of a todo"}},
+                                    {"DELETE /todos/{id}", {.summary = "Delete a todo"}}}}});
+  return keel::app{std::move(api)}.use(std::move(docs)).provide(store);
 }
 
 }  // namespace todo

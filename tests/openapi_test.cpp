@@ -214,6 +214,8 @@ TEST_CASE("openapi: parameters from path values, query DTOs and headers") {
   CHECK_FALSE(bool(limit["required"]));  // use_defaults: the member initializer fills it
   CHECK(int64_t(limit["schema"]["minimum"]) == 1);
   CHECK(int64_t(limit["schema"]["maximum"]) == 100);
+  CHECK(int64_t(limit["schema"]["default"]) == 20);
+  CHECK_FALSE(has(param_named(list, "q")["schema"]["default"]));
   auto token = param_named(list, "X-Token");
   CHECK(str(token["in"]) == "header");
   CHECK_FALSE(bool(token["required"]));

@@ -100,6 +100,14 @@ struct path_value<keel::path<N, T>> {
   using type = T;
 };
 
+template <class M>
+constexpr bool is_repeated() {
+  if constexpr (keel::Validator<M>)
+    return is_repeated<typename M::value_type>();
+  else
+    return keel::detail::json_array_like<M> && !keel::detail::string_like<M>;
+}
+
 struct operation_builder {
   schema_registry& schemas;
   std::vector<std::pair<std::size_t, std::string>> path_params;  // (slot, parameter JSON)
@@ -122,13 +130,30 @@ struct operation_builder {
     request_body.append(":{\"schema\":").append(schema).append("}}}");
   }
 
+  // A query DTO's absent keys keep their member initializers unless it says keel_missing_fields = reject;
+  // those initial values are the parameters' defaults.
   template <Dto T>
   void add_query_fields() {
+    constexpr bool rejects_missing = [] {
+      if constexpr (requires { typename T::keel_missing_fields; })
+        return std::is_same_v<typename T::keel_missing_fields, keel::reject>;
+      else
+        return false;
+    }();
+    const T initial{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       auto field = [&]<std::size_t N>(std::integral_constant<std::size_t, N>) {
         using M = boost::pfr::tuple_element_t<N, T>;
-        bool required = !keel::detail::is_optional<M> && !missing_fields_use_defaults<T>;
-        add_param("query", json_field_name<T, N>, required, schemas.schema_of<M>());
+        constexpr bool optional = keel::detail::is_optional<M>;
+        constexpr bool repeated = is_repeated<M>();
+        std::string schema = schemas.schema_of<M>();
+        if constexpr (!optional && !repeated && !rejects_missing) {
+          schema.pop_back();
+          schema.append(",\"default\":");
+          json_io::write(schema, boost::pfr::get<N>(initial));
+          schema.push_back('}');
+        }
+        add_param("query", json_field_name<T, N>, !optional && !repeated && rejects_missing, schema);
       };
       (field(std::integral_constant<std::size_t, I>{}), ...);
     }

@@ -153,18 +153,18 @@ void integer_body(std::string& out, const keel::constraints& c) {
   out.append(sizeof(T) <= 4 && (std::is_signed_v<T> || sizeof(T) < 4)
                  ? "\"type\":\"integer\",\"format\":\"int32\""
                  : "\"type\":\"integer\",\"format\":\"int64\"");
-  // The type's own range is a constraint too (the reader range-checks); 64-bit bounds are left out because
-  // JSON tools read them as doubles.
+  // The range of a type narrower than int32 is a constraint too (the reader range-checks); wider ranges
+  // are what the format says already.
   if (c.minimum) {
     append_number(out, "minimum", *c.minimum);
   } else if constexpr (std::is_unsigned_v<T>) {
     append_number(out, "minimum", 0);
-  } else if constexpr (sizeof(T) < 8) {
+  } else if constexpr (sizeof(T) < 4) {
     append_number(out, "minimum", static_cast<long long>(std::numeric_limits<T>::min()));
   }
   if (c.maximum) {
     append_number(out, "maximum", *c.maximum);
-  } else if constexpr (sizeof(T) < 8) {
+  } else if constexpr (sizeof(T) < 4) {
     append_number(out, "maximum", static_cast<long long>(std::numeric_limits<T>::max()));
   }
 }
