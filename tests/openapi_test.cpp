@@ -2,6 +2,8 @@
 #include "keel/openapi/docs.hpp"
 
 #include "keel/app.hpp"
+#include "keel/extractors/cookie.hpp"
+#include "keel/extractors/header.hpp"
 #include "keel/json.hpp"
 #include "keel/test_client.hpp"
 #include "keel/validate/rules.hpp"
@@ -367,4 +369,38 @@ TEST_CASE("openapi: component names drop namespaces, also inside template argume
   CHECK(reg.component_of<api::new_todo>() == "NewTodo");
   CHECK(reg.schema_of<std::vector<hidden>>() ==
         R"({"type":"array","items":{"$ref":"#/components/schemas/hidden"}})");
+}
+
+namespace api {
+struct login {
+  keel::text<3, 30> user;
+  keel::text<8> password;
+};
+}  // namespace api
+
+TEST_CASE("openapi: keel's own extractors (query, json, form, header, cookie)") {
+  auto r = keel::router{
+      keel::get<"/search">([](keel::query<api::filter>, keel::header<"X-Api-Key", std::string>,
+                              keel::cookie<"session", std::optional<std::string>>) { return "found"; }),
+      keel::post<"/todos">([](keel::json<api::new_todo>) { return keel::created<api::todo>{}; }),
+      keel::post<"/login">([](keel::form<api::login>) { return "welcome"; }),
+  };
+  parsed doc(keel::openapi::document(r));
+  auto paths = doc.root["paths"];
+  simdjson::dom::element search = paths["/search"]["get"];
+  CHECK(str(param_named(search, "limit")["in"]) == "query");
+  CHECK(int64_t(param_named(search, "limit")["schema"]["default"]) == 20);
+  auto key = param_named(search, "X-Api-Key");
+  CHECK(str(key["in"]) == "header");
+  CHECK(bool(key["required"]));
+  auto session = param_named(search, "session");
+  CHECK(str(session["in"]) == "cookie");
+  CHECK_FALSE(bool(session["required"]));
+  CHECK(str(paths["/todos"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]) ==
+        "#/components/schemas/NewTodo");
+  auto form =
+      paths["/login"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"];
+  CHECK(str(form["$ref"]) == "#/components/schemas/login");
+  CHECK(int64_t(doc.root["components"]["schemas"]["login"]["properties"]["password"]["minLength"]) == 8);
+  CHECK(has(paths["/login"]["post"]["responses"]["422"]));
 }
