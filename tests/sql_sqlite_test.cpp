@@ -3,6 +3,8 @@
 #include "keel/sql/database.hpp"
 
 #include "keel/app.hpp"
+#include "keel/offload.hpp"
+#include "keel/server/worker_pool.hpp"
 #include "keel/test_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -220,4 +222,30 @@ TEST_CASE("the co_await API also runs without a reactor (plain unit tests)", "[s
   auto rows = run(db.query<std::int64_t>("SELECT ? + ?", 20, 22));
   REQUIRE(rows.size() == 1);
   CHECK(rows[0] == 42);
+}
+
+TEST_CASE("many coroutines contend for the one writer without tying up the worker pool", "[sql]") {
+  keel::db db{":memory:"};
+  db.execute_script_sync("CREATE TABLE counter (n INTEGER NOT NULL)");
+  asio::io_context reactor;
+  keel::worker_pool workers(2);
+  int finished = 0;
+  {
+    keel::detail::reactor_scope scope(reactor, &workers);
+    auto one = [&db](int n) -> keel::task<void> {
+      // Holds the writer across suspensions; the others wait suspended, not on a worker thread (with 2
+      // workers and 12 waiters, blocking waits would deadlock).
+      auto tx = co_await db.begin();
+      co_await tx.execute("INSERT INTO counter (n) VALUES (?)", n);
+      co_await keel::sleep_for(std::chrono::milliseconds(1));
+      co_await tx.commit();
+    };
+    for (int i = 0; i < 12; ++i)
+      keel::detail::start_detached(one(i), [&](keel::detail::task_result<void>&& r) {
+        if (!r.exception) ++finished;
+      });
+    reactor.run();
+  }
+  CHECK(finished == 12);
+  CHECK(db.query_one_sync<std::int64_t>("SELECT count(*) FROM counter") == 12);
 }
