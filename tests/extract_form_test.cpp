@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+// Named, not anonymous: field-name reflection needs DTOs with linkage (clang).
+namespace extract_form_test {
 
 struct signup {
   keel::text<3, 20> user;
@@ -48,7 +49,9 @@ bool has_field(const keel::test_response& r, std::string_view path) {
   return r.body.find(R"({"location":"form","path":")" + std::string(path) + '"') != std::string::npos;
 }
 
-}  // namespace
+}  // namespace extract_form_test
+
+using namespace extract_form_test;
 
 TEST_CASE("form<T> exposes its DTO and place for the OpenAPI generator", "[extract][form]") {
   STATIC_REQUIRE(std::is_same_v<keel::form<signup>::keel_dto, signup>);

@@ -14,9 +14,13 @@
 #include <optional>
 #include <string>
 
-namespace {
-
+// Named, not anonymous: enum-name reflection needs enums with linkage (clang).
+namespace extract_header_cookie_test {
 enum class theme { light, dark };
+}  // namespace extract_header_cookie_test
+using extract_header_cookie_test::theme;
+
+namespace {
 
 auto make_app() {
   auto api = keel::router{

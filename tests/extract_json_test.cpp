@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+// Named, not anonymous: field-name reflection needs DTOs with linkage (clang).
+namespace extract_json_test {
 
 struct line_item {
   std::string sku;
@@ -41,7 +42,9 @@ bool has_field(const keel::test_response& r, std::string_view location, std::str
   return r.body.find(needle) != std::string::npos;
 }
 
-}  // namespace
+}  // namespace extract_json_test
+
+using namespace extract_json_test;
 
 TEST_CASE("json<T> exposes its DTO and place for the OpenAPI generator", "[extract][json]") {
   STATIC_REQUIRE(std::is_same_v<keel::json<order>::keel_dto, order>);

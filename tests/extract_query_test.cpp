@@ -13,7 +13,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+// Named, not anonymous: field-name reflection needs DTOs with linkage (clang).
+namespace extract_query_test {
 
 enum class sort_order { newest, oldest };
 
@@ -64,7 +65,9 @@ bool has_field(const keel::test_response& r, std::string_view path) {
   return r.body.find(R"({"location":"query","path":")" + std::string(path) + '"') != std::string::npos;
 }
 
-}  // namespace
+}  // namespace extract_query_test
+
+using namespace extract_query_test;
 
 TEST_CASE("query<T> exposes its DTO and place for the OpenAPI generator", "[extract][query]") {
   STATIC_REQUIRE(std::is_same_v<keel::query<search>::keel_dto, search>);
