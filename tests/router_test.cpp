@@ -31,8 +31,9 @@ auto make_app() {
       keel::get<"/users/{id}">([](std::int64_t id) { return "user " + std::to_string(id); }),
       keel::del<"/users/{id}">([](std::int64_t id) { return "deleted " + std::to_string(id); }),
       keel::get<"/users/me">([] { return "me"; }),
-      keel::get<"/users/{id}/posts/{post}">(
-          [](std::int64_t id, std::string_view post) { return std::to_string(id) + "/" + std::string(post); }),
+      keel::get<"/users/{id}/posts/{post}">([](std::int64_t id, std::string_view post) {
+        return std::to_string(id) + "/" + std::string(post);
+      }),
       keel::get<"/named/{a}/{b}">([](keel::path<"b", std::string> b, keel::path<"a", int> a) {
         return *b + "-" + std::to_string(*a);
       }),
@@ -42,14 +43,16 @@ auto make_app() {
       keel::get<"/flag/{on}">([](bool on) { return on ? "on" : "off"; }),
       keel::get<"/void">([] {}),
       keel::get<"/status">([] { return keel::status_only{keel::http::status::accepted}; }),
-      keel::get<"/fail">([]() -> std::string { throw keel::http_error(keel::http::status::conflict, "taken"); }),
+      keel::get<"/fail">(
+          []() -> std::string { throw keel::http_error(keel::http::status::conflict, "taken"); }),
       keel::get<"/boom">([]() -> std::string { throw std::runtime_error("secret internals"); }),
       keel::get<"/maybe/{n}">([](int n) -> std::optional<std::string> {
         if (n == 0) return std::nullopt;
         return "some";
       }),
-      keel::group<"/api">(keel::get<"/">([] { return "api root"; }), keel::get<"/v">([] { return "api v"; }),
-                          keel::group<"/inner">(keel::get<"/x">([] { return "inner x"; })).use(tagging{"inner"}))
+      keel::group<"/api">(
+          keel::get<"/">([] { return "api root"; }), keel::get<"/v">([] { return "api v"; }),
+          keel::group<"/inner">(keel::get<"/x">([] { return "inner x"; })).use(tagging{"inner"}))
           .use(tagging{"group"}),
       keel::get<"/tagged">([](const tag_state& s) { return "tag=" + s.tag; }).use(tagging{"route"}),
   };

@@ -36,7 +36,8 @@ auto make_app() {
         co_await keel::offload([] { throw keel::http_error(keel::http::status::forbidden, "nope"); });
         co_return "unreachable";
       }),
-      keel::get<"/sleep">([]() -> keel::task<void> { co_await keel::sleep_for(std::chrono::milliseconds(5)); }),
+      keel::get<"/sleep">(
+          []() -> keel::task<void> { co_await keel::sleep_for(std::chrono::milliseconds(5)); }),
   }};
 }
 
@@ -84,7 +85,8 @@ TEST_CASE("keep-alive rules: HTTP/1.0 closes, Connection: close closes", "[sessi
   auto r10ka = client.send_raw("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
   CHECK_FALSE(client.closed());
 
-  auto rc = client.send_raw("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto rc = client.send_raw(
+      "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
   REQUIRE(rc.size() == 1);  // nothing after a close is answered
   CHECK(client.closed());
 }
@@ -103,7 +105,8 @@ TEST_CASE("Expect: 100-continue gets an interim response before the body", "[ses
 TEST_CASE("framing errors answer 400 and close", "[session]") {
   auto app = make_app();
   keel::test_client client{app};
-  auto r = client.send_raw("GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+  auto r = client.send_raw(
+      "GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
   REQUIRE(r.size() == 1);
   CHECK(r[0].status == 400);
   CHECK(r[0].header("Connection") == "close");
@@ -151,7 +154,8 @@ TEST_CASE("coroutine handlers: offload results, exceptions and timers", "[sessio
   CHECK(f.status == 403);
   CHECK(f.body.find("nope") != std::string::npos);
   CHECK(client.get("/sleep").status == 204);
-  for (int i = 0; i < 50; ++i) REQUIRE(client.get("/offload/" + std::to_string(i)).body == std::to_string(2 * i));
+  for (int i = 0; i < 50; ++i)
+    REQUIRE(client.get("/offload/" + std::to_string(i)).body == std::to_string(2 * i));
 }
 
 TEST_CASE("a request split across many reads is parsed once complete", "[session]") {

@@ -1,5 +1,6 @@
 // keel::app: a router plus the app-wide middleware stack, services and error shape, composed at compile time.
-//   keel::app{api}.use<keel::request_id, keel::access_log>().provide(db).serve(keel::server_config::from_env());
+//   keel::app{api}.use<keel::request_id,
+//   keel::access_log>().provide(db).serve(keel::server_config::from_env());
 #pragma once
 
 #include "keel/config.hpp"
@@ -69,9 +70,10 @@ class app {
   using router_type = Router;
   using stack_type = Stack;
   using context_type = context<typename detail::all_states<Router, Stack>::type, Services>;
-  static_assert(ErrorFormatter<ErrorFormat>,
-                "keel: an error formatter needs `static void format(const keel::http_error&, std::string_view "
-                "request_id, keel::response&)`");
+  static_assert(
+      ErrorFormatter<ErrorFormat>,
+      "keel: an error formatter needs `static void format(const keel::http_error&, std::string_view "
+      "request_id, keel::response&)`");
 
   explicit app(Router r) : router_(std::move(r)) {}
   app(Router r, Stack s, typename detail::service_list<Services>::pointers svc)
@@ -81,13 +83,12 @@ class app {
   template <class... Ms>
   auto use(Ms... ms) && {
     using S = decltype(std::tuple_cat(std::declval<Stack>(), std::declval<std::tuple<Ms...>>()));
-    return app<Router, S, Services, ErrorFormat>(std::move(router_),
-                                                  std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)),
-                                                  services_);
+    return app<Router, S, Services, ErrorFormat>(
+        std::move(router_), std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)),
+        services_);
   }
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...))
-  auto use() && {
+  requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
     return std::move(*this).use(Ms{}...);
   }
 
@@ -96,7 +97,7 @@ class app {
   auto provide(Ts&... services) && {
     using S = decltype(std::tuple_cat(std::declval<Services>(), std::declval<std::tuple<Ts...>>()));
     return app<Router, Stack, S, ErrorFormat>(std::move(router_), std::move(stack_),
-                                               std::tuple_cat(services_, std::tuple<Ts*...>(&services...)));
+                                              std::tuple_cat(services_, std::tuple<Ts*...>(&services...)));
   }
 
   // Replaces the JSON shape of every error response (see keel/error.hpp).

@@ -63,11 +63,21 @@ class http_error : public std::exception {
 };
 
 // Shorthands for the common cases.
-inline http_error bad_request(std::string message = {}) { return http_error(http::status::bad_request, std::move(message)); }
-inline http_error unauthorized(std::string message = {}) { return http_error(http::status::unauthorized, std::move(message)); }
-inline http_error forbidden(std::string message = {}) { return http_error(http::status::forbidden, std::move(message)); }
-inline http_error not_found(std::string message = {}) { return http_error(http::status::not_found, std::move(message)); }
-inline http_error conflict(std::string message = {}) { return http_error(http::status::conflict, std::move(message)); }
+inline http_error bad_request(std::string message = {}) {
+  return http_error(http::status::bad_request, std::move(message));
+}
+inline http_error unauthorized(std::string message = {}) {
+  return http_error(http::status::unauthorized, std::move(message));
+}
+inline http_error forbidden(std::string message = {}) {
+  return http_error(http::status::forbidden, std::move(message));
+}
+inline http_error not_found(std::string message = {}) {
+  return http_error(http::status::not_found, std::move(message));
+}
+inline http_error conflict(std::string message = {}) {
+  return http_error(http::status::conflict, std::move(message));
+}
 inline http_error unprocessable(std::string message = {}) {
   return http_error(http::status::unprocessable_content, std::move(message));
 }
@@ -128,7 +138,7 @@ void render_error(const http_error& e, std::string_view request_id, response& re
 template <class T>
 class result {
  public:
-  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit on purpose
+  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}   // NOLINT: implicit on purpose
   result(http_error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
   bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }

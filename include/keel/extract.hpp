@@ -1,10 +1,12 @@
 // Extractors: how a handler's parameters get their values.
 //
 // A parameter is one of
-//  - a path parameter: a plain value type (integers, floating point, bool, std::string, std::string_view, or a
+//  - a path parameter: a plain value type (integers, floating point, bool, std::string, std::string_view, or
+//  a
 //    type with a keel::path_traits specialization) bound to the path's parameters in order, or
 //    keel::path<"name", T> bound by name;
-//  - an extractor: a type with a keel::extractor<T> specialization (request, body, JSON body, query DTO, ...);
+//  - an extractor: a type with a keel::extractor<T> specialization (request, body, JSON body, query DTO,
+//  ...);
 //  - a reference to a middleware's state type (`const request_id_state&`) or to an app service (`db&`);
 //  - the context itself (`keel::request_context&` or the app's context type).
 // Anything else is a compile error naming the type.
@@ -27,7 +29,8 @@
 namespace keel::inline v0 {
 
 // Customization point for path parameter types: specialize with
-//   static bool parse(std::string_view decoded, T& out);   static constexpr std::string_view expected = "...";
+//   static bool parse(std::string_view decoded, T& out);   static constexpr std::string_view expected =
+//   "...";
 template <class T>
 struct path_traits;
 
@@ -38,9 +41,9 @@ concept arithmetic_path_value = (std::integral<T> || std::floating_point<T>);
 
 template <class T>
 concept PathValue = detail::arithmetic_path_value<T> || std::same_as<T, std::string> ||
-                    std::same_as<T, std::string_view> || requires(std::string_view s, T& out) {
-                      { path_traits<T>::parse(s, out) } -> std::same_as<bool>;
-                    };
+    std::same_as<T, std::string_view> || requires(std::string_view s, T& out) {
+  { path_traits<T>::parse(s, out) } -> std::same_as<bool>;
+};
 
 // A path parameter bound by name: `keel::path<"id", std::int64_t> id` (then `*id` or `id.value`).
 template <fixed_string Name, PathValue T>
@@ -59,7 +62,9 @@ template <class T>
 struct extractor;
 
 template <class T, class Ctx>
-concept Extractor = requires(Ctx& ctx) { extractor<T>::extract(ctx); };
+concept Extractor = requires(Ctx& ctx) {
+  extractor<T>::extract(ctx);
+};
 
 // --- built-in extractors
 
@@ -92,13 +97,20 @@ struct is_named_path<path<N, T>> : std::true_type {};
 
 template <class T>
 constexpr std::string_view path_value_expectation() {
-  if constexpr (std::same_as<T, bool>) return "must be true or false";
-  else if constexpr (std::unsigned_integral<T>) return "must be a non-negative integer in range";
-  else if constexpr (std::integral<T>) return "must be an integer in range";
-  else if constexpr (std::floating_point<T>) return "must be a number";
-  else if constexpr (std::same_as<T, std::string> || std::same_as<T, std::string_view>) return "must be valid percent-encoding";
-  else if constexpr (requires { path_traits<T>::expected; }) return path_traits<T>::expected;
-  else return "has an invalid value";
+  if constexpr (std::same_as<T, bool>)
+    return "must be true or false";
+  else if constexpr (std::unsigned_integral<T>)
+    return "must be a non-negative integer in range";
+  else if constexpr (std::integral<T>)
+    return "must be an integer in range";
+  else if constexpr (std::floating_point<T>)
+    return "must be a number";
+  else if constexpr (std::same_as<T, std::string> || std::same_as<T, std::string_view>)
+    return "must be valid percent-encoding";
+  else if constexpr (requires { path_traits<T>::expected; })
+    return path_traits<T>::expected;
+  else
+    return "has an invalid value";
 }
 
 // Converts the raw (percent-encoded) segment `raw` into T. Decoded text lives in ctx scratch slot `slot`.
@@ -132,7 +144,8 @@ bool parse_path_value(std::string_view raw, T& out, request_context& ctx, std::s
 
 template <class T>
 http_error bad_path_param(std::string_view name) {
-  http_error e(http::status::bad_request, "invalid path parameter '" + std::string(name) + "'", "bad_path_parameter");
+  http_error e(http::status::bad_request, "invalid path parameter '" + std::string(name) + "'",
+               "bad_path_parameter");
   e.add_field("path", std::string(name), std::string(path_value_expectation<T>()));
   return e;
 }

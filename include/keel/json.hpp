@@ -1,6 +1,6 @@
-// keel/json.hpp: typed JSON for handlers: DTO reflection, reading (simdjson) and writing, validator types, DTO
-// responders, and the extractors that read DTOs (keel::json<T>, keel::query<T>, keel::form<T>). The functions
-// live in keel::json_io (keel::json<T> is the request-body extractor).
+// keel/json.hpp: typed JSON for handlers: DTO reflection, reading (simdjson) and writing, validator types,
+// DTO responders, and the extractors that read DTOs (keel::json<T>, keel::query<T>, keel::form<T>). The
+// functions live in keel::json_io (keel::json<T> is the request-body extractor).
 #pragma once
 
 #include "keel/config.hpp"

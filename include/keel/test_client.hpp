@@ -39,7 +39,8 @@ struct test_response {
     return {};
   }
   bool has_header(std::string_view name) const {
-    return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return detail::iequals(h.first, name); });
+    return std::any_of(headers.begin(), headers.end(),
+                       [&](const auto& h) { return detail::iequals(h.first, name); });
   }
 };
 
@@ -63,7 +64,8 @@ inline std::vector<test_response> parse_responses(std::string_view in, const std
       throw std::runtime_error("test_client: bad status line");
     std::from_chars(status_line.data() + 9, status_line.data() + 12, r.status);
     r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : std::string_view{});
-    std::string_view rest = line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
+    std::string_view rest =
+        line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
     while (!rest.empty()) {
       auto eol = rest.find("\r\n");
       std::string_view line = rest.substr(0, eol);

@@ -2,6 +2,7 @@
 #include <keel.hpp>
 #include <cstdint>
 int main() {
-  auto r = keel::router{keel::get<"/users/{id}">([](std::int64_t id, int page) { return id + page > 0 ? "a" : "b"; })};
+  auto r = keel::router{
+      keel::get<"/users/{id}">([](std::int64_t id, int page) { return id + page > 0 ? "a" : "b"; })};
   (void)r;
 }

@@ -40,16 +40,26 @@ inline constexpr method all_methods[] = {method::get,     method::head,    metho
 
 constexpr std::string_view to_string(method m) {
   switch (m) {
-    case method::get: return "GET";
-    case method::head: return "HEAD";
-    case method::post: return "POST";
-    case method::put: return "PUT";
-    case method::delete_: return "DELETE";
-    case method::patch: return "PATCH";
-    case method::options: return "OPTIONS";
-    case method::connect: return "CONNECT";
-    case method::trace: return "TRACE";
-    case method::unknown: break;
+    case method::get:
+      return "GET";
+    case method::head:
+      return "HEAD";
+    case method::post:
+      return "POST";
+    case method::put:
+      return "PUT";
+    case method::delete_:
+      return "DELETE";
+    case method::patch:
+      return "PATCH";
+    case method::options:
+      return "OPTIONS";
+    case method::connect:
+      return "CONNECT";
+    case method::trace:
+      return "TRACE";
+    case method::unknown:
+      break;
   }
   return "";
 }
@@ -76,7 +86,8 @@ constexpr method parse_method(std::string_view s) {
       if (s == "OPTIONS") return method::options;
       if (s == "CONNECT") return method::connect;
       break;
-    default: break;
+    default:
+      break;
   }
   return method::unknown;
 }

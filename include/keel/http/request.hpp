@@ -63,10 +63,10 @@ class header_list {
 
 struct request {
   http::method method = http::method::unknown;
-  std::string_view method_name;  // as sent (for unknown methods)
-  std::string_view target;       // the raw request-target
-  std::string_view path;         // the path of the target, still percent-encoded
-  std::string_view query;        // the raw query string without '?', "" when none
+  std::string_view method_name;    // as sent (for unknown methods)
+  std::string_view target;         // the raw request-target
+  std::string_view path;           // the path of the target, still percent-encoded
+  std::string_view query;          // the raw query string without '?', "" when none
   std::uint8_t version_minor = 1;  // HTTP/1.<minor>
   bool keep_alive = true;          // after Connection header and version rules
   bool chunked = false;            // body came with Transfer-Encoding: chunked

@@ -54,45 +54,84 @@ constexpr std::uint16_t to_int(status s) { return static_cast<std::uint16_t>(s);
 
 constexpr std::string_view reason_phrase(status s) {
   switch (s) {
-    case status::continue_: return "Continue";
-    case status::switching_protocols: return "Switching Protocols";
-    case status::ok: return "OK";
-    case status::created: return "Created";
-    case status::accepted: return "Accepted";
-    case status::no_content: return "No Content";
-    case status::partial_content: return "Partial Content";
-    case status::moved_permanently: return "Moved Permanently";
-    case status::found: return "Found";
-    case status::see_other: return "See Other";
-    case status::not_modified: return "Not Modified";
-    case status::temporary_redirect: return "Temporary Redirect";
-    case status::permanent_redirect: return "Permanent Redirect";
-    case status::bad_request: return "Bad Request";
-    case status::unauthorized: return "Unauthorized";
-    case status::payment_required: return "Payment Required";
-    case status::forbidden: return "Forbidden";
-    case status::not_found: return "Not Found";
-    case status::method_not_allowed: return "Method Not Allowed";
-    case status::not_acceptable: return "Not Acceptable";
-    case status::request_timeout: return "Request Timeout";
-    case status::conflict: return "Conflict";
-    case status::gone: return "Gone";
-    case status::length_required: return "Length Required";
-    case status::precondition_failed: return "Precondition Failed";
-    case status::payload_too_large: return "Content Too Large";
-    case status::uri_too_long: return "URI Too Long";
-    case status::unsupported_media_type: return "Unsupported Media Type";
-    case status::range_not_satisfiable: return "Range Not Satisfiable";
-    case status::expectation_failed: return "Expectation Failed";
-    case status::unprocessable_content: return "Unprocessable Content";
-    case status::too_many_requests: return "Too Many Requests";
-    case status::request_header_fields_too_large: return "Request Header Fields Too Large";
-    case status::internal_server_error: return "Internal Server Error";
-    case status::not_implemented: return "Not Implemented";
-    case status::bad_gateway: return "Bad Gateway";
-    case status::service_unavailable: return "Service Unavailable";
-    case status::gateway_timeout: return "Gateway Timeout";
-    case status::http_version_not_supported: return "HTTP Version Not Supported";
+    case status::continue_:
+      return "Continue";
+    case status::switching_protocols:
+      return "Switching Protocols";
+    case status::ok:
+      return "OK";
+    case status::created:
+      return "Created";
+    case status::accepted:
+      return "Accepted";
+    case status::no_content:
+      return "No Content";
+    case status::partial_content:
+      return "Partial Content";
+    case status::moved_permanently:
+      return "Moved Permanently";
+    case status::found:
+      return "Found";
+    case status::see_other:
+      return "See Other";
+    case status::not_modified:
+      return "Not Modified";
+    case status::temporary_redirect:
+      return "Temporary Redirect";
+    case status::permanent_redirect:
+      return "Permanent Redirect";
+    case status::bad_request:
+      return "Bad Request";
+    case status::unauthorized:
+      return "Unauthorized";
+    case status::payment_required:
+      return "Payment Required";
+    case status::forbidden:
+      return "Forbidden";
+    case status::not_found:
+      return "Not Found";
+    case status::method_not_allowed:
+      return "Method Not Allowed";
+    case status::not_acceptable:
+      return "Not Acceptable";
+    case status::request_timeout:
+      return "Request Timeout";
+    case status::conflict:
+      return "Conflict";
+    case status::gone:
+      return "Gone";
+    case status::length_required:
+      return "Length Required";
+    case status::precondition_failed:
+      return "Precondition Failed";
+    case status::payload_too_large:
+      return "Content Too Large";
+    case status::uri_too_long:
+      return "URI Too Long";
+    case status::unsupported_media_type:
+      return "Unsupported Media Type";
+    case status::range_not_satisfiable:
+      return "Range Not Satisfiable";
+    case status::expectation_failed:
+      return "Expectation Failed";
+    case status::unprocessable_content:
+      return "Unprocessable Content";
+    case status::too_many_requests:
+      return "Too Many Requests";
+    case status::request_header_fields_too_large:
+      return "Request Header Fields Too Large";
+    case status::internal_server_error:
+      return "Internal Server Error";
+    case status::not_implemented:
+      return "Not Implemented";
+    case status::bad_gateway:
+      return "Bad Gateway";
+    case status::service_unavailable:
+      return "Service Unavailable";
+    case status::gateway_timeout:
+      return "Gateway Timeout";
+    case status::http_version_not_supported:
+      return "HTTP Version Not Supported";
   }
   return "Unknown";
 }
@@ -100,25 +139,44 @@ constexpr std::string_view reason_phrase(status s) {
 // A short machine-readable code for the JSON error body ("not_found", "payload_too_large", ...).
 constexpr std::string_view error_code(status s) {
   switch (s) {
-    case status::bad_request: return "bad_request";
-    case status::unauthorized: return "unauthorized";
-    case status::forbidden: return "forbidden";
-    case status::not_found: return "not_found";
-    case status::method_not_allowed: return "method_not_allowed";
-    case status::request_timeout: return "request_timeout";
-    case status::conflict: return "conflict";
-    case status::length_required: return "length_required";
-    case status::payload_too_large: return "payload_too_large";
-    case status::uri_too_long: return "uri_too_long";
-    case status::unsupported_media_type: return "unsupported_media_type";
-    case status::expectation_failed: return "expectation_failed";
-    case status::unprocessable_content: return "validation_failed";
-    case status::too_many_requests: return "too_many_requests";
-    case status::request_header_fields_too_large: return "header_fields_too_large";
-    case status::not_implemented: return "not_implemented";
-    case status::service_unavailable: return "service_unavailable";
-    case status::http_version_not_supported: return "http_version_not_supported";
-    default: return to_int(s) >= 500 ? "internal_error" : "error";
+    case status::bad_request:
+      return "bad_request";
+    case status::unauthorized:
+      return "unauthorized";
+    case status::forbidden:
+      return "forbidden";
+    case status::not_found:
+      return "not_found";
+    case status::method_not_allowed:
+      return "method_not_allowed";
+    case status::request_timeout:
+      return "request_timeout";
+    case status::conflict:
+      return "conflict";
+    case status::length_required:
+      return "length_required";
+    case status::payload_too_large:
+      return "payload_too_large";
+    case status::uri_too_long:
+      return "uri_too_long";
+    case status::unsupported_media_type:
+      return "unsupported_media_type";
+    case status::expectation_failed:
+      return "expectation_failed";
+    case status::unprocessable_content:
+      return "validation_failed";
+    case status::too_many_requests:
+      return "too_many_requests";
+    case status::request_header_fields_too_large:
+      return "header_fields_too_large";
+    case status::not_implemented:
+      return "not_implemented";
+    case status::service_unavailable:
+      return "service_unavailable";
+    case status::http_version_not_supported:
+      return "http_version_not_supported";
+    default:
+      return to_int(s) >= 500 ? "internal_error" : "error";
   }
 }
 

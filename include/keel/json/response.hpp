@@ -34,7 +34,9 @@ struct created {
 
 template <Dto T>
 struct responder<T> {
-  static void respond(request_context& ctx, const T& value) { detail::write_json_body(ctx, value, http::status::ok); }
+  static void respond(request_context& ctx, const T& value) {
+    detail::write_json_body(ctx, value, http::status::ok);
+  }
 };
 template <class T>
 struct responder<std::vector<T>> {

@@ -29,13 +29,17 @@ enum class flow : bool {
 };
 
 template <class M, class Ctx>
-concept has_before = requires(const M& m, Ctx& ctx) { m.before(ctx); };
+concept has_before = requires(const M& m, Ctx& ctx) {
+  m.before(ctx);
+};
 template <class M, class Ctx>
-concept has_after = requires(const M& m, Ctx& ctx) { m.after(ctx); };
+concept has_after = requires(const M& m, Ctx& ctx) {
+  m.after(ctx);
+};
 
 // A type that can sit in a stack over requests with context Ctx.
 template <class M, class Ctx>
-concept Middleware = std::is_class_v<M> && (has_before<M, Ctx> || has_after<M, Ctx>);
+concept Middleware = std::is_class_v<M> &&(has_before<M, Ctx> || has_after<M, Ctx>);
 
 namespace detail {
 
@@ -44,7 +48,7 @@ struct state_of {
   using type = void;
 };
 template <class M>
-  requires requires { typename M::state; }
+requires requires { typename M::state; }
 struct state_of<M> {
   using type = typename M::state;
 };
@@ -57,8 +61,9 @@ KEEL_ALWAYS_INLINE bool run_before(const std::tuple<Ms...>& stack, Ctx& ctx, std
     return true;
   } else {
     using M = std::tuple_element_t<I, std::tuple<Ms...>>;
-    static_assert(Middleware<M, Ctx>,
-                  "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
+    static_assert(
+        Middleware<M, Ctx>,
+        "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
     ++ran;
     if constexpr (has_before<M, Ctx>) {
       using R = decltype(std::get<I>(stack).before(ctx));

@@ -41,7 +41,7 @@ struct callable_traits<R (C::*)(A...)> : callable_traits<R (*)(A...)> {
 template <class R, class C, class... A>
 struct callable_traits<R (C::*)(A...) noexcept> : callable_traits<R (C::*)(A...)> {};
 template <class F>
-  requires requires { &F::operator(); }
+requires requires { &F::operator(); }
 struct callable_traits<F> : callable_traits<decltype(&F::operator())> {};
 template <class R, class... A>
 struct callable_traits<R(A...)> : callable_traits<R (*)(A...)> {};
@@ -53,9 +53,9 @@ struct is_task<task<T>> : std::true_type {};
 
 // A parameter bound positionally to the path: a plain path value type by value or const reference.
 template <class P>
-constexpr bool is_positional_path_param =
-    PathValue<std::remove_cvref_t<P>> &&
-    (!std::is_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>);
+constexpr bool is_positional_path_param = PathValue<std::remove_cvref_t<P>> &&
+                                          (!std::is_reference_v<P> ||
+                                           std::is_const_v<std::remove_reference_t<P>>);
 
 template <class P>
 constexpr bool is_named_path_param = is_named_path<std::remove_cvref_t<P>>::value;
@@ -71,17 +71,19 @@ struct path_parameter_has_no_handler_parameter {
 };
 template <fixed_string RoutePath, std::size_t Index, class Parameter>
 struct handler_parameter_is_no_path_parameter {
-  static_assert(RoutePath.size() == 0,
-                "keel: this handler has more path-value parameters than its route has path parameters: the "
-                "handler parameter at the given index (type shown) names no path parameter; add {name} to the "
-                "path or remove the parameter");
+  static_assert(
+      RoutePath.size() == 0,
+      "keel: this handler has more path-value parameters than its route has path parameters: the "
+      "handler parameter at the given index (type shown) names no path parameter; add {name} to the "
+      "path or remove the parameter");
   static constexpr bool ok = false;
 };
 template <fixed_string RoutePath, fixed_string Parameter>
 struct named_path_parameter_not_in_route {
-  static_assert(RoutePath.size() == 0,
-                "keel: keel::path<\"name\", T> names a parameter this route's path does not have; fix the name "
-                "or add {name} to the path");
+  static_assert(
+      RoutePath.size() == 0,
+      "keel: keel::path<\"name\", T> names a parameter this route's path does not have; fix the name "
+      "or add {name} to the path");
   static constexpr bool ok = false;
 };
 template <class Handler>
@@ -114,13 +116,14 @@ template <class Info, class... A>
 constexpr bool path_param_named(std::size_t k) {
   (void)k;
   bool named = false;
-  ((named = named || [&] {
-     if constexpr (is_named_path_param<A>) {
-       return Info::param_names[k] == std::remove_cvref_t<A>::name;
-     } else {
-       return false;
-     }
-   }()),
+  ((named = named ||
+            [&] {
+              if constexpr (is_named_path_param<A>) {
+                return Info::param_names[k] == std::remove_cvref_t<A>::name;
+              } else {
+                return false;
+              }
+            }()),
    ...);
   return named;
 }
@@ -132,13 +135,14 @@ constexpr std::size_t path_slot_of(std::size_t i) {
   std::size_t slot = Info::param_count;
   std::size_t idx = 0;
   // Named parameters bind by name.
-  ((idx == i ? (slot = [] {
-     if constexpr (is_named_path_param<A>) {
-       return Info::param_index(std::remove_cvref_t<A>::name);
-     } else {
-       return Info::param_count;
-     }
-   }())
+  ((idx == i ? (slot =
+                    [] {
+                      if constexpr (is_named_path_param<A>) {
+                        return Info::param_index(std::remove_cvref_t<A>::name);
+                      } else {
+                        return Info::param_count;
+                      }
+                    }())
              : 0,
     ++idx),
    ...);
@@ -210,9 +214,10 @@ constexpr void check_handler() {
   if constexpr (!traits::valid) {
     (void)handler_needs_concrete_parameter_types<H>::ok;
   } else {
-    static_assert(!requires { traits::mutable_call; },
-                  "keel: handlers are called concurrently from several threads: make the lambda non-mutable "
-                  "(keep mutable state in a service or behind a synchronisation primitive)");
+    static_assert(
+        !requires { traits::mutable_call; },
+        "keel: handlers are called concurrently from several threads: make the lambda non-mutable "
+        "(keep mutable state in a service or behind a synchronisation primitive)");
     (void)check_bindings<Path, path_info<Path>>(static_cast<typename traits::args*>(nullptr));
   }
 }

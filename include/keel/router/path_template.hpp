@@ -1,4 +1,5 @@
-// Compile-time parsing and checking of route paths such as "/users/{id}/posts/{post_id}" or "/files/{rest...}".
+// Compile-time parsing and checking of route paths such as "/users/{id}/posts/{post_id}" or
+// "/files/{rest...}".
 #pragma once
 
 #include "keel/config.hpp"
@@ -24,9 +25,25 @@ constexpr bool is_param_name_char(char c) {
 constexpr bool is_literal_char(char c) {
   if (is_param_name_char(c)) return true;
   switch (c) {
-    case '-': case '.': case '~': case '!': case '$': case '&': case '\'': case '(': case ')':
-    case '*': case '+': case ',': case ';': case '=': case ':': case '@': return true;
-    default: return false;
+    case '-':
+    case '.':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -73,7 +90,8 @@ consteval std::array<path_segment, N> parse_path(std::string_view p) {
     } else {
       for (char c : seg) {
         if (c == '{' || c == '}') path_error("keel: a path parameter must be a whole segment: '{name}'");
-        if (!is_literal_char(c)) path_error("keel: a literal route segment has a character that needs %-encoding");
+        if (!is_literal_char(c))
+          path_error("keel: a literal route segment has a character that needs %-encoding");
       }
       out[idx] = {seg, segment_kind::literal};
     }

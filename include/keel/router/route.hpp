@@ -34,8 +34,7 @@ struct route {
         std::move(handler), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...))};
   }
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...))
-  auto use() && {
+  requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
     return std::move(*this).use(Ms{}...);
   }
 };
@@ -61,8 +60,7 @@ struct route_group<Prefix, std::tuple<Routes...>, Middleware...> {
         std::move(routes), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...))};
   }
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...))
-  auto use() && {
+  requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
     return std::move(*this).use(Ms{}...);
   }
 };
@@ -84,19 +82,33 @@ constexpr auto on(H handler) {
   return route<Path, set, H>{std::move(handler), {}};
 }
 template <fixed_string Path, class H>
-constexpr auto get(H h) { return on<Path, http::method::get>(std::move(h)); }
+constexpr auto get(H h) {
+  return on<Path, http::method::get>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto post(H h) { return on<Path, http::method::post>(std::move(h)); }
+constexpr auto post(H h) {
+  return on<Path, http::method::post>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto put(H h) { return on<Path, http::method::put>(std::move(h)); }
+constexpr auto put(H h) {
+  return on<Path, http::method::put>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto patch(H h) { return on<Path, http::method::patch>(std::move(h)); }
+constexpr auto patch(H h) {
+  return on<Path, http::method::patch>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto del(H h) { return on<Path, http::method::delete_>(std::move(h)); }
+constexpr auto del(H h) {
+  return on<Path, http::method::delete_>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto head(H h) { return on<Path, http::method::head>(std::move(h)); }
+constexpr auto head(H h) {
+  return on<Path, http::method::head>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto options(H h) { return on<Path, http::method::options>(std::move(h)); }
+constexpr auto options(H h) {
+  return on<Path, http::method::options>(std::move(h));
+}
 
 template <fixed_string Prefix, RouteItem... Items>
 constexpr auto group(Items... items) {
@@ -138,7 +150,8 @@ constexpr auto flatten(Item&& item) {
   } else {
     return std::apply(
         [&](auto&&... inner) {
-          return std::tuple_cat(flatten_into_group<std::remove_cvref_t<Item>>(std::move(inner), item.middleware)...);
+          return std::tuple_cat(
+              flatten_into_group<std::remove_cvref_t<Item>>(std::move(inner), item.middleware)...);
         },
         std::move(item.routes));
   }

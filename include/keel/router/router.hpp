@@ -81,21 +81,21 @@ inline void respond_to_exception(request_context& ctx) {
 
 // What a handler parameter holds while the pipeline runs.
 template <class P>
-using arg_storage_t = std::conditional_t<std::is_lvalue_reference_v<P>, std::remove_reference_t<P>*,
-                                         std::remove_cvref_t<P>>;
+using arg_storage_t =
+    std::conditional_t<std::is_lvalue_reference_v<P>, std::remove_reference_t<P>*, std::remove_cvref_t<P>>;
 
 template <class Ctx, class P>
-constexpr bool is_context_param =
-    std::is_lvalue_reference_v<P> &&
-    (std::is_same_v<std::remove_cvref_t<P>, Ctx> || std::is_same_v<std::remove_cvref_t<P>, request_context>);
+constexpr bool is_context_param = std::is_lvalue_reference_v<P> &&
+                                  (std::is_same_v<std::remove_cvref_t<P>, Ctx> ||
+                                   std::is_same_v<std::remove_cvref_t<P>, request_context>);
 
 template <class Ctx, class P>
 constexpr bool is_state_param =
-    std::is_lvalue_reference_v<P> && Ctx::template has_state<std::remove_cvref_t<P>>;
+    std::is_lvalue_reference_v<P>&& Ctx::template has_state<std::remove_cvref_t<P>>;
 
 template <class Ctx, class P>
 constexpr bool is_service_param =
-    std::is_lvalue_reference_v<P> && Ctx::template has_service<std::remove_cvref_t<P>>;
+    std::is_lvalue_reference_v<P>&& Ctx::template has_service<std::remove_cvref_t<P>>;
 
 template <class Ctx, class P>
 constexpr bool is_extractor_param = Extractor<std::remove_cvref_t<P>, Ctx>;
@@ -110,9 +110,10 @@ struct handler_parameter_is_not_extractable {
 
 template <class Parameter>
 struct coroutine_handler_takes_reference {
-  static_assert(sizeof(Parameter) == 0,
-                "keel: a coroutine handler must take path parameters and extractors by value: a reference would "
-                "dangle once the coroutine suspends (references to services, states and the context are fine)");
+  static_assert(
+      sizeof(Parameter) == 0,
+      "keel: a coroutine handler must take path parameters and extractors by value: a reference would "
+      "dangle once the coroutine suspends (references to services, states and the context are fine)");
   static constexpr bool ok = false;
 };
 
@@ -204,7 +205,7 @@ struct route_pipeline {
 
   template <std::size_t... Is>
   KEEL_ALWAYS_INLINE static dispatch_result extract_and_call(const Route& route, Ctx& ctx, std::size_t ran,
-                                                            std::index_sequence<Is...>) {
+                                                             std::index_sequence<Is...>) {
     std::tuple<std::optional<arg_storage_t<std::tuple_element_t<Is, args>>>...> storage;
     bool ok = (extract_arg<Route, Is, std::tuple_element_t<Is, args>>(ctx, std::get<Is>(storage)) && ...);
     if (!ok) return dispatch_result::done;

@@ -14,19 +14,19 @@ namespace keel::inline v0 {
 
 // Limits the parser and the connection enforce on every request.
 struct http_limits {
-  std::size_t max_header_bytes = 16 * 1024;      // request line + header section; over it: 431
-  std::size_t max_target_bytes = 8 * 1024;       // request-target; over it: 414
-  std::size_t max_body_bytes = 1024 * 1024;      // decoded body; over it: 413 (from Content-Length up front)
-  std::size_t max_headers = 64;                  // header fields; over it: 431 (capped by KEEL_MAX_HEADERS)
-  std::size_t max_pipelined = 64;                // requests answered per read before writing
+  std::size_t max_header_bytes = 16 * 1024;  // request line + header section; over it: 431
+  std::size_t max_target_bytes = 8 * 1024;   // request-target; over it: 414
+  std::size_t max_body_bytes = 1024 * 1024;  // decoded body; over it: 413 (from Content-Length up front)
+  std::size_t max_headers = 64;              // header fields; over it: 431 (capped by KEEL_MAX_HEADERS)
+  std::size_t max_pipelined = 64;            // requests answered per read before writing
 };
 
 struct timeouts {
-  std::chrono::milliseconds header{10'000};     // from the first byte of a request to the end of its headers
-  std::chrono::milliseconds body{30'000};       // for the rest of the body
-  std::chrono::milliseconds idle{60'000};       // keep-alive: between requests
-  std::chrono::milliseconds write{30'000};      // one response write
-  std::chrono::milliseconds shutdown{10'000};   // graceful shutdown: in-flight requests get this long
+  std::chrono::milliseconds header{10'000};    // from the first byte of a request to the end of its headers
+  std::chrono::milliseconds body{30'000};      // for the rest of the body
+  std::chrono::milliseconds idle{60'000};      // keep-alive: between requests
+  std::chrono::milliseconds write{30'000};     // one response write
+  std::chrono::milliseconds shutdown{10'000};  // graceful shutdown: in-flight requests get this long
 };
 
 struct tls_config {
@@ -38,21 +38,22 @@ struct tls_config {
 struct server_config {
   std::string host = "0.0.0.0";  // "::" for IPv6 (dual-stack where the OS allows)
   std::uint16_t port = 8080;
-  unsigned threads = 0;          // reactor threads; 0 = hardware threads
-  unsigned workers = 0;          // worker-pool threads for blocking work; 0 = max(2, hardware threads)
+  unsigned threads = 0;  // reactor threads; 0 = hardware threads
+  unsigned workers = 0;  // worker-pool threads for blocking work; 0 = max(2, hardware threads)
   std::size_t max_connections = 10'000;  // per server; beyond it new connections are closed at once
   std::optional<std::string> server_header = std::string("keel");  // nullopt: no Server header
-  bool reuse_port = true;        // one acceptor per reactor thread with SO_REUSEPORT (else one shared)
+  bool reuse_port = true;  // one acceptor per reactor thread with SO_REUSEPORT (else one shared)
   http_limits limits{};
   timeouts timeout{};
   tls_config tls{};
-  bool handle_signals = true;    // SIGINT/SIGTERM start a graceful shutdown
+  bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown
 
   // KEEL_HOST, KEEL_PORT, KEEL_THREADS, KEEL_WORKERS, KEEL_MAX_CONNECTIONS, KEEL_SERVER_HEADER ("" = none),
   // KEEL_MAX_BODY_BYTES, KEEL_MAX_HEADER_BYTES, KEEL_TLS_CERT, KEEL_TLS_KEY, KEEL_SHUTDOWN_MS.
   static server_config from_env();
-  // --host H --port N --threads T --workers W --tls-cert F --tls-key F --max-body-bytes N ... applied on top of
-  // from_env(). Unknown flags are left for the app (see `rest`). Throws std::invalid_argument on bad values.
+  // --host H --port N --threads T --workers W --tls-cert F --tls-key F --max-body-bytes N ... applied on top
+  // of from_env(). Unknown flags are left for the app (see `rest`). Throws std::invalid_argument on bad
+  // values.
   static server_config from_args(int argc, char** argv);
 };
 
