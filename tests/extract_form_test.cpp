@@ -4,6 +4,7 @@
 #include "keel/app.hpp"
 #include "keel/router/router.hpp"
 #include "keel/test_client.hpp"
+#include "support/field_errors.hpp"
 #include "keel/validate/rules.hpp"
 
 #include <catch2/catch.hpp>
@@ -46,7 +47,7 @@ auto make_app() {
 constexpr std::string_view form_type = "application/x-www-form-urlencoded";
 
 bool has_field(const keel::test_response& r, std::string_view path) {
-  return r.body.find(R"({"location":"form","path":")" + std::string(path) + '"') != std::string::npos;
+  return keel_test::has_field(r, "form", path);
 }
 
 }  // namespace extract_form_test

@@ -6,6 +6,7 @@
 #include "keel/app.hpp"
 #include "keel/router/router.hpp"
 #include "keel/test_client.hpp"
+#include "support/field_errors.hpp"
 #include "keel/validate/rules.hpp"
 
 #include <catch2/catch.hpp>
@@ -38,11 +39,6 @@ auto make_app() {
           }),
   };
   return keel::app{std::move(api)};
-}
-
-bool has_field(const keel::test_response& r, std::string_view location, std::string_view path) {
-  std::string needle = R"({"location":")" + std::string(location) + R"(","path":")" + std::string(path) + '"';
-  return r.body.find(needle) != std::string::npos;
 }
 
 }  // namespace
@@ -78,12 +74,12 @@ TEST_CASE("header<> rejects missing and bad values with a 422 naming the header"
   keel::test_client client{app};
   auto r = client.get("/h");
   CHECK(r.status == 422);
-  CHECK(has_field(r, "header", "X-Page"));
+  CHECK(keel_test::has_field(r, "header", "X-Page"));
   CHECK(r.body.find("required") != std::string::npos);
 
   r = client.get("/h", {{"X-Page", "65536"}});  // out of range for uint16_t
   CHECK(r.status == 422);
-  CHECK(has_field(r, "header", "X-Page"));
+  CHECK(keel_test::has_field(r, "header", "X-Page"));
   CHECK(r.body.find("non-negative integer in range") != std::string::npos);
   CHECK(client.get("/h", {{"X-Page", "-1"}}).status == 422);
   CHECK(client.get("/h", {{"X-Page", "12abc"}}).status == 422);
@@ -91,11 +87,11 @@ TEST_CASE("header<> rejects missing and bad values with a 422 naming the header"
   r = client.get("/h",
                  {{"X-Page", "1"}, {"X-Debug", "maybe"}});  // an optional header that is present must parse
   CHECK(r.status == 422);
-  CHECK(has_field(r, "header", "X-Debug"));
+  CHECK(keel_test::has_field(r, "header", "X-Debug"));
 
   r = client.get("/v", {{"X-Lang", "fr"}});  // validator rules apply
   CHECK(r.status == 422);
-  CHECK(has_field(r, "header", "X-Lang"));
+  CHECK(keel_test::has_field(r, "header", "X-Lang"));
   CHECK(r.body.find("must be one of: en, de") != std::string::npos);
 }
 
@@ -118,10 +114,10 @@ TEST_CASE("cookie<> rejects missing and bad cookies with a 422 naming the cookie
   keel::test_client client{app};
   auto r = client.get("/c");
   CHECK(r.status == 422);
-  CHECK(has_field(r, "cookie", "session"));
+  CHECK(keel_test::has_field(r, "cookie", "session"));
   r = client.get("/c", {{"Cookie", "session=x; theme=blue"}});
   CHECK(r.status == 422);
-  CHECK(has_field(r, "cookie", "theme"));
+  CHECK(keel_test::has_field(r, "cookie", "theme"));
   CHECK(r.body.find("must be one of: light, dark") != std::string::npos);
-  CHECK_FALSE(has_field(r, "cookie", "session"));
+  CHECK_FALSE(keel_test::has_field(r, "cookie", "session"));
 }

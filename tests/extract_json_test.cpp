@@ -5,6 +5,7 @@
 #include "keel/json.hpp"
 #include "keel/router/router.hpp"
 #include "keel/test_client.hpp"
+#include "support/field_errors.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,11 +36,6 @@ auto make_app() {
       }),
   };
   return keel::app{std::move(api)};
-}
-
-bool has_field(const keel::test_response& r, std::string_view location, std::string_view path) {
-  std::string needle = R"({"location":")" + std::string(location) + R"(","path":")" + std::string(path) + '"';
-  return r.body.find(needle) != std::string::npos;
 }
 
 }  // namespace extract_json_test
@@ -101,12 +97,12 @@ TEST_CASE("json<T> lists every bad field with its path in one 422", "[extract][j
                                   R"({"sku":1,"price":"x"},{"price":5}]})");
   CHECK(r.status == 422);
   CHECK(r.body.find("validation_failed") != std::string::npos);
-  CHECK(has_field(r, "body", "customer"));
-  CHECK(has_field(r, "body", "items[1].price"));
-  CHECK(has_field(r, "body", "items[2].sku"));
-  CHECK(has_field(r, "body", "items[2].price"));
-  CHECK(has_field(r, "body", "items[3].sku"));
-  CHECK_FALSE(has_field(r, "body", "items[0].price"));
+  CHECK(keel_test::has_field(r, "body", "customer"));
+  CHECK(keel_test::has_field(r, "body", "items[1].price"));
+  CHECK(keel_test::has_field(r, "body", "items[2].sku"));
+  CHECK(keel_test::has_field(r, "body", "items[2].price"));
+  CHECK(keel_test::has_field(r, "body", "items[3].sku"));
+  CHECK_FALSE(keel_test::has_field(r, "body", "items[0].price"));
   CHECK(r.body.find("must be between 1 and 1000") != std::string::npos);
   CHECK(r.body.find("field required") != std::string::npos);
 }

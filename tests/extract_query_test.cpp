@@ -4,6 +4,7 @@
 #include "keel/app.hpp"
 #include "keel/router/router.hpp"
 #include "keel/test_client.hpp"
+#include "support/field_errors.hpp"
 #include "keel/validate/rules.hpp"
 
 #include <catch2/catch.hpp>
@@ -62,7 +63,7 @@ auto make_app() {
 }
 
 bool has_field(const keel::test_response& r, std::string_view path) {
-  return r.body.find(R"({"location":"query","path":")" + std::string(path) + '"') != std::string::npos;
+  return keel_test::has_field(r, "query", path);
 }
 
 }  // namespace extract_query_test

@@ -5,6 +5,7 @@
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
+#include "keel/extractors/detail/value_holder.hpp"
 #include "keel/extractors/detail/media_type.hpp"
 #include "keel/extractors/detail/text_fields.hpp"
 #include "keel/http/response.hpp"
@@ -22,21 +23,14 @@
 namespace keel::inline v0 {
 
 template <Dto T>
-struct form {
+struct form : detail::value_holder<T> {
   static_assert(
       detail::all_text_fields<T>,
       "keel::form<T>: every field of T must be a bool, integer, floating point, std::string, enum or "
       "validator type over one, or a std::optional / std::vector of those");
-  using value_type = T;
   using keel_dto = T;  // for the OpenAPI generator: the request body's schema and where it comes from
   static constexpr std::string_view keel_location = "form";
   static constexpr std::string_view keel_content_type = "application/x-www-form-urlencoded";
-
-  T value{};
-  T& operator*() & noexcept { return value; }
-  const T& operator*() const& noexcept { return value; }
-  T* operator->() noexcept { return &value; }
-  const T* operator->() const noexcept { return &value; }
 };
 
 namespace detail {
@@ -54,7 +48,7 @@ struct extractor<form<T>> {
                         "expected Content-Type: application/x-www-form-urlencoded", "unsupported_media_type");
     auto r = detail::read_text_fields<T>(req.body, "form", false);
     if (!r) return std::move(r).error();
-    return form<T>{std::move(r).value()};
+    return form<T>{{std::move(r).value()}};
   }
 };
 

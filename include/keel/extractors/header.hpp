@@ -5,6 +5,7 @@
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
+#include "keel/extractors/detail/value_holder.hpp"
 #include "keel/extractors/detail/text_value.hpp"
 #include "keel/router/fixed_string.hpp"
 
@@ -19,15 +20,10 @@
 namespace keel::inline v0 {
 
 template <fixed_string Name, detail::single_text_target T>
-struct header {
-  using value_type = T;
+struct header : detail::value_holder<T> {
   using keel_dto = T;  // for the OpenAPI generator: the parameter's schema, its name and its place
   static constexpr std::string_view keel_name = Name.view();
   static constexpr std::string_view keel_location = "header";
-
-  T value{};
-  const T& operator*() const noexcept { return value; }
-  const T* operator->() const noexcept { return &value; }
 };
 
 template <fixed_string Name, class T>

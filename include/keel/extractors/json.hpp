@@ -6,6 +6,7 @@
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
+#include "keel/extractors/detail/value_holder.hpp"
 #include "keel/extractors/detail/media_type.hpp"
 #include "keel/http/response.hpp"
 #include "keel/json/errors.hpp"
@@ -24,17 +25,10 @@
 namespace keel::inline v0 {
 
 template <class T>
-struct json {
-  using value_type = T;
+struct json : detail::value_holder<T> {
   using keel_dto = T;  // for the OpenAPI generator: the request body's schema and where it comes from
   static constexpr std::string_view keel_location = "body";
   static constexpr std::string_view keel_content_type = "application/json";
-
-  T value{};
-  T& operator*() & noexcept { return value; }
-  const T& operator*() const& noexcept { return value; }
-  T* operator->() noexcept { return &value; }
-  const T* operator->() const noexcept { return &value; }
 };
 
 namespace detail {
@@ -69,7 +63,7 @@ struct extractor<json<T>> {
     // context filled by other means must keep the same promise.
     auto parsed = json_io::read<T>(body.data(), body.size(), body.size() + simdjson::SIMDJSON_PADDING);
     if (!parsed) return json_io::to_http_error(parsed, "body");
-    return json<T>{std::move(parsed).value()};
+    return json<T>{{std::move(parsed).value()}};
   }
 };
 

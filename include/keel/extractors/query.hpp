@@ -5,6 +5,7 @@
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
+#include "keel/extractors/detail/value_holder.hpp"
 #include "keel/extractors/detail/text_fields.hpp"
 #include "keel/json/reflect.hpp"
 
@@ -22,20 +23,13 @@
 namespace keel::inline v0 {
 
 template <Dto T>
-struct query {
+struct query : detail::value_holder<T> {
   static_assert(
       detail::all_text_fields<T>,
       "keel::query<T>: every field of T must be a bool, integer, floating point, std::string, enum or "
       "validator type over one, or a std::optional / std::vector of those");
-  using value_type = T;
   using keel_dto = T;  // for the OpenAPI generator: each field of T is one query parameter
   static constexpr std::string_view keel_location = "query";
-
-  T value{};
-  T& operator*() & noexcept { return value; }
-  const T& operator*() const& noexcept { return value; }
-  T* operator->() noexcept { return &value; }
-  const T* operator->() const noexcept { return &value; }
 };
 
 template <class T>
@@ -43,7 +37,7 @@ struct extractor<query<T>> {
   static result<query<T>> extract(request_context& ctx) {
     auto r = detail::read_text_fields<T>(ctx.request().query, "query", true);
     if (!r) return std::move(r).error();
-    return query<T>{std::move(r).value()};
+    return query<T>{{std::move(r).value()}};
   }
 };
 

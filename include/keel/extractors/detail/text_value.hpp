@@ -3,6 +3,7 @@
 
 #include "keel/config.hpp"
 #include "keel/error.hpp"
+#include "keel/extract.hpp"
 #include "keel/json/enum.hpp"
 #include "keel/validate/validated.hpp"
 
@@ -52,20 +53,10 @@ struct text_base<T> {
 template <class T>
 inline constexpr bool is_text_string = std::same_as<typename text_base<T>::type, std::string>;
 
+// Worded like a bad path parameter: the same conversions, the same reasons.
 template <class T>
 constexpr std::string_view text_expectation() {
-  if constexpr (Validator<T>)
-    return text_expectation<typename T::value_type>();
-  else if constexpr (std::same_as<T, bool>)
-    return "must be true or false";
-  else if constexpr (std::unsigned_integral<T>)
-    return "must be a non-negative integer in range";
-  else if constexpr (std::integral<T>)
-    return "must be an integer in range";
-  else if constexpr (std::floating_point<T>)
-    return "must be a number";
-  else
-    return "has an invalid value";
+  return path_value_expectation<typename text_base<T>::type>();
 }
 
 template <class E>
