@@ -357,6 +357,7 @@ TEST_CASE("openapi_docs: serves /openapi.json, /docs and the Swagger UI assets")
   CHECK(client.get("/todos/1").status == 200);
   CHECK(client.get("/todos/2").status == 404);
   CHECK(client.post("/openapi.json", "").status != 200);
+  CHECK(client.head("/openapi.json").status == 200);
 
   std::filesystem::remove_all(dir);
   std::filesystem::remove(dir.parent_path() / "keel-openapi-secret.txt");
@@ -408,4 +409,24 @@ TEST_CASE("openapi: keel's own extractors (query, json, form, header, cookie)") 
   CHECK(str(form["$ref"]) == "#/components/schemas/login");
   CHECK(int64_t(doc.root["components"]["schemas"]["login"]["properties"]["password"]["minLength"]) == 8);
   CHECK(has(paths["/login"]["post"]["responses"]["422"]));
+}
+
+TEST_CASE("openapi_docs: paths and title come from the options; without assets the page says what to do") {
+  auto r = make_router();
+  auto app =
+      keel::app{std::move(r)}.use(keel::openapi_docs(make_router(), {.info = {.title = "A <b>&</b> API"},
+                                                                     .spec_path = "/api.json",
+                                                                     .docs_path = "/help",
+                                                                     .assets_dir = ""}));
+  keel::test_client client{app};
+  CHECK(client.get("/api.json").status == 200);
+  CHECK(client.get("/openapi.json").status == 404);
+  auto page = client.get("/help");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("<title>A &lt;b&gt;&amp;&lt;/b&gt; API</title>") != std::string::npos);
+  CHECK(page.body.find("src=\"/help/assets/swagger-ui-bundle.js\"") != std::string::npos);
+  CHECK(page.body.find("KEEL_DOCS_ASSETS") != std::string::npos);
+  CHECK(client.get("/help/swagger-initializer.js").body.find("\"/api.json\"") != std::string::npos);
+  CHECK(client.get("/help/assets/swagger-ui-bundle.js").status == 404);
+  CHECK(client.get("/docs").status == 404);
 }

@@ -128,34 +128,52 @@ class openapi_docs {
     s.options = std::move(options);
     s.assets_prefix = s.options.docs_path + "/assets/";
     s.initializer_path = s.options.docs_path + "/swagger-initializer.js";
-    std::string title;
-    for (char c : s.options.info.title) {
-      if (c == '<')
-        title.append("&lt;");
-      else if (c == '>')
-        title.append("&gt;");
-      else if (c == '&')
-        title.append("&amp;");
-      else
-        title.push_back(c);
-    }
+    auto html_escape = [](std::string_view text) {
+      std::string out;
+      for (char c : text) {
+        switch (c) {
+          case '<':
+            out.append("&lt;");
+            break;
+          case '>':
+            out.append("&gt;");
+            break;
+          case '&':
+            out.append("&amp;");
+            break;
+          case '"':
+            out.append("&quot;");
+            break;
+          default:
+            out.push_back(c);
+        }
+      }
+      return out;
+    };
+    std::string title = html_escape(s.options.info.title);
+    std::string spec_link = html_escape(s.options.spec_path);
     // The charset matters: without it Chromium reads the bundle as Latin-1 and the page stays blank. The
     // initializer is a file rather than an inline script so that a strict Content-Security-Policy holds.
-    s.page = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title +
-             "</title>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-             "<link rel=\"stylesheet\" href=\"" +
-             s.assets_prefix + "swagger-ui.css\">\n<link rel=\"icon\" type=\"image/png\" href=\"" +
-             s.assets_prefix +
-             "favicon-32x32.png\">\n</head>\n<body>\n"
-             "<div id=\"swagger-ui\"></div>\n<script src=\"" +
-             s.assets_prefix +
-             "swagger-ui-bundle.js\"></script>\n"
-             "<script src=\"" +
-             s.initializer_path + "\"></script>\n</body>\n</html>\n";
+    s.page =
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title +
+        "</title>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<link rel=\"stylesheet\" href=\"" +
+        s.assets_prefix + "swagger-ui.css\">\n<link rel=\"icon\" type=\"image/png\" href=\"" +
+        s.assets_prefix +
+        "favicon-32x32.png\">\n</head>\n<body>\n"
+        "<div id=\"swagger-ui\"><p style=\"font-family:sans-serif;margin:2em\">Loading Swagger UI... If this "
+        "stays, its files were not found: point KEEL_DOCS_ASSETS (or docs_options::assets_dir) at the "
+        "<code>swagger-ui-dist</code> npm package's directory. The document itself is at <a href=\"" +
+        spec_link + "\">" + spec_link + "</a>.</p></div>\n<script src=\"" + s.assets_prefix +
+        "swagger-ui-bundle.js\"></script>\n"
+        "<script src=\"" +
+        s.initializer_path + "\"></script>\n</body>\n</html>\n";
     std::string url;
     keel::detail::append_json_string(url, s.options.spec_path);
-    s.initializer = "window.onload = function () {\n  window.ui = SwaggerUIBundle({url: " + url +
-                    ", dom_id: '#swagger-ui', deepLinking: true});\n};\n";
+    s.initializer =
+        "window.onload = function () {\n  if (typeof SwaggerUIBundle === 'undefined') return;\n"
+        "  window.ui = SwaggerUIBundle({url: " +
+        url + ", dom_id: '#swagger-ui', deepLinking: true});\n};\n";
   }
 
   void serve_asset(std::string_view name, response& res) const {
