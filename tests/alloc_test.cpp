@@ -53,11 +53,16 @@ void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
-namespace {
-
+// A DTO outside the anonymous namespace: reflecting field names needs a type with linkage (clang).
+namespace alloc_test_types {
 struct message {
   std::string_view message;
 };
+}  // namespace alloc_test_types
+
+namespace {
+
+using alloc_test_types::message;
 
 // The routes keel_bench serves, so this test guards the figures in benchmarks/RESULTS.md.
 auto make_app() {

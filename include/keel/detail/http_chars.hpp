@@ -63,6 +63,39 @@ KEEL_ALWAYS_INLINE std::uint32_t load_u32(const char* p) noexcept {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+KEEL_ALWAYS_INLINE std::uint16_t load_u16(const char* p) noexcept {
+  std::uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The value load_uN returns for these bytes in memory, so a literal compares as one integer.
+template <class Word, std::size_t N>
+constexpr Word word_of(const char (&text)[N]) noexcept {
+  static_assert(N - 1 == sizeof(Word));
+  Word w = 0;
+  for (std::size_t i = 0; i < sizeof(Word); ++i) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = static_cast<Word>(w | static_cast<Word>(static_cast<unsigned char>(text[i]))
+                                  << (8 * (sizeof(Word) - 1 - i)));
+#else
+    w = static_cast<Word>(w | static_cast<Word>(static_cast<unsigned char>(text[i])) << (8 * i));
+#endif
+  }
+  return w;
+}
+template <std::size_t N>
+constexpr std::uint16_t word16(const char (&text)[N]) noexcept {
+  return word_of<std::uint16_t>(text);
+}
+template <std::size_t N>
+constexpr std::uint32_t word32(const char (&text)[N]) noexcept {
+  return word_of<std::uint32_t>(text);
+}
+template <std::size_t N>
+constexpr std::uint64_t word64(const char (&text)[N]) noexcept {
+  return word_of<std::uint64_t>(text);
+}
 
 // The first byte in [p, end) that is not a tchar, or end. Almost every method and field name is letters,
 // digits and '-', which SSE2 range checks find 16 bytes at a time; any other byte is looked up in the table
@@ -97,21 +130,30 @@ KEEL_ALWAYS_INLINE const char* find_token_end(const char* p, const char* end) no
 }
 
 // The first byte in [p, end) that may not appear in a request-target (anything outside 0x21..0x7E), or end.
-// Targets are the longest token on the request line, so this one is vectorised.
-KEEL_ALWAYS_INLINE const char* find_target_end(const char* p, const char* end) noexcept {
+// Targets are the longest token on the request line, so this one is vectorised. `question` is set to the
+// first '?' before that byte (the start of the query), or left alone when there is none.
+KEEL_ALWAYS_INLINE const char* find_target_end(const char* p, const char* end,
+                                               const char*& question) noexcept {
 #if defined(__SSE2__)
   const __m128i low = _mm_set1_epi8(0x20);
   const __m128i high = _mm_set1_epi8(0x7F);
+  const __m128i question_mark = _mm_set1_epi8('?');
   while (end - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, low), v),    // v <= 0x20
                                      _mm_cmpeq_epi8(_mm_max_epu8(v, high), v));  // v >= 0x7F
     const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+    unsigned questions = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, question_mark)));
+    if (mask != 0) questions &= (mask & (0u - mask)) - 1;  // only the '?'s before the first bad byte
+    if (questions != 0 && question == nullptr) question = p + __builtin_ctz(questions);
     if (mask != 0) return p + __builtin_ctz(mask);
     p += 16;
   }
 #endif
-  while (p != end && is_char(*p, char_target)) ++p;
+  while (p != end && is_char(*p, char_target)) {
+    if (*p == '?' && question == nullptr) question = p;
+    ++p;
+  }
   return p;
 }
 

@@ -272,15 +272,23 @@ class request_parser {
     constexpr head_result bad_request{parse_status::error};
 
     // --- request line
-    const char* const method_begin = p;
-    p = detail::find_token_end(p, end);
-    if (p == end) return unfinished(0, 0);
-    if (*p != ' ' || p == method_begin) return bad_request;
-    out.method_name = std::string_view(method_begin, static_cast<std::size_t>(p - method_begin));
-    out.method = parse_method(out.method_name);
+    if (KEEL_LIKELY(end - p >= 4 && detail::load_u32(p) == detail::word32("GET "))) {
+      out.method_name = std::string_view(p, 3);
+      out.method = method::get;
+      p += 4;
+    } else {
+      const char* const method_begin = p;
+      p = detail::find_token_end(p, end);
+      if (p == end) return unfinished(0, 0);
+      if (*p != ' ' || p == method_begin) return bad_request;
+      out.method_name = std::string_view(method_begin, static_cast<std::size_t>(p - method_begin));
+      out.method = parse_method(out.method_name);
+      ++p;
+    }
 
-    const char* const target_begin = ++p;
-    p = detail::find_target_end(p, end);
+    const char* const target_begin = p;
+    const char* question = nullptr;
+    p = detail::find_target_end(p, end, question);
     if (static_cast<std::size_t>(p - target_begin) > limits_.max_target_bytes)
       return {parse_status::error, http::status::uri_too_long};
     if (p == end) return unfinished(0, 0);
@@ -288,8 +296,10 @@ class request_parser {
     out.target = std::string_view(target_begin, static_cast<std::size_t>(p - target_begin));
     ++p;
 
-    if (end - p >= 10 && std::memcmp(p, "HTTP/1.", 7) == 0 && (p[7] == '1' || p[7] == '0') && p[8] == '\r' &&
-        p[9] == '\n') {
+    // "HTTP/1.1" CRLF or "HTTP/1.0" CRLF as two word compares; anything else takes the careful path.
+    constexpr std::uint64_t minor_bit = detail::word64("HTTP/1.1") ^ detail::word64("HTTP/1.0");
+    if (KEEL_LIKELY(end - p >= 10 && (detail::load_u64(p) | minor_bit) == detail::word64("HTTP/1.1") &&
+                    detail::load_u16(p + 8) == detail::word16("\r\n"))) {
       out.version_minor = static_cast<std::uint8_t>(p[7] - '0');
       p += 10;
     } else {
@@ -297,13 +307,11 @@ class request_parser {
       if (version.status == parse_status::incomplete) return unfinished(0, 0);
       if (version.status == parse_status::error) return version;
     }
-    if (KEEL_LIKELY(out.target.front() == '/')) {  // origin-form, inline: nearly every request
-      const void* question = std::memchr(out.target.data(), '?', out.target.size());
+    if (KEEL_LIKELY(*target_begin == '/')) {  // origin-form, inline: nearly every request
       if (question == nullptr) {
         out.path = out.target;
       } else {
-        const auto path_size =
-            static_cast<std::size_t>(static_cast<const char*>(question) - out.target.data());
+        const auto path_size = static_cast<std::size_t>(question - target_begin);
         out.path = out.target.substr(0, path_size);
         out.query = out.target.substr(path_size + 1);
       }
@@ -320,18 +328,42 @@ class request_parser {
     // Errors that need the meaning of a field wait for the end of the section, so a head fed in pieces is
     // rejected exactly when the same head in one buffer is.
     bool malformed = false;
+    // The same checks as parse_field_line, written out flat: this loop runs for every header of every
+    // request.
     for (;;) {
-      const field_line line = parse_field_line(p, end);
-      if (line.status == parse_status::incomplete)
-        return unfinished(static_cast<std::size_t>(p - data), fields);
-      if (line.status == parse_status::error) return bad_request;
-      p = line.next;
-      if (line.empty) break;
-      if (++fields > max_fields_) return {parse_status::error, http::status::request_header_fields_too_large};
-      out.headers.push(line.name, line.value);
+      const char* const line_begin = p;
+      if (KEEL_UNLIKELY(end - p < 2)) {
+        if (p != end && *p != '\r' && !detail::is_char(*p, detail::char_tchar)) return bad_request;
+        return unfinished(static_cast<std::size_t>(line_begin - data), fields);
+      }
+      if (*p == '\r') {
+        if (p[1] != '\n') return bad_request;
+        p += 2;
+        break;
+      }
+      const char* const name_end = detail::find_token_end(p, end);
+      if (KEEL_UNLIKELY(name_end == end))
+        return unfinished(static_cast<std::size_t>(line_begin - data), fields);
+      // An empty name covers obs-fold (a line starting with SP/HTAB); a space before ':' fails here too.
+      if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) return bad_request;
+      const char* value = name_end + 1;
+      if (KEEL_LIKELY(value != end && *value == ' ')) ++value;
+      while (value != end && (*value == ' ' || *value == '\t')) ++value;
+      const char* value_end = detail::find_field_value_end(value, end);
+      if (KEEL_UNLIKELY(end - value_end < 2)) {
+        if (value_end != end && *value_end != '\r') return bad_request;
+        return unfinished(static_cast<std::size_t>(line_begin - data), fields);
+      }
+      if (KEEL_UNLIKELY(detail::load_u16(value_end) != detail::word16("\r\n"))) return bad_request;
+      p = value_end + 2;
+      while (value_end != value && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
+      if (KEEL_UNLIKELY(++fields > max_fields_))
+        return {parse_status::error, http::status::request_header_fields_too_large};
+      const std::string_view name(line_begin, static_cast<std::size_t>(name_end - line_begin));
+      const std::string_view field_value(value, static_cast<std::size_t>(value_end - value));
+      out.headers.push(name, field_value);  // max_fields_ <= capacity, so it fits
 
       // Only names whose length matches one the parser acts on are compared.
-      const std::string_view name = line.name, value = line.value;
       switch (name.size()) {
         case 4:
           if (detail::token_equals_lower(name, "host")) {
@@ -340,18 +372,19 @@ class request_parser {
           }
           break;
         case 6:
-          if (detail::token_equals_lower(name, "expect") && detail::token_equals_lower(value, "100-continue"))
+          if (detail::token_equals_lower(name, "expect") &&
+              detail::token_equals_lower(field_value, "100-continue"))
             out.expect_continue = out.version_minor == 1;
           break;
         case 10:
           if (detail::token_equals_lower(name, "connection")) {
             // The usual single option skips the list walk.
-            if (detail::token_equals_lower(value, "keep-alive"))
+            if (detail::token_equals_lower(field_value, "keep-alive"))
               connection_keep_alive = true;
-            else if (detail::token_equals_lower(value, "close"))
+            else if (detail::token_equals_lower(field_value, "close"))
               connection_close = true;
             else
-              detail::for_each_list_element(value, [&](std::string_view option) {
+              detail::for_each_list_element(field_value, [&](std::string_view option) {
                 if (detail::token_equals_lower(option, "close"))
                   connection_close = true;
                 else if (detail::token_equals_lower(option, "keep-alive"))
@@ -363,8 +396,8 @@ class request_parser {
         case 14:
           if (detail::token_equals_lower(name, "content-length")) {
             std::size_t n = 0;
-            malformed |= value.empty();
-            for (const char c : value) {
+            malformed |= field_value.empty();
+            for (const char c : field_value) {
               if (c < '0' || c > '9') {
                 malformed = true;
                 break;
@@ -382,7 +415,7 @@ class request_parser {
         case 17:
           if (detail::token_equals_lower(name, "transfer-encoding")) {
             coding_seen = true;
-            detail::for_each_list_element(value, [&](std::string_view coding) {
+            detail::for_each_list_element(field_value, [&](std::string_view coding) {
               if (chunked_last) coding_misplaced = true;
               chunked_last = detail::token_equals_lower(coding, "chunked");
               if (!chunked_last) coding_unknown = true;

@@ -9,6 +9,8 @@
 #include "keel/http/status.hpp"
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,12 +44,15 @@ class response {
   }
   int status_code() const { return http::to_int(status_); }
 
-  // --- headers (kept pre-formatted as "Name: value\r\n" lines, written verbatim)
+  // --- headers (kept pre-formatted as "Name: value\r\n" lines, written verbatim; Content-Type is kept apart,
+  // since nearly every response sets it and it must never appear twice)
   // Adds a header line. Several lines with the same name are allowed (Set-Cookie). Names the writer owns
   // (Content-Length, Transfer-Encoding, Date, Connection) are ignored: see set_close() for Connection.
+  // Content-Type replaces the previous value.
   response& header(std::string_view name, std::string_view value) {
+    if (is_content_type(name)) return content_type(value);
     if (is_writer_owned(name)) return *this;
-    headers_.append(name).append(": ").append(value).append("\r\n");
+    headers_.append(name).append(": ", 2).append(value).append("\r\n", 2);
     return *this;
   }
   // Replaces every line named `name` with one line (or adds it).
@@ -57,6 +62,7 @@ class response {
   }
   // The first value of header `name` (case-insensitive), or "" when absent.
   std::string_view header(std::string_view name) const {
+    if (is_content_type(name)) return content_type();
     std::string_view rest = headers_;
     while (!rest.empty()) {
       auto eol = rest.find("\r\n");
@@ -72,6 +78,7 @@ class response {
     return {};
   }
   bool has_header(std::string_view name) const {
+    if (is_content_type(name)) return has_content_type_;
     std::string_view rest = headers_;
     while (!rest.empty()) {
       auto eol = rest.find("\r\n");
@@ -82,6 +89,10 @@ class response {
     return false;
   }
   void remove_header(std::string_view name) {
+    if (is_content_type(name)) {
+      has_content_type_ = false;
+      return;
+    }
     std::size_t pos = 0;
     while (pos < headers_.size()) {
       auto eol = headers_.find("\r\n", pos);
@@ -93,24 +104,74 @@ class response {
       }
     }
   }
-  // All header lines, "Name: value\r\n" each.
-  std::string_view header_block() const { return headers_; }
+  // All header lines, "Name: value\r\n" each, Content-Type first. Builds a copy when a Content-Type is set:
+  // writers use content_type() and extra_header_lines() instead.
+  std::string_view header_block() const {
+    if (!has_content_type_) return headers_;
+    const std::string_view type = content_type();
+    block_.assign("Content-Type: ").append(type).append("\r\n").append(headers_);
+    return block_;
+  }
+  // The header lines other than Content-Type.
+  std::string_view extra_header_lines() const noexcept { return headers_; }
 
-  response& content_type(std::string_view type) { return set_header("Content-Type", type); }
+  response& content_type(std::string_view type) {
+    const std::size_t n = type.size();
+    if (n <= inline_type_capacity) {
+      // Copied through a local: `type` may be a view of this response's own value.
+      char copy[inline_type_capacity];
+      if (n != 0) std::memcpy(copy, type.data(), n);
+      if (n != 0) std::memcpy(type_inline_, copy, n);
+    } else {
+      type_heap_.assign(type.data(), n);
+    }
+    type_size_ = static_cast<std::uint32_t>(n);
+    has_content_type_ = true;
+    return *this;
+  }
+  // The Content-Type value, "" when none is set.
+  std::string_view content_type() const noexcept {
+    if (!has_content_type_) return {};
+    return {type_size_ <= inline_type_capacity ? type_inline_ : type_heap_.data(), type_size_};
+  }
+  bool has_content_type() const noexcept { return has_content_type_; }
 
   // --- body
+  // Copies `b` (it may be a view of this response's own body).
   response& body(std::string_view b) {
-    body_.assign(b.data(), b.size());
+    const auto at = reinterpret_cast<std::uintptr_t>(b.data());
+    const auto own = reinterpret_cast<std::uintptr_t>(body_.data());
+    if (at >= own && at <= own + body_.size()) {
+      body_.assign(b.data(), b.size());
+    } else {
+      body_.clear();
+      body_.append(b.data(), b.size());
+    }
+    borrowed_ = false;
     return *this;
   }
   response& body(std::string&& b) {
     body_ = std::move(b);
+    borrowed_ = false;
     return *this;
   }
   response& body(const char* b) { return body(std::string_view(b)); }
-  std::string_view body() const { return body_; }
+  // Uses `b` as the body without copying it: it must stay valid until the response is written (literals,
+  // app-lifetime data). body_buffer() copies it first.
+  response& borrow_body(std::string_view b) noexcept {
+    borrowed_body_ = b;
+    borrowed_ = true;
+    return *this;
+  }
+  std::string_view body() const noexcept { return borrowed_ ? borrowed_body_ : std::string_view(body_); }
   // The body buffer itself, for writers that append (JSON encoders, templates).
-  std::string& body_buffer() { return body_; }
+  std::string& body_buffer() {
+    if (borrowed_) {
+      body_.assign(borrowed_body_.data(), borrowed_body_.size());
+      borrowed_ = false;
+    }
+    return body_;
+  }
 
   // --- connection
   // Ask the server to close the connection after this response ("Connection: close").
@@ -121,11 +182,13 @@ class response {
   bool close() const { return close_; }
 
   // Back to a fresh 200 with no headers and no body, keeping the buffers' capacity.
-  void reset() {
+  void reset() noexcept {
     status_ = http::status::ok;
+    close_ = false;
+    has_content_type_ = false;
+    borrowed_ = false;
     headers_.clear();
     body_.clear();
-    close_ = false;
   }
 
   static response text(std::string body, http::status s = http::status::ok) {
@@ -145,15 +208,38 @@ class response {
   }
 
  private:
+  // Covers every common media type with its parameters ("application/json; charset=utf-8").
+  static constexpr std::size_t inline_type_capacity = 62;
+
+  static bool is_content_type(std::string_view name) noexcept {
+    return name.size() == 12 && detail::iequals(name, "Content-Type");
+  }
   static bool is_writer_owned(std::string_view name) {
-    return detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding") ||
-           detail::iequals(name, "Date") || detail::iequals(name, "Connection");
+    switch (name.size()) {
+      case 4:
+        return detail::iequals(name, "Date");
+      case 10:
+        return detail::iequals(name, "Connection");
+      case 14:
+        return detail::iequals(name, "Content-Length");
+      case 17:
+        return detail::iequals(name, "Transfer-Encoding");
+      default:
+        return false;
+    }
   }
 
   http::status status_ = http::status::ok;
   bool close_ = false;
+  bool has_content_type_ = false;
+  bool borrowed_ = false;
+  std::uint32_t type_size_ = 0;
+  char type_inline_[inline_type_capacity] = {};
+  std::string_view borrowed_body_;
   std::string headers_;
   std::string body_;
+  std::string type_heap_;
+  mutable std::string block_;  // header_block()'s copy
 };
 
 }  // namespace keel::inline v0

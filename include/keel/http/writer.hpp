@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/output_buffer.hpp"
 #include "keel/http/date.hpp"
 #include "keel/http/response.hpp"
 #include "keel/http/status.hpp"
@@ -73,16 +74,19 @@ struct writer_options {
 constexpr bool status_allows_body(int code) noexcept { return code >= 200 && code != 204 && code != 304; }
 
 // Appends the status line, Server (if set), Date, Content-Length (unless the status forbids a body),
-// "Connection: close" when `close`, the response's own header lines, the blank line and the body (not for a
-// HEAD request, which still gets the Content-Length a GET would). Never clears `out`.
+// "Connection: close" when `close`, the response's Content-Type and other header lines, the blank line and
+// the body (not for a HEAD request, which still gets the Content-Length a GET would). Never clears `out`.
 // `close` is the connection's decision: the caller folds in response::close(), the request's keep-alive
-// state and shutdown.
-inline void write_response(std::string& out, const keel::response& res, const writer_options& options,
-                           bool head_request, bool close) {
+// state and shutdown. `out` is a std::string or a keel::detail::output_buffer.
+template <class Output>
+void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
+                    bool close) {
   const int code = res.status_code();
   const bool with_body = status_allows_body(code);
   const std::string_view body = res.body();
-  const std::string_view headers = res.header_block();
+  const std::string_view headers = res.extra_header_lines();
+  const std::string_view type = res.content_type();
+  const bool typed = res.has_content_type();
   const std::string_view date = cached_date();
 
   char length_digits[24];
@@ -91,7 +95,7 @@ inline void write_response(std::string& out, const keel::response& res, const wr
 
   std::string_view status_line = keel::detail::status_lines.find(code);
   char fallback_line[32];  // "HTTP/1.1 <code> \r\n" for codes without a reason phrase; it may be empty
-  if (status_line.empty()) {
+  if (KEEL_UNLIKELY(status_line.empty())) {
     std::memcpy(fallback_line, "HTTP/1.1 ", 9);
     char* p = std::to_chars(fallback_line + 9, fallback_line + 24, code).ptr;
     std::memcpy(p, " \r\n", 3);
@@ -99,21 +103,20 @@ inline void write_response(std::string& out, const keel::response& res, const wr
   }
 
   using namespace std::string_view_literals;
-  constexpr std::string_view server_name = "Server: "sv, date_name = "Date: "sv, crlf = "\r\n"sv;
+  constexpr std::string_view server_name = "Server: "sv, crlf = "\r\n"sv;
+  constexpr std::string_view date_name = "Date: "sv, type_name = "Content-Type: "sv;
   constexpr std::string_view length_name = "Content-Length: "sv, close_line = "Connection: close\r\n"sv;
-  const std::size_t head_size =
+  const bool send_body = with_body && !head_request;
+  const std::size_t size =
       status_line.size() + (options.server.empty() ? 0 : server_name.size() + options.server.size() + 2) +
       date_name.size() + date.size() + 2 + (with_body ? length_name.size() + length_size + 2 : 0) +
-      (close ? close_line.size() : 0) + headers.size() + 2;
-  const bool send_body = with_body && !head_request;
+      (close ? close_line.size() : 0) + (typed ? type_name.size() + type.size() + 2 : 0) + headers.size() +
+      2 + (send_body ? body.size() : 0);
 
-  // One size computation and one resize, then plain copies: a dozen std::string::append calls cost more.
-  const std::size_t old_size = out.size();
-  out.reserve(old_size + head_size + (send_body ? body.size() : 0));
-  out.resize(old_size + head_size);
-  char* w = out.data() + old_size;
-  auto put = [&w](std::string_view s) {
-    std::memcpy(w, s.data(), s.size());
+  // One size computation and one claim on the buffer, then plain copies: a dozen appends cost more.
+  char* w = keel::detail::extend_output(out, size);
+  auto put = [&w](std::string_view s) KEEL_ALWAYS_INLINE_LAMBDA {
+    keel::detail::copy_bytes(w, s.data(), s.size());
     w += s.size();
   };
   put(status_line);
@@ -131,13 +134,22 @@ inline void write_response(std::string& out, const keel::response& res, const wr
     put(crlf);
   }
   if (close) put(close_line);
+  if (typed) {
+    put(type_name);
+    put(type);
+    put(crlf);
+  }
   put(headers);
   put(crlf);
-  if (send_body) out.append(body);
+  if (send_body) put(body);
 }
 
 // The interim response a client waiting on "Expect: 100-continue" needs before it sends the body.
-inline void write_continue(std::string& out) { out.append("HTTP/1.1 100 Continue\r\n\r\n"); }
+template <class Output>
+void write_continue(Output& out) {
+  constexpr std::string_view line = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::memcpy(keel::detail::extend_output(out, line.size()), line.data(), line.size());
+}
 
 }  // namespace http
 }  // namespace keel::inline v0

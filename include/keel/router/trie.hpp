@@ -1,9 +1,11 @@
 // The route table as a segment trie built at compile time. Matching walks the path once, segment by segment
 // (literal children by binary search, then the parameter child, then a tail parameter), instead of trying
-// routes in turn, so dispatch cost depends on the path's depth, not on the number of routes.
+// routes in turn, so dispatch cost depends on the path's depth, not on the number of routes. Labels are
+// ordered by length first, so a lookup compares lengths (one integer) before it touches any bytes.
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/output_buffer.hpp"
 #include "keel/http/method.hpp"
 #include "keel/router/path_template.hpp"
 
@@ -11,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -42,6 +45,16 @@ struct trie_sizes {
   std::size_t nodes = 0, edges = 0, leaves = 0, routes = 0;
 };
 
+// The order of labels in a node: shorter first, then bytewise.
+constexpr bool label_less(std::string_view a, std::string_view b) noexcept {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+// Bytewise a < b for two labels of the same length.
+KEEL_ALWAYS_INLINE bool same_length_less(std::string_view a, std::string_view b) noexcept {
+  return std::memcmp(a.data(), b.data(), a.size()) < 0;
+}
+
 template <std::size_t Nodes, std::size_t Edges, std::size_t Leaves, std::size_t Routes>
 struct trie {
   std::array<trie_node, Nodes> nodes{};
@@ -59,8 +72,52 @@ struct trie_builder {
   std::vector<node> nodes;
 
   constexpr trie_builder(const route_desc* descs, std::size_t count) {
+    // Room for the worst case (every segment a new node) up front: growing a vector of nodes that own vectors
+    // copies them all in constant evaluation, which made 500 routes exceed the compiler's constexpr budget.
+    std::size_t most_nodes = 1;
+    for (std::size_t r = 0; r < count; ++r)
+      for (const char c : descs[r].path) most_nodes += c == '/';
+    nodes.reserve(most_nodes);
     nodes.push_back({});
-    for (std::size_t r = 0; r < count; ++r) insert(descs, r);
+    // In segment order the routes below any node arrive together, so insert() only has to look at a node's
+    // newest child: a linear search of the siblings made building 500 routes quadratic.
+    std::vector<std::size_t> order;  // push_back: clang 16 rejects libstdc++'s vector(n) fill in constexpr
+    order.reserve(count);
+    for (std::size_t r = 0; r < count; ++r) order.push_back(r);
+    std::sort(order.begin(), order.end(), [descs](std::size_t a, std::size_t b) {
+      if (segment_less(descs[a].path, descs[b].path)) return true;
+      if (segment_less(descs[b].path, descs[a].path)) return false;
+      return a < b;
+    });
+    for (const std::size_t r : order) insert(descs, r);
+  }
+
+  static constexpr bool is_param_segment(std::string_view seg) {
+    return seg.size() >= 2 && seg.front() == '{';
+  }
+
+  // The segment of `path` starting at `at`; moves `at` past the '/' after it (beyond size() after the last).
+  static constexpr std::string_view next_segment(std::string_view path, std::size_t& at) {
+    std::size_t end = path.find('/', at);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view seg = path.substr(at, end - at);
+    at = end + 1;
+    return seg;
+  }
+
+  // Segment by segment, a shorter sequence first; every parameter segment equals every other (they share one
+  // child node) and sorts after the literals.
+  static constexpr bool segment_less(std::string_view a, std::string_view b) {
+    std::size_t i = 1, j = 1;
+    for (;;) {
+      const bool a_more = i < a.size() || (i == a.size() && a.size() > 1 && a.back() == '/');
+      const bool b_more = j < b.size() || (j == b.size() && b.size() > 1 && b.back() == '/');
+      if (!a_more || !b_more) return !a_more && b_more;
+      const std::string_view sa = next_segment(a, i), sb = next_segment(b, j);
+      const bool pa = is_param_segment(sa), pb = is_param_segment(sb);
+      if (pa != pb) return pb;
+      if (!pa && sa != sb) return sa < sb;
+    }
   }
 
   constexpr void insert(const route_desc* descs, std::size_t r) {
@@ -88,13 +145,10 @@ struct trie_builder {
         }
         cur = static_cast<std::size_t>(nodes[cur].param_child);
       } else {
+        // Routes arrive in segment order (see the constructor): a child for `seg` can only be the newest one.
         std::size_t next = 0;
-        bool found = false;
-        for (const auto& e : nodes[cur].children)
-          if (e.label == seg) {
-            next = e.node;
-            found = true;
-          }
+        const bool found = !nodes[cur].children.empty() && nodes[cur].children.back().label == seg;
+        if (found) next = nodes[cur].children.back().node;
         if (!found) {
           next = nodes.size();
           nodes[cur].children.push_back({seg, static_cast<std::uint16_t>(next)});
@@ -144,7 +198,7 @@ struct trie_builder {
     for (std::size_t n = 0; n < nodes.size(); ++n) {
       auto children = nodes[n].children;
       std::sort(children.begin(), children.end(),
-                [](const trie_edge& a, const trie_edge& b) { return a.label < b.label; });
+                [](const trie_edge& a, const trie_edge& b) { return label_less(a.label, b.label); });
       trie_node& out = t.nodes[n];
       out.first_edge = static_cast<std::uint16_t>(edge);
       out.edge_count = static_cast<std::uint16_t>(children.size());
@@ -170,27 +224,75 @@ consteval auto build_trie(const std::array<route_desc, N>& descs) {
 
 // Matches `rest` (the path after its leading '/'; `at_end` when nothing is left) from `node`. Captured
 // parameter values go to params[depth...]. Returns the leaf index or -1.
+// The first '/' in [p, end), or end: eight bytes at a time, never reading past end.
+KEEL_ALWAYS_INLINE const char* find_slash(const char* p, const char* end) noexcept {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  while (end - p >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    x ^= ones * '/';
+    const std::uint64_t zero = (x - ones) & ~x & highs;  // the first zero byte (a '/') is exact
+    if (zero != 0) return p + __builtin_ctzll(zero) / 8;
+    p += 8;
+  }
+#endif
+  while (p != end && *p != '/') ++p;
+  return p;
+}
+
+// Matches `rest` (the path after its leading '/'; `at_end` when nothing is left) from `node`. Captured
+// parameter values go to params[depth...]. Returns the leaf index or -1.
 template <class Trie>
-constexpr int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_end,
-                         std::string_view* params, std::size_t depth) {
+int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_end, std::string_view* params,
+               std::size_t depth) {
   const trie_node& n = t.nodes[node];
   if (at_end) return n.leaf;
-  std::size_t slash = rest.find('/');
-  std::string_view seg = rest.substr(0, slash);
-  std::string_view after = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-  bool next_end = slash == std::string_view::npos;
-  if (n.edge_count != 0) {
-    const trie_edge* first = t.edges.data() + n.first_edge;
-    const trie_edge* last = first + n.edge_count;
-    // Few children: a linear scan over sorted labels beats binary search's branches.
-    const trie_edge* it = first;
-    if (n.edge_count > 8) {
-      it = std::lower_bound(first, last, seg, [](const trie_edge& e, std::string_view s) { return e.label < s; });
-    } else {
-      while (it != last && it->label < seg) ++it;
+  const char* const begin = rest.data();
+  const std::size_t size = rest.size();
+  if (n.edge_count != 0 && n.edge_count <= 8) {
+    // Few children: a label matches when the path continues with it and then '/' or its end, so no scan for
+    // the segment's end is needed (labels are sorted by length; at most one can match).
+    const trie_edge* const last = t.edges.data() + n.first_edge + n.edge_count;
+    for (const trie_edge* it = t.edges.data() + n.first_edge; it != last; ++it) {
+      const std::size_t len = it->label.size();
+      if (len > size) break;
+      if ((len == size || begin[len] == '/') && equal_bytes(it->label.data(), begin, len)) {
+        const bool last_segment = len == size;
+        const std::string_view after =
+            last_segment ? std::string_view{} : std::string_view(begin + len + 1, size - len - 1);
+        const int r = match_path(t, it->node, after, last_segment, params, depth);
+        if (r >= 0) return r;
+        break;
+      }
     }
-    if (it != last && it->label == seg) {
-      int r = match_path(t, it->node, after, next_end, params, depth);
+    if (n.param_child < 0 && n.tail_leaf < 0) return -1;
+  }
+  const char* const slash = find_slash(begin, begin + size);
+  const std::string_view seg(begin, static_cast<std::size_t>(slash - begin));
+  const bool next_end = slash == begin + size;
+  const std::string_view after =
+      next_end ? std::string_view{}
+               : std::string_view(slash + 1, static_cast<std::size_t>(begin + size - slash - 1));
+  if (n.edge_count > 8) {
+    // Many children: binary search in (length, bytes) order.
+    const trie_edge* lo = t.edges.data() + n.first_edge;
+    std::size_t count = n.edge_count;
+    while (count > 0) {
+      const std::size_t half = count / 2;
+      const trie_edge& e = lo[half];
+      const bool less =
+          e.label.size() != seg.size() ? e.label.size() < seg.size() : same_length_less(e.label, seg);
+      if (less) {
+        lo += half + 1;
+        count -= half + 1;
+      } else {
+        count = half;
+      }
+    }
+    if (lo != t.edges.data() + n.first_edge + n.edge_count && lo->label.size() == seg.size() &&
+        equal_bytes(lo->label.data(), seg.data(), seg.size())) {
+      const int r = match_path(t, lo->node, after, next_end, params, depth);
       if (r >= 0) return r;
     }
   }

@@ -9,6 +9,7 @@
 
 #include "keel/config.hpp"
 #include "keel/context.hpp"
+#include "keel/detail/output_buffer.hpp"
 #include "keel/error.hpp"
 #include "keel/http/parser.hpp"
 #include "keel/http/writer.hpp"
@@ -95,7 +96,7 @@ class http_session {
     return session_action::read;
   }
 
-  std::string_view output() const noexcept { return out_; }
+  std::string_view output() const noexcept { return out_.view(); }
   void on_written() noexcept { out_.clear(); }
 
   void set_resume_hook(void (*fn)(void*), void* self) noexcept { resume_ = {fn, self}; }
@@ -154,7 +155,6 @@ class http_session {
     in_begin_ += current_size_;
     current_size_ = 0;
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
-    parser_.reset();
     ctx_.reset_for_next_request();
     headers_done_ = false;
     continue_sent_ = false;
@@ -196,7 +196,7 @@ class http_session {
   context_type ctx_;
   std::vector<char> in_;
   std::size_t in_begin_ = 0, in_end_ = 0, current_size_ = 0;
-  std::string out_;
+  output_buffer out_;
   resume_hook resume_{};
   state state_ = state::running;
   bool headers_done_ = false;
