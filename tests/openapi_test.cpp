@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -54,6 +55,8 @@ struct todo {
 struct new_todo {
   using keel_unknown_fields = keel::reject;
   static constexpr std::string_view keel_schema_name = "NewTodo";
+  static constexpr std::pair<std::string_view, std::string_view> keel_field_descriptions[] = {
+      {"title", "What to do"}, {"slug", "URL \"name\""}};
   keel::text<1, 120> title;
   std::optional<keel::range<int, 0, 5>> priority;
   keel::pattern<"^[a-z]+$"> slug;
@@ -293,6 +296,9 @@ TEST_CASE("openapi: DTO schemas carry constraints, required fields, enums, forma
   auto fresh = schemas["NewTodo"];
   CHECK_FALSE(bool(fresh["additionalProperties"]));
   CHECK(str(fresh["properties"]["slug"]["pattern"]) == "^[a-z]+$");
+  CHECK(str(fresh["properties"]["slug"]["description"]) == "URL \"name\"");
+  CHECK(str(fresh["properties"]["title"]["description"]) == "What to do");
+  CHECK_FALSE(has(fresh["properties"]["priority"]["description"]));
   CHECK(int64_t(fresh["properties"]["priority"]["maximum"]) == 5);
   CHECK_FALSE(array_has(fresh["required"], "priority"));
   // A recursive DTO refers to itself.

@@ -31,6 +31,8 @@
 //                                                                         // unqualified C++ name)
 //     static constexpr std::string_view keel_description = "A thing to do.";
 //     static todo keel_example() { return {.id = 1, .title = "Buy milk"}; }  // written as `examples`
+//     static constexpr std::pair<std::string_view, std::string_view> keel_field_descriptions[] = {
+//         {"title", "What to do, 1 to 120 characters"}};                   // by JSON key
 //     ...
 //   };
 // A type with a keel::json_traits specialization is described by its json_type.
@@ -260,6 +262,13 @@ std::string schema_registry::dto_schema() {
       detail::append_json_string(out, json_field_name<T, N>);
       out.append(":{");
       body<M>(out, {});
+      if constexpr (requires { T::keel_field_descriptions; }) {
+        for (const auto& [key, text] : T::keel_field_descriptions)
+          if (std::string_view(key) == json_field_name<T, N>) {
+            out.append(",\"description\":");
+            detail::append_json_string(out, std::string_view(text));
+          }
+      }
       out.push_back('}');
       if (!keel::detail::is_optional<M> && !missing_fields_use_defaults<T>) {
         if (!required.empty()) required.push_back(',');
