@@ -104,13 +104,27 @@ inline void append_json_string(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
       default: {
         char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
         out.append(esc, 6);
@@ -185,45 +199,84 @@ constexpr std::uint16_t to_int(status s) { return static_cast<std::uint16_t>(s);
 
 constexpr std::string_view reason_phrase(status s) {
   switch (s) {
-    case status::continue_: return "Continue";
-    case status::switching_protocols: return "Switching Protocols";
-    case status::ok: return "OK";
-    case status::created: return "Created";
-    case status::accepted: return "Accepted";
-    case status::no_content: return "No Content";
-    case status::partial_content: return "Partial Content";
-    case status::moved_permanently: return "Moved Permanently";
-    case status::found: return "Found";
-    case status::see_other: return "See Other";
-    case status::not_modified: return "Not Modified";
-    case status::temporary_redirect: return "Temporary Redirect";
-    case status::permanent_redirect: return "Permanent Redirect";
-    case status::bad_request: return "Bad Request";
-    case status::unauthorized: return "Unauthorized";
-    case status::payment_required: return "Payment Required";
-    case status::forbidden: return "Forbidden";
-    case status::not_found: return "Not Found";
-    case status::method_not_allowed: return "Method Not Allowed";
-    case status::not_acceptable: return "Not Acceptable";
-    case status::request_timeout: return "Request Timeout";
-    case status::conflict: return "Conflict";
-    case status::gone: return "Gone";
-    case status::length_required: return "Length Required";
-    case status::precondition_failed: return "Precondition Failed";
-    case status::payload_too_large: return "Content Too Large";
-    case status::uri_too_long: return "URI Too Long";
-    case status::unsupported_media_type: return "Unsupported Media Type";
-    case status::range_not_satisfiable: return "Range Not Satisfiable";
-    case status::expectation_failed: return "Expectation Failed";
-    case status::unprocessable_content: return "Unprocessable Content";
-    case status::too_many_requests: return "Too Many Requests";
-    case status::request_header_fields_too_large: return "Request Header Fields Too Large";
-    case status::internal_server_error: return "Internal Server Error";
-    case status::not_implemented: return "Not Implemented";
-    case status::bad_gateway: return "Bad Gateway";
-    case status::service_unavailable: return "Service Unavailable";
-    case status::gateway_timeout: return "Gateway Timeout";
-    case status::http_version_not_supported: return "HTTP Version Not Supported";
+    case status::continue_:
+      return "Continue";
+    case status::switching_protocols:
+      return "Switching Protocols";
+    case status::ok:
+      return "OK";
+    case status::created:
+      return "Created";
+    case status::accepted:
+      return "Accepted";
+    case status::no_content:
+      return "No Content";
+    case status::partial_content:
+      return "Partial Content";
+    case status::moved_permanently:
+      return "Moved Permanently";
+    case status::found:
+      return "Found";
+    case status::see_other:
+      return "See Other";
+    case status::not_modified:
+      return "Not Modified";
+    case status::temporary_redirect:
+      return "Temporary Redirect";
+    case status::permanent_redirect:
+      return "Permanent Redirect";
+    case status::bad_request:
+      return "Bad Request";
+    case status::unauthorized:
+      return "Unauthorized";
+    case status::payment_required:
+      return "Payment Required";
+    case status::forbidden:
+      return "Forbidden";
+    case status::not_found:
+      return "Not Found";
+    case status::method_not_allowed:
+      return "Method Not Allowed";
+    case status::not_acceptable:
+      return "Not Acceptable";
+    case status::request_timeout:
+      return "Request Timeout";
+    case status::conflict:
+      return "Conflict";
+    case status::gone:
+      return "Gone";
+    case status::length_required:
+      return "Length Required";
+    case status::precondition_failed:
+      return "Precondition Failed";
+    case status::payload_too_large:
+      return "Content Too Large";
+    case status::uri_too_long:
+      return "URI Too Long";
+    case status::unsupported_media_type:
+      return "Unsupported Media Type";
+    case status::range_not_satisfiable:
+      return "Range Not Satisfiable";
+    case status::expectation_failed:
+      return "Expectation Failed";
+    case status::unprocessable_content:
+      return "Unprocessable Content";
+    case status::too_many_requests:
+      return "Too Many Requests";
+    case status::request_header_fields_too_large:
+      return "Request Header Fields Too Large";
+    case status::internal_server_error:
+      return "Internal Server Error";
+    case status::not_implemented:
+      return "Not Implemented";
+    case status::bad_gateway:
+      return "Bad Gateway";
+    case status::service_unavailable:
+      return "Service Unavailable";
+    case status::gateway_timeout:
+      return "Gateway Timeout";
+    case status::http_version_not_supported:
+      return "HTTP Version Not Supported";
   }
   return "Unknown";
 }
@@ -231,25 +284,44 @@ constexpr std::string_view reason_phrase(status s) {
 // A short machine-readable code for the JSON error body ("not_found", "payload_too_large", ...).
 constexpr std::string_view error_code(status s) {
   switch (s) {
-    case status::bad_request: return "bad_request";
-    case status::unauthorized: return "unauthorized";
-    case status::forbidden: return "forbidden";
-    case status::not_found: return "not_found";
-    case status::method_not_allowed: return "method_not_allowed";
-    case status::request_timeout: return "request_timeout";
-    case status::conflict: return "conflict";
-    case status::length_required: return "length_required";
-    case status::payload_too_large: return "payload_too_large";
-    case status::uri_too_long: return "uri_too_long";
-    case status::unsupported_media_type: return "unsupported_media_type";
-    case status::expectation_failed: return "expectation_failed";
-    case status::unprocessable_content: return "validation_failed";
-    case status::too_many_requests: return "too_many_requests";
-    case status::request_header_fields_too_large: return "header_fields_too_large";
-    case status::not_implemented: return "not_implemented";
-    case status::service_unavailable: return "service_unavailable";
-    case status::http_version_not_supported: return "http_version_not_supported";
-    default: return to_int(s) >= 500 ? "internal_error" : "error";
+    case status::bad_request:
+      return "bad_request";
+    case status::unauthorized:
+      return "unauthorized";
+    case status::forbidden:
+      return "forbidden";
+    case status::not_found:
+      return "not_found";
+    case status::method_not_allowed:
+      return "method_not_allowed";
+    case status::request_timeout:
+      return "request_timeout";
+    case status::conflict:
+      return "conflict";
+    case status::length_required:
+      return "length_required";
+    case status::payload_too_large:
+      return "payload_too_large";
+    case status::uri_too_long:
+      return "uri_too_long";
+    case status::unsupported_media_type:
+      return "unsupported_media_type";
+    case status::expectation_failed:
+      return "expectation_failed";
+    case status::unprocessable_content:
+      return "validation_failed";
+    case status::too_many_requests:
+      return "too_many_requests";
+    case status::request_header_fields_too_large:
+      return "header_fields_too_large";
+    case status::not_implemented:
+      return "not_implemented";
+    case status::service_unavailable:
+      return "service_unavailable";
+    case status::http_version_not_supported:
+      return "http_version_not_supported";
+    default:
+      return to_int(s) >= 500 ? "internal_error" : "error";
   }
 }
 
@@ -257,6 +329,8 @@ constexpr std::string_view error_code(status s) {
 // ----- end of keel/http/status.hpp -----
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -290,12 +364,15 @@ class response {
   }
   int status_code() const { return http::to_int(status_); }
 
-  // --- headers (kept pre-formatted as "Name: value\r\n" lines, written verbatim)
+  // --- headers (kept pre-formatted as "Name: value\r\n" lines, written verbatim; Content-Type is kept apart,
+  // since nearly every response sets it and it must never appear twice)
   // Adds a header line. Several lines with the same name are allowed (Set-Cookie). Names the writer owns
   // (Content-Length, Transfer-Encoding, Date, Connection) are ignored: see set_close() for Connection.
+  // Content-Type replaces the previous value.
   response& header(std::string_view name, std::string_view value) {
+    if (is_content_type(name)) return content_type(value);
     if (is_writer_owned(name)) return *this;
-    headers_.append(name).append(": ").append(value).append("\r\n");
+    headers_.append(name).append(": ", 2).append(value).append("\r\n", 2);
     return *this;
   }
   // Replaces every line named `name` with one line (or adds it).
@@ -305,6 +382,7 @@ class response {
   }
   // The first value of header `name` (case-insensitive), or "" when absent.
   std::string_view header(std::string_view name) const {
+    if (is_content_type(name)) return content_type();
     std::string_view rest = headers_;
     while (!rest.empty()) {
       auto eol = rest.find("\r\n");
@@ -320,6 +398,7 @@ class response {
     return {};
   }
   bool has_header(std::string_view name) const {
+    if (is_content_type(name)) return has_content_type_;
     std::string_view rest = headers_;
     while (!rest.empty()) {
       auto eol = rest.find("\r\n");
@@ -330,6 +409,10 @@ class response {
     return false;
   }
   void remove_header(std::string_view name) {
+    if (is_content_type(name)) {
+      has_content_type_ = false;
+      return;
+    }
     std::size_t pos = 0;
     while (pos < headers_.size()) {
       auto eol = headers_.find("\r\n", pos);
@@ -341,24 +424,74 @@ class response {
       }
     }
   }
-  // All header lines, "Name: value\r\n" each.
-  std::string_view header_block() const { return headers_; }
+  // All header lines, "Name: value\r\n" each, Content-Type first. Builds a copy when a Content-Type is set:
+  // writers use content_type() and extra_header_lines() instead.
+  std::string_view header_block() const {
+    if (!has_content_type_) return headers_;
+    const std::string_view type = content_type();
+    block_.assign("Content-Type: ").append(type).append("\r\n").append(headers_);
+    return block_;
+  }
+  // The header lines other than Content-Type.
+  std::string_view extra_header_lines() const noexcept { return headers_; }
 
-  response& content_type(std::string_view type) { return set_header("Content-Type", type); }
+  response& content_type(std::string_view type) {
+    const std::size_t n = type.size();
+    if (n <= inline_type_capacity) {
+      // Copied through a local: `type` may be a view of this response's own value.
+      char copy[inline_type_capacity];
+      if (n != 0) std::memcpy(copy, type.data(), n);
+      if (n != 0) std::memcpy(type_inline_, copy, n);
+    } else {
+      type_heap_.assign(type.data(), n);
+    }
+    type_size_ = static_cast<std::uint32_t>(n);
+    has_content_type_ = true;
+    return *this;
+  }
+  // The Content-Type value, "" when none is set.
+  std::string_view content_type() const noexcept {
+    if (!has_content_type_) return {};
+    return {type_size_ <= inline_type_capacity ? type_inline_ : type_heap_.data(), type_size_};
+  }
+  bool has_content_type() const noexcept { return has_content_type_; }
 
   // --- body
+  // Copies `b` (it may be a view of this response's own body).
   response& body(std::string_view b) {
-    body_.assign(b.data(), b.size());
+    const auto at = reinterpret_cast<std::uintptr_t>(b.data());
+    const auto own = reinterpret_cast<std::uintptr_t>(body_.data());
+    if (at >= own && at <= own + body_.size()) {
+      body_.assign(b.data(), b.size());
+    } else {
+      body_.clear();
+      body_.append(b.data(), b.size());
+    }
+    borrowed_ = false;
     return *this;
   }
   response& body(std::string&& b) {
     body_ = std::move(b);
+    borrowed_ = false;
     return *this;
   }
   response& body(const char* b) { return body(std::string_view(b)); }
-  std::string_view body() const { return body_; }
+  // Uses `b` as the body without copying it: it must stay valid until the response is written (literals,
+  // app-lifetime data). body_buffer() copies it first.
+  response& borrow_body(std::string_view b) noexcept {
+    borrowed_body_ = b;
+    borrowed_ = true;
+    return *this;
+  }
+  std::string_view body() const noexcept { return borrowed_ ? borrowed_body_ : std::string_view(body_); }
   // The body buffer itself, for writers that append (JSON encoders, templates).
-  std::string& body_buffer() { return body_; }
+  std::string& body_buffer() {
+    if (borrowed_) {
+      body_.assign(borrowed_body_.data(), borrowed_body_.size());
+      borrowed_ = false;
+    }
+    return body_;
+  }
 
   // --- connection
   // Ask the server to close the connection after this response ("Connection: close").
@@ -369,11 +502,13 @@ class response {
   bool close() const { return close_; }
 
   // Back to a fresh 200 with no headers and no body, keeping the buffers' capacity.
-  void reset() {
+  void reset() noexcept {
     status_ = http::status::ok;
+    close_ = false;
+    has_content_type_ = false;
+    borrowed_ = false;
     headers_.clear();
     body_.clear();
-    close_ = false;
   }
 
   static response text(std::string body, http::status s = http::status::ok) {
@@ -393,15 +528,38 @@ class response {
   }
 
  private:
+  // Covers every common media type with its parameters ("application/json; charset=utf-8").
+  static constexpr std::size_t inline_type_capacity = 62;
+
+  static bool is_content_type(std::string_view name) noexcept {
+    return name.size() == 12 && detail::iequals(name, "Content-Type");
+  }
   static bool is_writer_owned(std::string_view name) {
-    return detail::iequals(name, "Content-Length") || detail::iequals(name, "Transfer-Encoding") ||
-           detail::iequals(name, "Date") || detail::iequals(name, "Connection");
+    switch (name.size()) {
+      case 4:
+        return detail::iequals(name, "Date");
+      case 10:
+        return detail::iequals(name, "Connection");
+      case 14:
+        return detail::iequals(name, "Content-Length");
+      case 17:
+        return detail::iequals(name, "Transfer-Encoding");
+      default:
+        return false;
+    }
   }
 
   http::status status_ = http::status::ok;
   bool close_ = false;
+  bool has_content_type_ = false;
+  bool borrowed_ = false;
+  std::uint32_t type_size_ = 0;
+  char type_inline_[inline_type_capacity] = {};
+  std::string_view borrowed_body_;
   std::string headers_;
   std::string body_;
+  std::string type_heap_;
+  mutable std::string block_;  // header_block()'s copy
 };
 
 }  // namespace keel::inline v0
@@ -460,11 +618,21 @@ class http_error : public std::exception {
 };
 
 // Shorthands for the common cases.
-inline http_error bad_request(std::string message = {}) { return http_error(http::status::bad_request, std::move(message)); }
-inline http_error unauthorized(std::string message = {}) { return http_error(http::status::unauthorized, std::move(message)); }
-inline http_error forbidden(std::string message = {}) { return http_error(http::status::forbidden, std::move(message)); }
-inline http_error not_found(std::string message = {}) { return http_error(http::status::not_found, std::move(message)); }
-inline http_error conflict(std::string message = {}) { return http_error(http::status::conflict, std::move(message)); }
+inline http_error bad_request(std::string message = {}) {
+  return http_error(http::status::bad_request, std::move(message));
+}
+inline http_error unauthorized(std::string message = {}) {
+  return http_error(http::status::unauthorized, std::move(message));
+}
+inline http_error forbidden(std::string message = {}) {
+  return http_error(http::status::forbidden, std::move(message));
+}
+inline http_error not_found(std::string message = {}) {
+  return http_error(http::status::not_found, std::move(message));
+}
+inline http_error conflict(std::string message = {}) {
+  return http_error(http::status::conflict, std::move(message));
+}
 inline http_error unprocessable(std::string message = {}) {
   return http_error(http::status::unprocessable_content, std::move(message));
 }
@@ -525,7 +693,7 @@ void render_error(const http_error& e, std::string_view request_id, response& re
 template <class T>
 class result {
  public:
-  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit on purpose
+  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}   // NOLINT: implicit on purpose
   result(http_error e) : v_(std::in_place_index<1>, std::move(e)) {}  // NOLINT
   bool has_value() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
@@ -585,16 +753,26 @@ inline constexpr method all_methods[] = {method::get,     method::head,    metho
 
 constexpr std::string_view to_string(method m) {
   switch (m) {
-    case method::get: return "GET";
-    case method::head: return "HEAD";
-    case method::post: return "POST";
-    case method::put: return "PUT";
-    case method::delete_: return "DELETE";
-    case method::patch: return "PATCH";
-    case method::options: return "OPTIONS";
-    case method::connect: return "CONNECT";
-    case method::trace: return "TRACE";
-    case method::unknown: break;
+    case method::get:
+      return "GET";
+    case method::head:
+      return "HEAD";
+    case method::post:
+      return "POST";
+    case method::put:
+      return "PUT";
+    case method::delete_:
+      return "DELETE";
+    case method::patch:
+      return "PATCH";
+    case method::options:
+      return "OPTIONS";
+    case method::connect:
+      return "CONNECT";
+    case method::trace:
+      return "TRACE";
+    case method::unknown:
+      break;
   }
   return "";
 }
@@ -621,7 +799,8 @@ constexpr method parse_method(std::string_view s) {
       if (s == "OPTIONS") return method::options;
       if (s == "CONNECT") return method::connect;
       break;
-    default: break;
+    default:
+      break;
   }
   return method::unknown;
 }
@@ -690,10 +869,10 @@ class header_list {
 
 struct request {
   http::method method = http::method::unknown;
-  std::string_view method_name;  // as sent (for unknown methods)
-  std::string_view target;       // the raw request-target
-  std::string_view path;         // the path of the target, still percent-encoded
-  std::string_view query;        // the raw query string without '?', "" when none
+  std::string_view method_name;    // as sent (for unknown methods)
+  std::string_view target;         // the raw request-target
+  std::string_view path;           // the path of the target, still percent-encoded
+  std::string_view query;          // the raw query string without '?', "" when none
   std::uint8_t version_minor = 1;  // HTTP/1.<minor>
   bool keep_alive = true;          // after Connection header and version rules
   bool chunked = false;            // body came with Transfer-Encoding: chunked
@@ -734,19 +913,19 @@ namespace keel::inline v0 {
 
 // Limits the parser and the connection enforce on every request.
 struct http_limits {
-  std::size_t max_header_bytes = 16 * 1024;      // request line + header section; over it: 431
-  std::size_t max_target_bytes = 8 * 1024;       // request-target; over it: 414
-  std::size_t max_body_bytes = 1024 * 1024;      // decoded body; over it: 413 (from Content-Length up front)
-  std::size_t max_headers = 64;                  // header fields; over it: 431 (capped by KEEL_MAX_HEADERS)
-  std::size_t max_pipelined = 64;                // requests answered per read before writing
+  std::size_t max_header_bytes = 16 * 1024;  // request line + header section; over it: 431
+  std::size_t max_target_bytes = 8 * 1024;   // request-target; over it: 414
+  std::size_t max_body_bytes = 1024 * 1024;  // decoded body; over it: 413 (from Content-Length up front)
+  std::size_t max_headers = 64;              // header fields; over it: 431 (capped by KEEL_MAX_HEADERS)
+  std::size_t max_pipelined = 64;            // requests answered per read before writing
 };
 
 struct timeouts {
-  std::chrono::milliseconds header{10'000};     // from the first byte of a request to the end of its headers
-  std::chrono::milliseconds body{30'000};       // for the rest of the body
-  std::chrono::milliseconds idle{60'000};       // keep-alive: between requests
-  std::chrono::milliseconds write{30'000};      // one response write
-  std::chrono::milliseconds shutdown{10'000};   // graceful shutdown: in-flight requests get this long
+  std::chrono::milliseconds header{10'000};    // from the first byte of a request to the end of its headers
+  std::chrono::milliseconds body{30'000};      // for the rest of the body
+  std::chrono::milliseconds idle{60'000};      // keep-alive: between requests
+  std::chrono::milliseconds write{30'000};     // one response write
+  std::chrono::milliseconds shutdown{10'000};  // graceful shutdown: in-flight requests get this long
 };
 
 struct tls_config {
@@ -758,21 +937,22 @@ struct tls_config {
 struct server_config {
   std::string host = "0.0.0.0";  // "::" for IPv6 (dual-stack where the OS allows)
   std::uint16_t port = 8080;
-  unsigned threads = 0;          // reactor threads; 0 = hardware threads
-  unsigned workers = 0;          // worker-pool threads for blocking work; 0 = max(2, hardware threads)
+  unsigned threads = 0;  // reactor threads; 0 = hardware threads
+  unsigned workers = 0;  // worker-pool threads for blocking work; 0 = max(2, hardware threads)
   std::size_t max_connections = 10'000;  // per server; beyond it new connections are closed at once
   std::optional<std::string> server_header = std::string("keel");  // nullopt: no Server header
-  bool reuse_port = true;        // one acceptor per reactor thread with SO_REUSEPORT (else one shared)
+  bool reuse_port = true;  // one acceptor per reactor thread with SO_REUSEPORT (else one shared)
   http_limits limits{};
   timeouts timeout{};
   tls_config tls{};
-  bool handle_signals = true;    // SIGINT/SIGTERM start a graceful shutdown
+  bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown
 
   // KEEL_HOST, KEEL_PORT, KEEL_THREADS, KEEL_WORKERS, KEEL_MAX_CONNECTIONS, KEEL_SERVER_HEADER ("" = none),
   // KEEL_MAX_BODY_BYTES, KEEL_MAX_HEADER_BYTES, KEEL_TLS_CERT, KEEL_TLS_KEY, KEEL_SHUTDOWN_MS.
   static server_config from_env();
-  // --host H --port N --threads T --workers W --tls-cert F --tls-key F --max-body-bytes N ... applied on top of
-  // from_env(). Unknown flags are left for the app (see `rest`). Throws std::invalid_argument on bad values.
+  // --host H --port N --threads T --workers W --tls-cert F --tls-key F --max-body-bytes N ... applied on top
+  // of from_env(). Unknown flags are left for the app (see `rest`). Throws std::invalid_argument on bad
+  // values.
   static server_config from_args(int argc, char** argv);
 };
 
@@ -936,7 +1116,8 @@ inline server_config server_config::from_args(int argc, char** argv) {
 
 // ----- keel/app.hpp -----
 // keel::app: a router plus the app-wide middleware stack, services and error shape, composed at compile time.
-//   keel::app{api}.use<keel::request_id, keel::access_log>().provide(db).serve(keel::server_config::from_env());
+//   keel::app{api}.use<keel::request_id,
+//   keel::access_log>().provide(db).serve(keel::server_config::from_env());
 
 // ----- keel/context.hpp -----
 // keel::context: the per-request state every layer sees: the parsed request, the response being built, path
@@ -1113,13 +1294,17 @@ enum class flow : bool {
 };
 
 template <class M, class Ctx>
-concept has_before = requires(const M& m, Ctx& ctx) { m.before(ctx); };
+concept has_before = requires(const M& m, Ctx& ctx) {
+  m.before(ctx);
+};
 template <class M, class Ctx>
-concept has_after = requires(const M& m, Ctx& ctx) { m.after(ctx); };
+concept has_after = requires(const M& m, Ctx& ctx) {
+  m.after(ctx);
+};
 
 // A type that can sit in a stack over requests with context Ctx.
 template <class M, class Ctx>
-concept Middleware = std::is_class_v<M> && (has_before<M, Ctx> || has_after<M, Ctx>);
+concept Middleware = std::is_class_v<M> &&(has_before<M, Ctx> || has_after<M, Ctx>);
 
 namespace detail {
 
@@ -1128,7 +1313,7 @@ struct state_of {
   using type = void;
 };
 template <class M>
-  requires requires { typename M::state; }
+requires requires { typename M::state; }
 struct state_of<M> {
   using type = typename M::state;
 };
@@ -1141,8 +1326,9 @@ KEEL_ALWAYS_INLINE bool run_before(const std::tuple<Ms...>& stack, Ctx& ctx, std
     return true;
   } else {
     using M = std::tuple_element_t<I, std::tuple<Ms...>>;
-    static_assert(Middleware<M, Ctx>,
-                  "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
+    static_assert(
+        Middleware<M, Ctx>,
+        "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
     ++ran;
     if constexpr (has_before<M, Ctx>) {
       using R = decltype(std::get<I>(stack).before(ctx));
@@ -1181,10 +1367,12 @@ KEEL_ALWAYS_INLINE void run_after(const std::tuple<Ms...>& stack, Ctx& ctx, std:
 // Extractors: how a handler's parameters get their values.
 //
 // A parameter is one of
-//  - a path parameter: a plain value type (integers, floating point, bool, std::string, std::string_view, or a
+//  - a path parameter: a plain value type (integers, floating point, bool, std::string, std::string_view, or
+//  a
 //    type with a keel::path_traits specialization) bound to the path's parameters in order, or
 //    keel::path<"name", T> bound by name;
-//  - an extractor: a type with a keel::extractor<T> specialization (request, body, JSON body, query DTO, ...);
+//  - an extractor: a type with a keel::extractor<T> specialization (request, body, JSON body, query DTO,
+//  ...);
 //  - a reference to a middleware's state type (`const request_id_state&`) or to an app service (`db&`);
 //  - the context itself (`keel::request_context&` or the app's context type).
 // Anything else is a compile error naming the type.
@@ -1256,6 +1444,39 @@ KEEL_ALWAYS_INLINE std::uint32_t load_u32(const char* p) noexcept {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+KEEL_ALWAYS_INLINE std::uint16_t load_u16(const char* p) noexcept {
+  std::uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The value load_uN returns for these bytes in memory, so a literal compares as one integer.
+template <class Word, std::size_t N>
+constexpr Word word_of(const char (&text)[N]) noexcept {
+  static_assert(N - 1 == sizeof(Word));
+  Word w = 0;
+  for (std::size_t i = 0; i < sizeof(Word); ++i) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = static_cast<Word>(w | static_cast<Word>(static_cast<unsigned char>(text[i]))
+                                  << (8 * (sizeof(Word) - 1 - i)));
+#else
+    w = static_cast<Word>(w | static_cast<Word>(static_cast<unsigned char>(text[i])) << (8 * i));
+#endif
+  }
+  return w;
+}
+template <std::size_t N>
+constexpr std::uint16_t word16(const char (&text)[N]) noexcept {
+  return word_of<std::uint16_t>(text);
+}
+template <std::size_t N>
+constexpr std::uint32_t word32(const char (&text)[N]) noexcept {
+  return word_of<std::uint32_t>(text);
+}
+template <std::size_t N>
+constexpr std::uint64_t word64(const char (&text)[N]) noexcept {
+  return word_of<std::uint64_t>(text);
+}
 
 // The first byte in [p, end) that is not a tchar, or end. Almost every method and field name is letters,
 // digits and '-', which SSE2 range checks find 16 bytes at a time; any other byte is looked up in the table
@@ -1290,21 +1511,30 @@ KEEL_ALWAYS_INLINE const char* find_token_end(const char* p, const char* end) no
 }
 
 // The first byte in [p, end) that may not appear in a request-target (anything outside 0x21..0x7E), or end.
-// Targets are the longest token on the request line, so this one is vectorised.
-KEEL_ALWAYS_INLINE const char* find_target_end(const char* p, const char* end) noexcept {
+// Targets are the longest token on the request line, so this one is vectorised. `question` is set to the
+// first '?' before that byte (the start of the query), or left alone when there is none.
+KEEL_ALWAYS_INLINE const char* find_target_end(const char* p, const char* end,
+                                               const char*& question) noexcept {
 #if defined(__SSE2__)
   const __m128i low = _mm_set1_epi8(0x20);
   const __m128i high = _mm_set1_epi8(0x7F);
+  const __m128i question_mark = _mm_set1_epi8('?');
   while (end - p >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, low), v),    // v <= 0x20
                                      _mm_cmpeq_epi8(_mm_max_epu8(v, high), v));  // v >= 0x7F
     const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+    unsigned questions = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, question_mark)));
+    if (mask != 0) questions &= (mask & (0u - mask)) - 1;  // only the '?'s before the first bad byte
+    if (questions != 0 && question == nullptr) question = p + __builtin_ctz(questions);
     if (mask != 0) return p + __builtin_ctz(mask);
     p += 16;
   }
 #endif
-  while (p != end && is_char(*p, char_target)) ++p;
+  while (p != end && is_char(*p, char_target)) {
+    if (*p == '?' && question == nullptr) question = p;
+    ++p;
+  }
   return p;
 }
 
@@ -1641,7 +1871,8 @@ constexpr fixed_string<A + B - 1> operator+(const fixed_string<A>& a, const fixe
 namespace keel::inline v0 {
 
 // Customization point for path parameter types: specialize with
-//   static bool parse(std::string_view decoded, T& out);   static constexpr std::string_view expected = "...";
+//   static bool parse(std::string_view decoded, T& out);   static constexpr std::string_view expected =
+//   "...";
 template <class T>
 struct path_traits;
 
@@ -1652,9 +1883,9 @@ concept arithmetic_path_value = (std::integral<T> || std::floating_point<T>);
 
 template <class T>
 concept PathValue = detail::arithmetic_path_value<T> || std::same_as<T, std::string> ||
-                    std::same_as<T, std::string_view> || requires(std::string_view s, T& out) {
-                      { path_traits<T>::parse(s, out) } -> std::same_as<bool>;
-                    };
+    std::same_as<T, std::string_view> || requires(std::string_view s, T& out) {
+  { path_traits<T>::parse(s, out) } -> std::same_as<bool>;
+};
 
 // A path parameter bound by name: `keel::path<"id", std::int64_t> id` (then `*id` or `id.value`).
 template <fixed_string Name, PathValue T>
@@ -1673,7 +1904,9 @@ template <class T>
 struct extractor;
 
 template <class T, class Ctx>
-concept Extractor = requires(Ctx& ctx) { extractor<T>::extract(ctx); };
+concept Extractor = requires(Ctx& ctx) {
+  extractor<T>::extract(ctx);
+};
 
 // --- built-in extractors
 
@@ -1706,13 +1939,20 @@ struct is_named_path<path<N, T>> : std::true_type {};
 
 template <class T>
 constexpr std::string_view path_value_expectation() {
-  if constexpr (std::same_as<T, bool>) return "must be true or false";
-  else if constexpr (std::unsigned_integral<T>) return "must be a non-negative integer in range";
-  else if constexpr (std::integral<T>) return "must be an integer in range";
-  else if constexpr (std::floating_point<T>) return "must be a number";
-  else if constexpr (std::same_as<T, std::string> || std::same_as<T, std::string_view>) return "must be valid percent-encoding";
-  else if constexpr (requires { path_traits<T>::expected; }) return path_traits<T>::expected;
-  else return "has an invalid value";
+  if constexpr (std::same_as<T, bool>)
+    return "must be true or false";
+  else if constexpr (std::unsigned_integral<T>)
+    return "must be a non-negative integer in range";
+  else if constexpr (std::integral<T>)
+    return "must be an integer in range";
+  else if constexpr (std::floating_point<T>)
+    return "must be a number";
+  else if constexpr (std::same_as<T, std::string> || std::same_as<T, std::string_view>)
+    return "must be valid percent-encoding";
+  else if constexpr (requires { path_traits<T>::expected; })
+    return path_traits<T>::expected;
+  else
+    return "has an invalid value";
 }
 
 // Converts the raw (percent-encoded) segment `raw` into T. Decoded text lives in ctx scratch slot `slot`.
@@ -1746,7 +1986,8 @@ bool parse_path_value(std::string_view raw, T& out, request_context& ctx, std::s
 
 template <class T>
 http_error bad_path_param(std::string_view name) {
-  http_error e(http::status::bad_request, "invalid path parameter '" + std::string(name) + "'", "bad_path_parameter");
+  http_error e(http::status::bad_request, "invalid path parameter '" + std::string(name) + "'",
+               "bad_path_parameter");
   e.add_field("path", std::string(name), std::string(path_value_expectation<T>()));
   return e;
 }
@@ -1775,7 +2016,9 @@ template <class T>
 struct responder;
 
 template <class T, class Ctx>
-concept Responder = requires(Ctx& ctx, T&& v) { responder<std::remove_cvref_t<T>>::respond(ctx, std::move(v)); };
+concept Responder = requires(Ctx& ctx, T&& v) {
+  responder<std::remove_cvref_t<T>>::respond(ctx, std::move(v));
+};
 
 // A bare status with an empty body: `return keel::status_only{http::status::accepted};`
 struct status_only {
@@ -1814,7 +2057,7 @@ struct responder<const char*> {
 template <>
 struct responder<static_body> {
   static void respond(request_context& ctx, static_body b) {
-    ctx.response().status(b.code).body(b.body).content_type(b.content_type);
+    ctx.response().status(b.code).borrow_body(b.body).content_type(b.content_type);
   }
 };
 template <>
@@ -1856,9 +2099,10 @@ KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
   if constexpr (std::is_array_v<std::remove_reference_t<R>>) {
     responder<std::string_view>::respond(ctx, std::string_view(value));
   } else {
-    static_assert(requires { responder<T>::respond(ctx, std::forward<R>(value)); },
-                  "keel: the handler's return type has no keel::responder<T> specialization; return "
-                  "keel::response, a string, a DTO (with keel/json.hpp), or specialize keel::responder");
+    static_assert(
+        requires { responder<T>::respond(ctx, std::forward<R>(value)); },
+        "keel: the handler's return type has no keel::responder<T> specialization; return "
+        "keel::response, a string, a DTO (with keel/json.hpp), or specialize keel::responder");
     responder<T>::respond(ctx, std::forward<R>(value));
   }
 }
@@ -1871,7 +2115,8 @@ KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
 // its parameters fit its path ("/users/{id}" needs exactly one path parameter for `id`).
 
 // ----- keel/router/path_template.hpp -----
-// Compile-time parsing and checking of route paths such as "/users/{id}/posts/{post_id}" or "/files/{rest...}".
+// Compile-time parsing and checking of route paths such as "/users/{id}/posts/{post_id}" or
+// "/files/{rest...}".
 
 
 #include <array>
@@ -1894,9 +2139,25 @@ constexpr bool is_param_name_char(char c) {
 constexpr bool is_literal_char(char c) {
   if (is_param_name_char(c)) return true;
   switch (c) {
-    case '-': case '.': case '~': case '!': case '$': case '&': case '\'': case '(': case ')':
-    case '*': case '+': case ',': case ';': case '=': case ':': case '@': return true;
-    default: return false;
+    case '-':
+    case '.':
+    case '~':
+    case '!':
+    case '$':
+    case '&':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
+    case ';':
+    case '=':
+    case ':':
+    case '@':
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -1943,7 +2204,8 @@ consteval std::array<path_segment, N> parse_path(std::string_view p) {
     } else {
       for (char c : seg) {
         if (c == '{' || c == '}') path_error("keel: a path parameter must be a whole segment: '{name}'");
-        if (!is_literal_char(c)) path_error("keel: a literal route segment has a character that needs %-encoding");
+        if (!is_literal_char(c))
+          path_error("keel: a literal route segment has a character that needs %-encoding");
       }
       out[idx] = {seg, segment_kind::literal};
     }
@@ -2021,7 +2283,7 @@ struct callable_traits<R (C::*)(A...)> : callable_traits<R (*)(A...)> {
 template <class R, class C, class... A>
 struct callable_traits<R (C::*)(A...) noexcept> : callable_traits<R (C::*)(A...)> {};
 template <class F>
-  requires requires { &F::operator(); }
+requires requires { &F::operator(); }
 struct callable_traits<F> : callable_traits<decltype(&F::operator())> {};
 template <class R, class... A>
 struct callable_traits<R(A...)> : callable_traits<R (*)(A...)> {};
@@ -2033,9 +2295,9 @@ struct is_task<task<T>> : std::true_type {};
 
 // A parameter bound positionally to the path: a plain path value type by value or const reference.
 template <class P>
-constexpr bool is_positional_path_param =
-    PathValue<std::remove_cvref_t<P>> &&
-    (!std::is_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>);
+constexpr bool is_positional_path_param = PathValue<std::remove_cvref_t<P>> &&
+                                          (!std::is_reference_v<P> ||
+                                           std::is_const_v<std::remove_reference_t<P>>);
 
 template <class P>
 constexpr bool is_named_path_param = is_named_path<std::remove_cvref_t<P>>::value;
@@ -2051,17 +2313,19 @@ struct path_parameter_has_no_handler_parameter {
 };
 template <fixed_string RoutePath, std::size_t Index, class Parameter>
 struct handler_parameter_is_no_path_parameter {
-  static_assert(RoutePath.size() == 0,
-                "keel: this handler has more path-value parameters than its route has path parameters: the "
-                "handler parameter at the given index (type shown) names no path parameter; add {name} to the "
-                "path or remove the parameter");
+  static_assert(
+      RoutePath.size() == 0,
+      "keel: this handler has more path-value parameters than its route has path parameters: the "
+      "handler parameter at the given index (type shown) names no path parameter; add {name} to the "
+      "path or remove the parameter");
   static constexpr bool ok = false;
 };
 template <fixed_string RoutePath, fixed_string Parameter>
 struct named_path_parameter_not_in_route {
-  static_assert(RoutePath.size() == 0,
-                "keel: keel::path<\"name\", T> names a parameter this route's path does not have; fix the name "
-                "or add {name} to the path");
+  static_assert(
+      RoutePath.size() == 0,
+      "keel: keel::path<\"name\", T> names a parameter this route's path does not have; fix the name "
+      "or add {name} to the path");
   static constexpr bool ok = false;
 };
 template <class Handler>
@@ -2094,13 +2358,14 @@ template <class Info, class... A>
 constexpr bool path_param_named(std::size_t k) {
   (void)k;
   bool named = false;
-  ((named = named || [&] {
-     if constexpr (is_named_path_param<A>) {
-       return Info::param_names[k] == std::remove_cvref_t<A>::name;
-     } else {
-       return false;
-     }
-   }()),
+  ((named = named ||
+            [&] {
+              if constexpr (is_named_path_param<A>) {
+                return Info::param_names[k] == std::remove_cvref_t<A>::name;
+              } else {
+                return false;
+              }
+            }()),
    ...);
   return named;
 }
@@ -2112,13 +2377,14 @@ constexpr std::size_t path_slot_of(std::size_t i) {
   std::size_t slot = Info::param_count;
   std::size_t idx = 0;
   // Named parameters bind by name.
-  ((idx == i ? (slot = [] {
-     if constexpr (is_named_path_param<A>) {
-       return Info::param_index(std::remove_cvref_t<A>::name);
-     } else {
-       return Info::param_count;
-     }
-   }())
+  ((idx == i ? (slot =
+                    [] {
+                      if constexpr (is_named_path_param<A>) {
+                        return Info::param_index(std::remove_cvref_t<A>::name);
+                      } else {
+                        return Info::param_count;
+                      }
+                    }())
              : 0,
     ++idx),
    ...);
@@ -2190,9 +2456,10 @@ constexpr void check_handler() {
   if constexpr (!traits::valid) {
     (void)handler_needs_concrete_parameter_types<H>::ok;
   } else {
-    static_assert(!requires { traits::mutable_call; },
-                  "keel: handlers are called concurrently from several threads: make the lambda non-mutable "
-                  "(keep mutable state in a service or behind a synchronisation primitive)");
+    static_assert(
+        !requires { traits::mutable_call; },
+        "keel: handlers are called concurrently from several threads: make the lambda non-mutable "
+        "(keep mutable state in a service or behind a synchronisation primitive)");
     (void)check_bindings<Path, path_info<Path>>(static_cast<typename traits::args*>(nullptr));
   }
 }
@@ -2230,8 +2497,7 @@ struct route {
         std::move(handler), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...))};
   }
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...))
-  auto use() && {
+  requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
     return std::move(*this).use(Ms{}...);
   }
 };
@@ -2257,8 +2523,7 @@ struct route_group<Prefix, std::tuple<Routes...>, Middleware...> {
         std::move(routes), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...))};
   }
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...))
-  auto use() && {
+  requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
     return std::move(*this).use(Ms{}...);
   }
 };
@@ -2280,19 +2545,33 @@ constexpr auto on(H handler) {
   return route<Path, set, H>{std::move(handler), {}};
 }
 template <fixed_string Path, class H>
-constexpr auto get(H h) { return on<Path, http::method::get>(std::move(h)); }
+constexpr auto get(H h) {
+  return on<Path, http::method::get>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto post(H h) { return on<Path, http::method::post>(std::move(h)); }
+constexpr auto post(H h) {
+  return on<Path, http::method::post>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto put(H h) { return on<Path, http::method::put>(std::move(h)); }
+constexpr auto put(H h) {
+  return on<Path, http::method::put>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto patch(H h) { return on<Path, http::method::patch>(std::move(h)); }
+constexpr auto patch(H h) {
+  return on<Path, http::method::patch>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto del(H h) { return on<Path, http::method::delete_>(std::move(h)); }
+constexpr auto del(H h) {
+  return on<Path, http::method::delete_>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto head(H h) { return on<Path, http::method::head>(std::move(h)); }
+constexpr auto head(H h) {
+  return on<Path, http::method::head>(std::move(h));
+}
 template <fixed_string Path, class H>
-constexpr auto options(H h) { return on<Path, http::method::options>(std::move(h)); }
+constexpr auto options(H h) {
+  return on<Path, http::method::options>(std::move(h));
+}
 
 template <fixed_string Prefix, RouteItem... Items>
 constexpr auto group(Items... items) {
@@ -2334,7 +2613,8 @@ constexpr auto flatten(Item&& item) {
   } else {
     return std::apply(
         [&](auto&&... inner) {
-          return std::tuple_cat(flatten_into_group<std::remove_cvref_t<Item>>(std::move(inner), item.middleware)...);
+          return std::tuple_cat(
+              flatten_into_group<std::remove_cvref_t<Item>>(std::move(inner), item.middleware)...);
         },
         std::move(item.routes));
   }
@@ -2359,13 +2639,146 @@ using flat_routes_t = decltype(std::tuple_cat(flatten(std::declval<Items>())...)
 // ----- keel/router/trie.hpp -----
 // The route table as a segment trie built at compile time. Matching walks the path once, segment by segment
 // (literal children by binary search, then the parameter child, then a tail parameter), instead of trying
-// routes in turn, so dispatch cost depends on the path's depth, not on the number of routes.
+// routes in turn, so dispatch cost depends on the path's depth, not on the number of routes. Labels are
+// ordered by length first, so a lookup compares lengths (one integer) before it touches any bytes.
 
+// ----- keel/detail/output_buffer.hpp -----
+// keel::detail::output_buffer: a growable byte buffer for responses, appended to without zero-filling, and
+// the short-copy/compare helpers the response writer and the router use.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define KEEL_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define KEEL_ALWAYS_INLINE_LAMBDA
+#endif
+
+namespace keel::inline v0::detail {
+
+// a[0, n) == b[0, n) for short ranges: overlapping word compares that never read past either end.
+KEEL_ALWAYS_INLINE bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  auto load = [](const char* p, auto word) {
+    std::memcpy(&word, p, sizeof word);
+    return word;
+  };
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+      if (load(a + i, std::uint64_t{}) != load(b + i, std::uint64_t{})) return false;
+    return load(a + n - 8, std::uint64_t{}) == load(b + n - 8, std::uint64_t{});
+  }
+  if (n >= 4)
+    return load(a, std::uint32_t{}) == load(b, std::uint32_t{}) &&
+           load(a + n - 4, std::uint32_t{}) == load(b + n - 4, std::uint32_t{});
+  if (n >= 2)
+    return load(a, std::uint16_t{}) == load(b, std::uint16_t{}) &&
+           load(a + n - 2, std::uint16_t{}) == load(b + n - 2, std::uint16_t{});
+  return n == 0 || *a == *b;
+}
+
+// memcpy for the short pieces a response is made of (status line, digits, a content type, a short body):
+// overlapping word copies instead of a call, memcpy beyond 32 bytes.
+KEEL_ALWAYS_INLINE void copy_bytes(char* to, const char* from, std::size_t n) noexcept {
+  auto copy_word = [](char* d, const char* s, auto word) {
+    std::memcpy(&word, s, sizeof word);
+    std::memcpy(d, &word, sizeof word);
+  };
+  if (n > 32) {
+    std::memcpy(to, from, n);
+  } else if (n >= 16) {
+    // Four loads before any store: the ranges never overlap, but the loads may (n < 32).
+    std::uint64_t a, b, c, d;
+    std::memcpy(&a, from, 8);
+    std::memcpy(&b, from + 8, 8);
+    std::memcpy(&c, from + n - 16, 8);
+    std::memcpy(&d, from + n - 8, 8);
+    std::memcpy(to, &a, 8);
+    std::memcpy(to + 8, &b, 8);
+    std::memcpy(to + n - 16, &c, 8);
+    std::memcpy(to + n - 8, &d, 8);
+  } else if (n >= 8) {
+    copy_word(to, from, std::uint64_t{});
+    copy_word(to + n - 8, from + n - 8, std::uint64_t{});
+  } else if (n >= 4) {
+    copy_word(to, from, std::uint32_t{});
+    copy_word(to + n - 4, from + n - 4, std::uint32_t{});
+  } else if (n != 0) {
+    to[0] = from[0];
+    to[n / 2] = from[n / 2];
+    to[n - 1] = from[n - 1];
+  }
+}
+
+// std::string::resize zero-fills what the writer is about to overwrite, and each append re-checks aliasing
+// and capacity out of line; here the space for a whole response is claimed with one compare, and the
+// capacity is kept across clear() so a connection stops allocating once it has seen its largest batch.
+class output_buffer {
+ public:
+  output_buffer() = default;
+  output_buffer(const output_buffer&) = delete;
+  output_buffer& operator=(const output_buffer&) = delete;
+  output_buffer(output_buffer&&) noexcept = default;
+  output_buffer& operator=(output_buffer&&) noexcept = default;
+
+  // Makes the buffer n bytes longer and returns where those bytes start; the caller fills all of them.
+  KEEL_ALWAYS_INLINE char* extend(std::size_t n) {
+    if (KEEL_UNLIKELY(capacity_ - size_ < n)) grow(n);
+    char* const at = data_.get() + size_;
+    size_ += n;
+    return at;
+  }
+  void append(std::string_view s) {
+    char* const at = extend(s.size());
+    if (!s.empty()) std::memcpy(at, s.data(), s.size());
+  }
+  void reserve(std::size_t n) {
+    if (n > capacity_) grow(n - size_);
+  }
+  void clear() noexcept { size_ = 0; }
+
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  const char* data() const noexcept { return data_.get(); }
+  std::string_view view() const noexcept { return {data_.get(), size_}; }
+  operator std::string_view() const noexcept { return view(); }
+
+ private:
+  KEEL_NOINLINE void grow(std::size_t more) {
+    std::size_t capacity = capacity_ < 512 ? 512 : capacity_ * 2;
+    while (capacity - size_ < more) capacity *= 2;
+    std::unique_ptr<char[]> bigger(new char[capacity]);
+    if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+// The same "claim n more bytes" step for a std::string (write_response accepts either).
+inline char* extend_output(std::string& out, std::size_t n) {
+  const std::size_t old_size = out.size();
+  out.resize(old_size + n);
+  return out.data() + old_size;
+}
+KEEL_ALWAYS_INLINE char* extend_output(output_buffer& out, std::size_t n) { return out.extend(n); }
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/detail/output_buffer.hpp -----
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -2397,6 +2810,16 @@ struct trie_sizes {
   std::size_t nodes = 0, edges = 0, leaves = 0, routes = 0;
 };
 
+// The order of labels in a node: shorter first, then bytewise.
+constexpr bool label_less(std::string_view a, std::string_view b) noexcept {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+// Bytewise a < b for two labels of the same length.
+KEEL_ALWAYS_INLINE bool same_length_less(std::string_view a, std::string_view b) noexcept {
+  return std::memcmp(a.data(), b.data(), a.size()) < 0;
+}
+
 template <std::size_t Nodes, std::size_t Edges, std::size_t Leaves, std::size_t Routes>
 struct trie {
   std::array<trie_node, Nodes> nodes{};
@@ -2414,8 +2837,52 @@ struct trie_builder {
   std::vector<node> nodes;
 
   constexpr trie_builder(const route_desc* descs, std::size_t count) {
+    // Room for the worst case (every segment a new node) up front: growing a vector of nodes that own vectors
+    // copies them all in constant evaluation, which made 500 routes exceed the compiler's constexpr budget.
+    std::size_t most_nodes = 1;
+    for (std::size_t r = 0; r < count; ++r)
+      for (const char c : descs[r].path) most_nodes += c == '/';
+    nodes.reserve(most_nodes);
     nodes.push_back({});
-    for (std::size_t r = 0; r < count; ++r) insert(descs, r);
+    // In segment order the routes below any node arrive together, so insert() only has to look at a node's
+    // newest child: a linear search of the siblings made building 500 routes quadratic.
+    std::vector<std::size_t> order;  // push_back: clang 16 rejects libstdc++'s vector(n) fill in constexpr
+    order.reserve(count);
+    for (std::size_t r = 0; r < count; ++r) order.push_back(r);
+    std::sort(order.begin(), order.end(), [descs](std::size_t a, std::size_t b) {
+      if (segment_less(descs[a].path, descs[b].path)) return true;
+      if (segment_less(descs[b].path, descs[a].path)) return false;
+      return a < b;
+    });
+    for (const std::size_t r : order) insert(descs, r);
+  }
+
+  static constexpr bool is_param_segment(std::string_view seg) {
+    return seg.size() >= 2 && seg.front() == '{';
+  }
+
+  // The segment of `path` starting at `at`; moves `at` past the '/' after it (beyond size() after the last).
+  static constexpr std::string_view next_segment(std::string_view path, std::size_t& at) {
+    std::size_t end = path.find('/', at);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view seg = path.substr(at, end - at);
+    at = end + 1;
+    return seg;
+  }
+
+  // Segment by segment, a shorter sequence first; every parameter segment equals every other (they share one
+  // child node) and sorts after the literals.
+  static constexpr bool segment_less(std::string_view a, std::string_view b) {
+    std::size_t i = 1, j = 1;
+    for (;;) {
+      const bool a_more = i < a.size() || (i == a.size() && a.size() > 1 && a.back() == '/');
+      const bool b_more = j < b.size() || (j == b.size() && b.size() > 1 && b.back() == '/');
+      if (!a_more || !b_more) return !a_more && b_more;
+      const std::string_view sa = next_segment(a, i), sb = next_segment(b, j);
+      const bool pa = is_param_segment(sa), pb = is_param_segment(sb);
+      if (pa != pb) return pb;
+      if (!pa && sa != sb) return sa < sb;
+    }
   }
 
   constexpr void insert(const route_desc* descs, std::size_t r) {
@@ -2443,13 +2910,10 @@ struct trie_builder {
         }
         cur = static_cast<std::size_t>(nodes[cur].param_child);
       } else {
+        // Routes arrive in segment order (see the constructor): a child for `seg` can only be the newest one.
         std::size_t next = 0;
-        bool found = false;
-        for (const auto& e : nodes[cur].children)
-          if (e.label == seg) {
-            next = e.node;
-            found = true;
-          }
+        const bool found = !nodes[cur].children.empty() && nodes[cur].children.back().label == seg;
+        if (found) next = nodes[cur].children.back().node;
         if (!found) {
           next = nodes.size();
           nodes[cur].children.push_back({seg, static_cast<std::uint16_t>(next)});
@@ -2499,7 +2963,7 @@ struct trie_builder {
     for (std::size_t n = 0; n < nodes.size(); ++n) {
       auto children = nodes[n].children;
       std::sort(children.begin(), children.end(),
-                [](const trie_edge& a, const trie_edge& b) { return a.label < b.label; });
+                [](const trie_edge& a, const trie_edge& b) { return label_less(a.label, b.label); });
       trie_node& out = t.nodes[n];
       out.first_edge = static_cast<std::uint16_t>(edge);
       out.edge_count = static_cast<std::uint16_t>(children.size());
@@ -2525,27 +2989,75 @@ consteval auto build_trie(const std::array<route_desc, N>& descs) {
 
 // Matches `rest` (the path after its leading '/'; `at_end` when nothing is left) from `node`. Captured
 // parameter values go to params[depth...]. Returns the leaf index or -1.
+// The first '/' in [p, end), or end: eight bytes at a time, never reading past end.
+KEEL_ALWAYS_INLINE const char* find_slash(const char* p, const char* end) noexcept {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  while (end - p >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, p, 8);
+    x ^= ones * '/';
+    const std::uint64_t zero = (x - ones) & ~x & highs;  // the first zero byte (a '/') is exact
+    if (zero != 0) return p + __builtin_ctzll(zero) / 8;
+    p += 8;
+  }
+#endif
+  while (p != end && *p != '/') ++p;
+  return p;
+}
+
+// Matches `rest` (the path after its leading '/'; `at_end` when nothing is left) from `node`. Captured
+// parameter values go to params[depth...]. Returns the leaf index or -1.
 template <class Trie>
-constexpr int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_end,
-                         std::string_view* params, std::size_t depth) {
+int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_end, std::string_view* params,
+               std::size_t depth) {
   const trie_node& n = t.nodes[node];
   if (at_end) return n.leaf;
-  std::size_t slash = rest.find('/');
-  std::string_view seg = rest.substr(0, slash);
-  std::string_view after = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
-  bool next_end = slash == std::string_view::npos;
-  if (n.edge_count != 0) {
-    const trie_edge* first = t.edges.data() + n.first_edge;
-    const trie_edge* last = first + n.edge_count;
-    // Few children: a linear scan over sorted labels beats binary search's branches.
-    const trie_edge* it = first;
-    if (n.edge_count > 8) {
-      it = std::lower_bound(first, last, seg, [](const trie_edge& e, std::string_view s) { return e.label < s; });
-    } else {
-      while (it != last && it->label < seg) ++it;
+  const char* const begin = rest.data();
+  const std::size_t size = rest.size();
+  if (n.edge_count != 0 && n.edge_count <= 8) {
+    // Few children: a label matches when the path continues with it and then '/' or its end, so no scan for
+    // the segment's end is needed (labels are sorted by length; at most one can match).
+    const trie_edge* const last = t.edges.data() + n.first_edge + n.edge_count;
+    for (const trie_edge* it = t.edges.data() + n.first_edge; it != last; ++it) {
+      const std::size_t len = it->label.size();
+      if (len > size) break;
+      if ((len == size || begin[len] == '/') && equal_bytes(it->label.data(), begin, len)) {
+        const bool last_segment = len == size;
+        const std::string_view after =
+            last_segment ? std::string_view{} : std::string_view(begin + len + 1, size - len - 1);
+        const int r = match_path(t, it->node, after, last_segment, params, depth);
+        if (r >= 0) return r;
+        break;
+      }
     }
-    if (it != last && it->label == seg) {
-      int r = match_path(t, it->node, after, next_end, params, depth);
+    if (n.param_child < 0 && n.tail_leaf < 0) return -1;
+  }
+  const char* const slash = find_slash(begin, begin + size);
+  const std::string_view seg(begin, static_cast<std::size_t>(slash - begin));
+  const bool next_end = slash == begin + size;
+  const std::string_view after =
+      next_end ? std::string_view{}
+               : std::string_view(slash + 1, static_cast<std::size_t>(begin + size - slash - 1));
+  if (n.edge_count > 8) {
+    // Many children: binary search in (length, bytes) order.
+    const trie_edge* lo = t.edges.data() + n.first_edge;
+    std::size_t count = n.edge_count;
+    while (count > 0) {
+      const std::size_t half = count / 2;
+      const trie_edge& e = lo[half];
+      const bool less =
+          e.label.size() != seg.size() ? e.label.size() < seg.size() : same_length_less(e.label, seg);
+      if (less) {
+        lo += half + 1;
+        count -= half + 1;
+      } else {
+        count = half;
+      }
+    }
+    if (lo != t.edges.data() + n.first_edge + n.edge_count && lo->label.size() == seg.size() &&
+        equal_bytes(lo->label.data(), seg.data(), seg.size())) {
+      const int r = match_path(t, lo->node, after, next_end, params, depth);
       if (r >= 0) return r;
     }
   }
@@ -2929,21 +3441,21 @@ inline void respond_to_exception(request_context& ctx) {
 
 // What a handler parameter holds while the pipeline runs.
 template <class P>
-using arg_storage_t = std::conditional_t<std::is_lvalue_reference_v<P>, std::remove_reference_t<P>*,
-                                         std::remove_cvref_t<P>>;
+using arg_storage_t =
+    std::conditional_t<std::is_lvalue_reference_v<P>, std::remove_reference_t<P>*, std::remove_cvref_t<P>>;
 
 template <class Ctx, class P>
-constexpr bool is_context_param =
-    std::is_lvalue_reference_v<P> &&
-    (std::is_same_v<std::remove_cvref_t<P>, Ctx> || std::is_same_v<std::remove_cvref_t<P>, request_context>);
+constexpr bool is_context_param = std::is_lvalue_reference_v<P> &&
+                                  (std::is_same_v<std::remove_cvref_t<P>, Ctx> ||
+                                   std::is_same_v<std::remove_cvref_t<P>, request_context>);
 
 template <class Ctx, class P>
 constexpr bool is_state_param =
-    std::is_lvalue_reference_v<P> && Ctx::template has_state<std::remove_cvref_t<P>>;
+    std::is_lvalue_reference_v<P>&& Ctx::template has_state<std::remove_cvref_t<P>>;
 
 template <class Ctx, class P>
 constexpr bool is_service_param =
-    std::is_lvalue_reference_v<P> && Ctx::template has_service<std::remove_cvref_t<P>>;
+    std::is_lvalue_reference_v<P>&& Ctx::template has_service<std::remove_cvref_t<P>>;
 
 template <class Ctx, class P>
 constexpr bool is_extractor_param = Extractor<std::remove_cvref_t<P>, Ctx>;
@@ -2958,9 +3470,10 @@ struct handler_parameter_is_not_extractable {
 
 template <class Parameter>
 struct coroutine_handler_takes_reference {
-  static_assert(sizeof(Parameter) == 0,
-                "keel: a coroutine handler must take path parameters and extractors by value: a reference would "
-                "dangle once the coroutine suspends (references to services, states and the context are fine)");
+  static_assert(
+      sizeof(Parameter) == 0,
+      "keel: a coroutine handler must take path parameters and extractors by value: a reference would "
+      "dangle once the coroutine suspends (references to services, states and the context are fine)");
   static constexpr bool ok = false;
 };
 
@@ -3052,7 +3565,7 @@ struct route_pipeline {
 
   template <std::size_t... Is>
   KEEL_ALWAYS_INLINE static dispatch_result extract_and_call(const Route& route, Ctx& ctx, std::size_t ran,
-                                                            std::index_sequence<Is...>) {
+                                                             std::index_sequence<Is...>) {
     std::tuple<std::optional<arg_storage_t<std::tuple_element_t<Is, args>>>...> storage;
     bool ok = (extract_arg<Route, Is, std::tuple_element_t<Is, args>>(ctx, std::get<Is>(storage)) && ...);
     if (!ok) return dispatch_result::done;
@@ -3254,9 +3767,10 @@ class app {
   using router_type = Router;
   using stack_type = Stack;
   using context_type = context<typename detail::all_states<Router, Stack>::type, Services>;
-  static_assert(ErrorFormatter<ErrorFormat>,
-                "keel: an error formatter needs `static void format(const keel::http_error&, std::string_view "
-                "request_id, keel::response&)`");
+  static_assert(
+      ErrorFormatter<ErrorFormat>,
+      "keel: an error formatter needs `static void format(const keel::http_error&, std::string_view "
+      "request_id, keel::response&)`");
 
   explicit app(Router r) : router_(std::move(r)) {}
   app(Router r, Stack s, typename detail::service_list<Services>::pointers svc)
@@ -3266,13 +3780,12 @@ class app {
   template <class... Ms>
   auto use(Ms... ms) && {
     using S = decltype(std::tuple_cat(std::declval<Stack>(), std::declval<std::tuple<Ms...>>()));
-    return app<Router, S, Services, ErrorFormat>(std::move(router_),
-                                                  std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)),
-                                                  services_);
+    return app<Router, S, Services, ErrorFormat>(
+        std::move(router_), std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)),
+        services_);
   }
   template <class... Ms>
-    requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...))
-  auto use() && {
+  requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
     return std::move(*this).use(Ms{}...);
   }
 
@@ -3281,7 +3794,7 @@ class app {
   auto provide(Ts&... services) && {
     using S = decltype(std::tuple_cat(std::declval<Services>(), std::declval<std::tuple<Ts...>>()));
     return app<Router, Stack, S, ErrorFormat>(std::move(router_), std::move(stack_),
-                                               std::tuple_cat(services_, std::tuple<Ts*...>(&services...)));
+                                              std::tuple_cat(services_, std::tuple<Ts*...>(&services...)));
   }
 
   // Replaces the JSON shape of every error response (see keel/error.hpp).
@@ -3328,28 +3841,566 @@ app(R) -> app<R>;
 
 }  // namespace keel::inline v0
 // ----- end of keel/app.hpp -----
-// ----- keel/middleware/access_log.hpp -----
-// keel::access_log: one JSON line per request (time, method, path, status, bytes, duration, request id,
-// route), to stderr, a file, or a callback.
-//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
-//   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
-//   keel::app{api}.use(keel::access_log{{.callback = &to_my_logger, .user = &logger}})
+// ----- keel/extractors/cookie.hpp -----
+// keel::cookie<"name", T>: one request cookie converted to T, as a handler parameter.
+
+// ----- keel/extractors/detail/value_holder.hpp -----
+// The value every typed extractor hands to the handler, with pointer-like access (`*q`, `q->limit`).
+
+
+namespace keel::inline v0::detail {
+
+// Extractors derive from it and add what the OpenAPI generator reads (keel_dto, keel_location, keel_name).
+template <class T>
+struct value_holder {
+  using value_type = T;
+
+  T value{};
+
+  T& operator*() & noexcept { return value; }
+  const T& operator*() const& noexcept { return value; }
+  T* operator->() noexcept { return &value; }
+  const T* operator->() const noexcept { return &value; }
+};
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/extractors/detail/value_holder.hpp -----
+// ----- keel/extractors/detail/text_value.hpp -----
+// Converts one piece of request text (a query or form value, a header, a cookie) into a typed value.
+
+// ----- keel/json/enum.hpp -----
+// Enum <-> name conversion by compile-time name extraction, for enums read and written as JSON strings.
+
+// ----- keel/detail/reflect/static_text.hpp -----
+// Text built at compile time into static storage: copies, decimal numbers, concatenations.
+
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace keel::inline v0::detail {
+
+// Copies compile-time text into an array owned by a variable template, so only the text itself (and not the
+// string it was cut from, e.g. a whole __PRETTY_FUNCTION__) ends up in the binary.
+template <std::size_t N>
+consteval std::array<char, N + 1> to_char_array(std::string_view text) {
+  std::array<char, N + 1> out{};
+  for (std::size_t i = 0; i < N; ++i) out[i] = text[i];
+  return out;
+}
+
+// Decimal text of an integer at compile time (for messages like "length must be 1..120").
+template <long long Value>
+inline constexpr auto decimal_storage = [] {
+  constexpr auto digits = [] {
+    unsigned long long v = Value < 0 ? 0ULL - static_cast<unsigned long long>(Value) : Value;
+    std::size_t n = Value < 0 ? 1 : 0;
+    do {
+      ++n;
+      v /= 10;
+    } while (v != 0);
+    return n;
+  }();
+  std::array<char, digits + 1> out{};
+  unsigned long long v = Value < 0 ? 0ULL - static_cast<unsigned long long>(Value) : Value;
+  std::size_t i = digits;
+  do {
+    out[--i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  if (Value < 0) out[0] = '-';
+  return out;
+}();
+template <long long Value>
+inline constexpr std::string_view decimal{decimal_storage<Value>.data(), decimal_storage<Value>.size() - 1};
+
+// Concatenation of compile-time string_views into static storage.
+template <const std::string_view&... Parts>
+struct concat {
+  static constexpr std::size_t size = (Parts.size() + ... + 0);
+  static constexpr auto storage = [] {
+    std::array<char, size + 1> out{};
+    std::size_t at = 0;
+    const std::array<std::string_view, sizeof...(Parts)> parts{Parts...};
+    for (std::string_view part : parts)
+      for (char c : part) out[at++] = c;
+    return out;
+  }();
+  static constexpr std::string_view value{storage.data(), size};
+};
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/detail/reflect/static_text.hpp -----
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
 //
-// A line looks like
-//   {"time":"2026-11-21T12:00:00.123Z","method":"GET","path":"/users/42","status":200,"bytes":27,
-//    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
-// The path is the raw path without the query string: queries often carry tokens that must not reach logs.
-// Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
+// Names are found by trying every value in keel::enum_range<E> (default -128..127, or 0..255 for an
+// unsigned underlying type). An enum with values outside that range specializes it:
+//   template <> struct keel::enum_range<big_codes> { static constexpr long long min = 0, max = 1000; };
+
+namespace keel::inline v0 {
+
+template <class E>
+struct enum_range {
+  static constexpr long long min = std::is_signed_v<std::underlying_type_t<E>> ? -128 : 0;
+  static constexpr long long max = std::is_signed_v<std::underlying_type_t<E>> ? 127 : 255;
+};
+
+}  // namespace keel::inline v0
+
+namespace keel::inline v0::detail {
+
+template <auto KeelEnumValue>
+consteval std::string_view enum_pretty_function() {
+  return __PRETTY_FUNCTION__;
+}
+
+// g++: "[with auto KeelEnumValue = ns::color::red; ...]", clang: "[KeelEnumValue = ns::color::red]". A value
+// without a name prints as "(ns::color)3"; the name is what follows the last ':'.
+consteval std::string_view enum_name_in(std::string_view text) {
+  constexpr std::string_view marker = "KeelEnumValue = ";
+  std::size_t begin = text.find(marker);
+  if (begin == std::string_view::npos) return {};
+  begin += marker.size();
+  std::size_t end = text.find_first_of(";]", begin);
+  std::string_view value = text.substr(begin, end - begin);
+  if (value.empty() || value[0] == '(' || value[0] == '-' || (value[0] >= '0' && value[0] <= '9')) return {};
+  std::size_t colon = value.rfind(':');
+  return colon == std::string_view::npos ? value : value.substr(colon + 1);
+}
+
+// __builtin_bit_cast rather than static_cast: clang rejects out-of-range static_casts to enums without a
+// fixed underlying type in constant expressions.
+template <class E, long long V>
+inline constexpr E enum_from_integer = __builtin_bit_cast(E, static_cast<std::underlying_type_t<E>>(V));
+
+template <class E, long long V>
+consteval std::string_view raw_enum_name() {
+  return enum_name_in(enum_pretty_function<enum_from_integer<E, V>>());
+}
+
+template <class E>
+using enum_offsets = std::make_integer_sequence<long long, enum_range<E>::max - enum_range<E>::min + 1>;
+
+// One constant evaluation per value (clang caps the steps of each), its name copied into static storage.
+template <class E, long long V>
+struct enum_name_holder {
+  static constexpr std::string_view raw = raw_enum_name<E, V>();
+  static constexpr auto storage = to_char_array<raw.size()>(raw);
+  static constexpr std::string_view value{storage.data(), raw.size()};
+};
+
+// Pack expansions rather than fold expressions: clang limits folds to 256 operands.
+template <class E, long long... Offsets>
+consteval std::array<std::string_view, sizeof...(Offsets)> enum_names_in_range(
+    std::integer_sequence<long long, Offsets...>) {
+  return {enum_name_holder<E, enum_range<E>::min + Offsets>::value...};
+}
+
+template <class E>
+struct enum_table {
+  static_assert(std::is_enum_v<E>);
+  static_assert(enum_range<E>::max >= enum_range<E>::min, "keel::enum_range: max < min");
+  using underlying = std::underlying_type_t<E>;
+
+  static constexpr auto names = enum_names_in_range<E>(enum_offsets<E>{});
+  static constexpr std::size_t size = [] {
+    std::size_t n = 0;
+    for (std::string_view name : names) n += !name.empty();
+    return n;
+  }();
+  static constexpr auto entries = [] {
+    std::array<std::pair<E, std::string_view>, size> out{};
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i].empty()) continue;
+      long long value = enum_range<E>::min + static_cast<long long>(i);
+      out[at++] = {__builtin_bit_cast(E, static_cast<underlying>(value)), names[i]};
+    }
+    return out;
+  }();
+};
+
+}  // namespace keel::inline v0::detail
+
+namespace keel::inline v0 {
+
+// (value, name) of every named enumerator in keel::enum_range<E>, in increasing value order.
+template <class E>
+inline constexpr const auto& enum_entries = detail::enum_table<E>::entries;
+
+// The enumerator's name, or an empty view for a value without one.
+template <class E>
+requires std::is_enum_v<E>
+constexpr std::string_view enum_name(E value) noexcept {
+  for (const auto& [v, name] : enum_entries<E>)
+    if (v == value) return name;
+  return {};
+}
+
+template <class E>
+requires std::is_enum_v<E>
+constexpr std::optional<E> enum_from_name(std::string_view name) noexcept {
+  for (const auto& [v, n] : enum_entries<E>)
+    if (n == name) return v;
+  return std::nullopt;
+}
+
+}  // namespace keel::inline v0
+// ----- end of keel/json/enum.hpp -----
+// ----- keel/validate/validated.hpp -----
+// Validators as types: keel::validated<T, Rules...>, the Rule and Validator concepts, constraint metadata.
+
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+// validated<T, Rules...> wraps a value that must pass its rules when read; the constraints are what the
+// OpenAPI generator reads.
+//
+// A Rule is a type with `static std::string_view check(const T&)` returning "" when the value is fine and
+// otherwise a reason with static storage ("length must be 1..120"), and `static constexpr keel::constraints
+// constraints` describing it. A Validator is any type the reader can fill and then ask for a verdict:
+// `value_type`, `get()` (const and mutable) and `check()` returning the first reason or "". validated<>
+// is one; users may write others. Write a custom rule like:
+//
+//   struct even {
+//     static constexpr keel::constraints constraints{};
+//     static std::string_view check(int v) { return v % 2 == 0 ? "" : "must be even"; }
+//   };
+//   struct dto { keel::validated<int, even> n; };
+
+namespace keel::inline v0 {
+
+// What a rule promises about a value, in JSON Schema terms (empty members: no promise).
+struct constraints {
+  std::optional<std::size_t> min_length{};  // code points
+  std::optional<std::size_t> max_length{};
+  std::optional<long long> minimum{};
+  std::optional<long long> maximum{};
+  std::optional<std::size_t> min_items{};
+  std::optional<std::size_t> max_items{};
+  std::string_view pattern{};  // ECMA-262 regular expression, unanchored (JSON Schema semantics)
+  std::string_view format{};   // "email", "uuid", "uri"
+  std::span<const std::string_view> allowed{};  // enum values
+};
+
+template <class R, class T>
+concept Rule = requires(const T& value) {
+  { R::check(value) } -> std::convertible_to<std::string_view>;
+  { R::constraints } -> std::convertible_to<constraints>;
+};
+
+template <class V>
+concept Validator = requires(V& v, const V& cv) {
+  typename V::value_type;
+  { v.get() } -> std::same_as<typename V::value_type&>;
+  { cv.get() } -> std::same_as<const typename V::value_type&>;
+  { cv.check() } -> std::convertible_to<std::string_view>;
+};
+
+// The constraints of all rules of a validated<> merged into one (later rules fill what earlier ones left).
+template <class... Rules>
+constexpr constraints merge_constraints() {
+  constraints out{};
+  auto merge = [&out](const constraints& c) {
+    if (c.min_length) out.min_length = c.min_length;
+    if (c.max_length) out.max_length = c.max_length;
+    if (c.minimum) out.minimum = c.minimum;
+    if (c.maximum) out.maximum = c.maximum;
+    if (c.min_items) out.min_items = c.min_items;
+    if (c.max_items) out.max_items = c.max_items;
+    if (!c.pattern.empty()) out.pattern = c.pattern;
+    if (!c.format.empty()) out.format = c.format;
+    if (!c.allowed.empty()) out.allowed = c.allowed;
+  };
+  (merge(Rules::constraints), ...);
+  return out;
+}
+
+template <class T, class... Rules>
+requires(Rule<Rules, T>&&...) class validated {
+ public:
+  using value_type = T;
+  static constexpr keel::constraints constraints = merge_constraints<Rules...>();
+
+  validated() = default;
+  // Implicit on purpose: a handler builds a response DTO from plain values (`{.title = "x"}`). Only input
+  // is checked; output is trusted.
+  template <class U>
+  requires std::constructible_from<T, U&&> &&
+      (!std::same_as<std::remove_cvref_t<U>, validated>)validated(U&& value)
+      : value_(std::forward<U>(value)) {}  // NOLINT
+
+  T& get() noexcept { return value_; }
+  const T& get() const noexcept { return value_; }
+  T& operator*() noexcept { return value_; }
+  const T& operator*() const noexcept { return value_; }
+  T* operator->() noexcept { return &value_; }
+  const T* operator->() const noexcept { return &value_; }
+  operator const T&() const noexcept { return value_; }  // NOLINT
+
+  // The first broken rule's reason, or "".
+  std::string_view check() const {
+    std::string_view reason;
+    static_cast<void>(((reason = Rules::check(value_)).empty() && ...));
+    return reason;
+  }
+
+  friend bool operator==(const validated& a, const T& b) { return a.value_ == b; }
+  // A template, so that "abc" never converts to validated for it (which would be ambiguous with the above).
+  template <class V>
+  requires std::same_as<V, validated>
+  friend bool operator==(const validated& a, const V& b) { return a.value_ == b.value_; }
+
+ private:
+  T value_{};
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/validate/validated.hpp -----
+
+#include <charconv>
+#include <concepts>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+// The text has already been percent-decoded where its place calls for it. Supported targets: bool
+// ("true"/"false"/"1"/"0"), every integer width (range-checked), float/double, std::string, enums by name,
+// and validator types (keel::text<1, 120>, keel::range<int, 0, 5> ...) over one of those, checked with their
+// rules. std::optional<T> and std::vector<T> are handled by the callers (absent key, repeated key).
+
+namespace keel::inline v0::detail {
+
+template <class T>
+inline constexpr bool is_text_optional = false;
+template <class T>
+inline constexpr bool is_text_optional<std::optional<T>> = true;
+
+template <class T>
+inline constexpr bool is_text_vector = false;
+template <class T, class A>
+inline constexpr bool is_text_vector<std::vector<T, A>> = true;
+
+template <class T>
+concept text_scalar = std::same_as<T, bool> || std::integral<T> || std::floating_point<T> ||
+    std::same_as<T, std::string> || std::is_enum_v<T>;
+
+// A type one text value converts into: a scalar, or a validator over one.
+template <class T>
+concept text_convertible = text_scalar<T> ||(Validator<T>&& text_scalar<typename T::value_type>);
+
+// The plain type a convertible type is read as (a validator's value type).
+template <class T>
+struct text_base {
+  using type = T;
+};
+template <Validator T>
+struct text_base<T> {
+  using type = typename T::value_type;
+};
+template <class T>
+inline constexpr bool is_text_string = std::same_as<typename text_base<T>::type, std::string>;
+
+// Worded like a bad path parameter: the same conversions, the same reasons.
+template <class T>
+constexpr std::string_view text_expectation() {
+  return path_value_expectation<typename text_base<T>::type>();
+}
+
+template <class E>
+std::string enum_expectation() {
+  std::string reason = "must be one of: ";
+  bool first = true;
+  for (const auto& entry : enum_entries<E>) {
+    if (!first) reason += ", ";
+    first = false;
+    reason += entry.second;
+  }
+  return reason;
+}
+
+// Converts `text` into `out`. On failure returns false with `reason` set; a validator's broken rule counts as
+// a failure too.
+template <text_convertible T>
+bool parse_text_value(std::string_view text, T& out, std::string& reason) {
+  if constexpr (Validator<T>) {
+    if (!parse_text_value(text, out.get(), reason)) return false;
+    std::string_view broken = out.check();
+    if (broken.empty()) return true;
+    reason.assign(broken);
+    return false;
+  } else if constexpr (std::same_as<T, std::string>) {
+    out.assign(text.data(), text.size());
+    return true;
+  } else if constexpr (std::same_as<T, bool>) {
+    if (text == "true" || text == "1") return out = true, true;
+    if (text == "false" || text == "0") return out = false, true;
+    reason.assign(text_expectation<T>());
+    return false;
+  } else if constexpr (std::is_enum_v<T>) {
+    if (auto found = enum_from_name<T>(text)) return out = *found, true;
+    reason = enum_expectation<T>();
+    return false;
+  } else {
+    // from_chars takes no leading '+' or whitespace, and a partial match ("12ab") is no match.
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (!text.empty() && ec == std::errc{} && end == text.data() + text.size()) return true;
+    reason.assign(text_expectation<T>());
+    return false;
+  }
+}
+
+// Every typed extractor reports bad input the same way: 422 with one entry per offending field.
+inline http_error validation_failed() {
+  return http_error(http::status::unprocessable_content, "validation failed", "validation_failed");
+}
+
+// What a header<> or cookie<> may hold: one convertible value, or an optional one (absent is fine).
+template <class T>
+concept single_text_target = text_convertible<T> ||
+    (is_text_optional<T>&& text_convertible<typename T::value_type>);
+
+// Fills the wrapper W (header<>, cookie<>) from its raw text, nullopt when the request lacks it. A missing
+// required value is a 422 naming it, like a bad one.
+template <class W>
+result<W> extract_single_text(std::optional<std::string_view> raw) {
+  using T = typename W::value_type;
+  W out{};
+  std::string reason;
+  if (!raw) {
+    if constexpr (is_text_optional<T>) return out;
+    reason = "required";
+  } else if constexpr (is_text_optional<T>) {
+    if (parse_text_value(*raw, out.value.emplace(), reason)) return out;
+  } else {
+    if (parse_text_value(*raw, out.value, reason)) return out;
+  }
+  http_error e = validation_failed();
+  e.add_field(std::string(W::keel_location), std::string(W::keel_name), std::move(reason));
+  return e;
+}
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/extractors/detail/text_value.hpp -----
+
+#include <optional>
+#include <string_view>
+
+// `keel::cookie<"session", std::string> s`: the value of the first cookie called "session" in the Cookie
+// header(s), converted like a header value. Cookie names match case-sensitively (RFC 6265). The value is
+// taken as sent, minus surrounding double quotes: cookies have no standard encoding, so nothing is
+// percent-decoded. A missing cookie is a 422 naming it (location "cookie") unless T is a std::optional.
+
+namespace keel::inline v0 {
+
+namespace http {
+
+// The value of cookie `name` in one Cookie header value ("a=1; b=2"), nullopt when absent.
+inline std::optional<std::string_view> find_cookie(std::string_view cookies, std::string_view name) noexcept {
+  while (!cookies.empty()) {
+    std::size_t semicolon = cookies.find(';');
+    std::string_view pair = cookies.substr(0, semicolon);
+    cookies = semicolon == std::string_view::npos ? std::string_view{} : cookies.substr(semicolon + 1);
+    while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
+    while (!pair.empty() && (pair.back() == ' ' || pair.back() == '\t')) pair.remove_suffix(1);
+    std::size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || pair.substr(0, eq) != name) continue;
+    std::string_view value = pair.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace http
+
+template <fixed_string Name, detail::single_text_target T>
+struct cookie : detail::value_holder<T> {
+  using keel_dto = T;  // for the OpenAPI generator: the parameter's schema, its name and its place
+  static constexpr std::string_view keel_name = Name.view();
+  static constexpr std::string_view keel_location = "cookie";
+};
+
+template <fixed_string Name, class T>
+struct extractor<cookie<Name, T>> {
+  static result<cookie<Name, T>> extract(request_context& ctx) {
+    std::optional<std::string_view> found;
+    for (const http::header_field& field : ctx.request().headers) {
+      if (!keel::detail::iequals(field.name, "Cookie")) continue;
+      found = http::find_cookie(field.value, Name.view());
+      if (found) break;
+    }
+    return detail::extract_single_text<cookie<Name, T>>(found);
+  }
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/extractors/cookie.hpp -----
+// ----- keel/extractors/header.hpp -----
+// keel::header<"X-Name", T>: one request header converted to T, as a handler parameter.
+
+
+#include <optional>
+#include <string_view>
+
+// `keel::header<"X-Request-Priority", int> p` (then `*p`, `p.value`): the header's first value, converted
+// like a query value (integers range-checked, bool, enums by name, validator types with their rules). A
+// missing header is a 422 naming it (location "header") unless T is a std::optional. Names match
+// case-insensitively.
+
+namespace keel::inline v0 {
+
+template <fixed_string Name, detail::single_text_target T>
+struct header : detail::value_holder<T> {
+  using keel_dto = T;  // for the OpenAPI generator: the parameter's schema, its name and its place
+  static constexpr std::string_view keel_name = Name.view();
+  static constexpr std::string_view keel_location = "header";
+};
+
+template <fixed_string Name, class T>
+struct extractor<header<Name, T>> {
+  static result<header<Name, T>> extract(request_context& ctx) {
+    const http::header_field* field = ctx.request().headers.find(Name.view());
+    return detail::extract_single_text<header<Name, T>>(field ? std::optional<std::string_view>(field->value)
+                                                              : std::nullopt);
+  }
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/extractors/header.hpp -----
+// ----- keel/middleware/access_log.hpp -----
+// keel::access_log: one JSON line per request, to stderr, a file, or a callback.
 
 // ----- keel/json/time.hpp -----
-// RFC 3339 timestamps for std::chrono::system_clock::time_point: written as UTC with milliseconds
-// ("2026-11-21T12:00:00.000Z"); read with any fraction and any offset ("...+02:00").
+// RFC 3339 timestamps (UTC, milliseconds) for std::chrono::system_clock::time_point.
 
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string_view>
+
+// Written as UTC with milliseconds ("2026-11-21T12:00:00.000Z"); read with any fraction and any offset
+// ("...+02:00").
 
 namespace keel::inline v0::detail {
 
@@ -3405,14 +4456,15 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
     at += n;
     return true;
   };
-  auto expect = [&](std::string_view options) {
-    if (at >= s.size() || options.find(s[at]) == std::string_view::npos) return false;
+  auto expect = [&](char a, char b = 0, char c = 0) {
+    if (at >= s.size() || (s[at] != a && (b == 0 || s[at] != b) && (c == 0 || s[at] != c))) return false;
     ++at;
     return true;
   };
   int y, mo, d, h, mi, sec;
-  if (!digits(4, y) || !expect("-") || !digits(2, mo) || !expect("-") || !digits(2, d) || !expect("Tt ") ||
-      !digits(2, h) || !expect(":") || !digits(2, mi) || !expect(":") || !digits(2, sec))
+  if (!digits(4, y) || !expect('-') || !digits(2, mo) || !expect('-') || !digits(2, d) ||
+      !expect('T', 't', ' ') || !digits(2, h) || !expect(':') || !digits(2, mi) || !expect(':') ||
+      !digits(2, sec))
     return std::nullopt;
   year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
@@ -3429,11 +4481,11 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
     if (at == start) return std::nullopt;
   }
   int offset_minutes = 0;
-  if (expect("Zz")) {
+  if (expect('Z', 'z')) {
   } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
     int sign = s[at++] == '-' ? -1 : 1;
     int oh, om;
-    if (!digits(2, oh) || !expect(":") || !digits(2, om) || oh > 23 || om > 59) return std::nullopt;
+    if (!digits(2, oh) || !expect(':') || !digits(2, om) || oh > 23 || om > 59) return std::nullopt;
     offset_minutes = sign * (oh * 60 + om);
   } else {
     return std::nullopt;
@@ -3459,6 +4511,16 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
 #include <utility>
 
 #include <fmt/format.h>
+
+//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
+//   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
+//   keel::app{api}.use(keel::access_log{{.callback = &to_my_logger, .user = &logger}})
+//
+// A line looks like
+//   {"time":"2026-11-21T12:00:00.123Z","method":"GET","path":"/users/42","status":200,"bytes":27,
+//    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
+// The path is the raw path without the query string: queries often carry tokens that must not reach logs.
+// Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
 
 namespace keel::inline v0 {
 
@@ -3552,8 +4614,15 @@ class access_log {
 }  // namespace keel::inline v0
 // ----- end of keel/middleware/access_log.hpp -----
 // ----- keel/middleware/cors.hpp -----
-// keel::cors: Cross-Origin Resource Sharing (the Fetch standard's CORS protocol): answers preflights and
-// marks the responses that a browser may hand to scripts from other origins.
+// keel::cors: Cross-Origin Resource Sharing: answers preflights and marks responses other origins may read.
+
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+#include <string_view>
+#include <vector>
+
 //   keel::app{api}.use<keel::cors>()   // any origin, no credentials
 //   keel::app{api}.use(keel::cors{.allow_origins = {"https://app.example"}, .allow_credentials = true})
 //
@@ -3562,21 +4631,13 @@ class access_log {
 //   204 with the Access-Control-* headers when origin, method and every requested header are allowed, else
 //   403 with keel's error body (code "cors_rejected") naming what was refused (Starlette answers 400; the
 //   browser fails the request either way, and the body tells the developer why).
-// - Other requests always reach the handler (CORS protects the reader, not the server); an allowed Origin
-// gets
-//   Access-Control-Allow-Origin, a refused one gets no CORS headers, so the browser hides the answer.
+// - Other requests always reach the handler (CORS protects the reader, not the server): an allowed Origin
+//   gets Access-Control-Allow-Origin, a refused one no CORS headers, so the browser hides the answer.
 // - "*" is only sent when any origin is allowed and credentials are not: with credentials the origin is
 //   echoed, as the standard demands. Whenever the answer depends on Origin, responses carry Vary: Origin
 //   (also those without Origin, so a cache never serves a CORS-less copy to a cross-origin reader).
 // - Use it app-wide: the router answers OPTIONS itself, so a route's or group's middleware never sees a
 //   preflight.
-
-
-#include <algorithm>
-#include <charconv>
-#include <string>
-#include <string_view>
-#include <vector>
 
 namespace keel::inline v0 {
 
@@ -3708,16 +4769,17 @@ struct cors {
 }  // namespace keel::inline v0
 // ----- end of keel/middleware/cors.hpp -----
 // ----- keel/middleware/request_id.hpp -----
-// keel::request_id: gives every request an id (the caller's X-Request-ID when it is sane, else a fresh one),
-// stores it in the context (error bodies and the access log carry it) and echoes it in the response.
-//   keel::app{api}.use<keel::request_id>()
-//   keel::app{api}.use(keel::request_id{.header = "X-Correlation-ID", .trust_incoming = false})
+// keel::request_id: gives each request an id (a sane incoming X-Request-ID, else a new one) and echoes it.
 
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
 #include <string_view>
+
+// The id goes into the context, so error bodies and the access log carry it.
+//   keel::app{api}.use<keel::request_id>()
+//   keel::app{api}.use(keel::request_id{.header = "X-Correlation-ID", .trust_incoming = false})
 
 namespace keel::inline v0 {
 
@@ -3804,20 +4866,19 @@ struct request_id {
 }  // namespace keel::inline v0
 // ----- end of keel/middleware/request_id.hpp -----
 // ----- keel/middleware/security_headers.hpp -----
-// keel::security_headers: the response headers that switch on browsers' defences (MIME sniffing off, no
-// framing, no referrer leaks, a Content-Security-Policy, and HSTS on TLS connections).
-//   keel::app{api}.use<keel::security_headers>()
-//   keel::app{api}.use(keel::security_headers{.frame_options = "SAMEORIGIN", .hsts_include_subdomains =
-//   true})
-//
-// A header the handler already set is left alone, so one route can loosen (or tighten) the policy for
-// itself, e.g. a documentation page that needs inline scripts sets its own Content-Security-Policy.
+// keel::security_headers: nosniff, X-Frame-Options, Referrer-Policy, a CSP, and HSTS on TLS connections.
 
 
 #include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+//   keel::app{api}.use<keel::security_headers>()
+//   keel::app{api}.use(keel::security_headers{.frame_options = "SAMEORIGIN", .hsts_max_age = 600})
+//
+// A header the handler already set is left alone, so one route can loosen (or tighten) the policy for
+// itself, e.g. a documentation page that needs inline scripts sets its own Content-Security-Policy.
 
 namespace keel::inline v0 {
 
@@ -3863,6 +4924,215 @@ struct security_headers {
 
 }  // namespace keel::inline v0
 // ----- end of keel/middleware/security_headers.hpp -----
+// ----- keel/offload.hpp -----
+// keel::offload / keel::sleep_for: awaitables that leave the reactor thread (or wait on it) without blocking
+// it.
+
+// ----- keel/server/reactor.hpp -----
+// keel::detail::current_reactor / current_worker_pool: which io_context and pool this thread serves.
+
+// ----- keel/server/worker_pool.hpp -----
+// keel::worker_pool: the threads that run blocking work (SQL, hashing, files) away from the reactors.
+
+
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <thread>
+#include <utility>
+
+namespace keel::inline v0 {
+
+class worker_pool {
+ public:
+  // 0 threads = max(2, hardware threads): blocking calls must not starve each other on a small machine.
+  explicit worker_pool(unsigned threads = 0) : threads_(resolve(threads)), pool_(threads_) {}
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+  ~worker_pool() { join(); }
+
+  unsigned size() const noexcept { return threads_; }
+  asio::thread_pool::executor_type executor() noexcept { return pool_.get_executor(); }
+
+  // Runs fn() on one of the pool's threads.
+  template <class F>
+  void post(F&& fn) {
+    asio::post(pool_, std::forward<F>(fn));
+  }
+
+  // Waits until every posted job has finished and the threads have exited; no new work is accepted after.
+  void join() { pool_.join(); }
+
+ private:
+  static unsigned resolve(unsigned n) {
+    if (n != 0) return n;
+    return std::max(2u, std::thread::hardware_concurrency());
+  }
+  unsigned threads_;
+  asio::thread_pool pool_;
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/server/worker_pool.hpp -----
+
+#include <asio/io_context.hpp>
+
+namespace keel::inline v0::detail {
+
+struct reactor_binding {
+  asio::io_context* reactor = nullptr;
+  worker_pool* workers = nullptr;
+};
+
+inline reactor_binding& current_binding() noexcept {
+  thread_local reactor_binding binding;
+  return binding;
+}
+
+// The io_context this thread runs (a reactor thread, or a test driving one by hand); nullptr elsewhere.
+inline asio::io_context* current_reactor() noexcept { return current_binding().reactor; }
+// The pool keel::offload sends work to from this thread; nullptr when none was bound.
+inline worker_pool* current_worker_pool() noexcept { return current_binding().workers; }
+
+// Binds a reactor (and optionally a worker pool) to the current thread for the scope's lifetime; nests.
+class reactor_scope {
+ public:
+  explicit reactor_scope(asio::io_context& reactor, worker_pool* workers = nullptr) noexcept
+      : previous_(current_binding()) {
+    current_binding() = reactor_binding{&reactor, workers};
+  }
+  reactor_scope(const reactor_scope&) = delete;
+  reactor_scope& operator=(const reactor_scope&) = delete;
+  ~reactor_scope() { current_binding() = previous_; }
+
+ private:
+  reactor_binding previous_;
+};
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/server/reactor.hpp -----
+
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0 {
+namespace detail {
+
+template <class F, class... Args>
+class offload_awaiter {
+ public:
+  using result_type = std::remove_cvref_t<std::invoke_result_t<F&, Args&&...>>;
+
+  explicit offload_awaiter(F fn, Args... args) : fn_(std::move(fn)), args_(std::move(args)...) {}
+
+  bool await_ready() const noexcept { return false; }
+
+  // Returns false (resume at once) when this thread has no reactor or no pool: then the work simply runs
+  // here, which keeps handlers usable from plain unit tests.
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    asio::io_context* reactor = current_reactor();
+    worker_pool* workers = current_worker_pool();
+    if (reactor == nullptr || workers == nullptr) {
+      run();
+      return false;
+    }
+    // The tracked executor keeps the reactor's run() from returning while the work is out on the pool, so a
+    // shutdown cannot strand the coroutine.
+    auto home = asio::prefer(reactor->get_executor(), asio::execution::outstanding_work.tracked);
+    workers->post([this, awaiting, home = std::move(home)]() mutable {
+      run();
+      asio::post(home, [awaiting] { awaiting.resume(); });
+    });
+    return true;
+  }
+
+  result_type await_resume() {
+    if (error_) std::rethrow_exception(error_);
+    if constexpr (!std::is_void_v<result_type>) return std::move(*result_);
+  }
+
+ private:
+  void run() noexcept {
+    try {
+      if constexpr (std::is_void_v<result_type>) {
+        std::apply(fn_, std::move(args_));
+      } else {
+        result_.emplace(std::apply(fn_, std::move(args_)));
+      }
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+
+  struct no_value {};
+  F fn_;
+  [[no_unique_address]] std::tuple<Args...> args_;
+  [[no_unique_address]] std::conditional_t<std::is_void_v<result_type>, no_value, std::optional<result_type>>
+      result_;
+  std::exception_ptr error_;
+};
+
+class sleep_awaiter {
+ public:
+  explicit sleep_awaiter(std::chrono::steady_clock::duration d) : duration_(d) {}
+  bool await_ready() const noexcept { return duration_ <= std::chrono::steady_clock::duration::zero(); }
+  bool await_suspend(std::coroutine_handle<> awaiting) {
+    asio::io_context* reactor = current_reactor();
+    if (reactor == nullptr) {
+      std::this_thread::sleep_for(duration_);
+      return false;
+    }
+    timer_.emplace(*reactor, duration_);
+    timer_->async_wait([awaiting](const std::error_code&) { awaiting.resume(); });
+    return true;
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  std::chrono::steady_clock::duration duration_;
+  std::optional<asio::steady_timer> timer_;
+};
+
+}  // namespace detail
+
+// co_await keel::offload(fn): runs fn() on the worker pool and resumes the awaiting coroutine on the reactor
+// thread it was running on, with fn's result (or its exception rethrown). Without a bound reactor and pool
+// (see detail::reactor_scope) fn runs inline on the calling thread.
+//
+// offload(fn, args...) moves args into the awaiter and calls fn(std::move(args)...) on the worker. Prefer it
+// over a lambda whose captures own resources written inside the co_await expression: g++ 12 destroys such a
+// closure twice (a double free; GCC's coroutine temporaries bug, fixed in later releases). Naming the lambda
+// first (`auto work = [s = std::move(s)] {...}; co_await keel::offload(std::move(work));`) also avoids it.
+template <class F, class... Args>
+requires std::is_invocable_v < std::decay_t<F>
+&, std::decay_t<Args>&&... > [[nodiscard]] auto offload(F&& fn, Args&&... args) {
+  return detail::offload_awaiter<std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(fn),
+                                                                         std::forward<Args>(args)...);
+}
+
+// co_await keel::sleep_for(d): suspends for d on the current reactor's timer queue (blocks when there is
+// none).
+template <class Rep, class Period>
+[[nodiscard]] detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) {
+  return detail::sleep_awaiter(std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
+}
+
+}  // namespace keel::inline v0
+// ----- end of keel/offload.hpp -----
 // ----- keel/serve.hpp -----
 // app::serve: runs an app on keel's HTTP server (reactor threads, TLS, graceful shutdown).
 
@@ -3880,7 +5150,6 @@ struct security_headers {
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/ssl/stream.hpp>
-#include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include <chrono>
@@ -3907,6 +5176,16 @@ class connection_base {
   // The shutdown deadline passed: close the socket whatever the session is doing.
   virtual void force_close() = 0;
 
+  using clock = std::chrono::steady_clock;
+  clock::time_point deadline() const noexcept { return deadline_; }
+
+ protected:
+  // When the deadline set with arm() passes, the reactor's sweep (connection_registry::sweep) calls this
+  // once.
+  virtual void on_deadline() = 0;
+  void arm(clock::time_point deadline) noexcept { deadline_ = deadline; }
+  void disarm() noexcept { deadline_ = clock::time_point::max(); }
+
  protected:
   explicit connection_base(connection_registry& registry) noexcept;
   virtual ~connection_base();
@@ -3916,6 +5195,7 @@ class connection_base {
   connection_registry* registry_;
   connection_base* prev_ = nullptr;
   connection_base* next_ = nullptr;
+  clock::time_point deadline_ = clock::time_point::max();
 };
 
 // The open connections of one reactor thread, as an intrusive list so shutdown can reach each of them.
@@ -3933,6 +5213,17 @@ class connection_registry {
   void on_connection_end(void (*fn)(void*), void* context) noexcept {
     on_end_ = fn;
     on_end_context_ = context;
+  }
+
+  // Fires every deadline that has passed. The server calls it from one coarse periodic timer per reactor, so
+  // that setting or moving a connection's deadline on every request is a plain store, not a timer operation.
+  void sweep(connection_base::clock::time_point now) {
+    for_each([now](connection_base& c) {
+      if (c.deadline_ <= now) {
+        c.deadline_ = connection_base::clock::time_point::max();
+        c.on_deadline();
+      }
+    });
   }
 
   template <class F>
@@ -3980,7 +5271,7 @@ inline constexpr bool is_tls_stream = false;
 template <class Next>
 inline constexpr bool is_tls_stream<asio::ssl::stream<Next>> = true;
 
-// Owns the stream and the session; alive while any asynchronous operation (read, write, timer, handshake, a
+// Owns the stream and the session; alive while any asynchronous operation (read, write, handshake, a
 // resumption, an async handler the session waits for) holds a reference. Everything runs on the thread of the
 // io_context the socket belongs to.
 //
@@ -3989,7 +5280,6 @@ inline constexpr bool is_tls_stream<asio::ssl::stream<Next>> = true;
 // taken from the session's own signatures, so this header does not depend on the HTTP layer.
 template <class Session, class Stream>
 class connection final : public connection_base {
-  using clock = std::chrono::steady_clock;
   using session_action = decltype(std::declval<Session&>().process());
   using read_phase = decltype(std::declval<const Session&>().phase());
 
@@ -3998,7 +5288,6 @@ class connection final : public connection_base {
   connection(Stream stream, App& app, const server_config& cfg, connection_registry& registry)
       : connection_base(registry),
         stream_(std::move(stream)),
-        timer_(stream_.get_executor()),
         cfg_(cfg),
         session_(app, cfg, is_tls_stream<Stream>) {
     session_.set_resume_hook(&connection::resume_thunk, this);
@@ -4170,24 +5459,8 @@ class connection final : public connection_base {
     return cfg_.timeout.header;
   }
 
-  // One timer wait is outstanding at most. Moving the deadline later costs nothing (the wait re-arms itself
-  // when it fires early); moving it earlier cancels the wait, whose handler then re-arms.
-  void arm(clock::time_point deadline) {
-    deadline_ = deadline;
-    if (!timer_waiting_) return wait_timer();
-    if (deadline < timer_.expiry()) timer_.cancel();
-  }
-  void disarm() noexcept { deadline_ = clock::time_point::max(); }
-  void wait_timer() {
-    timer_waiting_ = true;
-    timer_.expires_at(deadline_);
-    timer_.async_wait([self = ref(this)](const std::error_code&) { self->on_timer(); });
-  }
-  void on_timer() {
-    timer_waiting_ = false;
-    if (closed_ || deadline_ == clock::time_point::max()) return;
-    if (clock::now() < deadline_) return wait_timer();
-    disarm();
+  void on_deadline() override {
+    if (closed_) return;
     switch (state_) {
       case io_state::reading: {
         // Stop the read; its handler reports the timeout to the session, which may still answer 408.
@@ -4203,27 +5476,22 @@ class connection final : public connection_base {
         close_socket();
     }
   }
-
   void close_socket() {
     if (closed_) return;
     closed_ = true;
     std::error_code ignored;
     stream_.lowest_layer().close(ignored);
-    timer_.cancel();
   }
   void finish() { close_socket(); }
 
   Stream stream_;
-  asio::steady_timer timer_;
   const server_config& cfg_;
   Session session_;
-  clock::time_point deadline_ = clock::time_point::max();
   std::uint32_t refs_ = 0;
   io_state state_ = io_state::none;
   read_phase read_deadline_phase_ = read_phase::idle;
   bool read_deadline_set_ = false;
   bool read_timed_out_ = false;
-  bool timer_waiting_ = false;
   bool close_after_write_ = false;
   bool resumed_early_ = false;
   bool closed_ = false;
@@ -4232,91 +5500,6 @@ class connection final : public connection_base {
 
 }  // namespace keel::inline v0::detail
 // ----- end of keel/server/connection.hpp -----
-// ----- keel/server/reactor.hpp -----
-// keel::detail::current_reactor / current_worker_pool: which io_context and pool this thread serves.
-
-// ----- keel/server/worker_pool.hpp -----
-// keel::worker_pool: the threads that run blocking work (SQL, hashing, files) away from the reactors.
-
-
-#include <asio/post.hpp>
-#include <asio/thread_pool.hpp>
-
-#include <algorithm>
-#include <cstddef>
-#include <thread>
-#include <utility>
-
-namespace keel::inline v0 {
-
-class worker_pool {
- public:
-  // 0 threads = max(2, hardware threads): blocking calls must not starve each other on a small machine.
-  explicit worker_pool(unsigned threads = 0) : threads_(resolve(threads)), pool_(threads_) {}
-  worker_pool(const worker_pool&) = delete;
-  worker_pool& operator=(const worker_pool&) = delete;
-  ~worker_pool() { join(); }
-
-  unsigned size() const noexcept { return threads_; }
-  asio::thread_pool::executor_type executor() noexcept { return pool_.get_executor(); }
-
-  // Runs fn() on one of the pool's threads.
-  template <class F>
-  void post(F&& fn) {
-    asio::post(pool_, std::forward<F>(fn));
-  }
-
-  // Waits until every posted job has finished and the threads have exited; no new work is accepted after.
-  void join() { pool_.join(); }
-
- private:
-  static unsigned resolve(unsigned n) {
-    if (n != 0) return n;
-    return std::max(2u, std::thread::hardware_concurrency());
-  }
-  unsigned threads_;
-  asio::thread_pool pool_;
-};
-
-}  // namespace keel::inline v0
-// ----- end of keel/server/worker_pool.hpp -----
-
-#include <asio/io_context.hpp>
-
-namespace keel::inline v0::detail {
-
-struct reactor_binding {
-  asio::io_context* reactor = nullptr;
-  worker_pool* workers = nullptr;
-};
-
-inline reactor_binding& current_binding() noexcept {
-  thread_local reactor_binding binding;
-  return binding;
-}
-
-// The io_context this thread runs (a reactor thread, or a test driving one by hand); nullptr elsewhere.
-inline asio::io_context* current_reactor() noexcept { return current_binding().reactor; }
-// The pool keel::offload sends work to from this thread; nullptr when none was bound.
-inline worker_pool* current_worker_pool() noexcept { return current_binding().workers; }
-
-// Binds a reactor (and optionally a worker pool) to the current thread for the scope's lifetime; nests.
-class reactor_scope {
- public:
-  explicit reactor_scope(asio::io_context& reactor, worker_pool* workers = nullptr) noexcept
-      : previous_(current_binding()) {
-    current_binding() = reactor_binding{&reactor, workers};
-  }
-  reactor_scope(const reactor_scope&) = delete;
-  reactor_scope& operator=(const reactor_scope&) = delete;
-  ~reactor_scope() { current_binding() = previous_; }
-
- private:
-  reactor_binding previous_;
-};
-
-}  // namespace keel::inline v0::detail
-// ----- end of keel/server/reactor.hpp -----
 // ----- keel/server/signals.hpp -----
 // keel::detail::shutdown_signals: turns SIGINT/SIGTERM into a call on a reactor thread.
 
@@ -4469,11 +5652,13 @@ class basic_server {
 
     for (auto& r : reactors_) {
       if (r->acceptor) accept(*r);
+      sweep(*r);
       r->thread = std::thread([this, rp = r.get()] {
         reactor_scope scope(rp->ctx, &*workers_);
         rp->ctx.run();
       });
     }
+    if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
     return endpoint_.port();
   }
 
@@ -4505,6 +5690,11 @@ class basic_server {
       connections.on_connection_end(&basic_server::on_connection_end, this);
       owner = &server;
     }
+    // Connections still referenced by queued handlers (only after a forced stop) die while ctx is destroyed,
+    // when the timers below are already gone: they must not call back into this reactor then.
+    ~reactor() { connections.on_connection_end(nullptr, nullptr); }
+    reactor(const reactor&) = delete;
+    reactor& operator=(const reactor&) = delete;
     // Destroyed last: connections still queued in ctx's handlers unregister themselves when ctx goes.
     connection_registry connections;
     basic_server* owner = nullptr;
@@ -4512,6 +5702,7 @@ class basic_server {
     std::optional<tcp::acceptor> acceptor;
     asio::steady_timer accept_retry{ctx};
     asio::steady_timer shutdown_deadline{ctx};
+    asio::steady_timer sweep_timer{ctx};
     std::optional<shutdown_signals> signals;
     asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
     std::thread thread;
@@ -4611,7 +5802,29 @@ class basic_server {
   static void on_connection_end(void* context) {
     auto& r = *static_cast<reactor*>(context);
     r.owner->open_.fetch_sub(1, std::memory_order_relaxed);
-    if (r.shutting_down && r.connections.empty()) r.shutdown_deadline.cancel();  // the last one just went
+    if (r.shutting_down &&
+        r.connections.empty()) {  // the last one just went: let the reactor run out of work
+      r.shutdown_deadline.cancel();
+      r.sweep_timer.cancel();
+    }
+  }
+
+  // Connection timeouts are checked a few times per shortest timeout (at most every 250 ms), so a timeout
+  // fires at most one tick late and no request pays for a timer operation.
+  std::chrono::milliseconds sweep_interval() const {
+    const auto& t = cfg_.timeout;
+    const auto shortest = std::min({t.header, t.body, t.idle, t.write});
+    return std::clamp(shortest / 8, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
+  }
+
+  void sweep(reactor& r) {
+    r.sweep_timer.expires_after(sweep_interval());
+    r.sweep_timer.async_wait([this, &r](const std::error_code& ec) {
+      if (ec) return;
+      r.connections.sweep(connection_base::clock::now());
+      if (r.shutting_down && r.connections.empty()) return;
+      sweep(r);
+    });
   }
 
   static void on_signal(void* context, int signal_number) {
@@ -4630,7 +5843,10 @@ class basic_server {
     if (r.signals) r.signals->cancel();
     r.connections.for_each([](connection_base& c) { c.begin_graceful_close(); });
     r.keep_running.reset();
-    if (r.connections.empty()) return;
+    if (r.connections.empty()) {
+      r.sweep_timer.cancel();
+      return;
+    }
     r.shutdown_deadline.expires_after(cfg_.timeout.shutdown);
     r.shutdown_deadline.async_wait([this, &r](const std::error_code& ec) {
       if (ec || r.connections.empty()) return;
@@ -4936,15 +6152,23 @@ class request_parser {
     constexpr head_result bad_request{parse_status::error};
 
     // --- request line
-    const char* const method_begin = p;
-    p = detail::find_token_end(p, end);
-    if (p == end) return unfinished(0, 0);
-    if (*p != ' ' || p == method_begin) return bad_request;
-    out.method_name = std::string_view(method_begin, static_cast<std::size_t>(p - method_begin));
-    out.method = parse_method(out.method_name);
+    if (KEEL_LIKELY(end - p >= 4 && detail::load_u32(p) == detail::word32("GET "))) {
+      out.method_name = std::string_view(p, 3);
+      out.method = method::get;
+      p += 4;
+    } else {
+      const char* const method_begin = p;
+      p = detail::find_token_end(p, end);
+      if (p == end) return unfinished(0, 0);
+      if (*p != ' ' || p == method_begin) return bad_request;
+      out.method_name = std::string_view(method_begin, static_cast<std::size_t>(p - method_begin));
+      out.method = parse_method(out.method_name);
+      ++p;
+    }
 
-    const char* const target_begin = ++p;
-    p = detail::find_target_end(p, end);
+    const char* const target_begin = p;
+    const char* question = nullptr;
+    p = detail::find_target_end(p, end, question);
     if (static_cast<std::size_t>(p - target_begin) > limits_.max_target_bytes)
       return {parse_status::error, http::status::uri_too_long};
     if (p == end) return unfinished(0, 0);
@@ -4952,8 +6176,10 @@ class request_parser {
     out.target = std::string_view(target_begin, static_cast<std::size_t>(p - target_begin));
     ++p;
 
-    if (end - p >= 10 && std::memcmp(p, "HTTP/1.", 7) == 0 && (p[7] == '1' || p[7] == '0') && p[8] == '\r' &&
-        p[9] == '\n') {
+    // "HTTP/1.1" CRLF or "HTTP/1.0" CRLF as two word compares; anything else takes the careful path.
+    constexpr std::uint64_t minor_bit = detail::word64("HTTP/1.1") ^ detail::word64("HTTP/1.0");
+    if (KEEL_LIKELY(end - p >= 10 && (detail::load_u64(p) | minor_bit) == detail::word64("HTTP/1.1") &&
+                    detail::load_u16(p + 8) == detail::word16("\r\n"))) {
       out.version_minor = static_cast<std::uint8_t>(p[7] - '0');
       p += 10;
     } else {
@@ -4961,13 +6187,11 @@ class request_parser {
       if (version.status == parse_status::incomplete) return unfinished(0, 0);
       if (version.status == parse_status::error) return version;
     }
-    if (KEEL_LIKELY(out.target.front() == '/')) {  // origin-form, inline: nearly every request
-      const void* question = std::memchr(out.target.data(), '?', out.target.size());
+    if (KEEL_LIKELY(*target_begin == '/')) {  // origin-form, inline: nearly every request
       if (question == nullptr) {
         out.path = out.target;
       } else {
-        const auto path_size =
-            static_cast<std::size_t>(static_cast<const char*>(question) - out.target.data());
+        const auto path_size = static_cast<std::size_t>(question - target_begin);
         out.path = out.target.substr(0, path_size);
         out.query = out.target.substr(path_size + 1);
       }
@@ -4984,18 +6208,42 @@ class request_parser {
     // Errors that need the meaning of a field wait for the end of the section, so a head fed in pieces is
     // rejected exactly when the same head in one buffer is.
     bool malformed = false;
+    // The same checks as parse_field_line, written out flat: this loop runs for every header of every
+    // request.
     for (;;) {
-      const field_line line = parse_field_line(p, end);
-      if (line.status == parse_status::incomplete)
-        return unfinished(static_cast<std::size_t>(p - data), fields);
-      if (line.status == parse_status::error) return bad_request;
-      p = line.next;
-      if (line.empty) break;
-      if (++fields > max_fields_) return {parse_status::error, http::status::request_header_fields_too_large};
-      out.headers.push(line.name, line.value);
+      const char* const line_begin = p;
+      if (KEEL_UNLIKELY(end - p < 2)) {
+        if (p != end && *p != '\r' && !detail::is_char(*p, detail::char_tchar)) return bad_request;
+        return unfinished(static_cast<std::size_t>(line_begin - data), fields);
+      }
+      if (*p == '\r') {
+        if (p[1] != '\n') return bad_request;
+        p += 2;
+        break;
+      }
+      const char* const name_end = detail::find_token_end(p, end);
+      if (KEEL_UNLIKELY(name_end == end))
+        return unfinished(static_cast<std::size_t>(line_begin - data), fields);
+      // An empty name covers obs-fold (a line starting with SP/HTAB); a space before ':' fails here too.
+      if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) return bad_request;
+      const char* value = name_end + 1;
+      if (KEEL_LIKELY(value != end && *value == ' ')) ++value;
+      while (value != end && (*value == ' ' || *value == '\t')) ++value;
+      const char* value_end = detail::find_field_value_end(value, end);
+      if (KEEL_UNLIKELY(end - value_end < 2)) {
+        if (value_end != end && *value_end != '\r') return bad_request;
+        return unfinished(static_cast<std::size_t>(line_begin - data), fields);
+      }
+      if (KEEL_UNLIKELY(detail::load_u16(value_end) != detail::word16("\r\n"))) return bad_request;
+      p = value_end + 2;
+      while (value_end != value && (value_end[-1] == ' ' || value_end[-1] == '\t')) --value_end;
+      if (KEEL_UNLIKELY(++fields > max_fields_))
+        return {parse_status::error, http::status::request_header_fields_too_large};
+      const std::string_view name(line_begin, static_cast<std::size_t>(name_end - line_begin));
+      const std::string_view field_value(value, static_cast<std::size_t>(value_end - value));
+      out.headers.push(name, field_value);  // max_fields_ <= capacity, so it fits
 
       // Only names whose length matches one the parser acts on are compared.
-      const std::string_view name = line.name, value = line.value;
       switch (name.size()) {
         case 4:
           if (detail::token_equals_lower(name, "host")) {
@@ -5004,18 +6252,19 @@ class request_parser {
           }
           break;
         case 6:
-          if (detail::token_equals_lower(name, "expect") && detail::token_equals_lower(value, "100-continue"))
+          if (detail::token_equals_lower(name, "expect") &&
+              detail::token_equals_lower(field_value, "100-continue"))
             out.expect_continue = out.version_minor == 1;
           break;
         case 10:
           if (detail::token_equals_lower(name, "connection")) {
             // The usual single option skips the list walk.
-            if (detail::token_equals_lower(value, "keep-alive"))
+            if (detail::token_equals_lower(field_value, "keep-alive"))
               connection_keep_alive = true;
-            else if (detail::token_equals_lower(value, "close"))
+            else if (detail::token_equals_lower(field_value, "close"))
               connection_close = true;
             else
-              detail::for_each_list_element(value, [&](std::string_view option) {
+              detail::for_each_list_element(field_value, [&](std::string_view option) {
                 if (detail::token_equals_lower(option, "close"))
                   connection_close = true;
                 else if (detail::token_equals_lower(option, "keep-alive"))
@@ -5027,8 +6276,8 @@ class request_parser {
         case 14:
           if (detail::token_equals_lower(name, "content-length")) {
             std::size_t n = 0;
-            malformed |= value.empty();
-            for (const char c : value) {
+            malformed |= field_value.empty();
+            for (const char c : field_value) {
               if (c < '0' || c > '9') {
                 malformed = true;
                 break;
@@ -5046,7 +6295,7 @@ class request_parser {
         case 17:
           if (detail::token_equals_lower(name, "transfer-encoding")) {
             coding_seen = true;
-            detail::for_each_list_element(value, [&](std::string_view coding) {
+            detail::for_each_list_element(field_value, [&](std::string_view coding) {
               if (chunked_last) coding_misplaced = true;
               chunked_last = detail::token_equals_lower(coding, "chunked");
               if (!chunked_last) coding_unknown = true;
@@ -5386,16 +6635,19 @@ struct writer_options {
 constexpr bool status_allows_body(int code) noexcept { return code >= 200 && code != 204 && code != 304; }
 
 // Appends the status line, Server (if set), Date, Content-Length (unless the status forbids a body),
-// "Connection: close" when `close`, the response's own header lines, the blank line and the body (not for a
-// HEAD request, which still gets the Content-Length a GET would). Never clears `out`.
+// "Connection: close" when `close`, the response's Content-Type and other header lines, the blank line and
+// the body (not for a HEAD request, which still gets the Content-Length a GET would). Never clears `out`.
 // `close` is the connection's decision: the caller folds in response::close(), the request's keep-alive
-// state and shutdown.
-inline void write_response(std::string& out, const keel::response& res, const writer_options& options,
-                           bool head_request, bool close) {
+// state and shutdown. `out` is a std::string or a keel::detail::output_buffer.
+template <class Output>
+void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
+                    bool close) {
   const int code = res.status_code();
   const bool with_body = status_allows_body(code);
   const std::string_view body = res.body();
-  const std::string_view headers = res.header_block();
+  const std::string_view headers = res.extra_header_lines();
+  const std::string_view type = res.content_type();
+  const bool typed = res.has_content_type();
   const std::string_view date = cached_date();
 
   char length_digits[24];
@@ -5404,7 +6656,7 @@ inline void write_response(std::string& out, const keel::response& res, const wr
 
   std::string_view status_line = keel::detail::status_lines.find(code);
   char fallback_line[32];  // "HTTP/1.1 <code> \r\n" for codes without a reason phrase; it may be empty
-  if (status_line.empty()) {
+  if (KEEL_UNLIKELY(status_line.empty())) {
     std::memcpy(fallback_line, "HTTP/1.1 ", 9);
     char* p = std::to_chars(fallback_line + 9, fallback_line + 24, code).ptr;
     std::memcpy(p, " \r\n", 3);
@@ -5412,21 +6664,20 @@ inline void write_response(std::string& out, const keel::response& res, const wr
   }
 
   using namespace std::string_view_literals;
-  constexpr std::string_view server_name = "Server: "sv, date_name = "Date: "sv, crlf = "\r\n"sv;
+  constexpr std::string_view server_name = "Server: "sv, crlf = "\r\n"sv;
+  constexpr std::string_view date_name = "Date: "sv, type_name = "Content-Type: "sv;
   constexpr std::string_view length_name = "Content-Length: "sv, close_line = "Connection: close\r\n"sv;
-  const std::size_t head_size =
+  const bool send_body = with_body && !head_request;
+  const std::size_t size =
       status_line.size() + (options.server.empty() ? 0 : server_name.size() + options.server.size() + 2) +
       date_name.size() + date.size() + 2 + (with_body ? length_name.size() + length_size + 2 : 0) +
-      (close ? close_line.size() : 0) + headers.size() + 2;
-  const bool send_body = with_body && !head_request;
+      (close ? close_line.size() : 0) + (typed ? type_name.size() + type.size() + 2 : 0) + headers.size() +
+      2 + (send_body ? body.size() : 0);
 
-  // One size computation and one resize, then plain copies: a dozen std::string::append calls cost more.
-  const std::size_t old_size = out.size();
-  out.reserve(old_size + head_size + (send_body ? body.size() : 0));
-  out.resize(old_size + head_size);
-  char* w = out.data() + old_size;
-  auto put = [&w](std::string_view s) {
-    std::memcpy(w, s.data(), s.size());
+  // One size computation and one claim on the buffer, then plain copies: a dozen appends cost more.
+  char* w = keel::detail::extend_output(out, size);
+  auto put = [&w](std::string_view s) KEEL_ALWAYS_INLINE_LAMBDA {
+    keel::detail::copy_bytes(w, s.data(), s.size());
     w += s.size();
   };
   put(status_line);
@@ -5444,13 +6695,22 @@ inline void write_response(std::string& out, const keel::response& res, const wr
     put(crlf);
   }
   if (close) put(close_line);
+  if (typed) {
+    put(type_name);
+    put(type);
+    put(crlf);
+  }
   put(headers);
   put(crlf);
-  if (send_body) out.append(body);
+  if (send_body) put(body);
 }
 
 // The interim response a client waiting on "Expect: 100-continue" needs before it sends the body.
-inline void write_continue(std::string& out) { out.append("HTTP/1.1 100 Continue\r\n\r\n"); }
+template <class Output>
+void write_continue(Output& out) {
+  constexpr std::string_view line = "HTTP/1.1 100 Continue\r\n\r\n";
+  std::memcpy(keel::detail::extend_output(out, line.size()), line.data(), line.size());
+}
 
 }  // namespace http
 }  // namespace keel::inline v0
@@ -5536,7 +6796,7 @@ class http_session {
     return session_action::read;
   }
 
-  std::string_view output() const noexcept { return out_; }
+  std::string_view output() const noexcept { return out_.view(); }
   void on_written() noexcept { out_.clear(); }
 
   void set_resume_hook(void (*fn)(void*), void* self) noexcept { resume_ = {fn, self}; }
@@ -5595,7 +6855,6 @@ class http_session {
     in_begin_ += current_size_;
     current_size_ = 0;
     if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
-    parser_.reset();
     ctx_.reset_for_next_request();
     headers_done_ = false;
     continue_sent_ = false;
@@ -5637,7 +6896,7 @@ class http_session {
   context_type ctx_;
   std::vector<char> in_;
   std::size_t in_begin_ = 0, in_end_ = 0, current_size_ = 0;
-  std::string out_;
+  output_buffer out_;
   resume_hook resume_{};
   state state_ = state::running;
   bool headers_done_ = false;
@@ -5677,4 +6936,229 @@ void app<Router, Stack, Services, ErrorFormat>::serve(const server_config& cfg) 
 
 }  // namespace keel::inline v0
 // ----- end of keel/serve.hpp -----
+// ----- keel/test_client.hpp -----
+// keel::test_client: runs requests through the whole pipeline (parser, router, middleware, handler, writer)
+// in-process, without sockets. Requests go in as bytes and responses come back parsed, exactly as a client on
+// the wire would see them; coroutine handlers and keel::offload work (a private reactor and worker pool).
+//   keel::test_client client{my_app};
+//   auto r = client.get("/users/42");
+//   CHECK(r.status == 200);
+
+
+#include <asio/io_context.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keel::inline v0 {
+
+struct test_response {
+  int status = 0;
+  std::string reason;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  // The first value of header `name` (case-insensitive), "" when absent.
+  std::string_view header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+      if (detail::iequals(k, name)) return v;
+    return {};
+  }
+  bool has_header(std::string_view name) const {
+    return std::any_of(headers.begin(), headers.end(),
+                       [&](const auto& h) { return detail::iequals(h.first, name); });
+  }
+};
+
+using test_headers = std::vector<std::pair<std::string, std::string>>;
+
+namespace detail {
+
+// Splits a byte stream of HTTP/1.1 responses. `head_flags[i]` says response i answers a HEAD (no body).
+inline std::vector<test_response> parse_responses(std::string_view in, const std::vector<bool>& head_flags) {
+  std::vector<test_response> out;
+  std::size_t final_count = 0;
+  while (!in.empty()) {
+    auto head_end = in.find("\r\n\r\n");
+    if (head_end == std::string_view::npos) throw std::runtime_error("test_client: truncated response head");
+    std::string_view head = in.substr(0, head_end);
+    in.remove_prefix(head_end + 4);
+    test_response r;
+    auto line_end = head.find("\r\n");
+    std::string_view status_line = head.substr(0, line_end);
+    if (status_line.size() < 12 || status_line.substr(0, 5) != "HTTP/")
+      throw std::runtime_error("test_client: bad status line");
+    std::from_chars(status_line.data() + 9, status_line.data() + 12, r.status);
+    r.reason = std::string(status_line.size() > 13 ? status_line.substr(13) : std::string_view{});
+    std::string_view rest =
+        line_end == std::string_view::npos ? std::string_view{} : head.substr(line_end + 2);
+    while (!rest.empty()) {
+      auto eol = rest.find("\r\n");
+      std::string_view line = rest.substr(0, eol);
+      auto colon = line.find(':');
+      std::string_view v = line.substr(colon + 1);
+      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      r.headers.emplace_back(std::string(line.substr(0, colon)), std::string(v));
+      rest = eol == std::string_view::npos ? std::string_view{} : rest.substr(eol + 2);
+    }
+    bool interim = r.status >= 100 && r.status < 200;
+    bool is_head = !interim && final_count < head_flags.size() && head_flags[final_count];
+    if (!interim && !is_head && r.status != 204 && r.status != 304) {
+      std::size_t len = 0;
+      std::string_view cl = r.header("Content-Length");
+      std::from_chars(cl.data(), cl.data() + cl.size(), len);
+      if (len > in.size()) throw std::runtime_error("test_client: truncated response body");
+      r.body = std::string(in.substr(0, len));
+      in.remove_prefix(len);
+    }
+    if (!interim) ++final_count;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+template <class App>
+class test_client {
+ public:
+  explicit test_client(const App& app, server_config cfg = {})
+      : app_(app), cfg_(std::move(cfg)), workers_(std::make_unique<worker_pool>(2)) {}
+  test_client(const test_client&) = delete;
+  test_client& operator=(const test_client&) = delete;
+
+  test_response get(std::string_view target, const test_headers& headers = {}) {
+    return request("GET", target, headers);
+  }
+  test_response head(std::string_view target, const test_headers& headers = {}) {
+    return request("HEAD", target, headers);
+  }
+  test_response del(std::string_view target, const test_headers& headers = {}) {
+    return request("DELETE", target, headers);
+  }
+  test_response options(std::string_view target, const test_headers& headers = {}) {
+    return request("OPTIONS", target, headers);
+  }
+  test_response post(std::string_view target, std::string_view body,
+                     std::string_view content_type = "application/json", const test_headers& headers = {}) {
+    return with_body("POST", target, body, content_type, headers);
+  }
+  test_response put(std::string_view target, std::string_view body,
+                    std::string_view content_type = "application/json", const test_headers& headers = {}) {
+    return with_body("PUT", target, body, content_type, headers);
+  }
+  test_response patch(std::string_view target, std::string_view body,
+                      std::string_view content_type = "application/json", const test_headers& headers = {}) {
+    return with_body("PATCH", target, body, content_type, headers);
+  }
+
+  // Any method, target, headers and body. Adds Host and, with a body, Content-Length.
+  test_response request(std::string_view method, std::string_view target, const test_headers& headers = {},
+                        std::string_view body = {}) {
+    std::string raw;
+    raw.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+    bool has_host = false;
+    for (const auto& [k, v] : headers) {
+      has_host = has_host || detail::iequals(k, "Host");
+      raw.append(k).append(": ").append(v).append("\r\n");
+    }
+    if (!has_host) raw.append("Host: test\r\n");
+    if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH")
+      raw.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    raw.append("\r\n").append(body);
+    auto all = exchange(raw, {method == "HEAD"});
+    for (auto& r : all)
+      if (r.status >= 200) return std::move(r);
+    throw std::runtime_error("test_client: no final response");
+  }
+
+  // Sends raw bytes as they are (several pipelined requests, malformed input, ...) on the current connection
+  // and returns every response the server wrote, interim ones (100 Continue) included. `head_flags` marks
+  // which final responses answer HEAD requests.
+  std::vector<test_response> send_raw(std::string_view bytes, const std::vector<bool>& head_flags = {}) {
+    return exchange(bytes, head_flags);
+  }
+  // The same, returning the bytes the server wrote, unparsed.
+  std::string send_raw_bytes(std::string_view bytes) { return drive(bytes); }
+
+  // Whether the last exchange ended the connection (Connection: close, a framing error, ...). The next
+  // request opens a new one.
+  bool closed() const noexcept { return closed_; }
+
+ private:
+  test_response with_body(std::string_view method, std::string_view target, std::string_view body,
+                          std::string_view content_type, const test_headers& headers) {
+    test_headers h = headers;
+    h.emplace_back("Content-Type", std::string(content_type));
+    return request(method, target, h, body);
+  }
+
+  std::vector<test_response> exchange(std::string_view bytes, const std::vector<bool>& head_flags) {
+    return detail::parse_responses(drive(bytes), head_flags);
+  }
+
+  std::string drive(std::string_view bytes) {
+    detail::reactor_scope scope(io_, workers_.get());
+    if (!session_ || closed_) {
+      session_ = std::make_unique<detail::http_session<App>>(app_, cfg_, false);
+      session_->set_resume_hook(&test_client::on_resume, this);
+      closed_ = false;
+    }
+    std::string written;
+    auto& s = *session_;
+    for (;;) {
+      detail::session_action a = s.process();
+      switch (a) {
+        case detail::session_action::write:
+          written.append(s.output());
+          s.on_written();
+          continue;
+        case detail::session_action::close:
+          written.append(s.output());
+          s.on_written();
+          closed_ = true;
+          return written;
+        case detail::session_action::wait:
+          resumed_ = false;
+          io_.restart();
+          while (!resumed_) io_.run_one();
+          continue;
+        case detail::session_action::read: {
+          if (bytes.empty()) return written;
+          auto space = s.read_buffer();
+          std::size_t n = std::min(space.size(), bytes.size());
+          std::copy_n(bytes.data(), n, space.data());
+          s.on_read(n);
+          bytes.remove_prefix(n);
+          continue;
+        }
+      }
+    }
+  }
+
+  static void on_resume(void* self) { static_cast<test_client*>(self)->resumed_ = true; }
+
+  const App& app_;
+  server_config cfg_;
+  asio::io_context io_;
+  std::unique_ptr<worker_pool> workers_;
+  std::unique_ptr<detail::http_session<App>> session_;
+  bool closed_ = false;
+  bool resumed_ = false;
+};
+
+template <class App>
+test_client(const App&) -> test_client<App>;
+template <class App>
+test_client(const App&, server_config) -> test_client<App>;
+
+}  // namespace keel::inline v0
+// ----- end of keel/test_client.hpp -----
 // ----- end of keel.hpp -----
