@@ -122,3 +122,19 @@ TEST_CASE("json<T> parses pipelined requests straight from the shared read buffe
   CHECK(responses[0].body == "a:1:1:-");
   CHECK(responses[1].body == "b:0:0:-");
 }
+
+TEST_CASE("json<T> reads a chunked body (de-chunked in place)", "[extract][json]") {
+  auto app = make_app();
+  keel::test_client client{app};
+  std::string raw =
+      "POST /orders HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n"
+      "10\r\n{\"customer\":\"ch\"\r\n"
+      "15\r\n,\"items\":[{\"sku\":\"s\",\r\n"
+      "c\r\n\"price\":9}]}\r\n"
+      "0\r\n\r\n";
+  auto responses = client.send_raw(raw);
+  REQUIRE(responses.size() == 1);
+  CHECK(responses[0].status == 200);
+  CHECK(responses[0].body == "ch:1:9:-");
+}
