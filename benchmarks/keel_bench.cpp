@@ -7,18 +7,19 @@
 
 #include <string_view>
 
-namespace {
+namespace keel_bench {
+// Named namespace: clang reflects field names only for types with linkage.
 struct message {
   std::string_view message;
 };
-}  // namespace
+}  // namespace keel_bench
 
 int main(int argc, char** argv) {
   auto api = keel::router{
       keel::get<"/plaintext">([] {
         return keel::static_body{"Hello, World!", "text/plain"};
       }),
-      keel::get<"/json">([] { return message{"Hello, World!"}; }),
+      keel::get<"/json">([] { return keel_bench::message{"Hello, World!"}; }),
   };
   keel::app{std::move(api)}.serve(keel::server_config::from_args(argc, argv));
 }

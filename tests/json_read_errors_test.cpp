@@ -198,7 +198,7 @@ TEST_CASE("trailing content after the document") {
         0);
   CHECK(syntax_error_of<std::vector<int>>("[1] [2]").reason.rfind("malformed JSON", 0) == 0);
   CHECK(keel::json_io::read<item>(std::string_view(R"({"name":"a","price":1,"quantity":1}  )"
-                                                "\n"))
+                                                   "\n"))
             .ok());
 }
 

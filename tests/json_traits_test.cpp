@@ -141,14 +141,16 @@ TEST_CASE("traits decide how a type is read") {
 }
 
 TEST_CASE("the stand-in's own checks and from_json's refusals become errors at the path") {
-  auto r = keel::json_io::read<incoming>(std::string_view(R"({"total":"12.5","path":[[1,2],[-1,0],[1],"x"]})"));
+  auto r =
+      keel::json_io::read<incoming>(std::string_view(R"({"total":"12.5","path":[[1,2],[-1,0],[1],"x"]})"));
   CHECK(r.errors() == errors{
                           {"total", "must match pattern ^-?[0-9]+\\.[0-9]{2}$"},
                           {"path[1]", "coordinates must not be negative"},
                           {"path[2]", "expected 2 elements, got 1"},
                           {"path[3]", "expected an array, got a string"},
                       });
-  auto big = keel::json_io::read<incoming>(std::string_view(R"({"total":"99999999999999999999.00","path":[]})"));
+  auto big =
+      keel::json_io::read<incoming>(std::string_view(R"({"total":"99999999999999999999.00","path":[]})"));
   CHECK(big.errors() == errors{{"total", "amount too large"}});
 }
 

@@ -505,13 +505,15 @@ inline thread_reader& this_thread_reader() {
 }
 
 template <class T>
-json_io::read_result<T> read_document(simdjson::padded_string_view json, const json_io::read_options& options) {
+json_io::read_result<T> read_document(simdjson::padded_string_view json,
+                                      const json_io::read_options& options) {
   constexpr json_kind kind = json_kind_of<T>();
   static_assert(
       kind == json_kind::object || kind == json_kind::array,
       "keel::json_io::read: the document's root must be an object or an array (a DTO, map or container)");
   thread_reader& shared = this_thread_reader();
-  // A json_traits::from_json that itself calls json_io::read must not reuse the parser in the middle of a parse.
+  // A json_traits::from_json that itself calls json_io::read must not reuse the parser in the middle of a
+  // parse.
   std::optional<thread_reader> nested;
   thread_reader& reader = shared.busy ? nested.emplace() : shared;
   reader.busy = true;
