@@ -99,6 +99,8 @@ class request_parser {
     std::size_t chunk_pos = 0;  // chunked: start of the next chunk-size line or trailer line
     std::size_t decoded = 0;    // chunked: body bytes in the complete chunks before chunk_pos
     std::size_t trailer_fields = 0;
+    std::size_t trailer_start =
+        0;  // chunked: where the trailer section begins (its size is limited as a whole)
   };
 
   struct head_result {
@@ -498,6 +500,7 @@ class request_parser {
       if (chunk.size == 0) {
         progress_.in_trailers = true;
         progress_.chunk_pos = static_cast<std::size_t>(chunk.data - data);
+        progress_.trailer_start = progress_.chunk_pos;
         break;
       }
       if (chunk.size > limits_.max_body_bytes - progress_.decoded)
@@ -518,12 +521,16 @@ class request_parser {
     for (;;) {
       const field_line line = parse_field_line(data + progress_.chunk_pos, end);
       if (line.status == parse_status::error) return fail(http::status::bad_request);
+      // The whole trailer section counts against max_header_bytes, measured the same way whether it arrived
+      // in one read or in many (the fuzzer compares the two).
       if (line.status == parse_status::incomplete) {
-        if (size - progress_.chunk_pos > limits_.max_header_bytes)
+        if (size - progress_.trailer_start > limits_.max_header_bytes)
           return fail(http::status::request_header_fields_too_large);
         return waiting;
       }
       progress_.chunk_pos = static_cast<std::size_t>(line.next - data);
+      if (progress_.chunk_pos - progress_.trailer_start > limits_.max_header_bytes)
+        return fail(http::status::request_header_fields_too_large);
       if (line.empty) {
         trailer_end = progress_.chunk_pos;
         break;
