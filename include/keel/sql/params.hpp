@@ -48,6 +48,7 @@ class param_list {
   std::size_t size() const noexcept { return values_.size(); }
   const std::vector<sql_value>& values() const noexcept { return values_; }
   void push(sql_value v) { values_.push_back(std::move(v)); }
+  void reserve(std::size_t n) { values_.reserve(n); }
 
  private:
   std::vector<sql_value> values_;
