@@ -17,10 +17,16 @@ Usage: benchmarks/compare.sh [options]
   --no-compile-time skip timing one g++ -O2 compile per server
   --no-record       do not add the run to benchmarks/RESULTS.md (it is always in benchmarks/results/)
   --build-dir DIR   default: build-bench at the repository root
+  --db              the database section instead: TechEmpower /db, /queries, /fortunes, /updates on SQLite
+                    (benchmarks/db/compare_db.sh; `compare.sh --db --help` lists its options)
 Exit status: 1 if any server answered a wrong status, body or Content-Type, lacked a Date header, or if wrk saw
 a non-2xx response (keel also fails on socket errors or a stalled pipeline); 2 on a usage or setup error.
 EOF
 }
+
+for arg in "$@"; do
+  if [[ $arg == --db ]]; then exec "$(dirname "${BASH_SOURCE[0]}")/db/compare_db.sh" "$@"; fi
+done
 
 runs=3 duration=8 threads=1 connections=64 servers=keel,epoll,beast,httplib,nginx
 build=1 install=1 compile_time=1 record=1

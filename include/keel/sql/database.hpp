@@ -9,6 +9,7 @@
 #include "keel/offload.hpp"
 #include "keel/sql/connection.hpp"
 #include "keel/sql/pool.hpp"
+#include "keel/sql/read_batch.hpp"
 #include "keel/sql/row.hpp"
 #include "keel/sql/runner.hpp"
 #include "keel/sql/sqlite.hpp"
@@ -36,6 +37,9 @@ struct db_options {
   unsigned sqlite_readers = 0;
   // PostgreSQL connections (each serves reads and writes).
   unsigned postgres_connections = 4;
+  // SQLite file databases: co_await reads made on a reactor queue up and run in batches (one worker wake-up
+  // and one read transaction per batch; see read_batch.hpp). Off: each read takes a reader and a worker hop.
+  bool batch_reads = true;
 };
 
 namespace detail {
@@ -116,8 +120,17 @@ class db : public sql::query_api<db> {
   }
 
   // query_api's hook: a connection for `kind`, fn(connection&) on the worker pool, the connection back.
+  // SQLite reads on a file database go through the read batcher (see read_batch.hpp) when called on a
+  // reactor.
   template <class F>
   task<std::invoke_result_t<F&, sql::connection&>> with_connection(sql::access kind, F fn) {
+    if (kind == sql::access::read && batcher_ && read_ == &read_slots_) {
+      asio::io_context* reactor = keel::detail::current_reactor();
+      worker_pool* workers = keel::detail::current_worker_pool();
+      if (reactor != nullptr && workers != nullptr)
+        co_return co_await sql::detail::batched_read<F>(*batcher_, fn, sql::detail::is_single_statement_v<F>,
+                                                        *reactor, *workers);
+    }
     sql::connection_lease lease = co_await (kind == sql::access::read ? *read_ : *write_).acquire();
     sql::connection* c = lease.get();
     auto job = [c, &fn]() {
@@ -190,6 +203,7 @@ class db : public sql::query_api<db> {
         read_slots_.add(owned_.back().get());
       }
       read_ = &read_slots_;
+      if (options.batch_reads) batcher_.emplace(read_slots_);
     }
     write_ = &write_slots_;
     saved_read_ = read_;
@@ -222,6 +236,7 @@ class db : public sql::query_api<db> {
   sql::connection_slots* saved_read_ = nullptr;
   sql::connection_slots* saved_write_ = nullptr;
   bool nested_ = false;
+  std::optional<sql::detail::read_batcher> batcher_;  // SQLite file databases only
 };
 
 }  // namespace keel::inline v0

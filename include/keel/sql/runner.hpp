@@ -42,6 +42,21 @@ inline access classify(std::string_view sql) noexcept {
                                                                                      : access::write;
 }
 
+// Marks a job that runs one statement and leaves no transaction open: keel::db may run several such jobs
+// (from different requests) inside one read transaction on one connection.
+template <class F>
+struct single_statement {
+  F fn;
+  decltype(auto) operator()(connection& c) { return fn(c); }
+};
+template <class F>
+single_statement(F) -> single_statement<F>;
+
+template <class F>
+inline constexpr bool is_single_statement_v = false;
+template <class F>
+inline constexpr bool is_single_statement_v<single_statement<F>> = true;
+
 }  // namespace detail
 
 // A query built by the typed layer (keel/sql/query.hpp): its text, its values, and the row type it returns.
@@ -59,14 +74,14 @@ class query_api {
   template <class T, class... Args>
   task<std::vector<T>> query(std::string_view sql, Args... args) {
     auto work = [sql, &args...](connection& c) { return detail::fetch_all<T>(c, sql, args...); };
-    co_return co_await self().with_connection(detail::classify(sql), work);
+    co_return co_await self().with_connection(detail::classify(sql), detail::single_statement{work});
   }
 
   // The first row, if any.
   template <class T, class... Args>
   task<std::optional<T>> query_one(std::string_view sql, Args... args) {
     auto work = [sql, &args...](connection& c) { return detail::fetch_one<T>(c, sql, args...); };
-    co_return co_await self().with_connection(detail::classify(sql), work);
+    co_return co_await self().with_connection(detail::classify(sql), detail::single_statement{work});
   }
 
   // Runs a statement; returns the number of rows it changed.
@@ -82,14 +97,16 @@ class query_api {
     auto work = [&q](connection& c) {
       return detail::fetch_all<typename Q::row_type>(c, q.sql(), q.params());
     };
-    co_return co_await self().with_connection(Q::is_read ? access::read : access::write, work);
+    co_return co_await self().with_connection(Q::is_read ? access::read : access::write,
+                                              detail::single_statement{work});
   }
   template <BuiltQuery Q>
   task<std::optional<typename Q::row_type>> fetch_one(const Q& q) {
     auto work = [&q](connection& c) {
       return detail::fetch_one<typename Q::row_type>(c, q.sql(), q.params());
     };
-    co_return co_await self().with_connection(Q::is_read ? access::read : access::write, work);
+    co_return co_await self().with_connection(Q::is_read ? access::read : access::write,
+                                              detail::single_statement{work});
   }
   template <BuiltQuery Q>
   task<std::int64_t> run(const Q& q) {

@@ -147,6 +147,8 @@ class sqlite_connection final : public connection {
 
   std::int64_t last_insert_rowid() const noexcept { return sqlite3_last_insert_rowid(db_); }
   sqlite3* handle() const noexcept { return db_; }
+  // False while a transaction is open on this connection.
+  bool autocommit() const noexcept { return sqlite3_get_autocommit(db_) != 0; }
 
  protected:
   std::unique_ptr<statement> make_statement(const rewritten_sql& rewritten) override {
