@@ -600,3 +600,42 @@ TEST_CASE("character checks hold at every position of values and names") {
     }
   }
 }
+
+// Plain field lines are sliced from one classification of the head in 64-byte windows; any other line (and
+// every line after it) goes through the careful loop. Lines of every length around the window edges, mixed
+// with lines only the careful loop takes, must come out in order with the same values, whole or bytewise.
+TEST_CASE("field lines keep order and values across the fast path, its windows and the careful loop") {
+  const std::vector<std::pair<std::string, std::string>> careful_lines = {
+      {"X-Tab:\tt \r\n", "t"}, {"X-Two:  two\r\n", "two"}, {"X-Trail: trail \r\n", "trail"},
+      {"X_Under: u\r\n", "u"}, {"X-Empty:\r\n", ""},       {"X-Obs: \xe2\x82\xac\r\n", "\xe2\x82\xac"},
+  };
+  for (std::size_t length = 0; length <= 70; ++length) {
+    for (const auto& [line, expected] : careful_lines) {
+      INFO("padding " << length << " before " << line);
+      const std::string padding(length, 'p');
+      std::string text =
+          get_with("X-Pad: " + padding + "\r\nX-Mid:" + padding + "\r\n" + line + "X-Last: last\r\n");
+      request req;
+      REQUIRE(parse_whole(text, req).status == parse_status::complete);
+      REQUIRE(req.headers.size() == 5);
+      CHECK(req.headers[0].value == "example.com");
+      CHECK(req.headers[1].value == padding);
+      CHECK(req.headers[2].value == padding);
+      CHECK(req.headers[3].value == expected);
+      CHECK(req.headers[4].name == "X-Last");
+      CHECK(req.headers[4].value == "last");
+      std::vector<char> buffer;
+      REQUIRE(parse_bytewise(text, buffer, req).status == parse_status::complete);
+      CHECK(req.headers[3].value == expected);
+      CHECK(req.headers[4].value == "last");
+    }
+  }
+}
+
+TEST_CASE("the field limit applies to plainly formed lines before a malformed one") {
+  http_limits limits;
+  limits.max_headers = 2;
+  CHECK(rejection(get_with("A: 1\r\nC: 3\r\nB : 2\r\n"), limits) == status::request_header_fields_too_large);
+  CHECK(rejection(get_with("A: 1\r\nB : 2\r\n"), limits) == status::bad_request);
+  CHECK(rejection(get_with("B : 2\r\n"), limits) == status::bad_request);
+}

@@ -50,6 +50,31 @@ std::string reference_dechunk(std::string_view raw) {
   }
 }
 
+// An independent slicing of the header section of a head the parser accepted: each line split at its first
+// ':' with SP/HTAB trimmed from the value. The parser's fast path and its careful loop must both agree.
+void require_reference_fields(std::string_view raw, const request& req) {
+  while (raw.substr(0, 2) == "\r\n") raw.remove_prefix(2);
+  raw.remove_prefix(raw.find("\r\n") + 2);  // the request line
+  std::size_t i = 0;
+  for (;;) {
+    const std::size_t line_end = raw.find("\r\n");
+    require(line_end != std::string_view::npos, "accepted field line has a CRLF");
+    if (line_end == 0) break;
+    const std::string_view line = raw.substr(0, line_end);
+    const std::size_t colon = line.find(':');
+    require(colon != std::string_view::npos, "accepted field line has a colon");
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    require(i < req.trailer_begin, "no more fields than the reference");
+    require(req.headers[i].name == line.substr(0, colon), "field name matches the reference");
+    require(req.headers[i].value == value, "field value matches the reference");
+    ++i;
+    raw.remove_prefix(line_end + 2);
+  }
+  require(i == req.trailer_begin, "as many fields as the reference");
+}
+
 // What one parse produced, copied out of the buffer so whole and incremental runs can be compared.
 struct outcome {
   parse_status status = parse_status::incomplete;
@@ -69,6 +94,7 @@ outcome record(const parse_result& r, const request& req, const char* begin, std
   }
   require(r.consumed > 0, "a complete request consumed bytes");
   const std::size_t used = r.consumed;
+  require_reference_fields(original.substr(0, used), req);
   require(inside(req.method_name, begin, used) && !req.method_name.empty(), "method inside");
   require(inside(req.target, begin, used) && !req.target.empty(), "target inside");
   require(inside(req.path, begin, used) || req.path == "/", "path inside");

@@ -4,6 +4,7 @@
 #include "keel/config.hpp"
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -198,6 +199,82 @@ KEEL_ALWAYS_INLINE const char* find_field_value_end(const char* p, const char* e
 #endif
   while (p != end && is_char(*p, char_field)) ++p;
   return p;
+}
+
+// A 64-byte window over a request's header section, classified once: bit i of each mask describes base[i].
+// The parser slices field lines from these masks instead of scanning every line twice (name, then value).
+// Bits at or past the end of the data are set in both masks, so every search stops there.
+struct head_window {
+  const char* base = nullptr;
+  std::uint64_t control = 0;   // bytes below 0x20 and DEL: CR, LF, HTAB and every byte a value may not hold
+  std::uint64_t non_name = 0;  // anything but a letter, digit or '-': ':' ends a common field name
+};
+
+// Classifies 16 bytes at p into the two 16-bit masks.
+KEEL_ALWAYS_INLINE void classify_head_bytes(const char* p, std::uint32_t& control,
+                                            std::uint32_t& non_name) noexcept {
+#if defined(__SSE2__)
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i below_space = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
+  const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
+  control = static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_or_si128(below_space, del)));
+  // Shifted so the range starts at -128, one signed compare tests it.
+  const __m128i letter =
+      _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8(0x80 - 'a')),
+                     _mm_set1_epi8(-128 + 26));
+  const __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(0x80 - '0')), _mm_set1_epi8(-128 + 10));
+  const __m128i name = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+  non_name = ~static_cast<std::uint32_t>(_mm_movemask_epi8(name)) & 0xFFFFu;
+#else
+  control = non_name = 0;
+  for (unsigned i = 0; i < 16; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    const unsigned lower = c | 0x20u;
+    if (c < 0x20 || c == 0x7F) control |= 1u << i;
+    if (!((lower >= 'a' && lower <= 'z') || (c >= '0' && c <= '9') || c == '-')) non_name |= 1u << i;
+  }
+#endif
+}
+
+// The window starting at `at`; reads nothing at or past `end`.
+KEEL_ALWAYS_INLINE head_window load_head_window(const char* at, const char* end) noexcept {
+  head_window window{at, 0, 0};
+  const auto available = static_cast<std::size_t>(end - at);
+  for (unsigned chunk = 0; chunk < 4; ++chunk) {
+    const std::size_t offset = 16 * chunk;
+    std::uint32_t control = 0xFFFF, non_name = 0xFFFF;
+    if (available >= offset + 16) {
+      classify_head_bytes(at + offset, control, non_name);
+    } else if (available > offset) {
+      // The data ends inside this chunk: classify a copy padded with NULs, which are in both masks.
+      char copy[16] = {};
+      std::memcpy(copy, at + offset, available - offset);
+      classify_head_bytes(copy, control, non_name);
+    }
+    window.control |= static_cast<std::uint64_t>(control) << offset;
+    window.non_name |= static_cast<std::uint64_t>(non_name) << offset;
+  }
+  return window;
+}
+
+// Heads longer than one window are rare enough to take a call.
+KEEL_NOINLINE inline head_window load_next_head_window(const char* at, const char* end) noexcept {
+  return load_head_window(at, end);
+}
+
+// The first byte at or after `from` (<= end) whose bit is set in `Mask`, moving the window forward as
+// needed; `end` when the data ends first.
+template <std::uint64_t head_window::*Mask>
+KEEL_ALWAYS_INLINE const char* find_in_head(head_window& window, const char* from, const char* end) noexcept {
+  for (;;) {
+    const auto offset = static_cast<std::size_t>(from - window.base);
+    if (KEEL_LIKELY(offset < 64)) {
+      const std::uint64_t rest = window.*Mask >> offset;
+      if (KEEL_LIKELY(rest != 0)) return from + std::countr_zero(rest);
+      from = window.base + 64;  // <= end: the bit at `end` would have been set otherwise
+    }
+    window = load_next_head_window(from, end);
+  }
 }
 
 // Case-insensitive comparison against a lower-case literal of letters, digits and '-', a word at a time.

@@ -239,6 +239,85 @@ class request_parser {
     return true;
   }
 
+  // What the parser acts on in the header section. Errors that need a field's meaning wait for the end of
+  // the section, so a head fed in pieces is rejected exactly when the same head in one buffer is.
+  struct header_facts {
+    bool malformed = false;
+    bool host_seen = false, length_seen = false, coding_seen = false;
+    bool chunked_last = false, coding_misplaced = false, coding_unknown = false;
+    bool connection_close = false, connection_keep_alive = false;
+    std::size_t content_length = 0;
+
+    // Only names whose length matches one the parser acts on are compared.
+    KEEL_ALWAYS_INLINE void note(std::string_view name, std::string_view value, request& out) noexcept {
+      switch (name.size()) {
+        case 4:
+          if (detail::token_equals_lower(name, "host")) {
+            malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
+            host_seen = true;
+          }
+          break;
+        case 6:
+          if (detail::token_equals_lower(name, "expect") && detail::token_equals_lower(value, "100-continue"))
+            out.expect_continue = out.version_minor == 1;
+          break;
+        case 10:
+          if (detail::token_equals_lower(name, "connection")) note_connection(value);
+          break;
+        case 14:
+          if (detail::token_equals_lower(name, "content-length")) note_content_length(value);
+          break;
+        case 17:
+          if (detail::token_equals_lower(name, "transfer-encoding")) {
+            coding_seen = true;
+            detail::for_each_list_element(value, [&](std::string_view coding) {
+              if (chunked_last) coding_misplaced = true;
+              chunked_last = detail::token_equals_lower(coding, "chunked");
+              if (!chunked_last) coding_unknown = true;
+              return true;
+            });
+          }
+          break;
+        default:
+          break;
+      }
+    }
+
+    KEEL_ALWAYS_INLINE void note_connection(std::string_view value) noexcept {
+      // The usual single option skips the list walk.
+      if (detail::token_equals_lower(value, "keep-alive"))
+        connection_keep_alive = true;
+      else if (detail::token_equals_lower(value, "close"))
+        connection_close = true;
+      else
+        detail::for_each_list_element(value, [&](std::string_view option) {
+          if (detail::token_equals_lower(option, "close"))
+            connection_close = true;
+          else if (detail::token_equals_lower(option, "keep-alive"))
+            connection_keep_alive = true;
+          return true;
+        });
+    }
+
+    void note_content_length(std::string_view value) noexcept {
+      std::size_t n = 0;
+      malformed |= value.empty();
+      for (const char c : value) {
+        if (c < '0' || c > '9') {
+          malformed = true;
+          break;
+        }
+        // Saturate: any value this large is over every body limit anyway.
+        n = n > (std::numeric_limits<std::size_t>::max() - 9) / 10
+                ? std::numeric_limits<std::size_t>::max()
+                : n * 10 + static_cast<std::size_t>(c - '0');
+      }
+      malformed |= length_seen && n != content_length;
+      length_seen = true;
+      content_length = n;
+    }
+  };
+
   // Like request::clear(), but one plain store per field: its chained `a = b = {}` reloads a 16-byte view
   // from two 8-byte stores, a store-forwarding stall that cost ~10% of a minimal parse.
   static KEEL_ALWAYS_INLINE void clear_request(request& out) noexcept {
@@ -323,16 +402,41 @@ class request_parser {
 
     // --- header section
     std::size_t fields = 0;
-    bool host_seen = false, length_seen = false, coding_seen = false;
-    bool chunked_last = false, coding_misplaced = false, coding_unknown = false;
-    bool connection_close = false, connection_keep_alive = false;
-    std::size_t content_length = 0;
-    // Errors that need the meaning of a field wait for the end of the section, so a head fed in pieces is
-    // rejected exactly when the same head in one buffer is.
-    bool malformed = false;
-    // The same checks as parse_field_line, written out flat: this loop runs for every header of every
-    // request.
+    header_facts facts;
+    bool section_done = false;
+    // Fast path: field lines sliced from one classification of the head (detail::head_window). It takes
+    // only lines that are plainly well formed (a name of letters, digits and '-', values without HTAB or
+    // control bytes) and leaves everything else, from the first such line on, to the careful loop below,
+    // which applies every rule; both accept and store a line the same way.
+    detail::head_window window = detail::load_head_window(p, end);
     for (;;) {
+      const char* const name_end = detail::find_in_head<&detail::head_window::non_name>(window, p, end);
+      if (KEEL_UNLIKELY(name_end == end)) break;
+      if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) {
+        if (name_end == p && end - p >= 2 && detail::load_u16(p) == detail::word16("\r\n")) {
+          p += 2;
+          section_done = true;
+        }
+        break;
+      }
+      const char* const line_end =
+          detail::find_in_head<&detail::head_window::control>(window, name_end + 1, end);
+      if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
+      // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
+      // (no HTAB can be here: it would have ended the line above).
+      const char* const value = name_end + 1 + (name_end[1] == ' ');
+      if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
+        break;
+      if (KEEL_UNLIKELY(++fields > max_fields_))
+        return {parse_status::error, http::status::request_header_fields_too_large};
+      const std::string_view name(p, static_cast<std::size_t>(name_end - p));
+      const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
+      out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
+      facts.note(name, field_value, out);
+      p = line_end + 2;
+    }
+    // The careful loop: the same checks as parse_field_line, with the error timing of the incremental path.
+    while (!section_done) {
       const char* const line_begin = p;
       if (KEEL_UNLIKELY(end - p < 2)) {
         if (p != end && *p != '\r' && !detail::is_char(*p, detail::char_tchar)) return bad_request;
@@ -349,7 +453,6 @@ class request_parser {
       // An empty name covers obs-fold (a line starting with SP/HTAB); a space before ':' fails here too.
       if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) return bad_request;
       const char* value = name_end + 1;
-      if (KEEL_LIKELY(value != end && *value == ' ')) ++value;
       while (value != end && (*value == ' ' || *value == '\t')) ++value;
       const char* value_end = detail::find_field_value_end(value, end);
       if (KEEL_UNLIKELY(end - value_end < 2)) {
@@ -363,92 +466,29 @@ class request_parser {
         return {parse_status::error, http::status::request_header_fields_too_large};
       const std::string_view name(line_begin, static_cast<std::size_t>(name_end - line_begin));
       const std::string_view field_value(value, static_cast<std::size_t>(value_end - value));
-      out.headers.push(name, field_value);  // max_fields_ <= capacity, so it fits
-
-      // Only names whose length matches one the parser acts on are compared.
-      switch (name.size()) {
-        case 4:
-          if (detail::token_equals_lower(name, "host")) {
-            malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
-            host_seen = true;
-          }
-          break;
-        case 6:
-          if (detail::token_equals_lower(name, "expect") &&
-              detail::token_equals_lower(field_value, "100-continue"))
-            out.expect_continue = out.version_minor == 1;
-          break;
-        case 10:
-          if (detail::token_equals_lower(name, "connection")) {
-            // The usual single option skips the list walk.
-            if (detail::token_equals_lower(field_value, "keep-alive"))
-              connection_keep_alive = true;
-            else if (detail::token_equals_lower(field_value, "close"))
-              connection_close = true;
-            else
-              detail::for_each_list_element(field_value, [&](std::string_view option) {
-                if (detail::token_equals_lower(option, "close"))
-                  connection_close = true;
-                else if (detail::token_equals_lower(option, "keep-alive"))
-                  connection_keep_alive = true;
-                return true;
-              });
-          }
-          break;
-        case 14:
-          if (detail::token_equals_lower(name, "content-length")) {
-            std::size_t n = 0;
-            malformed |= field_value.empty();
-            for (const char c : field_value) {
-              if (c < '0' || c > '9') {
-                malformed = true;
-                break;
-              }
-              // Saturate: any value this large is over every body limit anyway.
-              n = n > (std::numeric_limits<std::size_t>::max() - 9) / 10
-                      ? std::numeric_limits<std::size_t>::max()
-                      : n * 10 + static_cast<std::size_t>(c - '0');
-            }
-            malformed |= length_seen && n != content_length;
-            length_seen = true;
-            content_length = n;
-          }
-          break;
-        case 17:
-          if (detail::token_equals_lower(name, "transfer-encoding")) {
-            coding_seen = true;
-            detail::for_each_list_element(field_value, [&](std::string_view coding) {
-              if (chunked_last) coding_misplaced = true;
-              chunked_last = detail::token_equals_lower(coding, "chunked");
-              if (!chunked_last) coding_unknown = true;
-              return true;
-            });
-          }
-          break;
-        default:
-          break;
-      }
+      out.headers.push_unchecked(name, field_value);
+      facts.note(name, field_value, out);
     }
     if (static_cast<std::size_t>(p - data) > limits_.max_header_bytes)
       return {parse_status::error, http::status::request_header_fields_too_large};
-    if (malformed) return bad_request;
+    if (facts.malformed) return bad_request;
 
     // --- framing and connection semantics, decided on the whole section
-    if (coding_seen) {
-      if (length_seen || coding_misplaced) return bad_request;  // request smuggling guards
-      if (coding_unknown) return {parse_status::error, http::status::not_implemented};
-      if (!chunked_last) return bad_request;  // an empty Transfer-Encoding
+    if (facts.coding_seen) {
+      if (facts.length_seen || facts.coding_misplaced) return bad_request;  // request smuggling guards
+      if (facts.coding_unknown) return {parse_status::error, http::status::not_implemented};
+      if (!facts.chunked_last) return bad_request;  // an empty Transfer-Encoding
       out.chunked = true;
-    } else if (content_length > limits_.max_body_bytes) {
+    } else if (facts.content_length > limits_.max_body_bytes) {
       return {parse_status::error, http::status::payload_too_large};
     }
-    out.content_length = content_length;
+    out.content_length = facts.content_length;
     if (out.version_minor == 1) {
-      if (!host_seen) return bad_request;
-      out.keep_alive = !connection_close;
+      if (!facts.host_seen) return bad_request;
+      out.keep_alive = !facts.connection_close;
     } else {
       // RFC 9112 section 6.1: a chunked HTTP/1.0 request must not keep the connection.
-      out.keep_alive = connection_keep_alive && !connection_close && !out.chunked;
+      out.keep_alive = facts.connection_keep_alive && !facts.connection_close && !out.chunked;
     }
     out.trailer_begin = out.headers.size();
     result.status = parse_status::complete;

@@ -37,6 +37,10 @@ class header_list {
   const header_field& operator[](std::size_t i) const noexcept { return fields_[i]; }
 
   void clear() noexcept { size_ = 0; }
+  // For a caller that already keeps the count within capacity (the parser).
+  void push_unchecked(std::string_view name, std::string_view value) noexcept {
+    fields_[size_++] = {name, value};
+  }
   // false when full
   bool push(std::string_view name, std::string_view value) noexcept {
     if (size_ == capacity) return false;

@@ -106,10 +106,11 @@ void write_response(Output& out, const keel::response& res, const writer_options
   constexpr std::string_view server_name = "Server: "sv, crlf = "\r\n"sv;
   constexpr std::string_view date_name = "Date: "sv, type_name = "Content-Type: "sv;
   constexpr std::string_view length_name = "Content-Length: "sv, close_line = "Connection: close\r\n"sv;
+  constexpr std::string_view crlf_length_name = "\r\nContent-Length: "sv;
   const bool send_body = with_body && !head_request;
   const std::size_t size =
       status_line.size() + (options.server.empty() ? 0 : server_name.size() + options.server.size() + 2) +
-      date_name.size() + date.size() + 2 + (with_body ? length_name.size() + length_size + 2 : 0) +
+      date_name.size() + imf_fixdate_size + 2 + (with_body ? length_name.size() + length_size + 2 : 0) +
       (close ? close_line.size() : 0) + (typed ? type_name.size() + type.size() + 2 : 0) + headers.size() +
       2 + (send_body ? body.size() : 0);
 
@@ -126,22 +127,21 @@ void write_response(Output& out, const keel::response& res, const writer_options
     put(crlf);
   }
   put(date_name);
-  put(date);
-  put(crlf);
+  put(std::string_view(date.data(), imf_fixdate_size));  // a constant size: the copy needs no size tests
   if (with_body) {
-    put(length_name);
+    put(crlf_length_name);
     put(std::string_view(length_digits, length_size));
-    put(crlf);
   }
+  put(crlf);
   if (close) put(close_line);
   if (typed) {
     put(type_name);
     put(type);
     put(crlf);
   }
-  put(headers);
+  if (!headers.empty()) put(headers);
   put(crlf);
-  if (send_body) put(body);
+  if (send_body && !body.empty()) put(body);
 }
 
 // The interim response a client waiting on "Expect: 100-continue" needs before it sends the body.

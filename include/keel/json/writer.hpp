@@ -93,16 +93,22 @@ KEEL_ALWAYS_INLINE std::size_t first_flagged_byte(std::uint64_t mask) noexcept {
 template <bool Pretty>
 class json_writer {
  public:
-  json_writer(std::string& out, const json_io::write_options& options) : out_(out), options_(options) {
-    std::size_t used = out.size();
-    out.resize(std::max(out.capacity(), used + 256));
-    begin_ = out.data();
-    pos_ = begin_ + used;
-    end_ = begin_ + out.size();
-  }
+  // Output starts in a local buffer, so a small document costs one append instead of growing `out` first:
+  // std::string cannot grow without zero-filling (resize_and_overwrite is C++23), and that fill of the whole
+  // capacity cost more than writing a short body.
+  json_writer(std::string& out, const json_io::write_options& options)
+      : out_(out), options_(options), begin_(local_), pos_(local_), end_(local_ + local_capacity) {}
   json_writer(const json_writer&) = delete;
   json_writer& operator=(const json_writer&) = delete;
-  ~json_writer() { out_.resize(static_cast<std::size_t>(pos_ - begin_)); }
+  ~json_writer() {
+    if (!local()) out_.resize(static_cast<std::size_t>(pos_ - begin_));
+  }
+
+  // Hands the output over to `out`; the destructor alone leaves `out` as it was when writing stayed local
+  // (an exception mid-document).
+  void finish() {
+    if (local()) out_.append(local_, static_cast<std::size_t>(pos_ - local_));
+  }
 
   template <class T>
   void value(const T& v) {
@@ -207,6 +213,21 @@ class json_writer {
       in += clean;
       in = escape_one(in, last);
     }
+    if constexpr (std::endian::native == std::endian::little) {
+      // The last 1..7 bytes of a string of 8 or more: one word ending at `last`, shifted down, with spaces
+      // (never escaped) filling the top, instead of a byte loop.
+      if (in != last && s.size() >= 8) {
+        const auto tail = static_cast<unsigned>(last - in);
+        std::uint64_t word;
+        std::memcpy(&word, last - 8, 8);
+        word = (word >> (8 * (8 - tail))) | (0x2020202020202020ULL << (8 * tail));
+        if (bytes_needing_escape(word, escape_unicode) == 0) {
+          std::memcpy(pos_, &word, 8);
+          pos_ += tail;
+          in = last;
+        }
+      }
+    }
     while (in < last) {
       auto c = static_cast<unsigned char>(*in);
       if (c < 0x20 || c == '"' || c == '\\' || (escape_unicode && c >= 0x80))
@@ -221,11 +242,20 @@ class json_writer {
   }
   KEEL_NOINLINE void grow(std::size_t n) {
     std::size_t used = static_cast<std::size_t>(pos_ - begin_);
-    out_.resize(std::max(out_.size() * 2, used + n));
+    if (local()) {
+      // Leaving the local buffer: from here on the document is written into `out` after its old content.
+      const std::size_t base = out_.size();
+      out_.resize(std::max(out_.capacity(), base + 2 * (used + n)));
+      std::memcpy(out_.data() + base, local_, used);
+      used += base;
+    } else {
+      out_.resize(std::max(out_.size() * 2, used + n));
+    }
     begin_ = out_.data();
     pos_ = begin_ + used;
     end_ = begin_ + out_.size();
   }
+  bool local() const noexcept { return begin_ == local_; }
   KEEL_ALWAYS_INLINE void raw(const char* text, std::size_t n) {
     reserve(n);
     std::memcpy(pos_, text, n);
@@ -391,8 +421,11 @@ class json_writer {
     close('}', any);
   }
 
+  static constexpr std::size_t local_capacity = 512;
+
   std::string& out_;
   const json_io::write_options& options_;
+  char local_[local_capacity];  // written before it is read, so left uninitialised
   char* begin_;
   char* pos_;
   char* end_;
@@ -409,9 +442,11 @@ void write(std::string& out, const T& value, const write_options& options = {}) 
   if (options.pretty) {
     detail::json_writer<true> writer(out, options);
     writer.value(value);
+    writer.finish();
   } else {
     detail::json_writer<false> writer(out, options);
     writer.value(value);
+    writer.finish();
   }
 }
 
