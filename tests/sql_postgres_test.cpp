@@ -9,6 +9,7 @@
 #include "keel/sql/query.hpp"
 #include "keel/sql/testing.hpp"
 #include "keel/test_client.hpp"
+#include "support/pg_test_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,20 +36,7 @@ constexpr keel::sql::migration app_migrations[] = {
      "title TEXT NOT NULL, score INTEGER NOT NULL, state TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL)"},
 };
 
-std::string server_url() {
-  if (const char* url = std::getenv("KEEL_TEST_PG_URL"); url != nullptr && *url != '\0') return url;
-  // ctest sets the command (with the fixture's server directory); by hand, run from the source tree.
-  const char* given = std::getenv("KEEL_PG_TEST_COMMAND");
-  std::string command = given != nullptr ? given : "scripts/pg-test-server start";
-  std::FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string out;
-  std::array<char, 256> buffer{};
-  while (std::fgets(buffer.data(), static_cast<int>(buffer.size()), pipe) != nullptr) out += buffer.data();
-  if (pclose(pipe) != 0) throw std::runtime_error(command + " failed");
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
+std::string server_url() { return keel_test_support::pg_test_server_url(); }
 
 keel::db& test_db() {
   static keel::db db{server_url()};
