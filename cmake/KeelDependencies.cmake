@@ -37,8 +37,11 @@ if(NOT TARGET keel_asio)
     $<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1>)
 endif()
 
+# --as-needed: a library the program makes no call into (OpenSSL without keel/tls.hpp, SQLite without keel/sql)
+# is not recorded as needed, so it is neither loaded nor mapped at run time.
 function(keel_link_dependencies target)
   target_link_libraries(${target} INTERFACE
     keel_asio Threads::Threads simdjson::simdjson Boost::headers fmt::fmt
     OpenSSL::SSL OpenSSL::Crypto SQLite::SQLite3)
+  target_link_options(${target} INTERFACE "LINKER:--as-needed")
 endfunction()

@@ -1,4 +1,5 @@
-// keel::detail::basic_server: reactor threads, acceptors, connection cap, TLS and graceful shutdown.
+// keel::detail::basic_server: reactor threads, acceptors, connection cap and graceful shutdown (TLS via
+// keel/tls.hpp).
 #pragma once
 
 #include "keel/config.hpp"
@@ -6,7 +7,6 @@
 #include "keel/server/connection.hpp"
 #include "keel/server/reactor.hpp"
 #include "keel/server/signals.hpp"
-#include "keel/server/tls.hpp"
 #include "keel/server/worker_pool.hpp"
 
 #include <asio/executor_work_guard.hpp>
@@ -16,8 +16,6 @@
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
-#include <asio/ssl/context.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -39,6 +37,28 @@
 
 namespace keel::inline v0::detail {
 
+// TLS is opt-in so that programs serving plain HTTP neither parse <asio/ssl> and OpenSSL's headers nor map
+// libssl/libcrypto: keel/tls.hpp declares the make_tls_acceptor overload for tls_hook<Session, App>, which
+// argument-dependent lookup finds when the server is instantiated after that header was included.
+template <class Session, class App>
+struct tls_hook {};
+
+// A type-erased TLS context and the function that starts one TLS connection over an accepted socket.
+template <class App>
+struct tls_acceptor {
+  std::shared_ptr<void> context;
+  void (*start_connection)(void* context, asio::ip::tcp::socket&& socket, App& app, const server_config& cfg,
+                           connection_registry& registry) = nullptr;
+};
+
+// Chosen when keel/tls.hpp is not included (its overload takes the third argument as int, a better match).
+template <class Session, class App>
+[[noreturn]] tls_acceptor<App> make_tls_acceptor(tls_hook<Session, App>, const tls_config&, long) {
+  throw std::runtime_error(
+      "keel: a TLS certificate is configured but this program was built without TLS support: "
+      "#include <keel/tls.hpp> (and link OpenSSL) to serve HTTPS");
+}
+
 // A non-blocking handle on a running server: start() binds and returns the port, stop() begins a graceful
 // shutdown from any thread (or a signal), wait() blocks until every reactor thread has finished.
 // Session is constructed as Session(app, cfg, is_tls) for each connection (see keel/server/session.hpp).
@@ -55,32 +75,14 @@ class basic_server {
 
   // Binds cfg.host:cfg.port (port 0 picks a free one), starts the reactor threads and returns the bound port.
   // Throws std::system_error when it cannot listen, std::runtime_error for a bad TLS certificate or key.
-  std::uint16_t start() {
-    if (!reactors_.empty()) throw std::logic_error("keel: server already started");
-    const unsigned threads =
-        cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
-    if (cfg_.tls.enabled()) tls_.emplace(make_tls_context(cfg_.tls));
-    workers_.emplace(cfg_.workers);
-    for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
-    listen(resolve(cfg_.host, cfg_.port));
-    if (cfg_.handle_signals) reactors_.front()->signals.emplace(reactors_.front()->ctx, &on_signal, this);
+  std::uint16_t start() { return start_reactors(true); }
 
-    const bool v6 = endpoint_.address().is_v6();
-    fmt::print(stderr, "keel listening on {}://{}{}{}:{} ({} thread{}{})\n", tls_ ? "https" : "http",
-               v6 ? "[" : "", endpoint_.address().to_string(), v6 ? "]" : "", endpoint_.port(), threads,
-               threads == 1 ? "" : "s", shared_acceptor_ ? ", shared acceptor" : "");
-    std::fflush(stderr);
-
-    for (auto& r : reactors_) {
-      if (r->acceptor) accept(*r);
-      sweep(*r);
-      r->thread = std::thread([this, rp = r.get()] {
-        reactor_scope scope(rp->ctx, &*workers_);
-        rp->ctx.run();
-      });
-    }
-    if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
-    return endpoint_.port();
+  // Serves until shutdown completed, running the first reactor on the calling thread (one thread fewer than
+  // start() + wait(), which keeps a thread parked in join()).
+  void run() {
+    start_reactors(false);
+    run_reactor(*reactors_.front());
+    wait();
   }
 
   // Begins a graceful shutdown; safe from any thread, idempotent. Returns at once: use wait().
@@ -105,6 +107,38 @@ class basic_server {
  private:
   using tcp = asio::ip::tcp;
   using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  struct reactor;
+
+  std::uint16_t start_reactors(bool thread_for_first) {
+    if (!reactors_.empty()) throw std::logic_error("keel: server already started");
+    const unsigned threads =
+        cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (cfg_.tls.enabled()) tls_ = make_tls_acceptor(tls_hook<Session, App>{}, cfg_.tls, 0);
+    workers_.emplace(cfg_.workers);
+    for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
+    listen(resolve(cfg_.host, cfg_.port));
+    if (cfg_.handle_signals) reactors_.front()->signals.emplace(reactors_.front()->ctx, &on_signal, this);
+
+    const bool v6 = endpoint_.address().is_v6();
+    fmt::print(stderr, "keel listening on {}://{}{}{}:{} ({} thread{}{})\n", tls_.context ? "https" : "http",
+               v6 ? "[" : "", endpoint_.address().to_string(), v6 ? "]" : "", endpoint_.port(), threads,
+               threads == 1 ? "" : "s", shared_acceptor_ ? ", shared acceptor" : "");
+    std::fflush(stderr);
+
+    for (auto& r : reactors_) {
+      if (r->acceptor) accept(*r);
+      sweep(*r);
+      if (r != reactors_.front() || thread_for_first)
+        r->thread = std::thread([this, rp = r.get()] { run_reactor(*rp); });
+    }
+    if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
+    return endpoint_.port();
+  }
+
+  void run_reactor(reactor& r) {
+    reactor_scope scope(r.ctx, &*workers_);
+    r.ctx.run();
+  }
 
   struct reactor {
     explicit reactor(basic_server& server) {
@@ -212,9 +246,8 @@ class basic_server {
       return;
     }
     socket.set_option(tcp::no_delay(true), ignored);
-    if (tls_) {
-      using stream = asio::ssl::stream<tcp::socket>;
-      (new connection<Session, stream>(stream(std::move(socket), *tls_), app_, cfg_, r.connections))->start();
+    if (tls_.context) {
+      tls_.start_connection(tls_.context.get(), std::move(socket), app_, cfg_, r.connections);
     } else {
       (new connection<Session, tcp::socket>(std::move(socket), app_, cfg_, r.connections))->start();
     }
@@ -284,7 +317,7 @@ class basic_server {
 
   App& app_;
   server_config cfg_;
-  std::optional<asio::ssl::context> tls_;  // outlives the reactors: TLS streams refer to it
+  tls_acceptor<App> tls_;  // outlives the reactors: TLS streams refer to its context
   std::vector<std::unique_ptr<reactor>> reactors_;
   std::optional<worker_pool> workers_;  // joined before the reactors go: offloads post back to them
   tcp::endpoint endpoint_;

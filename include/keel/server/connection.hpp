@@ -7,7 +7,6 @@
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
 
 #include <chrono>
@@ -124,10 +123,13 @@ inline connection_base::connection_base(connection_registry& registry) noexcept 
 }
 inline connection_base::~connection_base() { registry_->remove(this); }
 
+// Spelled as a shape (an asio::ssl::stream has a next layer and a handshake) so that this header needs no
+// <asio/ssl>: TLS and OpenSSL come in only with keel/tls.hpp.
 template <class Stream>
-inline constexpr bool is_tls_stream = false;
-template <class Next>
-inline constexpr bool is_tls_stream<asio::ssl::stream<Next>> = true;
+inline constexpr bool is_tls_stream = requires(Stream& s) {
+  s.next_layer();
+  s.async_handshake(Stream::server, [](const std::error_code&) {});
+};
 
 // Owns the stream and the session; alive while any asynchronous operation (read, write, handshake, a
 // resumption, an async handler the session waits for) holds a reference. Everything runs on the thread of the
@@ -157,7 +159,7 @@ class connection final : public connection_base {
     if constexpr (is_tls_stream<Stream>) {
       state_ = io_state::handshaking;
       arm(clock::now() + cfg_.timeout.header);
-      stream_.async_handshake(asio::ssl::stream_base::server, [self](const std::error_code& ec) {
+      stream_.async_handshake(Stream::server, [self](const std::error_code& ec) {
         self->state_ = io_state::none;
         if (ec || self->closed_) return self->finish();
         self->drive();

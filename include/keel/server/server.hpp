@@ -17,8 +17,7 @@ using server = basic_server<http_session<App>, App>;
 template <class App>
 void run_server(App& app, const server_config& cfg) {
   server<App> s(app, cfg);
-  s.start();
-  s.wait();
+  s.run();
 }
 
 }  // namespace keel::inline v0::detail

@@ -1,16 +1,23 @@
-// keel::detail::make_tls_context: the server's OpenSSL context from the configured certificate and key.
+// keel::detail::make_tls_context / make_tls_acceptor: HTTPS for basic_server, from the configured
+// certificate.
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/server/basic_server.hpp"
 #include "keel/server/config.hpp"
+#include "keel/server/connection.hpp"
 
+#include <asio/ip/tcp.hpp>
 #include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
 #include <openssl/ssl.h>
 
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 
 namespace keel::inline v0::detail {
 
@@ -49,6 +56,22 @@ inline asio::ssl::context make_tls_context(const tls_config& tls) {
     throw std::runtime_error("keel: TLS private key '" + key + "' does not match the certificate");
   SSL_CTX_set_alpn_select_cb(ctx.native_handle(), &select_http11_alpn, nullptr);
   return ctx;
+}
+
+// Found by basic_server through argument-dependent lookup (see tls_hook): preferred over the fallback that
+// refuses TLS because 0 converts to int exactly.
+template <class Session, class App>
+tls_acceptor<App> make_tls_acceptor(tls_hook<Session, App>, const tls_config& tls, int) {
+  using tcp = asio::ip::tcp;
+  tls_acceptor<App> out;
+  out.context = std::make_shared<asio::ssl::context>(make_tls_context(tls));
+  out.start_connection = [](void* context, tcp::socket&& socket, App& app, const server_config& cfg,
+                            connection_registry& registry) {
+    using stream = asio::ssl::stream<tcp::socket>;
+    auto& ssl = *static_cast<asio::ssl::context*>(context);
+    (new connection<Session, stream>(stream(std::move(socket), ssl), app, cfg, registry))->start();
+  };
+  return out;
 }
 
 }  // namespace keel::inline v0::detail
