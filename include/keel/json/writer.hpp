@@ -24,6 +24,10 @@
 #include <type_traits>
 #include <variant>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 // Any supported value: DTOs, containers, scalars, enums, time points, variants, validator types, json_traits
 // types.
 //
@@ -198,6 +202,36 @@ class json_writer {
     const char* in = s.data();
     const char* const last = in + s.size();
     const bool escape_unicode = options_.escape_unicode;
+#if defined(__SSE2__)
+    // Up to 16 bytes per step, loaded as two words that overlap when fewer than 16 are left, so no load
+    // passes `last` and a short string (8..16 bytes) is one step.
+    while (last - in >= 8) {
+      const auto n = std::min<std::size_t>(static_cast<std::size_t>(last - in), 16);
+      std::uint64_t low, high;
+      std::memcpy(&low, in, 8);
+      std::memcpy(&high, in + n - 8, 8);
+      const __m128i v = _mm_set_epi64x(static_cast<long long>(high), static_cast<long long>(low));
+      const __m128i special = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+          _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v));  // < 0x20
+      const auto flagged =
+          static_cast<unsigned>(_mm_movemask_epi8(escape_unicode ? _mm_or_si128(special, v) : special));
+      std::memcpy(pos_, &low, 8);
+      std::memcpy(pos_ + n - 8, &high, 8);
+      if (flagged == 0) {
+        pos_ += n;
+        in += n;
+        continue;
+      }
+      // Bit i < 8 is in[i]; bit i >= 8 is in[n - 16 + i].
+      const std::size_t clean = (flagged & 0xFFu) != 0
+                                    ? static_cast<std::size_t>(std::countr_zero(flagged))
+                                    : n - 16 + static_cast<std::size_t>(std::countr_zero(flagged));
+      pos_ += clean;
+      in += clean;
+      in = escape_one(in, last);
+    }
+#else
     while (last - in >= 8) {
       std::uint64_t word;
       std::memcpy(&word, in, 8);
@@ -213,6 +247,7 @@ class json_writer {
       in += clean;
       in = escape_one(in, last);
     }
+#endif
     if constexpr (std::endian::native == std::endian::little) {
       // The last 1..7 bytes of a string of 8 or more: one word ending at `last`, shifted down, with spaces
       // (never escaped) filling the top, instead of a byte loop.
