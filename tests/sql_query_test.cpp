@@ -229,7 +229,7 @@ TEST_CASE("a static select runs on SQLite and one prepared statement serves ever
   CHECK(cached() == before);
 }
 
-TEST_CASE("run-time shapes: in(range), loops, a direction variable; same text as the static shape",
+TEST_CASE("run-time shapes (in, conditions built in a loop, a direction variable) keep the text",
           "[sql][query]") {
   std::vector<std::int64_t> wanted{2, 5, 6};
   keel::sql::select_query<post> in_query =
@@ -255,4 +255,9 @@ TEST_CASE("run-time shapes: in(range), loops, a direction variable; same text as
   auto by_variable = keel::sql::select<post>().order_by(field<&post::id>, newest).limit(1);
   STATIC_REQUIRE(std::is_same_v<decltype(by_variable), keel::sql::select_query<post>>);
   CHECK(ids(fetch_now(by_variable)) == std::vector<std::int64_t>{6});
+  bool oldest_first = true;
+  CHECK(ids(fetch_now(keel::sql::select<post>()
+                          .order_by(field<&post::id>,
+                                    oldest_first ? keel::sql::direction::asc : keel::sql::direction::desc)
+                          .limit(1))) == std::vector<std::int64_t>{1});
 }
