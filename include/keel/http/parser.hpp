@@ -71,6 +71,11 @@ class request_parser {
         return {};
       }
       if (head.status == parse_status::error) return fail(head.error);
+      if (KEEL_LIKELY(!out.chunked && out.content_length == 0)) {  // no body: done (out.body is empty)
+        progress_.resume = 0;
+        progress_.fields = 0;
+        return {parse_status::complete, head.end};
+      }
       progress_.head_end = head.end;
       progress_.chunk_pos = head.end;
       progress_.phase = out.chunked ? stage::chunked_body : stage::fixed_body;
