@@ -72,9 +72,15 @@ template <class V>
 using stored_value =
     std::conditional_t<std::is_convertible_v<const V&, std::string_view>, std::string, std::decay_t<V>>;
 
+template <auto Member, class T>
+inline constexpr bool member_of = std::is_same_v<typename member_traits<decltype(Member)>::class_type, T>;
+
+// Each node says whether all of its columns are T's (`over<T>`), so select<T>().where() can check it.
 template <auto Member, compare_op Op, class V>
 struct compare_node {
   using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = member_of<Member, T>;
   V value;
   static constexpr void write(text_builder& b) {
     b.add(quoted_member<Member>);
@@ -87,6 +93,8 @@ struct compare_node {
 template <auto Member, bool Negated>
 struct null_node {
   using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = member_of<Member, T>;
   static constexpr void write(text_builder& b) {
     b.add(quoted_member<Member>);
     b.add(Negated ? " IS NOT NULL" : " IS NULL");
@@ -97,6 +105,8 @@ struct null_node {
 template <class L, class R, bool Or>
 struct logic_node {
   using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = L::template over<T>&& R::template over<T>;
   L left;
   R right;
   static constexpr void write(text_builder& b) {
@@ -115,6 +125,8 @@ struct logic_node {
 template <class E>
 struct not_node {
   using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = E::template over<T>;
   E inner;
   static constexpr void write(text_builder& b) {
     b.add("NOT (");

@@ -35,8 +35,7 @@ inline constexpr std::int64_t no_limit = std::numeric_limits<std::int64_t>::max(
 
 template <class T, auto Member>
 constexpr void check_own_column() {
-  static_assert(std::is_same_v<typename column<Member>::class_type, T>,
-                "keel::sql: order_by a field of another table");
+  static_assert(member_of<Member, T>, "keel::sql: order_by a field of another table");
 }
 
 }  // namespace detail
@@ -197,6 +196,7 @@ class static_select {
   // Conditions given in several calls are ANDed.
   template <detail::static_condition E>
   [[nodiscard]] auto where(E e) && {
+    static_assert(E::template over<T>, "keel::sql: where() on a field of another table");
     if constexpr (std::is_same_v<Where, detail::no_where>)
       return reshaped<E, Order, Paging>(std::move(e));
     else
