@@ -19,6 +19,7 @@
 #endif
 
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -29,7 +30,10 @@ namespace {
 std::string database_url(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if (arg == "--db" && i + 1 < argc) return argv[i + 1];
+    if (arg == "--db") {
+      if (i + 1 >= argc) throw std::invalid_argument("todo: missing value after --db");
+      return argv[i + 1];
+    }
     if (arg.starts_with("--db=")) return std::string(arg.substr(5));
   }
   if (const char* url = std::getenv("KEEL_DATABASE_URL"); url != nullptr && *url != '\0') return url;
