@@ -167,8 +167,5 @@ constexpr auto flatten_into_group(Inner&& inner, const GMs& gms) {
       flatten(std::move(inner)));
 }
 
-template <class... Items>
-using flat_routes_t = decltype(std::tuple_cat(flatten(std::declval<Items>())...));
-
 }  // namespace detail
 }  // namespace keel::inline v0

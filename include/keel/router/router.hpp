@@ -11,6 +11,7 @@
 #include "keel/respond.hpp"
 #include "keel/router/handler_traits.hpp"
 #include "keel/router/route.hpp"
+#include "keel/router/route_table.hpp"
 #include "keel/router/trie.hpp"
 #include "keel/task.hpp"
 
@@ -262,13 +263,16 @@ class router;
 template <class... Routes>
 class router<std::tuple<Routes...>> {
  public:
-  using routes_type = std::tuple<Routes...>;
+  using routes_type = std::tuple<Routes...>;  // names the routes' types; they are stored in a route_table
   static constexpr std::size_t size = sizeof...(Routes);
 
   template <RouteItem... Items>
-  explicit router(Items... items) : routes_(std::tuple_cat(detail::flatten(std::move(items))...)) {}
+  explicit router(Items... items) : routes_(detail::flatten_routes(std::move(items)...)) {}
 
-  const routes_type& routes() const noexcept { return routes_; }
+  // The routes, in order, as references.
+  std::tuple<const Routes&...> routes() const noexcept {
+    return routes_of(std::index_sequence_for<Routes...>{});
+  }
 
   // Routes the request in ctx and runs the matched route's pipeline. 404 when no path matches, 405 (with
   // Allow) when the path exists for other methods, HEAD served by GET routes, OPTIONS answered with Allow.
@@ -317,20 +321,43 @@ class router<std::tuple<Routes...>> {
     return dispatch_result::done;
   }
 
+  // Up to this many routes, dispatch inlines every route's pipeline into itself. Beyond it each pipeline is
+  // its own function reached through a table indexed by route: one function holding hundreds of inlined
+  // pipelines made the optimiser's time grow faster than the route count, and an indexed call costs about
+  // what the switch's indexed jump does.
+  static constexpr std::size_t inline_dispatch_limit = 16;
+
   template <class Ctx, std::size_t... Is>
   KEEL_ALWAYS_INLINE dispatch_result call(std::size_t r, Ctx& ctx, std::index_sequence<Is...>) const {
-    dispatch_result out = dispatch_result::done;
-    // Unrolled into a switch over the route index: each arm is that route's pipeline, inlined.
-    (void)((r == Is ? (out = invoke<Is>(ctx), true) : false) || ...);
-    return out;
+    if constexpr (sizeof...(Is) <= inline_dispatch_limit) {
+      dispatch_result out = dispatch_result::done;
+      // Unrolled into a switch over the route index: each arm is that route's pipeline, inlined.
+      (void)((r == Is ? (out = invoke<Is>(ctx), true) : false) || ...);
+      return out;
+    } else {
+      using entry = dispatch_result (*)(const router&, Ctx&);
+      static constexpr entry table[] = {&router::invoke_entry<Is, Ctx>...};
+      return table[r](*this, ctx);
+    }
+  }
+
+  template <std::size_t I, class Ctx>
+  static dispatch_result invoke_entry(const router& self, Ctx& ctx) {
+    return self.invoke<I>(ctx);
   }
 
   template <std::size_t I, class Ctx>
   KEEL_ALWAYS_INLINE dispatch_result invoke(Ctx& ctx) const {
-    using R = std::tuple_element_t<I, routes_type>;
+    const auto& route = detail::value_at<I>(routes_);
+    using R = std::remove_cvref_t<decltype(route)>;
     ctx.set_params(R::path_info::param_count);
     ctx.set_route_path(R::path_info::text);
-    return detail::route_pipeline<R, Ctx>::run(std::get<I>(routes_), ctx);
+    return detail::route_pipeline<R, Ctx>::run(route, ctx);
+  }
+
+  template <std::size_t... Is>
+  std::tuple<const Routes&...> routes_of(std::index_sequence<Is...>) const noexcept {
+    return {detail::value_at<Is>(routes_)...};
   }
 
   static constexpr std::array<detail::route_desc, sizeof...(Routes)> descs_ = {
@@ -338,7 +365,7 @@ class router<std::tuple<Routes...>> {
   static constexpr detail::trie_sizes sizes_ = detail::trie_sizes_of(descs_);
   static constexpr auto trie_ = detail::build_trie<sizeof...(Routes), sizes_>(descs_);
 
-  routes_type routes_;
+  detail::route_table<Routes...> routes_;
 };
 
 template <RouteItem... Items>
