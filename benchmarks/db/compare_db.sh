@@ -224,7 +224,7 @@ PY
   echo "### $(date -u '+%Y-%m-%d %H:%M UTC'): \`$command_line\`"
   echo
   echo "Source: commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD -- include benchmarks 2>/dev/null || echo ' plus uncommitted changes in include/ or benchmarks/')."
-  echo "$cpu_note; wrk -c$connections -d${duration}s, median of $runs runs; keel_bench_db flags: ${server_args:-none (keel defaults: WAL, synchronous=NORMAL, mmap 256 MiB, batched reads)}."
+  echo "$cpu_note; wrk -c$connections -d${duration}s, median of $runs runs; keel_bench_db flags: ${server_args:-none (keel defaults: WAL, synchronous=FULL, mmap 256 MiB, batched reads)}."
   echo "Machine: $(nproc) CPUs, $(uname -sr), load average before: $load_before, after: $load_after."
   echo "Server CPU = utime+stime of the server process (reactor and workers) / requests. lithium and Drogon: REFERENCE.md (quiet machine, SQLite defaults)."
   printf '\n%s\n' "$table"
