@@ -409,13 +409,13 @@ class request_parser {
     std::size_t fields = 0;
     header_facts facts;
     bool section_done = false;
-    // Fast path: field lines sliced from one classification of the head (detail::head_window). It takes
-    // only lines that are plainly well formed (a name of letters, digits and '-', values without HTAB or
-    // control bytes) and leaves everything else, from the first such line on, to the careful loop below,
-    // which applies every rule; both accept and store a line the same way.
+    // Fast path: line ends taken from one classification of the head's control bytes (detail::head_window).
+    // It takes only lines that are plainly well formed (values without HTAB, control bytes or unusual
+    // whitespace) and leaves everything else, from the first such line on, to the careful loop below, which
+    // applies every rule; both accept and store a line the same way.
     detail::head_window window = detail::load_head_window(p, end);
     for (;;) {
-      const char* const name_end = detail::find_in_head<&detail::head_window::non_name>(window, p, end);
+      const char* const name_end = detail::find_token_end(p, end);
       if (KEEL_UNLIKELY(name_end == end)) break;
       if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) {
         if (name_end == p && end - p >= 2 && detail::load_u16(p) == detail::word16("\r\n")) {
@@ -424,8 +424,7 @@ class request_parser {
         }
         break;
       }
-      const char* const line_end =
-          detail::find_in_head<&detail::head_window::control>(window, name_end + 1, end);
+      const char* const line_end = detail::find_control_in_head(window, name_end + 1, end);
       if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
       // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
       // (no HTAB can be here: it would have ended the line above).
