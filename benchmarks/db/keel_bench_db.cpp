@@ -48,9 +48,14 @@ int query_count(std::string_view query) {
   return std::clamp(n, 1, 500);
 }
 
+// Runs of ordinary characters are appended whole: the per-character loop was the top user-space symbol of
+// /fortunes in perf.
 void append_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
+  while (!text.empty()) {
+    std::size_t plain = text.find_first_of("<>&\"'");
+    out.append(text.substr(0, plain));
+    if (plain == std::string_view::npos) return;
+    switch (text[plain]) {
       case '<':
         out += "&lt;";
         break;
@@ -63,12 +68,10 @@ void append_escaped(std::string& out, std::string_view text) {
       case '"':
         out += "&quot;";
         break;
-      case '\'':
-        out += "&#x27;";
-        break;
       default:
-        out += c;
+        out += "&#x27;";
     }
+    text.remove_prefix(plain + 1);
   }
 }
 
@@ -177,13 +180,15 @@ int main(int argc, char** argv) {
                   [](const fortune& a, const fortune& b) { return a.message < b.message; });
         keel::response res;
         std::string& body = res.body_buffer();
+        body.reserve(1536);  // the page is ~1.2 KiB: one allocation
         body =
             "<!DOCTYPE "
             "html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></"
             "tr>";
         for (const fortune& f : rows) {
           body += "<tr><td>";
-          body += std::to_string(f.id);
+          char digits[12];
+          body.append(digits, std::to_chars(digits, digits + sizeof digits, f.id).ptr);
           body += "</td><td>";
           append_escaped(body, f.message);
           body += "</td></tr>";
