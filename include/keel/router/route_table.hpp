@@ -45,46 +45,68 @@ template <class... A, class... B>
 constexpr type_list<A..., B...> operator+(type_list<A...>, type_list<B...>) {
   return {};
 }
+
 template <class Item>
-constexpr auto flat_list_of() {
-  if constexpr (is_route<Item>::value) {
-    return type_list<Item>{};
-  } else {
-    return []<class... Rs>(std::tuple<Rs...>*) {
-      return type_list<Rs...>{};
-    }(static_cast<decltype(flatten(std::declval<Item>()))*>(nullptr));
-  }
-}
+struct flat_list {  // a route
+  using type = type_list<Item>;
+};
+template <class... Items>
+using flat_route_list_t = decltype((type_list<>{} + ... + typename flat_list<Items>::type{}));
+
+template <fixed_string Prefix, class GroupMws, class List>
+struct prefixed_list;
+template <fixed_string Prefix, class GroupMws, class... Rs>
+struct prefixed_list<Prefix, GroupMws, type_list<Rs...>> {
+  using type = type_list<typename prefixed<Prefix, GroupMws, Rs>::type...>;
+};
+template <fixed_string Prefix, class... Items, class... GMs>
+struct flat_list<route_group<Prefix, std::tuple<Items...>, GMs...>> {
+  using type = typename prefixed_list<Prefix, std::tuple<GMs...>, flat_route_list_t<Items...>>::type;
+};
 
 template <template <class...> class To, class List>
 struct rebind_list;
 template <template <class...> class To, class... Rs>
 struct rebind_list<To, type_list<Rs...>> {
   using type = To<Rs...>;
+  static constexpr std::size_t size = sizeof...(Rs);
 };
 
-template <class... Items>
-using flat_route_list_t = decltype((type_list<>{} + ... + flat_list_of<Items>()));
 template <class... Items>
 using flat_routes_t = typename rebind_list<std::tuple, flat_route_list_t<Items...>>::type;
 template <class... Items>
 using flat_route_table_t = typename rebind_list<route_table, flat_route_list_t<Items...>>::type;
 
-// What one item contributes: itself (a route) or its flattened routes (a group: a small std::tuple).
+template <class... Items>
+constexpr flat_route_table_t<Items...> flatten_routes(Items... items);
+
+// A group's routes with its prefix joined and its middleware put first, as a route_table (std::tuple_cat over
+// a group of many routes was as costly as over a whole router).
+template <fixed_string Prefix, class GroupMws, class Table, std::size_t... K>
+constexpr auto prefix_routes(Table& inner, const GroupMws& gms, std::index_sequence<K...>) {
+  return route_table<
+      typename prefixed<Prefix, GroupMws, std::remove_cvref_t<decltype(value_at<K>(inner))>>::type...>{
+      {prefixed<Prefix, GroupMws, std::remove_cvref_t<decltype(value_at<K>(inner))>>::make(
+          std::move(value_at<K>(inner)), gms)}...};
+}
+
+template <class... Items, std::size_t... Is>
+constexpr auto flatten_items(std::tuple<Items...>& items, std::index_sequence<Is...>) {
+  return flatten_routes(std::move(std::get<Is>(items))...);
+}
+
+// What one item contributes: itself (a route) or the route_table of its flattened routes (a group).
 template <class Item>
 constexpr auto flat_part(Item&& item) {
-  if constexpr (is_route<std::remove_cvref_t<Item>>::value) {
-    return std::remove_cvref_t<Item>(std::move(item));
+  using I = std::remove_cvref_t<Item>;
+  if constexpr (is_route<I>::value) {
+    return I(std::move(item));
   } else {
-    return flatten(std::move(item));
-  }
-}
-template <class Item>
-constexpr std::size_t flat_size_of() {
-  if constexpr (is_route<Item>::value) {
-    return 1;
-  } else {
-    return std::tuple_size_v<decltype(flatten(std::declval<Item>()))>;
+    auto inner =
+        flatten_items(item.routes, std::make_index_sequence<std::tuple_size_v<decltype(item.routes)>>{});
+    return prefix_routes<I::prefix>(
+        inner, item.middleware,
+        std::make_index_sequence<rebind_list<route_table, typename flat_list<I>::type>::size>{});
   }
 }
 
@@ -94,8 +116,8 @@ struct flat_position {
 };
 template <class... Items>
 inline constexpr auto flat_positions = [] {
-  constexpr std::size_t sizes[] = {flat_size_of<Items>()..., 0};
-  std::array<flat_position, (std::size_t{0} + ... + flat_size_of<Items>())> out{};
+  constexpr std::size_t sizes[] = {rebind_list<type_list, typename flat_list<Items>::type>::size..., 0};
+  std::array<flat_position, rebind_list<type_list, flat_route_list_t<Items...>>::size> out{};
   std::size_t k = 0;
   for (std::size_t item = 0; item < sizeof...(Items); ++item)
     for (std::size_t inner = 0; inner < sizes[item]; ++inner) out[k++] = {item, inner};
@@ -107,7 +129,7 @@ constexpr auto&& take_route(Part& part) {
   if constexpr (is_route<Part>::value) {
     return std::move(part);
   } else {
-    return std::move(std::get<Inner>(part));
+    return std::move(value_at<Inner>(part));
   }
 }
 

@@ -17,14 +17,13 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdio>
 #include <exception>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
-
-#include <fmt/core.h>
 
 namespace keel::inline v0 {
 
@@ -58,7 +57,7 @@ inline void log_handler_exception(request_context& ctx, const char* what) {
   line.append(R"(,"what":)");
   append_json_string(line, what);
   line.append("}\n");
-  fmt::print(stderr, "{}", line);
+  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 inline void fail_internal(request_context& ctx) {
@@ -362,7 +361,7 @@ class router<std::tuple<Routes...>> {
 
   static constexpr std::array<detail::route_desc, sizeof...(Routes)> descs_ = {
       detail::route_desc{Routes::path.view(), Routes::methods}...};
-  static constexpr detail::trie_sizes sizes_ = detail::trie_sizes_of(descs_);
+  static constexpr detail::trie_sizes sizes_ = detail::trie_bounds_of(descs_);
   static constexpr auto trie_ = detail::build_trie<sizeof...(Routes), sizes_>(descs_);
 
   detail::route_table<Routes...> routes_;
