@@ -13,6 +13,7 @@
 #include <asio/io_context.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -240,4 +241,40 @@ TEST_CASE(
     if (!w.empty()) UNSCOPED_INFO(w);
   CHECK(wrong.load() == 0);
   CHECK(db.query_one_sync<std::int64_t>("SELECT sum(n) FROM counter") == bumps.load());
+}
+
+TEST_CASE("stop() while a batch is running: the batch finishes, its request is answered, the server exits",
+          "[sql]") {
+  temp_db_file file("stop");
+  keel::db db{"sqlite:" + file.path, readers(1)};
+  seed_kv(db, 5);
+  static std::atomic<bool> started{false};
+  started = false;
+  auto app = keel::app{
+      keel::router{
+          keel::get<"/slow/{id}">([](int id, keel::db& d) -> keel::task<std::string> {
+            auto work = [id](keel::sql::connection& c) {
+              started = true;
+              std::this_thread::sleep_for(std::chrono::milliseconds(200));
+              return keel::sql::detail::fetch_one<std::int64_t>(c, "SELECT v FROM kv WHERE id = ?", id);
+            };
+            auto v = co_await d.with_connection(keel::sql::access::read, work);
+            co_return std::to_string(*v);
+          }),
+      }}.provide(db);
+  keel::server_config cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = 0;
+  cfg.threads = cfg.workers = 1;
+  cfg.handle_signals = false;
+  keel::detail::server<decltype(app)> server(app, cfg);
+  const auto port = server.start();
+  keel_test::raw_client client("127.0.0.1", port);
+  REQUIRE(client.send("GET /slow/3 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  REQUIRE(keel_test::eventually([] { return started.load(); }));
+  server.stop();
+  std::string out;
+  CHECK(client.read_until_closed(&out));
+  CHECK(body_of(out) == "21");
+  server.wait();
 }
