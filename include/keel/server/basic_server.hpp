@@ -17,7 +17,6 @@
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
-#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -120,9 +119,11 @@ class basic_server {
     if (cfg_.handle_signals) reactors_.front()->signals.emplace(reactors_.front()->ctx, &on_signal, this);
 
     const bool v6 = endpoint_.address().is_v6();
-    fmt::print(stderr, "keel listening on {}://{}{}{}:{} ({} thread{}{})\n", tls_.context ? "https" : "http",
-               v6 ? "[" : "", endpoint_.address().to_string(), v6 ? "]" : "", endpoint_.port(), threads,
-               threads == 1 ? "" : "s", shared_acceptor_ ? ", shared acceptor" : "");
+    // stdio rather than fmt: fmt's compile-time format checks cost every app's build for two log lines.
+    std::fprintf(stderr, "keel listening on %s://%s%s%s:%u (%u thread%s%s)\n",
+                 tls_.context ? "https" : "http", v6 ? "[" : "", endpoint_.address().to_string().c_str(),
+                 v6 ? "]" : "", static_cast<unsigned>(endpoint_.port()), threads, threads == 1 ? "" : "s",
+                 shared_acceptor_ ? ", shared acceptor" : "");
     std::fflush(stderr);
 
     for (auto& r : reactors_) {
@@ -283,7 +284,7 @@ class basic_server {
 
   static void on_signal(void* context, int signal_number) {
     auto* self = static_cast<basic_server*>(context);
-    fmt::print(stderr, "keel: signal {} received, shutting down\n", signal_number);
+    std::fprintf(stderr, "keel: signal %d received, shutting down\n", signal_number);
     self->stop();
   }
 
