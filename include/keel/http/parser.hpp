@@ -413,7 +413,7 @@ class request_parser {
     // It takes only lines that are plainly well formed (values without HTAB, control bytes or unusual
     // whitespace) and leaves everything else, from the first such line on, to the careful loop below, which
     // applies every rule; both accept and store a line the same way.
-    detail::head_window window = detail::load_head_window(p, end);
+    detail::head_window window = detail::load_head_window(p, data, end);
     for (;;) {
       const char* const name_end = detail::find_token_end(p, end);
       if (KEEL_UNLIKELY(name_end == end)) break;
@@ -424,7 +424,7 @@ class request_parser {
         }
         break;
       }
-      const char* const line_end = detail::find_control_in_head(window, name_end + 1, end);
+      const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
       if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
       // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
       // (no HTAB can be here: it would have ended the line above).
