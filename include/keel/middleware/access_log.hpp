@@ -8,17 +8,15 @@
 #include "keel/json/time.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
-
-#include <fmt/format.h>
 
 //   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
 //   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
@@ -84,6 +82,13 @@ class access_log {
     write(line);
   }
 
+  template <class Number>
+  static void append_number(std::string& out, Number n) {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, n);
+    out.append(digits, r.ptr);
+  }
+
   // Appends the JSON line for the request in `ctx` (no newline) to `out`.
   static void format_line(std::string& out, const request_context& ctx,
                           std::chrono::system_clock::time_point now, std::int64_t duration_us) {
@@ -95,8 +100,15 @@ class access_log {
         out, req.method == http::method::unknown ? req.method_name : http::to_string(req.method));
     out.append(R"(,"path":)");
     detail::append_json_string(out, req.path);
-    fmt::format_to(std::back_inserter(out), R"(,"status":{},"bytes":{},"duration_us":{},"request_id":)",
-                   ctx.response().status_code(), ctx.response().body().size(), duration_us);
+    // Plain to_chars, not fmt::format_to: that one call instantiated fmt's formatting engine in every
+    // translation unit including <keel.hpp>.
+    out.append(R"(,"status":)");
+    append_number(out, ctx.response().status_code());
+    out.append(R"(,"bytes":)");
+    append_number(out, ctx.response().body().size());
+    out.append(R"(,"duration_us":)");
+    append_number(out, duration_us);
+    out.append(R"(,"request_id":)");
     detail::append_json_string(out, ctx.request_id());
     out.append(R"(,"route":)");
     detail::append_json_string(out, ctx.route_path());
