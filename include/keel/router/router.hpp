@@ -255,6 +255,18 @@ struct route_pipeline {
 
 }  // namespace detail
 
+namespace detail {
+
+// One route's pipeline behind a type-erased pointer to the route, for the dispatch table.
+template <class Route, class Ctx>
+dispatch_result run_route(const void* route, Ctx& ctx) {
+  ctx.set_params(Route::path_info::param_count);
+  ctx.set_route_path(Route::path_info::text);
+  return route_pipeline<Route, Ctx>::run(*static_cast<const Route*>(route), ctx);
+}
+
+}  // namespace detail
+
 template <class Routes>
 class router;
 
@@ -334,15 +346,24 @@ class router<std::tuple<Routes...>> {
       (void)((r == Is ? (out = invoke<Is>(ctx), true) : false) || ...);
       return out;
     } else {
-      using entry = dispatch_result (*)(const router&, Ctx&);
-      static constexpr entry table[] = {&router::invoke_entry<Is, Ctx>...};
-      return table[r](*this, ctx);
+      // Entries are named by their route and context types only: a function named by the router type (which
+      // spells out every route) per route made symbol names, and the compiler's work on them, grow with the
+      // square of the route count.
+      using entry = dispatch_result (*)(const void*, Ctx&);
+      static constexpr entry table[] = {&detail::run_route<Routes, Ctx>...};
+      const auto& offsets = route_offsets(routes_, std::index_sequence<Is...>{});
+      return table[r](reinterpret_cast<const char*>(&routes_) + offsets[r], ctx);
     }
   }
 
-  template <std::size_t I, class Ctx>
-  static dispatch_result invoke_entry(const router& self, Ctx& ctx) {
-    return self.invoke<I>(ctx);
+  // Where each route lives inside routes_ (the same for every router of this type).
+  template <std::size_t... Is>
+  static const std::array<std::ptrdiff_t, sizeof...(Routes)>& route_offsets(
+      const detail::route_table<Routes...>& table, std::index_sequence<Is...>) {
+    static const std::array<std::ptrdiff_t, sizeof...(Routes)> offsets{
+        (reinterpret_cast<const char*>(&detail::value_at<Is>(table)) -
+         reinterpret_cast<const char*>(&table))...};
+    return offsets;
   }
 
   template <std::size_t I, class Ctx>
