@@ -37,10 +37,11 @@
 namespace keel::inline v0::detail {
 
 // TLS is opt-in so that programs serving plain HTTP neither parse <asio/ssl> and OpenSSL's headers nor map
-// libssl/libcrypto: keel/tls.hpp declares the make_tls_acceptor overload for tls_hook<Session, App>, which
-// argument-dependent lookup finds when the server is instantiated after that header was included.
-template <class Session, class App>
-struct tls_hook {};
+// libssl/libcrypto: keel/tls.hpp declares a make_tls_acceptor<Session, App> overload taking tls_tag, which
+// argument-dependent lookup finds when the server is instantiated after that header was included. The tag
+// carries no template arguments on purpose: lookup through a type naming App would instantiate every class
+// the app's type mentions (the std::tuple of all routes among them) to look for hidden friends.
+struct tls_tag {};
 
 // A type-erased TLS context and the function that starts one TLS connection over an accepted socket.
 template <class App>
@@ -52,7 +53,7 @@ struct tls_acceptor {
 
 // Chosen when keel/tls.hpp is not included (its overload takes the third argument as int, a better match).
 template <class Session, class App>
-[[noreturn]] tls_acceptor<App> make_tls_acceptor(tls_hook<Session, App>, const tls_config&, long) {
+[[noreturn]] tls_acceptor<App> make_tls_acceptor(tls_tag, const tls_config&, long) {
   throw std::runtime_error(
       "keel: a TLS certificate is configured but this program was built without TLS support: "
       "#include <keel/tls.hpp> (and link OpenSSL) to serve HTTPS");
@@ -112,7 +113,7 @@ class basic_server {
     if (!reactors_.empty()) throw std::logic_error("keel: server already started");
     const unsigned threads =
         cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
-    if (cfg_.tls.enabled()) tls_ = make_tls_acceptor(tls_hook<Session, App>{}, cfg_.tls, 0);
+    if (cfg_.tls.enabled()) tls_ = make_tls_acceptor<Session, App>(tls_tag{}, cfg_.tls, 0);
     workers_.emplace(cfg_.workers);
     for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
     listen(resolve(cfg_.host, cfg_.port));
@@ -144,7 +145,9 @@ class basic_server {
   struct reactor {
     explicit reactor(basic_server& server) {
       connections.on_connection_end(&basic_server::on_connection_end, this);
-      owner = &server;
+      // std::addressof: a unary & on a type naming App makes the compiler look for an overloaded operator&
+      // in every class App mentions, which instantiates the std::tuple type of all the app's routes.
+      owner = std::addressof(server);
     }
     // Connections still referenced by queued handlers (only after a forced stop) die while ctx is destroyed,
     // when the timers below are already gone: they must not call back into this reactor then.
@@ -228,7 +231,7 @@ class basic_server {
         });
         return;
       }
-      if (&target == &r) {
+      if (std::addressof(target) == std::addressof(r)) {
         on_accepted(r, std::move(socket));
       } else {
         asio::post(target.ctx,

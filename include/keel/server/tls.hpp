@@ -58,10 +58,10 @@ inline asio::ssl::context make_tls_context(const tls_config& tls) {
   return ctx;
 }
 
-// Found by basic_server through argument-dependent lookup (see tls_hook): preferred over the fallback that
+// Found by basic_server through argument-dependent lookup (see tls_tag): preferred over the fallback that
 // refuses TLS because 0 converts to int exactly.
 template <class Session, class App>
-tls_acceptor<App> make_tls_acceptor(tls_hook<Session, App>, const tls_config& tls, int) {
+tls_acceptor<App> make_tls_acceptor(tls_tag, const tls_config& tls, int) {
   using tcp = asio::ip::tcp;
   tls_acceptor<App> out;
   out.context = std::make_shared<asio::ssl::context>(make_tls_context(tls));
