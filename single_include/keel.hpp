@@ -843,6 +843,10 @@ class header_list {
   const header_field& operator[](std::size_t i) const noexcept { return fields_[i]; }
 
   void clear() noexcept { size_ = 0; }
+  // For a caller that already keeps the count within capacity (the parser).
+  void push_unchecked(std::string_view name, std::string_view value) noexcept {
+    fields_[size_++] = {name, value};
+  }
   // false when full
   bool push(std::string_view name, std::string_view value) noexcept {
     if (size_ == capacity) return false;
@@ -1385,6 +1389,7 @@ KEEL_ALWAYS_INLINE void run_after(const std::tuple<Ms...>& stack, Ctx& ctx, std:
 
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -1579,6 +1584,75 @@ KEEL_ALWAYS_INLINE const char* find_field_value_end(const char* p, const char* e
 #endif
   while (p != end && is_char(*p, char_field)) ++p;
   return p;
+}
+
+// A window over a request's header section, classified once: bit i of `control` describes base[i]. The
+// parser finds every line end (and every byte a field value may not hold) from it instead of scanning each
+// value again; names are short and checked per line. Bits at or past the end of the data are set, so every
+// search stops there. 32 bytes: a bare GET with Host classifies little more than it has (64 cost minimal
+// requests 7% more instructions), and longer heads step through windows inline.
+inline constexpr std::size_t head_window_bytes = 32;
+struct head_window {
+  const char* base = nullptr;
+  std::uint32_t control = 0;  // bytes below 0x20 and DEL: CR, LF, HTAB and every byte a value may not hold
+};
+
+// The control mask of 16 bytes at p.
+KEEL_ALWAYS_INLINE std::uint32_t control_bytes(const char* p) noexcept {
+#if defined(__SSE2__)
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i below_space = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
+  const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F));
+  return static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_or_si128(below_space, del)));
+#else
+  std::uint32_t control = 0;
+  for (unsigned i = 0; i < 16; ++i) {
+    const auto c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c == 0x7F) control |= 1u << i;
+  }
+  return control;
+#endif
+}
+
+// The window starting at `at`; reads only [begin, end) (begin <= at: the start of the request).
+KEEL_ALWAYS_INLINE head_window load_head_window(const char* at, const char* begin, const char* end) noexcept {
+  head_window window{at, 0};
+  const auto available = static_cast<std::size_t>(end - at);
+  for (std::size_t offset = 0; offset < head_window_bytes; offset += 16) {
+    std::uint32_t control = 0xFFFF;
+    if (available >= offset + 16) {
+      control = control_bytes(at + offset);
+    } else if (available > offset) {
+      // The data ends inside this chunk: the 16 bytes ending at `end`, shifted into place (a copy padded with
+      // NULs when the request is shorter; a load right after a small memcpy stalls store forwarding).
+      const std::size_t have = available - offset;
+      if (end - begin >= 16) {
+        control = control_bytes(end - 16) >> (16 - have);
+      } else {
+        char copy[16] = {};
+        std::memcpy(copy, at + offset, have);
+        control = control_bytes(copy);
+      }
+      control |= 0xFFFFu << have;  // past the end: stop there
+    }
+    window.control |= control << offset;
+  }
+  return window;
+}
+
+// The first control byte at or after `from` (<= end), moving the window forward as needed; `end` when the
+// data ends first.
+KEEL_ALWAYS_INLINE const char* find_control_in_head(head_window& window, const char* from, const char* begin,
+                                                    const char* end) noexcept {
+  for (;;) {
+    const auto offset = static_cast<std::size_t>(from - window.base);
+    if (KEEL_LIKELY(offset < head_window_bytes)) {
+      const std::uint32_t rest = window.control >> offset;
+      if (KEEL_LIKELY(rest != 0)) return from + std::countr_zero(rest);
+      from = window.base + head_window_bytes;  // <= end: the bit at `end` would have been set otherwise
+    }
+    window = load_head_window(from, begin, end);
+  }
 }
 
 // Case-insensitive comparison against a lower-case literal of letters, digits and '-', a word at a time.
@@ -2630,12 +2704,157 @@ constexpr auto flatten_into_group(Inner&& inner, const GMs& gms) {
       flatten(std::move(inner)));
 }
 
-template <class... Items>
-using flat_routes_t = decltype(std::tuple_cat(flatten(std::declval<Items>())...));
-
 }  // namespace detail
 }  // namespace keel::inline v0
 // ----- end of keel/router/route.hpp -----
+// ----- keel/router/route_table.hpp -----
+// keel::detail::route_table: the router's routes in one flat, indexed object, built from routes and groups.
+
+
+#include <array>
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0::detail {
+
+// Why not std::tuple: libstdc++'s tuple is a recursive inheritance chain whose constructors check every
+// element's constructibility at every level, and tuple_element walks the pack; with a few hundred routes
+// those checks were most of an app's compile time (clang -ftime-trace: std::__and_, _Tuple_impl,
+// _Nth_type). Here each value is a direct base, reached by deducing its index, so nothing recurses.
+template <std::size_t I, class T>
+struct indexed_slot {
+  T value;
+};
+
+template <class Indices, class... Ts>
+struct indexed_values;
+template <std::size_t... Is, class... Ts>
+struct indexed_values<std::index_sequence<Is...>, Ts...> : indexed_slot<Is, Ts>... {};
+
+template <class... Ts>
+using route_table = indexed_values<std::index_sequence_for<Ts...>, Ts...>;
+
+template <std::size_t I, class T>
+constexpr T& value_at(indexed_slot<I, T>& slot) noexcept {
+  return slot.value;
+}
+template <std::size_t I, class T>
+constexpr const T& value_at(const indexed_slot<I, T>& slot) noexcept {
+  return slot.value;
+}
+
+// The flat list of route types a router's items (routes and groups) make, concatenated without recursion.
+template <class... Ts>
+struct type_list {};
+template <class... A, class... B>
+constexpr type_list<A..., B...> operator+(type_list<A...>, type_list<B...>) {
+  return {};
+}
+
+template <class Item>
+struct flat_list {  // a route
+  using type = type_list<Item>;
+};
+template <class... Items>
+using flat_route_list_t = decltype((type_list<>{} + ... + typename flat_list<Items>::type{}));
+
+template <fixed_string Prefix, class GroupMws, class List>
+struct prefixed_list;
+template <fixed_string Prefix, class GroupMws, class... Rs>
+struct prefixed_list<Prefix, GroupMws, type_list<Rs...>> {
+  using type = type_list<typename prefixed<Prefix, GroupMws, Rs>::type...>;
+};
+template <fixed_string Prefix, class... Items, class... GMs>
+struct flat_list<route_group<Prefix, std::tuple<Items...>, GMs...>> {
+  using type = typename prefixed_list<Prefix, std::tuple<GMs...>, flat_route_list_t<Items...>>::type;
+};
+
+template <template <class...> class To, class List>
+struct rebind_list;
+template <template <class...> class To, class... Rs>
+struct rebind_list<To, type_list<Rs...>> {
+  using type = To<Rs...>;
+  static constexpr std::size_t size = sizeof...(Rs);
+};
+
+template <class... Items>
+using flat_routes_t = typename rebind_list<std::tuple, flat_route_list_t<Items...>>::type;
+template <class... Items>
+using flat_route_table_t = typename rebind_list<route_table, flat_route_list_t<Items...>>::type;
+
+template <class... Items>
+constexpr flat_route_table_t<Items...> flatten_routes(Items... items);
+
+// A group's routes with its prefix joined and its middleware put first, as a route_table (std::tuple_cat over
+// a group of many routes was as costly as over a whole router).
+template <fixed_string Prefix, class GroupMws, class Table, std::size_t... K>
+constexpr auto prefix_routes(Table& inner, const GroupMws& gms, std::index_sequence<K...>) {
+  return route_table<
+      typename prefixed<Prefix, GroupMws, std::remove_cvref_t<decltype(value_at<K>(inner))>>::type...>{
+      {prefixed<Prefix, GroupMws, std::remove_cvref_t<decltype(value_at<K>(inner))>>::make(
+          std::move(value_at<K>(inner)), gms)}...};
+}
+
+template <class... Items, std::size_t... Is>
+constexpr auto flatten_items(std::tuple<Items...>& items, std::index_sequence<Is...>) {
+  return flatten_routes(std::move(std::get<Is>(items))...);
+}
+
+// What one item contributes: itself (a route) or the route_table of its flattened routes (a group).
+template <class Item>
+constexpr auto flat_part(Item&& item) {
+  using I = std::remove_cvref_t<Item>;
+  if constexpr (is_route<I>::value) {
+    return I(std::move(item));
+  } else {
+    auto inner =
+        flatten_items(item.routes, std::make_index_sequence<std::tuple_size_v<decltype(item.routes)>>{});
+    return prefix_routes<I::prefix>(
+        inner, item.middleware,
+        std::make_index_sequence<rebind_list<route_table, typename flat_list<I>::type>::size>{});
+  }
+}
+
+// For each flat position: the item it comes from and its index among that item's routes.
+struct flat_position {
+  std::size_t item = 0, inner = 0;
+};
+template <class... Items>
+inline constexpr auto flat_positions = [] {
+  constexpr std::size_t sizes[] = {rebind_list<type_list, typename flat_list<Items>::type>::size..., 0};
+  std::array<flat_position, rebind_list<type_list, flat_route_list_t<Items...>>::size> out{};
+  std::size_t k = 0;
+  for (std::size_t item = 0; item < sizeof...(Items); ++item)
+    for (std::size_t inner = 0; inner < sizes[item]; ++inner) out[k++] = {item, inner};
+  return out;
+}();
+
+template <std::size_t Inner, class Part>
+constexpr auto&& take_route(Part& part) {
+  if constexpr (is_route<Part>::value) {
+    return std::move(part);
+  } else {
+    return std::move(value_at<Inner>(part));
+  }
+}
+
+template <class... Items, class Parts, std::size_t... K>
+constexpr flat_route_table_t<Items...> make_route_table(Parts& parts, std::index_sequence<K...>) {
+  constexpr auto& at = flat_positions<Items...>;
+  return {{take_route<at[K].inner>(value_at<at[K].item>(parts))}...};
+}
+
+// The routes of a router made of `items` (routes and groups, in order), flattened into one table.
+template <class... Items>
+constexpr flat_route_table_t<Items...> flatten_routes(Items... items) {
+  route_table<decltype(flat_part(std::move(items)))...> parts{{flat_part(std::move(items))}...};
+  return make_route_table<Items...>(parts, std::make_index_sequence<flat_positions<Items...>.size()>{});
+}
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/router/route_table.hpp -----
 // ----- keel/router/trie.hpp -----
 // The route table as a segment trie built at compile time. Matching walks the path once, segment by segment
 // (literal children by binary search, then the parameter child, then a tail parameter), instead of trying
@@ -2979,6 +3198,21 @@ struct trie_builder {
 template <std::size_t N>
 consteval trie_sizes trie_sizes_of(const std::array<route_desc, N>& descs) {
   return trie_builder(descs.data(), N).sizes();
+}
+
+// Bounds on the trie's sizes from the paths alone (each segment adds at most one node and one edge, each
+// route sits in one leaf). Sizing the arrays by these instead of by trie_sizes_of builds the trie once at
+// compile time instead of twice: constant evaluation of the builder is a visible part of a large app's
+// compile time. The unused tail of each array is never reached.
+template <std::size_t N>
+consteval trie_sizes trie_bounds_of(const std::array<route_desc, N>& descs) {
+  trie_sizes s;
+  for (const auto& d : descs)
+    for (const char c : d.path) s.edges += c == '/';
+  s.nodes = s.edges + 1;
+  s.leaves = N;
+  s.routes = N;
+  return s;
 }
 
 template <std::size_t N, trie_sizes S>
@@ -3376,14 +3610,13 @@ void start_detached(task<T> t, F done) {
 
 #include <array>
 #include <cstddef>
+#include <cstdio>
 #include <exception>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
-
-#include <fmt/core.h>
 
 namespace keel::inline v0 {
 
@@ -3417,7 +3650,7 @@ inline void log_handler_exception(request_context& ctx, const char* what) {
   line.append(R"(,"what":)");
   append_json_string(line, what);
   line.append("}\n");
-  fmt::print(stderr, "{}", line);
+  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 inline void fail_internal(request_context& ctx) {
@@ -3615,6 +3848,18 @@ struct route_pipeline {
 
 }  // namespace detail
 
+namespace detail {
+
+// One route's pipeline behind a type-erased pointer to the route, for the dispatch table.
+template <class Route, class Ctx>
+dispatch_result run_route(const void* route, Ctx& ctx) {
+  ctx.set_params(Route::path_info::param_count);
+  ctx.set_route_path(Route::path_info::text);
+  return route_pipeline<Route, Ctx>::run(*static_cast<const Route*>(route), ctx);
+}
+
+}  // namespace detail
+
 template <class Routes>
 class router;
 
@@ -3622,13 +3867,16 @@ class router;
 template <class... Routes>
 class router<std::tuple<Routes...>> {
  public:
-  using routes_type = std::tuple<Routes...>;
+  using routes_type = std::tuple<Routes...>;  // names the routes' types; they are stored in a route_table
   static constexpr std::size_t size = sizeof...(Routes);
 
   template <RouteItem... Items>
-  explicit router(Items... items) : routes_(std::tuple_cat(detail::flatten(std::move(items))...)) {}
+  explicit router(Items... items) : routes_(detail::flatten_routes(std::move(items)...)) {}
 
-  const routes_type& routes() const noexcept { return routes_; }
+  // The routes, in order, as references.
+  std::tuple<const Routes&...> routes() const noexcept {
+    return routes_of(std::index_sequence_for<Routes...>{});
+  }
 
   // Routes the request in ctx and runs the matched route's pipeline. 404 when no path matches, 405 (with
   // Allow) when the path exists for other methods, HEAD served by GET routes, OPTIONS answered with Allow.
@@ -3677,28 +3925,60 @@ class router<std::tuple<Routes...>> {
     return dispatch_result::done;
   }
 
+  // Up to this many routes, dispatch inlines every route's pipeline into itself. Beyond it each pipeline is
+  // its own function reached through a table indexed by route: one function holding hundreds of inlined
+  // pipelines made the optimiser's time grow faster than the route count, and an indexed call costs about
+  // what the switch's indexed jump does.
+  static constexpr std::size_t inline_dispatch_limit = 16;
+
   template <class Ctx, std::size_t... Is>
   KEEL_ALWAYS_INLINE dispatch_result call(std::size_t r, Ctx& ctx, std::index_sequence<Is...>) const {
-    dispatch_result out = dispatch_result::done;
-    // Unrolled into a switch over the route index: each arm is that route's pipeline, inlined.
-    (void)((r == Is ? (out = invoke<Is>(ctx), true) : false) || ...);
-    return out;
+    if constexpr (sizeof...(Is) <= inline_dispatch_limit) {
+      dispatch_result out = dispatch_result::done;
+      // Unrolled into a switch over the route index: each arm is that route's pipeline, inlined.
+      (void)((r == Is ? (out = invoke<Is>(ctx), true) : false) || ...);
+      return out;
+    } else {
+      // Entries are named by their route and context types only: a function named by the router type (which
+      // spells out every route) per route made symbol names, and the compiler's work on them, grow with the
+      // square of the route count.
+      using entry = dispatch_result (*)(const void*, Ctx&);
+      static constexpr entry table[] = {&detail::run_route<Routes, Ctx>...};
+      const auto& offsets = route_offsets(routes_, std::index_sequence<Is...>{});
+      return table[r](reinterpret_cast<const char*>(&routes_) + offsets[r], ctx);
+    }
+  }
+
+  // Where each route lives inside routes_ (the same for every router of this type).
+  template <std::size_t... Is>
+  static const std::array<std::ptrdiff_t, sizeof...(Routes)>& route_offsets(
+      const detail::route_table<Routes...>& table, std::index_sequence<Is...>) {
+    static const std::array<std::ptrdiff_t, sizeof...(Routes)> offsets{
+        (reinterpret_cast<const char*>(&detail::value_at<Is>(table)) -
+         reinterpret_cast<const char*>(&table))...};
+    return offsets;
   }
 
   template <std::size_t I, class Ctx>
   KEEL_ALWAYS_INLINE dispatch_result invoke(Ctx& ctx) const {
-    using R = std::tuple_element_t<I, routes_type>;
+    const auto& route = detail::value_at<I>(routes_);
+    using R = std::remove_cvref_t<decltype(route)>;
     ctx.set_params(R::path_info::param_count);
     ctx.set_route_path(R::path_info::text);
-    return detail::route_pipeline<R, Ctx>::run(std::get<I>(routes_), ctx);
+    return detail::route_pipeline<R, Ctx>::run(route, ctx);
+  }
+
+  template <std::size_t... Is>
+  std::tuple<const Routes&...> routes_of(std::index_sequence<Is...>) const noexcept {
+    return {detail::value_at<Is>(routes_)...};
   }
 
   static constexpr std::array<detail::route_desc, sizeof...(Routes)> descs_ = {
       detail::route_desc{Routes::path.view(), Routes::methods}...};
-  static constexpr detail::trie_sizes sizes_ = detail::trie_sizes_of(descs_);
+  static constexpr detail::trie_sizes sizes_ = detail::trie_bounds_of(descs_);
   static constexpr auto trie_ = detail::build_trie<sizeof...(Routes), sizes_>(descs_);
 
-  routes_type routes_;
+  detail::route_table<Routes...> routes_;
 };
 
 template <RouteItem... Items>
@@ -4500,17 +4780,15 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
 // ----- end of keel/json/time.hpp -----
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <utility>
-
-#include <fmt/format.h>
 
 //   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
 //   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
@@ -4576,6 +4854,13 @@ class access_log {
     write(line);
   }
 
+  template <class Number>
+  static void append_number(std::string& out, Number n) {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, n);
+    out.append(digits, r.ptr);
+  }
+
   // Appends the JSON line for the request in `ctx` (no newline) to `out`.
   static void format_line(std::string& out, const request_context& ctx,
                           std::chrono::system_clock::time_point now, std::int64_t duration_us) {
@@ -4587,8 +4872,15 @@ class access_log {
         out, req.method == http::method::unknown ? req.method_name : http::to_string(req.method));
     out.append(R"(,"path":)");
     detail::append_json_string(out, req.path);
-    fmt::format_to(std::back_inserter(out), R"(,"status":{},"bytes":{},"duration_us":{},"request_id":)",
-                   ctx.response().status_code(), ctx.response().body().size(), duration_us);
+    // Plain to_chars, not fmt::format_to: that one call instantiated fmt's formatting engine in every
+    // translation unit including <keel.hpp>.
+    out.append(R"(,"status":)");
+    append_number(out, ctx.response().status_code());
+    out.append(R"(,"bytes":)");
+    append_number(out, ctx.response().body().size());
+    out.append(R"(,"duration_us":)");
+    append_number(out, duration_us);
+    out.append(R"(,"request_id":)");
     detail::append_json_string(out, ctx.request_id());
     out.append(R"(,"route":)");
     detail::append_json_string(out, ctx.route_path());
@@ -4939,39 +5231,66 @@ struct security_headers {
 #include <asio/thread_pool.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
 namespace keel::inline v0 {
 
+// The threads start with the first job (or the first executor() call): an app that never offloads keeps
+// only its reactor threads, and their stacks stay out of its resident memory.
 class worker_pool {
  public:
   // 0 threads = max(2, hardware threads): blocking calls must not starve each other on a small machine.
-  explicit worker_pool(unsigned threads = 0) : threads_(resolve(threads)), pool_(threads_) {}
+  explicit worker_pool(unsigned threads = 0) : threads_(resolve(threads)) {}
   worker_pool(const worker_pool&) = delete;
   worker_pool& operator=(const worker_pool&) = delete;
   ~worker_pool() { join(); }
 
   unsigned size() const noexcept { return threads_; }
-  asio::thread_pool::executor_type executor() noexcept { return pool_.get_executor(); }
+  // Whether any thread has been started yet.
+  bool started() const noexcept { return started_.load(std::memory_order_acquire) != nullptr; }
+  asio::thread_pool::executor_type executor() { return pool().get_executor(); }
 
   // Runs fn() on one of the pool's threads.
   template <class F>
   void post(F&& fn) {
-    asio::post(pool_, std::forward<F>(fn));
+    asio::post(pool(), std::forward<F>(fn));
   }
 
   // Waits until every posted job has finished and the threads have exited; no new work is accepted after.
-  void join() { pool_.join(); }
+  void join() {
+    std::lock_guard lock(start_mutex_);
+    joined_ = true;
+    if (pool_) pool_->join();
+  }
 
  private:
   static unsigned resolve(unsigned n) {
     if (n != 0) return n;
     return std::max(2u, std::thread::hardware_concurrency());
   }
+
+  asio::thread_pool& pool() {
+    if (asio::thread_pool* ready = started_.load(std::memory_order_acquire)) return *ready;
+    std::lock_guard lock(start_mutex_);
+    if (!pool_) {
+      pool_.emplace(threads_);
+      // A pool asked for after join() gets no threads, as asio's own would after join(): its jobs never run.
+      if (joined_) pool_->join();
+    }
+    started_.store(&*pool_, std::memory_order_release);
+    return *pool_;
+  }
+
   unsigned threads_;
-  asio::thread_pool pool_;
+  std::mutex start_mutex_;  // taken once per pool start and at join, never per job
+  bool joined_ = false;
+  std::atomic<asio::thread_pool*> started_{nullptr};
+  std::optional<asio::thread_pool> pool_;
 };
 
 }  // namespace keel::inline v0
@@ -5140,7 +5459,8 @@ template <class Rep, class Period>
 // keel::detail::server / run_server: the HTTP server an app runs, i.e. basic_server over keel's HTTP session.
 
 // ----- keel/server/basic_server.hpp -----
-// keel::detail::basic_server: reactor threads, acceptors, connection cap, TLS and graceful shutdown.
+// keel::detail::basic_server: reactor threads, acceptors, connection cap and graceful shutdown (TLS via
+// keel/tls.hpp).
 
 // ----- keel/server/connection.hpp -----
 // keel::detail::connection: drives one session over one socket (plain TCP or TLS) on its reactor thread.
@@ -5149,7 +5469,6 @@ template <class Rep, class Period>
 #include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
 
 #include <chrono>
@@ -5266,10 +5585,13 @@ inline connection_base::connection_base(connection_registry& registry) noexcept 
 }
 inline connection_base::~connection_base() { registry_->remove(this); }
 
+// Spelled as a shape (an asio::ssl::stream has a next layer and a handshake) so that this header needs no
+// <asio/ssl>: TLS and OpenSSL come in only with keel/tls.hpp.
 template <class Stream>
-inline constexpr bool is_tls_stream = false;
-template <class Next>
-inline constexpr bool is_tls_stream<asio::ssl::stream<Next>> = true;
+inline constexpr bool is_tls_stream = requires(Stream& s) {
+  s.next_layer();
+  s.async_handshake(Stream::server, [](const std::error_code&) {});
+};
 
 // Owns the stream and the session; alive while any asynchronous operation (read, write, handshake, a
 // resumption, an async handler the session waits for) holds a reference. Everything runs on the thread of the
@@ -5299,7 +5621,7 @@ class connection final : public connection_base {
     if constexpr (is_tls_stream<Stream>) {
       state_ = io_state::handshaking;
       arm(clock::now() + cfg_.timeout.header);
-      stream_.async_handshake(asio::ssl::stream_base::server, [self](const std::error_code& ec) {
+      stream_.async_handshake(Stream::server, [self](const std::error_code& ec) {
         self->state_ = io_state::none;
         if (ec || self->closed_) return self->finish();
         self->drive();
@@ -5534,59 +5856,6 @@ class shutdown_signals {
 
 }  // namespace keel::inline v0::detail
 // ----- end of keel/server/signals.hpp -----
-// ----- keel/server/tls.hpp -----
-// keel::detail::make_tls_context: the server's OpenSSL context from the configured certificate and key.
-
-
-#include <asio/ssl/context.hpp>
-#include <openssl/ssl.h>
-
-#include <cstring>
-#include <stdexcept>
-#include <string>
-#include <system_error>
-
-namespace keel::inline v0::detail {
-
-// Speaks HTTP/1.1 only, so when a client offers ALPN we pick "http/1.1" and never let it assume h2.
-inline int select_http11_alpn(SSL*, const unsigned char** out, unsigned char* out_len,
-                              const unsigned char* in, unsigned int in_len, void*) {
-  static constexpr unsigned char wanted[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  for (unsigned int i = 0; i < in_len;) {
-    const unsigned int len = in[i];
-    if (i + 1 + len > in_len) break;
-    if (len == 8 && std::memcmp(in + i, wanted, sizeof wanted) == 0) {
-      *out = in + i + 1;
-      *out_len = static_cast<unsigned char>(len);
-      return SSL_TLSEXT_ERR_OK;
-    }
-    i += 1 + len;
-  }
-  return SSL_TLSEXT_ERR_NOACK;
-}
-
-// TLS 1.2 and 1.3 only. Throws std::runtime_error naming the file that could not be loaded.
-inline asio::ssl::context make_tls_context(const tls_config& tls) {
-  asio::ssl::context ctx(asio::ssl::context::tls_server);
-  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                  asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
-  std::error_code ec;
-  ctx.use_certificate_chain_file(tls.certificate_file, ec);
-  if (ec)
-    throw std::runtime_error("keel: cannot load TLS certificate '" + tls.certificate_file +
-                             "': " + ec.message());
-  const std::string& key = tls.private_key_file.empty() ? tls.certificate_file : tls.private_key_file;
-  ctx.use_private_key_file(key, asio::ssl::context::pem, ec);
-  if (ec) throw std::runtime_error("keel: cannot load TLS private key '" + key + "': " + ec.message());
-  if (SSL_CTX_check_private_key(ctx.native_handle()) != 1)
-    throw std::runtime_error("keel: TLS private key '" + key + "' does not match the certificate");
-  SSL_CTX_set_alpn_select_cb(ctx.native_handle(), &select_http11_alpn, nullptr);
-  return ctx;
-}
-
-}  // namespace keel::inline v0::detail
-// ----- end of keel/server/tls.hpp -----
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
@@ -5595,10 +5864,7 @@ inline asio::ssl::context make_tls_context(const tls_config& tls) {
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
-#include <asio/ssl/context.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
-#include <fmt/format.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -5618,6 +5884,29 @@ inline asio::ssl::context make_tls_context(const tls_config& tls) {
 
 namespace keel::inline v0::detail {
 
+// TLS is opt-in so that programs serving plain HTTP neither parse <asio/ssl> and OpenSSL's headers nor map
+// libssl/libcrypto: keel/tls.hpp declares a make_tls_acceptor<Session, App> overload taking tls_tag, which
+// argument-dependent lookup finds when the server is instantiated after that header was included. The tag
+// carries no template arguments on purpose: lookup through a type naming App would instantiate every class
+// the app's type mentions (the std::tuple of all routes among them) to look for hidden friends.
+struct tls_tag {};
+
+// A type-erased TLS context and the function that starts one TLS connection over an accepted socket.
+template <class App>
+struct tls_acceptor {
+  std::shared_ptr<void> context;
+  void (*start_connection)(void* context, asio::ip::tcp::socket&& socket, App& app, const server_config& cfg,
+                           connection_registry& registry) = nullptr;
+};
+
+// Chosen when keel/tls.hpp is not included (its overload takes the third argument as int, a better match).
+template <class Session, class App>
+[[noreturn]] tls_acceptor<App> make_tls_acceptor(tls_tag, const tls_config&, long) {
+  throw std::runtime_error(
+      "keel: a TLS certificate is configured but this program was built without TLS support: "
+      "#include <keel/tls.hpp> (and link OpenSSL) to serve HTTPS");
+}
+
 // A non-blocking handle on a running server: start() binds and returns the port, stop() begins a graceful
 // shutdown from any thread (or a signal), wait() blocks until every reactor thread has finished.
 // Session is constructed as Session(app, cfg, is_tls) for each connection (see keel/server/session.hpp).
@@ -5634,32 +5923,14 @@ class basic_server {
 
   // Binds cfg.host:cfg.port (port 0 picks a free one), starts the reactor threads and returns the bound port.
   // Throws std::system_error when it cannot listen, std::runtime_error for a bad TLS certificate or key.
-  std::uint16_t start() {
-    if (!reactors_.empty()) throw std::logic_error("keel: server already started");
-    const unsigned threads =
-        cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
-    if (cfg_.tls.enabled()) tls_.emplace(make_tls_context(cfg_.tls));
-    workers_.emplace(cfg_.workers);
-    for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
-    listen(resolve(cfg_.host, cfg_.port));
-    if (cfg_.handle_signals) reactors_.front()->signals.emplace(reactors_.front()->ctx, &on_signal, this);
+  std::uint16_t start() { return start_reactors(true); }
 
-    const bool v6 = endpoint_.address().is_v6();
-    fmt::print(stderr, "keel listening on {}://{}{}{}:{} ({} thread{}{})\n", tls_ ? "https" : "http",
-               v6 ? "[" : "", endpoint_.address().to_string(), v6 ? "]" : "", endpoint_.port(), threads,
-               threads == 1 ? "" : "s", shared_acceptor_ ? ", shared acceptor" : "");
-    std::fflush(stderr);
-
-    for (auto& r : reactors_) {
-      if (r->acceptor) accept(*r);
-      sweep(*r);
-      r->thread = std::thread([this, rp = r.get()] {
-        reactor_scope scope(rp->ctx, &*workers_);
-        rp->ctx.run();
-      });
-    }
-    if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
-    return endpoint_.port();
+  // Serves until shutdown completed, running the first reactor on the calling thread (one thread fewer than
+  // start() + wait(), which keeps a thread parked in join()).
+  void run() {
+    start_reactors(false);
+    run_reactor(*reactors_.front());
+    wait();
   }
 
   // Begins a graceful shutdown; safe from any thread, idempotent. Returns at once: use wait().
@@ -5684,11 +5955,47 @@ class basic_server {
  private:
   using tcp = asio::ip::tcp;
   using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  struct reactor;
+
+  std::uint16_t start_reactors(bool thread_for_first) {
+    if (!reactors_.empty()) throw std::logic_error("keel: server already started");
+    const unsigned threads =
+        cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
+    if (cfg_.tls.enabled()) tls_ = make_tls_acceptor<Session, App>(tls_tag{}, cfg_.tls, 0);
+    workers_.emplace(cfg_.workers);
+    for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
+    listen(resolve(cfg_.host, cfg_.port));
+    if (cfg_.handle_signals) reactors_.front()->signals.emplace(reactors_.front()->ctx, &on_signal, this);
+
+    const bool v6 = endpoint_.address().is_v6();
+    // stdio rather than fmt: fmt's compile-time format checks cost every app's build for two log lines.
+    std::fprintf(stderr, "keel listening on %s://%s%s%s:%u (%u thread%s%s)\n",
+                 tls_.context ? "https" : "http", v6 ? "[" : "", endpoint_.address().to_string().c_str(),
+                 v6 ? "]" : "", static_cast<unsigned>(endpoint_.port()), threads, threads == 1 ? "" : "s",
+                 shared_acceptor_ ? ", shared acceptor" : "");
+    std::fflush(stderr);
+
+    for (auto& r : reactors_) {
+      if (r->acceptor) accept(*r);
+      sweep(*r);
+      if (r != reactors_.front() || thread_for_first)
+        r->thread = std::thread([this, rp = r.get()] { run_reactor(*rp); });
+    }
+    if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
+    return endpoint_.port();
+  }
+
+  void run_reactor(reactor& r) {
+    reactor_scope scope(r.ctx, &*workers_);
+    r.ctx.run();
+  }
 
   struct reactor {
     explicit reactor(basic_server& server) {
       connections.on_connection_end(&basic_server::on_connection_end, this);
-      owner = &server;
+      // std::addressof: a unary & on a type naming App makes the compiler look for an overloaded operator&
+      // in every class App mentions, which instantiates the std::tuple type of all the app's routes.
+      owner = std::addressof(server);
     }
     // Connections still referenced by queued handlers (only after a forced stop) die while ctx is destroyed,
     // when the timers below are already gone: they must not call back into this reactor then.
@@ -5772,7 +6079,7 @@ class basic_server {
         });
         return;
       }
-      if (&target == &r) {
+      if (std::addressof(target) == std::addressof(r)) {
         on_accepted(r, std::move(socket));
       } else {
         asio::post(target.ctx,
@@ -5791,9 +6098,8 @@ class basic_server {
       return;
     }
     socket.set_option(tcp::no_delay(true), ignored);
-    if (tls_) {
-      using stream = asio::ssl::stream<tcp::socket>;
-      (new connection<Session, stream>(stream(std::move(socket), *tls_), app_, cfg_, r.connections))->start();
+    if (tls_.context) {
+      tls_.start_connection(tls_.context.get(), std::move(socket), app_, cfg_, r.connections);
     } else {
       (new connection<Session, tcp::socket>(std::move(socket), app_, cfg_, r.connections))->start();
     }
@@ -5829,7 +6135,7 @@ class basic_server {
 
   static void on_signal(void* context, int signal_number) {
     auto* self = static_cast<basic_server*>(context);
-    fmt::print(stderr, "keel: signal {} received, shutting down\n", signal_number);
+    std::fprintf(stderr, "keel: signal %d received, shutting down\n", signal_number);
     self->stop();
   }
 
@@ -5863,7 +6169,7 @@ class basic_server {
 
   App& app_;
   server_config cfg_;
-  std::optional<asio::ssl::context> tls_;  // outlives the reactors: TLS streams refer to it
+  tls_acceptor<App> tls_;  // outlives the reactors: TLS streams refer to its context
   std::vector<std::unique_ptr<reactor>> reactors_;
   std::optional<worker_pool> workers_;  // joined before the reactors go: offloads post back to them
   tcp::endpoint endpoint_;
@@ -5951,6 +6257,11 @@ class request_parser {
         return {};
       }
       if (head.status == parse_status::error) return fail(head.error);
+      if (KEEL_LIKELY(!out.chunked && out.content_length == 0)) {  // no body: done (out.body is empty)
+        progress_.resume = 0;
+        progress_.fields = 0;
+        return {parse_status::complete, head.end};
+      }
       progress_.head_end = head.end;
       progress_.chunk_pos = head.end;
       progress_.phase = out.chunked ? stage::chunked_body : stage::fixed_body;
@@ -6119,6 +6430,85 @@ class request_parser {
     return true;
   }
 
+  // What the parser acts on in the header section. Errors that need a field's meaning wait for the end of
+  // the section, so a head fed in pieces is rejected exactly when the same head in one buffer is.
+  struct header_facts {
+    bool malformed = false;
+    bool host_seen = false, length_seen = false, coding_seen = false;
+    bool chunked_last = false, coding_misplaced = false, coding_unknown = false;
+    bool connection_close = false, connection_keep_alive = false;
+    std::size_t content_length = 0;
+
+    // Only names whose length matches one the parser acts on are compared.
+    KEEL_ALWAYS_INLINE void note(std::string_view name, std::string_view value, request& out) noexcept {
+      switch (name.size()) {
+        case 4:
+          if (detail::token_equals_lower(name, "host")) {
+            malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
+            host_seen = true;
+          }
+          break;
+        case 6:
+          if (detail::token_equals_lower(name, "expect") && detail::token_equals_lower(value, "100-continue"))
+            out.expect_continue = out.version_minor == 1;
+          break;
+        case 10:
+          if (detail::token_equals_lower(name, "connection")) note_connection(value);
+          break;
+        case 14:
+          if (detail::token_equals_lower(name, "content-length")) note_content_length(value);
+          break;
+        case 17:
+          if (detail::token_equals_lower(name, "transfer-encoding")) {
+            coding_seen = true;
+            detail::for_each_list_element(value, [&](std::string_view coding) {
+              if (chunked_last) coding_misplaced = true;
+              chunked_last = detail::token_equals_lower(coding, "chunked");
+              if (!chunked_last) coding_unknown = true;
+              return true;
+            });
+          }
+          break;
+        default:
+          break;
+      }
+    }
+
+    KEEL_ALWAYS_INLINE void note_connection(std::string_view value) noexcept {
+      // The usual single option skips the list walk.
+      if (detail::token_equals_lower(value, "keep-alive"))
+        connection_keep_alive = true;
+      else if (detail::token_equals_lower(value, "close"))
+        connection_close = true;
+      else
+        detail::for_each_list_element(value, [&](std::string_view option) {
+          if (detail::token_equals_lower(option, "close"))
+            connection_close = true;
+          else if (detail::token_equals_lower(option, "keep-alive"))
+            connection_keep_alive = true;
+          return true;
+        });
+    }
+
+    void note_content_length(std::string_view value) noexcept {
+      std::size_t n = 0;
+      malformed |= value.empty();
+      for (const char c : value) {
+        if (c < '0' || c > '9') {
+          malformed = true;
+          break;
+        }
+        // Saturate: any value this large is over every body limit anyway.
+        n = n > (std::numeric_limits<std::size_t>::max() - 9) / 10
+                ? std::numeric_limits<std::size_t>::max()
+                : n * 10 + static_cast<std::size_t>(c - '0');
+      }
+      malformed |= length_seen && n != content_length;
+      length_seen = true;
+      content_length = n;
+    }
+  };
+
   // Like request::clear(), but one plain store per field: its chained `a = b = {}` reloads a 16-byte view
   // from two 8-byte stores, a store-forwarding stall that cost ~10% of a minimal parse.
   static KEEL_ALWAYS_INLINE void clear_request(request& out) noexcept {
@@ -6203,16 +6593,40 @@ class request_parser {
 
     // --- header section
     std::size_t fields = 0;
-    bool host_seen = false, length_seen = false, coding_seen = false;
-    bool chunked_last = false, coding_misplaced = false, coding_unknown = false;
-    bool connection_close = false, connection_keep_alive = false;
-    std::size_t content_length = 0;
-    // Errors that need the meaning of a field wait for the end of the section, so a head fed in pieces is
-    // rejected exactly when the same head in one buffer is.
-    bool malformed = false;
-    // The same checks as parse_field_line, written out flat: this loop runs for every header of every
-    // request.
+    header_facts facts;
+    bool section_done = false;
+    // Fast path: line ends taken from one classification of the head's control bytes (detail::head_window).
+    // It takes only lines that are plainly well formed (values without HTAB, control bytes or unusual
+    // whitespace) and leaves everything else, from the first such line on, to the careful loop below, which
+    // applies every rule; both accept and store a line the same way.
+    detail::head_window window = detail::load_head_window(p, data, end);
     for (;;) {
+      const char* const name_end = detail::find_token_end(p, end);
+      if (KEEL_UNLIKELY(name_end == end)) break;
+      if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) {
+        if (name_end == p && end - p >= 2 && detail::load_u16(p) == detail::word16("\r\n")) {
+          p += 2;
+          section_done = true;
+        }
+        break;
+      }
+      const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
+      if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
+      // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
+      // (no HTAB can be here: it would have ended the line above).
+      const char* const value = name_end + 1 + (name_end[1] == ' ');
+      if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
+        break;
+      if (KEEL_UNLIKELY(++fields > max_fields_))
+        return {parse_status::error, http::status::request_header_fields_too_large};
+      const std::string_view name(p, static_cast<std::size_t>(name_end - p));
+      const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
+      out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
+      facts.note(name, field_value, out);
+      p = line_end + 2;
+    }
+    // The careful loop: the same checks as parse_field_line, with the error timing of the incremental path.
+    while (!section_done) {
       const char* const line_begin = p;
       if (KEEL_UNLIKELY(end - p < 2)) {
         if (p != end && *p != '\r' && !detail::is_char(*p, detail::char_tchar)) return bad_request;
@@ -6229,7 +6643,6 @@ class request_parser {
       // An empty name covers obs-fold (a line starting with SP/HTAB); a space before ':' fails here too.
       if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) return bad_request;
       const char* value = name_end + 1;
-      if (KEEL_LIKELY(value != end && *value == ' ')) ++value;
       while (value != end && (*value == ' ' || *value == '\t')) ++value;
       const char* value_end = detail::find_field_value_end(value, end);
       if (KEEL_UNLIKELY(end - value_end < 2)) {
@@ -6243,92 +6656,29 @@ class request_parser {
         return {parse_status::error, http::status::request_header_fields_too_large};
       const std::string_view name(line_begin, static_cast<std::size_t>(name_end - line_begin));
       const std::string_view field_value(value, static_cast<std::size_t>(value_end - value));
-      out.headers.push(name, field_value);  // max_fields_ <= capacity, so it fits
-
-      // Only names whose length matches one the parser acts on are compared.
-      switch (name.size()) {
-        case 4:
-          if (detail::token_equals_lower(name, "host")) {
-            malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
-            host_seen = true;
-          }
-          break;
-        case 6:
-          if (detail::token_equals_lower(name, "expect") &&
-              detail::token_equals_lower(field_value, "100-continue"))
-            out.expect_continue = out.version_minor == 1;
-          break;
-        case 10:
-          if (detail::token_equals_lower(name, "connection")) {
-            // The usual single option skips the list walk.
-            if (detail::token_equals_lower(field_value, "keep-alive"))
-              connection_keep_alive = true;
-            else if (detail::token_equals_lower(field_value, "close"))
-              connection_close = true;
-            else
-              detail::for_each_list_element(field_value, [&](std::string_view option) {
-                if (detail::token_equals_lower(option, "close"))
-                  connection_close = true;
-                else if (detail::token_equals_lower(option, "keep-alive"))
-                  connection_keep_alive = true;
-                return true;
-              });
-          }
-          break;
-        case 14:
-          if (detail::token_equals_lower(name, "content-length")) {
-            std::size_t n = 0;
-            malformed |= field_value.empty();
-            for (const char c : field_value) {
-              if (c < '0' || c > '9') {
-                malformed = true;
-                break;
-              }
-              // Saturate: any value this large is over every body limit anyway.
-              n = n > (std::numeric_limits<std::size_t>::max() - 9) / 10
-                      ? std::numeric_limits<std::size_t>::max()
-                      : n * 10 + static_cast<std::size_t>(c - '0');
-            }
-            malformed |= length_seen && n != content_length;
-            length_seen = true;
-            content_length = n;
-          }
-          break;
-        case 17:
-          if (detail::token_equals_lower(name, "transfer-encoding")) {
-            coding_seen = true;
-            detail::for_each_list_element(field_value, [&](std::string_view coding) {
-              if (chunked_last) coding_misplaced = true;
-              chunked_last = detail::token_equals_lower(coding, "chunked");
-              if (!chunked_last) coding_unknown = true;
-              return true;
-            });
-          }
-          break;
-        default:
-          break;
-      }
+      out.headers.push_unchecked(name, field_value);
+      facts.note(name, field_value, out);
     }
     if (static_cast<std::size_t>(p - data) > limits_.max_header_bytes)
       return {parse_status::error, http::status::request_header_fields_too_large};
-    if (malformed) return bad_request;
+    if (facts.malformed) return bad_request;
 
     // --- framing and connection semantics, decided on the whole section
-    if (coding_seen) {
-      if (length_seen || coding_misplaced) return bad_request;  // request smuggling guards
-      if (coding_unknown) return {parse_status::error, http::status::not_implemented};
-      if (!chunked_last) return bad_request;  // an empty Transfer-Encoding
+    if (facts.coding_seen) {
+      if (facts.length_seen || facts.coding_misplaced) return bad_request;  // request smuggling guards
+      if (facts.coding_unknown) return {parse_status::error, http::status::not_implemented};
+      if (!facts.chunked_last) return bad_request;  // an empty Transfer-Encoding
       out.chunked = true;
-    } else if (content_length > limits_.max_body_bytes) {
+    } else if (facts.content_length > limits_.max_body_bytes) {
       return {parse_status::error, http::status::payload_too_large};
     }
-    out.content_length = content_length;
+    out.content_length = facts.content_length;
     if (out.version_minor == 1) {
-      if (!host_seen) return bad_request;
-      out.keep_alive = !connection_close;
+      if (!facts.host_seen) return bad_request;
+      out.keep_alive = !facts.connection_close;
     } else {
       // RFC 9112 section 6.1: a chunked HTTP/1.0 request must not keep the connection.
-      out.keep_alive = connection_keep_alive && !connection_close && !out.chunked;
+      out.keep_alive = facts.connection_keep_alive && !facts.connection_close && !out.chunked;
     }
     out.trailer_begin = out.headers.size();
     result.status = parse_status::complete;
@@ -6674,10 +7024,11 @@ void write_response(Output& out, const keel::response& res, const writer_options
   constexpr std::string_view server_name = "Server: "sv, crlf = "\r\n"sv;
   constexpr std::string_view date_name = "Date: "sv, type_name = "Content-Type: "sv;
   constexpr std::string_view length_name = "Content-Length: "sv, close_line = "Connection: close\r\n"sv;
+  constexpr std::string_view crlf_length_name = "\r\nContent-Length: "sv;
   const bool send_body = with_body && !head_request;
   const std::size_t size =
       status_line.size() + (options.server.empty() ? 0 : server_name.size() + options.server.size() + 2) +
-      date_name.size() + date.size() + 2 + (with_body ? length_name.size() + length_size + 2 : 0) +
+      date_name.size() + imf_fixdate_size + 2 + (with_body ? length_name.size() + length_size + 2 : 0) +
       (close ? close_line.size() : 0) + (typed ? type_name.size() + type.size() + 2 : 0) + headers.size() +
       2 + (send_body ? body.size() : 0);
 
@@ -6694,22 +7045,21 @@ void write_response(Output& out, const keel::response& res, const writer_options
     put(crlf);
   }
   put(date_name);
-  put(date);
-  put(crlf);
+  put(std::string_view(date.data(), imf_fixdate_size));  // a constant size: the copy needs no size tests
   if (with_body) {
-    put(length_name);
+    put(crlf_length_name);
     put(std::string_view(length_digits, length_size));
-    put(crlf);
   }
+  put(crlf);
   if (close) put(close_line);
   if (typed) {
     put(type_name);
     put(type);
     put(crlf);
   }
-  put(headers);
+  if (!headers.empty()) put(headers);
   put(crlf);
-  if (send_body) put(body);
+  if (send_body && !body.empty()) put(body);
 }
 
 // The interim response a client waiting on "Expect: 100-continue" needs before it sends the body.
@@ -6927,8 +7277,7 @@ using server = basic_server<http_session<App>, App>;
 template <class App>
 void run_server(App& app, const server_config& cfg) {
   server<App> s(app, cfg);
-  s.start();
-  s.wait();
+  s.run();
 }
 
 }  // namespace keel::inline v0::detail
