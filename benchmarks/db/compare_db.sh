@@ -24,7 +24,9 @@ EOF
 runs=3 duration=8 connections=64 server_args="" tests=db,queries,fortunes,updates build=1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=$root/build-bench
-command_line="benchmarks/compare.sh --db $*"
+shown_args=()
+for arg in "$@"; do [[ $arg == --db ]] || shown_args+=("$arg"); done
+command_line="benchmarks/compare.sh --db ${shown_args[*]}"
 while (($#)); do
   case $1 in
     --db) shift ;;
