@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <string>
 #include <string_view>
@@ -48,31 +49,61 @@ int query_count(std::string_view query) {
   return std::clamp(n, 1, 500);
 }
 
-// Runs of ordinary characters are appended whole: the per-character loop was the top user-space symbol of
-// /fortunes in perf.
-void append_escaped(std::string& out, std::string_view text) {
-  while (!text.empty()) {
-    std::size_t plain = text.find_first_of("<>&\"'");
-    out.append(text.substr(0, plain));
-    if (plain == std::string_view::npos) return;
-    switch (text[plain]) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += "&#x27;";
-    }
-    text.remove_prefix(plain + 1);
+// One pass over the text, eight bytes at a time: a block without any of the five specials (nearly all of
+// them) is skipped with a few word operations, and runs of ordinary characters are appended whole. (The
+// earlier find_first_of over a set of five was the top of /fortunes under callgrind: memchr once per byte.)
+constexpr std::uint64_t every_byte = 0x0101010101010101u;
+
+// Non-zero when some byte of word equals c (the classic zero-byte test on word ^ c...c).
+constexpr std::uint64_t has_byte(std::uint64_t word, unsigned char c) {
+  std::uint64_t x = word ^ (every_byte * c);
+  return (x - every_byte) & ~x & (every_byte << 7);
+}
+
+constexpr bool block_needs_escape(std::uint64_t word) {
+  return (has_byte(word, '<') | has_byte(word, '>') | has_byte(word, '&') | has_byte(word, '"') |
+          has_byte(word, '\'')) != 0;
+}
+
+// Empty for an ordinary character.
+constexpr std::string_view escape_of(char c) {
+  switch (c) {
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '&':
+      return "&amp;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#x27;";
+    default:
+      return {};
   }
+}
+
+void append_escaped(std::string& out, std::string_view text) {
+  std::size_t run_start = 0, i = 0;
+  auto escape_bytes_up_to = [&](std::size_t end) {
+    for (; i < end; ++i) {
+      std::string_view replacement = escape_of(text[i]);
+      if (replacement.empty()) continue;
+      out.append(text.data() + run_start, i - run_start);
+      out.append(replacement);
+      run_start = i + 1;
+    }
+  };
+  while (i + 8 <= text.size()) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, 8);
+    if (block_needs_escape(word))
+      escape_bytes_up_to(i + 8);
+    else
+      i += 8;
+  }
+  escape_bytes_up_to(text.size());
+  out.append(text.data() + run_start, text.size() - run_start);
 }
 
 // Quoted alias: PostgreSQL folds unquoted names to lower case, and rows map to fields by name.
@@ -179,21 +210,22 @@ int main(int argc, char** argv) {
         std::sort(rows.begin(), rows.end(),
                   [](const fortune& a, const fortune& b) { return a.message < b.message; });
         keel::response res;
+        using namespace std::string_view_literals;  // appends of known length: no strlen per piece
         std::string& body = res.body_buffer();
         body.reserve(1536);  // the page is ~1.2 KiB: one allocation
-        body =
+        body.append(
             "<!DOCTYPE "
             "html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></"
-            "tr>";
+            "tr>"sv);
         for (const fortune& f : rows) {
-          body += "<tr><td>";
+          body.append("<tr><td>"sv);
           char digits[12];
           body.append(digits, std::to_chars(digits, digits + sizeof digits, f.id).ptr);
-          body += "</td><td>";
+          body.append("</td><td>"sv);
           append_escaped(body, f.message);
-          body += "</td></tr>";
+          body.append("</td></tr>"sv);
         }
-        body += "</table></body></html>";
+        body.append("</table></body></html>"sv);
         res.content_type("text/html; charset=utf-8");
         co_return res;
       }),
