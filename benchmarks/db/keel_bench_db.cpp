@@ -49,20 +49,19 @@ int query_count(std::string_view query) {
   return std::clamp(n, 1, 500);
 }
 
-// One pass over the text, eight bytes at a time: a block without any of the five specials (nearly all of
-// them) is skipped with a few word operations, and runs of ordinary characters are appended whole. (The
-// earlier find_first_of over a set of five was the top of /fortunes under callgrind: memchr once per byte.)
-constexpr std::uint64_t every_byte = 0x0101010101010101u;
+// One pass over the text, sixteen bytes at a time: a block without any of the five specials (nearly all of
+// them) costs a handful of vector compares, and runs of ordinary characters are appended whole. (The earlier
+// find_first_of over a set of five was the top of /fortunes under callgrind: memchr once per byte.)
+// GCC/Clang vector extension: SSE2 on x86-64, NEON on ARM, plain code elsewhere.
+using sixteen_bytes = unsigned char __attribute__((vector_size(16)));
 
-// Non-zero when some byte of word equals c (the classic zero-byte test on word ^ c...c).
-constexpr std::uint64_t has_byte(std::uint64_t word, unsigned char c) {
-  std::uint64_t x = word ^ (every_byte * c);
-  return (x - every_byte) & ~x & (every_byte << 7);
-}
-
-constexpr bool block_needs_escape(std::uint64_t word) {
-  return (has_byte(word, '<') | has_byte(word, '>') | has_byte(word, '&') | has_byte(word, '"') |
-          has_byte(word, '\'')) != 0;
+bool block_needs_escape(const char* block) {
+  sixteen_bytes v;
+  std::memcpy(&v, block, sizeof v);
+  sixteen_bytes hits = (v == '<') | (v == '>') | (v == '&') | (v == '"') | (v == '\'');
+  std::uint64_t halves[2];
+  std::memcpy(halves, &hits, sizeof halves);
+  return (halves[0] | halves[1]) != 0;
 }
 
 // Empty for an ordinary character.
@@ -94,13 +93,11 @@ void append_escaped(std::string& out, std::string_view text) {
       run_start = i + 1;
     }
   };
-  while (i + 8 <= text.size()) {
-    std::uint64_t word;
-    std::memcpy(&word, text.data() + i, 8);
-    if (block_needs_escape(word))
-      escape_bytes_up_to(i + 8);
+  while (i + 16 <= text.size()) {
+    if (block_needs_escape(text.data() + i))
+      escape_bytes_up_to(i + 16);
     else
-      i += 8;
+      i += 16;
   }
   escape_bytes_up_to(text.size());
   out.append(text.data() + run_start, text.size() - run_start);

@@ -100,7 +100,10 @@ class read_batcher {
     auto& c = static_cast<sqlite_connection&>(*lease);
     bool own_transaction = false;
     for (batch_job* job = fifo; job != nullptr; job = job->next) {
-      if (job->single_statement && !own_transaction && c.autocommit()) own_transaction = try_run(c, "BEGIN");
+      // A lone statement reads one snapshot anyway: BEGIN and COMMIT around it would only add two statements.
+      bool shares_snapshot = job->next != nullptr && job->next->single_statement;
+      if (job->single_statement && shares_snapshot && !own_transaction && c.autocommit())
+        own_transaction = try_run(c, "BEGIN");
       if (!job->single_statement && own_transaction) own_transaction = !end_read(c);
       job->run(*job, c);
       if (c.autocommit()) {

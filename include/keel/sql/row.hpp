@@ -141,7 +141,14 @@ std::vector<T> fetch_all(connection& c, std::string_view sql, const Args&... arg
   statement& s = c.prepare(sql);
   bind_all(s, args...);
   std::vector<T> rows;
-  while (s.step()) rows.push_back(read_row<T>(s));
+  // The row count is unknown until the end; starting at 8 spares the 1 -> 2 -> 4 -> 8 regrowths (and their
+  // moves of every row) that a result of a dozen rows, like TechEmpower /fortunes, would pay.
+  constexpr std::size_t first_capacity = 8;
+  if (s.step()) {
+    rows.reserve(first_capacity);
+    do rows.push_back(read_row<T>(s));
+    while (s.step());
+  }
   s.reset();
   return rows;
 }
