@@ -204,8 +204,13 @@ int main(int argc, char** argv) {
       keel::get<"/fortunes">([](keel::db& d) -> keel::task<keel::response> {
         auto rows = co_await d.query<fortune>("SELECT id, message FROM Fortune");
         rows.push_back({0, "Additional fortune added at request time."});
-        std::sort(rows.begin(), rows.end(),
-                  [](const fortune& a, const fortune& b) { return a.message < b.message; });
+        // Sorting pointers moves 8 bytes a step instead of a fortune and its string. The scratch vector is
+        // this thread's, reused across requests (it keeps no rows between them: TechEmpower forbids that).
+        thread_local std::vector<const fortune*> order;
+        order.clear();
+        for (const fortune& f : rows) order.push_back(&f);
+        std::sort(order.begin(), order.end(),
+                  [](const fortune* a, const fortune* b) { return a->message < b->message; });
         keel::response res;
         using namespace std::string_view_literals;  // appends of known length: no strlen per piece
         std::string& body = res.body_buffer();
@@ -214,12 +219,12 @@ int main(int argc, char** argv) {
             "<!DOCTYPE "
             "html><html><head><title>Fortunes</title></head><body><table><tr><th>id</th><th>message</th></"
             "tr>"sv);
-        for (const fortune& f : rows) {
+        for (const fortune* f : order) {
           body.append("<tr><td>"sv);
           char digits[12];
-          body.append(digits, std::to_chars(digits, digits + sizeof digits, f.id).ptr);
+          body.append(digits, std::to_chars(digits, digits + sizeof digits, f->id).ptr);
           body.append("</td><td>"sv);
-          append_escaped(body, f.message);
+          append_escaped(body, f->message);
           body.append("</td></tr>"sv);
         }
         body.append("</table></body></html>"sv);
