@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/handler_memory.hpp"
 #include "keel/server/reactor.hpp"
 
 #include <asio/execution/outstanding_work.hpp>
@@ -44,10 +45,12 @@ class offload_awaiter {
     // The tracked executor keeps the reactor's run() from returning while the work is out on the pool, so a
     // shutdown cannot strand the coroutine.
     auto home = asio::prefer(reactor->get_executor(), asio::execution::outstanding_work.tracked);
-    workers->post([this, awaiting, home = std::move(home)]() mutable {
+    // Both posts take their memory from this awaiter, which lives in the coroutine frame: asio releases the
+    // first before its handler runs, so the second finds the storage free again.
+    workers->post(with_memory(post_memory_, [this, awaiting, home = std::move(home)]() mutable {
       run();
-      asio::post(home, [awaiting] { awaiting.resume(); });
-    });
+      asio::post(home, with_memory(post_memory_, [awaiting] { awaiting.resume(); }));
+    }));
     return true;
   }
 
@@ -70,6 +73,7 @@ class offload_awaiter {
   }
 
   struct no_value {};
+  handler_memory<128> post_memory_;
   F fn_;
   [[no_unique_address]] std::tuple<Args...> args_;
   [[no_unique_address]] std::conditional_t<std::is_void_v<result_type>, no_value, std::optional<result_type>>

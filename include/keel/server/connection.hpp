@@ -2,9 +2,11 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/handler_memory.hpp"
 #include "keel/server/config.hpp"
 
 #include <asio/buffer.hpp>
+#include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
@@ -151,6 +153,10 @@ class connection final : public connection_base {
         cfg_(cfg),
         session_(app, cfg, is_tls_stream<Stream>) {
     session_.set_resume_hook(&connection::resume_thunk, this);
+    // Posting through the socket's type-erased executor would wrap the handler in an executor_function that
+    // always takes heap memory; the io_context's own executor honours the handler's allocator.
+    if (auto* ex = stream_.get_executor().template target<asio::io_context::executor_type>())
+      reactor_ = &ex->context();
   }
 
   // Starts the connection's loop; the connection deletes itself when its last operation ends.
@@ -159,11 +165,11 @@ class connection final : public connection_base {
     if constexpr (is_tls_stream<Stream>) {
       state_ = io_state::handshaking;
       arm(clock::now() + cfg_.timeout.header);
-      stream_.async_handshake(Stream::server, [self](const std::error_code& ec) {
-        self->state_ = io_state::none;
-        if (ec || self->closed_) return self->finish();
-        self->drive();
-      });
+      stream_.async_handshake(Stream::server, with_memory(read_memory_, [self](const std::error_code& ec) {
+                                self->state_ = io_state::none;
+                                if (ec || self->closed_) return self->finish();
+                                self->drive();
+                              }));
     } else {
       drive();
     }
@@ -228,12 +234,14 @@ class connection final : public connection_base {
     }
     // Post rather than call: the hook fires from inside the session's completion path, which must unwind
     // before process() runs again.
-    asio::post(stream_.get_executor(), [self = ref(this)] {
+    auto resume = with_memory(resume_memory_, [self = ref(this)] {
       self->state_ = io_state::none;
       --self->refs_;  // the reference taken when `wait` began; `self` still holds one
       if (self->closed_) return self->finish();
       self->drive();
     });
+    if (reactor_ != nullptr) return asio::post(reactor_->get_executor(), std::move(resume));
+    asio::post(stream_.get_executor(), std::move(resume));
   }
 
   void start_read() {
@@ -247,11 +255,12 @@ class connection final : public connection_base {
     }
     state_ = io_state::reading;
     const auto space = session_.read_buffer();
-    stream_.async_read_some(asio::buffer(space.data(), space.size()),
-                            [self = ref(this)](const std::error_code& ec, std::size_t n) {
-                              self->state_ = io_state::none;
-                              self->on_read(ec, n);
-                            });
+    stream_.async_read_some(
+        asio::buffer(space.data(), space.size()),
+        with_memory(read_memory_, [self = ref(this)](const std::error_code& ec, std::size_t n) {
+          self->state_ = io_state::none;
+          self->on_read(ec, n);
+        }));
   }
 
   void on_read(const std::error_code& ec, std::size_t n) {
@@ -272,13 +281,13 @@ class connection final : public connection_base {
     arm(clock::now() + cfg_.timeout.write);
     const std::string_view out = session_.output();
     asio::async_write(stream_, asio::buffer(out.data(), out.size()),
-                      [self = ref(this)](const std::error_code& ec, std::size_t) {
+                      with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
                         self->state_ = io_state::none;
                         if (ec || self->closed_) return self->finish();
                         self->session_.on_written();
                         if (self->close_after_write_) return self->linger();
                         self->drive();
-                      });
+                      }));
   }
 
   // Closes the way browsers and proxies expect: say we are done, then drain what the peer still sends for a
@@ -289,7 +298,8 @@ class connection final : public connection_base {
     state_ = io_state::lingering;
     arm(clock::now() + linger_time());
     if constexpr (is_tls_stream<Stream>) {
-      stream_.async_shutdown([self = ref(this)](const std::error_code&) { self->finish(); });
+      stream_.async_shutdown(
+          with_memory(write_memory_, [self = ref(this)](const std::error_code&) { self->finish(); }));
     } else {
       std::error_code ignored;
       stream_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
@@ -297,11 +307,12 @@ class connection final : public connection_base {
     }
   }
   void drain() {
-    stream_.async_read_some(asio::buffer(drain_buffer_),
-                            [self = ref(this)](const std::error_code& ec, std::size_t) {
-                              if (ec || self->closed_) return self->finish();
-                              self->drain();
-                            });
+    stream_.async_read_some(
+        asio::buffer(drain_buffer_),
+        with_memory(read_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
+          if (ec || self->closed_) return self->finish();
+          self->drain();
+        }));
   }
   std::chrono::milliseconds linger_time() const {
     return std::min(cfg_.timeout.write, std::chrono::milliseconds(2000));
@@ -344,7 +355,14 @@ class connection final : public connection_base {
   }
   void finish() { close_socket(); }
 
+  // One per kind of operation that can be outstanding: a read (or handshake, or drain), a write (or TLS
+  // shutdown), and a resumption post.
+  static constexpr std::size_t op_bytes = is_tls_stream<Stream> ? 1024 : 384;
+  handler_memory<op_bytes> read_memory_;
+  handler_memory<op_bytes> write_memory_;
+  handler_memory<128> resume_memory_;
   Stream stream_;
+  asio::io_context* reactor_ = nullptr;
   const server_config& cfg_;
   Session session_;
   std::uint32_t refs_ = 0;

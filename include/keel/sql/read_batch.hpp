@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/handler_memory.hpp"
 #include "keel/server/worker_pool.hpp"
 #include "keel/sql/connection.hpp"
 #include "keel/sql/pool.hpp"
@@ -25,6 +26,9 @@
 
 namespace keel::inline v0::sql::detail {
 
+// Room for one of the batcher's posts (a lambda holding a pointer or two, inside asio's operation).
+using post_memory = keel::detail::handler_memory<128>;
+
 // One queued read. It lives in the awaiting coroutine's frame, so queueing allocates nothing.
 struct batch_job {
   using tracked_executor = decltype(asio::prefer(std::declval<asio::io_context::executor_type>(),
@@ -37,6 +41,9 @@ struct batch_job {
   asio::io_context* reactor = nullptr;
   // Keeps the reactor's run() from returning while the job is out, so a shutdown cannot strand it.
   std::optional<tracked_executor> keep_alive;
+  // When this job is the first of its reactor's list in a finished batch, the post that resumes the list
+  // lives here: asio releases it before running the handler, so before this job's coroutine resumes.
+  post_memory completion_memory;
 };
 
 // Why batches: a standalone SQLite statement in WAL mode takes and drops the shared-memory read lock (two
@@ -62,11 +69,13 @@ class read_batcher {
         !queued_.compare_exchange_weak(head, &job, std::memory_order_release, std::memory_order_relaxed));
     // From here on the job belongs to the worker side: touch only the batcher.
     if (kick_pending_.exchange(true, std::memory_order_acq_rel)) return;
-    asio::post(reactor, [this, &workers] {
-      // Cleared before looking at the drainer: a job queued after this line schedules its own kick.
-      kick_pending_.store(false, std::memory_order_seq_cst);
-      if (!draining_.exchange(true, std::memory_order_seq_cst)) workers.post([this] { drain(); });
-    });
+    asio::post(reactor, keel::detail::with_memory(kick_memory_, [this, &workers] {
+                 // Cleared before looking at the drainer: a job queued after this line schedules its own
+                 // kick.
+                 kick_pending_.store(false, std::memory_order_seq_cst);
+                 if (!draining_.exchange(true, std::memory_order_seq_cst))
+                   workers.post(keel::detail::with_memory(drain_memory_, [this] { drain(); }));
+               }));
   }
 
   // Batches run so far (for tests and diagnostics).
@@ -145,18 +154,21 @@ class read_batcher {
         tail = &job->next;
         job = next;
       }
-      asio::post(*reactor, [mine] {
+      asio::post(*reactor, keel::detail::with_memory(mine->completion_memory, [mine] {
         for (batch_job* job = mine; job != nullptr;) {
           std::coroutine_handle<> awaiting = job->awaiting;
           job = job->next;  // resuming destroys the job
           awaiting.resume();
         }
-      });
+      }));
       fifo = others;
     }
   }
 
   std::atomic<batch_job*> queued_{nullptr};
+  // At most one kick and one drain are outstanding (kick_pending_, draining_), so each has one slot.
+  post_memory kick_memory_;
+  post_memory drain_memory_;
   std::atomic<bool> kick_pending_{false};
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> batches_{0};
