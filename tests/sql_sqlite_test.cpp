@@ -184,6 +184,18 @@ TEST_CASE("a file database: WAL, readers see the writer's commits, statements ar
                            [](keel::sql::connection& c) { c.execute_script("DELETE FROM n"); }));
 }
 
+TEST_CASE("keel turns off SQLite's process-wide memory statistics before SQLite starts", "[sql]") {
+  // No test in this binary touches SQLite before keel does, so keel's first connection configured it.
+  temp_file file("keel-sql-memstatus");
+  keel::db db{"sqlite:" + file.path.string()};
+  db.execute_script_sync("CREATE TABLE m (v TEXT)");
+  db.execute_sync("INSERT INTO m (v) VALUES (?)", std::string(5000, 'x'));
+  CHECK(db.query_one_sync<std::string>("SELECT v FROM m")->size() == 5000);
+  CHECK(sqlite3_memory_used() == 0);  // with statistics on, SQLite counts every byte it holds
+  // Once SQLite has started its configuration can no longer change, so keel's call is then a no-op.
+  CHECK(sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 1) == SQLITE_MISUSE);
+}
+
 TEST_CASE("co_await queries run on the worker pool and resume on the reactor", "[sql]") {
   keel::db db{":memory:"};
   db.execute_script_sync(schema);

@@ -143,7 +143,7 @@ class db : public sql::query_api<db> {
   // --- Blocking API: start-up code, tools, tests and benchmarks; never on a reactor thread (checked in
   // debug builds).
   template <class T, class... Args>
-  std::vector<T> query_sync(std::string_view sql, const Args&... args) {
+  sql::detail::rows_result_t<T> query_sync(std::string_view sql, const Args&... args) {
     return blocking(sql::detail::classify(sql),
                     [&](sql::connection& c) { return sql::detail::fetch_all<T>(c, sql, args...); });
   }

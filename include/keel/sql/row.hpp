@@ -7,10 +7,12 @@
 #include "keel/json/reflect.hpp"
 #include "keel/sql/connection.hpp"
 #include "keel/sql/params.hpp"
+#include "keel/sql/rows.hpp"
 #include "keel/sql/value.hpp"
 
 #include <boost/pfr.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -116,8 +118,19 @@ const std::vector<int>& columns_for(statement& s) {
   return s.mapped_columns;
 }
 
+// A std::string_view field: the text is copied into the result's arena (keel/sql/rows.hpp).
+template <class F>
+F read_text_view(statement& s, int column, text_arena& text) {
+  if constexpr (std::is_same_v<F, std::optional<std::string_view>>) {
+    if (s.column_kind(column) == value_kind::null) return std::nullopt;
+  }
+  require_kind(s, column, value_kind::text, "text");
+  return text.copy(s.column_text(column));
+}
+
+// text: where std::string_view fields copy their text; only rows<T> results (fetch_all) have one.
 template <class T>
-T read_row(statement& s) {
+T read_row(statement& s, text_arena* text = nullptr) {
   if constexpr (Readable<T>) {
     if (s.column_count() < 1) throw type_error("keel::sql: the result has no column (" + s.sql() + ")");
     return value_traits<T>::read(s, 0);
@@ -127,26 +140,34 @@ T read_row(statement& s) {
     T out{};
     keel::for_each_field(out, [&](auto index, auto& field) {
       using F = std::remove_cvref_t<decltype(field)>;
-      static_assert(Readable<F>, "keel::sql: a field of the row type has no value_traits<F>::read");
       int column = columns[decltype(index)::value];
-      if (column >= 0) field = value_traits<F>::read(s, column);
+      if constexpr (is_text_view_v<F>) {
+        if (column >= 0) field = read_text_view<F>(s, column, *text);
+      } else {
+        static_assert(Readable<F>, "keel::sql: a field of the row type has no value_traits<F>::read");
+        if (column >= 0) field = value_traits<F>::read(s, column);
+      }
     });
     return out;
   }
 }
 
 // The whole statement run: bind, step through every row, map each.
+// std::vector<T>, or rows<T> when T has std::string_view fields.
 template <class T, class... Args>
-std::vector<T> fetch_all(connection& c, std::string_view sql, const Args&... args) {
+rows_result_t<T> fetch_all(connection& c, std::string_view sql, const Args&... args) {
   statement& s = c.prepare(sql);
   bind_all(s, args...);
-  std::vector<T> rows;
-  // The row count is unknown until the end; starting at 8 spares the 1 -> 2 -> 4 -> 8 regrowths (and their
-  // moves of every row) that a result of a dozen rows, like TechEmpower /fortunes, would pay.
-  constexpr std::size_t first_capacity = 8;
+  rows_result_t<T> rows;
+  text_arena* text = nullptr;
+  if constexpr (RowWithTextViews<T>) text = &rows.text();
+  // The row count is unknown until the end; starting at 8 rows, or 512 bytes of small rows, spares the
+  // 1 -> 2 -> 4 -> 8 -> 16 regrowths (and their moves of every row) that a result of a dozen rows, like
+  // TechEmpower /fortunes, would pay.
+  constexpr std::size_t first_capacity = std::max<std::size_t>(8, 512 / sizeof(T));
   if (s.step()) {
     rows.reserve(first_capacity);
-    do rows.push_back(read_row<T>(s));
+    do rows.push_back(read_row<T>(s, text));
     while (s.step());
   }
   s.reset();
@@ -155,6 +176,10 @@ std::vector<T> fetch_all(connection& c, std::string_view sql, const Args&... arg
 
 template <class T, class... Args>
 std::optional<T> fetch_one(connection& c, std::string_view sql, const Args&... args) {
+  static_assert(
+      !RowWithTextViews<T>,
+      "keel::sql: a row with std::string_view fields borrows its text from a rows<T> result: read it "
+      "with query<T> (or give the field type std::string)");
   statement& s = c.prepare(sql);
   bind_all(s, args...);
   std::optional<T> row;

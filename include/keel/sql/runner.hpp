@@ -70,9 +70,10 @@ concept BuiltQuery = requires(const Q& q) {
 template <class Derived>
 class query_api {
  public:
-  // Every row, mapped to T (a DTO by column names, or one scalar column).
+  // Every row, mapped to T (a DTO by column names, or one scalar column). A T with std::string_view fields
+  // comes back as rows<T>, which owns their text (keel/sql/rows.hpp).
   template <class T, class... Args>
-  task<std::vector<T>> query(std::string_view sql, Args... args) {
+  task<detail::rows_result_t<T>> query(std::string_view sql, Args... args) {
     auto work = [sql, &args...](connection& c) { return detail::fetch_all<T>(c, sql, args...); };
     co_return co_await self().with_connection(detail::classify(sql), detail::single_statement{work});
   }
@@ -93,7 +94,7 @@ class query_api {
 
   // A typed query: select<T>()... returns rows, insert/update/remove return what their SQL says.
   template <BuiltQuery Q>
-  task<std::vector<typename Q::row_type>> fetch(const Q& q) {
+  task<detail::rows_result_t<typename Q::row_type>> fetch(const Q& q) {
     auto work = [&q](connection& c) {
       return detail::fetch_all<typename Q::row_type>(c, q.sql(), q.params());
     };

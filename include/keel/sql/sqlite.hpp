@@ -96,10 +96,26 @@ class sqlite_statement final : public statement {
   sqlite3_stmt* stmt_;
 };
 
+namespace detail {
+// SQLite's memory statistics take one process-wide mutex around every allocation SQLite makes (several per
+// statement), shared by every connection on every thread. Before the first keel connection keel turns them
+// off, unless SQLite has already been initialized: an application that configures SQLite itself calls
+// sqlite3_config(...) and then sqlite3_initialize() before it opens its first keel::db, and keeps its
+// setting. With statistics off, sqlite3_memory_used() and sqlite3_memory_highwater() report 0.
+inline void configure_sqlite_once() noexcept {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // SQLITE_MISUSE (and no change) once SQLite has started
+    return true;
+  }();
+  (void)configured;
+}
+}  // namespace detail
+
 class sqlite_connection final : public connection {
  public:
   // path: a file name or ":memory:"; read_only opens the file for reading only (the pool's readers).
   sqlite_connection(const std::string& path, const sqlite_options& options, bool read_only = false) {
+    detail::configure_sqlite_once();
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
                 (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
