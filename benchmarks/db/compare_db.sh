@@ -13,15 +13,20 @@ Usage: benchmarks/compare.sh --db [options]     (or benchmarks/db/compare_db.sh 
   --server-args A   extra keel_bench_db flags, e.g. "--journal DELETE --synchronous FULL" or
                     "--batch-reads off" (default: keel's connection defaults)
   --tests LIST      comma-separated subset of db,queries,fortunes,updates (default: all)
+  --no-ceiling      skip the calibration runs of the minimal epoll C responder (benchmarks/peers)
   --no-build        use the keel_bench_db already in the build dir
   --build-dir DIR   default: build-bench at the repository root
 The result goes to benchmarks/results/<time>-db/result.md and stdout; copy it into RESULTS.md "## Database".
+Calibration: each round also runs wrk against the minimal epoll C responder (the syscall ceiling) on the same
+CPUs, so the lithium/Drogon figures, measured on another machine of this kind (where that ceiling cost 8.3 µs a
+request), can be scaled to this machine's speed in the same minutes: the table shows both the raw and the scaled
+ratios.
 Exit status: 1 if an answer had a wrong status, Content-Type or body shape, if /updates did not store what it
 answered, or if wrk saw non-2xx responses or socket errors; 2 on a usage or setup error.
 EOF
 }
 
-runs=3 duration=8 connections=64 server_args="" tests=db,queries,fortunes,updates build=1
+runs=3 duration=8 connections=64 server_args="" tests=db,queries,fortunes,updates build=1 ceiling=1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir=$root/build-bench
 shown_args=()
@@ -37,6 +42,7 @@ while (($#)); do
     --tests) tests=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --no-ceiling) ceiling=0; shift ;;
     --no-install | --no-record | --no-compile-time) shift ;;  # meaningful for the HTTP section only
     -h | --help) usage; exit 0 ;;
     *) echo "compare.sh --db: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -64,10 +70,17 @@ if ((build)); then
   say "configuring $build_dir (Release) and building keel_bench_db"
   cmake -S "$root" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_TESTS=OFF \
     -DKEEL_BUILD_BENCHMARKS=ON >>"$log" 2>&1 || { say "configure failed, see $log"; exit 2; }
-  cmake --build "$build_dir" --target keel_bench_db -j2 >>"$log" 2>&1 || { say "build failed, see $log"; exit 2; }
+  targets=(keel_bench_db)
+  ((ceiling)) && targets+=(peer_epoll)
+  cmake --build "$build_dir" --target "${targets[@]}" -j2 >>"$log" 2>&1 || { say "build failed, see $log"; exit 2; }
 fi
 server=$build_dir/benchmarks/db/keel_bench_db
 [[ -x $server ]] || { say "$server is not built"; exit 2; }
+ceiling_server=$build_dir/benchmarks/peer_epoll
+if ((ceiling)) && [[ ! -x $ceiling_server ]]; then
+  say "$ceiling_server is not built: no calibration runs (build it, or pass --no-ceiling)"
+  ceiling=0
+fi
 
 if (($(nproc) >= 2)); then
   server_cpus=0 client_cpus=1 cpu_note="server (1 reactor thread and its worker pool) pinned to CPU 0, wrk (1 thread) pinned to CPU 1"
@@ -77,12 +90,12 @@ fi
 
 data_dir=$(mktemp -d /tmp/keel-bench-db.XXXXXX)
 database=$data_dir/bench.sqlite
-pid=
+pid= ceiling_pid=
 cleanup() {
-  if [[ -n $pid ]]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
+  for p in $pid $ceiling_pid; do
+    kill -TERM "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
   rm -rf "$data_dir"
 }
 trap cleanup EXIT
@@ -101,8 +114,21 @@ for _ in $(seq 300); do  # seeding 10,000 rows comes first
 done
 say "keel_bench_db on port $port (pid $pid), database $database, flags: ${server_args:-keel defaults}"
 
+if ((ceiling)); then
+  ceiling_port=$((port + 1))
+  while (exec 3<>"/dev/tcp/127.0.0.1/$ceiling_port") 2>/dev/null; do ceiling_port=$((ceiling_port + 1)); done
+  taskset -c "$server_cpus" "$ceiling_server" --port "$ceiling_port" --threads 1 >>"$out_dir/ceiling.out" 2>&1 &
+  ceiling_pid=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$ceiling_port") 2>/dev/null && break
+    sleep 0.05
+  done
+  say "epoll C responder (calibration) on port $ceiling_port (pid $ceiling_pid)"
+fi
+
 path_of() {
   case $1 in
+    ceiling) echo /plaintext ;;
     db) echo /db ;;
     queries) echo '/queries?queries=20' ;;
     fortunes) echo /fortunes ;;
@@ -170,13 +196,24 @@ for name in "${test_list[@]}"; do
   check "$name"
 done
 
+# Rounds: each round runs every test once (and the ceiling first), so slow minutes on this shared machine hit
+# every test alike instead of all runs of one test.
+round_list=()
+for run in $(seq "$runs"); do
+  ((ceiling)) && round_list+=("ceiling:$run")
+  for name in "${test_list[@]}"; do round_list+=("$name:$run"); done
+done
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-for name in "${test_list[@]}"; do
-  for run in $(seq "$runs"); do
-    cpu_before=$("${tool[@]}" cpu "$pid")
+for item in "${round_list[@]}"; do
+  name=${item%%:*} run=${item##*:}
+  target_pid=$pid target_port=$port
+  [[ $name == ceiling ]] && target_pid=$ceiling_pid target_port=$ceiling_port
+  {
+    cpu_before=$("${tool[@]}" cpu "$target_pid")
     output=$(taskset -c "$client_cpus" wrk -t1 -c"$connections" -d"${duration}s" --latency \
-      -s "$bench/lua/report.lua" "http://127.0.0.1:$port$(path_of "$name")" 2>&1) || true
-    cpu_after=$("${tool[@]}" cpu "$pid")
+      -s "$bench/lua/report.lua" "http://127.0.0.1:$target_port$(path_of "$name")" 2>&1) || true
+    cpu_after=$("${tool[@]}" cpu "$target_pid")
     printf '## %s run %s\n%s\n' "$name" "$run" "$output" >>"$log"
     result=$(grep '^WRK_RESULT' <<<"$output" || true)
     if [[ -z $result ]]; then
@@ -192,9 +229,9 @@ for name in "${test_list[@]}"; do
       "server CPU $((cpu_after - cpu_before)) us, non-2xx $non2xx, socket errors $sockerr"
     ((non2xx == 0)) || fail "$name: $non2xx non-2xx responses"
     ((sockerr == 0 && requests > 0)) || fail "$name: $sockerr socket errors, $requests requests"
-  done
-  check "$name"  # still right after the load
+  }
 done
+for name in "${test_list[@]}"; do check "$name"; done  # still right after the load
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 table=$(python3 - "$samples" <<'PY'
@@ -209,17 +246,37 @@ for line in open(sys.argv[1]):
 lithium = {"db": (48558, 20.5), "queries": (4519, None), "fortunes": (35173, 28.4), "updates": (595, None)}
 drogon = {"db": (41322, 23.4), "queries": (3062, None), "fortunes": (26449, 37.7), "updates": (525, None)}
 paths = {"db": "/db", "queries": "/queries?queries=20", "fortunes": "/fortunes", "updates": "/updates?queries=20"}
+# The epoll C responder's CPU per request where lithium and Drogon were measured (REFERENCE.md, first table).
+reference_ceiling_us = 8.3
 def ref(pair):
     rps, cpu = pair
     return f"{rps:,}" + (f" ({cpu} µs)" if cpu else "")
-print("| test | keel req/s | p99 | server CPU µs/req | lithium req/s (CPU/req) | Drogon req/s (CPU/req) | keel / lithium req/s |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+def median(samples, i):
+    return statistics.median(s[i] for s in samples)
+ceiling = rows.pop("ceiling", None)
+factor = median(ceiling, 2) / reference_ceiling_us if ceiling else None
+print("| test | keel req/s | p99 | server CPU µs/req | lithium req/s (CPU/req) | Drogon req/s (CPU/req) | keel / lithium req/s |"
+      + (" keel / lithium, scaled: req/s, CPU |" if factor else ""))
+print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if factor else ""))
+if ceiling:
+    print(f"| epoll C responder (calibration) | {median(ceiling, 0):,.0f} | {median(ceiling, 1) / 1000:.2f} ms | "
+          f"{median(ceiling, 2):.1f} | | | |" + f" this machine: {factor:.2f}x the reference's CPU per request |")
 for name, samples in rows.items():
-    rps = statistics.median(s[0] for s in samples)
-    p99 = statistics.median(s[1] for s in samples)
-    cpu = statistics.median(s[2] for s in samples)
-    print(f"| {paths[name]} | {rps:,.0f} | {p99 / 1000:.2f} ms | {cpu:.1f} | {ref(lithium[name])} | "
-          f"{ref(drogon[name])} | {rps / lithium[name][0]:.2f} |")
+    rps, p99, cpu = median(samples, 0), median(samples, 1), median(samples, 2)
+    line = (f"| {paths[name]} | {rps:,.0f} | {p99 / 1000:.2f} ms | {cpu:.1f} | {ref(lithium[name])} | "
+            f"{ref(drogon[name])} | {rps / lithium[name][0]:.2f} |")
+    if factor:
+        # lithium on this machine, estimated: its req/s divided by the factor, its CPU per request times it.
+        scaled = f" {rps * factor / lithium[name][0]:.2f}x"
+        if lithium[name][1]:
+            scaled += f", {cpu / (lithium[name][1] * factor):.2f}x"
+        line += scaled + " |"
+    print(line)
+if factor:
+    print()
+    print(f"Scaled: lithium's figures carried to this machine by the epoll responder's CPU per request measured in the"
+          f" same run ({median(ceiling, 2):.1f} µs here, {reference_ceiling_us} µs where lithium was measured). Issue 5's"
+          f" targets: req/s >= 1.5x and CPU per request <= 0.6x lithium's for /db and /fortunes.")
 PY
 )
 {
