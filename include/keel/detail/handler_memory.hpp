@@ -36,13 +36,14 @@ class handler_memory {
     return ::operator new(size);
   }
 
-  void deallocate(void* p, std::size_t size, std::size_t align) noexcept {
+  // Unsized deletes: clang 16 declares the sized ones only with -fsized-deallocation.
+  void deallocate(void* p, std::size_t align) noexcept {
     if (p == static_cast<void*>(storage_)) {
       busy_.store(false, std::memory_order_release);
     } else if (align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
-      ::operator delete(p, size, std::align_val_t(align));
+      ::operator delete(p, std::align_val_t(align));
     } else {
-      ::operator delete(p, size);
+      ::operator delete(p);
     }
   }
 
@@ -70,7 +71,7 @@ class handler_allocator {
   handler_allocator(const handler_allocator<U, Size>& other) noexcept : memory_(other.memory_) {}
 
   T* allocate(std::size_t n) { return static_cast<T*>(memory_->allocate(n * sizeof(T), alignof(T))); }
-  void deallocate(T* p, std::size_t n) noexcept { memory_->deallocate(p, n * sizeof(T), alignof(T)); }
+  void deallocate(T* p, std::size_t) noexcept { memory_->deallocate(p, alignof(T)); }
 
   template <class U>
   bool operator==(const handler_allocator<U, Size>& other) const noexcept {

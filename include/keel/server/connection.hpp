@@ -356,8 +356,10 @@ class connection final : public connection_base {
   void finish() { close_socket(); }
 
   // One per kind of operation that can be outstanding: a read (or handshake, or drain), a write (or TLS
-  // shutdown), and a resumption post.
-  static constexpr std::size_t op_bytes = is_tls_stream<Stream> ? 1024 : 384;
+  // shutdown), and a resumption post. Sized from the operations measured on g++ 12 and clang 16 (plain TCP:
+  // read 224, async_write 272, post 56 bytes; TLS: up to 392) with room to spare; a larger one still works,
+  // from the heap.
+  static constexpr std::size_t op_bytes = is_tls_stream<Stream> ? 512 : 384;
   handler_memory<op_bytes> read_memory_;
   handler_memory<op_bytes> write_memory_;
   handler_memory<128> resume_memory_;
