@@ -27,12 +27,26 @@
 #include <thread>
 #include <vector>
 
+// ASan brings its own allocation functions and reports blocks from them freed by ours as mismatches (g++ and
+// clang both define this macro under -fsanitize=address). There the servers still run under ASan's eye and
+// every answer is checked, but allocations are not counted.
+#ifdef __SANITIZE_ADDRESS__
+constexpr bool counts_allocations = false;
+#else
+constexpr bool counts_allocations = true;
+#endif
+
 namespace {
 
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> allocations{0};
 // The client threads and the test's own thread: their allocations are not the server's.
 thread_local bool not_server = false;
+
+}  // namespace
+
+#ifndef __SANITIZE_ADDRESS__
+namespace {
 
 void count() {
   if (counting.load(std::memory_order_relaxed) && !not_server)
@@ -64,6 +78,7 @@ extern "C" void* aligned_alloc(std::size_t align, std::size_t size) noexcept {
   count();
   return ::memalign(align, size);
 }
+#endif  // __SANITIZE_ADDRESS__
 
 // A DTO outside the anonymous namespace: reflecting field names needs a type with linkage (clang).
 namespace server_alloc_test_types {
@@ -171,7 +186,7 @@ void check_no_allocations_per_request(App& app, Path path_for, Expect expected_i
   INFO(r.first_wrong);
   CHECK(r.wrong == 0);
   INFO("allocations per request: " << r.allocations_per_request);
-  CHECK(r.allocations_per_request < 0.05);
+  if (counts_allocations) CHECK(r.allocations_per_request < 0.05);
 }
 
 }  // namespace
@@ -187,7 +202,7 @@ TEST_CASE("handler_memory serves one operation from its storage and the rest fro
   std::uint64_t* second = alloc.allocate(2);  // the storage is busy
   std::uint64_t* too_big = alloc.allocate(9);
   counting = false;
-  CHECK(allocations.load() == 2);
+  if (counts_allocations) CHECK(allocations.load() == 2);
   CHECK(second != first);
   CHECK(too_big != first);
   second[1] = too_big[8] = 2;
@@ -200,7 +215,7 @@ TEST_CASE("handler_memory serves one operation from its storage and the rest fro
   std::uint64_t* again = alloc.allocate(8);
   counting = false;
   CHECK(again == first);
-  CHECK(allocations.load() == 2);
+  if (counts_allocations) CHECK(allocations.load() == 2);
   alloc.deallocate(again, 8);
 
   struct alignas(64) wide {

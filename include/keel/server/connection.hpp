@@ -38,12 +38,18 @@ class connection_base {
   using clock = std::chrono::steady_clock;
   clock::time_point deadline() const noexcept { return deadline_; }
 
+  // How the reactor's ready list hands a connection back: run = false when the list is dropped unrun (the
+  // io_context was stopped and destroyed), so the connection only lets go of its waiting reference.
+  using ready_fn = void (*)(connection_base&, bool run);
+
  protected:
   // When the deadline set with arm() passes, the reactor's sweep (connection_registry::sweep) calls this
   // once.
   virtual void on_deadline() = 0;
   void arm(clock::time_point deadline) noexcept { deadline_ = deadline; }
   void disarm() noexcept { deadline_ = clock::time_point::max(); }
+  // Calls fn(*this, true) from the next run of this reactor's ready list.
+  void queue_ready(asio::io_context& reactor, ready_fn fn);
 
  protected:
   explicit connection_base(connection_registry& registry) noexcept;
@@ -54,6 +60,8 @@ class connection_base {
   connection_registry* registry_;
   connection_base* prev_ = nullptr;
   connection_base* next_ = nullptr;
+  connection_base* ready_next_ = nullptr;
+  ready_fn ready_fn_ = nullptr;
   clock::time_point deadline_ = clock::time_point::max();
 };
 
@@ -114,8 +122,46 @@ class connection_registry {
     if (on_end_ != nullptr) on_end_(on_end_context_);
   }
 
+  // Connections whose handlers finished, to be driven again. When one batch of worker-pool results resumes
+  // many handlers at once, one post runs them all instead of one post (and one event-loop turn) each.
+  class ready_runner {
+   public:
+    explicit ready_runner(connection_registry* r) noexcept : r_(r) {}
+    ready_runner(ready_runner&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+    ready_runner& operator=(ready_runner&&) = delete;
+    ~ready_runner() {
+      if (r_ != nullptr) r_->run_ready(false);
+    }
+    void operator()() { std::exchange(r_, nullptr)->run_ready(true); }
+
+   private:
+    connection_registry* r_;
+  };
+  void push_ready(connection_base* c, asio::io_context& reactor) {
+    c->ready_next_ = nullptr;
+    *ready_tail_ = c;
+    ready_tail_ = &c->ready_next_;
+    if (std::exchange(ready_posted_, true)) return;
+    asio::post(reactor.get_executor(), with_memory(ready_memory_, ready_runner(this)));
+  }
+  void run_ready(bool run) {
+    // Taken whole first: a connection queued while these run gets the next post.
+    ready_posted_ = false;
+    connection_base* c = std::exchange(ready_head_, nullptr);
+    ready_tail_ = &ready_head_;
+    while (c != nullptr) {
+      connection_base* next = c->ready_next_;  // c may be gone after its turn
+      c->ready_fn_(*c, run);
+      c = next;
+    }
+  }
+
   connection_base* head_ = nullptr;
   std::size_t size_ = 0;
+  connection_base* ready_head_ = nullptr;
+  connection_base** ready_tail_ = &ready_head_;
+  bool ready_posted_ = false;
+  handler_memory<128> ready_memory_;
   void (*on_end_)(void*) = nullptr;
   void* on_end_context_ = nullptr;
 };
@@ -124,6 +170,10 @@ inline connection_base::connection_base(connection_registry& registry) noexcept 
   registry.add(this);
 }
 inline connection_base::~connection_base() { registry_->remove(this); }
+inline void connection_base::queue_ready(asio::io_context& reactor, ready_fn fn) {
+  ready_fn_ = fn;
+  registry_->push_ready(this, reactor);
+}
 
 // Spelled as a shape (an asio::ssl::stream has a next layer and a handshake) so that this header needs no
 // <asio/ssl>: TLS and OpenSSL come in only with keel/tls.hpp.
@@ -153,10 +203,10 @@ class connection final : public connection_base {
         cfg_(cfg),
         session_(app, cfg, is_tls_stream<Stream>) {
     session_.set_resume_hook(&connection::resume_thunk, this);
-    // Posting through the socket's type-erased executor would wrap the handler in an executor_function that
-    // always takes heap memory; the io_context's own executor honours the handler's allocator.
-    if (auto* ex = stream_.get_executor().template target<asio::io_context::executor_type>())
-      reactor_ = &ex->context();
+    // Resumed connections are driven from their reactor's ready list, posted to the io_context's own
+    // executor: a post through the socket's type-erased executor always heap-allocates an executor_function.
+    const auto executor = stream_.get_executor();  // target() points into it
+    if (auto* ex = executor.template target<asio::io_context::executor_type>()) reactor_ = &ex->context();
   }
 
   // Starts the connection's loop; the connection deletes itself when its last operation ends.
@@ -232,16 +282,21 @@ class connection final : public connection_base {
       resumed_early_ = true;  // the session finished its handler before returning `wait`
       return;
     }
-    // Post rather than call: the hook fires from inside the session's completion path, which must unwind
+    // Queued rather than called: the hook fires from inside the session's completion path, which must unwind
     // before process() runs again.
-    auto resume = with_memory(resume_memory_, [self = ref(this)] {
-      self->state_ = io_state::none;
-      --self->refs_;  // the reference taken when `wait` began; `self` still holds one
-      if (self->closed_) return self->finish();
-      self->drive();
-    });
-    if (reactor_ != nullptr) return asio::post(reactor_->get_executor(), std::move(resume));
-    asio::post(stream_.get_executor(), std::move(resume));
+    if (reactor_ != nullptr) return queue_ready(*reactor_, &connection::on_ready);
+    asio::post(stream_.get_executor(), [self = ref(this)] { self->after_wait(); });
+  }
+  static void on_ready(connection_base& base, bool run) {
+    ref self(static_cast<connection*>(&base));
+    if (run) return self->after_wait();
+    --self->refs_;
+  }
+  void after_wait() {
+    state_ = io_state::none;
+    --refs_;  // the reference taken when `wait` began; the caller holds another
+    if (closed_) return finish();
+    drive();
   }
 
   void start_read() {
@@ -355,14 +410,13 @@ class connection final : public connection_base {
   }
   void finish() { close_socket(); }
 
-  // One per kind of operation that can be outstanding: a read (or handshake, or drain), a write (or TLS
-  // shutdown), and a resumption post. Sized from the operations measured on g++ 12 and clang 16 (plain TCP:
-  // read 224, async_write 272, post 56 bytes; TLS: up to 392) with room to spare; a larger one still works,
-  // from the heap.
+  // One per kind of operation that can be outstanding: a read (or handshake, or drain) and a write (or TLS
+  // shutdown); the resumption post lives in the registry. Sized from the operations measured on g++ 12 and
+  // clang 16 (plain TCP: read 224, async_write 272, post 56 bytes; TLS: up to 392) with room to spare; a
+  // larger one still works, from the heap.
   static constexpr std::size_t op_bytes = is_tls_stream<Stream> ? 512 : 384;
   handler_memory<op_bytes> read_memory_;
   handler_memory<op_bytes> write_memory_;
-  handler_memory<128> resume_memory_;
   Stream stream_;
   asio::io_context* reactor_ = nullptr;
   const server_config& cfg_;
