@@ -7,11 +7,14 @@
 #include "keel/app.hpp"
 #include "keel/json.hpp"
 #include "keel/offload.hpp"
+#include "keel/server/connection.hpp"
 #include "keel/server/server.hpp"
 #include "keel/sql/database.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <asio/io_context.hpp>
 
 #include <malloc.h>
 
@@ -25,6 +28,7 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 // ASan brings its own allocation functions and reports blocks from them freed by ours as mismatches (g++ and
@@ -258,4 +262,62 @@ TEST_CASE("handlers suspended on batched keel::db reads allocate nothing per req
   check_no_allocations_per_request(
       app, [&](int t, int i) { return "/kv/" + std::to_string(id(t, i)); },
       [&](int t, int i) { return "\"v\":" + std::to_string(id(t, i) * 7); });
+}
+
+namespace {
+
+// A connection reduced to its place on the reactor's ready list: it records each hand-back.
+class ready_probe final : public keel::detail::connection_base {
+ public:
+  using log = std::vector<std::pair<int, bool>>;
+  ready_probe(keel::detail::connection_registry& registry, log& handed_back, int id)
+      : connection_base(registry), log_(&handed_back), id_(id) {}
+  ~ready_probe() override = default;
+
+  void queue(asio::io_context& reactor, bool again = false) {
+    again_ = again;
+    queue_ready(reactor, [](connection_base& base, bool run) {
+      auto& self = static_cast<ready_probe&>(base);
+      self.log_->emplace_back(self.id_, run);
+      if (run && std::exchange(self.again_, false)) self.queue(*self.reactor_);
+    });
+    reactor_ = &reactor;
+  }
+  void begin_graceful_close() override {}
+  void force_close() override {}
+
+ private:
+  void on_deadline() override {}
+  log* log_;
+  int id_;
+  bool again_ = false;
+  asio::io_context* reactor_ = nullptr;
+};
+
+}  // namespace
+
+TEST_CASE("connections resumed in one round are driven by one post, in order; an unrun list lets them go") {
+  keel::detail::connection_registry registry;
+  ready_probe::log handed_back;
+  ready_probe a(registry, handed_back, 1), b(registry, handed_back, 2), c(registry, handed_back, 3);
+  {
+    asio::io_context reactor;
+    a.queue(reactor);
+    b.queue(reactor, true);  // queues itself again from its turn: that takes a second post
+    c.queue(reactor);
+    CHECK(reactor.run() == 2);
+    CHECK(handed_back == ready_probe::log{{1, true}, {2, true}, {3, true}, {2, true}});
+
+    handed_back.clear();
+    c.queue(reactor);
+    a.queue(reactor);
+    reactor.restart();
+    CHECK(reactor.run() == 1);
+    CHECK(handed_back == ready_probe::log{{3, true}, {1, true}});
+
+    handed_back.clear();
+    b.queue(reactor);
+    a.queue(reactor);
+  }  // the io_context goes with the post unrun
+  CHECK(handed_back == ready_probe::log{{2, false}, {1, false}});
 }
