@@ -745,9 +745,167 @@ void param_list::add(const T& v) {
 
 }  // namespace keel::inline v0::sql
 // ----- end of keel/sql/params.hpp -----
+// ----- keel/sql/rows.hpp -----
+// keel::sql::rows<T>: a query result whose std::string_view fields point into text the result itself owns.
+//
+// A row type with `std::string_view` (or `std::optional<std::string_view>`) fields maps each text column by
+// copying it into one growing buffer owned by the result, instead of one std::string (one allocation) per
+// field per row. `query<T>` returns `rows<T>` for such a T; the views stay valid as long as the rows object,
+// also after it is moved. Use it for read-mostly pages (a list rendered into a response); use std::string
+// fields for rows you keep or change.
+
 
 #include <boost/pfr.hpp>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace keel::inline v0::sql {
+
+namespace detail {
+
+// Copies of column text in blocks that never move, so a view handed out stays valid until the arena dies;
+// moving the arena moves the block list, not the text.
+class text_arena {
+ public:
+  text_arena() = default;
+  text_arena(text_arena&& other) noexcept
+      : head_(std::exchange(other.head_, nullptr)),
+        next_(std::exchange(other.next_, nullptr)),
+        end_(std::exchange(other.end_, nullptr)) {}
+  text_arena& operator=(text_arena&& other) noexcept {
+    if (this != &other) {
+      release();
+      head_ = std::exchange(other.head_, nullptr);
+      next_ = std::exchange(other.next_, nullptr);
+      end_ = std::exchange(other.end_, nullptr);
+    }
+    return *this;
+  }
+  text_arena(const text_arena&) = delete;
+  text_arena& operator=(const text_arena&) = delete;
+  ~text_arena() { release(); }
+
+  std::string_view copy(std::string_view text) {
+    if (text.empty()) return std::string_view("", 0);
+    if (static_cast<std::size_t>(end_ - next_) < text.size()) add_block(text.size());
+    char* at = next_;
+    std::memcpy(at, text.data(), text.size());
+    next_ += text.size();
+    return {at, text.size()};
+  }
+
+ private:
+  struct block {
+    block* previous;
+    std::size_t size;  // bytes of text room after this header
+  };
+  // A page of a dozen short rows fits the first block: one allocation for all of its text.
+  static constexpr std::size_t first_block_room = 4096 - sizeof(block);
+
+  void add_block(std::size_t at_least) {
+    const std::size_t room = std::max(at_least, head_ == nullptr ? first_block_room : head_->size * 2);
+    auto* b = static_cast<block*>(::operator new(sizeof(block) + room));
+    b->previous = head_;
+    b->size = room;
+    head_ = b;
+    next_ = reinterpret_cast<char*>(b + 1);
+    end_ = next_ + room;
+  }
+  void release() noexcept {
+    while (head_ != nullptr) {
+      block* previous = head_->previous;
+      ::operator delete(head_);
+      head_ = previous;
+    }
+  }
+
+  block* head_ = nullptr;
+  char* next_ = nullptr;
+  char* end_ = nullptr;
+};
+
+template <class F>
+inline constexpr bool is_text_view_v =
+    std::is_same_v<F, std::string_view> || std::is_same_v<F, std::optional<std::string_view>>;
+
+template <class T>
+consteval bool has_text_view_field() {
+  if constexpr (Dto<T>) {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (is_text_view_v<boost::pfr::tuple_element_t<I, T>> || ...);
+    }
+    (std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
+  } else {
+    return false;
+  }
+}
+
+}  // namespace detail
+
+// A row type some of whose fields borrow their text from the result (see the top of this header).
+template <class T>
+concept RowWithTextViews = detail::has_text_view_field<T>();
+
+template <class T>
+class rows {
+ public:
+  using value_type = T;
+  using iterator = typename std::vector<T>::iterator;
+  using const_iterator = typename std::vector<T>::const_iterator;
+
+  rows() = default;
+  rows(rows&&) noexcept = default;
+  rows& operator=(rows&&) noexcept = default;
+  // A copy would share the text of the original and dangle once the original goes.
+  rows(const rows&) = delete;
+  rows& operator=(const rows&) = delete;
+
+  iterator begin() noexcept { return items_.begin(); }
+  iterator end() noexcept { return items_.end(); }
+  const_iterator begin() const noexcept { return items_.begin(); }
+  const_iterator end() const noexcept { return items_.end(); }
+  std::size_t size() const noexcept { return items_.size(); }
+  bool empty() const noexcept { return items_.empty(); }
+  T& operator[](std::size_t i) noexcept { return items_[i]; }
+  const T& operator[](std::size_t i) const noexcept { return items_[i]; }
+  T& front() noexcept { return items_.front(); }
+  T& back() noexcept { return items_.back(); }
+  const std::vector<T>& items() const noexcept { return items_; }
+
+  void reserve(std::size_t n) { items_.reserve(n); }
+  // A row added by the caller: its views must point at text that outlives the rows (a literal, or keep()).
+  void push_back(const T& row) { items_.push_back(row); }
+  void push_back(T&& row) { items_.push_back(std::move(row)); }
+  // A copy of text that lives as long as these rows.
+  std::string_view keep(std::string_view text) { return text_.copy(text); }
+
+  detail::text_arena& text() noexcept { return text_; }
+
+ private:
+  std::vector<T> items_;
+  detail::text_arena text_;
+};
+
+namespace detail {
+// What a query for rows of T returns.
+template <class T>
+using rows_result_t = std::conditional_t<RowWithTextViews<T>, rows<T>, std::vector<T>>;
+}  // namespace detail
+
+}  // namespace keel::inline v0::sql
+// ----- end of keel/sql/rows.hpp -----
+
+#include <boost/pfr.hpp>
+
+#include <algorithm>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -853,8 +1011,19 @@ const std::vector<int>& columns_for(statement& s) {
   return s.mapped_columns;
 }
 
+// A std::string_view field: the text is copied into the result's arena (keel/sql/rows.hpp).
+template <class F>
+F read_text_view(statement& s, int column, text_arena& text) {
+  if constexpr (std::is_same_v<F, std::optional<std::string_view>>) {
+    if (s.column_kind(column) == value_kind::null) return std::nullopt;
+  }
+  require_kind(s, column, value_kind::text, "text");
+  return text.copy(s.column_text(column));
+}
+
+// text: where std::string_view fields copy their text; only rows<T> results (fetch_all) have one.
 template <class T>
-T read_row(statement& s) {
+T read_row(statement& s, text_arena* text = nullptr) {
   if constexpr (Readable<T>) {
     if (s.column_count() < 1) throw type_error("keel::sql: the result has no column (" + s.sql() + ")");
     return value_traits<T>::read(s, 0);
@@ -864,26 +1033,34 @@ T read_row(statement& s) {
     T out{};
     keel::for_each_field(out, [&](auto index, auto& field) {
       using F = std::remove_cvref_t<decltype(field)>;
-      static_assert(Readable<F>, "keel::sql: a field of the row type has no value_traits<F>::read");
       int column = columns[decltype(index)::value];
-      if (column >= 0) field = value_traits<F>::read(s, column);
+      if constexpr (is_text_view_v<F>) {
+        if (column >= 0) field = read_text_view<F>(s, column, *text);
+      } else {
+        static_assert(Readable<F>, "keel::sql: a field of the row type has no value_traits<F>::read");
+        if (column >= 0) field = value_traits<F>::read(s, column);
+      }
     });
     return out;
   }
 }
 
 // The whole statement run: bind, step through every row, map each.
+// std::vector<T>, or rows<T> when T has std::string_view fields.
 template <class T, class... Args>
-std::vector<T> fetch_all(connection& c, std::string_view sql, const Args&... args) {
+rows_result_t<T> fetch_all(connection& c, std::string_view sql, const Args&... args) {
   statement& s = c.prepare(sql);
   bind_all(s, args...);
-  std::vector<T> rows;
-  // The row count is unknown until the end; starting at 8 spares the 1 -> 2 -> 4 -> 8 regrowths (and their
-  // moves of every row) that a result of a dozen rows, like TechEmpower /fortunes, would pay.
-  constexpr std::size_t first_capacity = 8;
+  rows_result_t<T> rows;
+  text_arena* text = nullptr;
+  if constexpr (RowWithTextViews<T>) text = &rows.text();
+  // The row count is unknown until the end; starting at 8 rows, or 512 bytes of small rows, spares the
+  // 1 -> 2 -> 4 -> 8 -> 16 regrowths (and their moves of every row) that a result of a dozen rows, like
+  // TechEmpower /fortunes, would pay.
+  constexpr std::size_t first_capacity = std::max<std::size_t>(8, 512 / sizeof(T));
   if (s.step()) {
     rows.reserve(first_capacity);
-    do rows.push_back(read_row<T>(s));
+    do rows.push_back(read_row<T>(s, text));
     while (s.step());
   }
   s.reset();
@@ -892,6 +1069,10 @@ std::vector<T> fetch_all(connection& c, std::string_view sql, const Args&... arg
 
 template <class T, class... Args>
 std::optional<T> fetch_one(connection& c, std::string_view sql, const Args&... args) {
+  static_assert(
+      !RowWithTextViews<T>,
+      "keel::sql: a row with std::string_view fields borrows its text from a rows<T> result: read it "
+      "with query<T> (or give the field type std::string)");
   statement& s = c.prepare(sql);
   bind_all(s, args...);
   std::optional<T> row;
@@ -1009,10 +1190,26 @@ class sqlite_statement final : public statement {
   sqlite3_stmt* stmt_;
 };
 
+namespace detail {
+// SQLite's memory statistics take one process-wide mutex around every allocation SQLite makes (several per
+// statement), shared by every connection on every thread. Before the first keel connection keel turns them
+// off, unless SQLite has already been initialized: an application that configures SQLite itself calls
+// sqlite3_config(...) and then sqlite3_initialize() before it opens its first keel::db, and keeps its
+// setting. With statistics off, sqlite3_memory_used() and sqlite3_memory_highwater() report 0.
+inline void configure_sqlite_once() noexcept {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // SQLITE_MISUSE (and no change) once SQLite has started
+    return true;
+  }();
+  (void)configured;
+}
+}  // namespace detail
+
 class sqlite_connection final : public connection {
  public:
   // path: a file name or ":memory:"; read_only opens the file for reading only (the pool's readers).
   sqlite_connection(const std::string& path, const sqlite_options& options, bool read_only = false) {
+    detail::configure_sqlite_once();
     int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI |
                 (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
@@ -1098,6 +1295,9 @@ class sqlite_connection final : public connection {
 
 namespace keel::inline v0::sql::detail {
 
+// Room for one of the batcher's posts (a lambda holding a pointer or two, inside asio's operation).
+using post_memory = keel::detail::handler_memory<128>;
+
 // One queued read. It lives in the awaiting coroutine's frame, so queueing allocates nothing.
 struct batch_job {
   using tracked_executor = decltype(asio::prefer(std::declval<asio::io_context::executor_type>(),
@@ -1110,6 +1310,9 @@ struct batch_job {
   asio::io_context* reactor = nullptr;
   // Keeps the reactor's run() from returning while the job is out, so a shutdown cannot strand it.
   std::optional<tracked_executor> keep_alive;
+  // When this job is the first of its reactor's list in a finished batch, the post that resumes the list
+  // lives here: asio releases it before running the handler, so before this job's coroutine resumes.
+  post_memory completion_memory;
 };
 
 // Why batches: a standalone SQLite statement in WAL mode takes and drops the shared-memory read lock (two
@@ -1135,11 +1338,13 @@ class read_batcher {
         !queued_.compare_exchange_weak(head, &job, std::memory_order_release, std::memory_order_relaxed));
     // From here on the job belongs to the worker side: touch only the batcher.
     if (kick_pending_.exchange(true, std::memory_order_acq_rel)) return;
-    asio::post(reactor, [this, &workers] {
-      // Cleared before looking at the drainer: a job queued after this line schedules its own kick.
-      kick_pending_.store(false, std::memory_order_seq_cst);
-      if (!draining_.exchange(true, std::memory_order_seq_cst)) workers.post([this] { drain(); });
-    });
+    asio::post(reactor, keel::detail::with_memory(kick_memory_, [this, &workers] {
+                 // Cleared before looking at the drainer: a job queued after this line schedules its own
+                 // kick.
+                 kick_pending_.store(false, std::memory_order_seq_cst);
+                 if (!draining_.exchange(true, std::memory_order_seq_cst))
+                   workers.post(keel::detail::with_memory(drain_memory_, [this] { drain(); }));
+               }));
   }
 
   // Batches run so far (for tests and diagnostics).
@@ -1218,18 +1423,21 @@ class read_batcher {
         tail = &job->next;
         job = next;
       }
-      asio::post(*reactor, [mine] {
+      asio::post(*reactor, keel::detail::with_memory(mine->completion_memory, [mine] {
         for (batch_job* job = mine; job != nullptr;) {
           std::coroutine_handle<> awaiting = job->awaiting;
           job = job->next;  // resuming destroys the job
           awaiting.resume();
         }
-      });
+      }));
       fifo = others;
     }
   }
 
   std::atomic<batch_job*> queued_{nullptr};
+  // At most one kick and one drain are outstanding (kick_pending_, draining_), so each has one slot.
+  post_memory kick_memory_;
+  post_memory drain_memory_;
   std::atomic<bool> kick_pending_{false};
   std::atomic<bool> draining_{false};
   std::atomic<std::uint64_t> batches_{0};
@@ -1352,9 +1560,10 @@ concept BuiltQuery = requires(const Q& q) {
 template <class Derived>
 class query_api {
  public:
-  // Every row, mapped to T (a DTO by column names, or one scalar column).
+  // Every row, mapped to T (a DTO by column names, or one scalar column). A T with std::string_view fields
+  // comes back as rows<T>, which owns their text (keel/sql/rows.hpp).
   template <class T, class... Args>
-  task<std::vector<T>> query(std::string_view sql, Args... args) {
+  task<detail::rows_result_t<T>> query(std::string_view sql, Args... args) {
     auto work = [sql, &args...](connection& c) { return detail::fetch_all<T>(c, sql, args...); };
     co_return co_await self().with_connection(detail::classify(sql), detail::single_statement{work});
   }
@@ -1375,7 +1584,7 @@ class query_api {
 
   // A typed query: select<T>()... returns rows, insert/update/remove return what their SQL says.
   template <BuiltQuery Q>
-  task<std::vector<typename Q::row_type>> fetch(const Q& q) {
+  task<detail::rows_result_t<typename Q::row_type>> fetch(const Q& q) {
     auto work = [&q](connection& c) {
       return detail::fetch_all<typename Q::row_type>(c, q.sql(), q.params());
     };
@@ -1704,7 +1913,7 @@ class db : public sql::query_api<db> {
   // --- Blocking API: start-up code, tools, tests and benchmarks; never on a reactor thread (checked in
   // debug builds).
   template <class T, class... Args>
-  std::vector<T> query_sync(std::string_view sql, const Args&... args) {
+  sql::detail::rows_result_t<T> query_sync(std::string_view sql, const Args&... args) {
     return blocking(sql::detail::classify(sql),
                     [&](sql::connection& c) { return sql::detail::fetch_all<T>(c, sql, args...); });
   }
