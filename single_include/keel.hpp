@@ -5276,6 +5276,10 @@ class handler_memory {
   std::atomic<bool> busy_{false};
 };
 
+// Room for one post of a small lambda (a pointer or two) inside asio's operation (56 bytes measured on
+// g++ 12 and clang 16): the slot of every keel post that has memory of its own.
+using post_memory = handler_memory<128>;
+
 // The standard allocator interface over one handler_memory, as asio's associated allocator wants it.
 template <class T, std::size_t Size>
 class handler_allocator {
@@ -5493,7 +5497,7 @@ class offload_awaiter {
   }
 
   struct no_value {};
-  handler_memory<128> post_memory_;
+  post_memory post_memory_;
   F fn_;
   [[no_unique_address]] std::tuple<Args...> args_;
   [[no_unique_address]] std::conditional_t<std::is_void_v<result_type>, no_value, std::optional<result_type>>
@@ -5718,7 +5722,7 @@ class connection_registry {
   connection_base* ready_head_ = nullptr;
   connection_base** ready_tail_ = &ready_head_;
   bool ready_posted_ = false;
-  handler_memory<128> ready_memory_;
+  post_memory ready_memory_;
   void (*on_end_)(void*) = nullptr;
   void* on_end_context_ = nullptr;
 };

@@ -73,7 +73,7 @@ class offload_awaiter {
   }
 
   struct no_value {};
-  handler_memory<128> post_memory_;
+  post_memory post_memory_;
   F fn_;
   [[no_unique_address]] std::tuple<Args...> args_;
   [[no_unique_address]] std::conditional_t<std::is_void_v<result_type>, no_value, std::optional<result_type>>

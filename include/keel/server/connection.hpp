@@ -161,7 +161,7 @@ class connection_registry {
   connection_base* ready_head_ = nullptr;
   connection_base** ready_tail_ = &ready_head_;
   bool ready_posted_ = false;
-  handler_memory<128> ready_memory_;
+  post_memory ready_memory_;
   void (*on_end_)(void*) = nullptr;
   void* on_end_context_ = nullptr;
 };

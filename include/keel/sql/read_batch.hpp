@@ -26,8 +26,7 @@
 
 namespace keel::inline v0::sql::detail {
 
-// Room for one of the batcher's posts (a lambda holding a pointer or two, inside asio's operation).
-using post_memory = keel::detail::handler_memory<128>;
+using keel::detail::post_memory;
 
 // One queued read. It lives in the awaiting coroutine's frame, so queueing allocates nothing.
 struct batch_job {
