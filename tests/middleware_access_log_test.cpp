@@ -237,7 +237,7 @@ TEST_CASE("logging allocates nothing once the buffers are warm", "[access_log]")
   ctx.request().method = keel::http::method::get;
   ctx.request().path = "/users/42";
   ctx.set_request_id("0123456789abcdef-1");
-  ctx.set_route_path("/users/{id}");
+  keel::detail::context_access::set_route_path(ctx, "/users/{id}");
   ctx.response().body("some body");
   log.before(ctx);
   log.after(ctx);  // warms the per-thread line buffer

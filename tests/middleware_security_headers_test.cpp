@@ -85,10 +85,10 @@ TEST_CASE("HSTS only under TLS, with its options", "[security_headers]") {
     m.after(ctx);
     return std::string(ctx.response().header("Strict-Transport-Security"));
   };
-  ctx.set_tls(false);
+  keel::detail::context_access::set_tls(ctx, false);
   CHECK(run(keel::security_headers{}).empty());
 
-  ctx.set_tls(true);
+  keel::detail::context_access::set_tls(ctx, true);
   CHECK(run(keel::security_headers{}) == "max-age=31536000");
   CHECK(run(keel::security_headers{.hsts_max_age = 600, .hsts_include_subdomains = true}) ==
         "max-age=600; includeSubDomains");

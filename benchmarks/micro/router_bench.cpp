@@ -131,7 +131,7 @@ struct runtime_trie {
   }
 
   void dispatch(bench_context& ctx) const {
-    std::string_view* params = ctx.param_slots().data();
+    std::string_view* params = keel::detail::context_access::param_slots(ctx).data();
     const node* n = match(0, ctx.request().path.substr(1), params, 0);
     if (n == nullptr) {
       ctx.fail(keel::http_error(keel::http::status::not_found));

@@ -75,6 +75,8 @@ class app {
       "keel: an error formatter needs `static void format(const keel::http_error&, std::string_view "
       "request_id, keel::response&)`");
 
+  static constexpr bool async_layers = detail::stack_is_async_v<context_type, Stack>;
+
   explicit app(Router r) : router_(std::move(r)) {}
   app(Router r, Stack s, typename detail::service_list<Services>::pointers svc)
       : router_(std::move(r)), stack_(std::move(s)), services_(svc) {}
@@ -113,22 +115,33 @@ class app {
   // --- used by the session
   void prepare(context_type& ctx) const {
     ctx.bind_services(services_);
-    ctx.set_error_renderer(&render_error<ErrorFormat>);
+    detail::context_access::set_error_renderer(ctx, &render_error<ErrorFormat>);
   }
   dispatch_result handle(context_type& ctx) const {
-    std::size_t ran = 0;
+    std::size_t local_ran = 0;
+    std::size_t& ran = async_layers ? detail::context_access::app_layers_ran(ctx) : local_ran;
+    ran = 0;
     dispatch_result r = dispatch_result::done;
     try {
       // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
-      if (detail::run_before(stack_, ctx, ran)) r = router_.dispatch(ctx);
+      r = detail::run_chain(
+          stack_, ctx, ran, [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },
+          // An asynchronous before() answered, or the chain after it finished at once: the session's
+          // complete() runs the afters.
+          [](context_type& c) { detail::context_access::on_async_complete(c)(); });
     } catch (...) {
       detail::respond_to_exception(ctx);
     }
     if (r == dispatch_result::done) detail::run_after(stack_, ctx, ran);
     return r;
   }
-  // After an asynchronous handler finished: the app-wide `after`s (every `before` ran).
-  void complete(context_type& ctx) const { detail::run_after(stack_, ctx, std::tuple_size_v<Stack>); }
+  // After a pending request finished: the app-wide `after`s of the layers whose `before` ran.
+  void complete(context_type& ctx) const {
+    detail::run_after(stack_, ctx,
+                      async_layers ? detail::context_access::app_layers_ran(ctx) : std::tuple_size_v<Stack>);
+  }
+  // How the route the request's head names takes its body (limit, streaming).
+  detail::body_policy body_policy(context_type& ctx) const { return router_.body_policy_for(ctx); }
 
   const Router& router() const noexcept { return router_; }
   const Stack& middleware() const noexcept { return stack_; }

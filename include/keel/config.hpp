@@ -22,11 +22,13 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KEEL_ALWAYS_INLINE inline __attribute__((always_inline))
+#define KEEL_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
 #define KEEL_NOINLINE __attribute__((noinline))
 #define KEEL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define KEEL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define KEEL_ALWAYS_INLINE inline
+#define KEEL_ALWAYS_INLINE_LAMBDA
 #define KEEL_NOINLINE
 #define KEEL_LIKELY(x) (x)
 #define KEEL_UNLIKELY(x) (x)

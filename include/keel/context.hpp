@@ -1,7 +1,9 @@
 // keel::context: the per-request state every layer sees: the parsed request, the response being built, path
 // parameters, the request id, the typed state middleware puts in (found by type), and the app's services.
 //
-// A connection owns one context and reuses it for each request, so its buffers keep their capacity.
+// A connection owns one context and reuses it for each request, so its buffers keep their capacity. What
+// only the framework touches (routing slots, the completion hook, body sources) is reached through
+// detail::context_access, not through the context's public API.
 #pragma once
 
 #include "keel/config.hpp"
@@ -9,12 +11,16 @@
 #include "keel/http/request.hpp"
 #include "keel/http/response.hpp"
 
+#include <unistd.h>
+
 #include <array>
+#include <cstdint>
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #ifndef KEEL_MAX_PATH_PARAMS
 #define KEEL_MAX_PATH_PARAMS 16
@@ -42,6 +48,91 @@ struct resume_hook {
   void* self = nullptr;
   void operator()() const { fn(self); }
 };
+
+struct stream_channel;
+
+// What a response carries besides buffered text, decided by its responder: a file region (keel::file), a
+// stream the handler writes (keel::stream_writer), or a protocol that takes the connection over
+// (keel::upgrade). The session checks it once per request.
+enum class body_kind : std::uint8_t { buffered, file, stream, upgrade };
+
+// An open file and the region of it to send; closes the file when reset or destroyed.
+class file_region {
+ public:
+  file_region() = default;
+  file_region(const file_region&) = delete;
+  file_region& operator=(const file_region&) = delete;
+  file_region(file_region&& o) noexcept
+      : fd_(std::exchange(o.fd_, -1)), offset_(o.offset_), length_(o.length_) {}
+  file_region& operator=(file_region&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+      offset_ = o.offset_;
+      length_ = o.length_;
+    }
+    return *this;
+  }
+  ~file_region() { reset(); }
+
+  void assign(int fd, std::uint64_t offset, std::uint64_t length) noexcept {
+    reset();
+    fd_ = fd;
+    offset_ = offset;
+    length_ = length;
+  }
+  void reset() noexcept {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  }
+  bool open() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_; }
+  std::uint64_t offset() const noexcept { return offset_; }
+  std::uint64_t length() const noexcept { return length_; }
+  void narrow(std::uint64_t offset, std::uint64_t length) noexcept {
+    offset_ = offset;
+    length_ = length;
+  }
+  // `n` bytes of the region were sent.
+  void advance(std::uint64_t n) noexcept {
+    offset_ += n;
+    length_ -= n;
+  }
+
+ private:
+  int fd_ = -1;
+  std::uint64_t offset_ = 0;
+  std::uint64_t length_ = 0;
+};
+
+// A protocol waiting to take over the connection after its 101 response (see keel/upgrade.hpp): the object
+// that runs it, behind two plain function pointers.
+struct upgrade_slot {
+  void* protocol = nullptr;
+  void (*destroy)(void*) = nullptr;
+  void* (*start)(void* protocol, void* io) = nullptr;  // starts the protocol's task over `io`
+  std::string_view name;
+  upgrade_slot() = default;
+  upgrade_slot(const upgrade_slot&) = delete;
+  upgrade_slot& operator=(const upgrade_slot&) = delete;
+  upgrade_slot(upgrade_slot&& o) noexcept
+      : protocol(std::exchange(o.protocol, nullptr)), destroy(o.destroy), start(o.start), name(o.name) {}
+  upgrade_slot& operator=(upgrade_slot&& o) noexcept {
+    if (this != &o) {
+      reset();
+      protocol = std::exchange(o.protocol, nullptr);
+      destroy = o.destroy;
+      start = o.start;
+      name = o.name;
+    }
+    return *this;
+  }
+  ~upgrade_slot() { reset(); }
+  void reset() noexcept {
+    if (protocol != nullptr) destroy(std::exchange(protocol, nullptr));
+  }
+};
+
+struct context_access;
 }  // namespace detail
 
 // The part of the context that does not depend on the app's types. Extractors and middleware that need
@@ -65,22 +156,12 @@ class request_context {
   // Template of the matched route ("/users/{id}"), "" when no route matched. Logs and metrics group by it.
   std::string_view route_path() const noexcept { return route_path_; }
 
-  // --- for the framework (session, router)
-  std::array<std::string_view, KEEL_MAX_PATH_PARAMS>& param_slots() noexcept { return params_; }
-  void set_params(std::size_t n) noexcept { param_count_ = n; }
-  void set_route_path(std::string_view p) noexcept { route_path_ = p; }
-  void set_tls(bool tls) noexcept { is_tls_ = tls; }
-  // Scratch strings for values that had to be decoded (percent-encoded path parameters), reused.
-  std::string& scratch(std::size_t i) { return scratch_[i % scratch_.size()]; }
-  detail::resume_hook& on_async_complete() noexcept { return resume_; }
-
   // Answers with `e`, in the app's error shape (its ErrorFormatter), carrying the request id.
   void fail(const http_error& e) {
     response_.reset();
     error_renderer_(e, request_id_, response_);
   }
   using error_renderer = void (*)(const http_error&, std::string_view, keel::response&);
-  void set_error_renderer(error_renderer r) noexcept { error_renderer_ = r; }
 
   void reset_for_next_request() {
     request_.clear();
@@ -88,9 +169,17 @@ class request_context {
     param_count_ = 0;
     request_id_.clear();
     route_path_ = {};
+    if (KEEL_UNLIKELY(body_kind_ != detail::body_kind::buffered)) reset_body_source();
   }
 
  private:
+  friend struct detail::context_access;
+  KEEL_NOINLINE void reset_body_source() noexcept {
+    body_kind_ = detail::body_kind::buffered;
+    file_.reset();
+    upgrade_.reset();
+  }
+
   http::request request_;
   keel::response response_;
   std::array<std::string_view, KEEL_MAX_PATH_PARAMS> params_{};
@@ -99,9 +188,43 @@ class request_context {
   std::string_view route_path_;
   std::array<std::string, 4> scratch_{};
   bool is_tls_ = false;
+  detail::body_kind body_kind_ = detail::body_kind::buffered;
   detail::resume_hook resume_{};
   error_renderer error_renderer_ = &render_error<json_error_formatter>;
+  detail::stream_channel* channel_ = nullptr;
+  detail::file_region file_;
+  detail::upgrade_slot upgrade_;
+  // Layers whose `before` ran (their `after`s are owed), kept here only for stacks with an asynchronous
+  // `before`: the app's and the matched route's.
+  std::size_t app_layers_ = 0;
+  std::size_t route_layers_ = 0;
 };
+
+namespace detail {
+// The framework's side of a context (session, router, responders), kept out of its public API.
+struct context_access {
+  static std::array<std::string_view, KEEL_MAX_PATH_PARAMS>& param_slots(request_context& c) noexcept {
+    return c.params_;
+  }
+  static void set_params(request_context& c, std::size_t n) noexcept { c.param_count_ = n; }
+  static void set_route_path(request_context& c, std::string_view p) noexcept { c.route_path_ = p; }
+  static void set_tls(request_context& c, bool tls) noexcept { c.is_tls_ = tls; }
+  // Scratch strings for values that had to be decoded (percent-encoded path parameters), reused.
+  static std::string& scratch(request_context& c, std::size_t i) { return c.scratch_[i % c.scratch_.size()]; }
+  static resume_hook& on_async_complete(request_context& c) noexcept { return c.resume_; }
+  static void set_error_renderer(request_context& c, request_context::error_renderer r) noexcept {
+    c.error_renderer_ = r;
+  }
+  static stream_channel* channel(request_context& c) noexcept { return c.channel_; }
+  static void set_channel(request_context& c, stream_channel* ch) noexcept { c.channel_ = ch; }
+  static body_kind kind(const request_context& c) noexcept { return c.body_kind_; }
+  static void set_kind(request_context& c, body_kind k) noexcept { c.body_kind_ = k; }
+  static file_region& file(request_context& c) noexcept { return c.file_; }
+  static upgrade_slot& upgrade(request_context& c) noexcept { return c.upgrade_; }
+  static std::size_t& app_layers_ran(request_context& c) noexcept { return c.app_layers_; }
+  static std::size_t& route_layers_ran(request_context& c) noexcept { return c.route_layers_; }
+};
+}  // namespace detail
 
 // The typed context: States are the state types of every middleware in the app, Services the app's services
 // (held by pointer; they outlive the server).
@@ -134,7 +257,7 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
     return *std::get<detail::tuple_index<T, std::tuple<Services...>>::value>(services_);
   }
 
-  void bind_services(const services_type& s) noexcept { services_ = s; }
+  void bind_services(const services_type& s) noexcept { services_ = s; }  // by the app, once per connection
   void reset_for_next_request() {
     request_context::reset_for_next_request();
     ((std::get<detail::tuple_index<States, std::tuple<States...>>::value>(states_) = States{}), ...);

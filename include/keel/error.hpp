@@ -62,6 +62,14 @@ class http_error : public std::exception {
   std::vector<std::pair<std::string, std::string>> headers_;
 };
 
+// Thrown into a streaming handler (a write or read through keel::stream_writer / keel::body_stream, or an
+// upgraded protocol's I/O) when its connection is gone: the client disconnected, a write timed out, or the
+// server shut down. Let it propagate: the handler's frame unwinds and nothing is logged as an error.
+class stream_closed : public std::exception {
+ public:
+  const char* what() const noexcept override { return "keel: the connection closed"; }
+};
+
 // Shorthands for the common cases.
 inline http_error bad_request(std::string message = {}) {
   return http_error(http::status::bad_request, std::move(message));

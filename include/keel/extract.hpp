@@ -118,7 +118,7 @@ template <class T>
 bool parse_path_value(std::string_view raw, T& out, request_context& ctx, std::size_t slot) {
   std::string_view text = raw;
   if (http::needs_decoding(raw)) {
-    std::string& buf = ctx.scratch(slot);
+    std::string& buf = detail::context_access::scratch(ctx, slot);
     buf.clear();
     if (!http::percent_decode(raw, buf)) return false;
     text = buf;

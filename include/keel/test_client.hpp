@@ -48,6 +48,24 @@ using test_headers = std::vector<std::pair<std::string, std::string>>;
 
 namespace detail {
 
+// Decodes a chunked body at the start of `in` into `body`; returns what follows it.
+inline std::string_view read_chunked_body(std::string_view in, std::string& body) {
+  for (;;) {
+    const auto line_end = in.find("\r\n");
+    if (line_end == std::string_view::npos) throw std::runtime_error("test_client: truncated chunk size");
+    std::size_t size = 0;
+    std::from_chars(in.data(), in.data() + line_end, size, 16);
+    in.remove_prefix(line_end + 2);
+    if (size == 0) break;
+    if (in.size() < size + 2) throw std::runtime_error("test_client: truncated chunk");
+    body.append(in.substr(0, size));
+    in.remove_prefix(size + 2);
+  }
+  const auto trailers_end = in.find("\r\n");  // no trailers are sent: the empty line
+  if (trailers_end == std::string_view::npos) throw std::runtime_error("test_client: truncated chunked body");
+  return in.substr(trailers_end + 2);
+}
+
 // Splits a byte stream of HTTP/1.1 responses. `head_flags[i]` says response i answers a HEAD (no body).
 inline std::vector<test_response> parse_responses(std::string_view in, const std::vector<bool>& head_flags) {
   std::vector<test_response> out;
@@ -78,12 +96,16 @@ inline std::vector<test_response> parse_responses(std::string_view in, const std
     bool interim = r.status >= 100 && r.status < 200;
     bool is_head = !interim && final_count < head_flags.size() && head_flags[final_count];
     if (!interim && !is_head && r.status != 204 && r.status != 304) {
-      std::size_t len = 0;
-      std::string_view cl = r.header("Content-Length");
-      std::from_chars(cl.data(), cl.data() + cl.size(), len);
-      if (len > in.size()) throw std::runtime_error("test_client: truncated response body");
-      r.body = std::string(in.substr(0, len));
-      in.remove_prefix(len);
+      if (iequals(r.header("Transfer-Encoding"), "chunked")) {
+        in = read_chunked_body(in, r.body);
+      } else {
+        std::size_t len = 0;
+        std::string_view cl = r.header("Content-Length");
+        std::from_chars(cl.data(), cl.data() + cl.size(), len);
+        if (len > in.size()) throw std::runtime_error("test_client: truncated response body");
+        r.body = std::string(in.substr(0, len));
+        in.remove_prefix(len);
+      }
     }
     if (!interim) ++final_count;
     out.push_back(std::move(r));
@@ -188,6 +210,8 @@ class test_client {
           s.on_written();
           continue;
         case detail::session_action::close:
+        case detail::session_action::upgrade:    // no socket to hand over: the exchange ends here
+        case detail::session_action::send_file:  // never asked: the session was not told it could
           written.append(s.output());
           s.on_written();
           closed_ = true;

@@ -16,7 +16,7 @@
 
 namespace keel_test {
 
-enum class session_action : std::uint8_t { read, write, wait, close };
+enum class session_action : std::uint8_t { read, write, wait, close, send_file, upgrade };
 enum class read_phase : std::uint8_t { idle, header, body };
 
 struct fake_app {
@@ -84,6 +84,10 @@ class fake_session {
   }
   read_phase phase() const { return begin_ == end_ && !in_flight_ ? read_phase::idle : read_phase::header; }
   bool idle() const { return begin_ == end_ && !in_flight_ && out_.empty(); }
+  bool in_flight() const { return in_flight_; }
+  bool handler_running() const { return in_flight_; }
+  void abandon() {}  // the slow handler does no stream I/O: it finishes on its own
+  void settle() {}
   void request_close() { close_requested_ = true; }
   void on_timeout(read_phase p) {
     ++app_.timeouts_seen;

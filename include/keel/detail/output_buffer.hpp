@@ -10,12 +10,6 @@
 #include <memory>
 #include <string_view>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define KEEL_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
-#else
-#define KEEL_ALWAYS_INLINE_LAMBDA
-#endif
-
 namespace keel::inline v0::detail {
 
 // a[0, n) == b[0, n) for short ranges: overlapping word compares that never read past either end.

@@ -48,7 +48,17 @@ class request_parser {
   static constexpr std::size_t max_chunk_framing_slack = 64 * 1024;
 
   explicit request_parser(const http_limits& limits = {}) noexcept
-      : limits_(limits), max_fields_(std::min<std::size_t>(limits.max_headers, header_list::capacity)) {}
+      : limits_(limits),
+        max_fields_(std::min<std::size_t>(limits.max_headers, header_list::capacity)),
+        body_limit_(limits.max_body_bytes) {}
+
+  // Split mode (the server's): a request with a body stops after its head, returned as incomplete with
+  // headers_complete set and `consumed` = the head's size, before any body limit is applied. The caller
+  // then picks the body limit of the route the head names (set_body_limit) and calls parse() again to
+  // buffer the body, or reset() to read the body itself (keel::body_stream).
+  void split_body(bool on) noexcept { split_ = on; }
+  // The limit on the decoded body of the request being parsed (in split mode, set after the head).
+  void set_body_limit(std::size_t n) noexcept { body_limit_ = n; }
 
   // Parses ONE request from the start of [data, data + size). On complete, `out` holds views into
   // [data, data + consumed) and the parser is ready for the next request (which starts at data + consumed).
@@ -79,6 +89,7 @@ class request_parser {
       progress_.head_end = head.end;
       progress_.chunk_pos = head.end;
       progress_.phase = out.chunked ? stage::chunked_body : stage::fixed_body;
+      if (split_) return {parse_status::incomplete, head.end, http::status::bad_request, true};
     } else {
       // The head was validated by an earlier call; refill `out` so the caller may pass a fresh request.
       parse_head(data, progress_.head_end, out);
@@ -87,12 +98,17 @@ class request_parser {
                                                   : parse_fixed_body(data, size, out);
   }
 
+  // Fills `out` again from the head the last parse() stopped after (split mode), for a caller that moved the
+  // request's bytes to `data`.
+  void refresh_head(char* data, request& out) noexcept { parse_head(data, progress_.head_end, out); }
+
   // Forgets any partial progress; call before parsing from a new buffer position after an error.
   void reset() noexcept { progress_ = {}; }
 
   const http_limits& limits() const noexcept { return limits_; }
 
  private:
+  friend class body_decoder;
   enum class stage : std::uint8_t { head, fixed_body, chunked_body };
 
   struct progress_state {
@@ -483,7 +499,7 @@ class request_parser {
       if (facts.coding_unknown) return {parse_status::error, http::status::not_implemented};
       if (!facts.chunked_last) return bad_request;  // an empty Transfer-Encoding
       out.chunked = true;
-    } else if (facts.content_length > limits_.max_body_bytes) {
+    } else if (!split_ && facts.content_length > body_limit_) {
       return {parse_status::error, http::status::payload_too_large};
     }
     out.content_length = facts.content_length;
@@ -547,8 +563,7 @@ class request_parser {
         progress_.trailer_start = progress_.chunk_pos;
         break;
       }
-      if (chunk.size > limits_.max_body_bytes - progress_.decoded)
-        return fail(http::status::payload_too_large);
+      if (chunk.size > body_limit_ - progress_.decoded) return fail(http::status::payload_too_large);
       const std::size_t data_begin = static_cast<std::size_t>(chunk.data - data);
       if (size - data_begin < chunk.size + 2) return waiting;
       const char* const crlf = chunk.data + chunk.size;
@@ -557,8 +572,7 @@ class request_parser {
       progress_.chunk_pos = data_begin + static_cast<std::size_t>(chunk.size) + 2;
       // Tiny chunks with long extensions could make the raw body many times the decoded limit.
       const std::size_t framing = progress_.chunk_pos - progress_.head_end - progress_.decoded;
-      if (framing > limits_.max_body_bytes + max_chunk_framing_slack)
-        return fail(http::status::payload_too_large);
+      if (framing > body_limit_ + max_chunk_framing_slack) return fail(http::status::payload_too_large);
     }
     // Trailer section: field lines up to an empty line, validated as they arrive.
     std::size_t trailer_end = 0;
@@ -612,6 +626,8 @@ class request_parser {
 
   http_limits limits_;
   std::size_t max_fields_;
+  std::size_t body_limit_;
+  bool split_ = false;
   progress_state progress_;
 };
 

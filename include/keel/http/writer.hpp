@@ -62,6 +62,14 @@ consteval status_line_table make_status_line_table() {
 
 inline constexpr status_line_table status_lines = make_status_line_table();
 
+// "HTTP/1.1 <code> \r\n" for codes without a reason phrase (the phrase may be empty), written into `buffer`.
+KEEL_NOINLINE inline std::string_view unnamed_status_line(int code, char (&buffer)[32]) noexcept {
+  std::memcpy(buffer, "HTTP/1.1 ", 9);
+  char* p = std::to_chars(buffer + 9, buffer + 24, code).ptr;
+  std::memcpy(p, " \r\n", 3);
+  return std::string_view(buffer, static_cast<std::size_t>(p + 3 - buffer));
+}
+
 }  // namespace detail
 
 namespace http {
@@ -99,13 +107,9 @@ void write_response(Output& out, const keel::response& res, const writer_options
 #endif
 
   std::string_view status_line = keel::detail::status_lines.find(code);
-  char fallback_line[32];  // "HTTP/1.1 <code> \r\n" for codes without a reason phrase; it may be empty
-  if (KEEL_UNLIKELY(status_line.empty())) {
-    std::memcpy(fallback_line, "HTTP/1.1 ", 9);
-    char* p = std::to_chars(fallback_line + 9, fallback_line + 24, code).ptr;
-    std::memcpy(p, " \r\n", 3);
-    status_line = std::string_view(fallback_line, static_cast<std::size_t>(p + 3 - fallback_line));
-  }
+  char fallback_line[32];
+  if (KEEL_UNLIKELY(status_line.empty()))
+    status_line = keel::detail::unnamed_status_line(code, fallback_line);
 
   using namespace std::string_view_literals;
   constexpr std::string_view server_name = "Server: "sv, crlf = "\r\n"sv;
@@ -147,6 +151,61 @@ void write_response(Output& out, const keel::response& res, const writer_options
   if (!headers.empty()) put(headers);
   put(crlf);
   if (send_body && !body.empty()) put(body);
+}
+
+// How the body after a head written by write_head is delimited.
+enum class body_framing : std::uint8_t {
+  none,         // no body: HEAD, 1xx, 204, 304 (a length may still be announced for HEAD)
+  length,       // Content-Length
+  chunked,      // Transfer-Encoding: chunked
+  until_close,  // neither (HTTP/1.0 and a length nobody knows): the body ends when the connection closes
+};
+
+// The head of a response whose body is sent separately (a stream, a file region, an upgraded protocol). Not
+// on the hot path: the buffered case keeps write_response above. `length` is announced with
+// body_framing::length, and also with body_framing::none when announce_length is set (a HEAD answered with
+// the length a GET would have). `connection` is the Connection header's value ("close", "Upgrade"), or "".
+template <class Output>
+void write_head(Output& out, const keel::response& res, const writer_options& options, body_framing framing,
+                std::uint64_t length, std::string_view connection, bool announce_length = false) {
+  const int code = res.status_code();
+  std::string_view status_line = keel::detail::status_lines.find(code);
+  char fallback_line[32];
+  if (KEEL_UNLIKELY(status_line.empty()))
+    status_line = keel::detail::unnamed_status_line(code, fallback_line);
+  auto put = [&out](std::string_view s) {
+    if (!s.empty()) std::memcpy(keel::detail::extend_output(out, s.size()), s.data(), s.size());
+  };
+  put(status_line);
+  if (!options.server.empty()) {
+    put("Server: ");
+    put(options.server);
+    put("\r\n");
+  }
+  put("Date: ");
+  put(std::string_view(cached_date().data(), imf_fixdate_size));
+  put("\r\n");
+  if (framing == body_framing::length || (framing == body_framing::none && announce_length)) {
+    char digits[24];
+    const char* end = std::to_chars(digits, digits + sizeof digits, length).ptr;
+    put("Content-Length: ");
+    put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    put("\r\n");
+  } else if (framing == body_framing::chunked) {
+    put("Transfer-Encoding: chunked\r\n");
+  }
+  if (!connection.empty()) {
+    put("Connection: ");
+    put(connection);
+    put("\r\n");
+  }
+  if (res.has_content_type()) {
+    put("Content-Type: ");
+    put(res.content_type());
+    put("\r\n");
+  }
+  put(res.extra_header_lines());
+  put("\r\n");
 }
 
 // The interim response a client waiting on "Expect: 100-continue" needs before it sends the body.

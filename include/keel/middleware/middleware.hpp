@@ -9,14 +9,23 @@
 // thread. With hooks, every middleware stays a plain synchronous function that the compiler inlines around
 // the handler, whether the handler is synchronous or not, and no layer needs a coroutine frame of its own.
 //
+// A layer that needs I/O (a session store, a rate-limit counter, a key set) may write `before` as a coroutine
+// returning keel::task<keel::flow>. Only such a layer costs a coroutine frame; a stack of synchronous layers
+// compiles exactly as before (the asynchronous path is chosen at compile time, per stack).
+//
 // A middleware may declare `using state = T;`: every request then carries a T (default-constructed) that the
 // middleware fills and that later layers and handlers read by type (`ctx.state<T>()`, or a handler parameter
 // `T&` / `const T&`). Middleware objects are shared by all threads: before/after must be const.
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/context.hpp"
+#include "keel/detail/exception_response.hpp"
+#include "keel/task.hpp"
 
+#include <concepts>
 #include <cstddef>
+#include <exception>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -28,6 +37,12 @@ enum class flow : bool {
   respond,  // stop here: ctx.response() is the answer
 };
 
+enum class dispatch_result : bool {
+  done,     // ctx.response() holds the answer
+  pending,  // something suspended (a coroutine handler or `before`); the context's completion hook fires
+            // once the response is ready
+};
+
 template <class M, class Ctx>
 concept has_before = requires(const M& m, Ctx& ctx) {
   m.before(ctx);
@@ -35,6 +50,12 @@ concept has_before = requires(const M& m, Ctx& ctx) {
 template <class M, class Ctx>
 concept has_after = requires(const M& m, Ctx& ctx) {
   m.after(ctx);
+};
+
+// A `before` that awaits: `keel::task<keel::flow> before(Ctx&) const`.
+template <class M, class Ctx>
+concept has_async_before = requires(const M& m, Ctx& ctx) {
+  { m.before(ctx) } -> std::same_as<task<flow>>;
 };
 
 // A type that can sit in a stack over requests with context Ctx.
@@ -53,28 +74,59 @@ struct state_of<M> {
   using type = typename M::state;
 };
 
-// Runs the `before`s of `stack` in order. Returns how many layers ran (their `after`s must run) and
-// whether the request goes on.
-template <std::size_t I = 0, class Ctx, class... Ms>
-KEEL_ALWAYS_INLINE bool run_before(const std::tuple<Ms...>& stack, Ctx& ctx, std::size_t& ran) {
+template <class Ctx, class Stack>
+struct stack_is_async;
+template <class Ctx, class... Ms>
+struct stack_is_async<Ctx, std::tuple<Ms...>> {
+  static constexpr bool value = (has_async_before<Ms, Ctx> || ...);
+};
+// Whether any layer of the stack awaits in `before` (then the number of layers that ran is kept in the
+// context, since it must outlive the call).
+template <class Ctx, class Stack>
+inline constexpr bool stack_is_async_v = stack_is_async<Ctx, Stack>::value;
+
+// Runs the `before`s of `stack` from layer I on, then inner(ctx). `ran` counts the layers whose `before` ran
+// (their `after`s are owed). Returns done when the answer is ready (the caller runs the `after`s), pending
+// when something suspended. An asynchronous `before` that resumes goes on down the chain; when the chain then
+// ends with done, on_done(ctx) is called (and an inner that went pending signals completion itself).
+template <std::size_t I = 0, class Ctx, class... Ms, class Inner, class OnDone>
+KEEL_ALWAYS_INLINE dispatch_result run_chain(const std::tuple<Ms...>& stack, Ctx& ctx, std::size_t& ran,
+                                             const Inner& inner, const OnDone& on_done) {
   if constexpr (I == sizeof...(Ms)) {
-    return true;
+    return inner(ctx);
   } else {
     using M = std::tuple_element_t<I, std::tuple<Ms...>>;
     static_assert(
         Middleware<M, Ctx>,
         "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
     ++ran;
-    if constexpr (has_before<M, Ctx>) {
-      using R = decltype(std::get<I>(stack).before(ctx));
-      if constexpr (std::is_same_v<R, flow>) {
-        if (std::get<I>(stack).before(ctx) == flow::respond) return false;
-      } else {
-        static_assert(std::is_void_v<R>, "keel: middleware before(ctx) must return void or keel::flow");
-        std::get<I>(stack).before(ctx);
+    if constexpr (has_async_before<M, Ctx>) {
+      start_detached(std::get<I>(stack).before(ctx),
+                     [&stack, &ctx, &ran, inner, on_done](task_result<flow>&& res) {
+                       dispatch_result r = dispatch_result::done;
+                       try {
+                         if (res.exception) std::rethrow_exception(res.exception);
+                         if (*res.value == flow::next) r = run_chain<I + 1>(stack, ctx, ran, inner, on_done);
+                       } catch (...) {
+                         respond_to_exception(ctx);
+                       }
+                       if (r == dispatch_result::done) on_done(ctx);
+                     });
+      return dispatch_result::pending;
+    } else {
+      if constexpr (has_before<M, Ctx>) {
+        using R = decltype(std::get<I>(stack).before(ctx));
+        if constexpr (std::is_same_v<R, flow>) {
+          if (std::get<I>(stack).before(ctx) == flow::respond) return dispatch_result::done;
+        } else {
+          static_assert(
+              std::is_void_v<R>,
+              "keel: middleware before(ctx) must return void, keel::flow or keel::task<keel::flow>");
+          std::get<I>(stack).before(ctx);
+        }
       }
+      return run_chain<I + 1>(stack, ctx, ran, inner, on_done);
     }
-    return run_before<I + 1>(stack, ctx, ran);
   }
 }
 

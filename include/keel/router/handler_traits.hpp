@@ -51,6 +51,25 @@ struct is_task : std::false_type {};
 template <class T>
 struct is_task<task<T>> : std::true_type {};
 
+// Parameters that await the connection (keel::stream_writer, keel::body_stream) mark themselves, so the
+// router needs none of their headers: such a handler must be a coroutine.
+template <class P>
+concept streams_param = requires {
+  std::remove_cvref_t<P>::keel_needs_coroutine;
+};
+// keel::body_stream: the route's body is read in pieces, not buffered before the handler runs.
+template <class P>
+concept reads_body_stream = requires {
+  std::remove_cvref_t<P>::keel_reads_body_stream;
+};
+
+template <class Args>
+struct any_reads_body_stream;
+template <class... A>
+struct any_reads_body_stream<std::tuple<A...>> {
+  static constexpr bool value = (reads_body_stream<A> || ...);
+};
+
 // A parameter bound positionally to the path: a plain path value type by value or const reference.
 template <class P>
 constexpr bool is_positional_path_param = PathValue<std::remove_cvref_t<P>> &&

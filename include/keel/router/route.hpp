@@ -11,11 +11,20 @@
 #include "keel/router/handler_traits.hpp"
 #include "keel/router/path_template.hpp"
 
+#include <cstddef>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 namespace keel::inline v0 {
+
+namespace detail {
+// How a route takes its request body (see router::body_policy_for).
+struct body_policy {
+  std::size_t limit = 0;   // bytes of decoded body; 0: the server's limits.max_body_bytes
+  bool streaming = false;  // the handler reads it with keel::body_stream
+};
+}  // namespace detail
 
 template <fixed_string Path, http::method_set Methods, class Handler, class... Middleware>
 struct route {
@@ -26,12 +35,20 @@ struct route {
 
   Handler handler;
   std::tuple<Middleware...> middleware;
+  std::size_t max_body = 0;  // this route's body limit; 0: the server's limits.max_body_bytes
 
   // Adds middleware that runs for this route only, inside the app's and the group's.
   template <class... Ms>
   auto use(Ms... ms) && {
     return route<Path, Methods, Handler, Middleware..., Ms...>{
-        std::move(handler), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...))};
+        std::move(handler), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...)),
+        max_body};
+  }
+  // A body limit for this route alone, above or below the server's default (uploads, small forms). A
+  // Content-Length over it is a 413 before any body byte is read.
+  route body_limit(std::size_t bytes) && {
+    max_body = bytes;
+    return std::move(*this);
   }
   template <class... Ms>
   requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
@@ -136,7 +153,7 @@ template <fixed_string Prefix, class... GMs, fixed_string P, http::method_set M,
 struct prefixed<Prefix, std::tuple<GMs...>, route<P, M, H, Ms...>> {
   using type = route<join_path<Prefix, P>(), M, H, GMs..., Ms...>;
   static type make(route<P, M, H, Ms...>&& r, std::tuple<GMs...> gms) {
-    return type{std::move(r.handler), std::tuple_cat(std::move(gms), std::move(r.middleware))};
+    return type{std::move(r.handler), std::tuple_cat(std::move(gms), std::move(r.middleware)), r.max_body};
   }
 };
 

@@ -4,6 +4,7 @@
 
 #include "keel/config.hpp"
 #include "keel/context.hpp"
+#include "keel/detail/exception_response.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
 #include "keel/http/method.hpp"
@@ -27,11 +28,6 @@
 
 namespace keel::inline v0 {
 
-enum class dispatch_result : bool {
-  done,     // ctx.response() holds the answer
-  pending,  // a coroutine handler is running; ctx.on_async_complete() fires when the response is ready
-};
-
 namespace detail {
 
 // The "Allow" value for a method set; GET implies HEAD, and OPTIONS is always answered.
@@ -45,38 +41,6 @@ inline std::string allow_header(http::method_set set) {
       out.append(http::to_string(m));
     }
   return out;
-}
-
-// Logs an exception that escaped a handler; the client sees a 500 with the request id only.
-inline void log_handler_exception(request_context& ctx, const char* what) {
-  // Escaped: an exception's text (and a client-chosen id) must not break the JSON log line.
-  std::string line = R"({"level":"error","event":"handler_exception","request_id":)";
-  append_json_string(line, ctx.request_id());
-  line.append(R"(,"route":)");
-  append_json_string(line, ctx.route_path());
-  line.append(R"(,"what":)");
-  append_json_string(line, what);
-  line.append("}\n");
-  std::fwrite(line.data(), 1, line.size(), stderr);
-}
-
-inline void fail_internal(request_context& ctx) {
-  ctx.fail(http_error(http::status::internal_server_error, "internal server error", "internal_error"));
-}
-
-// Turns the in-flight exception into a response.
-inline void respond_to_exception(request_context& ctx) {
-  try {
-    throw;
-  } catch (const http_error& e) {
-    ctx.fail(e);
-  } catch (const std::exception& e) {
-    log_handler_exception(ctx, e.what());
-    fail_internal(ctx);
-  } catch (...) {
-    log_handler_exception(ctx, "unknown exception");
-    fail_internal(ctx);
-  }
 }
 
 // What a handler parameter holds while the pipeline runs.
@@ -188,14 +152,26 @@ struct route_pipeline {
   using result_type = typename traits::result;
   static constexpr bool is_coroutine = is_task<result_type>::value;
 
+  static constexpr bool async_layers = stack_is_async_v<Ctx, decltype(Route::middleware)>;
+  static constexpr std::size_t layer_count = std::tuple_size_v<decltype(Route::middleware)>;
+
   // Runs the route's middleware, extractors, handler and responder.
   static dispatch_result run(const Route& route, Ctx& ctx) {
-    std::size_t ran = 0;
+    std::size_t local_ran = 0;
+    std::size_t& ran = async_layers ? context_access::route_layers_ran(ctx) : local_ran;
+    ran = 0;
     dispatch_result r = dispatch_result::done;
     try {
       // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
-      if (run_before(route.middleware, ctx, ran))
-        r = extract_and_call(route, ctx, ran, std::make_index_sequence<std::tuple_size_v<args>>{});
+      r = run_chain(
+          route.middleware, ctx, ran,
+          [&route](Ctx& c) KEEL_ALWAYS_INLINE_LAMBDA {
+            return extract_and_call(route, c, std::make_index_sequence<std::tuple_size_v<args>>{});
+          },
+          [&route](Ctx& c) {  // an asynchronous before() answered, or the chain after it finished at once
+            run_after(route.middleware, c, context_access::route_layers_ran(c));
+            context_access::on_async_complete(c)();
+          });
     } catch (...) {
       respond_to_exception(ctx);
     }
@@ -203,17 +179,28 @@ struct route_pipeline {
     return r;
   }
 
+  // A handler that returned nothing and answered nothing answers 204, coroutine or not.
+  static void answer_void(Ctx& ctx) {
+    keel::response& res = ctx.response();
+    if (context_access::kind(ctx) == body_kind::buffered && res.body().empty() &&
+        res.status() == http::status::ok)
+      res.status(http::status::no_content);
+  }
+
   template <std::size_t... Is>
-  KEEL_ALWAYS_INLINE static dispatch_result extract_and_call(const Route& route, Ctx& ctx, std::size_t ran,
+  KEEL_ALWAYS_INLINE static dispatch_result extract_and_call(const Route& route, Ctx& ctx,
                                                              std::index_sequence<Is...>) {
     std::tuple<std::optional<arg_storage_t<std::tuple_element_t<Is, args>>>...> storage;
     bool ok = (extract_arg<Route, Is, std::tuple_element_t<Is, args>>(ctx, std::get<Is>(storage)) && ...);
     if (!ok) return dispatch_result::done;
+    static_assert(is_coroutine || !(streams_param<std::tuple_element_t<Is, args>> || ...),
+                  "keel: a handler taking keel::stream_writer or keel::body_stream must be a coroutine "
+                  "returning keel::task<...>: it awaits the connection as it writes or reads");
     if constexpr (is_coroutine) {
       (check_coroutine_param<std::tuple_element_t<Is, args>>(), ...);
       auto t = route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
       using T = typename result_type::value_type;
-      start_detached(std::move(t), [&route, &ctx, ran](task_result<T>&& res) {
+      start_detached(std::move(t), [&route, &ctx](task_result<T>&& res) {
         if (res.exception) {
           try {
             std::rethrow_exception(res.exception);
@@ -221,7 +208,7 @@ struct route_pipeline {
             respond_to_exception(ctx);
           }
         } else if constexpr (std::is_void_v<T>) {
-          ctx.response().status(http::status::no_content);
+          answer_void(ctx);
         } else {
           try {
             respond_with(ctx, std::move(*res.value));
@@ -229,14 +216,14 @@ struct route_pipeline {
             respond_to_exception(ctx);
           }
         }
-        run_after(route.middleware, ctx, ran);
-        ctx.on_async_complete()();
+        // Every before() ran, or the handler would not have started.
+        run_after(route.middleware, ctx, layer_count);
+        context_access::on_async_complete(ctx)();
       });
       return dispatch_result::pending;
     } else if constexpr (std::is_void_v<result_type>) {
       route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
-      if (ctx.response().body().empty() && ctx.response().status() == http::status::ok)
-        ctx.response().status(http::status::no_content);
+      answer_void(ctx);
       return dispatch_result::done;
     } else {
       respond_with(ctx, route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
@@ -260,8 +247,8 @@ namespace detail {
 // One route's pipeline behind a type-erased pointer to the route, for the dispatch table.
 template <class Route, class Ctx>
 dispatch_result run_route(const void* route, Ctx& ctx) {
-  ctx.set_params(Route::path_info::param_count);
-  ctx.set_route_path(Route::path_info::text);
+  context_access::set_params(ctx, Route::path_info::param_count);
+  context_access::set_route_path(ctx, Route::path_info::text);
   return route_pipeline<Route, Ctx>::run(*static_cast<const Route*>(route), ctx);
 }
 
@@ -278,7 +265,9 @@ class router<std::tuple<Routes...>> {
   static constexpr std::size_t size = sizeof...(Routes);
 
   template <RouteItem... Items>
-  explicit router(Items... items) : routes_(detail::flatten_routes(std::move(items)...)) {}
+  explicit router(Items... items)
+      : routes_(detail::flatten_routes(std::move(items)...)),
+        policies_(policies_of(routes_, std::index_sequence_for<Routes...>{})) {}
 
   // The routes, in order, as references.
   std::tuple<const Routes&...> routes() const noexcept {
@@ -296,7 +285,8 @@ class router<std::tuple<Routes...>> {
       ctx.fail(http_error(http::status::not_found));
       return dispatch_result::done;
     }
-    int leaf = detail::match_path(trie_, 0, path.substr(1), path.size() == 1, ctx.param_slots().data(), 0);
+    int leaf = detail::match_path(trie_, 0, path.substr(1), path.size() == 1,
+                                  detail::context_access::param_slots(ctx).data(), 0);
     if (leaf < 0) {
       ctx.fail(http_error(http::status::not_found));
       return dispatch_result::done;
@@ -323,8 +313,36 @@ class router<std::tuple<Routes...>> {
     return dispatch_result::done;
   }
 
+  // How the route that a request's head names takes its body: its limit (0: the server's) and whether the
+  // handler reads it in pieces (keel::body_stream). The session asks before reading any body byte; a request
+  // that matches no route gets the defaults, and dispatch answers it later.
+  template <class Ctx>
+  detail::body_policy body_policy_for(Ctx& ctx) const {
+    const http::request& req = ctx.request();
+    const std::string_view path = req.path;
+    if (path.empty() || path.front() != '/') return {};
+    const int leaf = detail::match_path(trie_, 0, path.substr(1), path.size() == 1,
+                                        detail::context_access::param_slots(ctx).data(), 0);
+    if (leaf < 0) return {};
+    const detail::trie_leaf& l = trie_.leaves[static_cast<std::size_t>(leaf)];
+    for (std::size_t i = 0; i < l.count; ++i) {
+      const std::size_t r = trie_.leaf_routes[l.first + i];
+      if (descs_[r].methods.contains(req.method)) return policies_[r];
+    }
+    return {};
+  }
+
  private:
   static constexpr http::method_set all_methods_set() { return http::method_set{std::uint16_t(0x1ff)}; }
+
+  template <std::size_t... Is>
+  static std::array<detail::body_policy, sizeof...(Routes)> policies_of(
+      const detail::route_table<Routes...>& t, std::index_sequence<Is...>) {
+    return {detail::body_policy{
+        detail::value_at<Is>(t).max_body,
+        detail::any_reads_body_stream<
+            typename detail::callable_traits<typename Routes::handler_type>::args>::value}...};
+  }
 
   template <class Ctx>
   static dispatch_result answer_options(Ctx& ctx, http::method_set set) {
@@ -370,8 +388,8 @@ class router<std::tuple<Routes...>> {
   KEEL_ALWAYS_INLINE dispatch_result invoke(Ctx& ctx) const {
     const auto& route = detail::value_at<I>(routes_);
     using R = std::remove_cvref_t<decltype(route)>;
-    ctx.set_params(R::path_info::param_count);
-    ctx.set_route_path(R::path_info::text);
+    detail::context_access::set_params(ctx, R::path_info::param_count);
+    detail::context_access::set_route_path(ctx, R::path_info::text);
     return detail::route_pipeline<R, Ctx>::run(route, ctx);
   }
 
@@ -386,6 +404,7 @@ class router<std::tuple<Routes...>> {
   static constexpr auto trie_ = detail::build_trie<sizeof...(Routes), sizes_>(descs_);
 
   detail::route_table<Routes...> routes_;
+  std::array<detail::body_policy, sizeof...(Routes)> policies_;
 };
 
 template <RouteItem... Items>

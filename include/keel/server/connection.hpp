@@ -5,14 +5,20 @@
 #include "keel/detail/handler_memory.hpp"
 #include "keel/server/config.hpp"
 
+#include "keel/detail/upgrade_transport.hpp"
+
 #include <asio/buffer.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
+#include <sys/sendfile.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <cstdint>
 #include <string_view>
 #include <algorithm>
@@ -203,6 +209,8 @@ class connection final : public connection_base {
         cfg_(cfg),
         session_(app, cfg, is_tls_stream<Stream>) {
     session_.set_resume_hook(&connection::resume_thunk, this);
+    if constexpr (!is_tls_stream<Stream> && requires { session_.set_sendfile(true); })
+      session_.set_sendfile(true);
     // Resumed connections are driven from their reactor's ready list, posted to the io_context's own
     // executor: a post through the socket's type-erased executor always heap-allocates an executor_function.
     const auto executor = stream_.get_executor();  // target() points into it
@@ -227,6 +235,14 @@ class connection final : public connection_base {
 
   void begin_graceful_close() override {
     if (closed_) return;
+    if (transport_) {  // an upgraded protocol: it reads 0, says its goodbye and returns
+      transport_->stopping = true;
+      if (state_ == io_state::reading) {
+        std::error_code ignored;
+        stream_.lowest_layer().cancel(ignored);
+      }
+      return;
+    }
     if (state_ == io_state::reading && session_.idle()) return close_socket();  // idle keep-alive
     session_.request_close();
   }
@@ -246,7 +262,7 @@ class connection final : public connection_base {
     ref& operator=(const ref&) = delete;
     ref& operator=(ref&&) = delete;
     ~ref() {
-      if (c_ != nullptr && --c_->refs_ == 0) delete c_;
+      if (c_ != nullptr && --c_->refs_ == 0) c_->release();
     }
     connection* operator->() const noexcept { return c_; }
 
@@ -264,6 +280,14 @@ class connection final : public connection_base {
         case session_action::close:
           if (!session_.output().empty()) return start_write(true);
           return linger();
+        case session_action::send_file:
+          if constexpr (requires { session_.file_to_send(); }) {
+            if constexpr (!is_tls_stream<Stream>) return start_send_file();
+          }
+          return finish();  // a session asks only transports that told it they can
+        case session_action::upgrade:
+          if constexpr (requires { session_.upgrade_protocol(); }) return start_upgrade();
+          return finish();
         case session_action::wait:
           if (std::exchange(resumed_early_, false)) continue;
           state_ = io_state::waiting;
@@ -290,13 +314,29 @@ class connection final : public connection_base {
   static void on_ready(connection_base& base, bool run) {
     ref self(static_cast<connection*>(&base));
     if (run) return self->after_wait();
+    self->dropped_ = true;  // the reactor is gone: nothing can run any more
     --self->refs_;
   }
   void after_wait() {
     state_ = io_state::none;
     --refs_;  // the reference taken when `wait` began; the caller holds another
-    if (closed_) return finish();
+    if (closed_) {
+      session_.settle();
+      return finish();
+    }
     drive();
+  }
+
+  // The last reference went. A handler still running (streaming, or awaiting something of its own) holds
+  // the session: the connection stays until it finished, and its parked stream I/O fails now.
+  void release() {
+    if (!dropped_ && session_.handler_running()) {
+      ++refs_;  // the handler's, dropped when it finished (after_wait)
+      state_ = io_state::waiting;
+      close_socket();
+      return;
+    }
+    delete this;
   }
 
   void start_read() {
@@ -343,6 +383,93 @@ class connection final : public connection_base {
                         if (self->close_after_write_) return self->linger();
                         self->drive();
                       }));
+  }
+
+  // Sends the session's file region with sendfile(2): no copy through user space. A turn sends at most
+  // 16 MiB, so one fast download cannot hold the reactor from its other connections.
+  void start_send_file() {
+    state_ = io_state::writing;
+    read_deadline_set_ = false;
+    arm(clock::now() + cfg_.timeout.write);
+    auto& file = session_.file_to_send();
+    auto& socket = stream_.lowest_layer();
+    std::error_code ec;
+    if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);
+    std::uint64_t budget = std::uint64_t{16} << 20;
+    while (file.length() != 0 && budget != 0) {
+      off_t offset = static_cast<off_t>(file.offset());
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(file.length(), 1u << 20));
+      const ssize_t n = ::sendfile(socket.native_handle(), file.fd(), &offset, want);
+      if (n > 0) {
+        session_.on_file_sent(static_cast<std::size_t>(n));
+        budget -= std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      return finish();  // 0: the file shrank under us, the promised length cannot be kept; or an error
+    }
+    if (file.length() == 0) {
+      state_ = io_state::none;
+      return drive();
+    }
+    socket.async_wait(asio::socket_base::wait_write,
+                      with_memory(write_memory_, [self = ref(this)](const std::error_code& wait_ec) {
+                        self->state_ = io_state::none;
+                        if (wait_ec || self->closed_) return self->finish();
+                        self->start_send_file();
+                      }));
+  }
+
+  // Hands the stream to the protocol the session's last response named. The connection stays registered
+  // (counted by the cap, reached by shutdown) until the protocol's task ends.
+  void start_upgrade() {
+    disarm();
+    read_deadline_set_ = false;
+    transport_ = std::make_unique<upgrade_transport>();
+    transport_->connection = this;
+    transport_->read = &connection::upgraded_read;
+    transport_->write = &connection::upgraded_write;
+    transport_->done = &connection::upgraded_done;
+    transport_->leftover.assign(session_.upgrade_leftover());
+    ++refs_;  // the protocol's, dropped when its task ends
+    auto& slot = session_.upgrade_protocol();
+    slot.start(slot.protocol, transport_.get());
+  }
+  static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {
+    auto* self = static_cast<connection*>(c);
+    const auto timeout = self->transport_->read_timeout.count() != 0 ? self->transport_->read_timeout
+                                                                     : self->cfg_.timeout.idle;
+    self->state_ = io_state::reading;
+    self->arm(clock::now() + timeout);
+    self->stream_.async_read_some(
+        asio::buffer(into.data(), into.size()),
+        with_memory(self->read_memory_, [s = ref(self), &op](const std::error_code& ec, std::size_t n) {
+          s->state_ = io_state::none;
+          s->disarm();
+          s->read_timed_out_ = false;
+          op.error = ec;
+          op.bytes = n;
+          op.waiter.resume();
+        }));
+  }
+  static void upgraded_write(void* c, std::string_view bytes, upgrade_op& op) {
+    auto* self = static_cast<connection*>(c);
+    self->arm(clock::now() + self->cfg_.timeout.write);
+    asio::async_write(
+        self->stream_, asio::buffer(bytes.data(), bytes.size()),
+        with_memory(self->write_memory_, [s = ref(self), &op](const std::error_code& ec, std::size_t) {
+          if (s->state_ != io_state::reading) s->disarm();
+          op.error = ec;
+          if (ec) s->close_socket();
+          op.waiter.resume();
+        }));
+  }
+  static void upgraded_done(void* c) {
+    ref self(static_cast<connection*>(c));
+    --self->refs_;  // the protocol's reference; `self` keeps the connection until this returns
+    self->transport_->closed = true;
+    self->linger();
   }
 
   // Closes the way browsers and proxies expect: say we are done, then drain what the peer still sends for a
@@ -396,7 +523,9 @@ class connection final : public connection_base {
         break;
       }
       case io_state::waiting:
+        break;
       case io_state::none:
+        if (transport_) close_socket();  // an upgraded protocol's write took too long
         break;
       default:  // handshake, write or linger took too long
         close_socket();
@@ -407,6 +536,12 @@ class connection final : public connection_base {
     closed_ = true;
     std::error_code ignored;
     stream_.lowest_layer().close(ignored);
+    if (transport_) transport_->closed = true;
+    if (session_.handler_running()) {
+      session_.abandon();  // a handler parked in stream I/O resumes with keel::stream_closed
+      // It may have finished at once: then nobody else calls the resume hook for the waiting reference.
+      if (!session_.handler_running() && state_ == io_state::waiting) on_resume();
+    }
   }
   void finish() { close_socket(); }
 
@@ -429,6 +564,8 @@ class connection final : public connection_base {
   bool close_after_write_ = false;
   bool resumed_early_ = false;
   bool closed_ = false;
+  bool dropped_ = false;
+  std::unique_ptr<upgrade_transport> transport_;  // only once upgraded
   char drain_buffer_[256];
 };
 

@@ -5,38 +5,80 @@
 // request order to one output buffer that leaves in one write: pipelined requests cost one read and one
 // write per batch. Parsed requests are views into the read buffer, so the buffer is only compacted when no
 // request is in flight.
+//
+// Beyond that buffered fast path (each step is taken only when a response asks for it):
+// - a response can be a file region (sent with sendfile where the transport allows, else in pieces), a
+//   stream the handler writes as it goes (keel::stream_writer, through the stream_channel), or a protocol
+//   that takes the connection over (keel::upgrade);
+// - a request body can be read by the handler in pieces as it arrives (keel::body_stream): the session
+//   stops after the head, asks the route for its body policy, and answers 413 before reading any body byte
+//   when Content-Length is over the route's limit.
+// The transport contract is the Session concept below; docs/architecture.md walks through it.
 #pragma once
 
 #include "keel/config.hpp"
 #include "keel/context.hpp"
 #include "keel/detail/output_buffer.hpp"
+#include "keel/detail/stream_channel.hpp"
 #include "keel/error.hpp"
+#include "keel/http/body_decoder.hpp"
 #include "keel/http/parser.hpp"
 #include "keel/http/writer.hpp"
 #include "keel/router/router.hpp"
 #include "keel/server/config.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <concepts>
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace keel::inline v0::detail {
 
 enum class session_action : std::uint8_t {
-  read,   // needs more bytes: read into read_buffer(), then on_read(n), then process()
-  write,  // output() holds bytes: write them all, then on_written(), then process()
-  wait,   // an async handler runs: call process() again once the resume hook fired
-  close,  // write output() if not empty, then close
+  read,       // needs more bytes: read into read_buffer(), then on_read(n), then process()
+  write,      // output() holds bytes: write them all, then on_written(), then process()
+  wait,       // an async handler runs: call process() again once the resume hook fired
+  close,      // write output() if not empty, then close
+  send_file,  // output() is empty: send file_to_send() (sendfile), on_file_sent(n) as it goes, then process()
+  upgrade,    // output() is empty: hand the stream to the protocol (start_upgrade), never process() again
 };
 enum class read_phase : std::uint8_t { idle, header, body };
+
+// What a transport (keel::detail::connection, the test client) needs from a session. `S::action` and
+// `S::phase` are enums with at least the enumerators of session_action and read_phase.
+template <class S>
+concept Session = requires(S& s, const S& cs, std::size_t n, void (*hook)(void*), void* self) {
+  { s.read_buffer() } -> std::same_as<std::span<char>>;
+  s.on_read(n);
+  s.process();
+  { cs.output() } -> std::convertible_to<std::string_view>;
+  s.on_written();
+  s.set_resume_hook(hook, self);
+  cs.phase();
+  s.on_timeout(cs.phase());
+  { cs.idle() } -> std::same_as<bool>;
+  { cs.in_flight() } -> std::same_as<bool>;
+  s.request_close();
+  s.abandon();  // the transport is gone: fail the handler's pending stream I/O
+};
 
 // Spare bytes kept after the data in the read buffer, so simdjson can parse a body in place.
 inline constexpr std::size_t read_padding = 64;
 inline constexpr std::size_t min_read_space = 4096;
+// Room kept after a streamed body's head for the body's moving window.
+inline constexpr std::size_t body_window = 32 * 1024;
+// A file under TLS (or without a socket) goes out in pieces of this size.
+inline constexpr std::size_t file_piece = 64 * 1024;
 
 template <class App>
 class http_session {
@@ -46,9 +88,13 @@ class http_session {
   http_session(const App& app, const server_config& cfg, bool is_tls)
       : app_(app), cfg_(cfg), parser_(cfg.limits) {
     in_.resize(16 * 1024);
+    parser_.split_body(true);
     if (cfg.server_header) writer_.server = *cfg.server_header;
-    ctx_.set_tls(is_tls);
-    ctx_.on_async_complete() = {&http_session::on_async_done, this};
+    context_access::set_tls(ctx_, is_tls);
+    context_access::on_async_complete(ctx_) = {&http_session::on_async_done, this};
+    context_access::set_channel(ctx_, &channel_);
+    channel_.session = this;
+    channel_.hooks = &hooks;
     app_.prepare(ctx_);
   }
   http_session(const http_session&) = delete;
@@ -61,55 +107,49 @@ class http_session {
   void on_read(std::size_t n) { in_end_ += n; }
 
   session_action process() {
-    if (state_ == state::waiting) return session_action::wait;
-    if (state_ == state::async_done) {
-      state_ = state::running;
-      app_.complete(ctx_);
-      finish_request();
-    }
-    std::size_t batch = 0;
-    while (state_ == state::running) {
-      if (close_after_write_) return session_action::close;
-      if (in_begin_ == in_end_) break;
-      if (batch == cfg_.limits.max_pipelined && !out_.empty()) return session_action::write;
-      http::parse_result pr = parser_.parse(in_.data() + in_begin_, in_end_ - in_begin_, ctx_.request());
-      if (pr.status == http::parse_status::incomplete) {
-        headers_done_ = pr.headers_complete;
-        if (pr.headers_complete && ctx_.request().expect_continue && !continue_sent_) {
-          continue_sent_ = true;
-          http::write_continue(out_);
-        }
-        break;
-      }
-      if (pr.status == http::parse_status::error) {
-        reject(pr.error);
-        return session_action::close;
-      }
-      ++batch;
-      current_size_ = pr.consumed;
-      run_request();
-    }
-    if (state_ == state::waiting) return out_.empty() ? session_action::wait : session_action::write;
-    if (close_after_write_) return session_action::close;
-    if (!out_.empty()) return session_action::write;
-    if (close_requested_ && in_begin_ == in_end_) return session_action::close;
-    return session_action::read;
+    processing_ = true;
+    const session_action a = run();
+    processing_ = false;
+    return a;
   }
 
   std::string_view output() const noexcept { return out_.view(); }
   void on_written() noexcept { out_.clear(); }
 
   void set_resume_hook(void (*fn)(void*), void* self) noexcept { resume_ = {fn, self}; }
+  // The transport can send a file region itself (plain TCP: sendfile). Otherwise files go out in pieces
+  // through output().
+  void set_sendfile(bool on) noexcept { sendfile_ok_ = on; }
 
   read_phase phase() const noexcept {
     if (in_begin_ == in_end_ && state_ == state::running) return read_phase::idle;
     return headers_done_ ? read_phase::body : read_phase::header;
   }
   bool idle() const noexcept { return state_ == state::running && in_begin_ == in_end_ && out_.empty(); }
+  // A handler (or a file, or an upgraded protocol) still holds the session: it must outlive them.
   bool in_flight() const noexcept { return state_ != state::running; }
+  bool handler_running() const noexcept { return state_ == state::waiting; }
 
   // Graceful shutdown: the request being served is answered with Connection: close, then the session ends.
   void request_close() noexcept { close_requested_ = true; }
+
+  // The transport is gone (the peer left, a write failed or timed out, a forced shutdown): a handler parked
+  // in a stream write or body read resumes with keel::stream_closed, and later ones fail at once.
+  void abandon() {
+    channel_.broken = true;
+    if (channel_.writer) {
+      resume(channel_.writer);
+    } else if (channel_.reader) {
+      resume(channel_.reader);
+    }
+  }
+  // After abandon(): the handler finished; run the app's `after`s (they may log) and drop the request.
+  void settle() {
+    if (state_ != state::async_done) return;
+    state_ = state::running;
+    app_.complete(ctx_);
+    ctx_.reset_for_next_request();
+  }
 
   // A read timeout fired: a partly received request gets 408 and the connection closes; between requests the
   // connection just closes.
@@ -118,23 +158,114 @@ class http_session {
       close_after_write_ = true;
       return;
     }
+    if (state_ == state::waiting) {  // a body_stream read waited too long: the handler sees the connection go
+      close_after_write_ = true;
+      abandon();
+      return;
+    }
     reject(http::status::request_timeout);
   }
+
+  // --- send_file
+  file_region& file_to_send() noexcept { return file_; }
+  void on_file_sent(std::size_t n) noexcept { file_.advance(n); }
+
+  // --- upgrade: the protocol the last response named, and the bytes read past its request.
+  upgrade_slot& upgrade_protocol() noexcept { return upgrade_; }
+  std::string_view upgrade_leftover() const noexcept { return {in_.data() + in_begin_, in_end_ - in_begin_}; }
 
   context_type& context() noexcept { return ctx_; }
 
  private:
-  enum class state : std::uint8_t { running, waiting, async_done };
+  enum class state : std::uint8_t {
+    running,       // parsing and answering requests
+    waiting,       // a handler is in flight (it may be streaming through channel_)
+    async_done,    // it finished; its response is to be written
+    sending_file,  // a response's file region is going out
+    upgraded,      // the connection belongs to another protocol now
+  };
+
+  session_action run() {
+    for (;;) {
+      switch (state_) {
+        case state::running:
+          break;
+        case state::waiting: {
+          const session_action a = service_channel();
+          if (state_ == state::waiting) return a;
+          continue;
+        }
+        case state::async_done:
+          state_ = state::running;
+          app_.complete(ctx_);
+          finish_request();
+          continue;
+        case state::sending_file:
+          if (!out_.empty()) return session_action::write;
+          if (file_.length() == 0) {
+            file_.reset();
+            state_ = state::running;
+            continue;
+          }
+          if (sendfile_ok_) return session_action::send_file;
+          if (!read_file_piece()) {
+            file_.reset();
+            close_after_write_ = true;
+            state_ = state::running;
+            return session_action::close;
+          }
+          return session_action::write;
+        case state::upgraded:
+          return out_.empty() ? session_action::upgrade : session_action::write;
+      }
+
+      std::size_t batch = 0;
+      while (state_ == state::running) {
+        if (close_after_write_) return session_action::close;
+        if (in_begin_ == in_end_) break;
+        if (batch == cfg_.limits.max_pipelined && !out_.empty()) return session_action::write;
+        http::parse_result pr = parser_.parse(in_.data() + in_begin_, in_end_ - in_begin_, ctx_.request());
+        if (pr.status == http::parse_status::incomplete) {
+          headers_done_ = pr.headers_complete;
+          if (pr.headers_complete && !body_checked_) {
+            // The head is complete and a body follows: the route decides how it is taken.
+            body_checked_ = true;
+            if (!accept_body(pr.consumed)) return session_action::close;
+            if (channel_.body_streaming) {
+              ++batch;
+              run_request();
+            }
+            continue;  // buffered: parse again, the body may be here already
+          }
+          if (pr.headers_complete && ctx_.request().expect_continue && !continue_sent_) {
+            continue_sent_ = true;
+            http::write_continue(out_);
+          }
+          break;
+        }
+        if (pr.status == http::parse_status::error) {
+          reject(pr.error);
+          return session_action::close;
+        }
+        ++batch;
+        current_size_ = pr.consumed;
+        run_request();
+      }
+      if (state_ != state::running) continue;
+      if (close_after_write_) return session_action::close;
+      if (!out_.empty()) return session_action::write;
+      if (close_requested_ && in_begin_ == in_end_) return session_action::close;
+      return session_action::read;
+    }
+  }
 
   void run_request() {
     dispatch_result r = dispatch_result::done;
-    dispatching_ = true;
     try {
       r = app_.handle(ctx_);
     } catch (...) {
       respond_to_exception(ctx_);
     }
-    dispatching_ = false;
     if (r == dispatch_result::pending) {
       if (state_ != state::async_done) {
         state_ = state::waiting;
@@ -150,14 +281,63 @@ class http_session {
   void finish_request() {
     http::request& req = ctx_.request();
     bool close = !req.keep_alive || ctx_.response().close() || close_requested_;
-    http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered)) {
+      http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+    } else {
+      close = finish_body_source(close);
+    }
     if (close) close_after_write_ = true;
     in_begin_ += current_size_;
+    if (KEEL_UNLIKELY(channel_.body_streaming)) finish_body_stream();
     current_size_ = 0;
-    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    if (in_begin_ == in_end_ && state_ != state::upgraded) in_begin_ = in_end_ = 0;
     ctx_.reset_for_next_request();
     headers_done_ = false;
     continue_sent_ = false;
+    body_checked_ = false;
+  }
+
+  // The response is a stream, a file or an upgrade. Returns whether the connection closes after it.
+  bool finish_body_source(bool close) {
+    const http::request& req = ctx_.request();
+    keel::response& res = ctx_.response();
+    switch (context_access::kind(ctx_)) {
+      case body_kind::stream: {
+        if (channel_.chunked) channel_.pending.append("0\r\n\r\n");
+        // A body shorter than announced, or one delimited by the close itself: only closing tells the client.
+        const bool short_body = channel_.declared_length != stream_channel::unknown_length &&
+                                channel_.body_allowed && channel_.sent_length != channel_.declared_length;
+        out_.append(channel_.pending.view());
+        const bool stream_close = stream_close_ || short_body;
+        channel_.reset_response();
+        return stream_close;
+      }
+      case body_kind::file: {
+        file_region& region = context_access::file(ctx_);
+        const bool head = req.method == http::method::head;
+        const bool with_body = http::status_allows_body(res.status_code());
+        http::write_head(out_, res, writer_,
+                         with_body ? http::body_framing::length : http::body_framing::none, region.length(),
+                         close ? "close" : "", false);
+        if (with_body && !head && region.length() != 0) {
+          file_ = std::move(region);
+          state_ = state::sending_file;
+        }
+        return close;
+      }
+      case body_kind::upgrade:
+        if (res.status() == http::status::switching_protocols && !close_requested_) {
+          http::write_head(out_, res, writer_, http::body_framing::none, 0, "Upgrade");
+          upgrade_ = std::move(context_access::upgrade(ctx_));
+          state_ = state::upgraded;
+          return false;
+        }
+        [[fallthrough]];  // a middleware answered otherwise: a plain response, no upgrade
+      case body_kind::buffered:
+        break;
+    }
+    http::write_response(out_, res, writer_, req.method == http::method::head, close);
+    return close;
   }
 
   // Answers a request the parser (or a timeout) rejected, then closes: after a framing error nothing that
@@ -168,11 +348,15 @@ class http_session {
     http::write_response(out_, ctx_.response(), writer_, false, true);
     close_after_write_ = true;
     in_begin_ = in_end_ = 0;
+    channel_.body_streaming = false;
+    body_checked_ = false;
   }
 
   // Moves the unparsed tail to the front, or grows the buffer when a large request needs it. Only called
-  // when no parsed request is in flight, so no view into the buffer is live.
+  // when no parsed request is in flight, so no view into the buffer is live. (A streamed body keeps its
+  // window free itself: pull_body compacts it.)
   void make_room() {
+    if (KEEL_UNLIKELY(channel_.body_streaming)) return;
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
       in_end_ -= in_begin_;
@@ -181,12 +365,189 @@ class http_session {
     if (in_.size() - in_end_ < min_read_space + read_padding) in_.resize(in_.size() * 2);
   }
 
+  // --- request bodies
+
+  // The head is complete and a body follows. false: refused (413), the connection closes.
+  bool accept_body(std::size_t head_size) {
+    http::request& req = ctx_.request();
+    const body_policy policy = app_.body_policy(ctx_);
+    const std::size_t limit = policy.limit != 0 ? policy.limit : cfg_.limits.max_body_bytes;
+    if (!req.chunked && req.content_length > limit) {
+      reject(http::status::payload_too_large);
+      return false;
+    }
+    const std::size_t have = in_end_ - in_begin_ - head_size;
+    const bool body_here = !req.chunked && have >= req.content_length;
+    if (req.expect_continue && !body_here) {
+      continue_sent_ = true;
+      http::write_continue(out_);
+    }
+    if (!policy.streaming) {
+      parser_.set_body_limit(limit);
+      return true;
+    }
+    // Streamed: the head stays at the front of the buffer (the request's views point into it) with room
+    // after it for the body's window.
+    if (in_begin_ > 0) {
+      std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+      in_end_ -= in_begin_;
+      in_begin_ = 0;
+    }
+    if (in_.size() < head_size + body_window + read_padding)
+      in_.resize(head_size + body_window + read_padding);
+    parser_.refresh_head(in_.data(), req);
+    parser_.reset();
+    body_start_ = body_pos_ = head_size;
+    if (req.chunked) {
+      decoder_.start_chunked(limit, cfg_.limits.max_header_bytes);
+    } else {
+      decoder_.start_fixed(req.content_length, limit);
+    }
+    channel_.body_streaming = true;
+    channel_.body_done = decoder_.done();
+    current_size_ = 0;
+    return true;
+  }
+
+  // The streamed request's handler finished: what follows its body is the next request. A body the handler
+  // did not read to its end cannot be skipped cheaply: the connection closes after the response.
+  void finish_body_stream() {
+    if (!decoder_.done()) close_after_write_ = true;
+    in_begin_ = body_pos_;
+    channel_.body_streaming = false;
+    channel_.reset_body();
+  }
+
+  static bool pull_body(void* self) {
+    auto& s = *static_cast<http_session*>(self);
+    stream_channel& ch = s.channel_;
+    if (s.body_pos_ == s.in_end_) s.body_pos_ = s.in_end_ = s.body_start_;  // the last piece was used up
+    const http::body_decoder::step step =
+        s.decoder_.next(s.in_.data() + s.body_pos_, s.in_end_ - s.body_pos_);
+    s.body_pos_ += step.consumed;
+    ch.piece = step.data;
+    if (!step.data.empty()) return true;
+    if (s.decoder_.done()) {
+      ch.body_done = true;
+      return true;
+    }
+    if (s.decoder_.failed()) {
+      ch.body_error = s.decoder_.error();
+      s.close_after_write_ = true;  // the framing is lost
+      return true;
+    }
+    // Needs more bytes: keep an unfinished framing line at the start of the window.
+    if (s.body_pos_ != s.body_start_) {
+      std::memmove(s.in_.data() + s.body_start_, s.in_.data() + s.body_pos_, s.in_end_ - s.body_pos_);
+      s.in_end_ -= s.body_pos_ - s.body_start_;
+      s.body_pos_ = s.body_start_;
+    }
+    return false;
+  }
+
+  // --- streamed responses
+
+  // Hands the handler's stream to the transport and resumes the handler when there is room again. Called
+  // while the handler is in flight.
+  session_action service_channel() {
+    stream_channel& ch = channel_;
+    for (;;) {
+      if (!out_.empty()) return session_action::write;
+      if (!ch.pending.empty()) {
+        std::swap(out_, ch.pending);
+        if (!ch.rest.empty()) ch.append(ch.rest);
+        if (ch.writer && !ch.writer_flushing && ch.rest.empty()) resume(ch.writer);
+        return session_action::write;
+      }
+      if (ch.writer) {  // everything went out: a flush is complete, or a write has more to put in
+        if (!ch.rest.empty()) {
+          ch.append(ch.rest);
+          continue;
+        }
+        resume(ch.writer);
+        if (state_ != state::waiting) return session_action::wait;
+        continue;
+      }
+      if (ch.reader) {
+        if (!pull_body(this)) return session_action::read;
+        resume(ch.reader);
+        if (state_ != state::waiting) return session_action::wait;
+        continue;
+      }
+      return session_action::wait;
+    }
+  }
+
+  void resume(std::coroutine_handle<>& parked) {
+    const std::coroutine_handle<> h = std::exchange(parked, {});
+    channel_.writer_flushing = false;
+    const bool was_processing = std::exchange(processing_, true);
+    h.resume();
+    processing_ = was_processing;
+  }
+
+  // The first write (or flush) of a stream: its head, with the framing the request and status allow.
+  static void start_response(void* self) {
+    auto& s = *static_cast<http_session*>(self);
+    stream_channel& ch = s.channel_;
+    const http::request& req = s.ctx_.request();
+    const keel::response& res = s.ctx_.response();
+    ch.started = true;
+    context_access::set_kind(s.ctx_, body_kind::stream);
+    const bool head = req.method == http::method::head;
+    const bool declared = ch.declared_length != stream_channel::unknown_length;
+    ch.body_allowed = http::status_allows_body(res.status_code()) && !head;
+    http::body_framing framing = http::body_framing::none;
+    if (ch.body_allowed) {
+      if (declared) {
+        framing = http::body_framing::length;
+      } else if (req.version_minor >= 1) {
+        framing = http::body_framing::chunked;
+      } else {
+        framing = http::body_framing::until_close;
+      }
+    }
+    ch.chunked = framing == http::body_framing::chunked;
+    s.stream_close_ =
+        !req.keep_alive || res.close() || s.close_requested_ || framing == http::body_framing::until_close;
+    http::write_head(ch.pending, res, s.writer_, framing, declared ? ch.declared_length : 0,
+                     s.stream_close_ ? "close" : "", head && declared);
+  }
+
+  static void wake(void* self) {
+    auto& s = *static_cast<http_session*>(self);
+    // Inside process() the session looks at the channel itself once the handler suspends.
+    if (!s.processing_ && s.state_ == state::waiting && s.resume_.fn) s.resume_();
+  }
+
+  static constexpr stream_session_hooks hooks{&http_session::start_response, &http_session::wake,
+                                              &http_session::pull_body};
+
+  // --- files
+
+  // Reads the next piece of the file region into the output (TLS, or no socket to sendfile on).
+  bool read_file_piece() {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(file_.length(), file_piece));
+    char* at = out_.extend(n);
+    const ssize_t got = ::pread(file_.fd(), at, n, static_cast<off_t>(file_.offset()));
+    if (got <= 0) {
+      out_.clear();
+      return false;  // the file shrank or failed: the promised length cannot be kept
+    }
+    if (static_cast<std::size_t>(got) < n) {
+      out_.clear();
+      out_.append(std::string_view(at, static_cast<std::size_t>(got)));  // never overlaps: cleared first
+    }
+    file_.advance(static_cast<std::uint64_t>(got));
+    return true;
+  }
+
   static void on_async_done(void* self) {
     auto* s = static_cast<http_session*>(self);
     s->state_ = state::async_done;
-    // Inside run_request the session picks the result up itself; calling the transport back from there would
+    // Inside process() the session picks the result up itself; calling the transport back from there would
     // re-enter process().
-    if (!s->dispatching_ && s->resume_.fn) s->resume_();
+    if (!s->processing_ && s->resume_.fn) s->resume_();
   }
 
   const App& app_;
@@ -200,10 +561,18 @@ class http_session {
   resume_hook resume_{};
   state state_ = state::running;
   bool headers_done_ = false;
-  bool dispatching_ = false;
+  bool processing_ = false;
   bool continue_sent_ = false;
   bool close_after_write_ = false;
   bool close_requested_ = false;
+  bool body_checked_ = false;
+  bool sendfile_ok_ = false;
+  bool stream_close_ = false;
+  stream_channel channel_;
+  http::body_decoder decoder_;
+  std::size_t body_start_ = 0, body_pos_ = 0;
+  file_region file_;
+  upgrade_slot upgrade_;
 };
 
 }  // namespace keel::inline v0::detail
