@@ -6,11 +6,14 @@
 #include "keel/config.hpp"
 #include "keel/context.hpp"
 #include "keel/error.hpp"
+#include "keel/lifecycle.hpp"
 #include "keel/middleware/middleware.hpp"
 #include "keel/router/router.hpp"
 #include "keel/server/config.hpp"
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -78,16 +81,17 @@ class app {
   static constexpr bool async_layers = detail::stack_is_async_v<context_type, Stack>;
 
   explicit app(Router r) : router_(std::move(r)) {}
-  app(Router r, Stack s, typename detail::service_list<Services>::pointers svc)
-      : router_(std::move(r)), stack_(std::move(s)), services_(svc) {}
+  app(Router r, Stack s, typename detail::service_list<Services>::pointers svc,
+      std::shared_ptr<detail::lifecycle> life)
+      : router_(std::move(r)), stack_(std::move(s)), services_(svc), lifecycle_(std::move(life)) {}
 
   // App-wide middleware, outermost first; it runs for every request, matched or not.
   template <class... Ms>
   auto use(Ms... ms) && {
     using S = decltype(std::tuple_cat(std::declval<Stack>(), std::declval<std::tuple<Ms...>>()));
     return app<Router, S, Services, ErrorFormat>(
-        std::move(router_), std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)),
-        services_);
+        std::move(router_), std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)), services_,
+        std::move(lifecycle_));
   }
   template <class... Ms>
   requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
@@ -99,14 +103,46 @@ class app {
   auto provide(Ts&... services) && {
     using S = decltype(std::tuple_cat(std::declval<Services>(), std::declval<std::tuple<Ts...>>()));
     return app<Router, Stack, S, ErrorFormat>(std::move(router_), std::move(stack_),
-                                              std::tuple_cat(services_, std::tuple<Ts*...>(&services...)));
+                                              std::tuple_cat(services_, std::tuple<Ts*...>(&services...)),
+                                              std::move(lifecycle_));
   }
 
   // Replaces the JSON shape of every error response (see keel/error.hpp).
   template <class F>
   auto errors() && {
-    return app<Router, Stack, Services, F>(std::move(router_), std::move(stack_), services_);
+    return app<Router, Stack, Services, F>(std::move(router_), std::move(stack_), services_,
+                                           std::move(lifecycle_));
   }
+
+  // --- lifecycle (keel/lifecycle.hpp): hooks, background tasks and timers, in shutdown's fixed order. They
+  // add to the app in place (and the app's later builder steps keep them).
+  // Runs before the server listens, in order; an exception stops start-up.
+  template <class F>
+  app& on_start(F fn) {
+    life().start_hooks.emplace_back(std::move(fn));
+    return *this;
+  }
+  // Runs after shutdown finished everything else (requests, upgraded connections, background tasks).
+  template <class F>
+  app& on_stop(F fn) {
+    life().stop_hooks.emplace_back(std::move(fn));
+    return *this;
+  }
+  // A supervised background task: `fn(keel::background&) -> keel::task<>`, started on the first reactor
+  // once the server listens, asked to stop (and awaited, up to the shutdown timeout) at shutdown.
+  template <class F>
+  app& spawn(F fn) {
+    life().tasks.emplace_back(std::move(fn));
+    return *this;
+  }
+  // Calls fn() every `interval` on the first reactor until shutdown (keep it short: it runs on a reactor).
+  template <class Rep, class Period, class F>
+  app& every(std::chrono::duration<Rep, Period> interval, F fn) {
+    life().timers.emplace_back(std::chrono::duration_cast<std::chrono::steady_clock::duration>(interval),
+                               std::move(fn));
+    return *this;
+  }
+  const detail::lifecycle* lifecycle() const noexcept { return lifecycle_.get(); }
 
   // Runs the server until SIGINT/SIGTERM (or stop); returns after a graceful shutdown. Defined in
   // keel/server/server.hpp.
@@ -147,9 +183,15 @@ class app {
   const Stack& middleware() const noexcept { return stack_; }
 
  private:
+  detail::lifecycle& life() {
+    if (!lifecycle_) lifecycle_ = std::make_shared<detail::lifecycle>();
+    return *lifecycle_;
+  }
+
   Router router_;
   Stack stack_{};
   typename detail::service_list<Services>::pointers services_{};
+  std::shared_ptr<detail::lifecycle> lifecycle_;
 };
 
 template <class R>

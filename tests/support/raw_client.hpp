@@ -93,6 +93,24 @@ class raw_client {
     return closed;
   }
 
+  // Reads until `marker` appears in what was received (true), or the peer closed / the timeout hit (false).
+  // Everything received stays available through take().
+  bool read_until(std::string_view marker) {
+    while (buffer_.find(marker) == std::string::npos)
+      if (!fill()) return false;
+    return true;
+  }
+  // Reads at most `n` more bytes (one recv); 0 when the peer closed or the timeout hit.
+  std::size_t read_some(std::size_t n) {
+    std::string chunk(n, '\0');
+    const auto got = ::recv(fd_, chunk.data(), n, 0);
+    if (got <= 0) return 0;
+    buffer_.append(chunk.data(), static_cast<std::size_t>(got));
+    return static_cast<std::size_t>(got);
+  }
+  std::string take() { return std::exchange(buffer_, {}); }
+  int fd() const noexcept { return fd_; }
+
   static int complete_responses(std::string_view data) {
     int count = 0;
     for (;;) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/lifecycle.hpp"
 #include "keel/server/config.hpp"
 #include "keel/server/connection.hpp"
 #include "keel/server/reactor.hpp"
@@ -91,11 +92,15 @@ class basic_server {
     for (auto& r : reactors_) asio::post(r->ctx, [this, rp = r.get()] { begin_shutdown(*rp); });
   }
 
-  // Blocks until shutdown completed on every reactor, then lets queued offloaded work finish.
+  // Blocks until shutdown completed on every reactor, then lets queued offloaded work finish, then runs the
+  // app's on_stop hooks (once).
   void wait() {
     for (auto& r : reactors_)
       if (r->thread.joinable()) r->thread.join();
     if (workers_) workers_->join();
+    if (const detail::lifecycle* life = lifecycle_of(app_);
+        life != nullptr && !std::exchange(stopped_hooks_, true))
+      for (const auto& hook : life->stop_hooks) hook();
   }
 
   std::uint16_t port() const noexcept { return endpoint_.port(); }
@@ -114,6 +119,9 @@ class basic_server {
     const unsigned threads =
         cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
     if (cfg_.tls.enabled()) tls_ = make_tls_acceptor<Session, App>(tls_tag{}, cfg_.tls, 0);
+    const detail::lifecycle* life = lifecycle_of(app_);
+    if (life != nullptr)
+      for (const auto& hook : life->start_hooks) hook();  // before listening: a throw stops start-up
     workers_.emplace(cfg_.workers);
     for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
     listen(resolve(cfg_.host, cfg_.port));
@@ -127,6 +135,12 @@ class basic_server {
                  shared_acceptor_ ? ", shared acceptor" : "");
     std::fflush(stderr);
 
+    if (life != nullptr && (!life->tasks.empty() || !life->timers.empty())) {
+      reactor& first = *reactors_.front();
+      lifecycle_.emplace(*life, first.ctx);
+      lifecycle_guard_.emplace(first.ctx.get_executor());  // the first reactor runs until the tasks ended
+      asio::post(first.ctx, [this] { lifecycle_->start(); });
+    }
     for (auto& r : reactors_) {
       if (r->acceptor) accept(*r);
       sweep(*r);
@@ -167,6 +181,7 @@ class basic_server {
     std::thread thread;
     bool shutting_down = false;
     bool forced = false;
+    bool drained = false;  // no connection left during shutdown
   };
 
   static tcp::endpoint resolve(const std::string& host, std::uint16_t port) {
@@ -264,7 +279,32 @@ class basic_server {
         r.connections.empty()) {  // the last one just went: let the reactor run out of work
       r.shutdown_deadline.cancel();
       r.sweep_timer.cancel();
+      r.owner->note_drained(r);
     }
+  }
+
+  // The app's lifecycle hooks, for apps that have them (test doubles need not).
+  static const detail::lifecycle* lifecycle_of(const App& app) {
+    if constexpr (requires { app.lifecycle(); }) {
+      return app.lifecycle();
+    } else {
+      return nullptr;
+    }
+  }
+
+  // A reactor has no connection left during shutdown. When that holds for all of them, the background
+  // tasks are asked to stop (shutdown's next step), on the first reactor.
+  void note_drained(reactor& r) {
+    if (std::exchange(r.drained, true)) return;
+    if (drained_.fetch_add(1) + 1 != reactors_.size() || !lifecycle_) return;
+    reactor& first = *reactors_.front();
+    asio::post(first.ctx, [this, &first] {
+      lifecycle_->stop(cfg_.timeout.shutdown, [this, &first](bool abandoned) {
+        lifecycle_guard_.reset();
+        // An abandoned task stays suspended on this reactor's timers or work: stop the reactor under it.
+        if (abandoned) first.ctx.stop();
+      });
+    });
   }
 
   // Connection timeouts are checked a few times per shortest timeout (at most every 250 ms), so a timeout
@@ -303,6 +343,7 @@ class basic_server {
     r.keep_running.reset();
     if (r.connections.empty()) {
       r.sweep_timer.cancel();
+      note_drained(r);
       return;
     }
     r.shutdown_deadline.expires_after(cfg_.timeout.shutdown);
@@ -327,6 +368,10 @@ class basic_server {
   tcp::endpoint endpoint_;
   std::atomic<std::size_t> open_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> drained_{0};
+  std::optional<detail::lifecycle_runner> lifecycle_;  // background tasks and timers, on the first reactor
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> lifecycle_guard_;
+  bool stopped_hooks_ = false;
   std::size_t next_reactor_ = 0;
   bool shared_acceptor_ = false;
 };

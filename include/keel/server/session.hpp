@@ -281,6 +281,8 @@ class http_session {
   void finish_request() {
     http::request& req = ctx_.request();
     bool close = !req.keep_alive || ctx_.response().close() || close_requested_;
+    // A streamed body the handler left unread cannot be skipped cheaply: the connection closes after this.
+    if (KEEL_UNLIKELY(channel_.body_streaming) && !decoder_.done()) close = true;
     if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered)) {
       http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
     } else {
@@ -409,10 +411,9 @@ class http_session {
     return true;
   }
 
-  // The streamed request's handler finished: what follows its body is the next request. A body the handler
-  // did not read to its end cannot be skipped cheaply: the connection closes after the response.
+  // The streamed request's handler finished: what follows its body is the next request (finish_request
+  // already closes the connection after a body the handler left unread).
   void finish_body_stream() {
-    if (!decoder_.done()) close_after_write_ = true;
     in_begin_ = body_pos_;
     channel_.body_streaming = false;
     channel_.reset_body();

@@ -1,0 +1,162 @@
+// Protocol upgrade (keel::upgrade): a tiny line-echo protocol takes the connection over after 101, over TCP
+// and TLS; bytes sent right behind the upgrade request reach it; the connection cap counts it; graceful
+// shutdown lets it say goodbye.
+#include "keel/upgrade.hpp"
+
+#include "keel/app.hpp"
+#include "keel/server/server.hpp"
+#include "keel/server/tls.hpp"
+#include "support/raw_client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+using namespace std::chrono_literals;
+using keel_test::eventually;
+using keel_test::raw_client;
+
+namespace {
+
+std::atomic<int> protocols_ended{0};
+
+// Echoes each line; on graceful shutdown says "bye" and returns.
+keel::task<> line_echo(keel::upgraded_io& io) {
+  struct count_end {
+    ~count_end() { ++protocols_ended; }
+  } guard;
+  char buf[1024];
+  while (std::size_t n = co_await io.read_some(buf)) co_await io.write(std::string_view(buf, n));
+  if (io.stopping()) co_await io.write("bye\n");
+}
+
+auto make_app() {
+  return keel::app{keel::router{
+      keel::get<"/a">([] { return "A"; }),
+      keel::get<"/echo">([] { return keel::upgrade("line-echo", &line_echo).header("X-Protocol", "1"); }),
+  }};
+}
+using app_type = decltype(make_app());
+
+keel::server_config test_config() {
+  keel::server_config cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = 0;
+  cfg.threads = 1;
+  cfg.workers = 2;
+  cfg.handle_signals = false;
+  cfg.timeout.shutdown = 2000ms;
+  return cfg;
+}
+
+constexpr std::string_view upgrade_request =
+    "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: line-echo\r\n\r\n";
+
+std::string run_command(const std::string& command) {
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
+    ::pclose(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a route hands the TCP connection to the echo protocol after 101", "[upgrade][socket]") {
+  protocols_ended = 0;
+  auto app = make_app();
+  keel::detail::server<app_type> server(app, test_config());
+  const auto port = server.start();
+  raw_client c("127.0.0.1", port);
+  REQUIRE(c.send(std::string(upgrade_request) + "first\n"));  // a line right behind the request
+  REQUIRE(c.read_until("first\n"));
+  const std::string head = c.take();
+  CHECK(head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+  CHECK(head.find("Upgrade: line-echo\r\n") != std::string::npos);
+  CHECK(head.find("Connection: Upgrade\r\n") != std::string::npos);
+  CHECK(head.find("X-Protocol: 1\r\n") != std::string::npos);
+  CHECK(head.find("Content-Length") == std::string::npos);
+  REQUIRE(c.send("second line\n"));
+  REQUIRE(c.read_until("second line\n"));
+  CHECK(c.take() == "second line\n");
+  c.close();
+  CHECK(eventually([] { return protocols_ended.load() == 1; }));
+  CHECK(eventually([&] { return server.open_connections() == 0; }));
+  server.stop();
+  server.wait();
+}
+
+TEST_CASE("an upgraded connection counts against the cap and gets a goodbye at shutdown",
+          "[upgrade][socket]") {
+  protocols_ended = 0;
+  auto app = make_app();
+  keel::server_config cfg = test_config();
+  cfg.max_connections = 1;
+  keel::detail::server<app_type> server(app, cfg);
+  const auto port = server.start();
+  raw_client c("127.0.0.1", port);
+  REQUIRE(c.send(upgrade_request));
+  REQUIRE(c.read_until("\r\n\r\n"));
+  c.take();
+  CHECK(server.open_connections() == 1);
+  {
+    raw_client second("127.0.0.1", port, 2000);
+    if (second.connected()) {
+      second.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+      std::string rest;
+      CHECK(second.read_until_closed(&rest));  // refused: closed without an answer
+      CHECK(rest.empty());
+    }
+  }
+  server.stop();
+  std::string rest;
+  CHECK(c.read_until_closed(&rest));
+  CHECK(rest == "bye\n");
+  server.wait();
+  CHECK(protocols_ended.load() == 1);
+}
+
+TEST_CASE("the echo protocol over TLS", "[upgrade][tls]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("keel-upgrade-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  run_command(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
+      " -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " 2>&1");
+  REQUIRE(std::filesystem::exists(cert));
+  auto app = make_app();
+  keel::server_config cfg = test_config();
+  cfg.tls.certificate_file = cert;
+  cfg.tls.private_key_file = key;
+  keel::detail::server<app_type> server(app, cfg);
+  const auto port = server.start();
+  // Python's ssl module as an independent TLS client: upgrade, one line echoed, close.
+  const std::string script = (dir / "client.py").string();
+  std::ofstream(script) << "import socket, ssl, sys\n"
+                           "ctx = ssl.create_default_context(cafile=sys.argv[2])\n"
+                           "s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))),"
+                           " server_hostname='127.0.0.1')\n"
+                           "s.sendall(b'GET /echo HTTP/1.1\\r\\nHost: x\\r\\nConnection: Upgrade\\r\\n"
+                           "Upgrade: line-echo\\r\\n\\r\\n')\n"
+                           "data = b''\n"
+                           "while b'\\r\\n\\r\\n' not in data: data += s.recv(4096)\n"
+                           "status = data.split(b'\\r\\n')[0].decode()\n"
+                           "s.sendall(b'over tls\\n')\n"
+                           "echo = b''\n"
+                           "while not echo.endswith(b'\\n'): echo += s.recv(4096)\n"
+                           "print(status + '|' + echo.decode().strip())\n";
+  const std::string out =
+      run_command("timeout 20 python3 " + script + " " + std::to_string(port) + " " + cert);
+  CHECK(out == "HTTP/1.1 101 Switching Protocols|over tls\n");
+  server.stop();
+  server.wait();
+  std::filesystem::remove_all(dir);
+}
