@@ -7,6 +7,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/test_mode.hpp"
 #include "keel/server/config.hpp"
 #include "keel/server/reactor.hpp"
 #include "keel/server/session.hpp"
@@ -97,7 +98,9 @@ template <class App>
 class test_client {
  public:
   explicit test_client(const App& app, server_config cfg = {})
-      : app_(app), cfg_(std::move(cfg)), workers_(std::make_unique<worker_pool>(2)) {}
+      : app_(app), cfg_(std::move(cfg)), workers_(std::make_unique<worker_pool>(2)) {
+    detail::running_under_test_client.store(true, std::memory_order_relaxed);
+  }
   test_client(const test_client&) = delete;
   test_client& operator=(const test_client&) = delete;
 
