@@ -120,13 +120,25 @@ class test_client {
                      std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("POST", target, body, content_type, headers);
   }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response post(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("POST", target, body, "application/json", headers);
+  }
   test_response put(std::string_view target, std::string_view body,
                     std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("PUT", target, body, content_type, headers);
   }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response put(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("PUT", target, body, "application/json", headers);
+  }
   test_response patch(std::string_view target, std::string_view body,
                       std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("PATCH", target, body, content_type, headers);
+  }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response patch(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("PATCH", target, body, "application/json", headers);
   }
 
   // Any method, target, headers and body. Adds Host and, with a body, Content-Length.
@@ -166,7 +178,10 @@ class test_client {
   test_response with_body(std::string_view method, std::string_view target, std::string_view body,
                           std::string_view content_type, const test_headers& headers) {
     test_headers h = headers;
-    h.emplace_back("Content-Type", std::string(content_type));
+    // A Content-Type among the headers wins: it need not be said twice.
+    const bool has_content_type = std::any_of(
+        h.begin(), h.end(), [](const auto& kv) { return detail::iequals(kv.first, "Content-Type"); });
+    if (!has_content_type) h.emplace_back("Content-Type", std::string(content_type));
     return request(method, target, h, body);
   }
 
