@@ -19,23 +19,13 @@
 #endif
 
 #include <cstdlib>
-#include <stdexcept>
 #include <string>
-#include <string_view>
 
 namespace {
 
-// `--db URL` (or `--db=URL`), else $KEEL_DATABASE_URL, else todo.db in the working directory. The server's
-// own flags (--port, ...) are read by server_config::from_args, which leaves this one to the app.
-std::string database_url(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--db") {
-      if (i + 1 >= argc) throw std::invalid_argument("todo: missing value after --db");
-      return argv[i + 1];
-    }
-    if (arg.starts_with("--db=")) return std::string(arg.substr(5));
-  }
+// --db wins, then $KEEL_DATABASE_URL, then todo.db in the working directory.
+std::string database_url(const keel::command_line& cli) {
+  if (auto url = cli.value("db")) return *url;
   if (const char* url = std::getenv("KEEL_DATABASE_URL"); url != nullptr && *url != '\0') return url;
   return "sqlite:todo.db";
 }
@@ -43,10 +33,17 @@ std::string database_url(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto config = keel::server_config::from_args(argc, argv);
-  keel::db db{database_url(argc, argv)};
+  // Strict: an unknown flag or a bad value prints one line and exits 2; --help lists these and keel's flags.
+  const auto cli = keel::parse_command_line(
+      argc, argv,
+      {{.name = "db",
+        .value_name = "URL",
+        .description = "database: a file, sqlite:FILE or postgres://... (default $KEEL_DATABASE_URL, else "
+                       "todo.db)"},
+       {.name = "migrate", .value_name = "", .description = "apply the migrations and exit"}});
+  keel::db db{database_url(cli)};
   auto migrations = todo::migrations_for(db.engine());
   if (keel::sql::migrate_command(argc, argv, db, migrations)) return 0;
   keel::sql::migrate_sync(db, migrations);
-  todo::make_app(db).serve(config);
+  todo::make_app(db).serve(cli.config);
 }

@@ -23,7 +23,7 @@ inline auto make_router() {
 // The app over `db` (migrated with migrations_for(db.engine()); it must outlive the app).
 inline auto make_app(keel::db& db) {
   auto api = make_router();
-  // --- OpenAPI / docs: `/openapi.json` and `/docs` (Swagger UI assets from $KEEL_DOCS_ASSETS). ---
+  // --- OpenAPI / docs: `/openapi.json` and `/docs` (Swagger UI from the CDN, or from $KEEL_DOCS_ASSETS). ---
   auto docs = keel::openapi_docs(
       api, {.info = {.title = "Todo API",
                      .version = "1.0.0",

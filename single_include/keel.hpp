@@ -567,8 +567,10 @@ class response {
 
 #include <concepts>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -608,6 +610,17 @@ class http_error : public std::exception {
     return *this;
   }
   const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
+
+  // `return keel::not_found();` from a handler returning std::optional<T> would otherwise fail with "cannot
+  // convert"; this conversion exists only to name the fix. Never callable: instantiating it is the error.
+  template <class T>
+  requires(!std::is_constructible_v<T, const http_error&>) operator std::optional<T>()
+      const {  // NOLINT: implicit on purpose, see above
+    static_assert(sizeof(T) == 0,
+                  "keel: an http_error cannot become a std::optional<T> (it only means 404 when empty): make "
+                  "the handler return keel::result<T> to answer with any http_error");
+    return std::nullopt;
+  }
 
  private:
   http::status status_ = http::status::internal_server_error;
@@ -955,8 +968,9 @@ struct server_config {
   // KEEL_MAX_BODY_BYTES, KEEL_MAX_HEADER_BYTES, KEEL_TLS_CERT, KEEL_TLS_KEY, KEEL_SHUTDOWN_MS.
   static server_config from_env();
   // --host H --port N --threads T --workers W --tls-cert F --tls-key F --max-body-bytes N ... applied on top
-  // of from_env(). Unknown flags are left for the app (see `rest`). Throws std::invalid_argument on bad
-  // values.
+  // of from_env(). Unknown flags are left for the app, so a typo goes unnoticed: main() should rather use
+  // keel::parse_command_line (server/command_line.hpp), which rejects them. Throws std::invalid_argument on
+  // bad values.
   static server_config from_args(int argc, char** argv);
 };
 
@@ -1043,27 +1057,34 @@ inline bool apply_setting(server_config& cfg, std::string_view key, std::string_
   return true;
 }
 
-inline constexpr std::string_view env_settings[] = {
-    "host",
-    "port",
-    "threads",
-    "workers",
-    "max-connections",
-    "max-body-bytes",
-    "max-header-bytes",
-    "server-header",
-    "tls-cert",
-    "tls-key",
-    "shutdown-ms",
-    "header-timeout-ms",
-    "body-timeout-ms",
-    "idle-timeout-ms",
-    "write-timeout-ms",
+// Every setting, as the flag (--port) and the variable (KEEL_PORT) spell it, with a line for --help.
+struct setting_description {
+  std::string_view key;
+  std::string_view value_name;
+  std::string_view description;
+};
+
+inline constexpr setting_description settings[] = {
+    {"host", "HOST", "address to listen on (default 0.0.0.0; \"::\" for IPv6)"},
+    {"port", "N", "port to listen on (default 8080)"},
+    {"threads", "N", "reactor threads (default 0: one per hardware thread)"},
+    {"workers", "N", "worker threads for blocking work (default 0: max(2, hardware threads))"},
+    {"max-connections", "N", "open connections per server before new ones are closed (default 10000)"},
+    {"max-body-bytes", "N", "largest request body; over it: 413 (default 1048576)"},
+    {"max-header-bytes", "N", "largest request head; over it: 431 (default 16384)"},
+    {"server-header", "TEXT", "Server header value (\"\" for none; default keel)"},
+    {"tls-cert", "FILE", "PEM certificate chain (turns TLS on)"},
+    {"tls-key", "FILE", "PEM private key"},
+    {"shutdown-ms", "MS", "graceful shutdown: how long in-flight requests get (default 10000)"},
+    {"header-timeout-ms", "MS", "time to receive a request's headers (default 10000)"},
+    {"body-timeout-ms", "MS", "time to receive the rest of the body (default 30000)"},
+    {"idle-timeout-ms", "MS", "keep-alive: time allowed between requests (default 60000)"},
+    {"write-timeout-ms", "MS", "time allowed for one response write (default 30000)"},
 };
 
 inline bool is_setting(std::string_view key) {
-  for (std::string_view known : env_settings)
-    if (known == key) return true;
+  for (const setting_description& known : settings)
+    if (known.key == key) return true;
   return false;
 }
 
@@ -1078,7 +1099,8 @@ inline std::string env_name(std::string_view key) {
 
 inline server_config server_config::from_env() {
   server_config cfg;
-  for (std::string_view key : detail::env_settings) {
+  for (const detail::setting_description& setting : detail::settings) {
+    const std::string_view key = setting.key;
     const std::string name = detail::env_name(key);
     if (const char* value = std::getenv(name.c_str())) detail::apply_setting(cfg, key, value, name);
   }
@@ -1116,6 +1138,209 @@ inline server_config server_config::from_args(int argc, char** argv) {
 
 }  // namespace keel::inline v0
 // ----- end of keel/server/config_parse.hpp -----
+// The strict command line for main(): keel::parse_command_line.
+// ----- keel/server/command_line.hpp -----
+// keel::parse_command_line: a whole command line for main(): keel's flags (--port, ...) into a server_config,
+// the app's own declared flags (--db URL, --migrate) into values, --help listing both, and anything else
+// rejected. server_config::from_args stays lenient (it skips what it does not know); this one is strict, so a
+// typo like `--prot 8080` cannot be silently ignored.
+//
+//   int main(int argc, char** argv) {
+//     auto cli = keel::parse_command_line(argc, argv, {
+//         {.name = "db", .value_name = "URL", .description = "database URL (default sqlite:app.db)"},
+//         {.name = "migrate", .description = "apply the migrations and exit"},  // a switch: no value_name
+//     });
+//     std::string url = cli.value("db").value_or("sqlite:app.db");
+//     ...serve(cli.config);
+//   }
+//
+// On a bad command line it prints one line to stderr and exits with status 2 (the usual "usage error"
+// status); on --help it prints the flags to stdout and exits with 0.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keel::inline v0 {
+
+// A flag of the app, declared so that it is not "unknown" and shows up in --help.
+struct cli_flag {
+  std::string name;         // without the dashes: "db" for --db
+  std::string value_name;   // "URL": the flag takes a value (--db URL or --db=URL); empty: a switch
+  std::string description;  // one line for --help
+  bool takes_value() const noexcept { return !value_name.empty(); }
+};
+
+// What the command line said.
+struct command_line {
+  server_config config;                                         // from_env(), then keel's flags on top
+  std::vector<std::pair<std::string, std::string>> app_values;  // declared flags that were given, in order
+
+  // The value of app flag `name` (the last one given); nullopt when absent. A switch that was given has "".
+  std::optional<std::string> value(std::string_view name) const {
+    std::optional<std::string> found;
+    for (const auto& [flag, value] : app_values)
+      if (flag == name) found = value;
+    return found;
+  }
+  bool has(std::string_view name) const { return value(name).has_value(); }
+};
+
+// A command line that cannot be run: an unknown flag, a missing or bad value, a stray argument.
+struct command_line_error : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+namespace detail {
+
+// Edit distance, for "did you mean --port?"; flags are short, so the quadratic table is nothing.
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+inline std::string unknown_flag_message(std::string_view key, std::span<const cli_flag> app_flags) {
+  std::string message = "unknown flag --" + std::string(key);
+  std::string_view best;
+  std::size_t best_distance = 3;  // further than two edits away is not a typo
+  auto consider = [&](std::string_view candidate) {
+    if (std::size_t d = edit_distance(key, candidate); d < best_distance) {
+      best = candidate;
+      best_distance = d;
+    }
+  };
+  for (const setting_description& s : settings) consider(s.key);
+  consider("no-server-header");
+  consider("help");
+  for (const cli_flag& f : app_flags) consider(f.name);
+  if (!best.empty()) message += " (did you mean --" + std::string(best) + "?)";
+  return message;
+}
+
+inline const cli_flag* find_app_flag(std::string_view key, std::span<const cli_flag> app_flags) {
+  for (const cli_flag& f : app_flags)
+    if (f.name == key) return &f;
+  return nullptr;
+}
+
+}  // namespace detail
+
+// The --help text: usage, then the app's flags, then keel's, one line each.
+inline std::string command_line_help(std::string_view program, std::span<const cli_flag> app_flags) {
+  std::vector<std::pair<std::string, std::string_view>> app_rows, keel_rows;
+  for (const cli_flag& f : app_flags)
+    app_rows.emplace_back("--" + f.name + (f.takes_value() ? " " + f.value_name : ""), f.description);
+  for (const detail::setting_description& s : detail::settings)
+    keel_rows.emplace_back("--" + std::string(s.key) + " " + std::string(s.value_name), s.description);
+  keel_rows.emplace_back("--no-server-header", "send no Server header");
+  keel_rows.emplace_back("--help", "print this help and exit");
+  std::size_t width = 0;
+  for (const auto* rows : {&app_rows, &keel_rows})
+    for (const auto& row : *rows) width = std::max(width, row.first.size());
+  std::string out = "usage: " + std::string(program) + " [flags]\n";
+  auto section = [&](std::string_view title, const auto& rows) {
+    if (rows.empty()) return;
+    out.append("\n").append(title).append(":\n");
+    for (const auto& [flag, description] : rows) {
+      out.append("  ").append(flag).append(width - flag.size() + 2, ' ').append(description).append("\n");
+    }
+  };
+  section("flags", app_rows);
+  section("server flags (also KEEL_<NAME> variables, e.g. KEEL_PORT)", keel_rows);
+  return out;
+}
+
+// The strict parse without the exiting, for tests and for apps that report errors their own way. --help is
+// not handled here. Throws command_line_error (and std::invalid_argument for a bad KEEL_* variable).
+inline command_line parse_command_line_or_throw(int argc, char** argv, std::span<const cli_flag> app_flags) {
+  command_line result{server_config::from_env(), {}};
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (!arg.starts_with("--") || arg.size() == 2)
+      throw command_line_error("keel: unexpected argument '" + std::string(arg) + "'");
+    arg.remove_prefix(2);
+    std::string_view key = arg;
+    std::optional<std::string_view> inline_value;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      key = arg.substr(0, eq);
+      inline_value = arg.substr(eq + 1);
+    }
+    const std::string flag = "--" + std::string(key);
+    const cli_flag* app_flag = detail::find_app_flag(key, app_flags);
+    const bool is_switch = key == "no-server-header" || (app_flag != nullptr && !app_flag->takes_value());
+    if (is_switch) {
+      if (inline_value) throw command_line_error("keel: " + flag + " takes no value");
+      if (app_flag != nullptr)
+        result.app_values.emplace_back(app_flag->name, "");
+      else
+        result.config.server_header.reset();
+      continue;
+    }
+    if (app_flag == nullptr && !detail::is_setting(key))
+      throw command_line_error("keel: " + detail::unknown_flag_message(key, app_flags));
+    std::string_view value;
+    if (inline_value) {
+      value = *inline_value;
+    } else {
+      if (i + 1 >= argc) throw command_line_error("keel: missing value after " + flag);
+      value = argv[++i];
+    }
+    if (app_flag != nullptr) {
+      result.app_values.emplace_back(app_flag->name, std::string(value));
+    } else {
+      try {
+        detail::apply_setting(result.config, key, value, flag);
+      } catch (const std::invalid_argument& e) {
+        throw command_line_error(e.what());
+      }
+    }
+  }
+  return result;
+}
+
+// For main(): --help prints the help and exits 0; a bad command line (or KEEL_* variable) prints one line to
+// stderr and exits 2.
+inline command_line parse_command_line(int argc, char** argv,
+                                       std::initializer_list<cli_flag> app_flags = {}) {
+  const std::span<const cli_flag> flags(app_flags.begin(), app_flags.size());
+  const std::string_view program = argc > 0 && argv[0] != nullptr ? std::string_view(argv[0]) : "app";
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::string help = command_line_help(program, flags);
+      std::fwrite(help.data(), 1, help.size(), stdout);
+      std::exit(0);
+    }
+  }
+  try {
+    return parse_command_line_or_throw(argc, argv, flags);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "%s (see --help)\n", e.what());
+    std::exit(2);
+  }
+}
+
+}  // namespace keel::inline v0
+// ----- end of keel/server/command_line.hpp -----
 // ----- end of keel/server/config.hpp -----
 
 // ----- keel/app.hpp -----
@@ -1310,6 +1535,16 @@ concept has_after = requires(const M& m, Ctx& ctx) {
 template <class M, class Ctx>
 concept Middleware = std::is_class_v<M> &&(has_before<M, Ctx> || has_after<M, Ctx>);
 
+// A request the session rejects before routing (400 bad framing, 408, 413, 414, 431) never reaches the stack,
+// so its error would lack what middleware adds, such as the request id. An app-wide middleware that declares
+//   static constexpr bool sees_rejected_requests = true;
+// also runs around that error answer: before(ctx) (its flow is ignored), the error, then after(ctx). Its
+// before() must not rely on the request: the session has cleared it (it could not be trusted).
+template <class M>
+concept sees_rejected_requests = requires {
+  requires M::sees_rejected_requests;
+};
+
 namespace detail {
 
 template <class M>
@@ -1358,6 +1593,28 @@ KEEL_ALWAYS_INLINE void run_after(const std::tuple<Ms...>& stack, Ctx& ctx, std:
     }
     run_after<I + 1>(stack, ctx, ran);
   }
+}
+
+// The layers of `stack` that see rejected requests, around `answer`: their befores in order, then the
+// answer, then their afters innermost first.
+template <std::size_t I = 0, class Ctx, class Answer, class... Ms>
+void wrap_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, Answer&& answer) {
+  if constexpr (I == sizeof...(Ms)) {
+    answer();
+  } else {
+    using M = std::tuple_element_t<I, std::tuple<Ms...>>;
+    constexpr bool sees = sees_rejected_requests<M>;
+    if constexpr (sees && has_before<M, Ctx>) (void)std::get<I>(stack).before(ctx);
+    wrap_rejected_request<I + 1>(stack, ctx, answer);
+    if constexpr (sees && has_after<M, Ctx>) std::get<I>(stack).after(ctx);
+  }
+}
+
+// The session's answer to a request it rejected: ctx.fail(error), wrapped in the layers of the app-wide
+// `stack` that see rejected requests (sees_rejected_requests).
+template <class Ctx, class Error, class... Ms>
+void fail_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, const Error& error) {
+  wrap_rejected_request(stack, ctx, [&] { ctx.fail(error); });
 }
 
 }  // namespace detail
@@ -2251,14 +2508,21 @@ consteval std::size_t count_segments(std::string_view p) {
   return n;
 }
 
+// The index of the next '/' at or after `from`, or p.size(). A loop rather than string_view::find: g++ 12
+// with -fsanitize=undefined null-checks find()'s pointer into the template argument object, and that check
+// is "not a constant expression", so every route path failed to compile under UBSan. (The trie uses it too.)
+constexpr std::size_t next_slash(std::string_view p, std::size_t from) {
+  while (from < p.size() && p[from] != '/') ++from;
+  return from;
+}
+
 template <std::size_t N>
 consteval std::array<path_segment, N> parse_path(std::string_view p) {
   std::array<path_segment, N> out{};
   std::size_t idx = 0;
   std::size_t i = 1;
   while (idx < N) {
-    std::size_t end = p.find('/', i);
-    if (end == std::string_view::npos) end = p.size();
+    std::size_t end = next_slash(p, i);
     std::string_view seg = p.substr(i, end - i);
     if (seg.empty() && end != p.size())
       path_error("keel: a route path must not contain an empty segment ('//')");
@@ -3082,8 +3346,7 @@ struct trie_builder {
 
   // The segment of `path` starting at `at`; moves `at` past the '/' after it (beyond size() after the last).
   static constexpr std::string_view next_segment(std::string_view path, std::size_t& at) {
-    std::size_t end = path.find('/', at);
-    if (end == std::string_view::npos) end = path.size();
+    const std::size_t end = next_slash(path, at);  // not path.find: see next_slash
     const std::string_view seg = path.substr(at, end - at);
     at = end + 1;
     return seg;
@@ -3110,11 +3373,8 @@ struct trie_builder {
     std::size_t i = 1;
     bool done = p.size() <= 1;
     while (!done) {
-      std::size_t end = p.find('/', i);
-      if (end == std::string_view::npos) {
-        end = p.size();
-        done = true;
-      }
+      const std::size_t end = next_slash(p, i);  // not p.find: see next_slash
+      done = end == p.size();
       std::string_view seg = p.substr(i, end - i);
       i = end + 1;
       if (seg.size() >= 2 && seg.front() == '{') {
@@ -3693,11 +3953,22 @@ constexpr bool is_service_param =
 template <class Ctx, class P>
 constexpr bool is_extractor_param = Extractor<std::remove_cvref_t<P>, Ctx>;
 
+// A struct by value (or const&) is most often a request body DTO without its wrapper: say so, alone.
+template <class P>
+constexpr bool is_plain_struct_param =
+    std::is_class_v<std::remove_cvref_t<P>>&& std::is_aggregate_v<std::remove_cvref_t<P>> &&
+    (!std::is_lvalue_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>);
+
 template <class Parameter>
 struct handler_parameter_is_not_extractable {
-  static_assert(sizeof(Parameter) == 0,
+  static_assert(!is_plain_struct_param<Parameter>,
+                "keel: a plain struct handler parameter (type shown) is not read from the request by itself: "
+                "take keel::json<T> for a JSON body (keel/json.hpp), keel::query<T> for the query string or "
+                "keel::form<T> for a form");
+  static_assert(is_plain_struct_param<Parameter> || sizeof(Parameter) == 0,
                 "keel: this handler parameter (type shown) is no path parameter, no extractor (no "
-                "keel::extractor<T> specialization), no middleware state and no app service (app.provide)");
+                "keel::extractor<T> specialization), no middleware state and no app service (did you forget "
+                "app.provide(x)?)");
   static constexpr bool ok = false;
 };
 
@@ -3839,8 +4110,9 @@ struct route_pipeline {
 
   template <class P>
   static constexpr void check_coroutine_param() {
-    if constexpr (std::is_lvalue_reference_v<P> && !is_context_param<Ctx, P> && !is_state_param<Ctx, P> &&
-                  !is_service_param<Ctx, P>) {
+    // Only parameters that were extracted: any other reference has its own error already.
+    if constexpr (std::is_lvalue_reference_v<P> &&
+                  (is_extractor_param<Ctx, P> || is_positional_path_param<P> || is_named_path_param<P>)) {
       (void)coroutine_handler_takes_reference<P>::ok;
     }
   }
@@ -4670,6 +4942,20 @@ struct extractor<header<Name, T>> {
 // ----- keel/middleware/access_log.hpp -----
 // keel::access_log: one JSON line per request, to stderr, a file, or a callback.
 
+// ----- keel/detail/test_mode.hpp -----
+// Whether this process drives an app through keel::test_client: set by its constructor, never cleared. Output
+// nobody asked for (keel::access_log's default stderr sink) stays off then, so test runs print only what the
+// tests print.
+
+
+#include <atomic>
+
+namespace keel::inline v0::detail {
+
+inline std::atomic<bool> running_under_test_client{false};
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/detail/test_mode.hpp -----
 // ----- keel/json/time.hpp -----
 // RFC 3339 timestamps (UTC, milliseconds) for std::chrono::system_clock::time_point.
 
@@ -4790,7 +5076,7 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
 #include <system_error>
 #include <utility>
 
-//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
+//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr (not in tests)
 //   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
 //   keel::app{api}.use(keel::access_log{{.callback = &to_my_logger, .user = &logger}})
 //
@@ -4809,11 +5095,13 @@ class access_log {
   using sink_fn = void (*)(std::string_view line, void* user);
 
   // Where lines go: `callback` when set, else the file at `path` (appended, created when missing), else
-  // stderr.
+  // stderr. A callback or a path is asked for and always written; the stderr default is not written while
+  // the process runs a keel::test_client (test output stays readable) unless `stderr_in_tests` says so.
   struct options {
     std::string path = {};
     sink_fn callback = nullptr;
     void* user = nullptr;
+    bool stderr_in_tests = false;
   };
 
   // Per-request state: when the request entered this layer.
@@ -4821,12 +5109,13 @@ class access_log {
     std::chrono::steady_clock::time_point start{};
   };
 
-  access_log() : file_(stderr, [](std::FILE*) {}) {}
+  access_log() : access_log(options{}) {}
   // Throws std::system_error when the file cannot be opened: better at start-up than silently losing logs.
   explicit access_log(options opts) : callback_(opts.callback), user_(opts.user) {
     if (callback_ != nullptr) return;
     if (opts.path.empty()) {
       file_ = std::shared_ptr<std::FILE>(stderr, [](std::FILE*) {});
+      quiet_in_tests_ = !opts.stderr_in_tests;
       return;
     }
     std::FILE* f = std::fopen(opts.path.c_str(), "a");
@@ -4893,6 +5182,7 @@ class access_log {
       callback_(line, user_);
       return;
     }
+    if (quiet_in_tests_ && detail::running_under_test_client.load(std::memory_order_relaxed)) return;
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), file_.get());
   }
@@ -4901,6 +5191,7 @@ class access_log {
   std::shared_ptr<std::FILE> file_;
   sink_fn callback_ = nullptr;
   void* user_ = nullptr;
+  bool quiet_in_tests_ = false;  // the stderr default, not asked for explicitly
 };
 
 }  // namespace keel::inline v0
@@ -5135,6 +5426,9 @@ struct request_id {
   // Keep a sane incoming id (so one id follows a request through proxies and services). Turn off when
   // clients are untrusted and ids must be unique per server.
   bool trust_incoming = true;
+
+  // A request the session rejects before routing (413, 431, ...) gets an id too: errors carry one always.
+  static constexpr bool sees_rejected_requests = true;
 
   void before(request_context& ctx) const {
     if (trust_incoming) {
@@ -7399,7 +7693,8 @@ class http_session {
   // follows in the stream can be trusted.
   void reject(http::status s) {
     ctx_.reset_for_next_request();
-    ctx_.fail(http_error(s));
+    // Not ctx_.fail alone: app middleware that see rejected requests (keel::request_id) wrap the answer.
+    detail::fail_rejected_request(app_.middleware(), ctx_, http_error(s));
     http::write_response(out_, ctx_.response(), writer_, false, true);
     close_after_write_ = true;
     in_begin_ = in_end_ = 0;
@@ -7564,7 +7859,9 @@ template <class App>
 class test_client {
  public:
   explicit test_client(const App& app, server_config cfg = {})
-      : app_(app), cfg_(std::move(cfg)), workers_(std::make_unique<worker_pool>(2)) {}
+      : app_(app), cfg_(std::move(cfg)), workers_(std::make_unique<worker_pool>(2)) {
+    detail::running_under_test_client.store(true, std::memory_order_relaxed);
+  }
   test_client(const test_client&) = delete;
   test_client& operator=(const test_client&) = delete;
 
@@ -7584,13 +7881,25 @@ class test_client {
                      std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("POST", target, body, content_type, headers);
   }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response post(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("POST", target, body, "application/json", headers);
+  }
   test_response put(std::string_view target, std::string_view body,
                     std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("PUT", target, body, content_type, headers);
   }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response put(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("PUT", target, body, "application/json", headers);
+  }
   test_response patch(std::string_view target, std::string_view body,
                       std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("PATCH", target, body, content_type, headers);
+  }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response patch(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("PATCH", target, body, "application/json", headers);
   }
 
   // Any method, target, headers and body. Adds Host and, with a body, Content-Length.
@@ -7630,7 +7939,10 @@ class test_client {
   test_response with_body(std::string_view method, std::string_view target, std::string_view body,
                           std::string_view content_type, const test_headers& headers) {
     test_headers h = headers;
-    h.emplace_back("Content-Type", std::string(content_type));
+    // A Content-Type among the headers wins: it need not be said twice.
+    const bool has_content_type = std::any_of(
+        h.begin(), h.end(), [](const auto& kv) { return detail::iequals(kv.first, "Content-Type"); });
+    if (!has_content_type) h.emplace_back("Content-Type", std::string(content_type));
     return request(method, target, h, body);
   }
 

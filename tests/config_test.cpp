@@ -135,3 +135,54 @@ TEST_CASE("from_args rejects bad values and missing values") {
   CHECK_THROWS_WITH(parse({"--port"}), Catch::Contains("missing value after --port"));
   CHECK_THROWS_AS(parse({"--port="}), std::invalid_argument);
 }
+
+namespace {
+
+const keel::cli_flag app_flags[] = {
+    {.name = "db", .value_name = "URL", .description = "database URL"},
+    {.name = "migrate", .value_name = "", .description = "apply the migrations and exit"},
+};
+
+keel::command_line parse_strict(std::vector<std::string> args) {
+  args.insert(args.begin(), "app");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return keel::parse_command_line_or_throw(static_cast<int>(args.size()), argv.data(), app_flags);
+}
+
+}  // namespace
+
+TEST_CASE("parse_command_line: keel's flags into the config, the app's declared flags into values") {
+  const auto cl = parse_strict({"--port", "8081", "--db", "sqlite:x.db", "--migrate", "--threads=2"});
+  CHECK(cl.config.port == 8081);
+  CHECK(cl.config.threads == 2);
+  CHECK(cl.value("db") == "sqlite:x.db");
+  CHECK(cl.has("migrate"));
+  CHECK(cl.value("migrate") == "");
+  CHECK_FALSE(parse_strict({}).has("db"));
+  CHECK(parse_strict({"--db=a", "--db", "b"}).value("db") == "b");  // the last one wins
+}
+
+TEST_CASE("parse_command_line rejects unknown flags, stray arguments and bad values") {
+  CHECK_THROWS_WITH(parse_strict({"--prot", "8080"}),
+                    Catch::Contains("unknown flag --prot") && Catch::Contains("did you mean --port?"));
+  CHECK_THROWS_WITH(parse_strict({"--dbb", "x"}), Catch::Contains("did you mean --db?"));
+  CHECK_THROWS_WITH(parse_strict({"--verbose"}), Catch::Equals("keel: unknown flag --verbose"));
+  CHECK_THROWS_WITH(parse_strict({"positional"}), Catch::Contains("unexpected argument 'positional'"));
+  CHECK_THROWS_WITH(parse_strict({"--port", "abc"}), Catch::Contains("invalid value 'abc' for --port"));
+  CHECK_THROWS_AS(parse_strict({"--port", "abc"}), keel::command_line_error);
+  CHECK_THROWS_WITH(parse_strict({"--db"}), Catch::Contains("missing value after --db"));
+  CHECK_THROWS_WITH(parse_strict({"--migrate=yes"}), Catch::Contains("--migrate takes no value"));
+}
+
+TEST_CASE("command_line_help lists the app's flags and keel's, one line each") {
+  const std::string help = keel::command_line_help("todo", app_flags);
+  CHECK_THAT(help, Catch::StartsWith("usage: todo [flags]\n"));
+  CHECK_THAT(help, Catch::Contains("--db URL") && Catch::Contains("database URL"));
+  CHECK_THAT(help, Catch::Contains("--migrate ") && Catch::Contains("apply the migrations and exit"));
+  CHECK_THAT(help, Catch::Contains("--port N") && Catch::Contains("port to listen on"));
+  CHECK_THAT(help, Catch::Contains("--no-server-header") && Catch::Contains("--help"));
+  for (const auto& setting : keel::detail::settings)
+    CHECK_THAT(help, Catch::Contains("--" + std::string(setting.key)));
+}

@@ -11,7 +11,9 @@
 #include "keel/test_client.hpp"
 
 #include <catch2/catch.hpp>
+#include <fcntl.h>
 #include <simdjson.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +22,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <new>
 #include <string>
 #include <type_traits>
@@ -223,6 +226,46 @@ TEST_CASE("a file sink appends one line per request", "[access_log]") {
   CHECK(parse(lines[0]).path == "/users/1");
   CHECK(parse(lines[1]).path == "/users/2");
   CHECK(parse(lines[2]).path == "/users/3");
+}
+
+namespace {
+
+// What `run` wrote to stderr (file descriptor 2, where the default sink writes).
+template <class Run>
+std::string captured_stderr(Run run) {
+  auto path =
+      std::filesystem::temp_directory_path() / ("keel_access_log_stderr_" + std::to_string(::getpid()));
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ::dup2(file, 2);
+  ::close(file);
+  run();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::ifstream in(path);
+  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the default stderr sink stays quiet under test_client unless asked", "[access_log]") {
+  const std::string quiet = captured_stderr([] {
+    auto app = keel::app{make_router()}.use(keel::access_log{});
+    keel::test_client client{app};
+    CHECK(client.get("/users/1").status == 200);
+  });
+  CHECK(quiet.empty());
+  const std::string asked = captured_stderr([] {
+    auto app = keel::app{make_router()}.use(keel::access_log{{.stderr_in_tests = true}});
+    keel::test_client client{app};
+    CHECK(client.get("/users/7").status == 200);
+  });
+  REQUIRE_FALSE(asked.empty());
+  CHECK(parse(asked.substr(0, asked.find('\n'))).path == "/users/7");
 }
 
 TEST_CASE("an unwritable file path throws at construction", "[access_log]") {

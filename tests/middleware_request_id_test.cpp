@@ -145,3 +145,37 @@ TEST_CASE("without the middleware there is no id", "[request_id]") {
   CHECK(r.body.empty());
   CHECK_FALSE(r.has_header("X-Request-ID"));
 }
+
+TEST_CASE("a request the session rejects before routing (413, 431) still gets an id in header and body",
+          "[request_id]") {
+  auto app = keel::app{make_router()}.use<keel::request_id>();
+  keel::server_config cfg;
+  cfg.limits.max_body_bytes = 10;
+  cfg.limits.max_header_bytes = 512;
+  keel::test_client client{app, cfg};
+
+  auto too_large = client.send_raw("POST /id HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n").at(0);
+  CHECK(too_large.status == 413);
+  const std::string id(too_large.header("X-Request-ID"));
+  CHECK(is_generated_shape(id));
+  CHECK_THAT(too_large.body, Catch::Contains(R"("request_id":")" + id + "\""));
+  CHECK_THAT(too_large.body, Catch::Contains(R"("status":413)"));
+
+  keel::test_client fresh{app, cfg};  // a rejection closes the connection
+  auto too_big_head =
+      fresh.send_raw("GET /id HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(600, 'a') + "\r\n\r\n").at(0);
+  CHECK(too_big_head.status == 431);
+  CHECK(is_generated_shape(too_big_head.header("X-Request-ID")));
+  CHECK_THAT(too_big_head.body, Catch::Contains(R"("request_id":")"));
+}
+
+TEST_CASE("without keel::request_id a rejected request's error has no request_id", "[request_id]") {
+  auto app = keel::app{make_router()};
+  keel::server_config cfg;
+  cfg.limits.max_body_bytes = 10;
+  keel::test_client client{app, cfg};
+  auto r = client.send_raw("POST /id HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n").at(0);
+  CHECK(r.status == 413);
+  CHECK_FALSE(r.has_header("X-Request-ID"));
+  CHECK_THAT(r.body, !Catch::Contains("request_id"));
+}

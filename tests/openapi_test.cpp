@@ -348,7 +348,11 @@ TEST_CASE("openapi_docs: serves /openapi.json, /docs and the Swagger UI assets")
   CHECK(js.header("Content-Type") == "text/javascript; charset=utf-8");
   CHECK(js.body == "var bundle = 1; // \xc3\xa9\n");
   CHECK(client.get("/docs/assets/swagger-ui.css").header("Content-Type") == "text/css; charset=utf-8");
-  CHECK(client.get("/docs/assets/missing.js").status == 404);
+  auto missing = client.get("/docs/assets/missing.js");
+  CHECK(missing.status == 404);
+  CHECK(missing.header("Content-Type") == "application/json");  // the one error shape, not plain text
+  CHECK(missing.body.find(R"("code":"not_found")") != std::string::npos);
+  CHECK(page.body.find("cdn.jsdelivr.net") == std::string::npos);  // local assets: nothing from the CDN
   for (const char* evil :
        {"/docs/assets/../keel-openapi-secret.txt", "/docs/assets/..%2fkeel-openapi-secret.txt",
         "/docs/assets/%2e%2e/keel-openapi-secret.txt", "/docs/assets/.hidden",
@@ -417,6 +421,30 @@ TEST_CASE("openapi: keel's own extractors (query, json, form, header, cookie)") 
   CHECK(has(paths["/login"]["post"]["responses"]["422"]));
 }
 
+TEST_CASE("openapi_docs: without local assets the page loads the pinned Swagger UI from the CDN") {
+  auto app = keel::app{make_router()}.use(keel::openapi_docs(make_router(), {.assets_dir = ""}));
+  keel::test_client client{app};
+  auto page = client.get("/docs");
+  CHECK(page.status == 200);
+  const std::string cdn =
+      "https://cdn.jsdelivr.net/npm/swagger-ui-dist@" + std::string(keel::swagger_ui_version);
+  CHECK(page.body.find("<script src=\"" + cdn + "/swagger-ui-bundle.js\" integrity=\"" +
+                       std::string(keel::swagger_ui_bundle_integrity) +
+                       "\" crossorigin=\"anonymous\"></script>") != std::string::npos);
+  CHECK(page.body.find("<link rel=\"stylesheet\" href=\"" + cdn + "/swagger-ui.css\" integrity=\"" +
+                       std::string(keel::swagger_ui_css_integrity) + "\" crossorigin=\"anonymous\">") !=
+        std::string::npos);
+  CHECK(keel::swagger_ui_bundle_integrity.starts_with("sha384-"));
+  CHECK(keel::swagger_ui_bundle_integrity.size() == 7 + 64);  // 48 bytes in base64
+  CHECK(keel::swagger_ui_css_integrity.size() == 7 + 64);
+  CHECK(page.body.find("/docs/assets/") == std::string::npos);
+  CHECK(page.body.find("<script src=\"/docs/swagger-initializer.js\"></script>") != std::string::npos);
+  // Nothing local to serve: the asset route answers 404 in the error shape.
+  auto asset = client.get("/docs/assets/swagger-ui-bundle.js");
+  CHECK(asset.status == 404);
+  CHECK(asset.header("Content-Type") == "application/json");
+}
+
 TEST_CASE("openapi_docs: paths and title come from the options; without assets the page says what to do") {
   auto r = make_router();
   auto app =
@@ -430,7 +458,7 @@ TEST_CASE("openapi_docs: paths and title come from the options; without assets t
   auto page = client.get("/help");
   CHECK(page.status == 200);
   CHECK(page.body.find("<title>A &lt;b&gt;&amp;&lt;/b&gt; API</title>") != std::string::npos);
-  CHECK(page.body.find("src=\"/help/assets/swagger-ui-bundle.js\"") != std::string::npos);
+  CHECK(page.body.find("swagger-ui-bundle.js\" integrity=") != std::string::npos);  // from the CDN
   CHECK(page.body.find("KEEL_DOCS_ASSETS") != std::string::npos);
   CHECK(client.get("/help/swagger-initializer.js").body.find("\"/api.json\"") != std::string::npos);
   CHECK(client.get("/help/assets/swagger-ui-bundle.js").status == 404);

@@ -166,3 +166,20 @@ TEST_CASE("a request split across many reads is parsed once complete", "[session
   for (char c : req) out += client.send_raw_bytes(std::string_view(&c, 1));
   CHECK(out.find("\r\n\r\nabc") != std::string::npos);
 }
+
+TEST_CASE("test_client: headers with a body; a Content-Type among them is not sent twice", "[test_client]") {
+  // Answers every Content-Type the request carried, joined with '|', then the X-Token header.
+  auto app = keel::app{keel::router{keel::post<"/h">([](keel::request_context& ctx) {
+    std::string out;
+    for (const auto& field : ctx.request().headers)
+      if (keel::detail::iequals(field.name, "Content-Type")) out.append(field.value).append("|");
+    return out + std::string(ctx.request().header("X-Token"));
+  })}};
+  keel::test_client client{app};
+  CHECK(client.post("/h", "{}").body == "application/json|");
+  CHECK(client.post("/h", "{}", {{"X-Token", "t1"}}).body == "application/json|t1");
+  CHECK(client.put("/h", "{}", keel::test_headers{{"X-Token", "t2"}}).status == 405);
+  CHECK(client.post("/h", "a=1", {{"Content-Type", "application/x-www-form-urlencoded"}, {"X-Token", "t3"}})
+            .body == "application/x-www-form-urlencoded|t3");
+  CHECK(client.post("/h", "x", "text/plain", {{"content-type", "text/csv"}}).body == "text/csv|");
+}

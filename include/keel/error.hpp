@@ -12,8 +12,10 @@
 
 #include <concepts>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -53,6 +55,17 @@ class http_error : public std::exception {
     return *this;
   }
   const std::vector<std::pair<std::string, std::string>>& headers() const noexcept { return headers_; }
+
+  // `return keel::not_found();` from a handler returning std::optional<T> would otherwise fail with "cannot
+  // convert"; this conversion exists only to name the fix. Never callable: instantiating it is the error.
+  template <class T>
+  requires(!std::is_constructible_v<T, const http_error&>) operator std::optional<T>()
+      const {  // NOLINT: implicit on purpose, see above
+    static_assert(sizeof(T) == 0,
+                  "keel: an http_error cannot become a std::optional<T> (it only means 404 when empty): make "
+                  "the handler return keel::result<T> to answer with any http_error");
+    return std::nullopt;
+  }
 
  private:
   http::status status_ = http::status::internal_server_error;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/test_mode.hpp"
 #include "keel/server/config.hpp"
 #include "keel/server/reactor.hpp"
 #include "keel/server/session.hpp"
@@ -119,7 +120,9 @@ template <class App>
 class test_client {
  public:
   explicit test_client(const App& app, server_config cfg = {})
-      : app_(app), cfg_(std::move(cfg)), workers_(std::make_unique<worker_pool>(2)) {}
+      : app_(app), cfg_(std::move(cfg)), workers_(std::make_unique<worker_pool>(2)) {
+    detail::running_under_test_client.store(true, std::memory_order_relaxed);
+  }
   test_client(const test_client&) = delete;
   test_client& operator=(const test_client&) = delete;
 
@@ -139,13 +142,25 @@ class test_client {
                      std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("POST", target, body, content_type, headers);
   }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response post(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("POST", target, body, "application/json", headers);
+  }
   test_response put(std::string_view target, std::string_view body,
                     std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("PUT", target, body, content_type, headers);
   }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response put(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("PUT", target, body, "application/json", headers);
+  }
   test_response patch(std::string_view target, std::string_view body,
                       std::string_view content_type = "application/json", const test_headers& headers = {}) {
     return with_body("PATCH", target, body, content_type, headers);
+  }
+  // With headers; the content type is application/json unless they carry a Content-Type.
+  test_response patch(std::string_view target, std::string_view body, const test_headers& headers) {
+    return with_body("PATCH", target, body, "application/json", headers);
   }
 
   // Any method, target, headers and body. Adds Host and, with a body, Content-Length.
@@ -185,7 +200,10 @@ class test_client {
   test_response with_body(std::string_view method, std::string_view target, std::string_view body,
                           std::string_view content_type, const test_headers& headers) {
     test_headers h = headers;
-    h.emplace_back("Content-Type", std::string(content_type));
+    // A Content-Type among the headers wins: it need not be said twice.
+    const bool has_content_type = std::any_of(
+        h.begin(), h.end(), [](const auto& kv) { return detail::iequals(kv.first, "Content-Type"); });
+    if (!has_content_type) h.emplace_back("Content-Type", std::string(content_type));
     return request(method, target, h, body);
   }
 

@@ -12,7 +12,7 @@
 
 // ----- keel/openapi/docs.hpp -----
 // keel::openapi_docs: middleware answering GET /openapi.json (the router's OpenAPI document, built once) and
-// GET /docs (a Swagger UI page whose assets are served from a configured directory).
+// GET /docs (a Swagger UI page: a pinned version from a CDN, or files from a configured directory).
 
 // ----- keel/openapi/document.hpp -----
 // The OpenAPI 3.1 document of a router: paths and operations from the route table, parameters and request
@@ -901,10 +901,13 @@ std::string document(const info& meta = {}) {
 //   auto docs = keel::openapi_docs(api, {.info = {.title = "Todo API", .version = "1.0.0"}});
 //   keel::app{std::move(api)}.use(std::move(docs)).serve(cfg);
 //
-// The Swagger UI files (swagger-ui-bundle.js, swagger-ui.css, ... from the npm package `swagger-ui-dist`)
-// are read from `assets_dir`, by default $KEEL_DOCS_ASSETS; without it /docs still answers, but the page has
-// nothing to run. /docs/assets/<file> serves plain file names only (no '/', no '..', no '%'), read per
-// request: the docs are a development aid, not a hot path.
+// By default the page loads a pinned Swagger UI (swagger_ui_version) from the jsDelivr CDN, with subresource
+// integrity hashes: /docs works out of the box, and a CDN that served other bytes would be refused by the
+// browser. Offline, or under a Content-Security-Policy that allows only 'self', serve the files yourself:
+// point `assets_dir` (by default $KEEL_DOCS_ASSETS) at the npm package `swagger-ui-dist`'s directory, and
+// the page loads them from docs_path + "/assets/". That route serves plain file names only (no '/', no
+// '..', no '%'), read per request: the docs are a development aid, not a hot path. Missing files answer 404
+// in the app's error shape. scripts/swagger-ui-sri prints the hashes for another version.
 
 namespace keel::inline v0 {
 
@@ -917,6 +920,15 @@ struct docs_options {
     return std::string(env != nullptr ? env : "");
   }();
 };
+
+// The Swagger UI the page loads from the CDN when no assets_dir is set, and the sha384 of each file of that
+// exact version of the npm package swagger-ui-dist (scripts/swagger-ui-sri computes them).
+inline constexpr std::string_view swagger_ui_version = "5.35.0";
+inline constexpr std::string_view swagger_ui_cdn = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0/";
+inline constexpr std::string_view swagger_ui_bundle_integrity =
+    "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9";
+inline constexpr std::string_view swagger_ui_css_integrity =
+    "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I";
 
 namespace detail {
 
@@ -985,7 +997,7 @@ class openapi_docs {
       return flow::respond;
     }
     if (path.size() > s.assets_prefix.size() && path.substr(0, s.assets_prefix.size()) == s.assets_prefix) {
-      serve_asset(path.substr(s.assets_prefix.size()), res);
+      serve_asset(path.substr(s.assets_prefix.size()), ctx);
       return flow::respond;
     }
     return flow::next;
@@ -1032,22 +1044,37 @@ class openapi_docs {
     };
     std::string title = html_escape(s.options.info.title);
     std::string spec_link = html_escape(s.options.spec_path);
+    // Local files when the app has them, else the pinned CDN copy with its integrity hashes (crossorigin:
+    // the browser checks integrity only on CORS requests).
+    const bool local = !s.options.assets_dir.empty();
+    const std::string css_tag =
+        local ? "<link rel=\"stylesheet\" href=\"" + s.assets_prefix + "swagger-ui.css\">\n"
+              : "<link rel=\"stylesheet\" href=\"" + std::string(swagger_ui_cdn) +
+                    "swagger-ui.css\" integrity=\"" + std::string(swagger_ui_css_integrity) +
+                    "\" crossorigin=\"anonymous\">\n";
+    const std::string icon_href =
+        (local ? s.assets_prefix : std::string(swagger_ui_cdn)) + "favicon-32x32.png";
+    const std::string bundle_tag =
+        local ? "<script src=\"" + s.assets_prefix + "swagger-ui-bundle.js\"></script>\n"
+              : "<script src=\"" + std::string(swagger_ui_cdn) + "swagger-ui-bundle.js\" integrity=\"" +
+                    std::string(swagger_ui_bundle_integrity) + "\" crossorigin=\"anonymous\"></script>\n";
+    const std::string if_stuck =
+        local ? "its files were not found in docs_options::assets_dir ($KEEL_DOCS_ASSETS): point it at the "
+                "<code>swagger-ui-dist</code> npm package's directory."
+              : "it could not be loaded from cdn.jsdelivr.net (offline?): point KEEL_DOCS_ASSETS (or "
+                "docs_options::assets_dir) at the <code>swagger-ui-dist</code> npm package's directory to "
+                "serve it locally.";
     // The charset matters: without it Chromium reads the bundle as Latin-1 and the page stays blank. The
     // initializer is a file rather than an inline script so that a strict Content-Security-Policy holds.
-    s.page =
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title +
-        "</title>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<link rel=\"stylesheet\" href=\"" +
-        s.assets_prefix + "swagger-ui.css\">\n<link rel=\"icon\" type=\"image/png\" href=\"" +
-        s.assets_prefix +
-        "favicon-32x32.png\">\n</head>\n<body>\n"
-        "<div id=\"swagger-ui\"><p style=\"font-family:sans-serif;margin:2em\">Loading Swagger UI... If this "
-        "stays, its files were not found: point KEEL_DOCS_ASSETS (or docs_options::assets_dir) at the "
-        "<code>swagger-ui-dist</code> npm package's directory. The document itself is at <a href=\"" +
-        spec_link + "\">" + spec_link + "</a>.</p></div>\n<script src=\"" + s.assets_prefix +
-        "swagger-ui-bundle.js\"></script>\n"
-        "<script src=\"" +
-        s.initializer_path + "\"></script>\n</body>\n</html>\n";
+    s.page = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title +
+             "</title>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n" +
+             css_tag + "<link rel=\"icon\" type=\"image/png\" href=\"" + icon_href +
+             "\">\n</head>\n<body>\n"
+             "<div id=\"swagger-ui\"><p style=\"font-family:sans-serif;margin:2em\">Loading Swagger UI... If "
+             "this stays, " +
+             if_stuck + " The document itself is at <a href=\"" + spec_link + "\">" + spec_link +
+             "</a>.</p></div>\n" + bundle_tag + "<script src=\"" + s.initializer_path +
+             "\"></script>\n</body>\n</html>\n";
     std::string url;
     keel::detail::append_json_string(url, s.options.spec_path);
     s.initializer =
@@ -1056,10 +1083,11 @@ class openapi_docs {
         url + ", dom_id: '#swagger-ui', deepLinking: true});\n};\n";
   }
 
-  void serve_asset(std::string_view name, response& res) const {
+  void serve_asset(std::string_view name, request_context& ctx) const {
     const state& s = *state_;
+    // A 404 like any other: in the app's error shape, with the request id.
     if (!detail::is_plain_file_name(name) || s.options.assets_dir.empty()) {
-      res.status(http::status::not_found).body("not found\n").content_type("text/plain; charset=utf-8");
+      ctx.fail(http_error(http::status::not_found));
       return;
     }
     std::string file = s.options.assets_dir;
@@ -1067,10 +1095,11 @@ class openapi_docs {
     file.append(name);
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-      res.status(http::status::not_found).body("not found\n").content_type("text/plain; charset=utf-8");
+      ctx.fail(http_error(http::status::not_found));
       return;
     }
     std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto& res = ctx.response();
     res.status(http::status::ok).body(std::move(data)).content_type(detail::docs_content_type(name));
     res.header("Cache-Control", "public, max-age=3600");
   }

@@ -4,6 +4,7 @@
 #include "keel/config.hpp"
 #include "keel/context.hpp"
 #include "keel/detail/json_escape.hpp"
+#include "keel/detail/test_mode.hpp"
 #include "keel/http/method.hpp"
 #include "keel/json/time.hpp"
 
@@ -18,7 +19,7 @@
 #include <system_error>
 #include <utility>
 
-//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr
+//   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr (not in tests)
 //   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
 //   keel::app{api}.use(keel::access_log{{.callback = &to_my_logger, .user = &logger}})
 //
@@ -37,11 +38,13 @@ class access_log {
   using sink_fn = void (*)(std::string_view line, void* user);
 
   // Where lines go: `callback` when set, else the file at `path` (appended, created when missing), else
-  // stderr.
+  // stderr. A callback or a path is asked for and always written; the stderr default is not written while
+  // the process runs a keel::test_client (test output stays readable) unless `stderr_in_tests` says so.
   struct options {
     std::string path = {};
     sink_fn callback = nullptr;
     void* user = nullptr;
+    bool stderr_in_tests = false;
   };
 
   // Per-request state: when the request entered this layer.
@@ -49,12 +52,13 @@ class access_log {
     std::chrono::steady_clock::time_point start{};
   };
 
-  access_log() : file_(stderr, [](std::FILE*) {}) {}
+  access_log() : access_log(options{}) {}
   // Throws std::system_error when the file cannot be opened: better at start-up than silently losing logs.
   explicit access_log(options opts) : callback_(opts.callback), user_(opts.user) {
     if (callback_ != nullptr) return;
     if (opts.path.empty()) {
       file_ = std::shared_ptr<std::FILE>(stderr, [](std::FILE*) {});
+      quiet_in_tests_ = !opts.stderr_in_tests;
       return;
     }
     std::FILE* f = std::fopen(opts.path.c_str(), "a");
@@ -121,6 +125,7 @@ class access_log {
       callback_(line, user_);
       return;
     }
+    if (quiet_in_tests_ && detail::running_under_test_client.load(std::memory_order_relaxed)) return;
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), file_.get());
   }
@@ -129,6 +134,7 @@ class access_log {
   std::shared_ptr<std::FILE> file_;
   sink_fn callback_ = nullptr;
   void* user_ = nullptr;
+  bool quiet_in_tests_ = false;  // the stderr default, not asked for explicitly
 };
 
 }  // namespace keel::inline v0

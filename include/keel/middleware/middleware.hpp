@@ -62,6 +62,16 @@ concept has_async_before = requires(const M& m, Ctx& ctx) {
 template <class M, class Ctx>
 concept Middleware = std::is_class_v<M> &&(has_before<M, Ctx> || has_after<M, Ctx>);
 
+// A request the session rejects before routing (400 bad framing, 408, 413, 414, 431) never reaches the stack,
+// so its error would lack what middleware adds, such as the request id. An app-wide middleware that declares
+//   static constexpr bool sees_rejected_requests = true;
+// also runs around that error answer: before(ctx) (its flow is ignored), the error, then after(ctx). Its
+// before() must not rely on the request: the session has cleared it (it could not be trusted).
+template <class M>
+concept sees_rejected_requests = requires {
+  requires M::sees_rejected_requests;
+};
+
 namespace detail {
 
 template <class M>
@@ -141,6 +151,28 @@ KEEL_ALWAYS_INLINE void run_after(const std::tuple<Ms...>& stack, Ctx& ctx, std:
     }
     run_after<I + 1>(stack, ctx, ran);
   }
+}
+
+// The layers of `stack` that see rejected requests, around `answer`: their befores in order, then the
+// answer, then their afters innermost first.
+template <std::size_t I = 0, class Ctx, class Answer, class... Ms>
+void wrap_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, Answer&& answer) {
+  if constexpr (I == sizeof...(Ms)) {
+    answer();
+  } else {
+    using M = std::tuple_element_t<I, std::tuple<Ms...>>;
+    constexpr bool sees = sees_rejected_requests<M>;
+    if constexpr (sees && has_before<M, Ctx>) (void)std::get<I>(stack).before(ctx);
+    wrap_rejected_request<I + 1>(stack, ctx, answer);
+    if constexpr (sees && has_after<M, Ctx>) std::get<I>(stack).after(ctx);
+  }
+}
+
+// The session's answer to a request it rejected: ctx.fail(error), wrapped in the layers of the app-wide
+// `stack` that see rejected requests (sees_rejected_requests).
+template <class Ctx, class Error, class... Ms>
+void fail_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, const Error& error) {
+  wrap_rejected_request(stack, ctx, [&] { ctx.fail(error); });
 }
 
 }  // namespace detail

@@ -76,6 +76,9 @@ struct request_id {
   // clients are untrusted and ids must be unique per server.
   bool trust_incoming = true;
 
+  // A request the session rejects before routing (413, 431, ...) gets an id too: errors carry one always.
+  static constexpr bool sees_rejected_requests = true;
+
   void before(request_context& ctx) const {
     if (trust_incoming) {
       std::string_view incoming = ctx.request().header(header);

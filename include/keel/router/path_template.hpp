@@ -63,14 +63,21 @@ consteval std::size_t count_segments(std::string_view p) {
   return n;
 }
 
+// The index of the next '/' at or after `from`, or p.size(). A loop rather than string_view::find: g++ 12
+// with -fsanitize=undefined null-checks find()'s pointer into the template argument object, and that check
+// is "not a constant expression", so every route path failed to compile under UBSan. (The trie uses it too.)
+constexpr std::size_t next_slash(std::string_view p, std::size_t from) {
+  while (from < p.size() && p[from] != '/') ++from;
+  return from;
+}
+
 template <std::size_t N>
 consteval std::array<path_segment, N> parse_path(std::string_view p) {
   std::array<path_segment, N> out{};
   std::size_t idx = 0;
   std::size_t i = 1;
   while (idx < N) {
-    std::size_t end = p.find('/', i);
-    if (end == std::string_view::npos) end = p.size();
+    std::size_t end = next_slash(p, i);
     std::string_view seg = p.substr(i, end - i);
     if (seg.empty() && end != p.size())
       path_error("keel: a route path must not contain an empty segment ('//')");

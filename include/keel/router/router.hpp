@@ -64,11 +64,22 @@ constexpr bool is_service_param =
 template <class Ctx, class P>
 constexpr bool is_extractor_param = Extractor<std::remove_cvref_t<P>, Ctx>;
 
+// A struct by value (or const&) is most often a request body DTO without its wrapper: say so, alone.
+template <class P>
+constexpr bool is_plain_struct_param =
+    std::is_class_v<std::remove_cvref_t<P>>&& std::is_aggregate_v<std::remove_cvref_t<P>> &&
+    (!std::is_lvalue_reference_v<P> || std::is_const_v<std::remove_reference_t<P>>);
+
 template <class Parameter>
 struct handler_parameter_is_not_extractable {
-  static_assert(sizeof(Parameter) == 0,
+  static_assert(!is_plain_struct_param<Parameter>,
+                "keel: a plain struct handler parameter (type shown) is not read from the request by itself: "
+                "take keel::json<T> for a JSON body (keel/json.hpp), keel::query<T> for the query string or "
+                "keel::form<T> for a form");
+  static_assert(is_plain_struct_param<Parameter> || sizeof(Parameter) == 0,
                 "keel: this handler parameter (type shown) is no path parameter, no extractor (no "
-                "keel::extractor<T> specialization), no middleware state and no app service (app.provide)");
+                "keel::extractor<T> specialization), no middleware state and no app service (did you forget "
+                "app.provide(x)?)");
   static constexpr bool ok = false;
 };
 
@@ -233,8 +244,9 @@ struct route_pipeline {
 
   template <class P>
   static constexpr void check_coroutine_param() {
-    if constexpr (std::is_lvalue_reference_v<P> && !is_context_param<Ctx, P> && !is_state_param<Ctx, P> &&
-                  !is_service_param<Ctx, P>) {
+    // Only parameters that were extracted: any other reference has its own error already.
+    if constexpr (std::is_lvalue_reference_v<P> &&
+                  (is_extractor_param<Ctx, P> || is_positional_path_param<P> || is_named_path_param<P>)) {
       (void)coroutine_handler_takes_reference<P>::ok;
     }
   }

@@ -98,8 +98,7 @@ struct trie_builder {
 
   // The segment of `path` starting at `at`; moves `at` past the '/' after it (beyond size() after the last).
   static constexpr std::string_view next_segment(std::string_view path, std::size_t& at) {
-    std::size_t end = path.find('/', at);
-    if (end == std::string_view::npos) end = path.size();
+    const std::size_t end = next_slash(path, at);  // not path.find: see next_slash
     const std::string_view seg = path.substr(at, end - at);
     at = end + 1;
     return seg;
@@ -126,11 +125,8 @@ struct trie_builder {
     std::size_t i = 1;
     bool done = p.size() <= 1;
     while (!done) {
-      std::size_t end = p.find('/', i);
-      if (end == std::string_view::npos) {
-        end = p.size();
-        done = true;
-      }
+      const std::size_t end = next_slash(p, i);  // not p.find: see next_slash
+      done = end == p.size();
       std::string_view seg = p.substr(i, end - i);
       i = end + 1;
       if (seg.size() >= 2 && seg.front() == '{') {

@@ -52,8 +52,9 @@ struct server_config {
   // KEEL_MAX_BODY_BYTES, KEEL_MAX_HEADER_BYTES, KEEL_TLS_CERT, KEEL_TLS_KEY, KEEL_SHUTDOWN_MS.
   static server_config from_env();
   // --host H --port N --threads T --workers W --tls-cert F --tls-key F --max-body-bytes N ... applied on top
-  // of from_env(). Unknown flags are left for the app (see `rest`). Throws std::invalid_argument on bad
-  // values.
+  // of from_env(). Unknown flags are left for the app, so a typo goes unnoticed: main() should rather use
+  // keel::parse_command_line (server/command_line.hpp), which rejects them. Throws std::invalid_argument on
+  // bad values.
   static server_config from_args(int argc, char** argv);
 };
 
@@ -61,3 +62,5 @@ struct server_config {
 
 // The definitions of from_env() and from_args().
 #include "keel/server/config_parse.hpp"
+// The strict command line for main(): keel::parse_command_line.
+#include "keel/server/command_line.hpp"

@@ -80,27 +80,34 @@ inline bool apply_setting(server_config& cfg, std::string_view key, std::string_
   return true;
 }
 
-inline constexpr std::string_view env_settings[] = {
-    "host",
-    "port",
-    "threads",
-    "workers",
-    "max-connections",
-    "max-body-bytes",
-    "max-header-bytes",
-    "server-header",
-    "tls-cert",
-    "tls-key",
-    "shutdown-ms",
-    "header-timeout-ms",
-    "body-timeout-ms",
-    "idle-timeout-ms",
-    "write-timeout-ms",
+// Every setting, as the flag (--port) and the variable (KEEL_PORT) spell it, with a line for --help.
+struct setting_description {
+  std::string_view key;
+  std::string_view value_name;
+  std::string_view description;
+};
+
+inline constexpr setting_description settings[] = {
+    {"host", "HOST", "address to listen on (default 0.0.0.0; \"::\" for IPv6)"},
+    {"port", "N", "port to listen on (default 8080)"},
+    {"threads", "N", "reactor threads (default 0: one per hardware thread)"},
+    {"workers", "N", "worker threads for blocking work (default 0: max(2, hardware threads))"},
+    {"max-connections", "N", "open connections per server before new ones are closed (default 10000)"},
+    {"max-body-bytes", "N", "largest request body; over it: 413 (default 1048576)"},
+    {"max-header-bytes", "N", "largest request head; over it: 431 (default 16384)"},
+    {"server-header", "TEXT", "Server header value (\"\" for none; default keel)"},
+    {"tls-cert", "FILE", "PEM certificate chain (turns TLS on)"},
+    {"tls-key", "FILE", "PEM private key"},
+    {"shutdown-ms", "MS", "graceful shutdown: how long in-flight requests get (default 10000)"},
+    {"header-timeout-ms", "MS", "time to receive a request's headers (default 10000)"},
+    {"body-timeout-ms", "MS", "time to receive the rest of the body (default 30000)"},
+    {"idle-timeout-ms", "MS", "keep-alive: time allowed between requests (default 60000)"},
+    {"write-timeout-ms", "MS", "time allowed for one response write (default 30000)"},
 };
 
 inline bool is_setting(std::string_view key) {
-  for (std::string_view known : env_settings)
-    if (known == key) return true;
+  for (const setting_description& known : settings)
+    if (known.key == key) return true;
   return false;
 }
 
@@ -115,7 +122,8 @@ inline std::string env_name(std::string_view key) {
 
 inline server_config server_config::from_env() {
   server_config cfg;
-  for (std::string_view key : detail::env_settings) {
+  for (const detail::setting_description& setting : detail::settings) {
+    const std::string_view key = setting.key;
     const std::string name = detail::env_name(key);
     if (const char* value = std::getenv(name.c_str())) detail::apply_setting(cfg, key, value, name);
   }

@@ -346,7 +346,8 @@ class http_session {
   // follows in the stream can be trusted.
   void reject(http::status s) {
     ctx_.reset_for_next_request();
-    ctx_.fail(http_error(s));
+    // Not ctx_.fail alone: app middleware that see rejected requests (keel::request_id) wrap the answer.
+    detail::fail_rejected_request(app_.middleware(), ctx_, http_error(s));
     http::write_response(out_, ctx_.response(), writer_, false, true);
     close_after_write_ = true;
     in_begin_ = in_end_ = 0;

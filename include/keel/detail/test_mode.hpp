@@ -1,0 +1,14 @@
+// Whether this process drives an app through keel::test_client: set by its constructor, never cleared. Output
+// nobody asked for (keel::access_log's default stderr sink) stays off then, so test runs print only what the
+// tests print.
+#pragma once
+
+#include "keel/config.hpp"
+
+#include <atomic>
+
+namespace keel::inline v0::detail {
+
+inline std::atomic<bool> running_under_test_client{false};
+
+}  // namespace keel::inline v0::detail
