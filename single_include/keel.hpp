@@ -30,11 +30,13 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define KEEL_ALWAYS_INLINE inline __attribute__((always_inline))
+#define KEEL_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
 #define KEEL_NOINLINE __attribute__((noinline))
 #define KEEL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define KEEL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define KEEL_ALWAYS_INLINE inline
+#define KEEL_ALWAYS_INLINE_LAMBDA
 #define KEEL_NOINLINE
 #define KEEL_LIKELY(x) (x)
 #define KEEL_UNLIKELY(x) (x)
@@ -628,6 +630,14 @@ class http_error : public std::exception {
   std::string message_;
   std::vector<field_error> fields_;
   std::vector<std::pair<std::string, std::string>> headers_;
+};
+
+// Thrown into a streaming handler (a write or read through keel::stream_writer / keel::body_stream, or an
+// upgraded protocol's I/O) when its connection is gone: the client disconnected, a write timed out, or the
+// server shut down. Let it propagate: the handler's frame unwinds and nothing is logged as an error.
+class stream_closed : public std::exception {
+ public:
+  const char* what() const noexcept override { return "keel: the connection closed"; }
 };
 
 // Shorthands for the common cases.
@@ -1352,15 +1362,21 @@ inline command_line parse_command_line(int argc, char** argv,
 // keel::context: the per-request state every layer sees: the parsed request, the response being built, path
 // parameters, the request id, the typed state middleware puts in (found by type), and the app's services.
 //
-// A connection owns one context and reuses it for each request, so its buffers keep their capacity.
+// A connection owns one context and reuses it for each request, so its buffers keep their capacity. What
+// only the framework touches (routing slots, the completion hook, body sources) is reached through
+// detail::context_access, not through the context's public API.
 
+
+#include <unistd.h>
 
 #include <array>
+#include <cstdint>
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #ifndef KEEL_MAX_PATH_PARAMS
 #define KEEL_MAX_PATH_PARAMS 16
@@ -1388,6 +1404,91 @@ struct resume_hook {
   void* self = nullptr;
   void operator()() const { fn(self); }
 };
+
+struct stream_channel;
+
+// What a response carries besides buffered text, decided by its responder: a file region (keel::file), a
+// stream the handler writes (keel::stream_writer), or a protocol that takes the connection over
+// (keel::upgrade). The session checks it once per request.
+enum class body_kind : std::uint8_t { buffered, file, stream, upgrade };
+
+// An open file and the region of it to send; closes the file when reset or destroyed.
+class file_region {
+ public:
+  file_region() = default;
+  file_region(const file_region&) = delete;
+  file_region& operator=(const file_region&) = delete;
+  file_region(file_region&& o) noexcept
+      : fd_(std::exchange(o.fd_, -1)), offset_(o.offset_), length_(o.length_) {}
+  file_region& operator=(file_region&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+      offset_ = o.offset_;
+      length_ = o.length_;
+    }
+    return *this;
+  }
+  ~file_region() { reset(); }
+
+  void assign(int fd, std::uint64_t offset, std::uint64_t length) noexcept {
+    reset();
+    fd_ = fd;
+    offset_ = offset;
+    length_ = length;
+  }
+  void reset() noexcept {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  }
+  bool open() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_; }
+  std::uint64_t offset() const noexcept { return offset_; }
+  std::uint64_t length() const noexcept { return length_; }
+  void narrow(std::uint64_t offset, std::uint64_t length) noexcept {
+    offset_ = offset;
+    length_ = length;
+  }
+  // `n` bytes of the region were sent.
+  void advance(std::uint64_t n) noexcept {
+    offset_ += n;
+    length_ -= n;
+  }
+
+ private:
+  int fd_ = -1;
+  std::uint64_t offset_ = 0;
+  std::uint64_t length_ = 0;
+};
+
+// A protocol waiting to take over the connection after its 101 response (see keel/upgrade.hpp): the object
+// that runs it, behind two plain function pointers.
+struct upgrade_slot {
+  void* protocol = nullptr;
+  void (*destroy)(void*) = nullptr;
+  void* (*start)(void* protocol, void* io) = nullptr;  // starts the protocol's task over `io`
+  std::string_view name;
+  upgrade_slot() = default;
+  upgrade_slot(const upgrade_slot&) = delete;
+  upgrade_slot& operator=(const upgrade_slot&) = delete;
+  upgrade_slot(upgrade_slot&& o) noexcept
+      : protocol(std::exchange(o.protocol, nullptr)), destroy(o.destroy), start(o.start), name(o.name) {}
+  upgrade_slot& operator=(upgrade_slot&& o) noexcept {
+    if (this != &o) {
+      reset();
+      protocol = std::exchange(o.protocol, nullptr);
+      destroy = o.destroy;
+      start = o.start;
+      name = o.name;
+    }
+    return *this;
+  }
+  ~upgrade_slot() { reset(); }
+  void reset() noexcept {
+    if (protocol != nullptr) destroy(std::exchange(protocol, nullptr));
+  }
+};
+
+struct context_access;
 }  // namespace detail
 
 // The part of the context that does not depend on the app's types. Extractors and middleware that need
@@ -1411,22 +1512,12 @@ class request_context {
   // Template of the matched route ("/users/{id}"), "" when no route matched. Logs and metrics group by it.
   std::string_view route_path() const noexcept { return route_path_; }
 
-  // --- for the framework (session, router)
-  std::array<std::string_view, KEEL_MAX_PATH_PARAMS>& param_slots() noexcept { return params_; }
-  void set_params(std::size_t n) noexcept { param_count_ = n; }
-  void set_route_path(std::string_view p) noexcept { route_path_ = p; }
-  void set_tls(bool tls) noexcept { is_tls_ = tls; }
-  // Scratch strings for values that had to be decoded (percent-encoded path parameters), reused.
-  std::string& scratch(std::size_t i) { return scratch_[i % scratch_.size()]; }
-  detail::resume_hook& on_async_complete() noexcept { return resume_; }
-
   // Answers with `e`, in the app's error shape (its ErrorFormatter), carrying the request id.
   void fail(const http_error& e) {
     response_.reset();
     error_renderer_(e, request_id_, response_);
   }
   using error_renderer = void (*)(const http_error&, std::string_view, keel::response&);
-  void set_error_renderer(error_renderer r) noexcept { error_renderer_ = r; }
 
   void reset_for_next_request() {
     request_.clear();
@@ -1434,9 +1525,17 @@ class request_context {
     param_count_ = 0;
     request_id_.clear();
     route_path_ = {};
+    if (KEEL_UNLIKELY(body_kind_ != detail::body_kind::buffered)) reset_body_source();
   }
 
  private:
+  friend struct detail::context_access;
+  KEEL_NOINLINE void reset_body_source() noexcept {
+    body_kind_ = detail::body_kind::buffered;
+    file_.reset();
+    upgrade_.reset();
+  }
+
   http::request request_;
   keel::response response_;
   std::array<std::string_view, KEEL_MAX_PATH_PARAMS> params_{};
@@ -1445,9 +1544,43 @@ class request_context {
   std::string_view route_path_;
   std::array<std::string, 4> scratch_{};
   bool is_tls_ = false;
+  detail::body_kind body_kind_ = detail::body_kind::buffered;
   detail::resume_hook resume_{};
   error_renderer error_renderer_ = &render_error<json_error_formatter>;
+  detail::stream_channel* channel_ = nullptr;
+  detail::file_region file_;
+  detail::upgrade_slot upgrade_;
+  // Layers whose `before` ran (their `after`s are owed), kept here only for stacks with an asynchronous
+  // `before`: the app's and the matched route's.
+  std::size_t app_layers_ = 0;
+  std::size_t route_layers_ = 0;
 };
+
+namespace detail {
+// The framework's side of a context (session, router, responders), kept out of its public API.
+struct context_access {
+  static std::array<std::string_view, KEEL_MAX_PATH_PARAMS>& param_slots(request_context& c) noexcept {
+    return c.params_;
+  }
+  static void set_params(request_context& c, std::size_t n) noexcept { c.param_count_ = n; }
+  static void set_route_path(request_context& c, std::string_view p) noexcept { c.route_path_ = p; }
+  static void set_tls(request_context& c, bool tls) noexcept { c.is_tls_ = tls; }
+  // Scratch strings for values that had to be decoded (percent-encoded path parameters), reused.
+  static std::string& scratch(request_context& c, std::size_t i) { return c.scratch_[i % c.scratch_.size()]; }
+  static resume_hook& on_async_complete(request_context& c) noexcept { return c.resume_; }
+  static void set_error_renderer(request_context& c, request_context::error_renderer r) noexcept {
+    c.error_renderer_ = r;
+  }
+  static stream_channel* channel(request_context& c) noexcept { return c.channel_; }
+  static void set_channel(request_context& c, stream_channel* ch) noexcept { c.channel_ = ch; }
+  static body_kind kind(const request_context& c) noexcept { return c.body_kind_; }
+  static void set_kind(request_context& c, body_kind k) noexcept { c.body_kind_ = k; }
+  static file_region& file(request_context& c) noexcept { return c.file_; }
+  static upgrade_slot& upgrade(request_context& c) noexcept { return c.upgrade_; }
+  static std::size_t& app_layers_ran(request_context& c) noexcept { return c.app_layers_; }
+  static std::size_t& route_layers_ran(request_context& c) noexcept { return c.route_layers_; }
+};
+}  // namespace detail
 
 // The typed context: States are the state types of every middleware in the app, Services the app's services
 // (held by pointer; they outlive the server).
@@ -1480,7 +1613,7 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
     return *std::get<detail::tuple_index<T, std::tuple<Services...>>::value>(services_);
   }
 
-  void bind_services(const services_type& s) noexcept { services_ = s; }
+  void bind_services(const services_type& s) noexcept { services_ = s; }  // by the app, once per connection
   void reset_for_next_request() {
     request_context::reset_for_next_request();
     ((std::get<detail::tuple_index<States, std::tuple<States...>>::value>(states_) = States{}), ...);
@@ -1493,6 +1626,494 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
 
 }  // namespace keel::inline v0
 // ----- end of keel/context.hpp -----
+// ----- keel/lifecycle.hpp -----
+// App lifecycle: start-up and shutdown hooks, supervised background tasks and periodic timers.
+//
+//   keel::app{api}
+//       .on_start([&] { migrate(db); })                 // before the server listens; a throw stops start-up
+//       .spawn([](keel::background& bg) -> keel::task<> {
+//         while (co_await bg.sleep(std::chrono::seconds(1))) refresh_cache();   // false once stopping
+//       })
+//       .every(std::chrono::seconds(10), [] { log_stats(); })
+//       .on_stop([&] { pool.close(); })                // after everything else, before serve() returns
+//       .serve();
+//
+// Shutdown runs in a fixed order: stop accepting; finish in-flight requests and let upgraded protocols say
+// goodbye (within the shutdown timeout); stop periodic timers and ask background tasks to stop (bg.stopping()
+// turns true and a pending bg.sleep() returns false at once), waiting up to the shutdown timeout; a task
+// that ignores the request is abandoned with a logged warning; then the on_stop hooks run, and serve()
+// returns. Background tasks and timers run on the first reactor thread: what blocks belongs in keel::offload.
+
+// ----- keel/task.hpp -----
+// keel::task<T>: the lazy coroutine type handlers return, plus the detached starter the pipeline uses.
+
+// ----- keel/detail/frame_allocator.hpp -----
+// keel::detail::frame_allocator: per-thread, size-bucketed free lists for coroutine frames.
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEL_ASAN_ENABLED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEEL_ASAN_ENABLED 1
+#endif
+#endif
+#ifdef KEEL_ASAN_ENABLED
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace keel::inline v0::detail {
+
+// Every request that runs a coroutine handler creates a few frames of similar sizes. Keeping the freed blocks
+// in per-thread lists means the steady state never reaches malloc. A frame may be freed on another thread
+// than the one that allocated it; the block then simply joins that thread's list (all blocks come from the
+// global operator new, so any thread may release them).
+class frame_allocator {
+ public:
+  static constexpr std::size_t granularity = 64;
+  static constexpr std::size_t bucket_count = 32;  // frames up to 2 KiB are recycled, larger go to the heap
+  static constexpr std::size_t max_cached_per_bucket = 256;
+
+  static void* allocate(std::size_t size) {
+    const std::size_t bucket = bucket_of(size);
+    frame_allocator* self = bucket < bucket_count ? instance() : nullptr;
+    if (self != nullptr) {
+      if (free_block* block = self->heads_[bucket]) {
+        unpoison(block, bucket_bytes(bucket));
+        self->heads_[bucket] = block->next;
+        --self->counts_[bucket];
+        return block;
+      }
+      ++self->heap_allocations_;
+      return ::operator new(bucket_bytes(bucket));
+    }
+    return ::operator new(size);
+  }
+
+  static void deallocate(void* p, std::size_t size) noexcept {
+    const std::size_t bucket = bucket_of(size);
+    frame_allocator* self = bucket < bucket_count ? instance() : nullptr;
+    if (self != nullptr && self->counts_[bucket] < max_cached_per_bucket) {
+      auto* block = static_cast<free_block*>(p);
+      block->next = self->heads_[bucket];
+      self->heads_[bucket] = block;
+      ++self->counts_[bucket];
+      poison(block, bucket_bytes(bucket));
+      return;
+    }
+    ::operator delete(p);
+  }
+
+  // How many frames this thread took from the heap (not from a free list); tests use it to prove recycling.
+  static std::uint64_t heap_allocations() {
+    frame_allocator* self = instance();
+    return self != nullptr ? self->heap_allocations_ : 0;
+  }
+
+  frame_allocator() = default;
+  frame_allocator(const frame_allocator&) = delete;
+  frame_allocator& operator=(const frame_allocator&) = delete;
+  ~frame_allocator() {
+    current() = nullptr;  // frames freed later in thread teardown go straight to the heap
+    for (std::size_t b = 0; b < bucket_count; ++b) {
+      while (free_block* block = heads_[b]) {
+        unpoison(block, bucket_bytes(b));
+        heads_[b] = block->next;
+        ::operator delete(block);
+      }
+    }
+  }
+
+ private:
+  struct free_block {
+    free_block* next;
+  };
+
+  static constexpr std::size_t bucket_of(std::size_t size) {
+    return (size + granularity - 1) / granularity - 1;
+  }
+  static constexpr std::size_t bucket_bytes(std::size_t bucket) { return (bucket + 1) * granularity; }
+
+  // A trivially destructible pointer can still be read after the owning thread_local was destroyed, which a
+  // thread_local object with a destructor could not.
+  static frame_allocator*& current() {
+    thread_local frame_allocator* ptr = nullptr;
+    return ptr;
+  }
+  static frame_allocator* instance() {
+    thread_local bool created = false;
+    if (!created) {
+      created = true;
+      thread_local frame_allocator owner;
+      current() = &owner;
+    }
+    return current();
+  }
+
+  // Under ASan a recycled block stays poisoned while it sits in a list, so a use after free is still
+  // reported.
+  static void poison([[maybe_unused]] free_block* block, [[maybe_unused]] std::size_t bytes) {
+#ifdef KEEL_ASAN_ENABLED
+    ASAN_POISON_MEMORY_REGION(reinterpret_cast<char*>(block) + sizeof(free_block),
+                              bytes - sizeof(free_block));
+#endif
+  }
+  static void unpoison([[maybe_unused]] free_block* block, [[maybe_unused]] std::size_t bytes) {
+#ifdef KEEL_ASAN_ENABLED
+    ASAN_UNPOISON_MEMORY_REGION(block, bytes);
+#endif
+  }
+
+  std::array<free_block*, bucket_count> heads_{};
+  std::array<std::size_t, bucket_count> counts_{};
+  std::uint64_t heap_allocations_ = 0;
+};
+
+// Mixed into promise types so their frames come from the recycling allocator.
+struct recycled_frame {
+  static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { frame_allocator::deallocate(p, size); }
+};
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/detail/frame_allocator.hpp -----
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0 {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+// Resumes whoever awaited the finished task by symmetric transfer, so a long chain of co_awaits that
+// complete synchronously does not grow the stack.
+struct final_transfer {
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> finished) noexcept {
+    if (auto next = finished.promise().continuation) return next;
+    return std::noop_coroutine();
+  }
+  void await_resume() const noexcept {}
+};
+
+struct task_promise_base : recycled_frame {
+  std::coroutine_handle<> continuation;
+  std::exception_ptr exception;
+
+  std::suspend_always initial_suspend() const noexcept { return {}; }
+  final_transfer final_suspend() const noexcept { return {}; }
+  void unhandled_exception() noexcept { exception = std::current_exception(); }
+};
+
+template <class T>
+struct task_promise : task_promise_base {
+  std::optional<T> value;
+  task<T> get_return_object() noexcept;
+  // By value, so `co_return {a, b};` works for aggregates; costs one move.
+  void return_value(T v) { value.emplace(std::move(v)); }
+  T take() {
+    if (exception) std::rethrow_exception(exception);
+    return std::move(*value);
+  }
+};
+
+template <>
+struct task_promise<void> : task_promise_base {
+  task<void> get_return_object() noexcept;
+  void return_void() const noexcept {}
+  void take() const {
+    if (exception) std::rethrow_exception(exception);
+  }
+};
+
+}  // namespace detail
+
+// A task does nothing until it is awaited (or handed to detail::start_detached); it owns its frame.
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::task_promise<T>;
+  using value_type = T;
+
+  task() noexcept = default;
+  explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+  task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() { destroy(); }
+
+  bool valid() const noexcept { return static_cast<bool>(handle_); }
+
+  auto operator co_await() && noexcept {
+    struct awaiter {
+      std::coroutine_handle<promise_type> callee;
+      bool await_ready() const noexcept { return !callee || callee.done(); }
+      std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
+        callee.promise().continuation = caller;
+        return callee;
+      }
+      T await_resume() { return callee.promise().take(); }
+    };
+    return awaiter{handle_};
+  }
+
+ private:
+  void destroy() noexcept {
+    if (handle_) handle_.destroy();
+    handle_ = {};
+  }
+  std::coroutine_handle<promise_type> handle_;
+};
+
+namespace detail {
+
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>{std::coroutine_handle<task_promise<T>>::from_promise(*this)};
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>{std::coroutine_handle<task_promise<void>>::from_promise(*this)};
+}
+
+template <class T>
+struct task_result {
+  std::exception_ptr exception;
+  std::optional<T> value;
+};
+template <>
+struct task_result<void> {
+  std::exception_ptr exception;
+};
+
+// A fire-and-forget coroutine: runs at once, frees its own frame when it finishes.
+struct detached_coroutine {
+  struct promise_type : recycled_frame {
+    detached_coroutine get_return_object() const noexcept { return {}; }
+    std::suspend_never initial_suspend() const noexcept { return {}; }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    // `done` must not throw: there is nobody left to tell.
+    void unhandled_exception() const noexcept { std::terminate(); }
+  };
+};
+
+template <class T, class F>
+detached_coroutine run_detached(task<T> t, F done) {
+  task_result<T> result;
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(t);
+    } else {
+      result.value.emplace(co_await std::move(t));
+    }
+  } catch (...) {
+    result.exception = std::current_exception();
+  }
+  t = task<T>{};  // release the callee's frame before reporting, so `done` may start the next task at once
+  done(std::move(result));
+}
+
+// Starts `t` now on this thread; calls done(task_result<T>&&) when it finishes, on the thread that resumed it
+// last (the reactor thread that started it, when it only suspends through keel::offload / keel::sleep_for).
+template <class T, class F>
+void start_detached(task<T> t, F done) {
+  run_detached(std::move(t), std::move(done));
+}
+
+}  // namespace detail
+}  // namespace keel::inline v0
+// ----- end of keel/task.hpp -----
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <coroutine>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace keel::inline v0 {
+
+// Handed to each spawned background task: whether shutdown asked it to stop, and a sleep that shutdown
+// interrupts.
+class background {
+ public:
+  explicit background(asio::io_context& reactor) : reactor_(&reactor) {}
+  background(const background&) = delete;
+  background& operator=(const background&) = delete;
+
+  bool stopping() const noexcept { return stopping_; }
+
+  // co_await bg.sleep(d): true after d, false at once (or as soon as shutdown begins) when stopping.
+  [[nodiscard]] auto sleep(std::chrono::steady_clock::duration d) {
+    struct awaiter {
+      background* bg;
+      std::chrono::steady_clock::duration d;
+      bool await_ready() const noexcept { return bg->stopping_; }
+      void await_suspend(std::coroutine_handle<> h) {
+        bg->timer_.emplace(*bg->reactor_, d);
+        bg->timer_->async_wait([h](const std::error_code&) { h.resume(); });
+      }
+      bool await_resume() const noexcept { return !bg->stopping_; }
+    };
+    return awaiter{this, d};
+  }
+
+  // Shutdown: stop, and cut a pending sleep short.
+  void request_stop() {
+    stopping_ = true;
+    if (timer_) timer_->cancel();
+  }
+
+ private:
+  asio::io_context* reactor_;
+  std::optional<asio::steady_timer> timer_;
+  bool stopping_ = false;
+};
+
+namespace detail {
+
+// What an app registered; shared by the app objects its builder steps make (app.use(...) returns a new app).
+// std::function is fine here: these run a handful of times per process, never per request.
+struct lifecycle {
+  std::vector<std::function<void()>> start_hooks;
+  std::vector<std::function<void()>> stop_hooks;
+  std::vector<std::function<task<void>(background&)>> tasks;
+  std::vector<std::pair<std::chrono::steady_clock::duration, std::function<void()>>> timers;
+
+  bool empty() const noexcept {
+    return start_hooks.empty() && stop_hooks.empty() && tasks.empty() && timers.empty();
+  }
+};
+
+// The running side, on the first reactor: the spawned tasks and the timers.
+class lifecycle_runner {
+ public:
+  lifecycle_runner(const lifecycle& l, asio::io_context& reactor) : lifecycle_(l), reactor_(reactor) {}
+  lifecycle_runner(const lifecycle_runner&) = delete;
+  lifecycle_runner& operator=(const lifecycle_runner&) = delete;
+
+  // On the reactor thread.
+  void start() {
+    for (const auto& [interval, fn] : lifecycle_.timers) {
+      auto& t = timers_.emplace_back(std::make_unique<periodic>(reactor_, interval, fn));
+      t->arm();
+    }
+    for (const auto& make : lifecycle_.tasks) {
+      auto& bg = backgrounds_.emplace_back(std::make_unique<background>(reactor_));
+      ++running_;
+      detail::start_detached(make(*bg), [this](task_result<void>&& r) {
+        if (r.exception) log_task_failure(r.exception);
+        if (--running_ == 0 && stopping_) {
+          deadline_.cancel();
+          finish(false);
+        }
+      });
+    }
+  }
+
+  // On the reactor thread, once every connection is done: stop the timers, ask the tasks to stop, and give
+  // them until `deadline`. finished(abandoned) is called once: when the last task ended (false), or at the
+  // deadline with tasks still running (true; they are left suspended, and a warning is logged).
+  void stop(std::chrono::milliseconds deadline, std::function<void(bool)> finished) {
+    stopping_ = true;
+    finished_ = std::move(finished);
+    for (auto& t : timers_) t->cancel();
+    for (auto& bg : backgrounds_) bg->request_stop();
+    if (running_ == 0) return finish(false);
+    deadline_.expires_after(deadline);
+    deadline_.async_wait([this](const std::error_code& ec) {
+      if (ec || running_ == 0) return;
+      std::fprintf(stderr, "{\"level\":\"warning\",\"event\":\"background_tasks_abandoned\",\"count\":%d}\n",
+                   running_);
+      std::fflush(stderr);
+      finish(true);
+    });
+  }
+
+  int running() const noexcept { return running_; }
+
+ private:
+  struct periodic {
+    periodic(asio::io_context& reactor, std::chrono::steady_clock::duration interval,
+             const std::function<void()>& fn)
+        : timer(reactor), interval(interval), fn(fn) {}
+    void arm() {
+      timer.expires_after(interval);
+      timer.async_wait([this](const std::error_code& ec) {
+        if (ec || cancelled) return;
+        try {
+          fn();
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "{\"level\":\"error\",\"event\":\"timer_exception\",\"what\":\"%s\"}\n",
+                       e.what());
+        }
+        arm();
+      });
+    }
+    void cancel() {
+      cancelled = true;
+      timer.cancel();
+    }
+    asio::steady_timer timer;
+    std::chrono::steady_clock::duration interval;
+    const std::function<void()>& fn;
+    bool cancelled = false;
+  };
+
+  static void log_task_failure(const std::exception_ptr& e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "{\"level\":\"error\",\"event\":\"background_task_exception\",\"what\":\"%s\"}\n",
+                   ex.what());
+    } catch (...) {
+      std::fprintf(stderr, "{\"level\":\"error\",\"event\":\"background_task_exception\"}\n");
+    }
+  }
+
+  void finish(bool abandoned) {
+    if (auto f = std::exchange(finished_, nullptr)) f(abandoned);
+  }
+
+  const lifecycle& lifecycle_;
+  asio::io_context& reactor_;
+  std::function<void(bool)> finished_;
+  std::vector<std::unique_ptr<periodic>> timers_;
+  std::vector<std::unique_ptr<background>> backgrounds_;
+  asio::steady_timer deadline_{reactor_};
+  int running_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace detail
+}  // namespace keel::inline v0
+// ----- end of keel/lifecycle.hpp -----
 // ----- keel/middleware/middleware.hpp -----
 // The Middleware role and how a stack of them runs.
 //
@@ -1505,12 +2126,66 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
 // thread. With hooks, every middleware stays a plain synchronous function that the compiler inlines around
 // the handler, whether the handler is synchronous or not, and no layer needs a coroutine frame of its own.
 //
+// A layer that needs I/O (a session store, a rate-limit counter, a key set) may write `before` as a coroutine
+// returning keel::task<keel::flow>. Only such a layer costs a coroutine frame; a stack of synchronous layers
+// compiles exactly as before (the asynchronous path is chosen at compile time, per stack).
+//
 // A middleware may declare `using state = T;`: every request then carries a T (default-constructed) that the
 // middleware fills and that later layers and handlers read by type (`ctx.state<T>()`, or a handler parameter
 // `T&` / `const T&`). Middleware objects are shared by all threads: before/after must be const.
 
+// ----- keel/detail/exception_response.hpp -----
+// How an exception that escaped a handler or a middleware becomes a response: an http_error answers with
+// itself, anything else is logged and answered with a 500 carrying the request id and no internals.
 
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+namespace keel::inline v0::detail {
+
+// Logs an exception that escaped a handler; the client sees a 500 with the request id only.
+inline void log_handler_exception(request_context& ctx, const char* what) {
+  // Escaped: an exception's text (and a client-chosen id) must not break the JSON log line.
+  std::string line = R"({"level":"error","event":"handler_exception","request_id":)";
+  append_json_string(line, ctx.request_id());
+  line.append(R"(,"route":)");
+  append_json_string(line, ctx.route_path());
+  line.append(R"(,"what":)");
+  append_json_string(line, what);
+  line.append("}\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+inline void fail_internal(request_context& ctx) {
+  ctx.fail(http_error(http::status::internal_server_error, "internal server error", "internal_error"));
+}
+
+// Turns the in-flight exception into a response.
+inline void respond_to_exception(request_context& ctx) {
+  try {
+    throw;
+  } catch (const http_error& e) {
+    ctx.fail(e);
+  } catch (const stream_closed&) {
+    // The client is gone: nobody reads this answer, and a disconnect is no server error.
+    fail_internal(ctx);
+  } catch (const std::exception& e) {
+    log_handler_exception(ctx, e.what());
+    fail_internal(ctx);
+  } catch (...) {
+    log_handler_exception(ctx, "unknown exception");
+    fail_internal(ctx);
+  }
+}
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/detail/exception_response.hpp -----
+
+#include <concepts>
 #include <cstddef>
+#include <exception>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -1522,6 +2197,12 @@ enum class flow : bool {
   respond,  // stop here: ctx.response() is the answer
 };
 
+enum class dispatch_result : bool {
+  done,     // ctx.response() holds the answer
+  pending,  // something suspended (a coroutine handler or `before`); the context's completion hook fires
+            // once the response is ready
+};
+
 template <class M, class Ctx>
 concept has_before = requires(const M& m, Ctx& ctx) {
   m.before(ctx);
@@ -1529,6 +2210,12 @@ concept has_before = requires(const M& m, Ctx& ctx) {
 template <class M, class Ctx>
 concept has_after = requires(const M& m, Ctx& ctx) {
   m.after(ctx);
+};
+
+// A `before` that awaits: `keel::task<keel::flow> before(Ctx&) const`.
+template <class M, class Ctx>
+concept has_async_before = requires(const M& m, Ctx& ctx) {
+  { m.before(ctx) } -> std::same_as<task<flow>>;
 };
 
 // A type that can sit in a stack over requests with context Ctx.
@@ -1557,28 +2244,59 @@ struct state_of<M> {
   using type = typename M::state;
 };
 
-// Runs the `before`s of `stack` in order. Returns how many layers ran (their `after`s must run) and
-// whether the request goes on.
-template <std::size_t I = 0, class Ctx, class... Ms>
-KEEL_ALWAYS_INLINE bool run_before(const std::tuple<Ms...>& stack, Ctx& ctx, std::size_t& ran) {
+template <class Ctx, class Stack>
+struct stack_is_async;
+template <class Ctx, class... Ms>
+struct stack_is_async<Ctx, std::tuple<Ms...>> {
+  static constexpr bool value = (has_async_before<Ms, Ctx> || ...);
+};
+// Whether any layer of the stack awaits in `before` (then the number of layers that ran is kept in the
+// context, since it must outlive the call).
+template <class Ctx, class Stack>
+inline constexpr bool stack_is_async_v = stack_is_async<Ctx, Stack>::value;
+
+// Runs the `before`s of `stack` from layer I on, then inner(ctx). `ran` counts the layers whose `before` ran
+// (their `after`s are owed). Returns done when the answer is ready (the caller runs the `after`s), pending
+// when something suspended. An asynchronous `before` that resumes goes on down the chain; when the chain then
+// ends with done, on_done(ctx) is called (and an inner that went pending signals completion itself).
+template <std::size_t I = 0, class Ctx, class... Ms, class Inner, class OnDone>
+KEEL_ALWAYS_INLINE dispatch_result run_chain(const std::tuple<Ms...>& stack, Ctx& ctx, std::size_t& ran,
+                                             const Inner& inner, const OnDone& on_done) {
   if constexpr (I == sizeof...(Ms)) {
-    return true;
+    return inner(ctx);
   } else {
     using M = std::tuple_element_t<I, std::tuple<Ms...>>;
     static_assert(
         Middleware<M, Ctx>,
         "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
     ++ran;
-    if constexpr (has_before<M, Ctx>) {
-      using R = decltype(std::get<I>(stack).before(ctx));
-      if constexpr (std::is_same_v<R, flow>) {
-        if (std::get<I>(stack).before(ctx) == flow::respond) return false;
-      } else {
-        static_assert(std::is_void_v<R>, "keel: middleware before(ctx) must return void or keel::flow");
-        std::get<I>(stack).before(ctx);
+    if constexpr (has_async_before<M, Ctx>) {
+      start_detached(std::get<I>(stack).before(ctx),
+                     [&stack, &ctx, &ran, inner, on_done](task_result<flow>&& res) {
+                       dispatch_result r = dispatch_result::done;
+                       try {
+                         if (res.exception) std::rethrow_exception(res.exception);
+                         if (*res.value == flow::next) r = run_chain<I + 1>(stack, ctx, ran, inner, on_done);
+                       } catch (...) {
+                         respond_to_exception(ctx);
+                       }
+                       if (r == dispatch_result::done) on_done(ctx);
+                     });
+      return dispatch_result::pending;
+    } else {
+      if constexpr (has_before<M, Ctx>) {
+        using R = decltype(std::get<I>(stack).before(ctx));
+        if constexpr (std::is_same_v<R, flow>) {
+          if (std::get<I>(stack).before(ctx) == flow::respond) return dispatch_result::done;
+        } else {
+          static_assert(
+              std::is_void_v<R>,
+              "keel: middleware before(ctx) must return void, keel::flow or keel::task<keel::flow>");
+          std::get<I>(stack).before(ctx);
+        }
       }
+      return run_chain<I + 1>(stack, ctx, ran, inner, on_done);
     }
-    return run_before<I + 1>(stack, ctx, ran);
   }
 }
 
@@ -2291,7 +3009,7 @@ template <class T>
 bool parse_path_value(std::string_view raw, T& out, request_context& ctx, std::size_t slot) {
   std::string_view text = raw;
   if (http::needs_decoding(raw)) {
-    std::string& buf = ctx.scratch(slot);
+    std::string& buf = detail::context_access::scratch(ctx, slot);
     buf.clear();
     if (!http::percent_decode(raw, buf)) return false;
     text = buf;
@@ -2631,6 +3349,25 @@ struct is_task : std::false_type {};
 template <class T>
 struct is_task<task<T>> : std::true_type {};
 
+// Parameters that await the connection (keel::stream_writer, keel::body_stream) mark themselves, so the
+// router needs none of their headers: such a handler must be a coroutine.
+template <class P>
+concept streams_param = requires {
+  std::remove_cvref_t<P>::keel_needs_coroutine;
+};
+// keel::body_stream: the route's body is read in pieces, not buffered before the handler runs.
+template <class P>
+concept reads_body_stream = requires {
+  std::remove_cvref_t<P>::keel_reads_body_stream;
+};
+
+template <class Args>
+struct any_reads_body_stream;
+template <class... A>
+struct any_reads_body_stream<std::tuple<A...>> {
+  static constexpr bool value = (reads_body_stream<A> || ...);
+};
+
 // A parameter bound positionally to the path: a plain path value type by value or const reference.
 template <class P>
 constexpr bool is_positional_path_param = PathValue<std::remove_cvref_t<P>> &&
@@ -2812,11 +3549,20 @@ constexpr void check_handler() {
 //   keel::group<"/api">(keel::get<"/a">(h1), keel::post<"/b">(h2)).use<auth>()
 
 
+#include <cstddef>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 namespace keel::inline v0 {
+
+namespace detail {
+// How a route takes its request body (see router::body_policy_for).
+struct body_policy {
+  std::size_t limit = 0;   // bytes of decoded body; 0: the server's limits.max_body_bytes
+  bool streaming = false;  // the handler reads it with keel::body_stream
+};
+}  // namespace detail
 
 template <fixed_string Path, http::method_set Methods, class Handler, class... Middleware>
 struct route {
@@ -2827,12 +3573,20 @@ struct route {
 
   Handler handler;
   std::tuple<Middleware...> middleware;
+  std::size_t max_body = 0;  // this route's body limit; 0: the server's limits.max_body_bytes
 
   // Adds middleware that runs for this route only, inside the app's and the group's.
   template <class... Ms>
   auto use(Ms... ms) && {
     return route<Path, Methods, Handler, Middleware..., Ms...>{
-        std::move(handler), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...))};
+        std::move(handler), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...)),
+        max_body};
+  }
+  // A body limit for this route alone, above or below the server's default (uploads, small forms). A
+  // Content-Length over it is a 413 before any body byte is read.
+  route body_limit(std::size_t bytes) && {
+    max_body = bytes;
+    return std::move(*this);
   }
   template <class... Ms>
   requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
@@ -2937,7 +3691,7 @@ template <fixed_string Prefix, class... GMs, fixed_string P, http::method_set M,
 struct prefixed<Prefix, std::tuple<GMs...>, route<P, M, H, Ms...>> {
   using type = route<join_path<Prefix, P>(), M, H, GMs..., Ms...>;
   static type make(route<P, M, H, Ms...>&& r, std::tuple<GMs...> gms) {
-    return type{std::move(r.handler), std::tuple_cat(std::move(gms), std::move(r.middleware))};
+    return type{std::move(r.handler), std::tuple_cat(std::move(gms), std::move(r.middleware)), r.max_body};
   }
 };
 
@@ -3135,12 +3889,6 @@ constexpr flat_route_table_t<Items...> flatten_routes(Items... items) {
 #include <cstring>
 #include <memory>
 #include <string_view>
-
-#if defined(__GNUC__) || defined(__clang__)
-#define KEEL_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
-#else
-#define KEEL_ALWAYS_INLINE_LAMBDA
-#endif
 
 namespace keel::inline v0::detail {
 
@@ -3569,304 +4317,6 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
 
 }  // namespace keel::inline v0::detail
 // ----- end of keel/router/trie.hpp -----
-// ----- keel/task.hpp -----
-// keel::task<T>: the lazy coroutine type handlers return, plus the detached starter the pipeline uses.
-
-// ----- keel/detail/frame_allocator.hpp -----
-// keel::detail::frame_allocator: per-thread, size-bucketed free lists for coroutine frames.
-
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <new>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define KEEL_ASAN_ENABLED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KEEL_ASAN_ENABLED 1
-#endif
-#endif
-#ifdef KEEL_ASAN_ENABLED
-#include <sanitizer/asan_interface.h>
-#endif
-
-namespace keel::inline v0::detail {
-
-// Every request that runs a coroutine handler creates a few frames of similar sizes. Keeping the freed blocks
-// in per-thread lists means the steady state never reaches malloc. A frame may be freed on another thread
-// than the one that allocated it; the block then simply joins that thread's list (all blocks come from the
-// global operator new, so any thread may release them).
-class frame_allocator {
- public:
-  static constexpr std::size_t granularity = 64;
-  static constexpr std::size_t bucket_count = 32;  // frames up to 2 KiB are recycled, larger go to the heap
-  static constexpr std::size_t max_cached_per_bucket = 256;
-
-  static void* allocate(std::size_t size) {
-    const std::size_t bucket = bucket_of(size);
-    frame_allocator* self = bucket < bucket_count ? instance() : nullptr;
-    if (self != nullptr) {
-      if (free_block* block = self->heads_[bucket]) {
-        unpoison(block, bucket_bytes(bucket));
-        self->heads_[bucket] = block->next;
-        --self->counts_[bucket];
-        return block;
-      }
-      ++self->heap_allocations_;
-      return ::operator new(bucket_bytes(bucket));
-    }
-    return ::operator new(size);
-  }
-
-  static void deallocate(void* p, std::size_t size) noexcept {
-    const std::size_t bucket = bucket_of(size);
-    frame_allocator* self = bucket < bucket_count ? instance() : nullptr;
-    if (self != nullptr && self->counts_[bucket] < max_cached_per_bucket) {
-      auto* block = static_cast<free_block*>(p);
-      block->next = self->heads_[bucket];
-      self->heads_[bucket] = block;
-      ++self->counts_[bucket];
-      poison(block, bucket_bytes(bucket));
-      return;
-    }
-    ::operator delete(p);
-  }
-
-  // How many frames this thread took from the heap (not from a free list); tests use it to prove recycling.
-  static std::uint64_t heap_allocations() {
-    frame_allocator* self = instance();
-    return self != nullptr ? self->heap_allocations_ : 0;
-  }
-
-  frame_allocator() = default;
-  frame_allocator(const frame_allocator&) = delete;
-  frame_allocator& operator=(const frame_allocator&) = delete;
-  ~frame_allocator() {
-    current() = nullptr;  // frames freed later in thread teardown go straight to the heap
-    for (std::size_t b = 0; b < bucket_count; ++b) {
-      while (free_block* block = heads_[b]) {
-        unpoison(block, bucket_bytes(b));
-        heads_[b] = block->next;
-        ::operator delete(block);
-      }
-    }
-  }
-
- private:
-  struct free_block {
-    free_block* next;
-  };
-
-  static constexpr std::size_t bucket_of(std::size_t size) {
-    return (size + granularity - 1) / granularity - 1;
-  }
-  static constexpr std::size_t bucket_bytes(std::size_t bucket) { return (bucket + 1) * granularity; }
-
-  // A trivially destructible pointer can still be read after the owning thread_local was destroyed, which a
-  // thread_local object with a destructor could not.
-  static frame_allocator*& current() {
-    thread_local frame_allocator* ptr = nullptr;
-    return ptr;
-  }
-  static frame_allocator* instance() {
-    thread_local bool created = false;
-    if (!created) {
-      created = true;
-      thread_local frame_allocator owner;
-      current() = &owner;
-    }
-    return current();
-  }
-
-  // Under ASan a recycled block stays poisoned while it sits in a list, so a use after free is still
-  // reported.
-  static void poison([[maybe_unused]] free_block* block, [[maybe_unused]] std::size_t bytes) {
-#ifdef KEEL_ASAN_ENABLED
-    ASAN_POISON_MEMORY_REGION(reinterpret_cast<char*>(block) + sizeof(free_block),
-                              bytes - sizeof(free_block));
-#endif
-  }
-  static void unpoison([[maybe_unused]] free_block* block, [[maybe_unused]] std::size_t bytes) {
-#ifdef KEEL_ASAN_ENABLED
-    ASAN_UNPOISON_MEMORY_REGION(block, bytes);
-#endif
-  }
-
-  std::array<free_block*, bucket_count> heads_{};
-  std::array<std::size_t, bucket_count> counts_{};
-  std::uint64_t heap_allocations_ = 0;
-};
-
-// Mixed into promise types so their frames come from the recycling allocator.
-struct recycled_frame {
-  static void* operator new(std::size_t size) { return frame_allocator::allocate(size); }
-  static void operator delete(void* p, std::size_t size) noexcept { frame_allocator::deallocate(p, size); }
-};
-
-}  // namespace keel::inline v0::detail
-// ----- end of keel/detail/frame_allocator.hpp -----
-
-#include <coroutine>
-#include <exception>
-#include <optional>
-#include <type_traits>
-#include <utility>
-
-namespace keel::inline v0 {
-
-template <class T = void>
-class task;
-
-namespace detail {
-
-// Resumes whoever awaited the finished task by symmetric transfer, so a long chain of co_awaits that
-// complete synchronously does not grow the stack.
-struct final_transfer {
-  bool await_ready() const noexcept { return false; }
-  template <class Promise>
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> finished) noexcept {
-    if (auto next = finished.promise().continuation) return next;
-    return std::noop_coroutine();
-  }
-  void await_resume() const noexcept {}
-};
-
-struct task_promise_base : recycled_frame {
-  std::coroutine_handle<> continuation;
-  std::exception_ptr exception;
-
-  std::suspend_always initial_suspend() const noexcept { return {}; }
-  final_transfer final_suspend() const noexcept { return {}; }
-  void unhandled_exception() noexcept { exception = std::current_exception(); }
-};
-
-template <class T>
-struct task_promise : task_promise_base {
-  std::optional<T> value;
-  task<T> get_return_object() noexcept;
-  // By value, so `co_return {a, b};` works for aggregates; costs one move.
-  void return_value(T v) { value.emplace(std::move(v)); }
-  T take() {
-    if (exception) std::rethrow_exception(exception);
-    return std::move(*value);
-  }
-};
-
-template <>
-struct task_promise<void> : task_promise_base {
-  task<void> get_return_object() noexcept;
-  void return_void() const noexcept {}
-  void take() const {
-    if (exception) std::rethrow_exception(exception);
-  }
-};
-
-}  // namespace detail
-
-// A task does nothing until it is awaited (or handed to detail::start_detached); it owns its frame.
-template <class T>
-class [[nodiscard]] task {
- public:
-  using promise_type = detail::task_promise<T>;
-  using value_type = T;
-
-  task() noexcept = default;
-  explicit task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
-  task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-  task& operator=(task&& other) noexcept {
-    if (this != &other) {
-      destroy();
-      handle_ = std::exchange(other.handle_, {});
-    }
-    return *this;
-  }
-  task(const task&) = delete;
-  task& operator=(const task&) = delete;
-  ~task() { destroy(); }
-
-  bool valid() const noexcept { return static_cast<bool>(handle_); }
-
-  auto operator co_await() && noexcept {
-    struct awaiter {
-      std::coroutine_handle<promise_type> callee;
-      bool await_ready() const noexcept { return !callee || callee.done(); }
-      std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) noexcept {
-        callee.promise().continuation = caller;
-        return callee;
-      }
-      T await_resume() { return callee.promise().take(); }
-    };
-    return awaiter{handle_};
-  }
-
- private:
-  void destroy() noexcept {
-    if (handle_) handle_.destroy();
-    handle_ = {};
-  }
-  std::coroutine_handle<promise_type> handle_;
-};
-
-namespace detail {
-
-template <class T>
-task<T> task_promise<T>::get_return_object() noexcept {
-  return task<T>{std::coroutine_handle<task_promise<T>>::from_promise(*this)};
-}
-inline task<void> task_promise<void>::get_return_object() noexcept {
-  return task<void>{std::coroutine_handle<task_promise<void>>::from_promise(*this)};
-}
-
-template <class T>
-struct task_result {
-  std::exception_ptr exception;
-  std::optional<T> value;
-};
-template <>
-struct task_result<void> {
-  std::exception_ptr exception;
-};
-
-// A fire-and-forget coroutine: runs at once, frees its own frame when it finishes.
-struct detached_coroutine {
-  struct promise_type : recycled_frame {
-    detached_coroutine get_return_object() const noexcept { return {}; }
-    std::suspend_never initial_suspend() const noexcept { return {}; }
-    std::suspend_never final_suspend() const noexcept { return {}; }
-    void return_void() const noexcept {}
-    // `done` must not throw: there is nobody left to tell.
-    void unhandled_exception() const noexcept { std::terminate(); }
-  };
-};
-
-template <class T, class F>
-detached_coroutine run_detached(task<T> t, F done) {
-  task_result<T> result;
-  try {
-    if constexpr (std::is_void_v<T>) {
-      co_await std::move(t);
-    } else {
-      result.value.emplace(co_await std::move(t));
-    }
-  } catch (...) {
-    result.exception = std::current_exception();
-  }
-  t = task<T>{};  // release the callee's frame before reporting, so `done` may start the next task at once
-  done(std::move(result));
-}
-
-// Starts `t` now on this thread; calls done(task_result<T>&&) when it finishes, on the thread that resumed it
-// last (the reactor thread that started it, when it only suspends through keel::offload / keel::sleep_for).
-template <class T, class F>
-void start_detached(task<T> t, F done) {
-  run_detached(std::move(t), std::move(done));
-}
-
-}  // namespace detail
-}  // namespace keel::inline v0
-// ----- end of keel/task.hpp -----
 
 #include <array>
 #include <cstddef>
@@ -3879,11 +4329,6 @@ void start_detached(task<T> t, F done) {
 #include <utility>
 
 namespace keel::inline v0 {
-
-enum class dispatch_result : bool {
-  done,     // ctx.response() holds the answer
-  pending,  // a coroutine handler is running; ctx.on_async_complete() fires when the response is ready
-};
 
 namespace detail {
 
@@ -3898,38 +4343,6 @@ inline std::string allow_header(http::method_set set) {
       out.append(http::to_string(m));
     }
   return out;
-}
-
-// Logs an exception that escaped a handler; the client sees a 500 with the request id only.
-inline void log_handler_exception(request_context& ctx, const char* what) {
-  // Escaped: an exception's text (and a client-chosen id) must not break the JSON log line.
-  std::string line = R"({"level":"error","event":"handler_exception","request_id":)";
-  append_json_string(line, ctx.request_id());
-  line.append(R"(,"route":)");
-  append_json_string(line, ctx.route_path());
-  line.append(R"(,"what":)");
-  append_json_string(line, what);
-  line.append("}\n");
-  std::fwrite(line.data(), 1, line.size(), stderr);
-}
-
-inline void fail_internal(request_context& ctx) {
-  ctx.fail(http_error(http::status::internal_server_error, "internal server error", "internal_error"));
-}
-
-// Turns the in-flight exception into a response.
-inline void respond_to_exception(request_context& ctx) {
-  try {
-    throw;
-  } catch (const http_error& e) {
-    ctx.fail(e);
-  } catch (const std::exception& e) {
-    log_handler_exception(ctx, e.what());
-    fail_internal(ctx);
-  } catch (...) {
-    log_handler_exception(ctx, "unknown exception");
-    fail_internal(ctx);
-  }
 }
 
 // What a handler parameter holds while the pipeline runs.
@@ -4052,14 +4465,26 @@ struct route_pipeline {
   using result_type = typename traits::result;
   static constexpr bool is_coroutine = is_task<result_type>::value;
 
+  static constexpr bool async_layers = stack_is_async_v<Ctx, decltype(Route::middleware)>;
+  static constexpr std::size_t layer_count = std::tuple_size_v<decltype(Route::middleware)>;
+
   // Runs the route's middleware, extractors, handler and responder.
   static dispatch_result run(const Route& route, Ctx& ctx) {
-    std::size_t ran = 0;
+    std::size_t local_ran = 0;
+    std::size_t& ran = async_layers ? context_access::route_layers_ran(ctx) : local_ran;
+    ran = 0;
     dispatch_result r = dispatch_result::done;
     try {
       // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
-      if (run_before(route.middleware, ctx, ran))
-        r = extract_and_call(route, ctx, ran, std::make_index_sequence<std::tuple_size_v<args>>{});
+      r = run_chain(
+          route.middleware, ctx, ran,
+          [&route](Ctx& c) KEEL_ALWAYS_INLINE_LAMBDA {
+            return extract_and_call(route, c, std::make_index_sequence<std::tuple_size_v<args>>{});
+          },
+          [&route](Ctx& c) {  // an asynchronous before() answered, or the chain after it finished at once
+            run_after(route.middleware, c, context_access::route_layers_ran(c));
+            context_access::on_async_complete(c)();
+          });
     } catch (...) {
       respond_to_exception(ctx);
     }
@@ -4067,17 +4492,28 @@ struct route_pipeline {
     return r;
   }
 
+  // A handler that returned nothing and answered nothing answers 204, coroutine or not.
+  static void answer_void(Ctx& ctx) {
+    keel::response& res = ctx.response();
+    if (context_access::kind(ctx) == body_kind::buffered && res.body().empty() &&
+        res.status() == http::status::ok)
+      res.status(http::status::no_content);
+  }
+
   template <std::size_t... Is>
-  KEEL_ALWAYS_INLINE static dispatch_result extract_and_call(const Route& route, Ctx& ctx, std::size_t ran,
+  KEEL_ALWAYS_INLINE static dispatch_result extract_and_call(const Route& route, Ctx& ctx,
                                                              std::index_sequence<Is...>) {
     std::tuple<std::optional<arg_storage_t<std::tuple_element_t<Is, args>>>...> storage;
     bool ok = (extract_arg<Route, Is, std::tuple_element_t<Is, args>>(ctx, std::get<Is>(storage)) && ...);
     if (!ok) return dispatch_result::done;
+    static_assert(is_coroutine || !(streams_param<std::tuple_element_t<Is, args>> || ...),
+                  "keel: a handler taking keel::stream_writer or keel::body_stream must be a coroutine "
+                  "returning keel::task<...>: it awaits the connection as it writes or reads");
     if constexpr (is_coroutine) {
       (check_coroutine_param<std::tuple_element_t<Is, args>>(), ...);
       auto t = route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
       using T = typename result_type::value_type;
-      start_detached(std::move(t), [&route, &ctx, ran](task_result<T>&& res) {
+      start_detached(std::move(t), [&route, &ctx](task_result<T>&& res) {
         if (res.exception) {
           try {
             std::rethrow_exception(res.exception);
@@ -4085,7 +4521,7 @@ struct route_pipeline {
             respond_to_exception(ctx);
           }
         } else if constexpr (std::is_void_v<T>) {
-          ctx.response().status(http::status::no_content);
+          answer_void(ctx);
         } else {
           try {
             respond_with(ctx, std::move(*res.value));
@@ -4093,14 +4529,14 @@ struct route_pipeline {
             respond_to_exception(ctx);
           }
         }
-        run_after(route.middleware, ctx, ran);
-        ctx.on_async_complete()();
+        // Every before() ran, or the handler would not have started.
+        run_after(route.middleware, ctx, layer_count);
+        context_access::on_async_complete(ctx)();
       });
       return dispatch_result::pending;
     } else if constexpr (std::is_void_v<result_type>) {
       route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
-      if (ctx.response().body().empty() && ctx.response().status() == http::status::ok)
-        ctx.response().status(http::status::no_content);
+      answer_void(ctx);
       return dispatch_result::done;
     } else {
       respond_with(ctx, route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
@@ -4125,8 +4561,8 @@ namespace detail {
 // One route's pipeline behind a type-erased pointer to the route, for the dispatch table.
 template <class Route, class Ctx>
 dispatch_result run_route(const void* route, Ctx& ctx) {
-  ctx.set_params(Route::path_info::param_count);
-  ctx.set_route_path(Route::path_info::text);
+  context_access::set_params(ctx, Route::path_info::param_count);
+  context_access::set_route_path(ctx, Route::path_info::text);
   return route_pipeline<Route, Ctx>::run(*static_cast<const Route*>(route), ctx);
 }
 
@@ -4143,7 +4579,9 @@ class router<std::tuple<Routes...>> {
   static constexpr std::size_t size = sizeof...(Routes);
 
   template <RouteItem... Items>
-  explicit router(Items... items) : routes_(detail::flatten_routes(std::move(items)...)) {}
+  explicit router(Items... items)
+      : routes_(detail::flatten_routes(std::move(items)...)),
+        policies_(policies_of(routes_, std::index_sequence_for<Routes...>{})) {}
 
   // The routes, in order, as references.
   std::tuple<const Routes&...> routes() const noexcept {
@@ -4161,7 +4599,8 @@ class router<std::tuple<Routes...>> {
       ctx.fail(http_error(http::status::not_found));
       return dispatch_result::done;
     }
-    int leaf = detail::match_path(trie_, 0, path.substr(1), path.size() == 1, ctx.param_slots().data(), 0);
+    int leaf = detail::match_path(trie_, 0, path.substr(1), path.size() == 1,
+                                  detail::context_access::param_slots(ctx).data(), 0);
     if (leaf < 0) {
       ctx.fail(http_error(http::status::not_found));
       return dispatch_result::done;
@@ -4188,8 +4627,36 @@ class router<std::tuple<Routes...>> {
     return dispatch_result::done;
   }
 
+  // How the route that a request's head names takes its body: its limit (0: the server's) and whether the
+  // handler reads it in pieces (keel::body_stream). The session asks before reading any body byte; a request
+  // that matches no route gets the defaults, and dispatch answers it later.
+  template <class Ctx>
+  detail::body_policy body_policy_for(Ctx& ctx) const {
+    const http::request& req = ctx.request();
+    const std::string_view path = req.path;
+    if (path.empty() || path.front() != '/') return {};
+    const int leaf = detail::match_path(trie_, 0, path.substr(1), path.size() == 1,
+                                        detail::context_access::param_slots(ctx).data(), 0);
+    if (leaf < 0) return {};
+    const detail::trie_leaf& l = trie_.leaves[static_cast<std::size_t>(leaf)];
+    for (std::size_t i = 0; i < l.count; ++i) {
+      const std::size_t r = trie_.leaf_routes[l.first + i];
+      if (descs_[r].methods.contains(req.method)) return policies_[r];
+    }
+    return {};
+  }
+
  private:
   static constexpr http::method_set all_methods_set() { return http::method_set{std::uint16_t(0x1ff)}; }
+
+  template <std::size_t... Is>
+  static std::array<detail::body_policy, sizeof...(Routes)> policies_of(
+      const detail::route_table<Routes...>& t, std::index_sequence<Is...>) {
+    return {detail::body_policy{
+        detail::value_at<Is>(t).max_body,
+        detail::any_reads_body_stream<
+            typename detail::callable_traits<typename Routes::handler_type>::args>::value}...};
+  }
 
   template <class Ctx>
   static dispatch_result answer_options(Ctx& ctx, http::method_set set) {
@@ -4235,8 +4702,8 @@ class router<std::tuple<Routes...>> {
   KEEL_ALWAYS_INLINE dispatch_result invoke(Ctx& ctx) const {
     const auto& route = detail::value_at<I>(routes_);
     using R = std::remove_cvref_t<decltype(route)>;
-    ctx.set_params(R::path_info::param_count);
-    ctx.set_route_path(R::path_info::text);
+    detail::context_access::set_params(ctx, R::path_info::param_count);
+    detail::context_access::set_route_path(ctx, R::path_info::text);
     return detail::route_pipeline<R, Ctx>::run(route, ctx);
   }
 
@@ -4251,6 +4718,7 @@ class router<std::tuple<Routes...>> {
   static constexpr auto trie_ = detail::build_trie<sizeof...(Routes), sizes_>(descs_);
 
   detail::route_table<Routes...> routes_;
+  std::array<detail::body_policy, sizeof...(Routes)> policies_;
 };
 
 template <RouteItem... Items>
@@ -4259,7 +4727,9 @@ router(Items...) -> router<detail::flat_routes_t<Items...>>;
 }  // namespace keel::inline v0
 // ----- end of keel/router/router.hpp -----
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -4324,17 +4794,20 @@ class app {
       "keel: an error formatter needs `static void format(const keel::http_error&, std::string_view "
       "request_id, keel::response&)`");
 
+  static constexpr bool async_layers = detail::stack_is_async_v<context_type, Stack>;
+
   explicit app(Router r) : router_(std::move(r)) {}
-  app(Router r, Stack s, typename detail::service_list<Services>::pointers svc)
-      : router_(std::move(r)), stack_(std::move(s)), services_(svc) {}
+  app(Router r, Stack s, typename detail::service_list<Services>::pointers svc,
+      std::shared_ptr<detail::lifecycle> life)
+      : router_(std::move(r)), stack_(std::move(s)), services_(svc), lifecycle_(std::move(life)) {}
 
   // App-wide middleware, outermost first; it runs for every request, matched or not.
   template <class... Ms>
   auto use(Ms... ms) && {
     using S = decltype(std::tuple_cat(std::declval<Stack>(), std::declval<std::tuple<Ms...>>()));
     return app<Router, S, Services, ErrorFormat>(
-        std::move(router_), std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)),
-        services_);
+        std::move(router_), std::tuple_cat(std::move(stack_), std::tuple<Ms...>(std::move(ms)...)), services_,
+        std::move(lifecycle_));
   }
   template <class... Ms>
   requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
@@ -4346,14 +4819,46 @@ class app {
   auto provide(Ts&... services) && {
     using S = decltype(std::tuple_cat(std::declval<Services>(), std::declval<std::tuple<Ts...>>()));
     return app<Router, Stack, S, ErrorFormat>(std::move(router_), std::move(stack_),
-                                              std::tuple_cat(services_, std::tuple<Ts*...>(&services...)));
+                                              std::tuple_cat(services_, std::tuple<Ts*...>(&services...)),
+                                              std::move(lifecycle_));
   }
 
   // Replaces the JSON shape of every error response (see keel/error.hpp).
   template <class F>
   auto errors() && {
-    return app<Router, Stack, Services, F>(std::move(router_), std::move(stack_), services_);
+    return app<Router, Stack, Services, F>(std::move(router_), std::move(stack_), services_,
+                                           std::move(lifecycle_));
   }
+
+  // --- lifecycle (keel/lifecycle.hpp): hooks, background tasks and timers, in shutdown's fixed order. They
+  // add to the app in place (and the app's later builder steps keep them).
+  // Runs before the server listens, in order; an exception stops start-up.
+  template <class F>
+  app& on_start(F fn) {
+    life().start_hooks.emplace_back(std::move(fn));
+    return *this;
+  }
+  // Runs after shutdown finished everything else (requests, upgraded connections, background tasks).
+  template <class F>
+  app& on_stop(F fn) {
+    life().stop_hooks.emplace_back(std::move(fn));
+    return *this;
+  }
+  // A supervised background task: `fn(keel::background&) -> keel::task<>`, started on the first reactor
+  // once the server listens, asked to stop (and awaited, up to the shutdown timeout) at shutdown.
+  template <class F>
+  app& spawn(F fn) {
+    life().tasks.emplace_back(std::move(fn));
+    return *this;
+  }
+  // Calls fn() every `interval` on the first reactor until shutdown (keep it short: it runs on a reactor).
+  template <class Rep, class Period, class F>
+  app& every(std::chrono::duration<Rep, Period> interval, F fn) {
+    life().timers.emplace_back(std::chrono::duration_cast<std::chrono::steady_clock::duration>(interval),
+                               std::move(fn));
+    return *this;
+  }
+  const detail::lifecycle* lifecycle() const noexcept { return lifecycle_.get(); }
 
   // Runs the server until SIGINT/SIGTERM (or stop); returns after a graceful shutdown. Defined in
   // keel/server/server.hpp.
@@ -4362,30 +4867,47 @@ class app {
   // --- used by the session
   void prepare(context_type& ctx) const {
     ctx.bind_services(services_);
-    ctx.set_error_renderer(&render_error<ErrorFormat>);
+    detail::context_access::set_error_renderer(ctx, &render_error<ErrorFormat>);
   }
   dispatch_result handle(context_type& ctx) const {
-    std::size_t ran = 0;
+    std::size_t local_ran = 0;
+    std::size_t& ran = async_layers ? detail::context_access::app_layers_ran(ctx) : local_ran;
+    ran = 0;
     dispatch_result r = dispatch_result::done;
     try {
       // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
-      if (detail::run_before(stack_, ctx, ran)) r = router_.dispatch(ctx);
+      r = detail::run_chain(
+          stack_, ctx, ran, [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },
+          // An asynchronous before() answered, or the chain after it finished at once: the session's
+          // complete() runs the afters.
+          [](context_type& c) { detail::context_access::on_async_complete(c)(); });
     } catch (...) {
       detail::respond_to_exception(ctx);
     }
     if (r == dispatch_result::done) detail::run_after(stack_, ctx, ran);
     return r;
   }
-  // After an asynchronous handler finished: the app-wide `after`s (every `before` ran).
-  void complete(context_type& ctx) const { detail::run_after(stack_, ctx, std::tuple_size_v<Stack>); }
+  // After a pending request finished: the app-wide `after`s of the layers whose `before` ran.
+  void complete(context_type& ctx) const {
+    detail::run_after(stack_, ctx,
+                      async_layers ? detail::context_access::app_layers_ran(ctx) : std::tuple_size_v<Stack>);
+  }
+  // How the route the request's head names takes its body (limit, streaming).
+  detail::body_policy body_policy(context_type& ctx) const { return router_.body_policy_for(ctx); }
 
   const Router& router() const noexcept { return router_; }
   const Stack& middleware() const noexcept { return stack_; }
 
  private:
+  detail::lifecycle& life() {
+    if (!lifecycle_) lifecycle_ = std::make_shared<detail::lifecycle>();
+    return *lifecycle_;
+  }
+
   Router router_;
   Stack stack_{};
   typename detail::service_list<Services>::pointers services_{};
+  std::shared_ptr<detail::lifecycle> lifecycle_;
 };
 
 template <class R>
@@ -4939,6 +5461,83 @@ struct extractor<header<Name, T>> {
 
 }  // namespace keel::inline v0
 // ----- end of keel/extractors/header.hpp -----
+// ----- keel/file.hpp -----
+// keel::file: a responder that sends a file, or a region of it, without copying it through user space on
+// plain TCP (sendfile); under TLS it is read in 64 KiB pieces into the connection's buffer.
+//
+//   keel::get<"/report">([] { return keel::file::open("/srv/report.pdf", "application/pdf"); })
+//
+// It answers with Content-Length; HEAD gets the length and no body. A missing or unreadable file is a 404
+// (open() throws the http_error). The full static-file middleware (directories, ETag, ranges, precompressed
+// siblings) builds on this.
+
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace keel::inline v0 {
+
+class file {
+ public:
+  // Opens `path` for reading; throws http_error(404) when it is missing, not a regular file, or unreadable.
+  // Opening is a system call on the calling thread: from a reactor that is fine for local files; put a
+  // file on a slow network mount behind keel::offload.
+  static file open(const std::string& path, std::string_view content_type = "application/octet-stream") {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw http_error(http::status::not_found);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw http_error(http::status::not_found);
+    }
+    file f;
+    f.region_.assign(fd, 0, static_cast<std::uint64_t>(st.st_size));
+    f.size_ = static_cast<std::uint64_t>(st.st_size);
+    f.content_type_ = std::string(content_type);
+    return f;
+  }
+
+  // Sends only [offset, offset + length) of the file (clamped to its size).
+  file& region(std::uint64_t offset, std::uint64_t length) noexcept {
+    if (offset > size_) offset = size_;
+    if (length > size_ - offset) length = size_ - offset;
+    region_.narrow(offset, length);
+    return *this;
+  }
+  file& status(http::status s) noexcept {
+    status_ = s;
+    return *this;
+  }
+
+  std::uint64_t size() const noexcept { return size_; }
+  std::uint64_t length() const noexcept { return region_.length(); }
+
+ private:
+  friend struct responder<file>;
+
+  detail::file_region region_;
+  std::uint64_t size_ = 0;
+  std::string content_type_;
+  http::status status_ = http::status::ok;
+};
+
+template <>
+struct responder<file> {
+  static void respond(request_context& ctx, file&& f) {
+    ctx.response().status(f.status_).content_type(f.content_type_);
+    detail::context_access::file(ctx) = std::move(f.region_);
+    detail::context_access::set_kind(ctx, detail::body_kind::file);
+  }
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/file.hpp -----
 // ----- keel/middleware/access_log.hpp -----
 // keel::access_log: one JSON line per request, to stderr, a file, or a callback.
 
@@ -5860,14 +6459,57 @@ template <class Rep, class Period>
 // keel::detail::connection: drives one session over one socket (plain TCP or TLS) on its reactor thread.
 
 
+// ----- keel/detail/upgrade_transport.hpp -----
+// keel::detail::upgrade_transport: what a connection lends a protocol that took it over (keel::upgrade):
+// its socket's reads and writes, as plain function pointers over the connection, which knows whether the
+// stream is TCP or TLS (the protocol does not).
+
+
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace keel::inline v0::detail {
+
+// One outstanding read or write of an upgraded protocol.
+struct upgrade_op {
+  std::coroutine_handle<> waiter;
+  std::error_code error;
+  std::size_t bytes = 0;
+};
+
+// What the connection lends an upgraded protocol: its socket's reads and writes, as plain function
+// pointers over the connection (it knows whether the stream is TCP or TLS; the protocol does not).
+struct upgrade_transport {
+  void* connection = nullptr;
+  void (*read)(void* connection, std::span<char> into, upgrade_op& op) = nullptr;
+  void (*write)(void* connection, std::string_view bytes, upgrade_op& op) = nullptr;
+  void (*done)(void* connection) = nullptr;   // the protocol's task finished
+  std::string leftover;                       // bytes the HTTP side had read past the upgrade request
+  std::chrono::milliseconds read_timeout{0};  // 0: the server's idle timeout
+  bool stopping = false;                      // graceful shutdown began
+  bool closed = false;                        // the socket is gone
+};
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/detail/upgrade_transport.hpp -----
+
 #include <asio/buffer.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
+#include <sys/sendfile.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <cstdint>
 #include <string_view>
 #include <algorithm>
@@ -6058,6 +6700,8 @@ class connection final : public connection_base {
         cfg_(cfg),
         session_(app, cfg, is_tls_stream<Stream>) {
     session_.set_resume_hook(&connection::resume_thunk, this);
+    if constexpr (!is_tls_stream<Stream> && requires { session_.set_sendfile(true); })
+      session_.set_sendfile(true);
     // Resumed connections are driven from their reactor's ready list, posted to the io_context's own
     // executor: a post through the socket's type-erased executor always heap-allocates an executor_function.
     const auto executor = stream_.get_executor();  // target() points into it
@@ -6082,6 +6726,14 @@ class connection final : public connection_base {
 
   void begin_graceful_close() override {
     if (closed_) return;
+    if (transport_) {  // an upgraded protocol: it reads 0, says its goodbye and returns
+      transport_->stopping = true;
+      if (state_ == io_state::reading) {
+        std::error_code ignored;
+        stream_.lowest_layer().cancel(ignored);
+      }
+      return;
+    }
     if (state_ == io_state::reading && session_.idle()) return close_socket();  // idle keep-alive
     session_.request_close();
   }
@@ -6101,7 +6753,7 @@ class connection final : public connection_base {
     ref& operator=(const ref&) = delete;
     ref& operator=(ref&&) = delete;
     ~ref() {
-      if (c_ != nullptr && --c_->refs_ == 0) delete c_;
+      if (c_ != nullptr && --c_->refs_ == 0) c_->release();
     }
     connection* operator->() const noexcept { return c_; }
 
@@ -6119,6 +6771,14 @@ class connection final : public connection_base {
         case session_action::close:
           if (!session_.output().empty()) return start_write(true);
           return linger();
+        case session_action::send_file:
+          if constexpr (requires { session_.file_to_send(); }) {
+            if constexpr (!is_tls_stream<Stream>) return start_send_file();
+          }
+          return finish();  // a session asks only transports that told it they can
+        case session_action::upgrade:
+          if constexpr (requires { session_.upgrade_protocol(); }) return start_upgrade();
+          return finish();
         case session_action::wait:
           if (std::exchange(resumed_early_, false)) continue;
           state_ = io_state::waiting;
@@ -6145,13 +6805,29 @@ class connection final : public connection_base {
   static void on_ready(connection_base& base, bool run) {
     ref self(static_cast<connection*>(&base));
     if (run) return self->after_wait();
+    self->dropped_ = true;  // the reactor is gone: nothing can run any more
     --self->refs_;
   }
   void after_wait() {
     state_ = io_state::none;
     --refs_;  // the reference taken when `wait` began; the caller holds another
-    if (closed_) return finish();
+    if (closed_) {
+      session_.settle();
+      return finish();
+    }
     drive();
+  }
+
+  // The last reference went. A handler still running (streaming, or awaiting something of its own) holds
+  // the session: the connection stays until it finished, and its parked stream I/O fails now.
+  void release() {
+    if (!dropped_ && session_.handler_running()) {
+      ++refs_;  // the handler's, dropped when it finished (after_wait)
+      state_ = io_state::waiting;
+      close_socket();
+      return;
+    }
+    delete this;
   }
 
   void start_read() {
@@ -6198,6 +6874,93 @@ class connection final : public connection_base {
                         if (self->close_after_write_) return self->linger();
                         self->drive();
                       }));
+  }
+
+  // Sends the session's file region with sendfile(2): no copy through user space. A turn sends at most
+  // 16 MiB, so one fast download cannot hold the reactor from its other connections.
+  void start_send_file() {
+    state_ = io_state::writing;
+    read_deadline_set_ = false;
+    arm(clock::now() + cfg_.timeout.write);
+    auto& file = session_.file_to_send();
+    auto& socket = stream_.lowest_layer();
+    std::error_code ec;
+    if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);
+    std::uint64_t budget = std::uint64_t{16} << 20;
+    while (file.length() != 0 && budget != 0) {
+      off_t offset = static_cast<off_t>(file.offset());
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(file.length(), 1u << 20));
+      const ssize_t n = ::sendfile(socket.native_handle(), file.fd(), &offset, want);
+      if (n > 0) {
+        session_.on_file_sent(static_cast<std::size_t>(n));
+        budget -= std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      return finish();  // 0: the file shrank under us, the promised length cannot be kept; or an error
+    }
+    if (file.length() == 0) {
+      state_ = io_state::none;
+      return drive();
+    }
+    socket.async_wait(asio::socket_base::wait_write,
+                      with_memory(write_memory_, [self = ref(this)](const std::error_code& wait_ec) {
+                        self->state_ = io_state::none;
+                        if (wait_ec || self->closed_) return self->finish();
+                        self->start_send_file();
+                      }));
+  }
+
+  // Hands the stream to the protocol the session's last response named. The connection stays registered
+  // (counted by the cap, reached by shutdown) until the protocol's task ends.
+  void start_upgrade() {
+    disarm();
+    read_deadline_set_ = false;
+    transport_ = std::make_unique<upgrade_transport>();
+    transport_->connection = this;
+    transport_->read = &connection::upgraded_read;
+    transport_->write = &connection::upgraded_write;
+    transport_->done = &connection::upgraded_done;
+    transport_->leftover.assign(session_.upgrade_leftover());
+    ++refs_;  // the protocol's, dropped when its task ends
+    auto& slot = session_.upgrade_protocol();
+    slot.start(slot.protocol, transport_.get());
+  }
+  static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {
+    auto* self = static_cast<connection*>(c);
+    const auto timeout = self->transport_->read_timeout.count() != 0 ? self->transport_->read_timeout
+                                                                     : self->cfg_.timeout.idle;
+    self->state_ = io_state::reading;
+    self->arm(clock::now() + timeout);
+    self->stream_.async_read_some(
+        asio::buffer(into.data(), into.size()),
+        with_memory(self->read_memory_, [s = ref(self), &op](const std::error_code& ec, std::size_t n) {
+          s->state_ = io_state::none;
+          s->disarm();
+          s->read_timed_out_ = false;
+          op.error = ec;
+          op.bytes = n;
+          op.waiter.resume();
+        }));
+  }
+  static void upgraded_write(void* c, std::string_view bytes, upgrade_op& op) {
+    auto* self = static_cast<connection*>(c);
+    self->arm(clock::now() + self->cfg_.timeout.write);
+    asio::async_write(
+        self->stream_, asio::buffer(bytes.data(), bytes.size()),
+        with_memory(self->write_memory_, [s = ref(self), &op](const std::error_code& ec, std::size_t) {
+          if (s->state_ != io_state::reading) s->disarm();
+          op.error = ec;
+          if (ec) s->close_socket();
+          op.waiter.resume();
+        }));
+  }
+  static void upgraded_done(void* c) {
+    ref self(static_cast<connection*>(c));
+    --self->refs_;  // the protocol's reference; `self` keeps the connection until this returns
+    self->transport_->closed = true;
+    self->linger();
   }
 
   // Closes the way browsers and proxies expect: say we are done, then drain what the peer still sends for a
@@ -6251,7 +7014,9 @@ class connection final : public connection_base {
         break;
       }
       case io_state::waiting:
+        break;
       case io_state::none:
+        if (transport_) close_socket();  // an upgraded protocol's write took too long
         break;
       default:  // handshake, write or linger took too long
         close_socket();
@@ -6262,6 +7027,12 @@ class connection final : public connection_base {
     closed_ = true;
     std::error_code ignored;
     stream_.lowest_layer().close(ignored);
+    if (transport_) transport_->closed = true;
+    if (session_.handler_running()) {
+      session_.abandon();  // a handler parked in stream I/O resumes with keel::stream_closed
+      // It may have finished at once: then nobody else calls the resume hook for the waiting reference.
+      if (!session_.handler_running() && state_ == io_state::waiting) on_resume();
+    }
   }
   void finish() { close_socket(); }
 
@@ -6284,6 +7055,8 @@ class connection final : public connection_base {
   bool close_after_write_ = false;
   bool resumed_early_ = false;
   bool closed_ = false;
+  bool dropped_ = false;
+  std::unique_ptr<upgrade_transport> transport_;  // only once upgraded
   char drain_buffer_[256];
 };
 
@@ -6406,11 +7179,15 @@ class basic_server {
     for (auto& r : reactors_) asio::post(r->ctx, [this, rp = r.get()] { begin_shutdown(*rp); });
   }
 
-  // Blocks until shutdown completed on every reactor, then lets queued offloaded work finish.
+  // Blocks until shutdown completed on every reactor, then lets queued offloaded work finish, then runs the
+  // app's on_stop hooks (once).
   void wait() {
     for (auto& r : reactors_)
       if (r->thread.joinable()) r->thread.join();
     if (workers_) workers_->join();
+    if (const detail::lifecycle* life = lifecycle_of(app_);
+        life != nullptr && !std::exchange(stopped_hooks_, true))
+      for (const auto& hook : life->stop_hooks) hook();
   }
 
   std::uint16_t port() const noexcept { return endpoint_.port(); }
@@ -6429,6 +7206,9 @@ class basic_server {
     const unsigned threads =
         cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
     if (cfg_.tls.enabled()) tls_ = make_tls_acceptor<Session, App>(tls_tag{}, cfg_.tls, 0);
+    const detail::lifecycle* life = lifecycle_of(app_);
+    if (life != nullptr)
+      for (const auto& hook : life->start_hooks) hook();  // before listening: a throw stops start-up
     workers_.emplace(cfg_.workers);
     for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
     listen(resolve(cfg_.host, cfg_.port));
@@ -6442,6 +7222,12 @@ class basic_server {
                  shared_acceptor_ ? ", shared acceptor" : "");
     std::fflush(stderr);
 
+    if (life != nullptr && (!life->tasks.empty() || !life->timers.empty())) {
+      reactor& first = *reactors_.front();
+      lifecycle_.emplace(*life, first.ctx);
+      lifecycle_guard_.emplace(first.ctx.get_executor());  // the first reactor runs until the tasks ended
+      asio::post(first.ctx, [this] { lifecycle_->start(); });
+    }
     for (auto& r : reactors_) {
       if (r->acceptor) accept(*r);
       sweep(*r);
@@ -6482,6 +7268,7 @@ class basic_server {
     std::thread thread;
     bool shutting_down = false;
     bool forced = false;
+    bool drained = false;  // no connection left during shutdown
   };
 
   static tcp::endpoint resolve(const std::string& host, std::uint16_t port) {
@@ -6579,7 +7366,32 @@ class basic_server {
         r.connections.empty()) {  // the last one just went: let the reactor run out of work
       r.shutdown_deadline.cancel();
       r.sweep_timer.cancel();
+      r.owner->note_drained(r);
     }
+  }
+
+  // The app's lifecycle hooks, for apps that have them (test doubles need not).
+  static const detail::lifecycle* lifecycle_of(const App& app) {
+    if constexpr (requires { app.lifecycle(); }) {
+      return app.lifecycle();
+    } else {
+      return nullptr;
+    }
+  }
+
+  // A reactor has no connection left during shutdown. When that holds for all of them, the background
+  // tasks are asked to stop (shutdown's next step), on the first reactor.
+  void note_drained(reactor& r) {
+    if (std::exchange(r.drained, true)) return;
+    if (drained_.fetch_add(1) + 1 != reactors_.size() || !lifecycle_) return;
+    reactor& first = *reactors_.front();
+    asio::post(first.ctx, [this, &first] {
+      lifecycle_->stop(cfg_.timeout.shutdown, [this, &first](bool abandoned) {
+        lifecycle_guard_.reset();
+        // An abandoned task stays suspended on this reactor's timers or work: stop the reactor under it.
+        if (abandoned) first.ctx.stop();
+      });
+    });
   }
 
   // Connection timeouts are checked a few times per shortest timeout (at most every 250 ms), so a timeout
@@ -6618,6 +7430,7 @@ class basic_server {
     r.keep_running.reset();
     if (r.connections.empty()) {
       r.sweep_timer.cancel();
+      note_drained(r);
       return;
     }
     r.shutdown_deadline.expires_after(cfg_.timeout.shutdown);
@@ -6642,6 +7455,10 @@ class basic_server {
   tcp::endpoint endpoint_;
   std::atomic<std::size_t> open_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> drained_{0};
+  std::optional<detail::lifecycle_runner> lifecycle_;  // background tasks and timers, on the first reactor
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> lifecycle_guard_;
+  bool stopped_hooks_ = false;
   std::size_t next_reactor_ = 0;
   bool shared_acceptor_ = false;
 };
@@ -6656,6 +7473,148 @@ class basic_server {
 // request order to one output buffer that leaves in one write: pipelined requests cost one read and one
 // write per batch. Parsed requests are views into the read buffer, so the buffer is only compacted when no
 // request is in flight.
+//
+// Beyond that buffered fast path (each step is taken only when a response asks for it):
+// - a response can be a file region (sent with sendfile where the transport allows, else in pieces), a
+//   stream the handler writes as it goes (keel::stream_writer, through the stream_channel), or a protocol
+//   that takes the connection over (keel::upgrade);
+// - a request body can be read by the handler in pieces as it arrives (keel::body_stream): the session
+//   stops after the head, asks the route for its body policy, and answers 413 before reading any body byte
+//   when Content-Length is over the route's limit.
+// The transport contract is the Session concept below; docs/architecture.md walks through it.
+
+// ----- keel/detail/stream_channel.hpp -----
+// keel::detail::stream_channel: what a streaming handler and its connection's session share while a body
+// flows in pieces: the response bytes a keel::stream_writer produced and the session has not yet handed to
+// the socket, and the request body a keel::body_stream reads as it arrives.
+//
+// The session owns the channel; the handler's objects hold a pointer to it. Each side only ever parks a
+// coroutine here and asks the session to act (wake): the session, running on the connection's thread,
+// decides when to resume it. Nothing here is touched from another thread.
+
+
+#include <algorithm>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+namespace keel::inline v0::detail {
+
+struct stream_channel;
+
+// The session's side, as plain function pointers: streaming is not on the buffered hot path, and the
+// handler-facing types must not depend on the app's session type.
+struct stream_session_hooks {
+  // Writes the response head (from the context's response) into channel.pending; decides the framing.
+  void (*start_response)(void* session);
+  // The channel has something for the connection (bytes to write, a reader that needs bytes).
+  void (*wake)(void* session);
+  // Decodes the next piece of the request body from the session's buffer into channel.piece. false: no
+  // bytes are buffered, the reader must wait for the next read.
+  bool (*pull_body)(void* session);
+};
+
+struct stream_channel {
+  static constexpr std::uint64_t unknown_length = std::numeric_limits<std::uint64_t>::max();
+
+  void* session = nullptr;
+  const stream_session_hooks* hooks = nullptr;
+
+  // --- the response
+  output_buffer pending;           // bytes produced, not yet taken by the connection
+  std::string_view rest;           // what a write() could not fit under high_water; taken later
+  std::coroutine_handle<> writer;  // parked in write() (buffer full) or flush()
+  bool writer_flushing = false;    // parked in flush(): resumed when everything is written
+  bool started = false;            // the head is written: the response is a stream now
+  bool chunked = false;            // pieces are framed as chunks
+  bool body_allowed = true;        // false for HEAD, 204 and 304: pieces are dropped
+  bool broken = false;             // the connection is gone: every write fails
+  std::uint64_t declared_length = unknown_length;  // set_length() before the first write
+  std::uint64_t sent_length = 0;                   // body bytes produced so far
+  std::size_t high_water = 64 * 1024;              // pending's bound before a writer waits
+
+  // --- the request body
+  bool body_streaming = false;     // the route reads its body with keel::body_stream
+  bool body_done = false;          // the whole body was read
+  http::status body_error{};       // non-zero: the body's framing failed (400/413/431)
+  std::coroutine_handle<> reader;  // parked in read(): needs the connection to read
+  std::string_view piece;          // the piece pull_body() found
+
+  // After a streamed response ended (the buffers keep their capacity).
+  void reset_response() noexcept {
+    pending.clear();
+    rest = {};
+    writer = {};
+    writer_flushing = started = chunked = false;
+    body_allowed = true;
+    declared_length = unknown_length;
+    sent_length = 0;
+  }
+  // After a streamed request body's handler finished.
+  void reset_body() noexcept {
+    reader = {};
+    body_streaming = body_done = false;
+    body_error = {};
+    piece = {};
+  }
+
+  // Appends body bytes as the framing says, moving what does not fit under high_water to `rest`.
+  // Returns true when all of `bytes` went in.
+  bool append(std::string_view bytes) {
+    if (!body_allowed || bytes.empty()) return true;
+    std::size_t take = bytes.size();
+    if (pending.size() >= high_water) {
+      take = 0;
+    } else if (take > high_water - pending.size()) {
+      // Never split off less than 4 KiB: tiny chunks would cost more framing than they save memory.
+      take = std::max(high_water - pending.size(), std::min<std::size_t>(4096, take));
+    }
+    if (take != 0) {
+      const std::string_view now = bytes.substr(0, take);
+      if (chunked) {
+        char size_line[20];
+        const std::size_t n = hex_line(now.size(), size_line);
+        pending.append(std::string_view(size_line, n));
+        pending.append(now);
+        pending.append("\r\n");
+      } else {
+        pending.append(now);
+      }
+    }
+    rest = bytes.substr(take);
+    return rest.empty();
+  }
+
+  // "<hex>\r\n" for a chunk of n bytes.
+  static std::size_t hex_line(std::size_t n, char (&out)[20]) noexcept {
+    constexpr char digits[] = "0123456789abcdef";
+    char tmp[16];
+    std::size_t len = 0;
+    do {
+      tmp[len++] = digits[n & 15];
+      n >>= 4;
+    } while (n != 0);
+    for (std::size_t i = 0; i < len; ++i) out[i] = tmp[len - 1 - i];
+    out[len] = '\r';
+    out[len + 1] = '\n';
+    return len + 2;
+  }
+
+  void wake() const { hooks->wake(session); }
+};
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/detail/stream_channel.hpp -----
+// ----- keel/http/body_decoder.hpp -----
+// keel::http::body_decoder: takes a request body (Content-Length or chunked) apart as its bytes arrive, for
+// handlers that read the body in pieces (keel::body_stream) instead of having it buffered whole.
+//
+// It applies the same framing rules as request_parser (the chunk-size and trailer lines go through the
+// parser's own line readers), so a streamed body is refused exactly where a buffered one would be. Trailer
+// fields are validated and counted against max_header_bytes but not kept: nothing holds them while the body
+// is read in a moving window.
 
 // ----- keel/http/parser.hpp -----
 // keel::http::request_parser: a strict, incremental, zero-copy HTTP/1.1 request parser (RFC 9112).
@@ -6701,7 +7660,17 @@ class request_parser {
   static constexpr std::size_t max_chunk_framing_slack = 64 * 1024;
 
   explicit request_parser(const http_limits& limits = {}) noexcept
-      : limits_(limits), max_fields_(std::min<std::size_t>(limits.max_headers, header_list::capacity)) {}
+      : limits_(limits),
+        max_fields_(std::min<std::size_t>(limits.max_headers, header_list::capacity)),
+        body_limit_(limits.max_body_bytes) {}
+
+  // Split mode (the server's): a request with a body stops after its head, returned as incomplete with
+  // headers_complete set and `consumed` = the head's size, before any body limit is applied. The caller
+  // then picks the body limit of the route the head names (set_body_limit) and calls parse() again to
+  // buffer the body, or reset() to read the body itself (keel::body_stream).
+  void split_body(bool on) noexcept { split_ = on; }
+  // The limit on the decoded body of the request being parsed (in split mode, set after the head).
+  void set_body_limit(std::size_t n) noexcept { body_limit_ = n; }
 
   // Parses ONE request from the start of [data, data + size). On complete, `out` holds views into
   // [data, data + consumed) and the parser is ready for the next request (which starts at data + consumed).
@@ -6732,6 +7701,7 @@ class request_parser {
       progress_.head_end = head.end;
       progress_.chunk_pos = head.end;
       progress_.phase = out.chunked ? stage::chunked_body : stage::fixed_body;
+      if (split_) return {parse_status::incomplete, head.end, http::status::bad_request, true};
     } else {
       // The head was validated by an earlier call; refill `out` so the caller may pass a fresh request.
       parse_head(data, progress_.head_end, out);
@@ -6740,12 +7710,17 @@ class request_parser {
                                                   : parse_fixed_body(data, size, out);
   }
 
+  // Fills `out` again from the head the last parse() stopped after (split mode), for a caller that moved the
+  // request's bytes to `data`.
+  void refresh_head(char* data, request& out) noexcept { parse_head(data, progress_.head_end, out); }
+
   // Forgets any partial progress; call before parsing from a new buffer position after an error.
   void reset() noexcept { progress_ = {}; }
 
   const http_limits& limits() const noexcept { return limits_; }
 
  private:
+  friend class body_decoder;
   enum class stage : std::uint8_t { head, fixed_body, chunked_body };
 
   struct progress_state {
@@ -7136,7 +8111,7 @@ class request_parser {
       if (facts.coding_unknown) return {parse_status::error, http::status::not_implemented};
       if (!facts.chunked_last) return bad_request;  // an empty Transfer-Encoding
       out.chunked = true;
-    } else if (facts.content_length > limits_.max_body_bytes) {
+    } else if (!split_ && facts.content_length > body_limit_) {
       return {parse_status::error, http::status::payload_too_large};
     }
     out.content_length = facts.content_length;
@@ -7200,8 +8175,7 @@ class request_parser {
         progress_.trailer_start = progress_.chunk_pos;
         break;
       }
-      if (chunk.size > limits_.max_body_bytes - progress_.decoded)
-        return fail(http::status::payload_too_large);
+      if (chunk.size > body_limit_ - progress_.decoded) return fail(http::status::payload_too_large);
       const std::size_t data_begin = static_cast<std::size_t>(chunk.data - data);
       if (size - data_begin < chunk.size + 2) return waiting;
       const char* const crlf = chunk.data + chunk.size;
@@ -7210,8 +8184,7 @@ class request_parser {
       progress_.chunk_pos = data_begin + static_cast<std::size_t>(chunk.size) + 2;
       // Tiny chunks with long extensions could make the raw body many times the decoded limit.
       const std::size_t framing = progress_.chunk_pos - progress_.head_end - progress_.decoded;
-      if (framing > limits_.max_body_bytes + max_chunk_framing_slack)
-        return fail(http::status::payload_too_large);
+      if (framing > body_limit_ + max_chunk_framing_slack) return fail(http::status::payload_too_large);
     }
     // Trailer section: field lines up to an empty line, validated as they arrive.
     std::size_t trailer_end = 0;
@@ -7265,11 +8238,145 @@ class request_parser {
 
   http_limits limits_;
   std::size_t max_fields_;
+  std::size_t body_limit_;
+  bool split_ = false;
   progress_state progress_;
 };
 
 }  // namespace keel::inline v0::http
 // ----- end of keel/http/parser.hpp -----
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace keel::inline v0::http {
+
+class body_decoder {
+ public:
+  enum class state : std::uint8_t { data, chunk_line, chunk_end, trailers, done, failed };
+
+  struct step {
+    std::size_t consumed = 0;  // input bytes used (framing and data)
+    std::string_view data;     // body bytes found, a view into the input
+  };
+
+  void start_fixed(std::uint64_t length, std::uint64_t limit) noexcept {
+    *this = body_decoder{};
+    limit_ = limit;
+    remaining_ = length;
+    state_ = length == 0 ? state::done : state::data;
+  }
+  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes) noexcept {
+    *this = body_decoder{};
+    limit_ = limit;
+    chunked_ = true;
+    max_trailer_bytes_ = max_trailer_bytes;
+    state_ = state::chunk_line;
+  }
+
+  // Decodes from the start of [p, p + n): framing is consumed until the next body bytes, which are returned
+  // (as many as there are, up to the end of the current chunk). An empty `data` with consumed < n never
+  // happens unless the body is done or failed; with consumed == n more input is needed.
+  step next(const char* p, std::size_t n) noexcept {
+    step out;
+    const char* const end = p + n;
+    while (p != end || state_ == state::data) {
+      switch (state_) {
+        case state::data: {
+          const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, end - p));
+          if (take == 0) return out;
+          out.data = std::string_view(p, take);
+          out.consumed += take;
+          remaining_ -= take;
+          decoded_ += take;
+          if (remaining_ == 0) state_ = chunked_ ? state::chunk_end : state::done;
+          return out;
+        }
+        case state::chunk_line: {
+          const auto line = request_parser::parse_chunk_line(p, end);
+          if (line.status == parse_status::error) return fail(out, status::bad_request);
+          if (line.status == parse_status::incomplete) return out;
+          framing_ += static_cast<std::size_t>(line.data - p);
+          out.consumed += static_cast<std::size_t>(line.data - p);
+          p = line.data;
+          if (line.size == 0) {
+            state_ = state::trailers;
+            break;
+          }
+          if (line.size > limit_ - decoded_) return fail(out, status::payload_too_large);
+          if (framing_ > limit_ + request_parser::max_chunk_framing_slack)
+            return fail(out, status::payload_too_large);
+          remaining_ = line.size;
+          state_ = state::data;
+          break;
+        }
+        case state::chunk_end: {
+          if (end - p < 2) {
+            if (*p != '\r') return fail(out, status::bad_request);
+            return out;
+          }
+          if (p[0] != '\r' || p[1] != '\n') return fail(out, status::bad_request);
+          p += 2;
+          out.consumed += 2;
+          framing_ += 2;
+          state_ = state::chunk_line;
+          break;
+        }
+        case state::trailers: {
+          const auto line = request_parser::parse_field_line(p, end);
+          if (line.status == parse_status::error) return fail(out, status::bad_request);
+          if (line.status == parse_status::incomplete) {
+            if (trailer_bytes_ + static_cast<std::size_t>(end - p) > max_trailer_bytes_)
+              return fail(out, status::request_header_fields_too_large);
+            return out;
+          }
+          const auto used = static_cast<std::size_t>(line.next - p);
+          trailer_bytes_ += used;
+          if (trailer_bytes_ > max_trailer_bytes_) return fail(out, status::request_header_fields_too_large);
+          out.consumed += used;
+          p = line.next;
+          if (line.empty) {
+            state_ = state::done;
+            return out;
+          }
+          break;
+        }
+        case state::done:
+        case state::failed:
+          return out;
+      }
+    }
+    return out;
+  }
+
+  bool done() const noexcept { return state_ == state::done; }
+  bool failed() const noexcept { return state_ == state::failed; }
+  // The status a failed body answers with (400, 413 or 431).
+  http::status error() const noexcept { return error_; }
+  std::uint64_t decoded() const noexcept { return decoded_; }
+
+ private:
+  step fail(step out, http::status s) noexcept {
+    state_ = state::failed;
+    error_ = s;
+    return out;
+  }
+
+  std::uint64_t limit_ = 0;
+  std::uint64_t remaining_ = 0;
+  std::uint64_t decoded_ = 0;
+  std::size_t framing_ = 0;
+  std::size_t trailer_bytes_ = 0;
+  std::size_t max_trailer_bytes_ = 0;
+  http::status error_ = status::bad_request;
+  state state_ = state::done;
+  bool chunked_ = false;
+};
+
+}  // namespace keel::inline v0::http
+// ----- end of keel/http/body_decoder.hpp -----
 // ----- keel/http/writer.hpp -----
 // keel::http::write_response: serialises a keel::response into HTTP/1.1 bytes, appending to an output buffer.
 
@@ -7447,6 +8554,14 @@ consteval status_line_table make_status_line_table() {
 
 inline constexpr status_line_table status_lines = make_status_line_table();
 
+// "HTTP/1.1 <code> \r\n" for codes without a reason phrase (the phrase may be empty), written into `buffer`.
+KEEL_NOINLINE inline std::string_view unnamed_status_line(int code, char (&buffer)[32]) noexcept {
+  std::memcpy(buffer, "HTTP/1.1 ", 9);
+  char* p = std::to_chars(buffer + 9, buffer + 24, code).ptr;
+  std::memcpy(p, " \r\n", 3);
+  return std::string_view(buffer, static_cast<std::size_t>(p + 3 - buffer));
+}
+
 }  // namespace detail
 
 namespace http {
@@ -7484,13 +8599,9 @@ void write_response(Output& out, const keel::response& res, const writer_options
 #endif
 
   std::string_view status_line = keel::detail::status_lines.find(code);
-  char fallback_line[32];  // "HTTP/1.1 <code> \r\n" for codes without a reason phrase; it may be empty
-  if (KEEL_UNLIKELY(status_line.empty())) {
-    std::memcpy(fallback_line, "HTTP/1.1 ", 9);
-    char* p = std::to_chars(fallback_line + 9, fallback_line + 24, code).ptr;
-    std::memcpy(p, " \r\n", 3);
-    status_line = std::string_view(fallback_line, static_cast<std::size_t>(p + 3 - fallback_line));
-  }
+  char fallback_line[32];
+  if (KEEL_UNLIKELY(status_line.empty()))
+    status_line = keel::detail::unnamed_status_line(code, fallback_line);
 
   using namespace std::string_view_literals;
   constexpr std::string_view server_name = "Server: "sv, crlf = "\r\n"sv;
@@ -7534,6 +8645,61 @@ void write_response(Output& out, const keel::response& res, const writer_options
   if (send_body && !body.empty()) put(body);
 }
 
+// How the body after a head written by write_head is delimited.
+enum class body_framing : std::uint8_t {
+  none,         // no body: HEAD, 1xx, 204, 304 (a length may still be announced for HEAD)
+  length,       // Content-Length
+  chunked,      // Transfer-Encoding: chunked
+  until_close,  // neither (HTTP/1.0 and a length nobody knows): the body ends when the connection closes
+};
+
+// The head of a response whose body is sent separately (a stream, a file region, an upgraded protocol). Not
+// on the hot path: the buffered case keeps write_response above. `length` is announced with
+// body_framing::length, and also with body_framing::none when announce_length is set (a HEAD answered with
+// the length a GET would have). `connection` is the Connection header's value ("close", "Upgrade"), or "".
+template <class Output>
+void write_head(Output& out, const keel::response& res, const writer_options& options, body_framing framing,
+                std::uint64_t length, std::string_view connection, bool announce_length = false) {
+  const int code = res.status_code();
+  std::string_view status_line = keel::detail::status_lines.find(code);
+  char fallback_line[32];
+  if (KEEL_UNLIKELY(status_line.empty()))
+    status_line = keel::detail::unnamed_status_line(code, fallback_line);
+  auto put = [&out](std::string_view s) {
+    if (!s.empty()) std::memcpy(keel::detail::extend_output(out, s.size()), s.data(), s.size());
+  };
+  put(status_line);
+  if (!options.server.empty()) {
+    put("Server: ");
+    put(options.server);
+    put("\r\n");
+  }
+  put("Date: ");
+  put(std::string_view(cached_date().data(), imf_fixdate_size));
+  put("\r\n");
+  if (framing == body_framing::length || (framing == body_framing::none && announce_length)) {
+    char digits[24];
+    const char* end = std::to_chars(digits, digits + sizeof digits, length).ptr;
+    put("Content-Length: ");
+    put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    put("\r\n");
+  } else if (framing == body_framing::chunked) {
+    put("Transfer-Encoding: chunked\r\n");
+  }
+  if (!connection.empty()) {
+    put("Connection: ");
+    put(connection);
+    put("\r\n");
+  }
+  if (res.has_content_type()) {
+    put("Content-Type: ");
+    put(res.content_type());
+    put("\r\n");
+  }
+  put(res.extra_header_lines());
+  put("\r\n");
+}
+
 // The interim response a client waiting on "Expect: 100-continue" needs before it sends the body.
 template <class Output>
 void write_continue(Output& out) {
@@ -7545,27 +8711,58 @@ void write_continue(Output& out) {
 }  // namespace keel::inline v0
 // ----- end of keel/http/writer.hpp -----
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <concepts>
+#include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace keel::inline v0::detail {
 
 enum class session_action : std::uint8_t {
-  read,   // needs more bytes: read into read_buffer(), then on_read(n), then process()
-  write,  // output() holds bytes: write them all, then on_written(), then process()
-  wait,   // an async handler runs: call process() again once the resume hook fired
-  close,  // write output() if not empty, then close
+  read,       // needs more bytes: read into read_buffer(), then on_read(n), then process()
+  write,      // output() holds bytes: write them all, then on_written(), then process()
+  wait,       // an async handler runs: call process() again once the resume hook fired
+  close,      // write output() if not empty, then close
+  send_file,  // output() is empty: send file_to_send() (sendfile), on_file_sent(n) as it goes, then process()
+  upgrade,    // output() is empty: hand the stream to the protocol (start_upgrade), never process() again
 };
 enum class read_phase : std::uint8_t { idle, header, body };
+
+// What a transport (keel::detail::connection, the test client) needs from a session. `S::action` and
+// `S::phase` are enums with at least the enumerators of session_action and read_phase.
+template <class S>
+concept Session = requires(S& s, const S& cs, std::size_t n, void (*hook)(void*), void* self) {
+  { s.read_buffer() } -> std::same_as<std::span<char>>;
+  s.on_read(n);
+  s.process();
+  { cs.output() } -> std::convertible_to<std::string_view>;
+  s.on_written();
+  s.set_resume_hook(hook, self);
+  cs.phase();
+  s.on_timeout(cs.phase());
+  { cs.idle() } -> std::same_as<bool>;
+  { cs.in_flight() } -> std::same_as<bool>;
+  s.request_close();
+  s.abandon();  // the transport is gone: fail the handler's pending stream I/O
+};
 
 // Spare bytes kept after the data in the read buffer, so simdjson can parse a body in place.
 inline constexpr std::size_t read_padding = 64;
 inline constexpr std::size_t min_read_space = 4096;
+// Room kept after a streamed body's head for the body's moving window.
+inline constexpr std::size_t body_window = 32 * 1024;
+// A file under TLS (or without a socket) goes out in pieces of this size.
+inline constexpr std::size_t file_piece = 64 * 1024;
 
 template <class App>
 class http_session {
@@ -7575,9 +8772,13 @@ class http_session {
   http_session(const App& app, const server_config& cfg, bool is_tls)
       : app_(app), cfg_(cfg), parser_(cfg.limits) {
     in_.resize(16 * 1024);
+    parser_.split_body(true);
     if (cfg.server_header) writer_.server = *cfg.server_header;
-    ctx_.set_tls(is_tls);
-    ctx_.on_async_complete() = {&http_session::on_async_done, this};
+    context_access::set_tls(ctx_, is_tls);
+    context_access::on_async_complete(ctx_) = {&http_session::on_async_done, this};
+    context_access::set_channel(ctx_, &channel_);
+    channel_.session = this;
+    channel_.hooks = &hooks;
     app_.prepare(ctx_);
   }
   http_session(const http_session&) = delete;
@@ -7590,55 +8791,49 @@ class http_session {
   void on_read(std::size_t n) { in_end_ += n; }
 
   session_action process() {
-    if (state_ == state::waiting) return session_action::wait;
-    if (state_ == state::async_done) {
-      state_ = state::running;
-      app_.complete(ctx_);
-      finish_request();
-    }
-    std::size_t batch = 0;
-    while (state_ == state::running) {
-      if (close_after_write_) return session_action::close;
-      if (in_begin_ == in_end_) break;
-      if (batch == cfg_.limits.max_pipelined && !out_.empty()) return session_action::write;
-      http::parse_result pr = parser_.parse(in_.data() + in_begin_, in_end_ - in_begin_, ctx_.request());
-      if (pr.status == http::parse_status::incomplete) {
-        headers_done_ = pr.headers_complete;
-        if (pr.headers_complete && ctx_.request().expect_continue && !continue_sent_) {
-          continue_sent_ = true;
-          http::write_continue(out_);
-        }
-        break;
-      }
-      if (pr.status == http::parse_status::error) {
-        reject(pr.error);
-        return session_action::close;
-      }
-      ++batch;
-      current_size_ = pr.consumed;
-      run_request();
-    }
-    if (state_ == state::waiting) return out_.empty() ? session_action::wait : session_action::write;
-    if (close_after_write_) return session_action::close;
-    if (!out_.empty()) return session_action::write;
-    if (close_requested_ && in_begin_ == in_end_) return session_action::close;
-    return session_action::read;
+    processing_ = true;
+    const session_action a = run();
+    processing_ = false;
+    return a;
   }
 
   std::string_view output() const noexcept { return out_.view(); }
   void on_written() noexcept { out_.clear(); }
 
   void set_resume_hook(void (*fn)(void*), void* self) noexcept { resume_ = {fn, self}; }
+  // The transport can send a file region itself (plain TCP: sendfile). Otherwise files go out in pieces
+  // through output().
+  void set_sendfile(bool on) noexcept { sendfile_ok_ = on; }
 
   read_phase phase() const noexcept {
     if (in_begin_ == in_end_ && state_ == state::running) return read_phase::idle;
     return headers_done_ ? read_phase::body : read_phase::header;
   }
   bool idle() const noexcept { return state_ == state::running && in_begin_ == in_end_ && out_.empty(); }
+  // A handler (or a file, or an upgraded protocol) still holds the session: it must outlive them.
   bool in_flight() const noexcept { return state_ != state::running; }
+  bool handler_running() const noexcept { return state_ == state::waiting; }
 
   // Graceful shutdown: the request being served is answered with Connection: close, then the session ends.
   void request_close() noexcept { close_requested_ = true; }
+
+  // The transport is gone (the peer left, a write failed or timed out, a forced shutdown): a handler parked
+  // in a stream write or body read resumes with keel::stream_closed, and later ones fail at once.
+  void abandon() {
+    channel_.broken = true;
+    if (channel_.writer) {
+      resume(channel_.writer);
+    } else if (channel_.reader) {
+      resume(channel_.reader);
+    }
+  }
+  // After abandon(): the handler finished; run the app's `after`s (they may log) and drop the request.
+  void settle() {
+    if (state_ != state::async_done) return;
+    state_ = state::running;
+    app_.complete(ctx_);
+    ctx_.reset_for_next_request();
+  }
 
   // A read timeout fired: a partly received request gets 408 and the connection closes; between requests the
   // connection just closes.
@@ -7647,23 +8842,114 @@ class http_session {
       close_after_write_ = true;
       return;
     }
+    if (state_ == state::waiting) {  // a body_stream read waited too long: the handler sees the connection go
+      close_after_write_ = true;
+      abandon();
+      return;
+    }
     reject(http::status::request_timeout);
   }
+
+  // --- send_file
+  file_region& file_to_send() noexcept { return file_; }
+  void on_file_sent(std::size_t n) noexcept { file_.advance(n); }
+
+  // --- upgrade: the protocol the last response named, and the bytes read past its request.
+  upgrade_slot& upgrade_protocol() noexcept { return upgrade_; }
+  std::string_view upgrade_leftover() const noexcept { return {in_.data() + in_begin_, in_end_ - in_begin_}; }
 
   context_type& context() noexcept { return ctx_; }
 
  private:
-  enum class state : std::uint8_t { running, waiting, async_done };
+  enum class state : std::uint8_t {
+    running,       // parsing and answering requests
+    waiting,       // a handler is in flight (it may be streaming through channel_)
+    async_done,    // it finished; its response is to be written
+    sending_file,  // a response's file region is going out
+    upgraded,      // the connection belongs to another protocol now
+  };
+
+  session_action run() {
+    for (;;) {
+      switch (state_) {
+        case state::running:
+          break;
+        case state::waiting: {
+          const session_action a = service_channel();
+          if (state_ == state::waiting) return a;
+          continue;
+        }
+        case state::async_done:
+          state_ = state::running;
+          app_.complete(ctx_);
+          finish_request();
+          continue;
+        case state::sending_file:
+          if (!out_.empty()) return session_action::write;
+          if (file_.length() == 0) {
+            file_.reset();
+            state_ = state::running;
+            continue;
+          }
+          if (sendfile_ok_) return session_action::send_file;
+          if (!read_file_piece()) {
+            file_.reset();
+            close_after_write_ = true;
+            state_ = state::running;
+            return session_action::close;
+          }
+          return session_action::write;
+        case state::upgraded:
+          return out_.empty() ? session_action::upgrade : session_action::write;
+      }
+
+      std::size_t batch = 0;
+      while (state_ == state::running) {
+        if (close_after_write_) return session_action::close;
+        if (in_begin_ == in_end_) break;
+        if (batch == cfg_.limits.max_pipelined && !out_.empty()) return session_action::write;
+        http::parse_result pr = parser_.parse(in_.data() + in_begin_, in_end_ - in_begin_, ctx_.request());
+        if (pr.status == http::parse_status::incomplete) {
+          headers_done_ = pr.headers_complete;
+          if (pr.headers_complete && !body_checked_) {
+            // The head is complete and a body follows: the route decides how it is taken.
+            body_checked_ = true;
+            if (!accept_body(pr.consumed)) return session_action::close;
+            if (channel_.body_streaming) {
+              ++batch;
+              run_request();
+            }
+            continue;  // buffered: parse again, the body may be here already
+          }
+          if (pr.headers_complete && ctx_.request().expect_continue && !continue_sent_) {
+            continue_sent_ = true;
+            http::write_continue(out_);
+          }
+          break;
+        }
+        if (pr.status == http::parse_status::error) {
+          reject(pr.error);
+          return session_action::close;
+        }
+        ++batch;
+        current_size_ = pr.consumed;
+        run_request();
+      }
+      if (state_ != state::running) continue;
+      if (close_after_write_) return session_action::close;
+      if (!out_.empty()) return session_action::write;
+      if (close_requested_ && in_begin_ == in_end_) return session_action::close;
+      return session_action::read;
+    }
+  }
 
   void run_request() {
     dispatch_result r = dispatch_result::done;
-    dispatching_ = true;
     try {
       r = app_.handle(ctx_);
     } catch (...) {
       respond_to_exception(ctx_);
     }
-    dispatching_ = false;
     if (r == dispatch_result::pending) {
       if (state_ != state::async_done) {
         state_ = state::waiting;
@@ -7679,14 +8965,65 @@ class http_session {
   void finish_request() {
     http::request& req = ctx_.request();
     bool close = !req.keep_alive || ctx_.response().close() || close_requested_;
-    http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+    // A streamed body the handler left unread cannot be skipped cheaply: the connection closes after this.
+    if (KEEL_UNLIKELY(channel_.body_streaming) && !decoder_.done()) close = true;
+    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered)) {
+      http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+    } else {
+      close = finish_body_source(close);
+    }
     if (close) close_after_write_ = true;
     in_begin_ += current_size_;
+    if (KEEL_UNLIKELY(channel_.body_streaming)) finish_body_stream();
     current_size_ = 0;
-    if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
+    if (in_begin_ == in_end_ && state_ != state::upgraded) in_begin_ = in_end_ = 0;
     ctx_.reset_for_next_request();
     headers_done_ = false;
     continue_sent_ = false;
+    body_checked_ = false;
+  }
+
+  // The response is a stream, a file or an upgrade. Returns whether the connection closes after it.
+  bool finish_body_source(bool close) {
+    const http::request& req = ctx_.request();
+    keel::response& res = ctx_.response();
+    switch (context_access::kind(ctx_)) {
+      case body_kind::stream: {
+        if (channel_.chunked) channel_.pending.append("0\r\n\r\n");
+        // A body shorter than announced, or one delimited by the close itself: only closing tells the client.
+        const bool short_body = channel_.declared_length != stream_channel::unknown_length &&
+                                channel_.body_allowed && channel_.sent_length != channel_.declared_length;
+        out_.append(channel_.pending.view());
+        const bool stream_close = stream_close_ || short_body;
+        channel_.reset_response();
+        return stream_close;
+      }
+      case body_kind::file: {
+        file_region& region = context_access::file(ctx_);
+        const bool head = req.method == http::method::head;
+        const bool with_body = http::status_allows_body(res.status_code());
+        http::write_head(out_, res, writer_,
+                         with_body ? http::body_framing::length : http::body_framing::none, region.length(),
+                         close ? "close" : "", false);
+        if (with_body && !head && region.length() != 0) {
+          file_ = std::move(region);
+          state_ = state::sending_file;
+        }
+        return close;
+      }
+      case body_kind::upgrade:
+        if (res.status() == http::status::switching_protocols && !close_requested_) {
+          http::write_head(out_, res, writer_, http::body_framing::none, 0, "Upgrade");
+          upgrade_ = std::move(context_access::upgrade(ctx_));
+          state_ = state::upgraded;
+          return false;
+        }
+        [[fallthrough]];  // a middleware answered otherwise: a plain response, no upgrade
+      case body_kind::buffered:
+        break;
+    }
+    http::write_response(out_, res, writer_, req.method == http::method::head, close);
+    return close;
   }
 
   // Answers a request the parser (or a timeout) rejected, then closes: after a framing error nothing that
@@ -7698,11 +9035,15 @@ class http_session {
     http::write_response(out_, ctx_.response(), writer_, false, true);
     close_after_write_ = true;
     in_begin_ = in_end_ = 0;
+    channel_.body_streaming = false;
+    body_checked_ = false;
   }
 
   // Moves the unparsed tail to the front, or grows the buffer when a large request needs it. Only called
-  // when no parsed request is in flight, so no view into the buffer is live.
+  // when no parsed request is in flight, so no view into the buffer is live. (A streamed body keeps its
+  // window free itself: pull_body compacts it.)
   void make_room() {
+    if (KEEL_UNLIKELY(channel_.body_streaming)) return;
     if (in_begin_ > 0) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
       in_end_ -= in_begin_;
@@ -7711,12 +9052,188 @@ class http_session {
     if (in_.size() - in_end_ < min_read_space + read_padding) in_.resize(in_.size() * 2);
   }
 
+  // --- request bodies
+
+  // The head is complete and a body follows. false: refused (413), the connection closes.
+  bool accept_body(std::size_t head_size) {
+    http::request& req = ctx_.request();
+    const body_policy policy = app_.body_policy(ctx_);
+    const std::size_t limit = policy.limit != 0 ? policy.limit : cfg_.limits.max_body_bytes;
+    if (!req.chunked && req.content_length > limit) {
+      reject(http::status::payload_too_large);
+      return false;
+    }
+    const std::size_t have = in_end_ - in_begin_ - head_size;
+    const bool body_here = !req.chunked && have >= req.content_length;
+    if (req.expect_continue && !body_here) {
+      continue_sent_ = true;
+      http::write_continue(out_);
+    }
+    if (!policy.streaming) {
+      parser_.set_body_limit(limit);
+      return true;
+    }
+    // Streamed: the head stays at the front of the buffer (the request's views point into it) with room
+    // after it for the body's window.
+    if (in_begin_ > 0) {
+      std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+      in_end_ -= in_begin_;
+      in_begin_ = 0;
+    }
+    if (in_.size() < head_size + body_window + read_padding)
+      in_.resize(head_size + body_window + read_padding);
+    parser_.refresh_head(in_.data(), req);
+    parser_.reset();
+    body_start_ = body_pos_ = head_size;
+    if (req.chunked) {
+      decoder_.start_chunked(limit, cfg_.limits.max_header_bytes);
+    } else {
+      decoder_.start_fixed(req.content_length, limit);
+    }
+    channel_.body_streaming = true;
+    channel_.body_done = decoder_.done();
+    current_size_ = 0;
+    return true;
+  }
+
+  // The streamed request's handler finished: what follows its body is the next request (finish_request
+  // already closes the connection after a body the handler left unread).
+  void finish_body_stream() {
+    in_begin_ = body_pos_;
+    channel_.body_streaming = false;
+    channel_.reset_body();
+  }
+
+  static bool pull_body(void* self) {
+    auto& s = *static_cast<http_session*>(self);
+    stream_channel& ch = s.channel_;
+    if (s.body_pos_ == s.in_end_) s.body_pos_ = s.in_end_ = s.body_start_;  // the last piece was used up
+    const http::body_decoder::step step =
+        s.decoder_.next(s.in_.data() + s.body_pos_, s.in_end_ - s.body_pos_);
+    s.body_pos_ += step.consumed;
+    ch.piece = step.data;
+    if (!step.data.empty()) return true;
+    if (s.decoder_.done()) {
+      ch.body_done = true;
+      return true;
+    }
+    if (s.decoder_.failed()) {
+      ch.body_error = s.decoder_.error();
+      s.close_after_write_ = true;  // the framing is lost
+      return true;
+    }
+    // Needs more bytes: keep an unfinished framing line at the start of the window.
+    if (s.body_pos_ != s.body_start_) {
+      std::memmove(s.in_.data() + s.body_start_, s.in_.data() + s.body_pos_, s.in_end_ - s.body_pos_);
+      s.in_end_ -= s.body_pos_ - s.body_start_;
+      s.body_pos_ = s.body_start_;
+    }
+    return false;
+  }
+
+  // --- streamed responses
+
+  // Hands the handler's stream to the transport and resumes the handler when there is room again. Called
+  // while the handler is in flight.
+  session_action service_channel() {
+    stream_channel& ch = channel_;
+    for (;;) {
+      if (!out_.empty()) return session_action::write;
+      if (!ch.pending.empty()) {
+        std::swap(out_, ch.pending);
+        if (!ch.rest.empty()) ch.append(ch.rest);
+        if (ch.writer && !ch.writer_flushing && ch.rest.empty()) resume(ch.writer);
+        return session_action::write;
+      }
+      if (ch.writer) {  // everything went out: a flush is complete, or a write has more to put in
+        if (!ch.rest.empty()) {
+          ch.append(ch.rest);
+          continue;
+        }
+        resume(ch.writer);
+        if (state_ != state::waiting) return session_action::wait;
+        continue;
+      }
+      if (ch.reader) {
+        if (!pull_body(this)) return session_action::read;
+        resume(ch.reader);
+        if (state_ != state::waiting) return session_action::wait;
+        continue;
+      }
+      return session_action::wait;
+    }
+  }
+
+  void resume(std::coroutine_handle<>& parked) {
+    const std::coroutine_handle<> h = std::exchange(parked, {});
+    channel_.writer_flushing = false;
+    const bool was_processing = std::exchange(processing_, true);
+    h.resume();
+    processing_ = was_processing;
+  }
+
+  // The first write (or flush) of a stream: its head, with the framing the request and status allow.
+  static void start_response(void* self) {
+    auto& s = *static_cast<http_session*>(self);
+    stream_channel& ch = s.channel_;
+    const http::request& req = s.ctx_.request();
+    const keel::response& res = s.ctx_.response();
+    ch.started = true;
+    context_access::set_kind(s.ctx_, body_kind::stream);
+    const bool head = req.method == http::method::head;
+    const bool declared = ch.declared_length != stream_channel::unknown_length;
+    ch.body_allowed = http::status_allows_body(res.status_code()) && !head;
+    http::body_framing framing = http::body_framing::none;
+    if (ch.body_allowed) {
+      if (declared) {
+        framing = http::body_framing::length;
+      } else if (req.version_minor >= 1) {
+        framing = http::body_framing::chunked;
+      } else {
+        framing = http::body_framing::until_close;
+      }
+    }
+    ch.chunked = framing == http::body_framing::chunked;
+    s.stream_close_ =
+        !req.keep_alive || res.close() || s.close_requested_ || framing == http::body_framing::until_close;
+    http::write_head(ch.pending, res, s.writer_, framing, declared ? ch.declared_length : 0,
+                     s.stream_close_ ? "close" : "", head && declared);
+  }
+
+  static void wake(void* self) {
+    auto& s = *static_cast<http_session*>(self);
+    // Inside process() the session looks at the channel itself once the handler suspends.
+    if (!s.processing_ && s.state_ == state::waiting && s.resume_.fn) s.resume_();
+  }
+
+  static constexpr stream_session_hooks hooks{&http_session::start_response, &http_session::wake,
+                                              &http_session::pull_body};
+
+  // --- files
+
+  // Reads the next piece of the file region into the output (TLS, or no socket to sendfile on).
+  bool read_file_piece() {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(file_.length(), file_piece));
+    char* at = out_.extend(n);
+    const ssize_t got = ::pread(file_.fd(), at, n, static_cast<off_t>(file_.offset()));
+    if (got <= 0) {
+      out_.clear();
+      return false;  // the file shrank or failed: the promised length cannot be kept
+    }
+    if (static_cast<std::size_t>(got) < n) {
+      out_.clear();
+      out_.append(std::string_view(at, static_cast<std::size_t>(got)));  // never overlaps: cleared first
+    }
+    file_.advance(static_cast<std::uint64_t>(got));
+    return true;
+  }
+
   static void on_async_done(void* self) {
     auto* s = static_cast<http_session*>(self);
     s->state_ = state::async_done;
-    // Inside run_request the session picks the result up itself; calling the transport back from there would
+    // Inside process() the session picks the result up itself; calling the transport back from there would
     // re-enter process().
-    if (!s->dispatching_ && s->resume_.fn) s->resume_();
+    if (!s->processing_ && s->resume_.fn) s->resume_();
   }
 
   const App& app_;
@@ -7730,10 +9247,18 @@ class http_session {
   resume_hook resume_{};
   state state_ = state::running;
   bool headers_done_ = false;
-  bool dispatching_ = false;
+  bool processing_ = false;
   bool continue_sent_ = false;
   bool close_after_write_ = false;
   bool close_requested_ = false;
+  bool body_checked_ = false;
+  bool sendfile_ok_ = false;
+  bool stream_close_ = false;
+  stream_channel channel_;
+  http::body_decoder decoder_;
+  std::size_t body_start_ = 0, body_pos_ = 0;
+  file_region file_;
+  upgrade_slot upgrade_;
 };
 
 }  // namespace keel::inline v0::detail
@@ -7765,6 +9290,184 @@ void app<Router, Stack, Services, ErrorFormat>::serve(const server_config& cfg) 
 
 }  // namespace keel::inline v0
 // ----- end of keel/serve.hpp -----
+// ----- keel/stream.hpp -----
+// Streaming bodies: keel::stream_writer (a response the handler writes as it goes) and keel::body_stream (a
+// request body the handler reads as it arrives). Both are handler parameters of coroutine handlers:
+//
+//   keel::get<"/numbers">([](keel::stream_writer out) -> keel::task<> {
+//     out.content_type("text/plain");
+//     for (int i = 0; i < 1000; ++i) co_await out.write(std::to_string(i) + "\n");
+//   })
+//   keel::post<"/upload">([](keel::body_stream body) -> keel::task<std::string> {
+//     std::size_t n = 0;
+//     for (std::string_view piece; !(piece = co_await body.read()).empty();) n += piece.size();
+//     co_return std::to_string(n);
+//   }).body_limit(std::size_t(4) << 30)
+//
+// Backpressure: a write returns at once while the connection's buffer is below its bound (64 KiB), and
+// suspends the handler until the socket has taken the data otherwise, so a slow client never grows the
+// server's memory. When the client goes away, the next write throws keel::stream_closed and the handler's
+// frame unwinds.
+
+
+#include <coroutine>
+#include <cstdint>
+#include <string_view>
+
+namespace keel::inline v0 {
+
+// The response of a streaming handler. Set the status and headers (response(), content_type(),
+// set_length()) before the first write: the first write or flush sends the head. Without set_length() the
+// body is chunked (HTTP/1.1) or delimited by closing the connection (HTTP/1.0). A handler that never writes
+// answers like any other handler, from ctx.response().
+class stream_writer {
+ public:
+  static constexpr bool keel_needs_coroutine = true;
+
+  stream_writer(request_context& ctx, detail::stream_channel& channel) noexcept
+      : ctx_(&ctx), channel_(&channel) {}
+
+  keel::response& response() noexcept { return ctx_->response(); }
+  stream_writer& content_type(std::string_view type) {
+    ctx_->response().content_type(type);
+    return *this;
+  }
+  // Announces the body's exact length: sent with Content-Length instead of chunked. Writing more throws;
+  // writing less closes the connection after the handler returns (the client sees a short body).
+  stream_writer& set_length(std::uint64_t bytes) noexcept {
+    channel_->declared_length = bytes;
+    return *this;
+  }
+  // Whether the head went out (status and headers can no longer change).
+  bool started() const noexcept { return channel_->started; }
+  // Whether the connection is gone: every write would throw keel::stream_closed.
+  bool closed() const noexcept { return channel_->broken; }
+
+  // co_await out.write(bytes): copies `bytes` into the connection's buffer, suspending while it is full.
+  // `bytes` must stay valid until the co_await completes (it does, as an argument of the expression).
+  [[nodiscard]] auto write(std::string_view bytes) {
+    struct awaiter {
+      stream_writer* w;
+      std::string_view bytes;
+      bool await_ready() { return w->put(bytes); }
+      void await_suspend(std::coroutine_handle<> h) noexcept { w->park(h, false); }
+      void await_resume() const { w->check(); }
+    };
+    return awaiter{this, bytes};
+  }
+  // co_await out.flush(): waits until everything written so far has been handed to the socket. Use it
+  // between events that must reach the client now (server-sent events do); plain writes are sent as soon as
+  // the handler suspends anyway.
+  [[nodiscard]] auto flush() {
+    struct awaiter {
+      stream_writer* w;
+      bool await_ready() {
+        if (w->channel_->broken) return true;
+        w->begin();
+        return false;
+      }
+      void await_suspend(std::coroutine_handle<> h) noexcept { w->park(h, true); }
+      void await_resume() const { w->check(); }
+    };
+    return awaiter{this};
+  }
+
+ private:
+  void begin() {
+    detail::stream_channel& ch = *channel_;
+    if (!ch.started) ch.hooks->start_response(ch.session);
+  }
+  // true: all of `bytes` is buffered, no need to suspend.
+  bool put(std::string_view bytes) {
+    detail::stream_channel& ch = *channel_;
+    if (ch.broken) return true;
+    begin();
+    if (ch.declared_length != detail::stream_channel::unknown_length &&
+        bytes.size() > ch.declared_length - ch.sent_length)
+      throw std::length_error("keel::stream_writer: more bytes written than set_length() announced");
+    ch.sent_length += bytes.size();
+    const bool was_empty = ch.pending.empty();
+    const bool all_in = ch.append(bytes);
+    if (was_empty && !ch.pending.empty() && all_in) ch.wake();  // the connection writes it when it can
+    return all_in;
+  }
+  void park(std::coroutine_handle<> h, bool flushing) noexcept {
+    channel_->writer = h;
+    channel_->writer_flushing = flushing;
+    channel_->wake();
+  }
+  void check() const {
+    if (channel_->broken) throw stream_closed();
+  }
+
+  request_context* ctx_;
+  detail::stream_channel* channel_;
+};
+
+// The request body, read in pieces as they arrive (Content-Length or chunked; trailers are checked and
+// dropped). A route whose handler takes it does not buffer its body: its limit (route.body_limit(n), or the
+// server's max_body_bytes) is checked against Content-Length before any byte is read, and against the
+// decoded size as a chunked body arrives (then read() throws a 413 http_error).
+class body_stream {
+ public:
+  static constexpr bool keel_needs_coroutine = true;
+  static constexpr bool keel_reads_body_stream = true;
+
+  body_stream(request_context& ctx, detail::stream_channel& channel) noexcept
+      : ctx_(&ctx), channel_(&channel) {}
+
+  // co_await body.read(): the next piece of the body, or an empty view at its end. A piece is a view into
+  // the connection's buffer, valid until the next read().
+  [[nodiscard]] auto read() {
+    struct awaiter {
+      body_stream* b;
+      bool await_ready() {
+        detail::stream_channel& ch = *b->channel_;
+        if (ch.broken || ch.body_done || ch.body_error != http::status{}) {
+          ch.piece = {};
+          return true;
+        }
+        return ch.hooks->pull_body(ch.session);
+      }
+      void await_suspend(std::coroutine_handle<> h) noexcept {
+        b->channel_->reader = h;
+        b->channel_->wake();
+      }
+      std::string_view await_resume() const {
+        const detail::stream_channel& ch = *b->channel_;
+        if (ch.broken) throw stream_closed();
+        if (ch.body_error != http::status{}) throw http_error(ch.body_error);
+        return ch.piece;
+      }
+    };
+    return awaiter{this};
+  }
+  // Whether the whole body has been read.
+  bool done() const noexcept { return channel_->body_done; }
+  // The announced length (Content-Length), or nothing for a chunked body.
+  bool chunked() const noexcept { return ctx_->request().chunked; }
+  std::uint64_t content_length() const noexcept { return ctx_->request().content_length; }
+
+ private:
+  request_context* ctx_;
+  detail::stream_channel* channel_;
+};
+
+template <>
+struct extractor<stream_writer> {
+  static stream_writer extract(request_context& ctx) {
+    return stream_writer(ctx, *detail::context_access::channel(ctx));
+  }
+};
+template <>
+struct extractor<body_stream> {
+  static body_stream extract(request_context& ctx) {
+    return body_stream(ctx, *detail::context_access::channel(ctx));
+  }
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/stream.hpp -----
 // ----- keel/test_client.hpp -----
 // keel::test_client: runs requests through the whole pipeline (parser, router, middleware, handler, writer)
 // in-process, without sockets. Requests go in as bytes and responses come back parsed, exactly as a client on
@@ -7810,6 +9513,24 @@ using test_headers = std::vector<std::pair<std::string, std::string>>;
 
 namespace detail {
 
+// Decodes a chunked body at the start of `in` into `body`; returns what follows it.
+inline std::string_view read_chunked_body(std::string_view in, std::string& body) {
+  for (;;) {
+    const auto line_end = in.find("\r\n");
+    if (line_end == std::string_view::npos) throw std::runtime_error("test_client: truncated chunk size");
+    std::size_t size = 0;
+    std::from_chars(in.data(), in.data() + line_end, size, 16);
+    in.remove_prefix(line_end + 2);
+    if (size == 0) break;
+    if (in.size() < size + 2) throw std::runtime_error("test_client: truncated chunk");
+    body.append(in.substr(0, size));
+    in.remove_prefix(size + 2);
+  }
+  const auto trailers_end = in.find("\r\n");  // no trailers are sent: the empty line
+  if (trailers_end == std::string_view::npos) throw std::runtime_error("test_client: truncated chunked body");
+  return in.substr(trailers_end + 2);
+}
+
 // Splits a byte stream of HTTP/1.1 responses. `head_flags[i]` says response i answers a HEAD (no body).
 inline std::vector<test_response> parse_responses(std::string_view in, const std::vector<bool>& head_flags) {
   std::vector<test_response> out;
@@ -7840,12 +9561,16 @@ inline std::vector<test_response> parse_responses(std::string_view in, const std
     bool interim = r.status >= 100 && r.status < 200;
     bool is_head = !interim && final_count < head_flags.size() && head_flags[final_count];
     if (!interim && !is_head && r.status != 204 && r.status != 304) {
-      std::size_t len = 0;
-      std::string_view cl = r.header("Content-Length");
-      std::from_chars(cl.data(), cl.data() + cl.size(), len);
-      if (len > in.size()) throw std::runtime_error("test_client: truncated response body");
-      r.body = std::string(in.substr(0, len));
-      in.remove_prefix(len);
+      if (iequals(r.header("Transfer-Encoding"), "chunked")) {
+        in = read_chunked_body(in, r.body);
+      } else {
+        std::size_t len = 0;
+        std::string_view cl = r.header("Content-Length");
+        std::from_chars(cl.data(), cl.data() + cl.size(), len);
+        if (len > in.size()) throw std::runtime_error("test_client: truncated response body");
+        r.body = std::string(in.substr(0, len));
+        in.remove_prefix(len);
+      }
     }
     if (!interim) ++final_count;
     out.push_back(std::move(r));
@@ -7967,6 +9692,8 @@ class test_client {
           s.on_written();
           continue;
         case detail::session_action::close:
+        case detail::session_action::upgrade:    // no socket to hand over: the exchange ends here
+        case detail::session_action::send_file:  // never asked: the session was not told it could
           written.append(s.output());
           s.on_written();
           closed_ = true;
@@ -8007,4 +9734,160 @@ test_client(const App&, server_config) -> test_client<App>;
 
 }  // namespace keel::inline v0
 // ----- end of keel/test_client.hpp -----
+// ----- keel/upgrade.hpp -----
+// keel::upgrade: a responder that takes the connection over for another protocol after its response
+// (101 Switching Protocols). The socket (TCP or TLS) is handed to a coroutine that the route names, and never
+// returns to HTTP. Connection limits, timeouts and graceful shutdown keep counting and closing it.
+//
+//   keel::get<"/echo">([](const keel::request_context& ctx) {
+//     return keel::upgrade("line-echo", [](keel::upgraded_io& io) -> keel::task<> {
+//       char buf[4096];
+//       while (std::size_t n = co_await io.read_some(buf)) co_await io.write({buf, n});
+//       if (io.stopping()) co_await io.write("bye\n");   // the server is shutting down
+//     });
+//   })
+//
+// The protocol object (the lambda and its captures) lives as long as the connection.
+
+
+#include <algorithm>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstring>
+#include <exception>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace keel::inline v0 {
+
+class upgraded_io;
+
+// The connection, as an upgraded protocol sees it.
+class upgraded_io {
+ public:
+  upgraded_io() = default;
+  explicit upgraded_io(detail::upgrade_transport& t) noexcept : t_(&t) {}
+
+  // co_await io.read_some(buffer): the number of bytes read, at least 1; 0 when the peer closed, the read
+  // timed out, or the server began shutting down (then stopping() is true: send your goodbye and return).
+  [[nodiscard]] auto read_some(std::span<char> into) {
+    struct awaiter {
+      upgraded_io* io;
+      std::span<char> into;
+      detail::upgrade_op op{};
+      bool await_ready() {
+        detail::upgrade_transport& t = *io->t_;
+        if (t.closed || t.stopping || into.empty()) return true;
+        if (!t.leftover.empty()) {
+          op.bytes = std::min(into.size(), t.leftover.size());
+          std::memcpy(into.data(), t.leftover.data(), op.bytes);
+          t.leftover.erase(0, op.bytes);
+          return true;
+        }
+        return false;
+      }
+      void await_suspend(std::coroutine_handle<> h) {
+        op.waiter = h;
+        io->t_->read(io->t_->connection, into, op);
+      }
+      std::size_t await_resume() const noexcept { return op.error ? 0 : op.bytes; }
+    };
+    return awaiter{this, into};
+  }
+  template <std::size_t N>
+  [[nodiscard]] auto read_some(char (&buffer)[N]) {
+    return read_some(std::span<char>(buffer, N));
+  }
+
+  // co_await io.write(bytes): writes all of `bytes`; throws keel::stream_closed when the connection is gone.
+  [[nodiscard]] auto write(std::string_view bytes) {
+    struct awaiter {
+      upgraded_io* io;
+      std::string_view bytes;
+      detail::upgrade_op op{};
+      bool await_ready() const noexcept { return io->t_->closed || bytes.empty(); }
+      void await_suspend(std::coroutine_handle<> h) {
+        op.waiter = h;
+        io->t_->write(io->t_->connection, bytes, op);
+      }
+      void await_resume() const {
+        if (io->t_->closed || op.error) throw stream_closed();
+      }
+    };
+    return awaiter{this, bytes};
+  }
+
+  // Graceful shutdown began: reads return 0; write a goodbye and return (the server waits up to its
+  // shutdown deadline, then closes the socket).
+  bool stopping() const noexcept { return t_->stopping; }
+  bool closed() const noexcept { return t_->closed; }
+  // How long a read may wait for the peer (default: the server's idle timeout).
+  void set_read_timeout(std::chrono::milliseconds t) noexcept { t_->read_timeout = t; }
+
+ private:
+  detail::upgrade_transport* t_ = nullptr;
+};
+
+namespace detail {
+template <class F>
+struct upgrade_protocol {
+  F run;
+  upgraded_io io;
+  static void destroy(void* self) { delete static_cast<upgrade_protocol*>(self); }
+  // Starts the protocol's task; the transport's done() is called when it finishes, however it finishes.
+  static void* start(void* self, void* transport) {
+    auto* p = static_cast<upgrade_protocol*>(self);
+    auto* t = static_cast<upgrade_transport*>(transport);
+    p->io = upgraded_io(*t);
+    start_detached(p->run(p->io), [t](task_result<void>&&) { t->done(t->connection); });
+    return nullptr;
+  }
+};
+}  // namespace detail
+
+// Answer 101 Switching Protocols with `Upgrade: <protocol>` and hand the connection to `run`, a callable
+// taking keel::upgraded_io& and returning keel::task<void>.
+template <class F>
+class upgrade {
+ public:
+  static_assert(std::is_same_v<std::invoke_result_t<F&, upgraded_io&>, task<void>>,
+                "keel::upgrade: the protocol must be callable as `keel::task<void>(keel::upgraded_io&)`");
+
+  upgrade(std::string_view protocol, F run) : protocol_(protocol), run_(std::move(run)) {}
+  // Another header on the 101 response (Sec-WebSocket-Accept ...).
+  upgrade& header(std::string_view name, std::string_view value) {
+    headers_.emplace_back(std::string(name), std::string(value));
+    return *this;
+  }
+
+ private:
+  friend struct responder<upgrade>;
+  std::string protocol_;
+  F run_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+};
+
+template <class F>
+struct responder<upgrade<F>> {
+  static void respond(request_context& ctx, upgrade<F>&& u) {
+    keel::response& res = ctx.response();
+    res.status(http::status::switching_protocols).header("Upgrade", u.protocol_);
+    for (const auto& [name, value] : u.headers_) res.header(name, value);
+    detail::upgrade_slot& slot = detail::context_access::upgrade(ctx);
+    slot.reset();
+    slot.protocol = new detail::upgrade_protocol<F>{std::move(u.run_), upgraded_io{}};
+    slot.destroy = &detail::upgrade_protocol<F>::destroy;
+    slot.start = &detail::upgrade_protocol<F>::start;
+    detail::context_access::set_kind(ctx, detail::body_kind::upgrade);
+  }
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/upgrade.hpp -----
 // ----- end of keel.hpp -----

@@ -2,6 +2,8 @@
 // view of a parsed request must lie inside the bytes the parser reported as consumed.
 #include "keel/http/parser.hpp"
 
+#include "keel/http/body_decoder.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -167,6 +169,57 @@ outcome parse_in_pieces(std::string_view input, std::initializer_list<std::size_
   return last;
 }
 
+// The first request of `input` the way the server reads a streamed body: the parser in split mode stops after
+// the head, then keel::http::body_decoder takes the body in pieces (cut where the input says). Whatever the
+// whole parse decided must be what the decoder decides: the same body bytes, ending at the same place, or a
+// failure.
+void check_streamed_body(std::string_view input, const outcome& whole, const keel::http_limits& limits,
+                         std::size_t mix) {
+  std::vector<char> buffer(input.begin(), input.end());
+  request_parser parser(limits);
+  parser.split_body(true);
+  request req;
+  const parse_result head = parser.parse(buffer.data(), buffer.size(), req);
+  if (head.status != parse_status::incomplete || !head.headers_complete) return;  // no body, or no head
+  if (!req.chunked && req.content_length > limits.max_body_bytes) {
+    require(whole.status == parse_status::error, "an over-limit length is refused by the whole parse too");
+    return;
+  }
+  keel::http::body_decoder decoder;
+  if (req.chunked) {
+    decoder.start_chunked(limits.max_body_bytes, limits.max_header_bytes, limits.max_headers - req.headers.size());
+  } else {
+    decoder.start_fixed(req.content_length, limits.max_body_bytes);
+  }
+  const std::string_view rest = input.substr(head.consumed);
+  std::string pending, body;
+  std::size_t fed = 0, used = 0;
+  while (!decoder.done() && !decoder.failed()) {
+    // Feed 1..64 more bytes, then decode as far as they go.
+    const std::size_t piece = 1 + (mix >> (fed % 17)) % 64;
+    const std::size_t take = std::min(piece, rest.size() - fed);
+    pending.append(rest.substr(fed, take));
+    fed += take;
+    for (;;) {
+      const auto step = decoder.next(pending.data(), pending.size());
+      body.append(step.data);
+      pending.erase(0, step.consumed);
+      used += step.consumed;
+      if (step.consumed == 0 || decoder.done() || decoder.failed()) break;
+    }
+    if (take == 0) break;  // all input given
+  }
+  if (whole.status == parse_status::complete) {
+    require(decoder.done(), "the decoder finishes a body the whole parse accepted");
+    require(head.consumed + used == whole.consumed, "the decoder ends where the whole parse did");
+    require(whole.summary.substr(whole.summary.find("\n\n") + 2) == body, "the decoded body matches");
+  } else if (whole.status == parse_status::error) {
+    require(decoder.failed(), "the decoder refuses what the whole parse refused");
+  } else {
+    require(!decoder.done() && !decoder.failed(), "the decoder waits where the whole parse waits");
+  }
+}
+
 void check(std::string_view input, const keel::http_limits& limits) {
   const std::vector<outcome> whole = parse_whole(input, limits);
   std::size_t mix = 0;
@@ -181,6 +234,7 @@ void check(std::string_view input, const keel::http_limits& limits) {
     require(pieces.consumed == first.consumed, "incremental consumed matches whole");
     require(pieces.summary == first.summary, "incremental request matches whole");
   }
+  check_streamed_body(input, first, limits, mix);
 }
 
 }  // namespace

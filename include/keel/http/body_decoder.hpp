@@ -33,11 +33,13 @@ class body_decoder {
     remaining_ = length;
     state_ = length == 0 ? state::done : state::data;
   }
-  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes) noexcept {
+  // `max_trailer_fields`: the header fields the request may still have (max_headers minus those of its head).
+  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes, std::size_t max_trailer_fields) noexcept {
     *this = body_decoder{};
     limit_ = limit;
     chunked_ = true;
     max_trailer_bytes_ = max_trailer_bytes;
+    max_trailer_fields_ = max_trailer_fields;
     state_ = state::chunk_line;
   }
 
@@ -106,6 +108,7 @@ class body_decoder {
             state_ = state::done;
             return out;
           }
+          if (++trailer_fields_ > max_trailer_fields_) return fail(out, status::request_header_fields_too_large);
           break;
         }
         case state::done:
@@ -135,6 +138,8 @@ class body_decoder {
   std::size_t framing_ = 0;
   std::size_t trailer_bytes_ = 0;
   std::size_t max_trailer_bytes_ = 0;
+  std::size_t trailer_fields_ = 0;
+  std::size_t max_trailer_fields_ = 0;
   http::status error_ = status::bad_request;
   state state_ = state::done;
   bool chunked_ = false;

@@ -402,7 +402,9 @@ class http_session {
     parser_.reset();
     body_start_ = body_pos_ = head_size;
     if (req.chunked) {
-      decoder_.start_chunked(limit, cfg_.limits.max_header_bytes);
+      const std::size_t max_fields = std::min<std::size_t>(cfg_.limits.max_headers, http::header_list::capacity);
+      decoder_.start_chunked(limit, cfg_.limits.max_header_bytes,
+                             max_fields - std::min(max_fields, req.headers.size()));
     } else {
       decoder_.start_fixed(req.content_length, limit);
     }
