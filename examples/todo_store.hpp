@@ -82,7 +82,8 @@ inline todo_item from_body(std::int64_t id, const new_todo& in) {
   return item;
 }
 
-// The rows with their tags, in ONE query for the whole page. `Executor`: keel::db or a transaction.
+// The rows with their tags, in ONE query for the whole page. `Executor`: keel::db, a transaction or a
+// read snapshot.
 template <class Executor>
 keel::task<std::vector<todo_item>> with_tags(Executor& executor, std::vector<todo_row> rows) {
   std::vector<std::int64_t> ids;
@@ -110,6 +111,8 @@ inline keel::task<void> write_tags(keel::sql::transaction& tx, const todo_item& 
 
 // --- The handlers.
 
+// The count, the page and its tags read one snapshot: a todo created, deleted or retagged meanwhile cannot
+// make `total` disagree with `items`, or a todo come back without its tags.
 inline keel::task<todo_page> list_todos(keel::query<todo_filter> filter, keel::db& db) {
   auto matches = matching(*filter, db.engine());
   count_of total{matches};
@@ -117,18 +120,21 @@ inline keel::task<todo_page> list_todos(keel::query<todo_filter> filter, keel::d
   todo_page page;
   page.limit = *filter->limit;
   page.offset = *filter->offset;
-  page.total = static_cast<std::size_t>((co_await db.fetch_one(total)).value_or(0));
-  std::vector<todo_row> rows = co_await db.fetch(matches);
-  page.items = co_await with_tags(db, std::move(rows));
+  auto snapshot = co_await db.snapshot();
+  page.total = static_cast<std::size_t>((co_await snapshot.fetch_one(total)).value_or(0));
+  std::vector<todo_row> rows = co_await snapshot.fetch(matches);
+  page.items = co_await with_tags(snapshot, std::move(rows));
   co_return page;
 }
 
+// The row and its tags from one snapshot: never the tags of a later write with the title of an earlier one.
 inline keel::task<std::optional<todo_item>> get_todo(std::int64_t id, keel::db& db) {
   auto find = keel::sql::find<todo_row>(id);
-  auto row = co_await db.fetch_one(find);
+  auto snapshot = co_await db.snapshot();
+  auto row = co_await snapshot.fetch_one(find);
   if (!row) co_return std::nullopt;
   std::vector<todo_row> rows{*row};
-  co_return (co_await with_tags(db, std::move(rows))).front();
+  co_return (co_await with_tags(snapshot, std::move(rows))).front();
 }
 
 // The todo and its tags in one transaction: both are stored, or neither.

@@ -5259,7 +5259,8 @@ requires(Rule<Rules, T>&&...) class validated {
 // The text has already been percent-decoded where its place calls for it. Supported targets: bool
 // ("true"/"false"/"1"/"0"), every integer width (range-checked), float/double, std::string, enums by name,
 // and validator types (keel::text<1, 120>, keel::range<int, 0, 5> ...) over one of those, checked with their
-// rules. std::optional<T> and std::vector<T> are handled by the callers (absent key, repeated key).
+// rules. Text holding a NUL character (`%00`) is refused. std::optional<T> and std::vector<T> are handled by
+// the callers (absent key, repeated key).
 
 namespace keel::inline v0::detail {
 
@@ -5322,6 +5323,12 @@ bool parse_text_value(std::string_view text, T& out, std::string& reason) {
     reason.assign(broken);
     return false;
   } else if constexpr (std::same_as<T, std::string>) {
+    // `%00` decodes to a NUL, which C APIs and SQL engines take as the end of the text: SQLite's LIKE stops
+    // there (`q=x%00anything` would search for "x"), libpq would send "x". No text a client means holds one.
+    if (text.find('\0') != std::string_view::npos) {
+      reason.assign("must not contain NUL characters");
+      return false;
+    }
     out.assign(text.data(), text.size());
     return true;
   } else if constexpr (std::same_as<T, bool>) {

@@ -71,3 +71,52 @@ TEST_CASE("postgres: isolation levels, typed columns and SQLSTATE errors", "[sql
                                   "(-1, 't', 1, 'draft', now())"),
                   keel::sql::constraint_error);
 }
+
+TEST_CASE("postgres: a read snapshot does not see a commit made after it began", "[sql]") {
+  keel::db& db = test_db();
+  db.execute_script_sync(
+      "CREATE TABLE IF NOT EXISTS keel_snapshot_probe (n BIGINT NOT NULL); DELETE FROM keel_snapshot_probe; "
+      "INSERT INTO keel_snapshot_probe VALUES (1)");
+  std::vector<std::int64_t> seen;
+  run([&]() -> keel::task<void> {
+    auto snapshot = co_await db.snapshot();
+    CHECK(co_await snapshot.query_one<std::string>("SHOW transaction_isolation") == "repeatable read");
+    db.execute_sync("UPDATE keel_snapshot_probe SET n = 2");  // committed on another connection
+    seen.push_back(*co_await snapshot.query_one<std::int64_t>("SELECT n FROM keel_snapshot_probe"));
+    CHECK_THROWS(co_await snapshot.execute("UPDATE keel_snapshot_probe SET n = 3"));
+    co_await snapshot.close();
+    seen.push_back(*co_await db.query_one<std::int64_t>("SELECT n FROM keel_snapshot_probe"));
+  }());
+  CHECK(seen == std::vector<std::int64_t>{1, 2});
+}
+
+TEST_CASE(
+    "postgres: a held row lock is a busy_error (503 + Retry-After in a handler), class 54 a limit_error",
+    "[sql]") {
+  keel::db& db = test_db();
+  db.execute_script_sync(
+      "CREATE TABLE IF NOT EXISTS keel_lock_probe (id BIGINT PRIMARY KEY); "
+      "INSERT INTO keel_lock_probe VALUES (1) ON CONFLICT DO NOTHING");
+  keel::sql::db_options one_connection;
+  one_connection.postgres_connections = 1;
+  keel::db other{server_url(), one_connection};
+  auto holder = other.lease_writer_blocking();
+  holder->execute_script("BEGIN; SELECT id FROM keel_lock_probe WHERE id = 1 FOR UPDATE");
+
+  constexpr std::string_view locking = "SELECT id FROM keel_lock_probe WHERE id = 1 FOR UPDATE NOWAIT";
+  CHECK_THROWS_AS(db.query_sync<std::int64_t>(locking), keel::sql::busy_error);  // 55P03
+  auto app = keel::app{keel::router{keel::get<"/locked">([&db, locking]() -> keel::task<std::string> {
+               auto rows = co_await db.query<std::int64_t>(locking);
+               co_return std::to_string(rows.size());
+             })}}.provide(db);
+  keel::test_client client{app};
+  auto r = client.get("/locked");
+  CHECK(r.status == 503);
+  CHECK(r.header("Retry-After") == "1");
+  holder->execute_script("ROLLBACK");
+  CHECK(client.get("/locked").status == 200);
+
+  std::string wide = "SELECT 1";  // a target list of 2000 entries: 54011 program_limit_exceeded
+  for (int i = 1; i < 2000; ++i) wide += ", 1";
+  CHECK_THROWS_AS(db.query_sync<std::int64_t>(wide), keel::sql::limit_error);
+}

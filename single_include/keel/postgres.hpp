@@ -61,15 +61,21 @@ struct pg_result_deleter {
 };
 using pg_result = std::unique_ptr<PGresult, pg_result_deleter>;
 
-// Throws for a failed result: SQLSTATE class 23 (integrity constraint violation) as constraint_error.
+// Throws for a failed result, by SQLSTATE: class 23 (integrity constraint violation) as constraint_error;
+// 40001 serialization_failure, 40P01 deadlock_detected, 55P03 lock_not_available and 53300
+// too_many_connections as busy_error (a retry may succeed); class 54 (program_limit_exceeded: stack depth,
+// too many arguments or columns) as limit_error.
 inline void check_pg_result(PGconn* conn, const PGresult* r, std::string_view sql) {
   ExecStatusType status = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return;
   std::string message = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(conn);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-  if (!sql.empty()) message += " (in: " + std::string(sql) + ")";
-  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  if (state != nullptr && state[0] == '2' && state[1] == '3') throw constraint_error(message);
+  message += quoted_sql(sql);
+  const char* found = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string_view state = found != nullptr ? found : "";
+  if (state.starts_with("23")) throw constraint_error(message);
+  if (state == "40001" || state == "40P01" || state == "55P03" || state == "53300") throw busy_error(message);
+  if (state.starts_with("54")) throw limit_error(message);
   throw sql_error(message);
 }
 
@@ -87,7 +93,13 @@ class postgres_statement final : public statement {
     auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
     slot(i) = std::string(buffer, end);
   }
-  void bind_text(int i, std::string_view v) override { slot(i) = std::string(v); }
+  void bind_text(int i, std::string_view v) override {
+    // libpq sends each value as a C string: a NUL would silently end it there.
+    if (v.find('\0') != std::string_view::npos)
+      throw value_error("keel::sql: PostgreSQL text cannot hold a NUL character (parameter " +
+                        std::to_string(i) + ")" + detail::quoted_sql(sql()));
+    slot(i) = std::string(v);
+  }
   void bind_bool(int i, bool v) override { slot(i) = v ? "true" : "false"; }
 
   bool step() override {
@@ -140,7 +152,8 @@ class postgres_statement final : public statement {
  private:
   std::optional<std::string>& slot(int i) {
     if (i < 1 || static_cast<std::size_t>(i) > values_.size())
-      throw sql_error("keel::sql: parameter index " + std::to_string(i) + " out of range (" + sql() + ")");
+      throw sql_error("keel::sql: parameter index " + std::to_string(i) + " out of range" +
+                      detail::quoted_sql(sql()));
     return values_[static_cast<std::size_t>(i) - 1];
   }
   PGconn* conn_;

@@ -16,6 +16,9 @@
 // (include keel/sql/postgres.hpp, link keel::postgres). Every co_await query runs on the worker pool.
 //   keel::db db{"sqlite:app.db"};                      // or "sqlite::memory:", "postgres://user@host/name"
 //   auto rows = co_await db.query<article>("SELECT * FROM article WHERE author_id = ?", id);
+// In the co_await API a busy database, a statement too large for the engine and a value it cannot store are
+// thrown as http_errors (503 + Retry-After, 413, 422; see request_errors.hpp); the blocking API throws the
+// sql_error kinds themselves.
 
 // ----- keel/sql/connection.hpp -----
 // keel::sql::statement / connection: the engine-neutral interface the typed layer drives, and the
@@ -27,6 +30,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace keel::inline v0::sql {
 
@@ -54,11 +58,59 @@ class migration_error : public sql_error {
   using sql_error::sql_error;
 };
 
+// The database could not run the statement now, but may soon: SQLite's write lock held past busy_timeout
+// (SQLITE_BUSY, SQLITE_LOCKED), PostgreSQL's serialization_failure (40001), deadlock_detected (40P01),
+// lock_not_available (55P03) or too_many_connections (53300). Retrying later can succeed; in a handler's
+// co_await call it becomes 503 with Retry-After (keel/sql/request_errors.hpp).
+class busy_error : public sql_error {
+ public:
+  using sql_error::sql_error;
+};
+
+// The statement exceeds a limit of the engine because of its size: SQLite's "parser stack overflow",
+// "Expression tree is too large", "too many SQL variables", SQLITE_TOOBIG; PostgreSQL's class 54
+// (program_limit_exceeded: "stack depth limit exceeded", too many columns or arguments). Built from request
+// values, it is the request that is too large: in a handler's co_await call it becomes 413.
+class limit_error : public sql_error {
+ public:
+  using sql_error::sql_error;
+};
+
+// A bound value the engine cannot store as given: text holding a NUL character for PostgreSQL (libpq sends
+// C strings, which would end it early). In a handler's co_await call it becomes 422.
+class value_error : public sql_error {
+ public:
+  using sql_error::sql_error;
+};
+
 // A synchronous SQL call on a reactor thread: it would stall every connection that reactor serves.
 class blocking_call_error : public sql_error {
  public:
   using sql_error::sql_error;
 };
+
+namespace detail {
+
+// How much of a statement an error message quotes. Statements built from request values can be tens of
+// kilobytes; the message ends up in logs (one line per failed request), so it carries the start only.
+inline constexpr std::size_t quoted_sql_bytes = 200;
+
+// " (in: <sql>)", cut to quoted_sql_bytes (never inside a UTF-8 sequence) with "..." when longer.
+inline std::string quoted_sql(std::string_view sql) {
+  if (sql.empty()) return {};
+  std::string out = " (in: ";
+  if (sql.size() <= quoted_sql_bytes) {
+    out.append(sql);
+  } else {
+    std::size_t cut = quoted_sql_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(sql[cut]) & 0xC0) == 0x80) --cut;  // a continuation byte
+    out.append(sql.substr(0, cut)).append("...");
+  }
+  out += ')';
+  return out;
+}
+
+}  // namespace detail
 
 }  // namespace keel::inline v0::sql
 // ----- end of keel/sql/error.hpp -----
@@ -948,15 +1000,15 @@ void bind_fields_by_name(statement& s, const T& object) {
       bound = true;
     });
     if (!bound)
-      throw sql_error("keel::sql: parameter :" + names[p] +
-                      " has no field of that name in the bound object (" + s.sql() + ")");
+      throw sql_error("keel::sql: parameter :" + names[p] + " has no field of that name in the bound object" +
+                      quoted_sql(s.sql()));
   }
 }
 
 inline void check_count(const statement& s, std::size_t given) {
   if (static_cast<int>(given) != s.parameter_count())
     throw sql_error("keel::sql: " + std::to_string(given) + " argument(s) for " +
-                    std::to_string(s.parameter_count()) + " parameter(s) in: " + s.sql());
+                    std::to_string(s.parameter_count()) + " parameter(s)" + quoted_sql(s.sql()));
 }
 
 // Binds args to s: one DTO argument binds `:name`s from its fields; otherwise each argument is the next
@@ -1000,8 +1052,8 @@ const std::vector<int>& columns_for(statement& s) {
     (((columns[I] < 0 &&
        !is_optional_v<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>>)
           ? throw type_error("keel::sql: the result has no column \"" +
-                             std::string(keel::detail::cpp_field_name<T, I>) + "\" for that field (" +
-                             s.sql() + ")")
+                             std::string(keel::detail::cpp_field_name<T, I>) + "\" for that field" +
+                             quoted_sql(s.sql()))
           : void()),
      ...);
   }
@@ -1025,7 +1077,7 @@ F read_text_view(statement& s, int column, text_arena& text) {
 template <class T>
 T read_row(statement& s, text_arena* text = nullptr) {
   if constexpr (Readable<T>) {
-    if (s.column_count() < 1) throw type_error("keel::sql: the result has no column (" + s.sql() + ")");
+    if (s.column_count() < 1) throw type_error("keel::sql: the result has no column" + quoted_sql(s.sql()));
     return value_traits<T>::read(s, 0);
   } else {
     static_assert(Row<T>, "keel::sql: a row type is a DTO (aggregate) or a type with value_traits<T>::read");
@@ -1123,11 +1175,30 @@ struct sqlite_options {
 
 namespace detail {
 
+// Errors SQLite reports with plain SQLITE_ERROR when a statement exceeds one of its size limits.
+inline bool is_size_limit_message(std::string_view message) noexcept {
+  for (std::string_view known :
+       {"parser stack overflow", "Expression tree is too large", "too many SQL variables",
+        "too many terms in compound SELECT", "too many arguments on function", "too many columns",
+        "too many FROM clause terms"})
+    if (message.find(known) != std::string_view::npos) return true;
+  return false;
+}
+
+// The sql_error kind for a failed call: constraint, busy (retry later), limit (statement too large), other.
+[[noreturn]] inline void throw_sqlite_message(int code, std::string message) {
+  int primary = code & 0xff;
+  if (primary == SQLITE_CONSTRAINT) throw constraint_error(message);
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw busy_error(message);
+  if (primary == SQLITE_TOOBIG || (primary == SQLITE_ERROR && is_size_limit_message(message)))
+    throw limit_error(message);
+  throw sql_error(message);
+}
+
 [[noreturn]] inline void throw_sqlite(sqlite3* db, int code, std::string_view sql) {
   std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-  if (!sql.empty()) message += " (in: " + std::string(sql) + ")";
-  if ((code & 0xff) == SQLITE_CONSTRAINT) throw constraint_error(message);
-  throw sql_error(message);
+  message += quoted_sql(sql);
+  throw_sqlite_message(code, std::move(message));
 }
 
 }  // namespace detail
@@ -1251,8 +1322,8 @@ class sqlite_connection final : public connection {
     if (rc != SQLITE_OK) {
       std::string message = error != nullptr ? error : sqlite3_errstr(rc);
       sqlite3_free(error);
-      if ((rc & 0xff) == SQLITE_CONSTRAINT) throw constraint_error(message);
-      throw sql_error(message + " (in: " + text + ")");
+      if ((rc & 0xff) != SQLITE_CONSTRAINT) message += detail::quoted_sql(text);
+      detail::throw_sqlite_message(rc, std::move(message));
     }
   }
 
@@ -1491,6 +1562,45 @@ class batched_read : private batch_job {
 
 }  // namespace keel::inline v0::sql::detail
 // ----- end of keel/sql/read_batch.hpp -----
+// ----- keel/sql/request_errors.hpp -----
+// keel::sql errors that are no fault of the server, as the HTTP answers a handler's co_await SQL call throws:
+// a busy database is 503 with Retry-After, a statement too large for the engine is 413, a value the engine
+// cannot store is 422, each in keel's one error shape. Every other sql_error stays as it is (a 500 when a
+// handler lets it escape).
+
+
+#include <exception>
+
+namespace keel::inline v0::sql::detail {
+
+// What Retry-After says on a 503 for a busy database: a lock is usually held for milliseconds, and a
+// client that retries sooner than a second adds to the contention it met.
+inline constexpr const char* busy_retry_after_seconds = "1";
+
+// Call inside a catch block: throws the in-flight exception again, as an http_error (with the sql_error
+// nested: std::rethrow_if_nested reaches it) when it is one of the kinds above. The engine's message (and its
+// SQL) is not put in the response: it goes to whoever logs the nested error.
+[[noreturn]] inline void rethrow_for_request() {
+  try {
+    throw;
+  } catch (const busy_error&) {
+    http_error busy(http::status::service_unavailable, "the database is busy; retry shortly",
+                    "database_busy");
+    busy.with_header("Retry-After", busy_retry_after_seconds);
+    std::throw_with_nested(std::move(busy));
+  } catch (const limit_error&) {
+    std::throw_with_nested(http_error(http::status::payload_too_large,
+                                      "the request is too large for one database statement",
+                                      "request_too_large"));
+  } catch (const value_error&) {
+    std::throw_with_nested(http_error(http::status::unprocessable_content,
+                                      "a value of the request cannot be stored (it holds a NUL character)",
+                                      "invalid_value"));
+  }
+}
+
+}  // namespace keel::inline v0::sql::detail
+// ----- end of keel/sql/request_errors.hpp -----
 // ----- keel/sql/runner.hpp -----
 // keel::sql::query_api<Derived>: the co_await query methods shared by keel::db and keel::sql::transaction.
 // Derived supplies `with_connection(access, fn)`, which runs fn(connection&) on the worker pool.
@@ -1616,6 +1726,131 @@ class query_api {
 
 }  // namespace keel::inline v0::sql
 // ----- end of keel/sql/runner.hpp -----
+// ----- keel/sql/snapshot.hpp -----
+// keel::sql::read_snapshot: a read-only transaction whose statements all see the database as it was at one
+// moment, however many writes commit meanwhile. Several reads that must agree (a count and the page it
+// counts, rows and their child rows) go through one:
+//   auto snap = co_await db.snapshot();
+//   auto total = co_await snap.fetch_one(count);
+//   auto rows = co_await snap.fetch(page);     // the rows `total` counted, even if a writer committed
+//   between
+// It ends (COMMIT) when dropped, or with co_await snap.close(). It never takes SQLite's writer, so readers
+// in snapshots and the writer do not wait for each other.
+
+
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0::sql {
+
+namespace detail {
+
+// SQLite: a deferred BEGIN takes no lock yet; in WAL mode the first read fixes which commits the
+// transaction sees, so one is made now, before any statement of the caller. PostgreSQL: REPEATABLE READ
+// takes its snapshot at the first statement after BEGIN, so it is taken now too.
+inline std::string_view snapshot_begin_sql(engine e) noexcept {
+  return e == engine::sqlite ? "BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema"
+                             : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT 1";
+}
+
+}  // namespace detail
+
+class read_snapshot : public query_api<read_snapshot> {
+ public:
+  read_snapshot() = default;
+  // Used by keel::db::snapshot: `lease` is already inside the read transaction (or, under a test fixture's
+  // transaction, `owns_transaction` is false and nothing is begun or ended here).
+  read_snapshot(connection_lease lease, bool owns_transaction) noexcept
+      : lease_(std::move(lease)), owns_transaction_(owns_transaction) {}
+  read_snapshot(read_snapshot&& o) noexcept
+      : lease_(std::move(o.lease_)), owns_transaction_(std::exchange(o.owns_transaction_, false)) {}
+  read_snapshot& operator=(read_snapshot&& o) noexcept {
+    if (this != &o) {
+      end_in_background();
+      lease_ = std::move(o.lease_);
+      owns_transaction_ = std::exchange(o.owns_transaction_, false);
+    }
+    return *this;
+  }
+  ~read_snapshot() { end_in_background(); }
+
+  bool is_open() const noexcept { return static_cast<bool>(lease_); }
+
+  // Ends the read transaction now and gives the connection back.
+  task<void> close() {
+    if (!lease_) co_return;
+    connection* c = lease_.get();
+    bool owns = std::exchange(owns_transaction_, false);
+    if (owns) {
+      auto job = [c] {
+        detail::check_not_on_reactor();
+        end_read(*c);
+      };
+      co_await keel::offload(job);
+    }
+    lease_.release();
+  }
+
+  // query_api's hook: fn(connection&) on the worker pool, inside the snapshot. The engine refuses writes
+  // (SQLite's readers are opened read-only, PostgreSQL's transaction is READ ONLY); `access` is not checked
+  // here, since SHOW and PRAGMA only read but are classed as writes. (A SQLite :memory: database has one
+  // connection, the writer: a write there would go through.)
+  template <class F>
+  task<std::invoke_result_t<F&, connection&>> with_connection(access, F fn) {
+    if (!lease_) throw sql_error("keel::sql: the read snapshot was already closed");
+    connection* c = lease_.get();
+    auto job = [c, &fn]() {
+      detail::check_not_on_reactor();
+      return fn(*c);
+    };
+    try {
+      co_return co_await keel::offload(job);
+    } catch (const sql_error&) {
+      detail::rethrow_for_request();
+    }
+  }
+
+ private:
+  // A read transaction changed nothing: COMMIT and ROLLBACK end it alike; ROLLBACK covers a failed COMMIT.
+  static void end_read(connection& c) noexcept {
+    try {
+      c.execute_script("COMMIT");
+    } catch (...) {
+      try {
+        c.execute_script("ROLLBACK");
+      } catch (...) {
+        // The connection is broken or the transaction already ended; nothing to report to.
+      }
+    }
+  }
+
+  // A destructor cannot co_await: the COMMIT goes to the worker pool (or runs here when there is none) and
+  // the connection stays leased until it has run.
+  void end_in_background() noexcept {
+    if (!lease_) return;
+    if (!std::exchange(owns_transaction_, false)) {
+      lease_.release();
+      return;
+    }
+    auto job = [lease = std::move(lease_)]() mutable noexcept {
+      end_read(*lease);
+      lease.release();
+    };
+    worker_pool* workers = keel::detail::current_worker_pool();
+    if (workers != nullptr && keel::detail::current_reactor() != nullptr) {
+      workers->post(std::move(job));
+    } else {
+      job();
+    }
+  }
+
+  connection_lease lease_;
+  bool owns_transaction_ = false;
+};
+
+}  // namespace keel::inline v0::sql
+// ----- end of keel/sql/snapshot.hpp -----
 // ----- keel/sql/transaction.hpp -----
 // keel::sql::transaction: a coroutine-friendly transaction (BEGIN / COMMIT / ROLLBACK), nested through
 // savepoints; rolled back when dropped without commit().
@@ -1727,7 +1962,11 @@ class transaction : public query_api<transaction> {
       }
       return fn(*state->conn);
     };
-    co_return co_await keel::offload(job);
+    try {
+      co_return co_await keel::offload(job);
+    } catch (const sql_error&) {
+      detail::rethrow_for_request();
+    }
   }
 
   // The connection, for blocking code already running off the reactor (migrations, fixtures).
@@ -1855,6 +2094,29 @@ class db : public sql::query_api<db> {
   bool in_test_transaction() const noexcept { return nested_; }
   const std::string& url() const noexcept { return url_; }
 
+  // A read-only transaction whose reads all see one moment of the database (see snapshot.hpp): for reads
+  // that must agree with each other while writers commit. SQLite: a deferred BEGIN on a reader connection
+  // of its own (never the writer); PostgreSQL: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY. Under a test
+  // fixture it reads inside the fixture's transaction.
+  task<sql::read_snapshot> snapshot() {
+    if (nested_) co_return sql::read_snapshot(co_await read_->acquire(), false);
+    // Snapshots hold their connection across co_awaits, so on a SQLite file they take connections of their
+    // own: a batch of reads, which waits for a reader on a worker thread, never waits for a snapshot.
+    sql::connection_slots& slots = snapshot_ != nullptr ? *snapshot_ : *read_;
+    sql::connection_lease lease = co_await slots.acquire();
+    sql::connection* c = lease.get();
+    auto job = [c] {
+      sql::detail::check_not_on_reactor();
+      c->execute_script(sql::detail::snapshot_begin_sql(c->engine()));
+    };
+    try {
+      co_await keel::offload(job);
+    } catch (const sql::sql_error&) {
+      sql::detail::rethrow_for_request();
+    }
+    co_return sql::read_snapshot(std::move(lease), true);
+  }
+
   // BEGIN (SQLite: BEGIN IMMEDIATE on the writer); the transaction holds its connection until it ends.
   task<sql::transaction> begin(sql::isolation level = sql::isolation::engine_default) {
     sql::connection_lease lease = co_await write_->acquire();
@@ -1868,7 +2130,11 @@ class db : public sql::query_api<db> {
       sql::detail::check_not_on_reactor();
       c->execute_script(sql);
     };
-    co_await keel::offload(job);
+    try {
+      co_await keel::offload(job);
+    } catch (const sql::sql_error&) {
+      sql::detail::rethrow_for_request();
+    }
     co_return sql::transaction(std::move(state), std::move(name), true);
   }
 
@@ -1896,9 +2162,14 @@ class db : public sql::query_api<db> {
     if (kind == sql::access::read && batcher_ && read_ == &read_slots_) {
       asio::io_context* reactor = keel::detail::current_reactor();
       worker_pool* workers = keel::detail::current_worker_pool();
-      if (reactor != nullptr && workers != nullptr)
-        co_return co_await sql::detail::batched_read<F>(*batcher_, fn, sql::detail::is_single_statement_v<F>,
-                                                        *reactor, *workers);
+      if (reactor != nullptr && workers != nullptr) {
+        try {
+          co_return co_await sql::detail::batched_read<F>(
+              *batcher_, fn, sql::detail::is_single_statement_v<F>, *reactor, *workers);
+        } catch (const sql::sql_error&) {
+          sql::detail::rethrow_for_request();
+        }
+      }
     }
     sql::connection_lease lease = co_await (kind == sql::access::read ? *read_ : *write_).acquire();
     sql::connection* c = lease.get();
@@ -1906,7 +2177,11 @@ class db : public sql::query_api<db> {
       sql::detail::check_not_on_reactor();
       return fn(*c);
     };
-    co_return co_await keel::offload(job);
+    try {
+      co_return co_await keel::offload(job);
+    } catch (const sql::sql_error&) {
+      sql::detail::rethrow_for_request();
+    }
   }
 
   // --- Blocking API: start-up code, tools, tests and benchmarks; never on a reactor thread (checked in
@@ -1971,6 +2246,11 @@ class db : public sql::query_api<db> {
         owned_.push_back(std::make_unique<sql::sqlite_connection>(path, options.sqlite, true));
         read_slots_.add(owned_.back().get());
       }
+      for (unsigned i = 0; i < readers; ++i) {
+        owned_.push_back(std::make_unique<sql::sqlite_connection>(path, options.sqlite, true));
+        snapshot_slots_.add(owned_.back().get());
+      }
+      snapshot_ = &snapshot_slots_;
       read_ = &read_slots_;
       if (options.batch_reads) batcher_.emplace(read_slots_);
     }
@@ -1999,6 +2279,8 @@ class db : public sql::query_api<db> {
   std::vector<std::unique_ptr<sql::connection>> owned_;
   sql::connection_slots read_slots_;
   sql::connection_slots write_slots_;
+  sql::connection_slots snapshot_slots_;  // SQLite file databases: the readers snapshots hold
+  sql::connection_slots* snapshot_ = nullptr;
   std::optional<sql::connection_slots> pinned_;
   sql::connection_slots* read_ = nullptr;
   sql::connection_slots* write_ = nullptr;
@@ -2319,36 +2601,65 @@ concept static_condition = requires(const E& e, param_list& out) {
   e.collect(out);
 };
 
+// How a static condition's text is joined at its top level (condition::chain's values): a logic_node is a
+// flat list (1: AND, 2: OR), anything else one term.
+template <class E>
+inline constexpr unsigned char chain_of = 0;
+
 }  // namespace detail
 
 // A WHERE condition: SQL text over quoted columns with `?` placeholders, and the values for them. Built at
 // run time: what typed expressions turn into when they are combined with one of these.
+//
+// Conditions combined in a loop stay flat: `a && b && c` is `(a) AND (b) AND (c)`, not `((a) AND (b)) AND
+// (c)`. Each nested bracket costs the engine's parser a level of its stack (SQLite's overflows at about 100),
+// so a loop over request values (`where(has_tag(t))` per `?tag=`) must not nest one level per value.
 struct condition {
+  // What joins the top level of `text`: one term, or a flat list of bracketed terms.
+  enum class chain : unsigned char { single, all, any };
+
   std::string text;
   param_list params;
+  chain joined = chain::single;
 
   condition() = default;
   condition(std::string sql_text, param_list values) : text(std::move(sql_text)), params(std::move(values)) {}
   template <detail::static_condition E>
-  condition(const E& e) : text(detail::shape_text<E>) {  // NOLINT(google-explicit-constructor): a widening
+  condition(const E& e)  // NOLINT(google-explicit-constructor): a widening
+      : text(detail::shape_text<E>), joined(static_cast<chain>(detail::chain_of<E>)) {
     e.collect(params);
   }
 
   friend condition operator&&(condition a, condition b) {
-    return combine(std::move(a), " AND ", std::move(b));
+    return combine(std::move(a), chain::all, std::move(b));
   }
   friend condition operator||(condition a, condition b) {
-    return combine(std::move(a), " OR ", std::move(b));
+    return combine(std::move(a), chain::any, std::move(b));
   }
   friend condition operator!(condition a) {
     a.text = "NOT (" + a.text + ")";
+    a.joined = chain::single;
     return a;
   }
 
  private:
-  static condition combine(condition a, std::string_view op, condition b) {
-    condition out{"(" + a.text + ")" + std::string(op) + "(" + b.text + ")", std::move(a.params)};
+  // A side that is already a list joined by the same operator is spliced in as it is (AND and OR are
+  // associative); anything else becomes one bracketed term.
+  static condition combine(condition a, chain kind, condition b) {
+    condition out;
+    out.text = a.joined == kind ? std::move(a.text) : "(" + a.text + ")";
+    out.text += kind == chain::all ? " AND " : " OR ";
+    if (b.joined == kind) {
+      out.text += b.text;
+    } else {
+      out.text += '(';
+      out.text += b.text;
+      out.text += ')';
+    }
+    out.params = std::move(a.params);
+    out.params.reserve(out.params.size() + b.params.size());
     for (const sql_value& v : b.params.values()) out.params.push(v);
+    out.joined = kind;
     return out;
   }
 };
@@ -2404,18 +2715,30 @@ struct logic_node {
   static constexpr bool over = L::template over<T>&& R::template over<T>;
   L left;
   R right;
+  // Flat like condition's lists: `a && b && c` is `(a) AND (b) AND (c)`, the text a loop builds at run time.
   static constexpr void write(text_builder& b) {
-    b.add("(");
-    L::write(b);
-    b.add(Or ? ") OR (" : ") AND (");
-    R::write(b);
-    b.add(")");
+    write_term<L>(b);
+    b.add(Or ? " OR " : " AND ");
+    write_term<R>(b);
+  }
+  template <class E>
+  static constexpr void write_term(text_builder& b) {
+    if constexpr (chain_of<E> == chain_of<logic_node>) {
+      E::write(b);
+    } else {
+      b.add("(");
+      E::write(b);
+      b.add(")");
+    }
   }
   void collect(param_list& out) const {
     left.collect(out);
     right.collect(out);
   }
 };
+
+template <class L, class R, bool Or>
+inline constexpr unsigned char chain_of<logic_node<L, R, Or>> = Or ? 2 : 1;
 
 template <class E>
 struct not_node {
@@ -2483,7 +2806,14 @@ struct column {
     return compare<detail::compare_op::ge>(v);
   }
 
-  auto like(std::string_view pattern) const { return compare<detail::compare_op::like>(pattern); }
+  // A pattern holding a NUL character is refused with a 422 (it comes from a request): SQLite's LIKE stops
+  // at the NUL, so "x\0anything" would match like "x".
+  auto like(std::string_view pattern) const {
+    if (pattern.find('\0') != std::string_view::npos)
+      throw http_error(http::status::unprocessable_content,
+                       "a search pattern must not contain NUL characters", "validation_failed");
+    return compare<detail::compare_op::like>(pattern);
+  }
   detail::null_node<Member, false> is_null() const { return {}; }
   detail::null_node<Member, true> is_not_null() const { return {}; }
 

@@ -3,6 +3,9 @@
 // (include keel/sql/postgres.hpp, link keel::postgres). Every co_await query runs on the worker pool.
 //   keel::db db{"sqlite:app.db"};                      // or "sqlite::memory:", "postgres://user@host/name"
 //   auto rows = co_await db.query<article>("SELECT * FROM article WHERE author_id = ?", id);
+// In the co_await API a busy database, a statement too large for the engine and a value it cannot store are
+// thrown as http_errors (503 + Retry-After, 413, 422; see request_errors.hpp); the blocking API throws the
+// sql_error kinds themselves.
 #pragma once
 
 #include "keel/config.hpp"
@@ -11,7 +14,9 @@
 #include "keel/sql/pool.hpp"
 #include "keel/sql/read_batch.hpp"
 #include "keel/sql/row.hpp"
+#include "keel/sql/request_errors.hpp"
 #include "keel/sql/runner.hpp"
+#include "keel/sql/snapshot.hpp"
 #include "keel/sql/sqlite.hpp"
 #include "keel/sql/transaction.hpp"
 #include "keel/task.hpp"
@@ -86,6 +91,29 @@ class db : public sql::query_api<db> {
   bool in_test_transaction() const noexcept { return nested_; }
   const std::string& url() const noexcept { return url_; }
 
+  // A read-only transaction whose reads all see one moment of the database (see snapshot.hpp): for reads
+  // that must agree with each other while writers commit. SQLite: a deferred BEGIN on a reader connection
+  // of its own (never the writer); PostgreSQL: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY. Under a test
+  // fixture it reads inside the fixture's transaction.
+  task<sql::read_snapshot> snapshot() {
+    if (nested_) co_return sql::read_snapshot(co_await read_->acquire(), false);
+    // Snapshots hold their connection across co_awaits, so on a SQLite file they take connections of their
+    // own: a batch of reads, which waits for a reader on a worker thread, never waits for a snapshot.
+    sql::connection_slots& slots = snapshot_ != nullptr ? *snapshot_ : *read_;
+    sql::connection_lease lease = co_await slots.acquire();
+    sql::connection* c = lease.get();
+    auto job = [c] {
+      sql::detail::check_not_on_reactor();
+      c->execute_script(sql::detail::snapshot_begin_sql(c->engine()));
+    };
+    try {
+      co_await keel::offload(job);
+    } catch (const sql::sql_error&) {
+      sql::detail::rethrow_for_request();
+    }
+    co_return sql::read_snapshot(std::move(lease), true);
+  }
+
   // BEGIN (SQLite: BEGIN IMMEDIATE on the writer); the transaction holds its connection until it ends.
   task<sql::transaction> begin(sql::isolation level = sql::isolation::engine_default) {
     sql::connection_lease lease = co_await write_->acquire();
@@ -99,7 +127,11 @@ class db : public sql::query_api<db> {
       sql::detail::check_not_on_reactor();
       c->execute_script(sql);
     };
-    co_await keel::offload(job);
+    try {
+      co_await keel::offload(job);
+    } catch (const sql::sql_error&) {
+      sql::detail::rethrow_for_request();
+    }
     co_return sql::transaction(std::move(state), std::move(name), true);
   }
 
@@ -127,9 +159,14 @@ class db : public sql::query_api<db> {
     if (kind == sql::access::read && batcher_ && read_ == &read_slots_) {
       asio::io_context* reactor = keel::detail::current_reactor();
       worker_pool* workers = keel::detail::current_worker_pool();
-      if (reactor != nullptr && workers != nullptr)
-        co_return co_await sql::detail::batched_read<F>(*batcher_, fn, sql::detail::is_single_statement_v<F>,
-                                                        *reactor, *workers);
+      if (reactor != nullptr && workers != nullptr) {
+        try {
+          co_return co_await sql::detail::batched_read<F>(
+              *batcher_, fn, sql::detail::is_single_statement_v<F>, *reactor, *workers);
+        } catch (const sql::sql_error&) {
+          sql::detail::rethrow_for_request();
+        }
+      }
     }
     sql::connection_lease lease = co_await (kind == sql::access::read ? *read_ : *write_).acquire();
     sql::connection* c = lease.get();
@@ -137,7 +174,11 @@ class db : public sql::query_api<db> {
       sql::detail::check_not_on_reactor();
       return fn(*c);
     };
-    co_return co_await keel::offload(job);
+    try {
+      co_return co_await keel::offload(job);
+    } catch (const sql::sql_error&) {
+      sql::detail::rethrow_for_request();
+    }
   }
 
   // --- Blocking API: start-up code, tools, tests and benchmarks; never on a reactor thread (checked in
@@ -202,6 +243,11 @@ class db : public sql::query_api<db> {
         owned_.push_back(std::make_unique<sql::sqlite_connection>(path, options.sqlite, true));
         read_slots_.add(owned_.back().get());
       }
+      for (unsigned i = 0; i < readers; ++i) {
+        owned_.push_back(std::make_unique<sql::sqlite_connection>(path, options.sqlite, true));
+        snapshot_slots_.add(owned_.back().get());
+      }
+      snapshot_ = &snapshot_slots_;
       read_ = &read_slots_;
       if (options.batch_reads) batcher_.emplace(read_slots_);
     }
@@ -230,6 +276,8 @@ class db : public sql::query_api<db> {
   std::vector<std::unique_ptr<sql::connection>> owned_;
   sql::connection_slots read_slots_;
   sql::connection_slots write_slots_;
+  sql::connection_slots snapshot_slots_;  // SQLite file databases: the readers snapshots hold
+  sql::connection_slots* snapshot_ = nullptr;
   std::optional<sql::connection_slots> pinned_;
   sql::connection_slots* read_ = nullptr;
   sql::connection_slots* write_ = nullptr;

@@ -55,15 +55,15 @@ void bind_fields_by_name(statement& s, const T& object) {
       bound = true;
     });
     if (!bound)
-      throw sql_error("keel::sql: parameter :" + names[p] +
-                      " has no field of that name in the bound object (" + s.sql() + ")");
+      throw sql_error("keel::sql: parameter :" + names[p] + " has no field of that name in the bound object" +
+                      quoted_sql(s.sql()));
   }
 }
 
 inline void check_count(const statement& s, std::size_t given) {
   if (static_cast<int>(given) != s.parameter_count())
     throw sql_error("keel::sql: " + std::to_string(given) + " argument(s) for " +
-                    std::to_string(s.parameter_count()) + " parameter(s) in: " + s.sql());
+                    std::to_string(s.parameter_count()) + " parameter(s)" + quoted_sql(s.sql()));
 }
 
 // Binds args to s: one DTO argument binds `:name`s from its fields; otherwise each argument is the next
@@ -107,8 +107,8 @@ const std::vector<int>& columns_for(statement& s) {
     (((columns[I] < 0 &&
        !is_optional_v<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>>)
           ? throw type_error("keel::sql: the result has no column \"" +
-                             std::string(keel::detail::cpp_field_name<T, I>) + "\" for that field (" +
-                             s.sql() + ")")
+                             std::string(keel::detail::cpp_field_name<T, I>) + "\" for that field" +
+                             quoted_sql(s.sql()))
           : void()),
      ...);
   }
@@ -132,7 +132,7 @@ F read_text_view(statement& s, int column, text_arena& text) {
 template <class T>
 T read_row(statement& s, text_arena* text = nullptr) {
   if constexpr (Readable<T>) {
-    if (s.column_count() < 1) throw type_error("keel::sql: the result has no column (" + s.sql() + ")");
+    if (s.column_count() < 1) throw type_error("keel::sql: the result has no column" + quoted_sql(s.sql()));
     return value_traits<T>::read(s, 0);
   } else {
     static_assert(Row<T>, "keel::sql: a row type is a DTO (aggregate) or a type with value_traits<T>::read");

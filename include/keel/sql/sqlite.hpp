@@ -29,11 +29,30 @@ struct sqlite_options {
 
 namespace detail {
 
+// Errors SQLite reports with plain SQLITE_ERROR when a statement exceeds one of its size limits.
+inline bool is_size_limit_message(std::string_view message) noexcept {
+  for (std::string_view known :
+       {"parser stack overflow", "Expression tree is too large", "too many SQL variables",
+        "too many terms in compound SELECT", "too many arguments on function", "too many columns",
+        "too many FROM clause terms"})
+    if (message.find(known) != std::string_view::npos) return true;
+  return false;
+}
+
+// The sql_error kind for a failed call: constraint, busy (retry later), limit (statement too large), other.
+[[noreturn]] inline void throw_sqlite_message(int code, std::string message) {
+  int primary = code & 0xff;
+  if (primary == SQLITE_CONSTRAINT) throw constraint_error(message);
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) throw busy_error(message);
+  if (primary == SQLITE_TOOBIG || (primary == SQLITE_ERROR && is_size_limit_message(message)))
+    throw limit_error(message);
+  throw sql_error(message);
+}
+
 [[noreturn]] inline void throw_sqlite(sqlite3* db, int code, std::string_view sql) {
   std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-  if (!sql.empty()) message += " (in: " + std::string(sql) + ")";
-  if ((code & 0xff) == SQLITE_CONSTRAINT) throw constraint_error(message);
-  throw sql_error(message);
+  message += quoted_sql(sql);
+  throw_sqlite_message(code, std::move(message));
 }
 
 }  // namespace detail
@@ -157,8 +176,8 @@ class sqlite_connection final : public connection {
     if (rc != SQLITE_OK) {
       std::string message = error != nullptr ? error : sqlite3_errstr(rc);
       sqlite3_free(error);
-      if ((rc & 0xff) == SQLITE_CONSTRAINT) throw constraint_error(message);
-      throw sql_error(message + " (in: " + text + ")");
+      if ((rc & 0xff) != SQLITE_CONSTRAINT) message += detail::quoted_sql(text);
+      detail::throw_sqlite_message(rc, std::move(message));
     }
   }
 

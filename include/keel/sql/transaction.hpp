@@ -10,6 +10,7 @@
 #include "keel/offload.hpp"
 #include "keel/server/reactor.hpp"
 #include "keel/sql/pool.hpp"
+#include "keel/sql/request_errors.hpp"
 #include "keel/sql/runner.hpp"
 #include "keel/task.hpp"
 
@@ -115,7 +116,11 @@ class transaction : public query_api<transaction> {
       }
       return fn(*state->conn);
     };
-    co_return co_await keel::offload(job);
+    try {
+      co_return co_await keel::offload(job);
+    } catch (const sql_error&) {
+      detail::rethrow_for_request();
+    }
   }
 
   // The connection, for blocking code already running off the reactor (migrations, fixtures).

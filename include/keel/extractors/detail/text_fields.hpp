@@ -23,6 +23,10 @@
 // read, even when none came. Keys are the DTO's JSON names (so renames and naming policies apply) and are
 // percent-decoded, '+' as space, like values. Every problem is reported, with the key as its path
 // (`tag[1]` for the second value of a repeated key), as a 422.
+//
+// A repeated key takes at most max_repeated_values<M>() values: the maximum of a keel::sized<> field, else
+// default_max_repeated_values. Values beyond it are a 422 and are not stored, so a client cannot make the
+// server hold (or build SQL from) an unbounded list.
 
 namespace keel::inline v0::detail {
 
@@ -40,6 +44,21 @@ inline constexpr bool all_text_fields = []<std::size_t... I>(std::index_sequence
   return (text_field<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>> && ...);
 }
 (std::make_index_sequence<field_count<T>>{});
+
+// Values a repeated key may carry when its field sets no maximum (a plain std::vector, or keel::sized<>
+// without Max). Each value usually becomes a bound parameter or a condition of a query: a few hundred of
+// them reach the engines' limits (SQLite's parser stack, expression depth, 32766 variables).
+inline constexpr std::size_t default_max_repeated_values = 100;
+
+// The most values field M takes from repeated keys: keel::sized<std::vector<T>, 0, 500> raises (or lowers)
+// the default for its field.
+template <class M>
+constexpr std::size_t max_repeated_values() {
+  if constexpr (text_vector_validator<M>) {
+    if constexpr (M::constraints.max_items.has_value()) return *M::constraints.max_items;
+  }
+  return default_max_repeated_values;
+}
 
 // Collects field errors; the http_error (and its allocations) only exists once something went wrong.
 class text_field_errors {
@@ -72,6 +91,12 @@ void assign_text_field(std::string_view key, std::string_view text, std::size_t 
       errors.add(std::string(key), std::move(reason));
     }
   } else {
+    constexpr std::size_t most = max_repeated_values<M>();
+    if (repeat >= most) {
+      if (repeat == most)
+        errors.add(std::string(key), "must have at most " + std::to_string(most) + " items");
+      return;
+    }
     auto& items = [&]() -> auto& {
       if constexpr (text_vector_validator<M>)
         return member.get();

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/error.hpp"
+#include "keel/http/status.hpp"
 #include "keel/sql/detail/query_text.hpp"
 #include "keel/sql/params.hpp"
 
@@ -24,36 +26,65 @@ concept static_condition = requires(const E& e, param_list& out) {
   e.collect(out);
 };
 
+// How a static condition's text is joined at its top level (condition::chain's values): a logic_node is a
+// flat list (1: AND, 2: OR), anything else one term.
+template <class E>
+inline constexpr unsigned char chain_of = 0;
+
 }  // namespace detail
 
 // A WHERE condition: SQL text over quoted columns with `?` placeholders, and the values for them. Built at
 // run time: what typed expressions turn into when they are combined with one of these.
+//
+// Conditions combined in a loop stay flat: `a && b && c` is `(a) AND (b) AND (c)`, not `((a) AND (b)) AND
+// (c)`. Each nested bracket costs the engine's parser a level of its stack (SQLite's overflows at about 100),
+// so a loop over request values (`where(has_tag(t))` per `?tag=`) must not nest one level per value.
 struct condition {
+  // What joins the top level of `text`: one term, or a flat list of bracketed terms.
+  enum class chain : unsigned char { single, all, any };
+
   std::string text;
   param_list params;
+  chain joined = chain::single;
 
   condition() = default;
   condition(std::string sql_text, param_list values) : text(std::move(sql_text)), params(std::move(values)) {}
   template <detail::static_condition E>
-  condition(const E& e) : text(detail::shape_text<E>) {  // NOLINT(google-explicit-constructor): a widening
+  condition(const E& e)  // NOLINT(google-explicit-constructor): a widening
+      : text(detail::shape_text<E>), joined(static_cast<chain>(detail::chain_of<E>)) {
     e.collect(params);
   }
 
   friend condition operator&&(condition a, condition b) {
-    return combine(std::move(a), " AND ", std::move(b));
+    return combine(std::move(a), chain::all, std::move(b));
   }
   friend condition operator||(condition a, condition b) {
-    return combine(std::move(a), " OR ", std::move(b));
+    return combine(std::move(a), chain::any, std::move(b));
   }
   friend condition operator!(condition a) {
     a.text = "NOT (" + a.text + ")";
+    a.joined = chain::single;
     return a;
   }
 
  private:
-  static condition combine(condition a, std::string_view op, condition b) {
-    condition out{"(" + a.text + ")" + std::string(op) + "(" + b.text + ")", std::move(a.params)};
+  // A side that is already a list joined by the same operator is spliced in as it is (AND and OR are
+  // associative); anything else becomes one bracketed term.
+  static condition combine(condition a, chain kind, condition b) {
+    condition out;
+    out.text = a.joined == kind ? std::move(a.text) : "(" + a.text + ")";
+    out.text += kind == chain::all ? " AND " : " OR ";
+    if (b.joined == kind) {
+      out.text += b.text;
+    } else {
+      out.text += '(';
+      out.text += b.text;
+      out.text += ')';
+    }
+    out.params = std::move(a.params);
+    out.params.reserve(out.params.size() + b.params.size());
     for (const sql_value& v : b.params.values()) out.params.push(v);
+    out.joined = kind;
     return out;
   }
 };
@@ -109,18 +140,30 @@ struct logic_node {
   static constexpr bool over = L::template over<T>&& R::template over<T>;
   L left;
   R right;
+  // Flat like condition's lists: `a && b && c` is `(a) AND (b) AND (c)`, the text a loop builds at run time.
   static constexpr void write(text_builder& b) {
-    b.add("(");
-    L::write(b);
-    b.add(Or ? ") OR (" : ") AND (");
-    R::write(b);
-    b.add(")");
+    write_term<L>(b);
+    b.add(Or ? " OR " : " AND ");
+    write_term<R>(b);
+  }
+  template <class E>
+  static constexpr void write_term(text_builder& b) {
+    if constexpr (chain_of<E> == chain_of<logic_node>) {
+      E::write(b);
+    } else {
+      b.add("(");
+      E::write(b);
+      b.add(")");
+    }
   }
   void collect(param_list& out) const {
     left.collect(out);
     right.collect(out);
   }
 };
+
+template <class L, class R, bool Or>
+inline constexpr unsigned char chain_of<logic_node<L, R, Or>> = Or ? 2 : 1;
 
 template <class E>
 struct not_node {
@@ -188,7 +231,14 @@ struct column {
     return compare<detail::compare_op::ge>(v);
   }
 
-  auto like(std::string_view pattern) const { return compare<detail::compare_op::like>(pattern); }
+  // A pattern holding a NUL character is refused with a 422 (it comes from a request): SQLite's LIKE stops
+  // at the NUL, so "x\0anything" would match like "x".
+  auto like(std::string_view pattern) const {
+    if (pattern.find('\0') != std::string_view::npos)
+      throw http_error(http::status::unprocessable_content,
+                       "a search pattern must not contain NUL characters", "validation_failed");
+    return compare<detail::compare_op::like>(pattern);
+  }
   detail::null_node<Member, false> is_null() const { return {}; }
   detail::null_node<Member, true> is_not_null() const { return {}; }
 
