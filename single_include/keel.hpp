@@ -3004,6 +3004,23 @@ constexpr std::string_view path_value_expectation() {
     return "has an invalid value";
 }
 
+// The one text-to-scalar conversion behind path, query, form, header and cookie values: "true"/"1" and
+// "false"/"0" for bool; for numbers the whole text in decimal, without a sign '+' or whitespace ("12ab" is no
+// number).
+template <class T>
+  requires(std::same_as<T, bool> || arithmetic_path_value<T>)
+bool parse_scalar_text(std::string_view text, T& out) noexcept {
+  if constexpr (std::same_as<T, bool>) {
+    if (text == "true" || text == "1") return out = true, true;
+    if (text == "false" || text == "0") return out = false, true;
+    return false;
+  } else {
+    if (text.empty() || text.front() == '+') return false;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && p == text.data() + text.size();
+  }
+}
+
 // Converts the raw (percent-encoded) segment `raw` into T. Decoded text lives in ctx scratch slot `slot`.
 template <class T>
 bool parse_path_value(std::string_view raw, T& out, request_context& ctx, std::size_t slot) {
@@ -3020,14 +3037,8 @@ bool parse_path_value(std::string_view raw, T& out, request_context& ctx, std::s
   } else if constexpr (std::same_as<T, std::string>) {
     out.assign(text.data(), text.size());
     return true;
-  } else if constexpr (std::same_as<T, bool>) {
-    if (text == "true" || text == "1") return out = true, true;
-    if (text == "false" || text == "0") return out = false, true;
-    return false;
-  } else if constexpr (arithmetic_path_value<T>) {
-    if (text.empty() || text.front() == '+') return false;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && p == text.data() + text.size();
+  } else if constexpr (std::same_as<T, bool> || arithmetic_path_value<T>) {
+    return parse_scalar_text(text, out);
   } else {
     return path_traits<T>::parse(text, out);
   }
@@ -5331,19 +5342,12 @@ bool parse_text_value(std::string_view text, T& out, std::string& reason) {
     }
     out.assign(text.data(), text.size());
     return true;
-  } else if constexpr (std::same_as<T, bool>) {
-    if (text == "true" || text == "1") return out = true, true;
-    if (text == "false" || text == "0") return out = false, true;
-    reason.assign(text_expectation<T>());
-    return false;
   } else if constexpr (std::is_enum_v<T>) {
     if (auto found = enum_from_name<T>(text)) return out = *found, true;
     reason = enum_expectation<T>();
     return false;
   } else {
-    // from_chars takes no leading '+' or whitespace, and a partial match ("12ab") is no match.
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    if (!text.empty() && ec == std::errc{} && end == text.data() + text.size()) return true;
+    if (parse_scalar_text(text, out)) return true;
     reason.assign(text_expectation<T>());
     return false;
   }
@@ -8275,11 +8279,13 @@ class body_decoder {
     remaining_ = length;
     state_ = length == 0 ? state::done : state::data;
   }
-  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes) noexcept {
+  // `max_trailer_fields`: the header fields the request may still have (max_headers minus those of its head).
+  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes, std::size_t max_trailer_fields) noexcept {
     *this = body_decoder{};
     limit_ = limit;
     chunked_ = true;
     max_trailer_bytes_ = max_trailer_bytes;
+    max_trailer_fields_ = max_trailer_fields;
     state_ = state::chunk_line;
   }
 
@@ -8348,6 +8354,7 @@ class body_decoder {
             state_ = state::done;
             return out;
           }
+          if (++trailer_fields_ > max_trailer_fields_) return fail(out, status::request_header_fields_too_large);
           break;
         }
         case state::done:
@@ -8377,6 +8384,8 @@ class body_decoder {
   std::size_t framing_ = 0;
   std::size_t trailer_bytes_ = 0;
   std::size_t max_trailer_bytes_ = 0;
+  std::size_t trailer_fields_ = 0;
+  std::size_t max_trailer_fields_ = 0;
   http::status error_ = status::bad_request;
   state state_ = state::done;
   bool chunked_ = false;
@@ -9093,7 +9102,9 @@ class http_session {
     parser_.reset();
     body_start_ = body_pos_ = head_size;
     if (req.chunked) {
-      decoder_.start_chunked(limit, cfg_.limits.max_header_bytes);
+      const std::size_t max_fields = std::min<std::size_t>(cfg_.limits.max_headers, http::header_list::capacity);
+      decoder_.start_chunked(limit, cfg_.limits.max_header_bytes,
+                             max_fields - std::min(max_fields, req.headers.size()));
     } else {
       decoder_.start_fixed(req.content_length, limit);
     }

@@ -113,6 +113,23 @@ constexpr std::string_view path_value_expectation() {
     return "has an invalid value";
 }
 
+// The one text-to-scalar conversion behind path, query, form, header and cookie values: "true"/"1" and
+// "false"/"0" for bool; for numbers the whole text in decimal, without a sign '+' or whitespace ("12ab" is no
+// number).
+template <class T>
+requires(std::same_as<T, bool> || arithmetic_path_value<T>) bool parse_scalar_text(std::string_view text,
+                                                                                   T& out) noexcept {
+  if constexpr (std::same_as<T, bool>) {
+    if (text == "true" || text == "1") return out = true, true;
+    if (text == "false" || text == "0") return out = false, true;
+    return false;
+  } else {
+    if (text.empty() || text.front() == '+') return false;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && p == text.data() + text.size();
+  }
+}
+
 // Converts the raw (percent-encoded) segment `raw` into T. Decoded text lives in ctx scratch slot `slot`.
 template <class T>
 bool parse_path_value(std::string_view raw, T& out, request_context& ctx, std::size_t slot) {
@@ -129,14 +146,8 @@ bool parse_path_value(std::string_view raw, T& out, request_context& ctx, std::s
   } else if constexpr (std::same_as<T, std::string>) {
     out.assign(text.data(), text.size());
     return true;
-  } else if constexpr (std::same_as<T, bool>) {
-    if (text == "true" || text == "1") return out = true, true;
-    if (text == "false" || text == "0") return out = false, true;
-    return false;
-  } else if constexpr (arithmetic_path_value<T>) {
-    if (text.empty() || text.front() == '+') return false;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && p == text.data() + text.size();
+  } else if constexpr (std::same_as<T, bool> || arithmetic_path_value<T>) {
+    return parse_scalar_text(text, out);
   } else {
     return path_traits<T>::parse(text, out);
   }

@@ -91,19 +91,12 @@ bool parse_text_value(std::string_view text, T& out, std::string& reason) {
     }
     out.assign(text.data(), text.size());
     return true;
-  } else if constexpr (std::same_as<T, bool>) {
-    if (text == "true" || text == "1") return out = true, true;
-    if (text == "false" || text == "0") return out = false, true;
-    reason.assign(text_expectation<T>());
-    return false;
   } else if constexpr (std::is_enum_v<T>) {
     if (auto found = enum_from_name<T>(text)) return out = *found, true;
     reason = enum_expectation<T>();
     return false;
   } else {
-    // from_chars takes no leading '+' or whitespace, and a partial match ("12ab") is no match.
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    if (!text.empty() && ec == std::errc{} && end == text.data() + text.size()) return true;
+    if (parse_scalar_text(text, out)) return true;
     reason.assign(text_expectation<T>());
     return false;
   }
