@@ -513,6 +513,10 @@ class response {
     body_.clear();
   }
 
+  // Appends a complete "Name: value\r\n" line as it is, even for a name the writer owns: for the server,
+  // which decides those (Connection: keep-alive to an HTTP/1.0 client that keeps its connection).
+  void append_owned_header_line(std::string_view line) { headers_.append(line); }
+
   static response text(std::string body, http::status s = http::status::ok) {
     return response(s, std::move(body), "text/plain; charset=utf-8");
   }
@@ -3008,8 +3012,8 @@ constexpr std::string_view path_value_expectation() {
 // "false"/"0" for bool; for numbers the whole text in decimal, without a sign '+' or whitespace ("12ab" is no
 // number).
 template <class T>
-  requires(std::same_as<T, bool> || arithmetic_path_value<T>)
-bool parse_scalar_text(std::string_view text, T& out) noexcept {
+requires(std::same_as<T, bool> || arithmetic_path_value<T>) bool parse_scalar_text(std::string_view text,
+                                                                                   T& out) noexcept {
   if constexpr (std::same_as<T, bool>) {
     if (text == "true" || text == "1") return out = true, true;
     if (text == "false" || text == "0") return out = false, true;
@@ -6542,6 +6546,9 @@ class connection_base {
   virtual void begin_graceful_close() = 0;
   // The shutdown deadline passed: close the socket whatever the session is doing.
   virtual void force_close() = 0;
+  // Waiting for a next request on a keep-alive connection (nothing read, nothing owed): the connection the
+  // server closes first when it is at its connection cap.
+  virtual bool idle_keep_alive() const = 0;
 
   using clock = std::chrono::steady_clock;
   clock::time_point deadline() const noexcept { return deadline_; }
@@ -6601,6 +6608,18 @@ class connection_registry {
     });
   }
 
+  // At the connection cap: closes the longest-open connection that sits idle between keep-alive requests,
+  // as nginx does, so a newcomer is served instead of refused. false when none is idle.
+  bool close_oldest_idle() {
+    for (connection_base* c = tail_; c != nullptr; c = c->prev_) {
+      if (c->idle_keep_alive()) {
+        c->force_close();
+        return true;
+      }
+    }
+    return false;
+  }
+
   template <class F>
   void for_each(F&& f) {
     // Closing a socket never runs a completion handler inline, so no connection is destroyed during the walk;
@@ -6614,10 +6633,12 @@ class connection_registry {
 
  private:
   friend class connection_base;
+  // Newest first: the tail is the connection open longest.
   void add(connection_base* c) noexcept {
     c->next_ = head_;
     if (head_ != nullptr) head_->prev_ = c;
     head_ = c;
+    if (tail_ == nullptr) tail_ = c;
     ++size_;
   }
   void remove(connection_base* c) noexcept {
@@ -6625,7 +6646,10 @@ class connection_registry {
       c->prev_->next_ = c->next_;
     else
       head_ = c->next_;
-    if (c->next_ != nullptr) c->next_->prev_ = c->prev_;
+    if (c->next_ != nullptr)
+      c->next_->prev_ = c->prev_;
+    else
+      tail_ = c->prev_;
     --size_;
     if (on_end_ != nullptr) on_end_(on_end_context_);
   }
@@ -6665,6 +6689,7 @@ class connection_registry {
   }
 
   connection_base* head_ = nullptr;
+  connection_base* tail_ = nullptr;
   std::size_t size_ = 0;
   connection_base* ready_head_ = nullptr;
   connection_base** ready_tail_ = &ready_head_;
@@ -6745,8 +6770,21 @@ class connection final : public connection_base {
       }
       return;
     }
-    if (state_ == io_state::reading && session_.idle()) return close_socket();  // idle keep-alive
     session_.request_close();
+    if (state_ == io_state::reading && session_.idle()) {
+      // Idle keep-alive: a request may be on its way right now. Closing at once would answer it with a
+      // reset; instead it gets a short grace period, and what arrives is answered with Connection: close.
+      arm(clock::now() + std::min(cfg_.timeout.shutdown, std::chrono::milliseconds(300)));
+      read_deadline_set_ = true;
+      read_deadline_phase_ = read_phase::idle;
+    }
+  }
+  bool idle_keep_alive() const override {
+    if constexpr (requires { session_.idle_keep_alive(); }) {
+      return !closed_ && !transport_ && state_ == io_state::reading && session_.idle_keep_alive();
+    } else {
+      return false;
+    }
   }
   void force_close() override { close_socket(); }
 
@@ -7116,6 +7154,7 @@ class shutdown_signals {
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -7216,6 +7255,7 @@ class basic_server {
     if (!reactors_.empty()) throw std::logic_error("keel: server already started");
     const unsigned threads =
         cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
+    fit_connections_to_descriptors(threads);
     if (cfg_.tls.enabled()) tls_ = make_tls_acceptor<Session, App>(tls_tag{}, cfg_.tls, 0);
     const detail::lifecycle* life = lifecycle_of(app_);
     if (life != nullptr)
@@ -7247,6 +7287,29 @@ class basic_server {
     }
     if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
     return endpoint_.port();
+  }
+
+  // Connections beyond the process's descriptor limit would wait in the kernel's backlog and time out
+  // instead of being refused: raise the soft limit to the hard one, and keep the cap below it with a warning.
+  void fit_connections_to_descriptors(unsigned threads) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+      rlimit raised = limit;
+      raised.rlim_cur = limit.rlim_max;
+      if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    if (limit.rlim_cur == RLIM_INFINITY) return;
+    // Listening sockets, epoll and event descriptors per reactor, stdio, files, database handles.
+    const std::size_t reserve = 64 + 4 * std::size_t{threads};
+    const auto available = static_cast<std::size_t>(limit.rlim_cur);
+    if (cfg_.max_connections + reserve <= available) return;
+    const std::size_t fitted = available > reserve + 1 ? available - reserve : 1;
+    std::fprintf(stderr,
+                 "keel: max_connections %zu is above what the descriptor limit (%zu) allows; using %zu "
+                 "(raise it with ulimit -n)\n",
+                 cfg_.max_connections, available, fitted);
+    cfg_.max_connections = fitted;
   }
 
   void run_reactor(reactor& r) {
@@ -7356,9 +7419,13 @@ class basic_server {
 
   void on_accepted(reactor& r, tcp::socket socket) {
     std::error_code ignored;
-    if (r.shutting_down || open_.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_connections) {
-      if (!r.shutting_down) open_.fetch_sub(1, std::memory_order_relaxed);
-      // Over the cap: refuse cleanly with an orderly close instead of leaving the client in the backlog.
+    if (r.shutting_down) return socket.close(ignored);
+    if (open_.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_connections &&
+        !r.connections.close_oldest_idle()) {
+      // At the cap with nobody idle to make room: refuse cleanly with an orderly close instead of leaving the
+      // client in the backlog. (An idle keep-alive connection that made room ends shortly, and the count with
+      // it.)
+      open_.fetch_sub(1, std::memory_order_relaxed);
       socket.close(ignored);
       return;
     }
@@ -8694,10 +8761,15 @@ void write_head(Output& out, const keel::response& res, const writer_options& op
   put(std::string_view(cached_date().data(), imf_fixdate_size));
   put("\r\n");
   if (framing == body_framing::length || (framing == body_framing::none && announce_length)) {
+    // Digits by hand: a second caller of std::to_chars made g++ stop inlining it into write_response.
     char digits[24];
-    const char* end = std::to_chars(digits, digits + sizeof digits, length).ptr;
+    char* first = digits + sizeof digits;
+    do {
+      *--first = static_cast<char>('0' + length % 10);
+      length /= 10;
+    } while (length != 0);
     put("Content-Length: ");
-    put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    put(std::string_view(first, static_cast<std::size_t>(digits + sizeof digits - first)));
     put("\r\n");
   } else if (framing == body_framing::chunked) {
     put("Transfer-Encoding: chunked\r\n");
@@ -8821,10 +8893,16 @@ class http_session {
   // through output().
   void set_sendfile(bool on) noexcept { sendfile_ok_ = on; }
 
+  // A connection that has sent nothing yet is in its first request's header phase: the header timeout runs
+  // from accept, so silent connections cannot sit on a slot for the whole idle timeout.
   read_phase phase() const noexcept {
-    if (in_begin_ == in_end_ && state_ == state::running) return read_phase::idle;
+    if (in_begin_ == in_end_ && state_ == state::running)
+      return served_ ? read_phase::idle : read_phase::header;
     return headers_done_ ? read_phase::body : read_phase::header;
   }
+  // Waiting between requests on a connection that has had one (keep-alive): the first to go when the
+  // connection cap is reached.
+  bool idle_keep_alive() const noexcept { return served_ && idle(); }
   bool idle() const noexcept { return state_ == state::running && in_begin_ == in_end_ && out_.empty(); }
   // A handler (or a file, or an upgraded protocol) still holds the session: it must outlive them.
   bool in_flight() const noexcept { return state_ != state::running; }
@@ -8854,7 +8932,8 @@ class http_session {
   // A read timeout fired: a partly received request gets 408 and the connection closes; between requests the
   // connection just closes.
   void on_timeout(read_phase p) {
-    if (p == read_phase::idle) {
+    // Between requests, or before a first byte ever came: just close (no 408 to a port scanner).
+    if (p == read_phase::idle || (!served_ && in_begin_ == in_end_ && state_ == state::running)) {
       close_after_write_ = true;
       return;
     }
@@ -8925,30 +9004,28 @@ class http_session {
         if (in_begin_ == in_end_) break;
         if (batch == cfg_.limits.max_pipelined && !out_.empty()) return session_action::write;
         http::parse_result pr = parser_.parse(in_.data() + in_begin_, in_end_ - in_begin_, ctx_.request());
-        if (pr.status == http::parse_status::incomplete) {
+        if (KEEL_LIKELY(pr.status == http::parse_status::complete)) {
+          current_size_ = pr.consumed;
+        } else if (pr.status == http::parse_status::incomplete) {
           headers_done_ = pr.headers_complete;
           if (pr.headers_complete && !body_checked_) {
             // The head is complete and a body follows: the route decides how it is taken.
             body_checked_ = true;
             if (!accept_body(pr.consumed)) return session_action::close;
-            if (channel_.body_streaming) {
-              ++batch;
-              run_request();
+            if (!channel_.body_streaming) continue;  // buffered: parse again, the body may be here already
+            // streamed: the handler runs now and reads the body as it comes
+          } else {
+            if (pr.headers_complete && ctx_.request().expect_continue && !continue_sent_) {
+              continue_sent_ = true;
+              http::write_continue(out_);
             }
-            continue;  // buffered: parse again, the body may be here already
+            break;
           }
-          if (pr.headers_complete && ctx_.request().expect_continue && !continue_sent_) {
-            continue_sent_ = true;
-            http::write_continue(out_);
-          }
-          break;
-        }
-        if (pr.status == http::parse_status::error) {
+        } else {
           reject(pr.error);
           return session_action::close;
         }
         ++batch;
-        current_size_ = pr.consumed;
         run_request();
       }
       if (state_ != state::running) continue;
@@ -8959,7 +9036,7 @@ class http_session {
     }
   }
 
-  void run_request() {
+  KEEL_ALWAYS_INLINE void run_request() {
     dispatch_result r = dispatch_result::done;
     try {
       r = app_.handle(ctx_);
@@ -8978,25 +9055,30 @@ class http_session {
     finish_request();
   }
 
-  void finish_request() {
+  // Inlined: it is most of the per-request work between the handler and the next parse.
+  KEEL_ALWAYS_INLINE void finish_request() {
     http::request& req = ctx_.request();
     bool close = !req.keep_alive || ctx_.response().close() || close_requested_;
-    // A streamed body the handler left unread cannot be skipped cheaply: the connection closes after this.
-    if (KEEL_UNLIKELY(channel_.body_streaming) && !decoder_.done()) close = true;
-    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered)) {
+    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered && !channel_.body_streaming)) {
+      // An HTTP/1.0 client that asked to keep the connection must read that it is kept (RFC 9112 C.2.2).
+      if (KEEL_UNLIKELY(req.version_minor == 0) && !close)
+        ctx_.response().append_owned_header_line("Connection: keep-alive\r\n");
       http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
     } else {
+      // A streamed body the handler left unread cannot be skipped cheaply: the connection closes after this.
+      if (channel_.body_streaming && !decoder_.done()) close = true;
       close = finish_body_source(close);
+      if (channel_.body_streaming) finish_body_stream();
     }
     if (close) close_after_write_ = true;
     in_begin_ += current_size_;
-    if (KEEL_UNLIKELY(channel_.body_streaming)) finish_body_stream();
     current_size_ = 0;
     if (in_begin_ == in_end_ && state_ != state::upgraded) in_begin_ = in_end_ = 0;
     ctx_.reset_for_next_request();
     headers_done_ = false;
     continue_sent_ = false;
     body_checked_ = false;
+    served_ = true;
   }
 
   // The response is a stream, a file or an upgrade. Returns whether the connection closes after it.
@@ -9038,8 +9120,16 @@ class http_session {
       case body_kind::buffered:
         break;
     }
+    if (req.version_minor == 0 && !close) res.append_owned_header_line("Connection: keep-alive\r\n");
     http::write_response(out_, res, writer_, req.method == http::method::head, close);
     return close;
+  }
+
+  // The Connection header of a head written apart: "close", "keep-alive" for an HTTP/1.0 client that keeps
+  // the connection, or none.
+  std::string_view connection_value(bool close) const noexcept {
+    if (close) return "close";
+    return ctx_.request().version_minor == 0 ? "keep-alive" : "";
   }
 
   // Answers a request the parser (or a timeout) rejected, then closes: after a framing error nothing that
@@ -9215,7 +9305,7 @@ class http_session {
     s.stream_close_ =
         !req.keep_alive || res.close() || s.close_requested_ || framing == http::body_framing::until_close;
     http::write_head(ch.pending, res, s.writer_, framing, declared ? ch.declared_length : 0,
-                     s.stream_close_ ? "close" : "", head && declared);
+                     s.connection_value(s.stream_close_), head && declared);
   }
 
   static void wake(void* self) {
@@ -9272,6 +9362,7 @@ class http_session {
   bool body_checked_ = false;
   bool sendfile_ok_ = false;
   bool stream_close_ = false;
+  bool served_ = false;  // a request was answered on this connection
   stream_channel channel_;
   http::body_decoder decoder_;
   std::size_t body_start_ = 0, body_pos_ = 0;

@@ -285,6 +285,7 @@ class ready_probe final : public keel::detail::connection_base {
   }
   void begin_graceful_close() override {}
   void force_close() override {}
+  bool idle_keep_alive() const override { return false; }
 
  private:
   void on_deadline() override {}

@@ -191,6 +191,10 @@ class response {
     body_.clear();
   }
 
+  // Appends a complete "Name: value\r\n" line as it is, even for a name the writer owns: for the server,
+  // which decides those (Connection: keep-alive to an HTTP/1.0 client that keeps its connection).
+  void append_owned_header_line(std::string_view line) { headers_.append(line); }
+
   static response text(std::string body, http::status s = http::status::ok) {
     return response(s, std::move(body), "text/plain; charset=utf-8");
   }

@@ -186,10 +186,15 @@ void write_head(Output& out, const keel::response& res, const writer_options& op
   put(std::string_view(cached_date().data(), imf_fixdate_size));
   put("\r\n");
   if (framing == body_framing::length || (framing == body_framing::none && announce_length)) {
+    // Digits by hand: a second caller of std::to_chars made g++ stop inlining it into write_response.
     char digits[24];
-    const char* end = std::to_chars(digits, digits + sizeof digits, length).ptr;
+    char* first = digits + sizeof digits;
+    do {
+      *--first = static_cast<char>('0' + length % 10);
+      length /= 10;
+    } while (length != 0);
     put("Content-Length: ");
-    put(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+    put(std::string_view(first, static_cast<std::size_t>(digits + sizeof digits - first)));
     put("\r\n");
   } else if (framing == body_framing::chunked) {
     put("Transfer-Encoding: chunked\r\n");

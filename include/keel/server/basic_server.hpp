@@ -18,6 +18,7 @@
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -118,6 +119,7 @@ class basic_server {
     if (!reactors_.empty()) throw std::logic_error("keel: server already started");
     const unsigned threads =
         cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
+    fit_connections_to_descriptors(threads);
     if (cfg_.tls.enabled()) tls_ = make_tls_acceptor<Session, App>(tls_tag{}, cfg_.tls, 0);
     const detail::lifecycle* life = lifecycle_of(app_);
     if (life != nullptr)
@@ -149,6 +151,29 @@ class basic_server {
     }
     if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
     return endpoint_.port();
+  }
+
+  // Connections beyond the process's descriptor limit would wait in the kernel's backlog and time out
+  // instead of being refused: raise the soft limit to the hard one, and keep the cap below it with a warning.
+  void fit_connections_to_descriptors(unsigned threads) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+      rlimit raised = limit;
+      raised.rlim_cur = limit.rlim_max;
+      if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    if (limit.rlim_cur == RLIM_INFINITY) return;
+    // Listening sockets, epoll and event descriptors per reactor, stdio, files, database handles.
+    const std::size_t reserve = 64 + 4 * std::size_t{threads};
+    const auto available = static_cast<std::size_t>(limit.rlim_cur);
+    if (cfg_.max_connections + reserve <= available) return;
+    const std::size_t fitted = available > reserve + 1 ? available - reserve : 1;
+    std::fprintf(stderr,
+                 "keel: max_connections %zu is above what the descriptor limit (%zu) allows; using %zu "
+                 "(raise it with ulimit -n)\n",
+                 cfg_.max_connections, available, fitted);
+    cfg_.max_connections = fitted;
   }
 
   void run_reactor(reactor& r) {
@@ -258,9 +283,13 @@ class basic_server {
 
   void on_accepted(reactor& r, tcp::socket socket) {
     std::error_code ignored;
-    if (r.shutting_down || open_.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_connections) {
-      if (!r.shutting_down) open_.fetch_sub(1, std::memory_order_relaxed);
-      // Over the cap: refuse cleanly with an orderly close instead of leaving the client in the backlog.
+    if (r.shutting_down) return socket.close(ignored);
+    if (open_.fetch_add(1, std::memory_order_relaxed) >= cfg_.max_connections &&
+        !r.connections.close_oldest_idle()) {
+      // At the cap with nobody idle to make room: refuse cleanly with an orderly close instead of leaving the
+      // client in the backlog. (An idle keep-alive connection that made room ends shortly, and the count with
+      // it.)
+      open_.fetch_sub(1, std::memory_order_relaxed);
       socket.close(ignored);
       return;
     }

@@ -40,6 +40,9 @@ class connection_base {
   virtual void begin_graceful_close() = 0;
   // The shutdown deadline passed: close the socket whatever the session is doing.
   virtual void force_close() = 0;
+  // Waiting for a next request on a keep-alive connection (nothing read, nothing owed): the connection the
+  // server closes first when it is at its connection cap.
+  virtual bool idle_keep_alive() const = 0;
 
   using clock = std::chrono::steady_clock;
   clock::time_point deadline() const noexcept { return deadline_; }
@@ -99,6 +102,18 @@ class connection_registry {
     });
   }
 
+  // At the connection cap: closes the longest-open connection that sits idle between keep-alive requests,
+  // as nginx does, so a newcomer is served instead of refused. false when none is idle.
+  bool close_oldest_idle() {
+    for (connection_base* c = tail_; c != nullptr; c = c->prev_) {
+      if (c->idle_keep_alive()) {
+        c->force_close();
+        return true;
+      }
+    }
+    return false;
+  }
+
   template <class F>
   void for_each(F&& f) {
     // Closing a socket never runs a completion handler inline, so no connection is destroyed during the walk;
@@ -112,10 +127,12 @@ class connection_registry {
 
  private:
   friend class connection_base;
+  // Newest first: the tail is the connection open longest.
   void add(connection_base* c) noexcept {
     c->next_ = head_;
     if (head_ != nullptr) head_->prev_ = c;
     head_ = c;
+    if (tail_ == nullptr) tail_ = c;
     ++size_;
   }
   void remove(connection_base* c) noexcept {
@@ -123,7 +140,10 @@ class connection_registry {
       c->prev_->next_ = c->next_;
     else
       head_ = c->next_;
-    if (c->next_ != nullptr) c->next_->prev_ = c->prev_;
+    if (c->next_ != nullptr)
+      c->next_->prev_ = c->prev_;
+    else
+      tail_ = c->prev_;
     --size_;
     if (on_end_ != nullptr) on_end_(on_end_context_);
   }
@@ -163,6 +183,7 @@ class connection_registry {
   }
 
   connection_base* head_ = nullptr;
+  connection_base* tail_ = nullptr;
   std::size_t size_ = 0;
   connection_base* ready_head_ = nullptr;
   connection_base** ready_tail_ = &ready_head_;
@@ -243,8 +264,21 @@ class connection final : public connection_base {
       }
       return;
     }
-    if (state_ == io_state::reading && session_.idle()) return close_socket();  // idle keep-alive
     session_.request_close();
+    if (state_ == io_state::reading && session_.idle()) {
+      // Idle keep-alive: a request may be on its way right now. Closing at once would answer it with a
+      // reset; instead it gets a short grace period, and what arrives is answered with Connection: close.
+      arm(clock::now() + std::min(cfg_.timeout.shutdown, std::chrono::milliseconds(500)));
+      read_deadline_set_ = true;
+      read_deadline_phase_ = read_phase::idle;
+    }
+  }
+  bool idle_keep_alive() const override {
+    if constexpr (requires { session_.idle_keep_alive(); }) {
+      return !closed_ && !transport_ && state_ == io_state::reading && session_.idle_keep_alive();
+    } else {
+      return false;
+    }
   }
   void force_close() override { close_socket(); }
 
@@ -279,6 +313,9 @@ class connection final : public connection_base {
           return start_write(false);
         case session_action::close:
           if (!session_.output().empty()) return start_write(true);
+          // Nothing owed and nothing unread (a timeout between requests, a shutdown): no response to protect
+          // from a reset, so no lingering either.
+          if (session_.idle()) return finish();
           return linger();
         case session_action::send_file:
           if constexpr (requires { session_.file_to_send(); }) {
@@ -359,7 +396,9 @@ class connection final : public connection_base {
   }
 
   void on_read(const std::error_code& ec, std::size_t n) {
-    if (std::exchange(read_timed_out_, false) && !closed_) {
+    // Bytes that arrived as the deadline fired win over the deadline: a request racing the idle or shutdown
+    // grace period is answered rather than dropped.
+    if (std::exchange(read_timed_out_, false) && !closed_ && (ec || n == 0)) {
       session_.on_timeout(read_deadline_phase_);
       read_deadline_set_ = false;
       return drive();

@@ -121,10 +121,16 @@ class http_session {
   // through output().
   void set_sendfile(bool on) noexcept { sendfile_ok_ = on; }
 
+  // A connection that has sent nothing yet is in its first request's header phase: the header timeout runs
+  // from accept, so silent connections cannot sit on a slot for the whole idle timeout.
   read_phase phase() const noexcept {
-    if (in_begin_ == in_end_ && state_ == state::running) return read_phase::idle;
+    if (in_begin_ == in_end_ && state_ == state::running)
+      return served_ ? read_phase::idle : read_phase::header;
     return headers_done_ ? read_phase::body : read_phase::header;
   }
+  // Waiting between requests on a connection that has had one (keep-alive): the first to go when the
+  // connection cap is reached.
+  bool idle_keep_alive() const noexcept { return served_ && idle(); }
   bool idle() const noexcept { return state_ == state::running && in_begin_ == in_end_ && out_.empty(); }
   // A handler (or a file, or an upgraded protocol) still holds the session: it must outlive them.
   bool in_flight() const noexcept { return state_ != state::running; }
@@ -154,7 +160,8 @@ class http_session {
   // A read timeout fired: a partly received request gets 408 and the connection closes; between requests the
   // connection just closes.
   void on_timeout(read_phase p) {
-    if (p == read_phase::idle) {
+    // Between requests, or before a first byte ever came: just close (no 408 to a port scanner).
+    if (p == read_phase::idle || (!served_ && in_begin_ == in_end_ && state_ == state::running)) {
       close_after_write_ = true;
       return;
     }
@@ -225,30 +232,28 @@ class http_session {
         if (in_begin_ == in_end_) break;
         if (batch == cfg_.limits.max_pipelined && !out_.empty()) return session_action::write;
         http::parse_result pr = parser_.parse(in_.data() + in_begin_, in_end_ - in_begin_, ctx_.request());
-        if (pr.status == http::parse_status::incomplete) {
+        if (KEEL_LIKELY(pr.status == http::parse_status::complete)) {
+          current_size_ = pr.consumed;
+        } else if (pr.status == http::parse_status::incomplete) {
           headers_done_ = pr.headers_complete;
           if (pr.headers_complete && !body_checked_) {
             // The head is complete and a body follows: the route decides how it is taken.
             body_checked_ = true;
             if (!accept_body(pr.consumed)) return session_action::close;
-            if (channel_.body_streaming) {
-              ++batch;
-              run_request();
+            if (!channel_.body_streaming) continue;  // buffered: parse again, the body may be here already
+            // streamed: the handler runs now and reads the body as it comes
+          } else {
+            if (pr.headers_complete && ctx_.request().expect_continue && !continue_sent_) {
+              continue_sent_ = true;
+              http::write_continue(out_);
             }
-            continue;  // buffered: parse again, the body may be here already
+            break;
           }
-          if (pr.headers_complete && ctx_.request().expect_continue && !continue_sent_) {
-            continue_sent_ = true;
-            http::write_continue(out_);
-          }
-          break;
-        }
-        if (pr.status == http::parse_status::error) {
+        } else {
           reject(pr.error);
           return session_action::close;
         }
         ++batch;
-        current_size_ = pr.consumed;
         run_request();
       }
       if (state_ != state::running) continue;
@@ -259,7 +264,7 @@ class http_session {
     }
   }
 
-  void run_request() {
+  KEEL_ALWAYS_INLINE void run_request() {
     dispatch_result r = dispatch_result::done;
     try {
       r = app_.handle(ctx_);
@@ -278,25 +283,30 @@ class http_session {
     finish_request();
   }
 
-  void finish_request() {
+  // Inlined: it is most of the per-request work between the handler and the next parse.
+  KEEL_ALWAYS_INLINE void finish_request() {
     http::request& req = ctx_.request();
     bool close = !req.keep_alive || ctx_.response().close() || close_requested_;
-    // A streamed body the handler left unread cannot be skipped cheaply: the connection closes after this.
-    if (KEEL_UNLIKELY(channel_.body_streaming) && !decoder_.done()) close = true;
-    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered)) {
+    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered && !channel_.body_streaming)) {
+      // An HTTP/1.0 client that asked to keep the connection must read that it is kept (RFC 9112 C.2.2).
+      if (KEEL_UNLIKELY(req.version_minor == 0) && !close)
+        ctx_.response().append_owned_header_line("Connection: keep-alive\r\n");
       http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
     } else {
+      // A streamed body the handler left unread cannot be skipped cheaply: the connection closes after this.
+      if (channel_.body_streaming && !decoder_.done()) close = true;
       close = finish_body_source(close);
+      if (channel_.body_streaming) finish_body_stream();
     }
     if (close) close_after_write_ = true;
     in_begin_ += current_size_;
-    if (KEEL_UNLIKELY(channel_.body_streaming)) finish_body_stream();
     current_size_ = 0;
     if (in_begin_ == in_end_ && state_ != state::upgraded) in_begin_ = in_end_ = 0;
     ctx_.reset_for_next_request();
     headers_done_ = false;
     continue_sent_ = false;
     body_checked_ = false;
+    served_ = true;
   }
 
   // The response is a stream, a file or an upgrade. Returns whether the connection closes after it.
@@ -338,8 +348,16 @@ class http_session {
       case body_kind::buffered:
         break;
     }
+    if (req.version_minor == 0 && !close) res.append_owned_header_line("Connection: keep-alive\r\n");
     http::write_response(out_, res, writer_, req.method == http::method::head, close);
     return close;
+  }
+
+  // The Connection header of a head written apart: "close", "keep-alive" for an HTTP/1.0 client that keeps
+  // the connection, or none.
+  std::string_view connection_value(bool close) const noexcept {
+    if (close) return "close";
+    return ctx_.request().version_minor == 0 ? "keep-alive" : "";
   }
 
   // Answers a request the parser (or a timeout) rejected, then closes: after a framing error nothing that
@@ -515,7 +533,7 @@ class http_session {
     s.stream_close_ =
         !req.keep_alive || res.close() || s.close_requested_ || framing == http::body_framing::until_close;
     http::write_head(ch.pending, res, s.writer_, framing, declared ? ch.declared_length : 0,
-                     s.stream_close_ ? "close" : "", head && declared);
+                     s.connection_value(s.stream_close_), head && declared);
   }
 
   static void wake(void* self) {
@@ -572,6 +590,7 @@ class http_session {
   bool body_checked_ = false;
   bool sendfile_ok_ = false;
   bool stream_close_ = false;
+  bool served_ = false;  // a request was answered on this connection
   stream_channel channel_;
   http::body_decoder decoder_;
   std::size_t body_start_ = 0, body_pos_ = 0;

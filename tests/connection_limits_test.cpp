@@ -1,0 +1,140 @@
+// Connections under pressure, over real sockets: a silent connection is closed at the header timeout (not
+// the idle one), the connection cap makes room by closing the oldest idle keep-alive connection, HTTP/1.0
+// keep-alive is announced, and graceful shutdown answers a request that arrives on an idle keep-alive
+// connection instead of resetting it.
+#include "keel/server/server.hpp"
+
+#include "keel/app.hpp"
+#include "support/raw_client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+using keel_test::eventually;
+using keel_test::raw_client;
+
+namespace {
+
+auto make_app() {
+  return keel::app{keel::router{keel::get<"/a">([] { return "A"; })}};
+}
+using app_type = decltype(make_app());
+
+keel::server_config test_config() {
+  keel::server_config cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = 0;
+  cfg.threads = 1;
+  cfg.workers = 2;
+  cfg.handle_signals = false;
+  return cfg;
+}
+
+constexpr std::string_view get_a = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("a connection that never sends a byte is closed at the header timeout", "[limits][socket]") {
+  auto app = make_app();
+  keel::server_config cfg = test_config();
+  cfg.timeout.header = 300ms;
+  cfg.timeout.idle = 60s;
+  keel::detail::server<app_type> server(app, cfg);
+  const auto port = server.start();
+  raw_client silent("127.0.0.1", port, 5000);
+  REQUIRE(silent.connected());
+  const auto start = std::chrono::steady_clock::now();
+  std::string got;
+  CHECK(silent.read_until_closed(&got));
+  CHECK(got.empty());  // closed without a 408: nothing was asked
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  // A served connection then waits the idle timeout, not the header one.
+  raw_client served("127.0.0.1", port, 5000);
+  REQUIRE(served.send(get_a));
+  REQUIRE(served.read_responses(1).ends_with("\r\n\r\nA"));
+  std::this_thread::sleep_for(600ms);
+  REQUIRE(served.send(get_a));
+  CHECK(served.read_responses(1).ends_with("\r\n\r\nA"));
+  server.stop();
+  server.wait();
+}
+
+TEST_CASE("at the connection cap the oldest idle keep-alive connection makes room", "[limits][socket]") {
+  auto app = make_app();
+  keel::server_config cfg = test_config();
+  cfg.max_connections = 2;
+  keel::detail::server<app_type> server(app, cfg);
+  const auto port = server.start();
+  raw_client first("127.0.0.1", port);
+  REQUIRE(first.send(get_a));
+  REQUIRE(first.read_responses(1).ends_with("A"));
+  raw_client second("127.0.0.1", port);
+  REQUIRE(second.send(get_a));
+  REQUIRE(second.read_responses(1).ends_with("A"));
+  REQUIRE(server.open_connections() == 2);
+  raw_client newcomer("127.0.0.1", port);
+  REQUIRE(newcomer.send(get_a));
+  CHECK(newcomer.read_responses(1).ends_with("\r\n\r\nA"));  // served, not refused
+  std::string rest;
+  CHECK(first.read_until_closed(&rest));  // the oldest idle one went
+  CHECK(rest.empty());
+  REQUIRE(second.send(get_a));
+  CHECK(second.read_responses(1).ends_with("\r\n\r\nA"));
+  server.stop();
+  server.wait();
+}
+
+TEST_CASE("HTTP/1.0 keep-alive is announced in the response", "[limits][socket]") {
+  auto app = make_app();
+  keel::detail::server<app_type> server(app, test_config());
+  const auto port = server.start();
+  raw_client c("127.0.0.1", port);
+  REQUIRE(c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  const std::string r = c.read_responses(1);
+  CHECK(r.find("Connection: keep-alive\r\n") != std::string::npos);
+  REQUIRE(c.send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));  // and it is kept
+  CHECK(c.read_responses(1).ends_with("\r\n\r\nA"));
+  REQUIRE(c.send("GET /a HTTP/1.0\r\n\r\n"));
+  std::string last;
+  CHECK(c.read_until_closed(&last));
+  CHECK(last.find("Connection: keep-alive") == std::string::npos);
+  server.stop();
+  server.wait();
+}
+
+TEST_CASE("graceful shutdown answers a request arriving on an idle keep-alive connection", "[limits][socket]") {
+  auto app = make_app();
+  keel::detail::server<app_type> server(app, test_config());
+  const auto port = server.start();
+  raw_client c("127.0.0.1", port);
+  REQUIRE(c.send(get_a));
+  REQUIRE(c.read_responses(1).ends_with("A"));
+  server.stop();
+  std::this_thread::sleep_for(50ms);  // the request crosses the shutdown
+  REQUIRE(c.send(get_a));
+  std::string answer;
+  CHECK(c.read_until_closed(&answer));
+  CHECK(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+  CHECK(answer.find("Connection: close\r\n") != std::string::npos);
+  server.wait();
+}
+
+TEST_CASE("graceful shutdown closes a quiet idle keep-alive connection after a short grace", "[limits][socket]") {
+  auto app = make_app();
+  keel::detail::server<app_type> server(app, test_config());
+  const auto port = server.start();
+  raw_client c("127.0.0.1", port);
+  REQUIRE(c.send(get_a));
+  REQUIRE(c.read_responses(1).ends_with("A"));
+  const auto start = std::chrono::steady_clock::now();
+  server.stop();
+  server.wait();
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  std::string rest;
+  CHECK(c.read_until_closed(&rest));
+  CHECK(rest.empty());
+}
