@@ -14,6 +14,7 @@
 #include <asio/write.hpp>
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -434,6 +435,17 @@ class connection final : public connection_base {
     auto& socket = stream_.lowest_layer();
     std::error_code ec;
     if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);
+    // The head (and any pipelined answers before it) goes first, corked with MSG_MORE so that it leaves in
+    // the same segments as the file's first bytes. What the socket does not take now is written the usual
+    // way, and the file follows on the next turn.
+    const std::string_view head = session_.output();
+    if (!head.empty()) {
+      const ssize_t sent = ::send(socket.native_handle(), head.data(), head.size(), MSG_MORE | MSG_NOSIGNAL);
+      if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return finish();
+      const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+      if (done < head.size()) return write_rest(head.substr(done));
+      session_.on_written();
+    }
     std::uint64_t budget = std::uint64_t{16} << 20;
     while (file.length() != 0 && budget != 0) {
       off_t offset = static_cast<off_t>(file.offset());
@@ -457,6 +469,17 @@ class connection final : public connection_base {
                         self->state_ = io_state::none;
                         if (wait_ec || self->closed_) return self->finish();
                         self->start_send_file();
+                      }));
+  }
+
+  // Writes the rest of output() that a direct send left, then drives on (start_send_file resumes the file).
+  void write_rest(std::string_view rest) {
+    asio::async_write(stream_, asio::buffer(rest.data(), rest.size()),
+                      with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
+                        self->state_ = io_state::none;
+                        if (ec || self->closed_) return self->finish();
+                        self->session_.on_written();
+                        self->drive();
                       }));
   }
 

@@ -49,7 +49,8 @@ enum class session_action : std::uint8_t {
   write,      // output() holds bytes: write them all, then on_written(), then process()
   wait,       // an async handler runs: call process() again once the resume hook fired
   close,      // write output() if not empty, then close
-  send_file,  // output() is empty: send file_to_send() (sendfile), on_file_sent(n) as it goes, then process()
+  send_file,  // write output() (if any, then on_written()), then send file_to_send() with sendfile,
+              // on_file_sent(n) as it goes, then process()
   upgrade,    // output() is empty: hand the stream to the protocol (start_upgrade), never process() again
 };
 enum class read_phase : std::uint8_t { idle, header, body };
@@ -208,7 +209,8 @@ class http_session {
           finish_request();
           continue;
         case state::sending_file:
-          if (!out_.empty()) return session_action::write;
+          // A transport that sends files itself also sends the head in output() first, in the same turn.
+          if (!out_.empty() && !sendfile_ok_) return session_action::write;
           if (file_.length() == 0) {
             file_.reset();
             state_ = state::running;
