@@ -10,6 +10,7 @@
 #include "keel/server/connection.hpp"
 #include "keel/server/server.hpp"
 #include "keel/sql/database.hpp"
+#include "keel/stream.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -321,4 +322,43 @@ TEST_CASE("connections resumed in one round are driven by one post, in order; an
     a.queue(reactor);
   }  // the io_context goes with the post unrun
   CHECK(handed_back == ready_probe::log{{2, false}, {1, false}});
+}
+
+TEST_CASE("a streamed response allocates nothing per chunk") {
+  auto app = keel::app{keel::router{
+      keel::get<"/chunks/{n}">([](int n, keel::stream_writer out) -> keel::task<> {
+        const std::string piece(1024, 'x');
+        for (int i = 0; i < n; ++i) co_await out.write(piece);
+      }),
+  }};
+  keel::server_config cfg;
+  cfg.host = "127.0.0.1";
+  cfg.port = 0;
+  cfg.threads = 1;
+  cfg.workers = 2;
+  cfg.handle_signals = false;
+  keel::detail::server<decltype(app)> server(app, cfg);
+  const auto port = server.start();
+  not_server = true;
+  keel_test::raw_client client("127.0.0.1", port);
+  // The allocations of one whole request streaming n chunks, on a warmed-up connection.
+  auto allocations_for = [&](int n) {
+    const std::string request = "GET /chunks/" + std::to_string(n) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+    allocations = 0;
+    counting = true;
+    REQUIRE(client.send(request));
+    REQUIRE(client.read_until("\r\n0\r\n\r\n"));
+    counting = false;
+    const std::string got = client.take();
+    CHECK(got.size() > static_cast<std::size_t>(n) * 1024);
+    return allocations.load();
+  };
+  allocations_for(3000);  // buffers and frames settle
+  allocations_for(100);
+  const std::size_t few = allocations_for(100);
+  const std::size_t many = allocations_for(3000);
+  INFO("allocations: " << few << " for 100 chunks, " << many << " for 3,000");
+  if (counts_allocations) CHECK(many <= few + 2);  // not one per chunk (2,900 more chunks)
+  server.stop();
+  server.wait();
 }
