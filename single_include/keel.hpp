@@ -2259,6 +2259,32 @@ struct stack_is_async<Ctx, std::tuple<Ms...>> {
 template <class Ctx, class Stack>
 inline constexpr bool stack_is_async_v = stack_is_async<Ctx, Stack>::value;
 
+// Runs the `before`s of an all-synchronous `stack` in order. Returns whether the request goes on; `ran`
+// counts the layers whose `after` is owed.
+template <std::size_t I = 0, class Ctx, class... Ms>
+KEEL_ALWAYS_INLINE bool run_before(const std::tuple<Ms...>& stack, Ctx& ctx, std::size_t& ran) {
+  if constexpr (I == sizeof...(Ms)) {
+    return true;
+  } else {
+    using M = std::tuple_element_t<I, std::tuple<Ms...>>;
+    static_assert(
+        Middleware<M, Ctx>,
+        "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
+    ++ran;
+    if constexpr (has_before<M, Ctx>) {
+      using R = decltype(std::get<I>(stack).before(ctx));
+      if constexpr (std::is_same_v<R, flow>) {
+        if (std::get<I>(stack).before(ctx) == flow::respond) return false;
+      } else {
+        static_assert(std::is_void_v<R>,
+                      "keel: middleware before(ctx) must return void, keel::flow or keel::task<keel::flow>");
+        std::get<I>(stack).before(ctx);
+      }
+    }
+    return run_before<I + 1>(stack, ctx, ran);
+  }
+}
+
 // Runs the `before`s of `stack` from layer I on, then inner(ctx). `ran` counts the layers whose `before` ran
 // (their `after`s are owed). Returns done when the answer is ready (the caller runs the `after`s), pending
 // when something suspended. An asynchronous `before` that resumes goes on down the chain; when the chain then
@@ -2315,6 +2341,37 @@ KEEL_ALWAYS_INLINE void run_after(const std::tuple<Ms...>& stack, Ctx& ctx, std:
     }
     run_after<I + 1>(stack, ctx, ran);
   }
+}
+
+// The one runner of a middleware stack around what it wraps (the router for the app's stack, the extractors
+// and handler for a route's): befores in order, inner(ctx), afters innermost first for the layers that ran;
+// an exception becomes the answer. Returns pending when something suspended (then the `after`s are run by
+// whoever completes: on_done after an asynchronous `before`, or the caller's completion path).
+// An all-synchronous stack runs inline with its count in a local; only a stack with an asynchronous
+// `before` keeps the count in `ran_slot` (it must outlive this call) and goes through run_chain.
+template <class Ctx, class Stack, class Inner, class OnDone>
+KEEL_ALWAYS_INLINE dispatch_result run_stack(const Stack& stack, Ctx& ctx, std::size_t& ran_slot,
+                                             const Inner& inner, const OnDone& on_done) {
+  dispatch_result r = dispatch_result::done;
+  if constexpr (!stack_is_async_v<Ctx, Stack>) {
+    std::size_t ran = 0;
+    try {
+      // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
+      if (run_before(stack, ctx, ran)) r = inner(ctx);
+    } catch (...) {
+      respond_to_exception(ctx);
+    }
+    if (r == dispatch_result::done) run_after(stack, ctx, ran);
+  } else {
+    ran_slot = 0;
+    try {
+      r = run_chain(stack, ctx, ran_slot, inner, on_done);
+    } catch (...) {
+      respond_to_exception(ctx);
+    }
+    if (r == dispatch_result::done) run_after(stack, ctx, ran_slot);
+  }
+  return r;
 }
 
 // The layers of `stack` that see rejected requests, around `answer`: their befores in order, then the
@@ -4480,31 +4537,19 @@ struct route_pipeline {
   using result_type = typename traits::result;
   static constexpr bool is_coroutine = is_task<result_type>::value;
 
-  static constexpr bool async_layers = stack_is_async_v<Ctx, decltype(Route::middleware)>;
   static constexpr std::size_t layer_count = std::tuple_size_v<decltype(Route::middleware)>;
 
   // Runs the route's middleware, extractors, handler and responder.
   static dispatch_result run(const Route& route, Ctx& ctx) {
-    std::size_t local_ran = 0;
-    std::size_t& ran = async_layers ? context_access::route_layers_ran(ctx) : local_ran;
-    ran = 0;
-    dispatch_result r = dispatch_result::done;
-    try {
-      // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
-      r = run_chain(
-          route.middleware, ctx, ran,
-          [&route](Ctx& c) KEEL_ALWAYS_INLINE_LAMBDA {
-            return extract_and_call(route, c, std::make_index_sequence<std::tuple_size_v<args>>{});
-          },
-          [&route](Ctx& c) {  // an asynchronous before() answered, or the chain after it finished at once
-            run_after(route.middleware, c, context_access::route_layers_ran(c));
-            context_access::on_async_complete(c)();
-          });
-    } catch (...) {
-      respond_to_exception(ctx);
-    }
-    if (r == dispatch_result::done) run_after(route.middleware, ctx, ran);
-    return r;
+    return run_stack(
+        route.middleware, ctx, context_access::route_layers_ran(ctx),
+        [&route](Ctx& c) KEEL_ALWAYS_INLINE_LAMBDA {
+          return extract_and_call(route, c, std::make_index_sequence<std::tuple_size_v<args>>{});
+        },
+        [&route](Ctx& c) {  // an asynchronous before() answered, or the chain after it finished at once
+          run_after(route.middleware, c, context_access::route_layers_ran(c));
+          context_access::on_async_complete(c)();
+        });
   }
 
   // A handler that returned nothing and answered nothing answers 204, coroutine or not.
@@ -4885,22 +4930,12 @@ class app {
     detail::context_access::set_error_renderer(ctx, &render_error<ErrorFormat>);
   }
   dispatch_result handle(context_type& ctx) const {
-    std::size_t local_ran = 0;
-    std::size_t& ran = async_layers ? detail::context_access::app_layers_ran(ctx) : local_ran;
-    ran = 0;
-    dispatch_result r = dispatch_result::done;
-    try {
-      // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
-      r = detail::run_chain(
-          stack_, ctx, ran, [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },
-          // An asynchronous before() answered, or the chain after it finished at once: the session's
-          // complete() runs the afters.
-          [](context_type& c) { detail::context_access::on_async_complete(c)(); });
-    } catch (...) {
-      detail::respond_to_exception(ctx);
-    }
-    if (r == dispatch_result::done) detail::run_after(stack_, ctx, ran);
-    return r;
+    return detail::run_stack(
+        stack_, ctx, detail::context_access::app_layers_ran(ctx),
+        [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },
+        // An asynchronous before() answered, or the chain after it finished at once: the session's
+        // complete() runs the afters.
+        [](context_type& c) { detail::context_access::on_async_complete(c)(); });
   }
   // After a pending request finished: the app-wide `after`s of the layers whose `before` ran.
   void complete(context_type& ctx) const {
@@ -6520,6 +6555,7 @@ struct upgrade_transport {
 #include <asio/write.hpp>
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -6771,10 +6807,12 @@ class connection final : public connection_base {
       return;
     }
     session_.request_close();
+    // An idle keep-alive connection (now, or once its request is answered): a request may be on its way.
+    // Closing at once would answer it with a reset; instead the connection waits a short grace period, and
+    // what arrives is answered with Connection: close.
+    grace_deadline_ = clock::now() + std::min(cfg_.timeout.shutdown, std::chrono::milliseconds(500));
     if (state_ == io_state::reading && session_.idle()) {
-      // Idle keep-alive: a request may be on its way right now. Closing at once would answer it with a
-      // reset; instead it gets a short grace period, and what arrives is answered with Connection: close.
-      arm(clock::now() + std::min(cfg_.timeout.shutdown, std::chrono::milliseconds(300)));
+      arm(grace_deadline_);
       read_deadline_set_ = true;
       read_deadline_phase_ = read_phase::idle;
     }
@@ -6819,6 +6857,9 @@ class connection final : public connection_base {
           return start_write(false);
         case session_action::close:
           if (!session_.output().empty()) return start_write(true);
+          // Nothing owed and nothing unread (a timeout between requests, a shutdown): no response to protect
+          // from a reset, so no lingering either.
+          if (session_.idle()) return finish();
           return linger();
         case session_action::send_file:
           if constexpr (requires { session_.file_to_send(); }) {
@@ -6887,6 +6928,8 @@ class connection final : public connection_base {
       read_deadline_set_ = true;
       read_deadline_phase_ = phase;
       arm(clock::now() + timeout_for(phase));
+      if (KEEL_UNLIKELY(grace_deadline_ != clock::time_point::max()) && session_.idle())
+        arm(grace_deadline_);  // shutting down: an idle connection waits only the grace period
     }
     state_ = io_state::reading;
     const auto space = session_.read_buffer();
@@ -6899,7 +6942,9 @@ class connection final : public connection_base {
   }
 
   void on_read(const std::error_code& ec, std::size_t n) {
-    if (std::exchange(read_timed_out_, false) && !closed_) {
+    // Bytes that arrived as the deadline fired win over the deadline: a request racing the idle or shutdown
+    // grace period is answered rather than dropped.
+    if (std::exchange(read_timed_out_, false) && !closed_ && (ec || n == 0)) {
       session_.on_timeout(read_deadline_phase_);
       read_deadline_set_ = false;
       return drive();
@@ -6935,6 +6980,17 @@ class connection final : public connection_base {
     auto& socket = stream_.lowest_layer();
     std::error_code ec;
     if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);
+    // The head (and any pipelined answers before it) goes first, corked with MSG_MORE so that it leaves in
+    // the same segments as the file's first bytes. What the socket does not take now is written the usual
+    // way, and the file follows on the next turn.
+    const std::string_view head = session_.output();
+    if (!head.empty()) {
+      const ssize_t sent = ::send(socket.native_handle(), head.data(), head.size(), MSG_MORE | MSG_NOSIGNAL);
+      if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return finish();
+      const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+      if (done < head.size()) return write_rest(head.substr(done));
+      session_.on_written();
+    }
     std::uint64_t budget = std::uint64_t{16} << 20;
     while (file.length() != 0 && budget != 0) {
       off_t offset = static_cast<off_t>(file.offset());
@@ -6958,6 +7014,17 @@ class connection final : public connection_base {
                         self->state_ = io_state::none;
                         if (wait_ec || self->closed_) return self->finish();
                         self->start_send_file();
+                      }));
+  }
+
+  // Writes the rest of output() that a direct send left, then drives on (start_send_file resumes the file).
+  void write_rest(std::string_view rest) {
+    asio::async_write(stream_, asio::buffer(rest.data(), rest.size()),
+                      with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
+                        self->state_ = io_state::none;
+                        if (ec || self->closed_) return self->finish();
+                        self->session_.on_written();
+                        self->drive();
                       }));
   }
 
@@ -7105,7 +7172,8 @@ class connection final : public connection_base {
   bool resumed_early_ = false;
   bool closed_ = false;
   bool dropped_ = false;
-  std::unique_ptr<upgrade_transport> transport_;  // only once upgraded
+  clock::time_point grace_deadline_ = clock::time_point::max();  // set when graceful shutdown began
+  std::unique_ptr<upgrade_transport> transport_;                 // only once upgraded
   char drain_buffer_[256];
 };
 
@@ -8821,7 +8889,8 @@ enum class session_action : std::uint8_t {
   write,      // output() holds bytes: write them all, then on_written(), then process()
   wait,       // an async handler runs: call process() again once the resume hook fired
   close,      // write output() if not empty, then close
-  send_file,  // output() is empty: send file_to_send() (sendfile), on_file_sent(n) as it goes, then process()
+  send_file,  // write output() (if any, then on_written()), then send file_to_send() with sendfile,
+              // on_file_sent(n) as it goes, then process()
   upgrade,    // output() is empty: hand the stream to the protocol (start_upgrade), never process() again
 };
 enum class read_phase : std::uint8_t { idle, header, body };
@@ -8980,7 +9049,8 @@ class http_session {
           finish_request();
           continue;
         case state::sending_file:
-          if (!out_.empty()) return session_action::write;
+          // A transport that sends files itself also sends the head in output() first, in the same turn.
+          if (!out_.empty() && !sendfile_ok_) return session_action::write;
           if (file_.length() == 0) {
             file_.reset();
             state_ = state::running;
@@ -9031,7 +9101,8 @@ class http_session {
       if (state_ != state::running) continue;
       if (close_after_write_) return session_action::close;
       if (!out_.empty()) return session_action::write;
-      if (close_requested_ && in_begin_ == in_end_) return session_action::close;
+      // (A graceful close of an idle connection is the transport's: it waits a grace period for a request
+      // already on its way, then times the connection out.)
       return session_action::read;
     }
   }
@@ -9192,7 +9263,8 @@ class http_session {
     parser_.reset();
     body_start_ = body_pos_ = head_size;
     if (req.chunked) {
-      const std::size_t max_fields = std::min<std::size_t>(cfg_.limits.max_headers, http::header_list::capacity);
+      const std::size_t max_fields =
+          std::min<std::size_t>(cfg_.limits.max_headers, http::header_list::capacity);
       decoder_.start_chunked(limit, cfg_.limits.max_header_bytes,
                              max_fields - std::min(max_fields, req.headers.size()));
     } else {

@@ -4,11 +4,14 @@
 #include "keel/upgrade.hpp"
 
 #include "keel/app.hpp"
+#include "keel/file.hpp"
 #include "keel/server/server.hpp"
 #include "keel/server/tls.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -39,6 +42,8 @@ auto make_app() {
   return keel::app{keel::router{
       keel::get<"/a">([] { return "A"; }),
       keel::get<"/echo">([] { return keel::upgrade("line-echo", &line_echo).header("X-Protocol", "1"); }),
+      // A file under TLS goes out in pieces read into the connection's buffer (no sendfile through TLS).
+      keel::get<"/file">([] { return keel::file::open("/proc/self/exe"); }),
   }};
 }
 using app_type = decltype(make_app());
@@ -123,7 +128,7 @@ TEST_CASE("an upgraded connection counts against the cap and gets a goodbye at s
   CHECK(protocols_ended.load() == 1);
 }
 
-TEST_CASE("the echo protocol over TLS", "[upgrade][tls]") {
+TEST_CASE("the echo protocol, and a file body, over TLS", "[upgrade][tls]") {
   const auto dir = std::filesystem::temp_directory_path() / ("keel-upgrade-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();

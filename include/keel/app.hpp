@@ -154,22 +154,12 @@ class app {
     detail::context_access::set_error_renderer(ctx, &render_error<ErrorFormat>);
   }
   dispatch_result handle(context_type& ctx) const {
-    std::size_t local_ran = 0;
-    std::size_t& ran = async_layers ? detail::context_access::app_layers_ran(ctx) : local_ran;
-    ran = 0;
-    dispatch_result r = dispatch_result::done;
-    try {
-      // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
-      r = detail::run_chain(
-          stack_, ctx, ran, [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },
-          // An asynchronous before() answered, or the chain after it finished at once: the session's
-          // complete() runs the afters.
-          [](context_type& c) { detail::context_access::on_async_complete(c)(); });
-    } catch (...) {
-      detail::respond_to_exception(ctx);
-    }
-    if (r == dispatch_result::done) detail::run_after(stack_, ctx, ran);
-    return r;
+    return detail::run_stack(
+        stack_, ctx, detail::context_access::app_layers_ran(ctx),
+        [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },
+        // An asynchronous before() answered, or the chain after it finished at once: the session's
+        // complete() runs the afters.
+        [](context_type& c) { detail::context_access::on_async_complete(c)(); });
   }
   // After a pending request finished: the app-wide `after`s of the layers whose `before` ran.
   void complete(context_type& ctx) const {

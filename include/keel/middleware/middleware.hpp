@@ -95,6 +95,32 @@ struct stack_is_async<Ctx, std::tuple<Ms...>> {
 template <class Ctx, class Stack>
 inline constexpr bool stack_is_async_v = stack_is_async<Ctx, Stack>::value;
 
+// Runs the `before`s of an all-synchronous `stack` in order. Returns whether the request goes on; `ran`
+// counts the layers whose `after` is owed.
+template <std::size_t I = 0, class Ctx, class... Ms>
+KEEL_ALWAYS_INLINE bool run_before(const std::tuple<Ms...>& stack, Ctx& ctx, std::size_t& ran) {
+  if constexpr (I == sizeof...(Ms)) {
+    return true;
+  } else {
+    using M = std::tuple_element_t<I, std::tuple<Ms...>>;
+    static_assert(
+        Middleware<M, Ctx>,
+        "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
+    ++ran;
+    if constexpr (has_before<M, Ctx>) {
+      using R = decltype(std::get<I>(stack).before(ctx));
+      if constexpr (std::is_same_v<R, flow>) {
+        if (std::get<I>(stack).before(ctx) == flow::respond) return false;
+      } else {
+        static_assert(std::is_void_v<R>,
+                      "keel: middleware before(ctx) must return void, keel::flow or keel::task<keel::flow>");
+        std::get<I>(stack).before(ctx);
+      }
+    }
+    return run_before<I + 1>(stack, ctx, ran);
+  }
+}
+
 // Runs the `before`s of `stack` from layer I on, then inner(ctx). `ran` counts the layers whose `before` ran
 // (their `after`s are owed). Returns done when the answer is ready (the caller runs the `after`s), pending
 // when something suspended. An asynchronous `before` that resumes goes on down the chain; when the chain then
@@ -151,6 +177,37 @@ KEEL_ALWAYS_INLINE void run_after(const std::tuple<Ms...>& stack, Ctx& ctx, std:
     }
     run_after<I + 1>(stack, ctx, ran);
   }
+}
+
+// The one runner of a middleware stack around what it wraps (the router for the app's stack, the extractors
+// and handler for a route's): befores in order, inner(ctx), afters innermost first for the layers that ran;
+// an exception becomes the answer. Returns pending when something suspended (then the `after`s are run by
+// whoever completes: on_done after an asynchronous `before`, or the caller's completion path).
+// An all-synchronous stack runs inline with its count in a local; only a stack with an asynchronous
+// `before` keeps the count in `ran_slot` (it must outlive this call) and goes through run_chain.
+template <class Ctx, class Stack, class Inner, class OnDone>
+KEEL_ALWAYS_INLINE dispatch_result run_stack(const Stack& stack, Ctx& ctx, std::size_t& ran_slot,
+                                             const Inner& inner, const OnDone& on_done) {
+  dispatch_result r = dispatch_result::done;
+  if constexpr (!stack_is_async_v<Ctx, Stack>) {
+    std::size_t ran = 0;
+    try {
+      // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
+      if (run_before(stack, ctx, ran)) r = inner(ctx);
+    } catch (...) {
+      respond_to_exception(ctx);
+    }
+    if (r == dispatch_result::done) run_after(stack, ctx, ran);
+  } else {
+    ran_slot = 0;
+    try {
+      r = run_chain(stack, ctx, ran_slot, inner, on_done);
+    } catch (...) {
+      respond_to_exception(ctx);
+    }
+    if (r == dispatch_result::done) run_after(stack, ctx, ran_slot);
+  }
+  return r;
 }
 
 // The layers of `stack` that see rejected requests, around `answer`: their befores in order, then the

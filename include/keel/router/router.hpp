@@ -163,31 +163,19 @@ struct route_pipeline {
   using result_type = typename traits::result;
   static constexpr bool is_coroutine = is_task<result_type>::value;
 
-  static constexpr bool async_layers = stack_is_async_v<Ctx, decltype(Route::middleware)>;
   static constexpr std::size_t layer_count = std::tuple_size_v<decltype(Route::middleware)>;
 
   // Runs the route's middleware, extractors, handler and responder.
   static dispatch_result run(const Route& route, Ctx& ctx) {
-    std::size_t local_ran = 0;
-    std::size_t& ran = async_layers ? context_access::route_layers_ran(ctx) : local_ran;
-    ran = 0;
-    dispatch_result r = dispatch_result::done;
-    try {
-      // A before() that throws answers like a handler that throws, and the layers that ran still unwind.
-      r = run_chain(
-          route.middleware, ctx, ran,
-          [&route](Ctx& c) KEEL_ALWAYS_INLINE_LAMBDA {
-            return extract_and_call(route, c, std::make_index_sequence<std::tuple_size_v<args>>{});
-          },
-          [&route](Ctx& c) {  // an asynchronous before() answered, or the chain after it finished at once
-            run_after(route.middleware, c, context_access::route_layers_ran(c));
-            context_access::on_async_complete(c)();
-          });
-    } catch (...) {
-      respond_to_exception(ctx);
-    }
-    if (r == dispatch_result::done) run_after(route.middleware, ctx, ran);
-    return r;
+    return run_stack(
+        route.middleware, ctx, context_access::route_layers_ran(ctx),
+        [&route](Ctx& c) KEEL_ALWAYS_INLINE_LAMBDA {
+          return extract_and_call(route, c, std::make_index_sequence<std::tuple_size_v<args>>{});
+        },
+        [&route](Ctx& c) {  // an asynchronous before() answered, or the chain after it finished at once
+          run_after(route.middleware, c, context_access::route_layers_ran(c));
+          context_access::on_async_complete(c)();
+        });
   }
 
   // A handler that returned nothing and answered nothing answers 204, coroutine or not.

@@ -266,10 +266,12 @@ class connection final : public connection_base {
       return;
     }
     session_.request_close();
+    // An idle keep-alive connection (now, or once its request is answered): a request may be on its way.
+    // Closing at once would answer it with a reset; instead the connection waits a short grace period, and
+    // what arrives is answered with Connection: close.
+    grace_deadline_ = clock::now() + std::min(cfg_.timeout.shutdown, std::chrono::milliseconds(500));
     if (state_ == io_state::reading && session_.idle()) {
-      // Idle keep-alive: a request may be on its way right now. Closing at once would answer it with a
-      // reset; instead it gets a short grace period, and what arrives is answered with Connection: close.
-      arm(clock::now() + std::min(cfg_.timeout.shutdown, std::chrono::milliseconds(500)));
+      arm(grace_deadline_);
       read_deadline_set_ = true;
       read_deadline_phase_ = read_phase::idle;
     }
@@ -385,6 +387,8 @@ class connection final : public connection_base {
       read_deadline_set_ = true;
       read_deadline_phase_ = phase;
       arm(clock::now() + timeout_for(phase));
+      if (KEEL_UNLIKELY(grace_deadline_ != clock::time_point::max()) && session_.idle())
+        arm(grace_deadline_);  // shutting down: an idle connection waits only the grace period
     }
     state_ = io_state::reading;
     const auto space = session_.read_buffer();
@@ -627,7 +631,8 @@ class connection final : public connection_base {
   bool resumed_early_ = false;
   bool closed_ = false;
   bool dropped_ = false;
-  std::unique_ptr<upgrade_transport> transport_;  // only once upgraded
+  clock::time_point grace_deadline_ = clock::time_point::max();  // set when graceful shutdown began
+  std::unique_ptr<upgrade_transport> transport_;                 // only once upgraded
   char drain_buffer_[256];
 };
 

@@ -261,7 +261,8 @@ class http_session {
       if (state_ != state::running) continue;
       if (close_after_write_) return session_action::close;
       if (!out_.empty()) return session_action::write;
-      if (close_requested_ && in_begin_ == in_end_) return session_action::close;
+      // (A graceful close of an idle connection is the transport's: it waits a grace period for a request
+      // already on its way, then times the connection out.)
       return session_action::read;
     }
   }
@@ -422,7 +423,8 @@ class http_session {
     parser_.reset();
     body_start_ = body_pos_ = head_size;
     if (req.chunked) {
-      const std::size_t max_fields = std::min<std::size_t>(cfg_.limits.max_headers, http::header_list::capacity);
+      const std::size_t max_fields =
+          std::min<std::size_t>(cfg_.limits.max_headers, http::header_list::capacity);
       decoder_.start_chunked(limit, cfg_.limits.max_header_bytes,
                              max_fields - std::min(max_fields, req.headers.size()));
     } else {
