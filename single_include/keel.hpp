@@ -2259,6 +2259,25 @@ struct stack_is_async<Ctx, std::tuple<Ms...>> {
 template <class Ctx, class Stack>
 inline constexpr bool stack_is_async_v = stack_is_async<Ctx, Stack>::value;
 
+// Runs the synchronous `before` of layer I (if it has one). Returns whether the request goes on.
+template <std::size_t I, class Ctx, class... Ms>
+KEEL_ALWAYS_INLINE bool run_one_before(const std::tuple<Ms...>& stack, Ctx& ctx) {
+  using M = std::tuple_element_t<I, std::tuple<Ms...>>;
+  static_assert(Middleware<M, Ctx>,
+                "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
+  if constexpr (has_before<M, Ctx>) {
+    using R = decltype(std::get<I>(stack).before(ctx));
+    if constexpr (std::is_same_v<R, flow>) {
+      return std::get<I>(stack).before(ctx) == flow::next;
+    } else {
+      static_assert(std::is_void_v<R>,
+                    "keel: middleware before(ctx) must return void, keel::flow or keel::task<keel::flow>");
+      std::get<I>(stack).before(ctx);
+    }
+  }
+  return true;
+}
+
 // Runs the `before`s of an all-synchronous `stack` in order. Returns whether the request goes on; `ran`
 // counts the layers whose `after` is owed.
 template <std::size_t I = 0, class Ctx, class... Ms>
@@ -2266,21 +2285,8 @@ KEEL_ALWAYS_INLINE bool run_before(const std::tuple<Ms...>& stack, Ctx& ctx, std
   if constexpr (I == sizeof...(Ms)) {
     return true;
   } else {
-    using M = std::tuple_element_t<I, std::tuple<Ms...>>;
-    static_assert(
-        Middleware<M, Ctx>,
-        "keel: a middleware must have `before(ctx)` and/or `after(ctx)` callable on a const object");
     ++ran;
-    if constexpr (has_before<M, Ctx>) {
-      using R = decltype(std::get<I>(stack).before(ctx));
-      if constexpr (std::is_same_v<R, flow>) {
-        if (std::get<I>(stack).before(ctx) == flow::respond) return false;
-      } else {
-        static_assert(std::is_void_v<R>,
-                      "keel: middleware before(ctx) must return void, keel::flow or keel::task<keel::flow>");
-        std::get<I>(stack).before(ctx);
-      }
-    }
+    if (!run_one_before<I>(stack, ctx)) return false;
     return run_before<I + 1>(stack, ctx, ran);
   }
 }
@@ -2314,17 +2320,7 @@ KEEL_ALWAYS_INLINE dispatch_result run_chain(const std::tuple<Ms...>& stack, Ctx
                      });
       return dispatch_result::pending;
     } else {
-      if constexpr (has_before<M, Ctx>) {
-        using R = decltype(std::get<I>(stack).before(ctx));
-        if constexpr (std::is_same_v<R, flow>) {
-          if (std::get<I>(stack).before(ctx) == flow::respond) return dispatch_result::done;
-        } else {
-          static_assert(
-              std::is_void_v<R>,
-              "keel: middleware before(ctx) must return void, keel::flow or keel::task<keel::flow>");
-          std::get<I>(stack).before(ctx);
-        }
-      }
+      if (!run_one_before<I>(stack, ctx)) return dispatch_result::done;
       return run_chain<I + 1>(stack, ctx, ran, inner, on_done);
     }
   }
@@ -8461,10 +8457,7 @@ class body_decoder {
           break;
         }
         case state::chunk_end: {
-          if (end - p < 2) {
-            if (*p != '\r') return fail(out, status::bad_request);
-            return out;
-          }
+          if (end - p < 2) return out;  // judged on both bytes, as request_parser does
           if (p[0] != '\r' || p[1] != '\n') return fail(out, status::bad_request);
           p += 2;
           out.consumed += 2;

@@ -6,6 +6,7 @@
 #include "keel/app.hpp"
 #include "keel/server/server.hpp"
 #include "keel/test_client.hpp"
+#include "support/local_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -48,12 +49,7 @@ auto make_app() {
 using app_type = decltype(make_app());
 
 keel::server_config test_config() {
-  keel::server_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = 0;
-  cfg.threads = 1;
-  cfg.workers = 2;
-  cfg.handle_signals = false;
+  keel::server_config cfg = keel_test::local_config();
   cfg.limits.max_body_bytes = 1024;  // small, so per-route limits show
   return cfg;
 }

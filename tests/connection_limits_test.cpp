@@ -5,6 +5,7 @@
 #include "keel/server/server.hpp"
 
 #include "keel/app.hpp"
+#include "support/local_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -24,15 +25,7 @@ auto make_app() {
 }
 using app_type = decltype(make_app());
 
-keel::server_config test_config() {
-  keel::server_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = 0;
-  cfg.threads = 1;
-  cfg.workers = 2;
-  cfg.handle_signals = false;
-  return cfg;
-}
+keel::server_config test_config() { return keel_test::local_config(); }
 
 constexpr std::string_view get_a = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -106,7 +99,8 @@ TEST_CASE("HTTP/1.0 keep-alive is announced in the response", "[limits][socket]"
   server.wait();
 }
 
-TEST_CASE("graceful shutdown answers a request arriving on an idle keep-alive connection", "[limits][socket]") {
+TEST_CASE("graceful shutdown answers a request arriving on an idle keep-alive connection",
+          "[limits][socket]") {
   auto app = make_app();
   keel::detail::server<app_type> server(app, test_config());
   const auto port = server.start();
@@ -123,7 +117,8 @@ TEST_CASE("graceful shutdown answers a request arriving on an idle keep-alive co
   server.wait();
 }
 
-TEST_CASE("graceful shutdown closes a quiet idle keep-alive connection after a short grace", "[limits][socket]") {
+TEST_CASE("graceful shutdown closes a quiet idle keep-alive connection after a short grace",
+          "[limits][socket]") {
   auto app = make_app();
   keel::detail::server<app_type> server(app, test_config());
   const auto port = server.start();

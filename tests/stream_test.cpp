@@ -8,6 +8,7 @@
 #include "keel/offload.hpp"
 #include "keel/server/server.hpp"
 #include "keel/test_client.hpp"
+#include "support/local_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -22,6 +23,7 @@
 using namespace std::chrono_literals;
 using keel_test::eventually;
 using keel_test::raw_client;
+using keel_test::run_command;
 
 namespace {
 
@@ -81,25 +83,7 @@ auto make_app() {
 }
 using app_type = decltype(make_app());
 
-keel::server_config test_config() {
-  keel::server_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = 0;
-  cfg.threads = 1;
-  cfg.workers = 2;
-  cfg.handle_signals = false;
-  return cfg;
-}
-
-std::string run_command(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    ::pclose(p);
-  }
-  return out;
-}
+keel::server_config test_config() { return keel_test::local_config(); }
 
 struct temp_files {
   temp_files() {

@@ -7,6 +7,7 @@
 #include "keel/file.hpp"
 #include "keel/server/server.hpp"
 #include "keel/server/tls.hpp"
+#include "support/local_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -23,6 +24,7 @@
 using namespace std::chrono_literals;
 using keel_test::eventually;
 using keel_test::raw_client;
+using keel_test::run_command;
 
 namespace {
 
@@ -49,28 +51,13 @@ auto make_app() {
 using app_type = decltype(make_app());
 
 keel::server_config test_config() {
-  keel::server_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = 0;
-  cfg.threads = 1;
-  cfg.workers = 2;
-  cfg.handle_signals = false;
+  keel::server_config cfg = keel_test::local_config();
   cfg.timeout.shutdown = 2000ms;
   return cfg;
 }
 
 constexpr std::string_view upgrade_request =
     "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: line-echo\r\n\r\n";
-
-std::string run_command(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    ::pclose(p);
-  }
-  return out;
-}
 
 }  // namespace
 

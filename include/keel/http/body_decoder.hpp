@@ -80,10 +80,7 @@ class body_decoder {
           break;
         }
         case state::chunk_end: {
-          if (end - p < 2) {
-            if (*p != '\r') return fail(out, status::bad_request);
-            return out;
-          }
+          if (end - p < 2) return out;  // judged on both bytes, as request_parser does
           if (p[0] != '\r' || p[1] != '\n') return fail(out, status::bad_request);
           p += 2;
           out.consumed += 2;
