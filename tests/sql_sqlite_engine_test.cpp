@@ -3,7 +3,9 @@
 #include "keel/sql/testing.hpp"
 
 #include "keel/app.hpp"
+#include "keel/sql/aggregate.hpp"
 #include "keel/sql/migrate.hpp"
+#include "keel/sql/page.hpp"
 #include "keel/sql/query.hpp"
 #include "keel/test_client.hpp"
 
