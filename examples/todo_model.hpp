@@ -5,6 +5,7 @@
 #include <keel/json.hpp>
 #include <keel/sql/database.hpp>
 #include <keel/sql/migrate.hpp>
+#include <keel/sql/page.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -50,16 +51,13 @@ struct todo_filter {
   std::optional<bool> done;
   std::vector<std::string> tag;         // repeated: todos carrying every one of them
   std::optional<keel::text<1, 120>> q;  // a piece of the title, any letter case
-  keel::range<int, 1, 100> limit = 20;  // absent keys keep these defaults
-  keel::range<int, 0, 1000000> offset = 0;
+  // keel::paging's two fields (absent keys keep these defaults), here so one 422 names every bad key.
+  decltype(keel::paging::limit) limit = 20;
+  decltype(keel::paging::offset) offset = 0;
 };
 
-struct todo_page {
-  std::vector<todo_item> items;
-  std::size_t total = 0;  // matches before paging
-  int limit = 0;
-  int offset = 0;
-};
+// The answer of GET /todos: {"items":[...],"total":N,"limit":L,"offset":O}.
+using todo_page = keel::page<todo_item>;
 
 // --- Storage: one row per todo, one per tag (in the order given, by id).
 

@@ -22,9 +22,10 @@
 
 namespace keel::inline v0 {
 
-// `?limit=20&offset=40`: a keel::query<keel::paging> handler parameter (next to the handler's own filter
-// DTO, if it has one: both read the same query string). Absent keys keep these defaults; a limit outside
-// 1..100 or a negative offset is a 422.
+// `?limit=20&offset=40`: a keel::query<keel::paging> handler parameter. Absent keys keep these defaults; a
+// limit outside 1..100 or a negative offset is a 422. A handler with filters of its own puts the same two
+// fields into its filter DTO instead (see todo_filter in examples/todo_model.hpp): a 422 then names every bad
+// key at once, where two query parameters would report only the first one's.
 struct paging {
   range<int, 1, 100> limit = 20;
   range<std::int64_t, 0, std::numeric_limits<std::int64_t>::max()> offset = 0;
@@ -44,18 +45,39 @@ struct page {
 
 namespace keel::inline v0::sql {
 
+namespace detail {
+
+// A paging field's number: a keel::range (or other validator) holds it, a plain integer is it.
+template <class V>
+constexpr std::int64_t paging_number(const V& v) {
+  if constexpr (requires { *v; })
+    return static_cast<std::int64_t>(*v);
+  else
+    return static_cast<std::int64_t>(v);
+}
+
+}  // namespace detail
+
+// What fetch_page reads the page from: keel::paging, or a handler's own query DTO that has `limit` and
+// `offset` among its filters (one DTO, so one 422 lists every bad key of the query string).
+template <class P>
+concept PagingRequest = requires(const P& p) {
+  detail::paging_number(p.limit);
+  detail::paging_number(p.offset);
+};
+
 // The page `paging` names of what `select` matches, and the count of all of them. Give the select an
 // order_by, or the pages are in whatever order the engine likes (and may overlap). With a keel::db the
 // count and the page are read from one snapshot, so `total` agrees with `items` while writers commit; with
 // a transaction or a read snapshot they are read through it.
-template <class Executor, BuiltQuery Q>
-auto fetch_page(Executor& executor, Q select, const paging& paging) -> task<page<typename Q::row_type>> {
+template <class Executor, BuiltQuery Q, PagingRequest P>
+auto fetch_page(Executor& executor, Q select, const P& paging) -> task<page<typename Q::row_type>> {
   static_assert(
       !RowWithTextViews<typename Q::row_type>,
       "keel::sql::fetch_page: a page's rows must own their text (std::string, not std::string_view)");
   page<typename Q::row_type> out;
-  out.limit = *paging.limit;
-  out.offset = *paging.offset;
+  out.limit = static_cast<int>(detail::paging_number(paging.limit));
+  out.offset = detail::paging_number(paging.offset);
   auto total = count(select);
   auto rows = std::move(select).limit(out.limit).offset(out.offset);
   if constexpr (requires { executor.snapshot(); }) {
