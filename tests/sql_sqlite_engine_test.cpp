@@ -4,6 +4,7 @@
 
 #include "keel/app.hpp"
 #include "keel/sql/aggregate.hpp"
+#include "keel/sql/json_column.hpp"
 #include "keel/sql/migrate.hpp"
 #include "keel/sql/page.hpp"
 #include "keel/sql/query.hpp"
