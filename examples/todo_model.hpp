@@ -37,10 +37,11 @@ struct new_todo {
   using keel_unknown_fields = keel::reject;  // a typo such as "titel" is a 422, not silently dropped
 };
 
-// PATCH /todos/{id}: only the fields sent change.
+// PATCH /todos/{id}: only the fields sent change. A todo always has a title, so `"title": null` is a 422
+// (std::optional: may be left out, never null); `"priority": null` clears the priority (keel::nullable).
 struct todo_patch {
   std::optional<keel::text<1, 120>> title;
-  std::optional<keel::range<int, 0, 5>> priority;
+  keel::nullable<keel::range<int, 0, 5>> priority;
   std::optional<bool> done;
   std::optional<keel::sized<std::vector<tag>, 0, 10>> tags;
   using keel_unknown_fields = keel::reject;

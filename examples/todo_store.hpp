@@ -139,7 +139,7 @@ inline keel::task<std::optional<todo_item>> patch_todo(std::int64_t id, keel::js
   std::optional<todo_row> row = co_await tx.fetch_one(find);
   if (!row) co_return std::nullopt;
   if (in.title) row->title = **in.title;
-  if (in.priority) row->priority = **in.priority;
+  in.priority.apply_to(row->priority);  // absent: kept; null: cleared; a number: set
   if (in.done) row->done = *in.done;
   auto update = keel::sql::update(*row);
   co_await tx.run(update);
