@@ -9,12 +9,13 @@
 //     NULL)
 //   };
 //   note n{0, {{"home", "urgent"}}};  ...  n.tags->size(), (*n.tags)[0]
-// A NULL column is std::optional<json<T>>. A stored document that is not T's JSON is a sql::type_error
+// A NULL column is std::optional<json<T>>. In an API DTO the field is written and read as T's JSON. A stored document that is not T's JSON is a sql::type_error
 // naming the column and the first problem.
 #pragma once
 
 #include "keel/config.hpp"
 #include "keel/json/reader.hpp"
+#include "keel/json/traits.hpp"
 #include "keel/json/writer.hpp"
 #include "keel/sql/connection.hpp"
 #include "keel/sql/error.hpp"
@@ -55,3 +56,19 @@ struct value_traits<json<T>> {
 };
 
 }  // namespace keel::inline v0::sql
+
+namespace keel::inline v0 {
+
+// A row with a json<T> field is also a DTO handlers answer with and read: the field is T's JSON (and T's
+// schema in the OpenAPI document), not a nested {"value": ...}.
+template <class T>
+struct json_traits<sql::json<T>> {
+  using json_type = T;
+  static const T& to_json(const sql::json<T>& v) noexcept { return v.value; }
+  static bool from_json(T&& in, sql::json<T>& out, std::string&) {
+    out.value = std::move(in);
+    return true;
+  }
+};
+
+}  // namespace keel::inline v0

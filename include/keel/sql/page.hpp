@@ -84,6 +84,9 @@ auto fetch_page(Executor& executor, Q select, const P& paging) -> task<page<type
     auto snapshot = co_await executor.snapshot();
     out.total = co_await snapshot.fetch_value(std::move(total));
     auto items = co_await snapshot.fetch(std::move(rows));
+    // Ended here rather than in its destructor (which ends it in the background): the connection is free
+    // before the answer goes out, which a :memory: database, with its single connection, needs at once.
+    co_await snapshot.close();
     out.items.assign(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
   } else {
     out.total = co_await executor.fetch_value(std::move(total));
