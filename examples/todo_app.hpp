@@ -12,11 +12,17 @@
 
 namespace todo {
 
+// Each route carries its documentation (summary for the OpenAPI document, the 404 message of the handlers
+// that return std::optional).
 inline auto make_router() {
   return keel::router{
-      keel::get<"/todos">(&list_todos),        keel::post<"/todos">(&create_todo),
-      keel::get<"/todos/{id}">(&get_todo),     keel::put<"/todos/{id}">(&replace_todo),
-      keel::patch<"/todos/{id}">(&patch_todo), keel::del<"/todos/{id}">(&delete_todo),
+      keel::get<"/todos">(&list_todos).doc({.summary = "List todos, filtered and paged"}),
+      keel::post<"/todos">(&create_todo).doc({.summary = "Create a todo"}),
+      keel::get<"/todos/{id}">(&get_todo).doc({.summary = "One todo", .not_found = "no such todo"}),
+      keel::put<"/todos/{id}">(&replace_todo).doc({.summary = "Replace a todo", .not_found = "no such todo"}),
+      keel::patch<"/todos/{id}">(&patch_todo)
+          .doc({.summary = "Change some fields of a todo", .not_found = "no such todo"}),
+      keel::del<"/todos/{id}">(&delete_todo).doc({.summary = "Delete a todo"}),
   };
 }
 
@@ -28,13 +34,7 @@ inline auto make_app(keel::db& db) {
       api, {.info = {.title = "Todo API",
                      .version = "1.0.0",
                      .description = "keel's example: a small CRUD API over validated DTOs, stored in SQLite "
-                                    "(or PostgreSQL).",
-                     .operations = {{"GET /todos", {.summary = "List todos, filtered and paged"}},
-                                    {"POST /todos", {.summary = "Create a todo"}},
-                                    {"GET /todos/{id}", {.summary = "One todo"}},
-                                    {"PUT /todos/{id}", {.summary = "Replace a todo"}},
-                                    {"PATCH /todos/{id}", {.summary = "Change some fields of a todo"}},
-                                    {"DELETE /todos/{id}", {.summary = "Delete a todo"}}}}});
+                                    "(or PostgreSQL)."}});
   return keel::app{std::move(api)}.use(std::move(docs)).provide(db);
 }
 

@@ -5,6 +5,7 @@
 #include <keel/json.hpp>
 #include <keel/sql/database.hpp>
 #include <keel/sql/migrate.hpp>
+#include <keel/sql/page.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -36,10 +37,11 @@ struct new_todo {
   using keel_unknown_fields = keel::reject;  // a typo such as "titel" is a 422, not silently dropped
 };
 
-// PATCH /todos/{id}: only the fields sent change.
+// PATCH /todos/{id}: only the fields sent change. A todo always has a title, so `"title": null` is a 422
+// (std::optional: may be left out, never null); `"priority": null` clears the priority (keel::nullable).
 struct todo_patch {
   std::optional<keel::text<1, 120>> title;
-  std::optional<keel::range<int, 0, 5>> priority;
+  keel::nullable<keel::range<int, 0, 5>> priority;
   std::optional<bool> done;
   std::optional<keel::sized<std::vector<tag>, 0, 10>> tags;
   using keel_unknown_fields = keel::reject;
@@ -50,16 +52,13 @@ struct todo_filter {
   std::optional<bool> done;
   std::vector<std::string> tag;         // repeated: todos carrying every one of them
   std::optional<keel::text<1, 120>> q;  // a piece of the title, any letter case
-  keel::range<int, 1, 100> limit = 20;  // absent keys keep these defaults
-  keel::range<int, 0, 1000000> offset = 0;
+  // keel::paging's two fields (absent keys keep these defaults), here so one 422 names every bad key.
+  decltype(keel::paging::limit) limit = 20;
+  decltype(keel::paging::offset) offset = 0;
 };
 
-struct todo_page {
-  std::vector<todo_item> items;
-  std::size_t total = 0;  // matches before paging
-  int limit = 0;
-  int offset = 0;
-};
+// The answer of GET /todos: {"items":[...],"total":N,"limit":L,"offset":O}.
+using todo_page = keel::page<todo_item>;
 
 // --- Storage: one row per todo, one per tag (in the order given, by id).
 

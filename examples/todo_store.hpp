@@ -21,44 +21,18 @@ namespace todo {
 
 using keel::sql::field;
 
-// SELECT count(*) over the rows a typed select matches (the builder has no aggregates).
-template <keel::sql::BuiltQuery Query>
-struct count_of {
-  using row_type = std::int64_t;
-  static constexpr bool is_read = true;
-  explicit count_of(const Query& query)
-      : text("SELECT count(*) FROM (" + std::string(query.sql()) + ") AS matches"), values(query.params()) {}
-  std::string_view sql() const noexcept { return text; }
-  const keel::sql::param_list& params() const noexcept { return values; }
-  std::string text;
-  keel::sql::param_list values;
-};
-
-// The filters the builder cannot say with a column comparison, as conditions over bound values.
+// The filter the builder cannot say with a column comparison, as a condition over a bound value.
 inline keel::sql::condition has_tag(const std::string& name) {
   keel::sql::condition c{R"("id" IN (SELECT "todo_id" FROM "todo_tag" WHERE "name" = ?))", {}};
   c.params.add(name);
   return c;
 }
-inline keel::sql::condition title_contains(std::string_view piece, keel::sql::engine engine) {
-  std::string pattern = "%";
-  for (char ch : piece) {
-    if (ch == '%' || ch == '_' || ch == '\\') pattern += '\\';  // the user's text, never a wildcard
-    pattern += ch;
-  }
-  pattern += '%';
-  // SQLite's LIKE ignores ASCII letter case already; PostgreSQL needs ILIKE for the same answers.
-  std::string op = engine == keel::sql::engine::postgres ? " ILIKE " : " LIKE ";
-  keel::sql::condition c{std::string(field<&todo_row::title>.quoted) + op + R"(? ESCAPE '\')", {}};
-  c.params.add(pattern);
-  return c;
-}
 
-inline keel::sql::select_query<todo_row> matching(const todo_filter& filter, keel::sql::engine engine) {
+inline keel::sql::select_query<todo_row> matching(const todo_filter& filter) {
   keel::sql::select_query<todo_row> query = keel::sql::select<todo_row>();  // built at run time
   if (filter.done) query.where(field<&todo_row::done> == *filter.done);
   for (const std::string& name : filter.tag) query.where(has_tag(name));
-  if (filter.q) query.where(title_contains(**filter.q, engine));
+  if (filter.q) query.where(field<&todo_row::title>.contains(**filter.q));  // `%` is a percent sign
   return query;
 }
 
@@ -114,16 +88,11 @@ inline keel::task<void> write_tags(keel::sql::transaction& tx, const todo_item& 
 // The count, the page and its tags read one snapshot: a todo created, deleted or retagged meanwhile cannot
 // make `total` disagree with `items`, or a todo come back without its tags.
 inline keel::task<todo_page> list_todos(keel::query<todo_filter> filter, keel::db& db) {
-  auto matches = matching(*filter, db.engine());
-  count_of total{matches};
-  matches.order_by(field<&todo_row::id>).limit(*filter->limit).offset(*filter->offset);
-  todo_page page;
-  page.limit = *filter->limit;
-  page.offset = *filter->offset;
+  auto matches = matching(*filter).order_by(field<&todo_row::id>);
   auto snapshot = co_await db.snapshot();
-  page.total = static_cast<std::size_t>((co_await snapshot.fetch_one(total)).value_or(0));
-  std::vector<todo_row> rows = co_await snapshot.fetch(matches);
-  page.items = co_await with_tags(snapshot, std::move(rows));
+  keel::page<todo_row> rows = co_await keel::sql::fetch_page(snapshot, std::move(matches), *filter);
+  todo_page page{{}, rows.total, rows.limit, rows.offset};
+  page.items = co_await with_tags(snapshot, std::move(rows.items));
   co_return page;
 }
 
@@ -170,7 +139,7 @@ inline keel::task<std::optional<todo_item>> patch_todo(std::int64_t id, keel::js
   std::optional<todo_row> row = co_await tx.fetch_one(find);
   if (!row) co_return std::nullopt;
   if (in.title) row->title = **in.title;
-  if (in.priority) row->priority = **in.priority;
+  in.priority.apply_to(row->priority);  // absent: kept; null: cleared; a number: set
   if (in.done) row->done = *in.done;
   auto update = keel::sql::update(*row);
   co_await tx.run(update);

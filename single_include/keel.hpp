@@ -3616,6 +3616,31 @@ constexpr void check_handler() {
 //   keel::on<"/items", http::method::get, http::method::post>(handler)
 //   keel::group<"/api">(keel::get<"/a">(h1), keel::post<"/b">(h2)).use<auth>()
 
+// ----- keel/router/route_doc.hpp -----
+// keel::route_doc: a route's documentation, written on the route itself:
+//   keel::get<"/todos/{id}">(&get_todo).doc({.summary = "One todo", .tags = {"todos"},
+//                                              .not_found = "todo not found"})
+// The OpenAPI document (keel/openapi/document.hpp) reads it; a rename of the path cannot leave it behind,
+// as a "GET /todos/{id}"-keyed table entry can. `not_found` is also what a std::optional handler's 404
+// says when it returns std::nullopt.
+
+
+#include <string>
+#include <vector>
+
+namespace keel::inline v0 {
+
+struct route_doc {
+  std::string summary{};
+  std::string description{};
+  std::vector<std::string> tags{};  // default: the first literal segment of the path
+  std::string operation_id{};  // default: derived from method and path ("GET /todos/{id}" -> getTodosById)
+  bool deprecated = false;
+  std::string not_found{};  // a std::optional handler's 404 message (and the document's 404 description)
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/router/route_doc.hpp -----
 
 #include <cstddef>
 #include <tuple>
@@ -3641,19 +3666,27 @@ struct route {
 
   Handler handler;
   std::tuple<Middleware...> middleware;
-  std::size_t max_body = 0;  // this route's body limit; 0: the server's limits.max_body_bytes
+  std::size_t max_body = 0;   // this route's body limit; 0: the server's limits.max_body_bytes
+  route_doc documentation{};  // .doc({...}): for the OpenAPI document and a std::optional handler's 404
 
   // Adds middleware that runs for this route only, inside the app's and the group's.
   template <class... Ms>
   auto use(Ms... ms) && {
     return route<Path, Methods, Handler, Middleware..., Ms...>{
         std::move(handler), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...)),
-        max_body};
+        max_body, std::move(documentation)};
   }
   // A body limit for this route alone, above or below the server's default (uploads, small forms). A
   // Content-Length over it is a 413 before any body byte is read.
   route body_limit(std::size_t bytes) && {
     max_body = bytes;
+    return std::move(*this);
+  }
+
+  // Summary, description, tags, operationId, deprecated for the OpenAPI document, and the message of the
+  // 404 a std::optional handler answers with std::nullopt (see keel/router/route_doc.hpp).
+  route doc(route_doc d) && {
+    documentation = std::move(d);
     return std::move(*this);
   }
   template <class... Ms>
@@ -3759,7 +3792,8 @@ template <fixed_string Prefix, class... GMs, fixed_string P, http::method_set M,
 struct prefixed<Prefix, std::tuple<GMs...>, route<P, M, H, Ms...>> {
   using type = route<join_path<Prefix, P>(), M, H, GMs..., Ms...>;
   static type make(route<P, M, H, Ms...>&& r, std::tuple<GMs...> gms) {
-    return type{std::move(r.handler), std::tuple_cat(std::move(gms), std::move(r.middleware)), r.max_body};
+    return type{std::move(r.handler), std::tuple_cat(std::move(gms), std::move(r.middleware)), r.max_body,
+                std::move(r.documentation)};
   }
 };
 
@@ -4526,6 +4560,11 @@ KEEL_ALWAYS_INLINE decltype(auto) pass_arg(std::optional<S>& s) {
   }
 }
 
+template <class T>
+inline constexpr bool is_std_optional = false;
+template <class T>
+inline constexpr bool is_std_optional<std::optional<T>> = true;
+
 template <class Route, class Ctx>
 struct route_pipeline {
   using traits = callable_traits<typename Route::handler_type>;
@@ -4580,7 +4619,7 @@ struct route_pipeline {
           answer_void(ctx);
         } else {
           try {
-            respond_with(ctx, std::move(*res.value));
+            respond_for(route, ctx, std::move(*res.value));
           } catch (...) {
             respond_to_exception(ctx);
           }
@@ -4595,9 +4634,20 @@ struct route_pipeline {
       answer_void(ctx);
       return dispatch_result::done;
     } else {
-      respond_with(ctx, route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
+      respond_for(route, ctx,
+                  route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
       return dispatch_result::done;
     }
+  }
+
+  // A std::optional result's 404 says the route's .doc({.not_found = "..."}) when it has one.
+  template <class R>
+  KEEL_ALWAYS_INLINE static void respond_for(const Route& route, Ctx& ctx, R&& value) {
+    if constexpr (is_std_optional<std::remove_cvref_t<R>>) {
+      if (!value && !route.documentation.not_found.empty())
+        return ctx.fail(http_error(http::status::not_found, route.documentation.not_found));
+    }
+    respond_with(ctx, std::forward<R>(value));
   }
 
   template <class P>

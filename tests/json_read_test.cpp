@@ -1,6 +1,7 @@
 // The JSON reader on valid input: every supported member type, the entry points (padded buffer, std::string
 // capacity, copy), round trips through the writer, naming policies, defaults and escaped keys.
 #include "keel/json/reader.hpp"
+#include "keel/validate/rules.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -114,14 +115,79 @@ TEST_CASE("a DTO round-trips through write and read") {
   CHECK(same(*pretty, original));
 }
 
-TEST_CASE("fields in any order, optional fields absent or null") {
-  auto r = read<author>(std::string_view(R"({"bio":null,"username":"x"})"));
+TEST_CASE("fields in any order, optional fields absent; null for an optional field is refused") {
+  auto r = read<author>(std::string_view(R"({"bio":"b","username":"x"})"));
   REQUIRE(r.ok());
   CHECK(r->username == "x");
-  CHECK_FALSE(r->bio.has_value());
+  CHECK(r->bio == "b");
   auto missing = read<author>(std::string_view(R"({"username":"y"})"));
   REQUIRE(missing.ok());
   CHECK_FALSE(missing->bio.has_value());
+  // An optional says "may be left out"; read as absent, a null would be a PATCH that changes nothing.
+  auto null = read<author>(std::string_view(R"({"bio":null,"username":"x"})"));
+  REQUIRE_FALSE(null.ok());
+  REQUIRE(null.errors().size() == 1);
+  CHECK(null.errors()[0].path == "bio");
+  CHECK(null.errors()[0].reason == "must not be null (leave the field out to keep its value)");
+}
+
+struct lenient_author {
+  using keel_null_fields = keel::as_absent;  // an old client sends null for "not set"
+  std::string username;
+  std::optional<std::string> bio;
+};
+
+struct patch {
+  keel::nullable<std::string> bio;
+  keel::nullable<keel::range<int, 0, 5>> priority;
+  std::optional<std::string> title;
+  std::vector<std::optional<int>> scores;  // an array element may be null: the rule is about DTO fields
+};
+
+TEST_CASE("keel_null_fields = keel::as_absent reads null for an optional field as absent") {
+  auto r = read<lenient_author>(std::string_view(R"({"bio":null,"username":"x"})"));
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->bio.has_value());
+}
+
+TEST_CASE("keel::nullable<T>: absent, null and a value are three states") {
+  auto r = read<patch>(std::string_view(R"({"bio":null,"priority":3,"scores":[1,null]})"));
+  REQUIRE(r.ok());
+  CHECK(r->bio.is_null());
+  CHECK_FALSE(r->bio.is_absent());
+  CHECK_FALSE(r->bio.has_value());
+  REQUIRE(r->priority.has_value());
+  CHECK(**r->priority == 3);
+  CHECK_FALSE(r->title.has_value());
+  CHECK(r->scores == std::vector<std::optional<int>>{1, std::nullopt});
+  auto absent = read<patch>(std::string_view(R"({"scores":[]})"));
+  REQUIRE(absent.ok());
+  CHECK(absent->bio.is_absent());
+  CHECK(absent->priority.is_absent());
+  auto value = read<patch>(std::string_view(R"({"bio":"hello","scores":[]})"));
+  REQUIRE(value.ok());
+  REQUIRE(value->bio.has_value());
+  CHECK(*value->bio == "hello");
+  // The value inside still carries its checks.
+  auto bad = read<patch>(std::string_view(R"({"priority":9,"scores":[]})"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.errors()[0].path == "priority");
+
+  // apply_to: what a PATCH does to the stored value.
+  std::optional<std::string> stored = "old";
+  absent->bio.apply_to(stored);
+  CHECK(stored == "old");
+  value->bio.apply_to(stored);
+  CHECK(stored == "hello");
+  r->bio.apply_to(stored);
+  CHECK_FALSE(stored.has_value());
+  std::optional<int> level;
+  r->priority.apply_to(level);
+  CHECK(level == 3);
+
+  // Written back: absent left out, null written as null.
+  CHECK(keel::json_io::to_string(*r) == R"({"bio":null,"priority":3,"scores":[1,null]})");
+  CHECK(keel::json_io::to_string(*absent) == R"({"scores":[]})");
 }
 
 TEST_CASE("unknown fields are ignored by default, whatever their shape") {

@@ -464,3 +464,64 @@ TEST_CASE("openapi_docs: paths and title come from the options; without assets t
   CHECK(client.get("/help/assets/swagger-ui-bundle.js").status == 404);
   CHECK(client.get("/docs").status == 404);
 }
+
+namespace api {
+struct note_patch {
+  keel::nullable<keel::text<1, 40>> color;  // null: clear it
+  std::optional<std::string> title;          // may be left out, never null
+};
+struct note {
+  std::int64_t id;
+  std::string title;
+};
+}  // namespace api
+
+TEST_CASE("openapi: documentation on the route itself, merged with the table; a route's 404 message") {
+  auto make = [] {
+    return keel::router{
+        keel::get<"/notes/{id}">([](std::int64_t id) -> std::optional<api::note> {
+          if (id == 1) return api::note{1, "one"};
+          return std::nullopt;
+        }).doc({.summary = "One note", .description = "By id.", .tags = {"notes"}, .not_found = "no such note"}),
+        keel::patch<"/notes/{id}">([](std::int64_t, keel::json<api::note_patch>) { return "ok"; })
+            .doc({.summary = "on the route"}),
+        keel::del<"/notes/{id}">([](std::int64_t id) -> std::optional<std::string> {
+          if (id == 1) return "gone";
+          return std::nullopt;
+        }),
+    };
+  };
+  auto r = make();
+  // The old table still works; where it documents an operation the route also documents, its fields win.
+  parsed doc(keel::openapi::document(
+      r, {.operations = {{"PATCH /notes/{id}", {.summary = "from the table"}},
+                         {"DELETE /notes/{id}", {.summary = "Delete a note"}}}}));
+  auto paths = doc.root["paths"]["/notes/{id}"];
+  CHECK(str(paths["get"]["summary"]) == "One note");
+  CHECK(str(paths["get"]["description"]) == "By id.");
+  CHECK(array_has(paths["get"]["tags"], "notes"));
+  CHECK(str(paths["get"]["responses"]["404"]["description"]) == "no such note");
+  CHECK(str(paths["patch"]["summary"]) == "from the table");
+  CHECK(str(paths["delete"]["summary"]) == "Delete a note");
+  CHECK_FALSE(has(paths["delete"]["responses"]["404"]["description"]));
+  // A nullable field: its schema or null, and not required; a plain optional is not nullable.
+  auto props = doc.root["components"]["schemas"]["note_patch"]["properties"];
+  CHECK(str(props["color"]["oneOf"].at(1)["type"]) == "null");
+  CHECK(props["color"]["oneOf"].at(0)["maxLength"].get_int64().value() == 40);
+  CHECK_FALSE(has(props["title"]["oneOf"]));
+  CHECK_FALSE(has(doc.root["components"]["schemas"]["note_patch"]["required"]));
+
+  // At run time: the 404 of a std::optional handler says the route's message; without one, the default.
+  auto app = keel::app{make()};
+  keel::test_client client{app};
+  auto missing = client.get("/notes/2");
+  CHECK(missing.status == 404);
+  CHECK(missing.body.find("no such note") != std::string::npos);
+  CHECK(client.get("/notes/1").status == 200);
+  auto gone = client.del("/notes/2");
+  CHECK(gone.status == 404);
+  CHECK(gone.body.find("no such note") == std::string::npos);
+  auto null_title = client.patch("/notes/1", R"({"title":null})");
+  CHECK(null_title.status == 422);
+  CHECK(client.patch("/notes/1", R"({"color":null})").status == 200);
+}

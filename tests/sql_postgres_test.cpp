@@ -5,7 +5,10 @@
 #include "keel/sql/postgres.hpp"
 
 #include "keel/app.hpp"
+#include "keel/sql/aggregate.hpp"
+#include "keel/sql/json_column.hpp"
 #include "keel/sql/migrate.hpp"
+#include "keel/sql/page.hpp"
 #include "keel/sql/query.hpp"
 #include "keel/sql/testing.hpp"
 #include "keel/test_client.hpp"

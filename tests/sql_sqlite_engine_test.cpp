@@ -3,7 +3,12 @@
 #include "keel/sql/testing.hpp"
 
 #include "keel/app.hpp"
+#include "keel/json.hpp"
+#include "keel/openapi/document.hpp"
+#include "keel/sql/aggregate.hpp"
+#include "keel/sql/json_column.hpp"
 #include "keel/sql/migrate.hpp"
+#include "keel/sql/page.hpp"
 #include "keel/sql/query.hpp"
 #include "keel/test_client.hpp"
 
@@ -85,4 +90,19 @@ TEST_CASE(ENGINE ": handlers co_await queries and transactions through the serve
   REQUIRE(created.status == 200);
   CHECK(client.get("/authors/" + created.body).body == "Hopper");
   CHECK(client.get("/authors/999999").status == 404);
+}
+
+// keel::paging and keel::page<T> as the OpenAPI document describes them: limit 1..100 defaulting to 20,
+// offset >= 0 defaulting to 0, and the page's four members, all required.
+TEST_CASE("paging: the OpenAPI document describes keel::paging and keel::page<T>", "[sql]") {
+  auto r = keel::router{
+      keel::get<"/authors">([](keel::query<keel::paging>) -> keel::page<author> { return {}; }),
+  };
+  std::string doc = keel::openapi::document(r);
+  CHECK(doc.find(R"({"name":"limit","in":"query","required":false,"schema":{"type":"integer","format":"int32",)"
+                 R"("minimum":1,"maximum":100,"default":20}})") != std::string::npos);
+  CHECK(doc.find(R"({"name":"offset","in":"query","required":false,"schema":{"type":"integer","format":"int64",)"
+                 R"("minimum":0,)") != std::string::npos);
+  CHECK(doc.find(R"("default":0}})") != std::string::npos);
+  CHECK(doc.find(R"("required":["items","total","limit","offset"])") != std::string::npos);
 }

@@ -7,6 +7,7 @@
 #include "keel/extractors/form.hpp"
 #include "keel/extractors/json.hpp"
 #include "keel/extractors/query.hpp"
+#include "keel/json/nullable.hpp"
 #include "keel/json/reader.hpp"
 #include "keel/json/response.hpp"
 #include "keel/json/writer.hpp"

@@ -104,6 +104,78 @@ http_error to_http_error(const read_result<T>& result, std::string_view location
 
 }  // namespace keel::inline v0::json_io
 // ----- end of keel/json/errors.hpp -----
+// ----- keel/json/nullable.hpp -----
+// keel::nullable<T>: a JSON field with three states, for partial updates (PATCH): left out (absent), sent as
+// `null` (clear it), or sent with a value (set it). A std::optional<T> field has only two: absent or a value;
+// a `null` for it is a 422 (see docs/guide.md, "Absent, null and optional fields").
+//   struct todo_patch { keel::nullable<keel::range<int, 0, 5>> priority; };
+//   in.priority.apply_to(row.priority);   // absent: unchanged; null: reset; a value: set
+// The OpenAPI schema of a nullable<T> field is T's or null, and the field is not required.
+
+
+#include <cstddef>
+#include <optional>
+#include <utility>
+
+namespace keel::inline v0 {
+
+template <class T>
+class nullable {
+ public:
+  using value_type = T;
+
+  nullable() = default;                                       // absent
+  nullable(std::nullptr_t) noexcept : state_(state::null) {}  // NOLINT(google-explicit-constructor)
+  nullable(T value)
+      : state_(state::value), value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+
+  bool is_absent() const noexcept { return state_ == state::absent; }
+  bool is_null() const noexcept { return state_ == state::null; }
+  bool has_value() const noexcept { return state_ == state::value; }
+  explicit operator bool() const noexcept { return has_value(); }
+
+  // Only when has_value().
+  T& operator*() noexcept { return *value_; }
+  const T& operator*() const noexcept { return *value_; }
+  T* operator->() noexcept { return &*value_; }
+  const T* operator->() const noexcept { return &*value_; }
+
+  void set_null() noexcept {
+    state_ = state::null;
+    value_.reset();
+  }
+  T& emplace() {
+    state_ = state::value;
+    return value_.emplace();
+  }
+
+  // What a PATCH does to the stored value: absent leaves it, null clears it, a value replaces it (converted,
+  // so a nullable<keel::range<int, 0, 5>> applies to a std::optional<int>).
+  template <class U>
+  void apply_to(std::optional<U>& target) const {
+    if (is_null())
+      target.reset();
+    else if (has_value())
+      target = static_cast<const U&>(*value_);
+  }
+
+  friend bool operator==(const nullable&, const nullable&) = default;
+
+ private:
+  enum class state : unsigned char { absent, null, value };
+  state state_ = state::absent;
+  std::optional<T> value_;
+};
+
+namespace detail {
+template <class T>
+inline constexpr bool is_nullable = false;
+template <class T>
+inline constexpr bool is_nullable<nullable<T>> = true;
+}  // namespace detail
+
+}  // namespace keel::inline v0
+// ----- end of keel/json/nullable.hpp -----
 // ----- keel/json/read_context.hpp -----
 // The state of one json_io::read: path, errors, depth, and the syntax-or-type-error helpers.
 
@@ -692,11 +764,14 @@ concept HasJsonTraits = JsonWritableByTraits<T> || JsonReadableByTraits<T>;
 //   using keel_unknown_fields = keel::reject;        // default keel::ignore
 //   using keel_missing_fields = keel::use_defaults;  // default keel::reject: every non-optional field
 //   required
+//   using keel_null_fields = keel::as_absent;       // default keel::reject: `null` for a std::optional
+//                                                   // field is a 422; as_absent reads it as left out
 // With use_defaults a missing field keeps the value of its default member initializer (std::optional
-// fields are never required either way).
+// fields are never required either way). A field that must tell `null` from absent is a keel::nullable<T>.
 struct ignore {};
 struct reject {};
 struct use_defaults {};
+struct as_absent {};
 
 }  // namespace keel::inline v0
 // ----- end of keel/json/traits.hpp -----
@@ -759,6 +834,20 @@ inline constexpr bool rejects_unknown_fields = [] {
     static_assert(std::is_same_v<P, reject> || std::is_same_v<P, ignore>,
                   "keel_unknown_fields must be keel::reject or keel::ignore");
     return std::is_same_v<P, reject>;
+  } else {
+    return false;
+  }
+}();
+
+// `null` for a std::optional field: refused (the default: a client that sends null means "clear it", which
+// an optional cannot say), or read as if the field were left out.
+template <Dto T>
+inline constexpr bool null_fields_as_absent = [] {
+  if constexpr (requires { typename T::keel_null_fields; }) {
+    using P = typename T::keel_null_fields;
+    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, as_absent>,
+                  "keel_null_fields must be keel::reject or keel::as_absent");
+    return std::is_same_v<P, as_absent>;
   } else {
     return false;
   }
@@ -928,6 +1017,11 @@ class json_writer {
       *pos_++ = '"';
     } else if constexpr (is_optional<T>) {
       if (v)
+        value(*v);
+      else
+        raw("null", 4);
+    } else if constexpr (is_nullable<T>) {
+      if (v.has_value())
         value(*v);
       else
         raw("null", 4);
@@ -1220,6 +1314,8 @@ class json_writer {
       using member_type = std::remove_cvref_t<decltype(member)>;
       if constexpr (is_optional<member_type>)
         if (!member && !options_.null_for_empty_optional) return;
+      if constexpr (is_nullable<member_type>)
+        if (member.is_absent()) return;  // null is written: it is what the field says
       separate(any);
       constexpr std::string_view key = json_key_token<T, I>;
       raw(key.data(), key.size());
@@ -1336,7 +1432,7 @@ consteval json_kind json_kind_of() {
     return json_kind::string;
   else if constexpr (std::is_same_v<T, std::monostate> || std::is_null_pointer_v<T>)
     return json_kind::null;
-  else if constexpr (is_optional<T>)
+  else if constexpr (is_optional<T> || is_nullable<T>)
     return json_kind_of<typename T::value_type>();
   else if constexpr (string_keyed_map<T> || Dto<T>)
     return json_kind::object;
@@ -1550,14 +1646,28 @@ std::size_t match_unescaped_field(std::string_view key, std::index_sequence<I...
   return found;
 }
 
+// A DTO member. `null` for a std::optional member is refused unless the DTO reads it as absent: an optional
+// says "may be left out", and a null silently read as "left out" made `{"title": null}` a PATCH that
+// answered 200 and changed nothing. keel::nullable<T> members take null as a third state.
+template <class Owner, class M>
+void read_member(ondemand::value value, M& member, read_context& ctx) {
+  if constexpr (is_optional<M> && !null_fields_as_absent<Owner>) {
+    bool is_null = false;
+    if (auto e = value.is_null().get(is_null)) return ctx.abort(e);
+    if (is_null) return ctx.fail("must not be null (leave the field out to keep its value)");
+  }
+  read_value(value, member, ctx);
+}
+
 template <class T, std::size_t... I>
 void read_field_at(std::size_t index, ondemand::value value, T& out, read_context& ctx,
                    std::index_sequence<I...>) {
-  static_cast<void>(((index == I ? (read_value(value, boost::pfr::get<I>(out), ctx), true) : false) || ...));
+  static_cast<void>(
+      ((index == I ? (read_member<T>(value, boost::pfr::get<I>(out), ctx), true) : false) || ...));
 }
 
 template <class M>
-inline constexpr bool field_is_optional = is_optional<M>;
+inline constexpr bool field_is_optional = is_optional<M> || is_nullable<M>;
 
 template <class T>
 void read_object(ondemand::value value, T& out, read_context& ctx) {
@@ -1732,6 +1842,14 @@ void read_value(ondemand::value value, T& out, read_context& ctx) {
     if (auto e = value.is_null().get(is_null)) return ctx.abort(e);
     if (is_null) {
       out.reset();
+    } else {
+      read_value(value, out.emplace(), ctx);
+    }
+  } else if constexpr (is_nullable<T>) {
+    bool is_null = false;
+    if (auto e = value.is_null().get(is_null)) return ctx.abort(e);
+    if (is_null) {
+      out.set_null();
     } else {
       read_value(value, out.emplace(), ctx);
     }

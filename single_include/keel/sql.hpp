@@ -10,15 +10,23 @@
 // keel's SQL layer in one include: keel::db, typed queries, transactions, migrations and the test fixtures.
 // PostgreSQL is one more include (keel/postgres.hpp) and one more library (keel::postgres, libpq).
 
-// ----- keel/sql/database.hpp -----
-// keel::db: the database a handler receives (`keel::db& db` after app.provide(db)). SQLite by default (a
-// pool of read-only connections plus one serialized writer), PostgreSQL when given a postgres:// URL
-// (include keel/sql/postgres.hpp, link keel::postgres). Every co_await query runs on the worker pool.
-//   keel::db db{"sqlite:app.db"};                      // or "sqlite::memory:", "postgres://user@host/name"
-//   auto rows = co_await db.query<article>("SELECT * FROM article WHERE author_id = ?", id);
-// In the co_await API a busy database, a statement too large for the engine and a value it cannot store are
-// thrown as http_errors (503 + Retry-After, 413, 422; see request_errors.hpp); the blocking API throws the
-// sql_error kinds themselves.
+// ----- keel/sql/aggregate.hpp -----
+// keel::sql aggregates over a typed select: count, exists, sum, min and max of what the select matches.
+// Each wraps the select as a subquery, so its conditions (static or run-time) and bound values are the
+// select's own; a LIMIT/OFFSET already on it limits what is counted, so count before paging:
+//   auto matches = sql::select<article>().where(field<&article::author_id> == id);
+//   std::int64_t total = co_await db.fetch_value(sql::count(matches));
+//   bool any = co_await db.fetch_value(sql::exists(matches));
+//   std::int64_t points = co_await db.fetch_value(sql::sum(field<&article::score>, matches));   // 0 if none
+//   std::optional<int> best = co_await db.fetch_value(sql::max(field<&article::score>, matches)); // nullopt
+//   if none
+
+// ----- keel/sql/detail/query_condition.hpp -----
+// keel::sql WHERE conditions: typed expressions over field<&T::m> whose SQL text is a compile-time constant,
+// and the run-time `condition` for shapes only known at run time (`in(range)`, conditions built in a loop).
+
+// ----- keel/sql/detail/query_text.hpp -----
+// keel::sql internals: SQL text written at compile time (identifiers, placeholders in each engine's style).
 
 // ----- keel/sql/connection.hpp -----
 // keel::sql::statement / connection: the engine-neutral interface the typed layer drives, and the
@@ -338,186 +346,127 @@ class connection {
 
 }  // namespace keel::inline v0::sql
 // ----- end of keel/sql/connection.hpp -----
-// ----- keel/sql/pool.hpp -----
-// keel::sql::connection_slots / connection_lease: hands connections to coroutines without blocking a thread
-// while they wait, and the debug check that no SQL runs on a reactor thread.
 
+#include <array>
+#include <cstddef>
+#include <string_view>
 
-#include <asio/execution/outstanding_work.hpp>
-#include <asio/post.hpp>
-#include <asio/prefer.hpp>
+namespace keel::inline v0::sql::detail {
 
-#include <condition_variable>
-#include <coroutine>
-#include <deque>
-#include <mutex>
-#include <optional>
-#include <utility>
-#include <vector>
+// `question` is the engine-neutral `?` text the builder hands to connection::prepare (which renumbers it
+// once per cached statement); the numbered styles are what each engine finally receives.
+enum class placeholders { question, sqlite, postgres };
 
-// On by default in debug builds: a synchronous SQL call made on a reactor thread throws
-// keel::sql::blocking_call_error instead of silently stalling every connection of that reactor.
-#ifndef KEEL_SQL_CHECK_BLOCKING
-#ifdef NDEBUG
-#define KEEL_SQL_CHECK_BLOCKING 0
-#else
-#define KEEL_SQL_CHECK_BLOCKING 1
-#endif
-#endif
-
-namespace keel::inline v0::sql {
-namespace detail {
-
-inline void check_not_on_reactor() {
-#if KEEL_SQL_CHECK_BLOCKING
-  if (keel::detail::current_reactor() != nullptr)
-    throw blocking_call_error(
-        "keel::sql: a blocking SQL call ran on a reactor thread; use the co_await API (it runs on the worker "
-        "pool), or bind a worker pool to this reactor");
-#endif
+constexpr placeholders placeholders_of(engine e) noexcept {
+  return e == engine::postgres ? placeholders::postgres : placeholders::sqlite;
 }
 
-}  // namespace detail
+consteval bool safe_identifier(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c == '"' || c == '\0') return false;
+  return true;
+}
 
-class connection_slots;
+// Writes into `out`, or only counts when `out` is null: each text is written twice, once to size its array.
+struct text_builder {
+  char* out = nullptr;
+  std::size_t size = 0;
+  placeholders style = placeholders::question;
+  std::size_t params = 0;
 
-// Exclusive use of one connection until destroyed; then it goes to the next waiter.
-class connection_lease {
- public:
-  connection_lease() = default;
-  connection_lease(connection_slots* slots, connection* c) noexcept : slots_(slots), conn_(c) {}
-  connection_lease(connection_lease&& o) noexcept
-      : slots_(std::exchange(o.slots_, nullptr)), conn_(std::exchange(o.conn_, nullptr)) {}
-  connection_lease& operator=(connection_lease&& o) noexcept {
-    if (this != &o) {
-      release();
-      slots_ = std::exchange(o.slots_, nullptr);
-      conn_ = std::exchange(o.conn_, nullptr);
+  constexpr void add(std::string_view s) {
+    for (char c : s) {
+      if (out != nullptr) out[size] = c;
+      ++size;
     }
-    return *this;
   }
-  ~connection_lease() { release(); }
-
-  connection& operator*() const noexcept { return *conn_; }
-  connection* operator->() const noexcept { return conn_; }
-  connection* get() const noexcept { return conn_; }
-  explicit operator bool() const noexcept { return conn_ != nullptr; }
-  inline void release() noexcept;
-
- private:
-  connection_slots* slots_ = nullptr;
-  connection* conn_ = nullptr;
-};
-
-// A set of interchangeable connections (SQLite's readers, its one writer, PostgreSQL's pool).
-class connection_slots {
-  using tracked_executor = decltype(asio::prefer(std::declval<asio::io_context::executor_type>(),
-                                                 asio::execution::outstanding_work.tracked));
-
-  struct waiter {
-    std::coroutine_handle<> handle;
-    std::optional<tracked_executor> home;  // the reactor to resume on; none: resume on the releasing thread
-    connection* given = nullptr;
-  };
-
- public:
-  connection_slots() = default;
-  connection_slots(const connection_slots&) = delete;
-  connection_slots& operator=(const connection_slots&) = delete;
-
-  void add(connection* c) {
-    std::lock_guard lock(mutex_);
-    free_.push_back(c);
+  constexpr void quoted(std::string_view s) {
+    add("\"");
+    add(s);
+    add("\"");
   }
-  std::size_t size_hint() const {
-    std::lock_guard lock(mutex_);
-    return free_.size();
+  constexpr void number(std::size_t n) {
+    char digits[20]{};
+    std::size_t k = 0;
+    do {
+      digits[k++] = static_cast<char>('0' + n % 10);
+      n /= 10;
+    } while (n != 0);
+    while (k > 0) add(std::string_view(&digits[--k], 1));
   }
-
-  // co_await slots.acquire(): a lease, suspending (not blocking) while all connections are in use.
-  auto acquire() {
-    struct awaiter {
-      connection_slots& slots;
-      waiter self{};
-      bool await_ready() {
-        std::lock_guard lock(slots.mutex_);
-        if (slots.free_.empty()) return false;
-        self.given = slots.free_.back();
-        slots.free_.pop_back();
-        return true;
-      }
-      bool await_suspend(std::coroutine_handle<> h) {
-        std::lock_guard lock(slots.mutex_);
-        if (!slots.free_.empty()) {
-          self.given = slots.free_.back();
-          slots.free_.pop_back();
-          return false;
-        }
-        self.handle = h;
-        if (asio::io_context* reactor = keel::detail::current_reactor())
-          self.home.emplace(asio::prefer(reactor->get_executor(), asio::execution::outstanding_work.tracked));
-        slots.waiters_.push_back(&self);
-        return true;
-      }
-      connection_lease await_resume() noexcept { return connection_lease(&slots, self.given); }
-    };
-    return awaiter{*this};
-  }
-
-  // Blocks the calling thread until a connection is free (start-up code, tests, the worker pool).
-  connection_lease acquire_blocking() {
-    std::unique_lock lock(mutex_);
-    ++blocked_;
-    available_.wait(lock, [&] { return !free_.empty(); });
-    --blocked_;
-    connection* c = free_.back();
-    free_.pop_back();
-    return connection_lease(this, c);
-  }
-
-  void give_back(connection* c) noexcept {
-    std::unique_lock lock(mutex_);
-    if (!waiters_.empty()) {
-      waiter* next = waiters_.front();
-      waiters_.pop_front();
-      lock.unlock();
-      next->given = c;
-      if (next->home) {
-        auto home = std::move(*next->home);
-        asio::post(home, [h = next->handle] { h.resume(); });
-      } else {
-        next->handle.resume();
-      }
+  constexpr void param() {
+    ++params;
+    if (style == placeholders::question) {
+      add("?");
       return;
     }
-    free_.push_back(c);
-    if (blocked_ > 0) available_.notify_one();
+    add(style == placeholders::sqlite ? "?" : "$");
+    number(params);
   }
-
- private:
-  mutable std::mutex mutex_;
-  std::condition_variable available_;
-  std::vector<connection*> free_;
-  std::deque<waiter*> waiters_;
-  int blocked_ = 0;
 };
 
-inline void connection_lease::release() noexcept {
-  if (conn_ != nullptr && slots_ != nullptr) slots_->give_back(conn_);
-  conn_ = nullptr;
-  slots_ = nullptr;
+// The text a Writer (a type with `static constexpr void write(text_builder&)`) writes, as a constant in
+// static storage. Keyed by the type, so every query object of one shape shares one text.
+template <class Writer, placeholders Style>
+struct text_constant {
+  static constexpr text_builder counted = [] {
+    text_builder b{nullptr, 0, Style, 0};
+    Writer::write(b);
+    return b;
+  }();
+  static constexpr std::size_t size = counted.size;
+  static constexpr std::size_t params = counted.params;
+  static constexpr auto storage = [] {
+    std::array<char, size + 1> buffer{};
+    text_builder b{buffer.data(), 0, Style, 0};
+    Writer::write(b);
+    return buffer;
+  }();
+  static constexpr std::string_view value{storage.data(), size};
+};
+
+template <auto Build>
+struct lambda_writer {
+  static constexpr void write(text_builder& b) { Build(b); }
+};
+
+// `static_sql<[](text_builder& b) { ... }>::value`: a one-off constant text.
+template <auto Build>
+using static_sql = text_constant<lambda_writer<Build>, placeholders::question>;
+
+template <class Shape, placeholders Style = placeholders::question>
+inline constexpr std::string_view shape_text = text_constant<Shape, Style>::value;
+
+template <auto Member>
+consteval std::string_view member_pointer_text() {
+  return __PRETTY_FUNCTION__;
 }
 
-}  // namespace keel::inline v0::sql
-// ----- end of keel/sql/pool.hpp -----
-// ----- keel/sql/read_batch.hpp -----
-// keel::sql::detail::read_batcher: runs the SQLite reads of many coroutines in batches, one worker wake-up
-// and one read transaction per batch, and resumes each reactor's coroutines with one post.
+// `&article::author_id` -> "author_id", from the compiler's spelling of the template argument.
+template <auto Member>
+consteval std::string_view member_name() {
+  std::string_view text = member_pointer_text<Member>();
+  std::size_t end = text.find_first_of(";]", text.find("Member = "));
+  std::size_t begin = end;
+  while (begin > 0 && is_identifier_char(text[begin - 1])) --begin;
+  return text.substr(begin, end - begin);
+}
 
-// ----- keel/sql/row.hpp -----
-// keel::sql binding and mapping: parameters from C++ values or a DTO's fields (by `:name`), rows into DTOs
-// by column name (the raw C++ member names) or into a single scalar.
+template <auto Member>
+inline constexpr std::string_view quoted_member =
+    static_sql<[](text_builder& b) { b.quoted(member_name<Member>()); }>::value;
 
+template <class M>
+struct member_traits;
+template <class C, class V>
+struct member_traits<V C::*> {
+  using class_type = C;
+  using value_type = V;
+};
+
+}  // namespace keel::inline v0::sql::detail
+// ----- end of keel/sql/detail/query_text.hpp -----
 // ----- keel/sql/params.hpp -----
 // keel::sql::param_list: parameters captured as values at build time (the typed query builder's), bound
 // later.
@@ -797,6 +746,334 @@ void param_list::add(const T& v) {
 
 }  // namespace keel::inline v0::sql
 // ----- end of keel/sql/params.hpp -----
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0::sql {
+
+namespace detail {
+
+// A condition whose shape (and so whose SQL text) is its type; its values are its members.
+template <class E>
+concept static_condition = requires(const E& e, param_list& out) {
+  typename E::keel_static_condition;
+  E::write(std::declval<text_builder&>());
+  e.collect(out);
+};
+
+// How a static condition's text is joined at its top level (condition::chain's values): a logic_node is a
+// flat list (1: AND, 2: OR), anything else one term.
+template <class E>
+inline constexpr unsigned char chain_of = 0;
+
+}  // namespace detail
+
+// A WHERE condition: SQL text over quoted columns with `?` placeholders, and the values for them. Built at
+// run time: what typed expressions turn into when they are combined with one of these.
+//
+// Conditions combined in a loop stay flat: `a && b && c` is `(a) AND (b) AND (c)`, not `((a) AND (b)) AND
+// (c)`. Each nested bracket costs the engine's parser a level of its stack (SQLite's overflows at about 100),
+// so a loop over request values (`where(has_tag(t))` per `?tag=`) must not nest one level per value.
+struct condition {
+  // What joins the top level of `text`: one term, or a flat list of bracketed terms.
+  enum class chain : unsigned char { single, all, any };
+
+  std::string text;
+  param_list params;
+  chain joined = chain::single;
+
+  condition() = default;
+  condition(std::string sql_text, param_list values) : text(std::move(sql_text)), params(std::move(values)) {}
+  template <detail::static_condition E>
+  condition(const E& e)  // NOLINT(google-explicit-constructor): a widening
+      : text(detail::shape_text<E>), joined(static_cast<chain>(detail::chain_of<E>)) {
+    e.collect(params);
+  }
+
+  friend condition operator&&(condition a, condition b) {
+    return combine(std::move(a), chain::all, std::move(b));
+  }
+  friend condition operator||(condition a, condition b) {
+    return combine(std::move(a), chain::any, std::move(b));
+  }
+  friend condition operator!(condition a) {
+    a.text = "NOT (" + a.text + ")";
+    a.joined = chain::single;
+    return a;
+  }
+
+ private:
+  // A side that is already a list joined by the same operator is spliced in as it is (AND and OR are
+  // associative); anything else becomes one bracketed term.
+  static condition combine(condition a, chain kind, condition b) {
+    condition out;
+    out.text = a.joined == kind ? std::move(a.text) : "(" + a.text + ")";
+    out.text += kind == chain::all ? " AND " : " OR ";
+    if (b.joined == kind) {
+      out.text += b.text;
+    } else {
+      out.text += '(';
+      out.text += b.text;
+      out.text += ')';
+    }
+    out.params = std::move(a.params);
+    out.params.reserve(out.params.size() + b.params.size());
+    for (const sql_value& v : b.params.values()) out.params.push(v);
+    out.joined = kind;
+    return out;
+  }
+};
+
+namespace detail {
+
+enum class compare_op : unsigned char { eq, ne, lt, le, gt, ge, like };
+
+// Indexed by compare_op.
+inline constexpr std::string_view compare_spelling[] = {
+    " = ", " <> ", " < ", " <= ", " > ", " >= ", " LIKE "};
+
+// Text is owned (a condition may outlive the string it was given); other values are kept as they are and
+// converted by value_traits when bound.
+template <class V>
+using stored_value =
+    std::conditional_t<std::is_convertible_v<const V&, std::string_view>, std::string, std::decay_t<V>>;
+
+template <auto Member, class T>
+inline constexpr bool member_of = std::is_same_v<typename member_traits<decltype(Member)>::class_type, T>;
+
+// Each node says whether all of its columns are T's (`over<T>`), so select<T>().where() can check it.
+template <auto Member, compare_op Op, class V>
+struct compare_node {
+  using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = member_of<Member, T>;
+  V value;
+  static constexpr void write(text_builder& b) {
+    b.add(quoted_member<Member>);
+    b.add(compare_spelling[static_cast<std::size_t>(Op)]);
+    b.param();
+  }
+  void collect(param_list& out) const { out.add(value); }
+};
+
+// How contains/starts_with/ends_with place the user's text in the LIKE pattern.
+enum class text_match : unsigned char { contains, starts_with, ends_with };
+
+// `lower(col) LIKE lower(?) ESCAPE '\'`: the user's text with its wildcards escaped, so `%` and `_` match
+// themselves. lower() on both sides folds letter case the same way on both engines (SQLite's LIKE already
+// ignores ASCII case, PostgreSQL's does not), and keeps one engine-neutral, compile-time text.
+template <auto Member, text_match Match>
+struct text_match_node {
+  using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = member_of<Member, T>;
+  std::string pattern;
+  static constexpr void write(text_builder& b) {
+    b.add("lower(");
+    b.add(quoted_member<Member>);
+    b.add(") LIKE lower(");
+    b.param();
+    b.add(") ESCAPE '\\'");
+  }
+  void collect(param_list& out) const { out.add(pattern); }
+};
+
+// A request's text as a LIKE pattern that matches exactly that text: `\`, `%` and `_` get a `\` before them.
+inline std::string like_pattern(std::string_view text, text_match match) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  if (match != text_match::starts_with) out += '%';
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  if (match != text_match::ends_with) out += '%';
+  return out;
+}
+
+// A pattern holding a NUL character is refused with a 422 (it comes from a request): SQLite's LIKE stops
+// at the NUL, so "x\0anything" would match like "x".
+inline void refuse_nul_in_pattern(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos)
+    throw http_error(http::status::unprocessable_content, "a search pattern must not contain NUL characters",
+                     "validation_failed");
+}
+
+template <class V>
+inline constexpr bool is_text_column =
+    std::is_same_v<V, std::string> || std::is_same_v<V, std::string_view> ||
+    std::is_same_v<V, std::optional<std::string>> || std::is_same_v<V, std::optional<std::string_view>>;
+
+template <auto Member, bool Negated>
+struct null_node {
+  using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = member_of<Member, T>;
+  static constexpr void write(text_builder& b) {
+    b.add(quoted_member<Member>);
+    b.add(Negated ? " IS NOT NULL" : " IS NULL");
+  }
+  void collect(param_list&) const {}
+};
+
+template <class L, class R, bool Or>
+struct logic_node {
+  using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = L::template over<T>&& R::template over<T>;
+  L left;
+  R right;
+  // Flat like condition's lists: `a && b && c` is `(a) AND (b) AND (c)`, the text a loop builds at run time.
+  static constexpr void write(text_builder& b) {
+    write_term<L>(b);
+    b.add(Or ? " OR " : " AND ");
+    write_term<R>(b);
+  }
+  template <class E>
+  static constexpr void write_term(text_builder& b) {
+    if constexpr (chain_of<E> == chain_of<logic_node>) {
+      E::write(b);
+    } else {
+      b.add("(");
+      E::write(b);
+      b.add(")");
+    }
+  }
+  void collect(param_list& out) const {
+    left.collect(out);
+    right.collect(out);
+  }
+};
+
+template <class L, class R, bool Or>
+inline constexpr unsigned char chain_of<logic_node<L, R, Or>> = Or ? 2 : 1;
+
+template <class E>
+struct not_node {
+  using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = E::template over<T>;
+  E inner;
+  static constexpr void write(text_builder& b) {
+    b.add("NOT (");
+    E::write(b);
+    b.add(")");
+  }
+  void collect(param_list& out) const { inner.collect(out); }
+};
+
+template <static_condition L, static_condition R>
+logic_node<L, R, false> operator&&(L left, R right) {
+  return {std::move(left), std::move(right)};
+}
+template <static_condition L, static_condition R>
+logic_node<L, R, true> operator||(L left, R right) {
+  return {std::move(left), std::move(right)};
+}
+template <static_condition E>
+not_node<E> operator!(E inner) {
+  return {std::move(inner)};
+}
+
+}  // namespace detail
+
+// A column of a table DTO, named by its member pointer: field<&article::title>.
+template <auto Member>
+struct column {
+  using class_type = typename detail::member_traits<decltype(Member)>::class_type;
+  using value_type = typename detail::member_traits<decltype(Member)>::value_type;
+  static constexpr std::string_view name = detail::member_name<Member>();
+  static constexpr std::string_view quoted = detail::quoted_member<Member>;
+
+  template <detail::compare_op Op, class V>
+  static detail::compare_node<Member, Op, detail::stored_value<V>> compare(const V& v) {
+    return {detail::stored_value<V>(v)};
+  }
+  template <class V>
+  friend auto operator==(column, const V& v) {
+    return compare<detail::compare_op::eq>(v);
+  }
+  template <class V>
+  friend auto operator!=(column, const V& v) {
+    return compare<detail::compare_op::ne>(v);
+  }
+  template <class V>
+  friend auto operator<(column, const V& v) {
+    return compare<detail::compare_op::lt>(v);
+  }
+  template <class V>
+  friend auto operator<=(column, const V& v) {
+    return compare<detail::compare_op::le>(v);
+  }
+  template <class V>
+  friend auto operator>(column, const V& v) {
+    return compare<detail::compare_op::gt>(v);
+  }
+  template <class V>
+  friend auto operator>=(column, const V& v) {
+    return compare<detail::compare_op::ge>(v);
+  }
+
+  // `pattern` is SQL's: `%` and `_` are wildcards. For text a user typed, use contains / starts_with /
+  // ends_with, where they are not. A NUL in the pattern is a 422 (see refuse_nul_in_pattern).
+  auto like(std::string_view pattern) const {
+    detail::refuse_nul_in_pattern(pattern);
+    return compare<detail::compare_op::like>(pattern);
+  }
+
+  // The column holds `text` somewhere / at its start / at its end, in any letter case; `%`, `_` and `\` in
+  // `text` match themselves. For a search box: `field<&todo::title>.contains(q)`.
+  auto contains(std::string_view text) const { return matching<detail::text_match::contains>(text); }
+  auto starts_with(std::string_view text) const { return matching<detail::text_match::starts_with>(text); }
+  auto ends_with(std::string_view text) const { return matching<detail::text_match::ends_with>(text); }
+  detail::null_node<Member, false> is_null() const { return {}; }
+  detail::null_node<Member, true> is_not_null() const { return {}; }
+
+  // `IN (?, ?, ...)` with one bound value per element; an empty range matches nothing. The number of
+  // placeholders is only known at run time, so this is a run-time condition.
+  template <class Range>
+  condition in(const Range& values) const {
+    condition c;
+    c.text = std::string(quoted) + " IN (";
+    bool first = true;
+    for (const auto& v : values) {
+      c.text += first ? "?" : ", ?";
+      first = false;
+      c.params.add(v);
+    }
+    if (first) return {"1 = 0", {}};
+    c.text += ")";
+    return c;
+  }
+
+ private:
+  template <detail::text_match Match>
+  static detail::text_match_node<Member, Match> matching(std::string_view text) {
+    static_assert(detail::is_text_column<value_type>,
+                  "keel::sql: contains/starts_with/ends_with need a text column (std::string)");
+    detail::refuse_nul_in_pattern(text);
+    return {detail::like_pattern(text, Match)};
+  }
+};
+
+template <auto Member>
+inline constexpr column<Member> field{};
+
+}  // namespace keel::inline v0::sql
+// ----- end of keel/sql/detail/query_condition.hpp -----
+// ----- keel/sql/runner.hpp -----
+// keel::sql::query_api<Derived>: the co_await query methods shared by keel::db and keel::sql::transaction.
+// Derived supplies `with_connection(access, fn)`, which runs fn(connection&) on the worker pool.
+
+// ----- keel/sql/row.hpp -----
+// keel::sql binding and mapping: parameters from C++ values or a DTO's fields (by `:name`), rows into DTOs
+// by column name (the raw C++ member names) or into a single scalar.
+
 // ----- keel/sql/rows.hpp -----
 // keel::sql::rows<T>: a query result whose std::string_view fields point into text the result itself owns.
 //
@@ -1147,6 +1424,436 @@ std::int64_t execute(connection& c, std::string_view sql, const Args&... args) {
 }  // namespace detail
 }  // namespace keel::inline v0::sql
 // ----- end of keel/sql/row.hpp -----
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keel::inline v0::sql {
+
+enum class access { read, write };
+
+namespace detail {
+
+// SELECT/VALUES/EXPLAIN/PRAGMA can run on a read-only SQLite connection; anything else goes to the writer.
+// A writing CTE (`WITH ... INSERT`) fails there with SQLite's "readonly database" error: use execute().
+inline access classify(std::string_view sql) noexcept {
+  std::size_t i = 0;
+  while (i < sql.size()) {
+    char c = sql[i];
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '(') {
+      ++i;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      while (i < sql.size() && sql[i] != '\n') ++i;
+    } else {
+      break;
+    }
+  }
+  auto starts = [&](std::string_view word) {
+    if (sql.size() - i < word.size()) return false;
+    for (std::size_t k = 0; k < word.size(); ++k)
+      if ((sql[i + k] | 0x20) != word[k]) return false;
+    return sql.size() - i == word.size() || !is_identifier_char(sql[i + word.size()]);
+  };
+  return starts("select") || starts("with") || starts("values") || starts("explain") ? access::read
+                                                                                     : access::write;
+}
+
+// Marks a job that runs one statement and leaves no transaction open: keel::db may run several such jobs
+// (from different requests) inside one read transaction on one connection.
+template <class F>
+struct single_statement {
+  F fn;
+  decltype(auto) operator()(connection& c) { return fn(c); }
+};
+template <class F>
+single_statement(F) -> single_statement<F>;
+
+template <class F>
+inline constexpr bool is_single_statement_v = false;
+template <class F>
+inline constexpr bool is_single_statement_v<single_statement<F>> = true;
+
+}  // namespace detail
+
+// A query built by the typed layer (keel/sql/query.hpp): its text, its values, and the row type it returns.
+template <class Q>
+concept BuiltQuery = requires(const Q& q) {
+  typename Q::row_type;
+  { q.sql() } -> std::convertible_to<std::string_view>;
+  { q.params() } -> std::same_as<const param_list&>;
+};
+
+template <class Derived>
+class query_api {
+ public:
+  // Every row, mapped to T (a DTO by column names, or one scalar column). A T with std::string_view fields
+  // comes back as rows<T>, which owns their text (keel/sql/rows.hpp).
+  template <class T, class... Args>
+  task<detail::rows_result_t<T>> query(std::string_view sql, Args... args) {
+    auto work = [sql, &args...](connection& c) { return detail::fetch_all<T>(c, sql, args...); };
+    co_return co_await self().with_connection(detail::classify(sql), detail::single_statement{work});
+  }
+
+  // The first row, if any.
+  template <class T, class... Args>
+  task<std::optional<T>> query_one(std::string_view sql, Args... args) {
+    auto work = [sql, &args...](connection& c) { return detail::fetch_one<T>(c, sql, args...); };
+    co_return co_await self().with_connection(detail::classify(sql), detail::single_statement{work});
+  }
+
+  // Runs a statement; returns the number of rows it changed.
+  template <class... Args>
+  task<std::int64_t> execute(std::string_view sql, Args... args) {
+    auto work = [sql, &args...](connection& c) { return detail::execute(c, sql, args...); };
+    co_return co_await self().with_connection(access::write, work);
+  }
+
+  // A typed query: select<T>()... returns rows, insert/update/remove return what their SQL says.
+  //
+  // The query is taken BY VALUE: the returned task owns it (a temporary is moved in before anything
+  // suspends), so `co_await db.fetch(sql::select<T>().where(...))` and a task kept to be awaited later
+  // never point at a query that is gone. An lvalue is copied; std::move it to skip the copy.
+  template <BuiltQuery Q>
+  task<detail::rows_result_t<typename Q::row_type>> fetch(Q q) {
+    auto work = [&q](connection& c) {
+      return detail::fetch_all<typename Q::row_type>(c, q.sql(), q.params());
+    };
+    co_return co_await self().with_connection(Q::is_read ? access::read : access::write,
+                                              detail::single_statement{work});
+  }
+  template <BuiltQuery Q>
+  task<std::optional<typename Q::row_type>> fetch_one(Q q) {
+    auto work = [&q](connection& c) {
+      return detail::fetch_one<typename Q::row_type>(c, q.sql(), q.params());
+    };
+    co_return co_await self().with_connection(Q::is_read ? access::read : access::write,
+                                              detail::single_statement{work});
+  }
+  // The value of a query that always answers one row (count, exists, sum, min, max of
+  // keel/sql/aggregate.hpp).
+  template <BuiltQuery Q>
+  requires Q::one_row task<typename Q::row_type> fetch_value(Q q) {
+    auto work = [&q](connection& c) {
+      auto value = detail::fetch_one<typename Q::row_type>(c, q.sql(), q.params());
+      if (!value) throw sql_error("keel::sql: an aggregate query answered no row");
+      return std::move(*value);
+    };
+    co_return co_await self().with_connection(access::read, detail::single_statement{work});
+  }
+  template <BuiltQuery Q>
+  task<std::int64_t> run(Q q) {
+    auto work = [&q](connection& c) { return detail::execute(c, q.sql(), q.params()); };
+    co_return co_await self().with_connection(access::write, work);
+  }
+
+  // Several statements without parameters (DDL, seeding).
+  task<void> execute_script(std::string_view sql) {
+    auto work = [sql](connection& c) { c.execute_script(sql); };
+    co_await self().with_connection(access::write, work);
+  }
+
+ private:
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
+};
+
+}  // namespace keel::inline v0::sql
+// ----- end of keel/sql/runner.hpp -----
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace keel::inline v0::sql {
+
+// A statement that always answers one row of one column (an aggregate without GROUP BY): read it with
+// fetch_value, which returns the value itself.
+template <class Result>
+struct aggregate_query {
+  using row_type = Result;
+  static constexpr bool is_read = true;
+  static constexpr bool one_row = true;
+  std::string text;
+  param_list values;
+  std::string_view sql() const noexcept { return text; }
+  const param_list& params() const noexcept { return values; }
+};
+
+namespace detail {
+
+template <class Result, BuiltQuery Q>
+aggregate_query<Result> wrap_select(std::string_view head, const Q& select, std::string_view tail) {
+  static_assert(Q::is_read, "keel::sql: an aggregate is taken over a select");
+  aggregate_query<Result> q;
+  std::string_view inner = select.sql();
+  q.text.reserve(head.size() + inner.size() + tail.size());
+  q.text.append(head).append(inner).append(tail);
+  q.values = select.params();
+  return q;
+}
+
+template <class V>
+struct strip_optional {
+  using type = V;
+};
+template <class V>
+struct strip_optional<std::optional<V>> {
+  using type = V;
+};
+
+template <auto Member, BuiltQuery Q>
+constexpr void check_aggregated_column() {
+  static_assert(member_of<Member, typename Q::row_type>,
+                "keel::sql: an aggregate over a field of another table than the select's");
+}
+
+// A sum is written as the widest type of its kind, so both engines answer the same C++ type (PostgreSQL's
+// sum of a BIGINT is a NUMERIC, SQLite's sum of nothing is NULL).
+template <class V>
+using sum_type = std::conditional_t<std::is_floating_point_v<V>, double, std::int64_t>;
+
+template <class V>
+inline constexpr std::string_view sum_cast = std::is_floating_point_v<V> ? "DOUBLE PRECISION" : "BIGINT";
+
+template <class Result, auto Member, BuiltQuery Q>
+aggregate_query<Result> column_aggregate(std::string_view function, const Q& select, std::string_view cast) {
+  check_aggregated_column<Member, Q>();
+  std::string head = cast.empty() ? "SELECT " : "SELECT CAST(coalesce(";
+  head.append(function).append("(").append(column<Member>::quoted).append(")");
+  if (!cast.empty()) head.append(", 0) AS ").append(cast).append(")");
+  head.append(" FROM (");
+  return wrap_select<Result>(head, select, ") AS keel_rows");
+}
+
+}  // namespace detail
+
+// The number of rows the select returns.
+template <BuiltQuery Q>
+aggregate_query<std::int64_t> count(const Q& select) {
+  return detail::wrap_select<std::int64_t>("SELECT count(*) FROM (", select, ") AS keel_rows");
+}
+
+// Whether the select returns any row (the engine stops at the first).
+template <BuiltQuery Q>
+aggregate_query<bool> exists(const Q& select) {
+  return detail::wrap_select<bool>("SELECT EXISTS (", select, ")");
+}
+
+// The sum of a numeric column over the select's rows: 0 when there are none (not NULL); std::int64_t for an
+// integer column, double for a floating point one.
+template <auto Member, BuiltQuery Q>
+auto sum(column<Member>, const Q& select) {
+  using value = typename detail::strip_optional<typename column<Member>::value_type>::type;
+  static_assert(std::is_arithmetic_v<value> && !std::is_same_v<value, bool>,
+                "keel::sql::sum: the column must be numeric");
+  return detail::column_aggregate<detail::sum_type<value>, Member>("sum", select, detail::sum_cast<value>);
+}
+
+// The least / greatest value of a column over the select's rows: std::nullopt when there are none.
+template <auto Member, BuiltQuery Q>
+auto min(column<Member>, const Q& select) {
+  using value = typename detail::strip_optional<typename column<Member>::value_type>::type;
+  return detail::column_aggregate<std::optional<value>, Member>("min", select, {});
+}
+template <auto Member, BuiltQuery Q>
+auto max(column<Member>, const Q& select) {
+  using value = typename detail::strip_optional<typename column<Member>::value_type>::type;
+  return detail::column_aggregate<std::optional<value>, Member>("max", select, {});
+}
+
+}  // namespace keel::inline v0::sql
+// ----- end of keel/sql/aggregate.hpp -----
+// ----- keel/sql/database.hpp -----
+// keel::db: the database a handler receives (`keel::db& db` after app.provide(db)). SQLite by default (a
+// pool of read-only connections plus one serialized writer), PostgreSQL when given a postgres:// URL
+// (include keel/sql/postgres.hpp, link keel::postgres). Every co_await query runs on the worker pool.
+//   keel::db db{"sqlite:app.db"};                      // or "sqlite::memory:", "postgres://user@host/name"
+//   auto rows = co_await db.query<article>("SELECT * FROM article WHERE author_id = ?", id);
+// In the co_await API a busy database, a statement too large for the engine and a value it cannot store are
+// thrown as http_errors (503 + Retry-After, 413, 422; see request_errors.hpp); the blocking API throws the
+// sql_error kinds themselves.
+
+// ----- keel/sql/pool.hpp -----
+// keel::sql::connection_slots / connection_lease: hands connections to coroutines without blocking a thread
+// while they wait, and the debug check that no SQL runs on a reactor thread.
+
+
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/post.hpp>
+#include <asio/prefer.hpp>
+
+#include <condition_variable>
+#include <coroutine>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+// On by default in debug builds: a synchronous SQL call made on a reactor thread throws
+// keel::sql::blocking_call_error instead of silently stalling every connection of that reactor.
+#ifndef KEEL_SQL_CHECK_BLOCKING
+#ifdef NDEBUG
+#define KEEL_SQL_CHECK_BLOCKING 0
+#else
+#define KEEL_SQL_CHECK_BLOCKING 1
+#endif
+#endif
+
+namespace keel::inline v0::sql {
+namespace detail {
+
+inline void check_not_on_reactor() {
+#if KEEL_SQL_CHECK_BLOCKING
+  if (keel::detail::current_reactor() != nullptr)
+    throw blocking_call_error(
+        "keel::sql: a blocking SQL call ran on a reactor thread; use the co_await API (it runs on the worker "
+        "pool), or bind a worker pool to this reactor");
+#endif
+}
+
+}  // namespace detail
+
+class connection_slots;
+
+// Exclusive use of one connection until destroyed; then it goes to the next waiter.
+class connection_lease {
+ public:
+  connection_lease() = default;
+  connection_lease(connection_slots* slots, connection* c) noexcept : slots_(slots), conn_(c) {}
+  connection_lease(connection_lease&& o) noexcept
+      : slots_(std::exchange(o.slots_, nullptr)), conn_(std::exchange(o.conn_, nullptr)) {}
+  connection_lease& operator=(connection_lease&& o) noexcept {
+    if (this != &o) {
+      release();
+      slots_ = std::exchange(o.slots_, nullptr);
+      conn_ = std::exchange(o.conn_, nullptr);
+    }
+    return *this;
+  }
+  ~connection_lease() { release(); }
+
+  connection& operator*() const noexcept { return *conn_; }
+  connection* operator->() const noexcept { return conn_; }
+  connection* get() const noexcept { return conn_; }
+  explicit operator bool() const noexcept { return conn_ != nullptr; }
+  inline void release() noexcept;
+
+ private:
+  connection_slots* slots_ = nullptr;
+  connection* conn_ = nullptr;
+};
+
+// A set of interchangeable connections (SQLite's readers, its one writer, PostgreSQL's pool).
+class connection_slots {
+  using tracked_executor = decltype(asio::prefer(std::declval<asio::io_context::executor_type>(),
+                                                 asio::execution::outstanding_work.tracked));
+
+  struct waiter {
+    std::coroutine_handle<> handle;
+    std::optional<tracked_executor> home;  // the reactor to resume on; none: resume on the releasing thread
+    connection* given = nullptr;
+  };
+
+ public:
+  connection_slots() = default;
+  connection_slots(const connection_slots&) = delete;
+  connection_slots& operator=(const connection_slots&) = delete;
+
+  void add(connection* c) {
+    std::lock_guard lock(mutex_);
+    free_.push_back(c);
+  }
+  std::size_t size_hint() const {
+    std::lock_guard lock(mutex_);
+    return free_.size();
+  }
+
+  // co_await slots.acquire(): a lease, suspending (not blocking) while all connections are in use.
+  auto acquire() {
+    struct awaiter {
+      connection_slots& slots;
+      waiter self{};
+      bool await_ready() {
+        std::lock_guard lock(slots.mutex_);
+        if (slots.free_.empty()) return false;
+        self.given = slots.free_.back();
+        slots.free_.pop_back();
+        return true;
+      }
+      bool await_suspend(std::coroutine_handle<> h) {
+        std::lock_guard lock(slots.mutex_);
+        if (!slots.free_.empty()) {
+          self.given = slots.free_.back();
+          slots.free_.pop_back();
+          return false;
+        }
+        self.handle = h;
+        if (asio::io_context* reactor = keel::detail::current_reactor())
+          self.home.emplace(asio::prefer(reactor->get_executor(), asio::execution::outstanding_work.tracked));
+        slots.waiters_.push_back(&self);
+        return true;
+      }
+      connection_lease await_resume() noexcept { return connection_lease(&slots, self.given); }
+    };
+    return awaiter{*this};
+  }
+
+  // Blocks the calling thread until a connection is free (start-up code, tests, the worker pool).
+  connection_lease acquire_blocking() {
+    std::unique_lock lock(mutex_);
+    ++blocked_;
+    available_.wait(lock, [&] { return !free_.empty(); });
+    --blocked_;
+    connection* c = free_.back();
+    free_.pop_back();
+    return connection_lease(this, c);
+  }
+
+  void give_back(connection* c) noexcept {
+    std::unique_lock lock(mutex_);
+    if (!waiters_.empty()) {
+      waiter* next = waiters_.front();
+      waiters_.pop_front();
+      lock.unlock();
+      next->given = c;
+      if (next->home) {
+        auto home = std::move(*next->home);
+        asio::post(home, [h = next->handle] { h.resume(); });
+      } else {
+        next->handle.resume();
+      }
+      return;
+    }
+    free_.push_back(c);
+    if (blocked_ > 0) available_.notify_one();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<connection*> free_;
+  std::deque<waiter*> waiters_;
+  int blocked_ = 0;
+};
+
+inline void connection_lease::release() noexcept {
+  if (conn_ != nullptr && slots_ != nullptr) slots_->give_back(conn_);
+  conn_ = nullptr;
+  slots_ = nullptr;
+}
+
+}  // namespace keel::inline v0::sql
+// ----- end of keel/sql/pool.hpp -----
+// ----- keel/sql/read_batch.hpp -----
+// keel::sql::detail::read_batcher: runs the SQLite reads of many coroutines in batches, one worker wake-up
+// and one read transaction per batch, and resumes each reactor's coroutines with one post.
+
 // ----- keel/sql/sqlite.hpp -----
 // keel::sql::sqlite_connection: the SQLite engine behind keel::sql::connection, and its connection settings.
 
@@ -1601,131 +2308,6 @@ inline constexpr const char* busy_retry_after_seconds = "1";
 
 }  // namespace keel::inline v0::sql::detail
 // ----- end of keel/sql/request_errors.hpp -----
-// ----- keel/sql/runner.hpp -----
-// keel::sql::query_api<Derived>: the co_await query methods shared by keel::db and keel::sql::transaction.
-// Derived supplies `with_connection(access, fn)`, which runs fn(connection&) on the worker pool.
-
-
-#include <cstdint>
-#include <optional>
-#include <string_view>
-#include <vector>
-
-namespace keel::inline v0::sql {
-
-enum class access { read, write };
-
-namespace detail {
-
-// SELECT/VALUES/EXPLAIN/PRAGMA can run on a read-only SQLite connection; anything else goes to the writer.
-// A writing CTE (`WITH ... INSERT`) fails there with SQLite's "readonly database" error: use execute().
-inline access classify(std::string_view sql) noexcept {
-  std::size_t i = 0;
-  while (i < sql.size()) {
-    char c = sql[i];
-    if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '(') {
-      ++i;
-    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-      while (i < sql.size() && sql[i] != '\n') ++i;
-    } else {
-      break;
-    }
-  }
-  auto starts = [&](std::string_view word) {
-    if (sql.size() - i < word.size()) return false;
-    for (std::size_t k = 0; k < word.size(); ++k)
-      if ((sql[i + k] | 0x20) != word[k]) return false;
-    return sql.size() - i == word.size() || !is_identifier_char(sql[i + word.size()]);
-  };
-  return starts("select") || starts("with") || starts("values") || starts("explain") ? access::read
-                                                                                     : access::write;
-}
-
-// Marks a job that runs one statement and leaves no transaction open: keel::db may run several such jobs
-// (from different requests) inside one read transaction on one connection.
-template <class F>
-struct single_statement {
-  F fn;
-  decltype(auto) operator()(connection& c) { return fn(c); }
-};
-template <class F>
-single_statement(F) -> single_statement<F>;
-
-template <class F>
-inline constexpr bool is_single_statement_v = false;
-template <class F>
-inline constexpr bool is_single_statement_v<single_statement<F>> = true;
-
-}  // namespace detail
-
-// A query built by the typed layer (keel/sql/query.hpp): its text, its values, and the row type it returns.
-template <class Q>
-concept BuiltQuery = requires(const Q& q) {
-  typename Q::row_type;
-  { q.sql() } -> std::convertible_to<std::string_view>;
-  { q.params() } -> std::same_as<const param_list&>;
-};
-
-template <class Derived>
-class query_api {
- public:
-  // Every row, mapped to T (a DTO by column names, or one scalar column). A T with std::string_view fields
-  // comes back as rows<T>, which owns their text (keel/sql/rows.hpp).
-  template <class T, class... Args>
-  task<detail::rows_result_t<T>> query(std::string_view sql, Args... args) {
-    auto work = [sql, &args...](connection& c) { return detail::fetch_all<T>(c, sql, args...); };
-    co_return co_await self().with_connection(detail::classify(sql), detail::single_statement{work});
-  }
-
-  // The first row, if any.
-  template <class T, class... Args>
-  task<std::optional<T>> query_one(std::string_view sql, Args... args) {
-    auto work = [sql, &args...](connection& c) { return detail::fetch_one<T>(c, sql, args...); };
-    co_return co_await self().with_connection(detail::classify(sql), detail::single_statement{work});
-  }
-
-  // Runs a statement; returns the number of rows it changed.
-  template <class... Args>
-  task<std::int64_t> execute(std::string_view sql, Args... args) {
-    auto work = [sql, &args...](connection& c) { return detail::execute(c, sql, args...); };
-    co_return co_await self().with_connection(access::write, work);
-  }
-
-  // A typed query: select<T>()... returns rows, insert/update/remove return what their SQL says.
-  template <BuiltQuery Q>
-  task<detail::rows_result_t<typename Q::row_type>> fetch(const Q& q) {
-    auto work = [&q](connection& c) {
-      return detail::fetch_all<typename Q::row_type>(c, q.sql(), q.params());
-    };
-    co_return co_await self().with_connection(Q::is_read ? access::read : access::write,
-                                              detail::single_statement{work});
-  }
-  template <BuiltQuery Q>
-  task<std::optional<typename Q::row_type>> fetch_one(const Q& q) {
-    auto work = [&q](connection& c) {
-      return detail::fetch_one<typename Q::row_type>(c, q.sql(), q.params());
-    };
-    co_return co_await self().with_connection(Q::is_read ? access::read : access::write,
-                                              detail::single_statement{work});
-  }
-  template <BuiltQuery Q>
-  task<std::int64_t> run(const Q& q) {
-    auto work = [&q](connection& c) { return detail::execute(c, q.sql(), q.params()); };
-    co_return co_await self().with_connection(access::write, work);
-  }
-
-  // Several statements without parameters (DDL, seeding).
-  task<void> execute_script(std::string_view sql) {
-    auto work = [sql](connection& c) { c.execute_script(sql); };
-    co_await self().with_connection(access::write, work);
-  }
-
- private:
-  Derived& self() noexcept { return static_cast<Derived&>(*this); }
-};
-
-}  // namespace keel::inline v0::sql
-// ----- end of keel/sql/runner.hpp -----
 // ----- keel/sql/snapshot.hpp -----
 // keel::sql::read_snapshot: a read-only transaction whose statements all see the database as it was at one
 // moment, however many writes commit meanwhile. Several reads that must agree (a count and the page it
@@ -2292,6 +2874,74 @@ class db : public sql::query_api<db> {
 
 }  // namespace keel::inline v0
 // ----- end of keel/sql/database.hpp -----
+// ----- keel/sql/json_column.hpp -----
+// keel::sql::json<T>: a row field stored as one JSON document, for structured values a column type cannot
+// hold (a list of tags, a small settings object). TEXT on SQLite, jsonb on PostgreSQL; written and read
+// through keel's JSON layer (keel::json_io), so T is anything keel writes and reads: a DTO, a std::vector,
+// a std::map.
+//   struct note {
+//     static constexpr std::string_view keel_table = "note";
+//     std::int64_t id;
+//     keel::sql::json<std::vector<std::string>> tags;    // CREATE TABLE note (..., tags TEXT / JSONB NOT
+//     NULL)
+//   };
+//   note n{0, {{"home", "urgent"}}};  ...  n.tags->size(), (*n.tags)[0]
+// A NULL column is std::optional<json<T>>. In an API DTO the field is written and read as T's JSON. A stored document that is not T's JSON is a sql::type_error
+// naming the column and the first problem.
+
+
+#include <string>
+#include <utility>
+
+namespace keel::inline v0::sql {
+
+template <class T>
+struct json {
+  T value{};
+
+  T& operator*() noexcept { return value; }
+  const T& operator*() const noexcept { return value; }
+  T* operator->() noexcept { return &value; }
+  const T* operator->() const noexcept { return &value; }
+  friend bool operator==(const json&, const json&) = default;
+};
+
+template <class T>
+struct value_traits<json<T>> {
+  static void bind(statement& s, int index, const json<T>& v) {
+    // Unknown to PostgreSQL until it sees the column: text into a jsonb column is converted (and checked).
+    s.bind_text(index, json_io::to_string(v.value));
+  }
+  static json<T> read(const statement& s, int column) {
+    detail::require_kind(s, column, value_kind::text, "JSON text");
+    auto parsed = json_io::read<T>(s.column_text(column));
+    if (!parsed) {
+      const auto& first = parsed.errors().front();
+      throw type_error("column \"" + std::string(s.column_name(column)) + "\": stored JSON does not fit: " +
+                       (first.path.empty() ? std::string() : first.path + ": ") + first.reason);
+    }
+    return json<T>{std::move(parsed).value()};
+  }
+};
+
+}  // namespace keel::inline v0::sql
+
+namespace keel::inline v0 {
+
+// A row with a json<T> field is also a DTO handlers answer with and read: the field is T's JSON (and T's
+// schema in the OpenAPI document), not a nested {"value": ...}.
+template <class T>
+struct json_traits<sql::json<T>> {
+  using json_type = T;
+  static const T& to_json(const sql::json<T>& v) noexcept { return v.value; }
+  static bool from_json(T&& in, sql::json<T>& out, std::string&) {
+    out.value = std::move(in);
+    return true;
+  }
+};
+
+}  // namespace keel::inline v0
+// ----- end of keel/sql/json_column.hpp -----
 // ----- keel/sql/migrate.hpp -----
 // keel::sql::migrate: versioned schema migrations, each applied once inside a transaction and recorded with
 // a checksum in keel_schema_migrations; an applied migration whose text changed is an error.
@@ -2444,6 +3094,100 @@ inline bool migrate_command(int argc, char** argv, db& database, std::span<const
 
 }  // namespace keel::inline v0::sql
 // ----- end of keel/sql/migrate.hpp -----
+// ----- keel/sql/page.hpp -----
+// Paging a list: keel::paging (the `?limit=&offset=` query DTO), keel::page<T> (the answer:
+// {"items":[...],"total":N,"limit":L,"offset":O}) and sql::fetch_page, which fills one from a typed select.
+//   keel::task<keel::page<article>> list(keel::query<keel::paging> paging, keel::db& db) {
+//     co_return co_await keel::sql::fetch_page(
+//         db, sql::select<article>().order_by(field<&article::id>), *paging);   // count + one page
+//   }
+// The OpenAPI document describes both: `limit` an integer 1..100 defaulting to 20, `offset` >= 0 defaulting
+// to 0, and the page as an object with those four members.
+
+
+#include <cstdint>
+#include <limits>
+#include <utility>
+#include <vector>
+
+namespace keel::inline v0 {
+
+// `?limit=20&offset=40`: a keel::query<keel::paging> handler parameter. Absent keys keep these defaults; a
+// limit outside 1..100 or a negative offset is a 422. A handler with filters of its own puts the same two
+// fields into its filter DTO instead (see todo_filter in examples/todo_model.hpp): a 422 then names every bad
+// key at once, where two query parameters would report only the first one's.
+struct paging {
+  range<int, 1, 100> limit = 20;
+  range<std::int64_t, 0, std::numeric_limits<std::int64_t>::max()> offset = 0;
+};
+
+// One page of a longer list: `total` counts every match, `items` holds at most `limit` of them, starting
+// at the `offset`-th.
+template <class T>
+struct page {
+  std::vector<T> items;
+  std::int64_t total = 0;
+  int limit = 0;
+  std::int64_t offset = 0;
+};
+
+}  // namespace keel::inline v0
+
+namespace keel::inline v0::sql {
+
+namespace detail {
+
+// A paging field's number: a keel::range (or other validator) holds it, a plain integer is it.
+template <class V>
+constexpr std::int64_t paging_number(const V& v) {
+  if constexpr (requires { *v; })
+    return static_cast<std::int64_t>(*v);
+  else
+    return static_cast<std::int64_t>(v);
+}
+
+}  // namespace detail
+
+// What fetch_page reads the page from: keel::paging, or a handler's own query DTO that has `limit` and
+// `offset` among its filters (one DTO, so one 422 lists every bad key of the query string).
+template <class P>
+concept PagingRequest = requires(const P& p) {
+  detail::paging_number(p.limit);
+  detail::paging_number(p.offset);
+};
+
+// The page `paging` names of what `select` matches, and the count of all of them. Give the select an
+// order_by, or the pages are in whatever order the engine likes (and may overlap). With a keel::db the
+// count and the page are read from one snapshot, so `total` agrees with `items` while writers commit; with
+// a transaction or a read snapshot they are read through it.
+template <class Executor, BuiltQuery Q, PagingRequest P>
+auto fetch_page(Executor& executor, Q select, const P& paging) -> task<page<typename Q::row_type>> {
+  static_assert(
+      !RowWithTextViews<typename Q::row_type>,
+      "keel::sql::fetch_page: a page's rows must own their text (std::string, not std::string_view)");
+  page<typename Q::row_type> out;
+  out.limit = static_cast<int>(detail::paging_number(paging.limit));
+  out.offset = detail::paging_number(paging.offset);
+  auto total = count(select);
+  auto rows = std::move(select).limit(out.limit).offset(out.offset);
+  if constexpr (requires { executor.snapshot(); }) {
+    auto snapshot = co_await executor.snapshot();
+    out.total = co_await snapshot.fetch_value(std::move(total));
+    auto items = co_await snapshot.fetch(std::move(rows));
+    // Ended here rather than in its destructor (which ends it in the background): the connection is free
+    // before the answer goes out, which a :memory: database, with its single connection, needs at once.
+    co_await snapshot.close();
+    out.items.assign(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+  } else {
+    out.total = co_await executor.fetch_value(std::move(total));
+    auto items = co_await executor.fetch(std::move(rows));
+    out.items.assign(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+  }
+  co_return out;
+}
+
+}  // namespace keel::inline v0::sql
+// ----- end of keel/sql/page.hpp -----
 // ----- keel/sql/query.hpp -----
 // keel::sql typed queries over a table DTO: select<T>().where(field<&T::m> == v).order_by(...).limit(n),
 // insert/update/remove from DTOs, and load_related for N+1-free relation loading. Identifiers are quoted and
@@ -2454,392 +3198,6 @@ inline bool migrate_command(int argc, char** argv, db& database, std::span<const
 //                                     .order_by(sql::field<&article::created_at>,
 //                                     sql::desc).limit(20).offset(40));
 
-// ----- keel/sql/detail/query_condition.hpp -----
-// keel::sql WHERE conditions: typed expressions over field<&T::m> whose SQL text is a compile-time constant,
-// and the run-time `condition` for shapes only known at run time (`in(range)`, conditions built in a loop).
-
-// ----- keel/sql/detail/query_text.hpp -----
-// keel::sql internals: SQL text written at compile time (identifiers, placeholders in each engine's style).
-
-
-#include <array>
-#include <cstddef>
-#include <string_view>
-
-namespace keel::inline v0::sql::detail {
-
-// `question` is the engine-neutral `?` text the builder hands to connection::prepare (which renumbers it
-// once per cached statement); the numbered styles are what each engine finally receives.
-enum class placeholders { question, sqlite, postgres };
-
-constexpr placeholders placeholders_of(engine e) noexcept {
-  return e == engine::postgres ? placeholders::postgres : placeholders::sqlite;
-}
-
-consteval bool safe_identifier(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s)
-    if (c == '"' || c == '\0') return false;
-  return true;
-}
-
-// Writes into `out`, or only counts when `out` is null: each text is written twice, once to size its array.
-struct text_builder {
-  char* out = nullptr;
-  std::size_t size = 0;
-  placeholders style = placeholders::question;
-  std::size_t params = 0;
-
-  constexpr void add(std::string_view s) {
-    for (char c : s) {
-      if (out != nullptr) out[size] = c;
-      ++size;
-    }
-  }
-  constexpr void quoted(std::string_view s) {
-    add("\"");
-    add(s);
-    add("\"");
-  }
-  constexpr void number(std::size_t n) {
-    char digits[20]{};
-    std::size_t k = 0;
-    do {
-      digits[k++] = static_cast<char>('0' + n % 10);
-      n /= 10;
-    } while (n != 0);
-    while (k > 0) add(std::string_view(&digits[--k], 1));
-  }
-  constexpr void param() {
-    ++params;
-    if (style == placeholders::question) {
-      add("?");
-      return;
-    }
-    add(style == placeholders::sqlite ? "?" : "$");
-    number(params);
-  }
-};
-
-// The text a Writer (a type with `static constexpr void write(text_builder&)`) writes, as a constant in
-// static storage. Keyed by the type, so every query object of one shape shares one text.
-template <class Writer, placeholders Style>
-struct text_constant {
-  static constexpr text_builder counted = [] {
-    text_builder b{nullptr, 0, Style, 0};
-    Writer::write(b);
-    return b;
-  }();
-  static constexpr std::size_t size = counted.size;
-  static constexpr std::size_t params = counted.params;
-  static constexpr auto storage = [] {
-    std::array<char, size + 1> buffer{};
-    text_builder b{buffer.data(), 0, Style, 0};
-    Writer::write(b);
-    return buffer;
-  }();
-  static constexpr std::string_view value{storage.data(), size};
-};
-
-template <auto Build>
-struct lambda_writer {
-  static constexpr void write(text_builder& b) { Build(b); }
-};
-
-// `static_sql<[](text_builder& b) { ... }>::value`: a one-off constant text.
-template <auto Build>
-using static_sql = text_constant<lambda_writer<Build>, placeholders::question>;
-
-template <class Shape, placeholders Style = placeholders::question>
-inline constexpr std::string_view shape_text = text_constant<Shape, Style>::value;
-
-template <auto Member>
-consteval std::string_view member_pointer_text() {
-  return __PRETTY_FUNCTION__;
-}
-
-// `&article::author_id` -> "author_id", from the compiler's spelling of the template argument.
-template <auto Member>
-consteval std::string_view member_name() {
-  std::string_view text = member_pointer_text<Member>();
-  std::size_t end = text.find_first_of(";]", text.find("Member = "));
-  std::size_t begin = end;
-  while (begin > 0 && is_identifier_char(text[begin - 1])) --begin;
-  return text.substr(begin, end - begin);
-}
-
-template <auto Member>
-inline constexpr std::string_view quoted_member =
-    static_sql<[](text_builder& b) { b.quoted(member_name<Member>()); }>::value;
-
-template <class M>
-struct member_traits;
-template <class C, class V>
-struct member_traits<V C::*> {
-  using class_type = C;
-  using value_type = V;
-};
-
-}  // namespace keel::inline v0::sql::detail
-// ----- end of keel/sql/detail/query_text.hpp -----
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-namespace keel::inline v0::sql {
-
-namespace detail {
-
-// A condition whose shape (and so whose SQL text) is its type; its values are its members.
-template <class E>
-concept static_condition = requires(const E& e, param_list& out) {
-  typename E::keel_static_condition;
-  E::write(std::declval<text_builder&>());
-  e.collect(out);
-};
-
-// How a static condition's text is joined at its top level (condition::chain's values): a logic_node is a
-// flat list (1: AND, 2: OR), anything else one term.
-template <class E>
-inline constexpr unsigned char chain_of = 0;
-
-}  // namespace detail
-
-// A WHERE condition: SQL text over quoted columns with `?` placeholders, and the values for them. Built at
-// run time: what typed expressions turn into when they are combined with one of these.
-//
-// Conditions combined in a loop stay flat: `a && b && c` is `(a) AND (b) AND (c)`, not `((a) AND (b)) AND
-// (c)`. Each nested bracket costs the engine's parser a level of its stack (SQLite's overflows at about 100),
-// so a loop over request values (`where(has_tag(t))` per `?tag=`) must not nest one level per value.
-struct condition {
-  // What joins the top level of `text`: one term, or a flat list of bracketed terms.
-  enum class chain : unsigned char { single, all, any };
-
-  std::string text;
-  param_list params;
-  chain joined = chain::single;
-
-  condition() = default;
-  condition(std::string sql_text, param_list values) : text(std::move(sql_text)), params(std::move(values)) {}
-  template <detail::static_condition E>
-  condition(const E& e)  // NOLINT(google-explicit-constructor): a widening
-      : text(detail::shape_text<E>), joined(static_cast<chain>(detail::chain_of<E>)) {
-    e.collect(params);
-  }
-
-  friend condition operator&&(condition a, condition b) {
-    return combine(std::move(a), chain::all, std::move(b));
-  }
-  friend condition operator||(condition a, condition b) {
-    return combine(std::move(a), chain::any, std::move(b));
-  }
-  friend condition operator!(condition a) {
-    a.text = "NOT (" + a.text + ")";
-    a.joined = chain::single;
-    return a;
-  }
-
- private:
-  // A side that is already a list joined by the same operator is spliced in as it is (AND and OR are
-  // associative); anything else becomes one bracketed term.
-  static condition combine(condition a, chain kind, condition b) {
-    condition out;
-    out.text = a.joined == kind ? std::move(a.text) : "(" + a.text + ")";
-    out.text += kind == chain::all ? " AND " : " OR ";
-    if (b.joined == kind) {
-      out.text += b.text;
-    } else {
-      out.text += '(';
-      out.text += b.text;
-      out.text += ')';
-    }
-    out.params = std::move(a.params);
-    out.params.reserve(out.params.size() + b.params.size());
-    for (const sql_value& v : b.params.values()) out.params.push(v);
-    out.joined = kind;
-    return out;
-  }
-};
-
-namespace detail {
-
-enum class compare_op : unsigned char { eq, ne, lt, le, gt, ge, like };
-
-// Indexed by compare_op.
-inline constexpr std::string_view compare_spelling[] = {
-    " = ", " <> ", " < ", " <= ", " > ", " >= ", " LIKE "};
-
-// Text is owned (a condition may outlive the string it was given); other values are kept as they are and
-// converted by value_traits when bound.
-template <class V>
-using stored_value =
-    std::conditional_t<std::is_convertible_v<const V&, std::string_view>, std::string, std::decay_t<V>>;
-
-template <auto Member, class T>
-inline constexpr bool member_of = std::is_same_v<typename member_traits<decltype(Member)>::class_type, T>;
-
-// Each node says whether all of its columns are T's (`over<T>`), so select<T>().where() can check it.
-template <auto Member, compare_op Op, class V>
-struct compare_node {
-  using keel_static_condition = void;
-  template <class T>
-  static constexpr bool over = member_of<Member, T>;
-  V value;
-  static constexpr void write(text_builder& b) {
-    b.add(quoted_member<Member>);
-    b.add(compare_spelling[static_cast<std::size_t>(Op)]);
-    b.param();
-  }
-  void collect(param_list& out) const { out.add(value); }
-};
-
-template <auto Member, bool Negated>
-struct null_node {
-  using keel_static_condition = void;
-  template <class T>
-  static constexpr bool over = member_of<Member, T>;
-  static constexpr void write(text_builder& b) {
-    b.add(quoted_member<Member>);
-    b.add(Negated ? " IS NOT NULL" : " IS NULL");
-  }
-  void collect(param_list&) const {}
-};
-
-template <class L, class R, bool Or>
-struct logic_node {
-  using keel_static_condition = void;
-  template <class T>
-  static constexpr bool over = L::template over<T>&& R::template over<T>;
-  L left;
-  R right;
-  // Flat like condition's lists: `a && b && c` is `(a) AND (b) AND (c)`, the text a loop builds at run time.
-  static constexpr void write(text_builder& b) {
-    write_term<L>(b);
-    b.add(Or ? " OR " : " AND ");
-    write_term<R>(b);
-  }
-  template <class E>
-  static constexpr void write_term(text_builder& b) {
-    if constexpr (chain_of<E> == chain_of<logic_node>) {
-      E::write(b);
-    } else {
-      b.add("(");
-      E::write(b);
-      b.add(")");
-    }
-  }
-  void collect(param_list& out) const {
-    left.collect(out);
-    right.collect(out);
-  }
-};
-
-template <class L, class R, bool Or>
-inline constexpr unsigned char chain_of<logic_node<L, R, Or>> = Or ? 2 : 1;
-
-template <class E>
-struct not_node {
-  using keel_static_condition = void;
-  template <class T>
-  static constexpr bool over = E::template over<T>;
-  E inner;
-  static constexpr void write(text_builder& b) {
-    b.add("NOT (");
-    E::write(b);
-    b.add(")");
-  }
-  void collect(param_list& out) const { inner.collect(out); }
-};
-
-template <static_condition L, static_condition R>
-logic_node<L, R, false> operator&&(L left, R right) {
-  return {std::move(left), std::move(right)};
-}
-template <static_condition L, static_condition R>
-logic_node<L, R, true> operator||(L left, R right) {
-  return {std::move(left), std::move(right)};
-}
-template <static_condition E>
-not_node<E> operator!(E inner) {
-  return {std::move(inner)};
-}
-
-}  // namespace detail
-
-// A column of a table DTO, named by its member pointer: field<&article::title>.
-template <auto Member>
-struct column {
-  using class_type = typename detail::member_traits<decltype(Member)>::class_type;
-  using value_type = typename detail::member_traits<decltype(Member)>::value_type;
-  static constexpr std::string_view name = detail::member_name<Member>();
-  static constexpr std::string_view quoted = detail::quoted_member<Member>;
-
-  template <detail::compare_op Op, class V>
-  static detail::compare_node<Member, Op, detail::stored_value<V>> compare(const V& v) {
-    return {detail::stored_value<V>(v)};
-  }
-  template <class V>
-  friend auto operator==(column, const V& v) {
-    return compare<detail::compare_op::eq>(v);
-  }
-  template <class V>
-  friend auto operator!=(column, const V& v) {
-    return compare<detail::compare_op::ne>(v);
-  }
-  template <class V>
-  friend auto operator<(column, const V& v) {
-    return compare<detail::compare_op::lt>(v);
-  }
-  template <class V>
-  friend auto operator<=(column, const V& v) {
-    return compare<detail::compare_op::le>(v);
-  }
-  template <class V>
-  friend auto operator>(column, const V& v) {
-    return compare<detail::compare_op::gt>(v);
-  }
-  template <class V>
-  friend auto operator>=(column, const V& v) {
-    return compare<detail::compare_op::ge>(v);
-  }
-
-  // A pattern holding a NUL character is refused with a 422 (it comes from a request): SQLite's LIKE stops
-  // at the NUL, so "x\0anything" would match like "x".
-  auto like(std::string_view pattern) const {
-    if (pattern.find('\0') != std::string_view::npos)
-      throw http_error(http::status::unprocessable_content,
-                       "a search pattern must not contain NUL characters", "validation_failed");
-    return compare<detail::compare_op::like>(pattern);
-  }
-  detail::null_node<Member, false> is_null() const { return {}; }
-  detail::null_node<Member, true> is_not_null() const { return {}; }
-
-  // `IN (?, ?, ...)` with one bound value per element; an empty range matches nothing. The number of
-  // placeholders is only known at run time, so this is a run-time condition.
-  template <class Range>
-  condition in(const Range& values) const {
-    condition c;
-    c.text = std::string(quoted) + " IN (";
-    bool first = true;
-    for (const auto& v : values) {
-      c.text += first ? "?" : ", ?";
-      first = false;
-      c.params.add(v);
-    }
-    if (first) return {"1 = 0", {}};
-    c.text += ")";
-    return c;
-  }
-};
-
-template <auto Member>
-inline constexpr column<Member> field{};
-
-}  // namespace keel::inline v0::sql
-// ----- end of keel/sql/detail/query_condition.hpp -----
 // ----- keel/sql/detail/query_select.hpp -----
 // keel::sql::select<T>(): a SELECT over a table DTO whose text is a compile-time constant while its shape is
 // static, and select_query<T>, the run-time builder it becomes when a part is only known at run time.
@@ -3299,6 +3657,30 @@ fixed_query<std::int64_t, false> update(const T& row) {
   });
   q.values.add(boost::pfr::get<detail::table_sql<T>::key>(row));
   return q;
+}
+
+namespace detail {
+template <class T>
+inline constexpr bool rvalue_row = false;  // dependent, so the static_asserts below fire only when called
+}  // namespace detail
+
+// A row given as a temporary is refused at compile time. g++ 12 destroys a braced aggregate temporary
+// twice when its full expression holds a co_await (`co_await db.fetch_one(sql::insert(row{...}))` aborts
+// with `free(): invalid pointer` at -O2, without a warning), and insert/update cannot see whether they are
+// inside one. A named row costs nothing: the query copies its values either way.
+template <Table T>
+auto insert(const T&& row) {
+  static_assert(detail::rvalue_row<T>,
+                "keel::sql::insert(T{...}): a temporary row inside co_await is destroyed twice by g++ 12; "
+                "bind the query to a named variable first: `T row{...}; auto q = sql::insert(row);`");
+  return insert(static_cast<const T&>(row));
+}
+template <Table T>
+auto update(const T&& row) {
+  static_assert(detail::rvalue_row<T>,
+                "keel::sql::update(T{...}): a temporary row inside co_await is destroyed twice by g++ 12; "
+                "bind the query to a named variable first: `T row{...}; auto q = sql::update(row);`");
+  return update(static_cast<const T&>(row));
 }
 
 // DELETE WHERE key = ?. run() returns the rows deleted.

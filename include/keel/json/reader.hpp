@@ -4,6 +4,7 @@
 #include "keel/config.hpp"
 #include "keel/json/enum.hpp"
 #include "keel/json/errors.hpp"
+#include "keel/json/nullable.hpp"
 #include "keel/json/read_context.hpp"
 #include "keel/json/reflect.hpp"
 #include "keel/json/time.hpp"
@@ -78,7 +79,7 @@ consteval json_kind json_kind_of() {
     return json_kind::string;
   else if constexpr (std::is_same_v<T, std::monostate> || std::is_null_pointer_v<T>)
     return json_kind::null;
-  else if constexpr (is_optional<T>)
+  else if constexpr (is_optional<T> || is_nullable<T>)
     return json_kind_of<typename T::value_type>();
   else if constexpr (string_keyed_map<T> || Dto<T>)
     return json_kind::object;
@@ -292,14 +293,28 @@ std::size_t match_unescaped_field(std::string_view key, std::index_sequence<I...
   return found;
 }
 
+// A DTO member. `null` for a std::optional member is refused unless the DTO reads it as absent: an optional
+// says "may be left out", and a null silently read as "left out" made `{"title": null}` a PATCH that
+// answered 200 and changed nothing. keel::nullable<T> members take null as a third state.
+template <class Owner, class M>
+void read_member(ondemand::value value, M& member, read_context& ctx) {
+  if constexpr (is_optional<M> && !null_fields_as_absent<Owner>) {
+    bool is_null = false;
+    if (auto e = value.is_null().get(is_null)) return ctx.abort(e);
+    if (is_null) return ctx.fail("must not be null (leave the field out to keep its value)");
+  }
+  read_value(value, member, ctx);
+}
+
 template <class T, std::size_t... I>
 void read_field_at(std::size_t index, ondemand::value value, T& out, read_context& ctx,
                    std::index_sequence<I...>) {
-  static_cast<void>(((index == I ? (read_value(value, boost::pfr::get<I>(out), ctx), true) : false) || ...));
+  static_cast<void>(
+      ((index == I ? (read_member<T>(value, boost::pfr::get<I>(out), ctx), true) : false) || ...));
 }
 
 template <class M>
-inline constexpr bool field_is_optional = is_optional<M>;
+inline constexpr bool field_is_optional = is_optional<M> || is_nullable<M>;
 
 template <class T>
 void read_object(ondemand::value value, T& out, read_context& ctx) {
@@ -474,6 +489,14 @@ void read_value(ondemand::value value, T& out, read_context& ctx) {
     if (auto e = value.is_null().get(is_null)) return ctx.abort(e);
     if (is_null) {
       out.reset();
+    } else {
+      read_value(value, out.emplace(), ctx);
+    }
+  } else if constexpr (is_nullable<T>) {
+    bool is_null = false;
+    if (auto e = value.is_null().get(is_null)) return ctx.abort(e);
+    if (is_null) {
+      out.set_null();
     } else {
       read_value(value, out.emplace(), ctx);
     }

@@ -68,6 +68,20 @@ inline constexpr bool rejects_unknown_fields = [] {
   }
 }();
 
+// `null` for a std::optional field: refused (the default: a client that sends null means "clear it", which
+// an optional cannot say), or read as if the field were left out.
+template <Dto T>
+inline constexpr bool null_fields_as_absent = [] {
+  if constexpr (requires { typename T::keel_null_fields; }) {
+    using P = typename T::keel_null_fields;
+    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, as_absent>,
+                  "keel_null_fields must be keel::reject or keel::as_absent");
+    return std::is_same_v<P, as_absent>;
+  } else {
+    return false;
+  }
+}();
+
 template <Dto T>
 inline constexpr bool missing_fields_use_defaults = [] {
   if constexpr (requires { typename T::keel_missing_fields; }) {

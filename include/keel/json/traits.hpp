@@ -43,10 +43,13 @@ concept HasJsonTraits = JsonWritableByTraits<T> || JsonReadableByTraits<T>;
 //   using keel_unknown_fields = keel::reject;        // default keel::ignore
 //   using keel_missing_fields = keel::use_defaults;  // default keel::reject: every non-optional field
 //   required
+//   using keel_null_fields = keel::as_absent;       // default keel::reject: `null` for a std::optional
+//                                                   // field is a 422; as_absent reads it as left out
 // With use_defaults a missing field keeps the value of its default member initializer (std::optional
-// fields are never required either way).
+// fields are never required either way). A field that must tell `null` from absent is a keel::nullable<T>.
 struct ignore {};
 struct reject {};
 struct use_defaults {};
+struct as_absent {};
 
 }  // namespace keel::inline v0

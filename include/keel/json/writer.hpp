@@ -3,6 +3,7 @@
 
 #include "keel/config.hpp"
 #include "keel/json/enum.hpp"
+#include "keel/json/nullable.hpp"
 #include "keel/json/reflect.hpp"
 #include "keel/json/time.hpp"
 #include "keel/json/traits.hpp"
@@ -154,6 +155,11 @@ class json_writer {
       *pos_++ = '"';
     } else if constexpr (is_optional<T>) {
       if (v)
+        value(*v);
+      else
+        raw("null", 4);
+    } else if constexpr (is_nullable<T>) {
+      if (v.has_value())
         value(*v);
       else
         raw("null", 4);
@@ -446,6 +452,8 @@ class json_writer {
       using member_type = std::remove_cvref_t<decltype(member)>;
       if constexpr (is_optional<member_type>)
         if (!member && !options_.null_for_empty_optional) return;
+      if constexpr (is_nullable<member_type>)
+        if (member.is_absent()) return;  // null is written: it is what the field says
       separate(any);
       constexpr std::string_view key = json_key_token<T, I>;
       raw(key.data(), key.size());

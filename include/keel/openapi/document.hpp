@@ -11,6 +11,7 @@
 #include "keel/respond.hpp"
 #include "keel/router/handler_traits.hpp"
 #include "keel/router/path_template.hpp"
+#include "keel/router/route_doc.hpp"
 #include "keel/router/router.hpp"
 
 #include <cstddef>
@@ -28,9 +29,11 @@
 //       .title = "Todo API", .version = "1.0.0",
 //       .operations = {{"GET /todos/{id}", {.summary = "One todo", .tags = {"todos"}}}}});
 //
-// Operations are keyed "METHOD /path" with the path as written in the route (group prefixes included); a key
-// that names no route is an error (std::invalid_argument) so that a renamed route cannot silently lose its
-// documentation.
+// Operations are documented on the route itself, keel::get<"/todos/{id}">(h).doc({.summary = "One todo"}),
+// or in the table above, keyed "METHOD /path" with the path as written in the route (group prefixes
+// included); a table key that names no route is an error (std::invalid_argument) so that a renamed route
+// cannot silently lose its documentation. Where both document one operation, the table's non-empty fields
+// win.
 //
 // Handler parameters that are extractors describe themselves with
 //   using keel_dto = T;                                    // the value type (a DTO for query/body/form)
@@ -40,13 +43,8 @@
 
 namespace keel::inline v0::openapi {
 
-struct operation_doc {
-  std::string summary{};
-  std::string description{};
-  std::vector<std::string> tags{};  // default: the first literal segment of the path
-  std::string operation_id{};  // default: derived from method and path ("GET /todos/{id}" -> getTodosById)
-  bool deprecated = false;
-};
+// The same fields a route's .doc({...}) takes (keel/router/route_doc.hpp), for the keyed table below.
+using operation_doc = keel::route_doc;
 
 struct info {
   std::string title = "API";
@@ -324,7 +322,14 @@ std::string operation_json(schema_registry& schemas, const operation_doc& doc, s
   out.append(",\"responses\":{");
   success_responses<typename unwrap_task<typename traits::result>::type>(out, schemas, b.needs);
   if (b.needs.bad_request) out.append(R"("400":{"$ref":"#/components/responses/BadRequest"},)");
-  if (b.needs.not_found) out.append(R"("404":{"$ref":"#/components/responses/NotFound"},)");
+  if (b.needs.not_found) {
+    out.append(R"("404":{"$ref":"#/components/responses/NotFound")");
+    if (!doc.not_found.empty()) {  // OpenAPI 3.1: a reference may carry its own description
+      out.append(",\"description\":");
+      append_json_string(out, doc.not_found);
+    }
+    out.append("},");
+  }
   if (b.needs.validation) out.append(R"("422":{"$ref":"#/components/responses/ValidationFailed"},)");
   if (b.needs.any_error) out.append(R"("default":{"$ref":"#/components/responses/Error"},)");
   out.append(R"("500":{"$ref":"#/components/responses/InternalError"}})");
@@ -408,9 +413,22 @@ struct path_entry {
   std::vector<std::pair<std::string, std::string>> operations;  // (method key, operation JSON)
 };
 
+// The route's own .doc({...}), with the fields a table entry for the same operation sets put over it.
+inline operation_doc merged_doc(const route_doc* on_route, const operation_doc* in_table) {
+  operation_doc out = on_route != nullptr ? *on_route : operation_doc{};
+  if (in_table == nullptr) return out;
+  if (!in_table->summary.empty()) out.summary = in_table->summary;
+  if (!in_table->description.empty()) out.description = in_table->description;
+  if (!in_table->tags.empty()) out.tags = in_table->tags;
+  if (!in_table->operation_id.empty()) out.operation_id = in_table->operation_id;
+  if (!in_table->not_found.empty()) out.not_found = in_table->not_found;
+  out.deprecated = out.deprecated || in_table->deprecated;
+  return out;
+}
+
 template <class Route>
-void add_route(schema_registry& schemas, const info& meta, std::vector<path_entry>& paths,
-               std::vector<bool>& used, std::vector<std::string>& ids) {
+void add_route(schema_registry& schemas, const info& meta, const route_doc* on_route,
+               std::vector<path_entry>& paths, std::vector<bool>& used, std::vector<std::string>& ids) {
   constexpr std::string_view keel_path = Route::path.view();
   std::string path = openapi_path(keel_path);
   path_entry* entry = nullptr;
@@ -421,13 +439,14 @@ void add_route(schema_registry& schemas, const info& meta, std::vector<path_entr
     if (!Route::methods.contains(m) || m == http::method::connect) continue;
     std::string key(http::to_string(m));
     key.append(" ").append(keel_path);
-    static const operation_doc none{};
-    const operation_doc* doc = &none;
+    const operation_doc* in_table = nullptr;
     for (std::size_t i = 0; i < meta.operations.size(); ++i)
       if (meta.operations[i].first == key) {
-        doc = &meta.operations[i].second;
+        in_table = &meta.operations[i].second;
         used[i] = true;
       }
+    const operation_doc merged = merged_doc(on_route, in_table);
+    const operation_doc* doc = &merged;
     std::string id = doc->operation_id.empty() ? derive_operation_id(m, keel_path) : doc->operation_id;
     for (const auto& other : ids)
       if (other == id) throw std::invalid_argument("keel::openapi: duplicate operationId '" + id + "'");
@@ -439,13 +458,17 @@ void add_route(schema_registry& schemas, const info& meta, std::vector<path_entr
   }
 }
 
+// on_route: each route's .doc({...}) in route order, or nullptr when only the types are known.
 template <class... Routes>
-std::string document_of(const info& meta, std::tuple<Routes...>*) {
+std::string document_of(const info& meta, std::tuple<Routes...>*,
+                        const route_doc* const* on_route = nullptr) {
   schema_registry schemas;
   std::vector<path_entry> paths;
   std::vector<bool> used(meta.operations.size(), false);
   std::vector<std::string> ids;
-  (add_route<Routes>(schemas, meta, paths, used, ids), ...);
+  std::size_t index = 0;
+  (add_route<Routes>(schemas, meta, on_route != nullptr ? on_route[index++] : nullptr, paths, used, ids),
+   ...);
   for (std::size_t i = 0; i < used.size(); ++i)
     if (!used[i])
       throw std::invalid_argument("keel::openapi: documentation for '" + meta.operations[i].first +
@@ -490,9 +513,15 @@ std::string document_of(const info& meta, std::tuple<Routes...>*) {
 // The OpenAPI 3.1 document (JSON text) of the routes of `r`. Throws std::invalid_argument when `meta`
 // documents an operation that does not exist or two operations share an id. Build it once, at startup.
 template <class Routes>
-std::string document(const router<Routes>& /*r*/, const info& meta = {}) {
-  return detail::document_of(meta, static_cast<Routes*>(nullptr));
+std::string document(const router<Routes>& r, const info& meta = {}) {
+  return std::apply(
+      [&](const auto&... route) {
+        const route_doc* on_route[] = {&route.documentation..., nullptr};
+        return detail::document_of(meta, static_cast<Routes*>(nullptr), on_route);
+      },
+      r.routes());
 }
+// From the router's type alone: the routes' own .doc({...}) are not known here, only `meta`'s table.
 template <class Router>
 std::string document(const info& meta = {}) {
   return detail::document_of(meta, static_cast<typename Router::routes_type*>(nullptr));

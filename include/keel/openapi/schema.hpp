@@ -5,6 +5,7 @@
 #include "keel/config.hpp"
 #include "keel/detail/json_escape.hpp"
 #include "keel/json/enum.hpp"
+#include "keel/json/nullable.hpp"
 #include "keel/json/reflect.hpp"
 #include "keel/json/traits.hpp"
 #include "keel/json/writer.hpp"
@@ -270,7 +271,7 @@ std::string schema_registry::dto_schema() {
           }
       }
       out.push_back('}');
-      if (!keel::detail::is_optional<M> && !missing_fields_use_defaults<T>) {
+      if (!keel::detail::is_optional<M> && !keel::detail::is_nullable<M> && !missing_fields_use_defaults<T>) {
         if (!required.empty()) required.push_back(',');
         detail::append_json_string(required, json_field_name<T, N>);
       }
@@ -344,6 +345,11 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
     out.append("\"type\":\"null\"");
   } else if constexpr (is_optional<T>) {
     body<typename T::value_type>(out, c);
+  } else if constexpr (keel::detail::is_nullable<T>) {
+    // T's schema or null (OpenAPI 3.1 is JSON Schema: no `nullable` keyword).
+    out.append("\"oneOf\":[{");
+    body<typename T::value_type>(out, c);
+    out.append("},{\"type\":\"null\"}]");
   } else if constexpr (is_variant<T>) {
     out.append("\"oneOf\":[");
     [&]<class... A>(std::variant<A...>*) {

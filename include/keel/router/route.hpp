@@ -10,6 +10,7 @@
 #include "keel/router/fixed_string.hpp"
 #include "keel/router/handler_traits.hpp"
 #include "keel/router/path_template.hpp"
+#include "keel/router/route_doc.hpp"
 
 #include <cstddef>
 #include <tuple>
@@ -35,19 +36,27 @@ struct route {
 
   Handler handler;
   std::tuple<Middleware...> middleware;
-  std::size_t max_body = 0;  // this route's body limit; 0: the server's limits.max_body_bytes
+  std::size_t max_body = 0;   // this route's body limit; 0: the server's limits.max_body_bytes
+  route_doc documentation{};  // .doc({...}): for the OpenAPI document and a std::optional handler's 404
 
   // Adds middleware that runs for this route only, inside the app's and the group's.
   template <class... Ms>
   auto use(Ms... ms) && {
     return route<Path, Methods, Handler, Middleware..., Ms...>{
         std::move(handler), std::tuple_cat(std::move(middleware), std::tuple<Ms...>(std::move(ms)...)),
-        max_body};
+        max_body, std::move(documentation)};
   }
   // A body limit for this route alone, above or below the server's default (uploads, small forms). A
   // Content-Length over it is a 413 before any body byte is read.
   route body_limit(std::size_t bytes) && {
     max_body = bytes;
+    return std::move(*this);
+  }
+
+  // Summary, description, tags, operationId, deprecated for the OpenAPI document, and the message of the
+  // 404 a std::optional handler answers with std::nullopt (see keel/router/route_doc.hpp).
+  route doc(route_doc d) && {
+    documentation = std::move(d);
     return std::move(*this);
   }
   template <class... Ms>
@@ -153,7 +162,8 @@ template <fixed_string Prefix, class... GMs, fixed_string P, http::method_set M,
 struct prefixed<Prefix, std::tuple<GMs...>, route<P, M, H, Ms...>> {
   using type = route<join_path<Prefix, P>(), M, H, GMs..., Ms...>;
   static type make(route<P, M, H, Ms...>&& r, std::tuple<GMs...> gms) {
-    return type{std::move(r.handler), std::tuple_cat(std::move(gms), std::move(r.middleware)), r.max_body};
+    return type{std::move(r.handler), std::tuple_cat(std::move(gms), std::move(r.middleware)), r.max_body,
+                std::move(r.documentation)};
   }
 };
 

@@ -156,6 +156,11 @@ KEEL_ALWAYS_INLINE decltype(auto) pass_arg(std::optional<S>& s) {
   }
 }
 
+template <class T>
+inline constexpr bool is_std_optional = false;
+template <class T>
+inline constexpr bool is_std_optional<std::optional<T>> = true;
+
 template <class Route, class Ctx>
 struct route_pipeline {
   using traits = callable_traits<typename Route::handler_type>;
@@ -210,7 +215,7 @@ struct route_pipeline {
           answer_void(ctx);
         } else {
           try {
-            respond_with(ctx, std::move(*res.value));
+            respond_for(route, ctx, std::move(*res.value));
           } catch (...) {
             respond_to_exception(ctx);
           }
@@ -225,9 +230,20 @@ struct route_pipeline {
       answer_void(ctx);
       return dispatch_result::done;
     } else {
-      respond_with(ctx, route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
+      respond_for(route, ctx,
+                  route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
       return dispatch_result::done;
     }
+  }
+
+  // A std::optional result's 404 says the route's .doc({.not_found = "..."}) when it has one.
+  template <class R>
+  KEEL_ALWAYS_INLINE static void respond_for(const Route& route, Ctx& ctx, R&& value) {
+    if constexpr (is_std_optional<std::remove_cvref_t<R>>) {
+      if (!value && !route.documentation.not_found.empty())
+        return ctx.fail(http_error(http::status::not_found, route.documentation.not_found));
+    }
+    respond_with(ctx, std::forward<R>(value));
   }
 
   template <class P>

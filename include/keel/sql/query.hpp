@@ -67,6 +67,30 @@ fixed_query<std::int64_t, false> update(const T& row) {
   return q;
 }
 
+namespace detail {
+template <class T>
+inline constexpr bool rvalue_row = false;  // dependent, so the static_asserts below fire only when called
+}  // namespace detail
+
+// A row given as a temporary is refused at compile time. g++ 12 destroys a braced aggregate temporary
+// twice when its full expression holds a co_await (`co_await db.fetch_one(sql::insert(row{...}))` aborts
+// with `free(): invalid pointer` at -O2, without a warning), and insert/update cannot see whether they are
+// inside one. A named row costs nothing: the query copies its values either way.
+template <Table T>
+auto insert(const T&& row) {
+  static_assert(detail::rvalue_row<T>,
+                "keel::sql::insert(T{...}): a temporary row inside co_await is destroyed twice by g++ 12; "
+                "bind the query to a named variable first: `T row{...}; auto q = sql::insert(row);`");
+  return insert(static_cast<const T&>(row));
+}
+template <Table T>
+auto update(const T&& row) {
+  static_assert(detail::rvalue_row<T>,
+                "keel::sql::update(T{...}): a temporary row inside co_await is destroyed twice by g++ 12; "
+                "bind the query to a named variable first: `T row{...}; auto q = sql::update(row);`");
+  return update(static_cast<const T&>(row));
+}
+
 // DELETE WHERE key = ?. run() returns the rows deleted.
 template <Table T, class Key>
 fixed_query<std::int64_t, false> remove(const Key& key) {

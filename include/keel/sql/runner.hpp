@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace keel::inline v0::sql {
@@ -93,8 +94,12 @@ class query_api {
   }
 
   // A typed query: select<T>()... returns rows, insert/update/remove return what their SQL says.
+  //
+  // The query is taken BY VALUE: the returned task owns it (a temporary is moved in before anything
+  // suspends), so `co_await db.fetch(sql::select<T>().where(...))` and a task kept to be awaited later
+  // never point at a query that is gone. An lvalue is copied; std::move it to skip the copy.
   template <BuiltQuery Q>
-  task<detail::rows_result_t<typename Q::row_type>> fetch(const Q& q) {
+  task<detail::rows_result_t<typename Q::row_type>> fetch(Q q) {
     auto work = [&q](connection& c) {
       return detail::fetch_all<typename Q::row_type>(c, q.sql(), q.params());
     };
@@ -102,15 +107,26 @@ class query_api {
                                               detail::single_statement{work});
   }
   template <BuiltQuery Q>
-  task<std::optional<typename Q::row_type>> fetch_one(const Q& q) {
+  task<std::optional<typename Q::row_type>> fetch_one(Q q) {
     auto work = [&q](connection& c) {
       return detail::fetch_one<typename Q::row_type>(c, q.sql(), q.params());
     };
     co_return co_await self().with_connection(Q::is_read ? access::read : access::write,
                                               detail::single_statement{work});
   }
+  // The value of a query that always answers one row (count, exists, sum, min, max of
+  // keel/sql/aggregate.hpp).
   template <BuiltQuery Q>
-  task<std::int64_t> run(const Q& q) {
+  requires Q::one_row task<typename Q::row_type> fetch_value(Q q) {
+    auto work = [&q](connection& c) {
+      auto value = detail::fetch_one<typename Q::row_type>(c, q.sql(), q.params());
+      if (!value) throw sql_error("keel::sql: an aggregate query answered no row");
+      return std::move(*value);
+    };
+    co_return co_await self().with_connection(access::read, detail::single_statement{work});
+  }
+  template <BuiltQuery Q>
+  task<std::int64_t> run(Q q) {
     auto work = [&q](connection& c) { return detail::execute(c, q.sql(), q.params()); };
     co_return co_await self().with_connection(access::write, work);
   }

@@ -9,6 +9,7 @@
 #include "keel/sql/params.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -121,6 +122,54 @@ struct compare_node {
   void collect(param_list& out) const { out.add(value); }
 };
 
+// How contains/starts_with/ends_with place the user's text in the LIKE pattern.
+enum class text_match : unsigned char { contains, starts_with, ends_with };
+
+// `lower(col) LIKE lower(?) ESCAPE '\'`: the user's text with its wildcards escaped, so `%` and `_` match
+// themselves. lower() on both sides folds letter case the same way on both engines (SQLite's LIKE already
+// ignores ASCII case, PostgreSQL's does not), and keeps one engine-neutral, compile-time text.
+template <auto Member, text_match Match>
+struct text_match_node {
+  using keel_static_condition = void;
+  template <class T>
+  static constexpr bool over = member_of<Member, T>;
+  std::string pattern;
+  static constexpr void write(text_builder& b) {
+    b.add("lower(");
+    b.add(quoted_member<Member>);
+    b.add(") LIKE lower(");
+    b.param();
+    b.add(") ESCAPE '\\'");
+  }
+  void collect(param_list& out) const { out.add(pattern); }
+};
+
+// A request's text as a LIKE pattern that matches exactly that text: `\`, `%` and `_` get a `\` before them.
+inline std::string like_pattern(std::string_view text, text_match match) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  if (match != text_match::starts_with) out += '%';
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  if (match != text_match::ends_with) out += '%';
+  return out;
+}
+
+// A pattern holding a NUL character is refused with a 422 (it comes from a request): SQLite's LIKE stops
+// at the NUL, so "x\0anything" would match like "x".
+inline void refuse_nul_in_pattern(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos)
+    throw http_error(http::status::unprocessable_content, "a search pattern must not contain NUL characters",
+                     "validation_failed");
+}
+
+template <class V>
+inline constexpr bool is_text_column =
+    std::is_same_v<V, std::string> || std::is_same_v<V, std::string_view> ||
+    std::is_same_v<V, std::optional<std::string>> || std::is_same_v<V, std::optional<std::string_view>>;
+
 template <auto Member, bool Negated>
 struct null_node {
   using keel_static_condition = void;
@@ -231,14 +280,18 @@ struct column {
     return compare<detail::compare_op::ge>(v);
   }
 
-  // A pattern holding a NUL character is refused with a 422 (it comes from a request): SQLite's LIKE stops
-  // at the NUL, so "x\0anything" would match like "x".
+  // `pattern` is SQL's: `%` and `_` are wildcards. For text a user typed, use contains / starts_with /
+  // ends_with, where they are not. A NUL in the pattern is a 422 (see refuse_nul_in_pattern).
   auto like(std::string_view pattern) const {
-    if (pattern.find('\0') != std::string_view::npos)
-      throw http_error(http::status::unprocessable_content,
-                       "a search pattern must not contain NUL characters", "validation_failed");
+    detail::refuse_nul_in_pattern(pattern);
     return compare<detail::compare_op::like>(pattern);
   }
+
+  // The column holds `text` somewhere / at its start / at its end, in any letter case; `%`, `_` and `\` in
+  // `text` match themselves. For a search box: `field<&todo::title>.contains(q)`.
+  auto contains(std::string_view text) const { return matching<detail::text_match::contains>(text); }
+  auto starts_with(std::string_view text) const { return matching<detail::text_match::starts_with>(text); }
+  auto ends_with(std::string_view text) const { return matching<detail::text_match::ends_with>(text); }
   detail::null_node<Member, false> is_null() const { return {}; }
   detail::null_node<Member, true> is_not_null() const { return {}; }
 
@@ -257,6 +310,15 @@ struct column {
     if (first) return {"1 = 0", {}};
     c.text += ")";
     return c;
+  }
+
+ private:
+  template <detail::text_match Match>
+  static detail::text_match_node<Member, Match> matching(std::string_view text) {
+    static_assert(detail::is_text_column<value_type>,
+                  "keel::sql: contains/starts_with/ends_with need a text column (std::string)");
+    detail::refuse_nul_in_pattern(text);
+    return {detail::like_pattern(text, Match)};
   }
 };
 
