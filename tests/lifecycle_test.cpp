@@ -24,13 +24,13 @@ using keel_test::raw_client;
 
 namespace {
 
-// The example program, built next to this test (build/examples/lifecycle).
-std::string example_path() {
+// An example program, built next to this test (build/examples/NAME).
+std::string example_path(const char* name = "lifecycle") {
   char self[PATH_MAX] = {};
   const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   REQUIRE(n > 0);
   return (std::filesystem::path(std::string(self, static_cast<std::size_t>(n))).parent_path().parent_path() /
-          "examples" / "lifecycle")
+          "examples" / name)
       .string();
 }
 
@@ -146,4 +146,16 @@ TEST_CASE("a task that ignores the stop request is abandoned at the deadline; ex
   CHECK(std::chrono::steady_clock::now() - sent < 5s);
   CHECK(app.out() == "on_start\ntask started\ntask stopped\non_stop\nexit\n");
   CHECK(app.err().find("\"event\":\"background_tasks_abandoned\",\"count\":1") != std::string::npos);
+}
+
+TEST_CASE("an idle server exits promptly on SIGTERM", "[lifecycle]") {
+  for (const char* threads : {"1", "2"}) {
+    child app({example_path("hello"), "--host", "127.0.0.1", "--port", "0", "--threads", threads});
+    REQUIRE(app.port() != 0);
+    const auto sent = std::chrono::steady_clock::now();
+    ::kill(app.pid, SIGTERM);
+    CHECK(app.wait_exit(10s) == 0);
+    // Nothing to finish: no timer or join may hold the exit (it took 1.2-2 s once; ~10 ms here).
+    CHECK(std::chrono::steady_clock::now() - sent < 1s);
+  }
 }

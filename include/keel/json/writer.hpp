@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/type_traits.hpp"
 #include "keel/json/enum.hpp"
 #include "keel/json/nullable.hpp"
 #include "keel/json/reflect.hpp"
@@ -47,11 +48,6 @@ struct write_options {
 }  // namespace keel::inline v0::json_io
 
 namespace keel::inline v0::detail {
-
-template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
 
 template <class T>
 inline constexpr bool is_variant = false;

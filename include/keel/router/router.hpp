@@ -4,6 +4,7 @@
 
 #include "keel/config.hpp"
 #include "keel/context.hpp"
+#include "keel/detail/type_traits.hpp"
 #include "keel/detail/exception_response.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
@@ -156,11 +157,6 @@ KEEL_ALWAYS_INLINE decltype(auto) pass_arg(std::optional<S>& s) {
   }
 }
 
-template <class T>
-inline constexpr bool is_std_optional = false;
-template <class T>
-inline constexpr bool is_std_optional<std::optional<T>> = true;
-
 template <class Route, class Ctx>
 struct route_pipeline {
   using traits = callable_traits<typename Route::handler_type>;
@@ -239,7 +235,7 @@ struct route_pipeline {
   // A std::optional result's 404 says the route's .doc({.not_found = "..."}) when it has one.
   template <class R>
   KEEL_ALWAYS_INLINE static void respond_for(const Route& route, Ctx& ctx, R&& value) {
-    if constexpr (is_std_optional<std::remove_cvref_t<R>>) {
+    if constexpr (is_optional<std::remove_cvref_t<R>>) {
       if (!value && !route.documentation.not_found.empty())
         return ctx.fail(http_error(http::status::not_found, route.documentation.not_found));
     }

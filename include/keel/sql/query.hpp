@@ -111,7 +111,7 @@ auto load_related(Executor& executor, const Rows& rows, Foreign foreign) -> task
   std::vector<key_type> keys;
   for (const auto& row : rows) {
     const auto& value = row.*foreign;
-    if constexpr (is_optional_v<std::remove_cvref_t<decltype(value)>>) {
+    if constexpr (keel::detail::is_optional<std::remove_cvref_t<decltype(value)>>) {
       if (value) keys.push_back(*value);
     } else {
       keys.push_back(value);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/type_traits.hpp"
 #include "keel/detail/reflect/field_names.hpp"
 #include "keel/json/reflect.hpp"
 #include "keel/sql/connection.hpp"
@@ -26,11 +27,6 @@ namespace keel::inline v0::sql {
 // A row type: a DTO whose every field is Readable (columns matched by the C++ member name).
 template <class T>
 concept Row = Dto<T> && !Readable<T>;
-
-template <class T>
-inline constexpr bool is_optional_v = false;
-template <class T>
-inline constexpr bool is_optional_v<std::optional<T>> = true;
 
 namespace detail {
 
@@ -105,7 +101,7 @@ const std::vector<int>& columns_for(statement& s) {
     (find(I, keel::detail::cpp_field_name<T, I>), ...);
     // A missing column is an error unless the field can say "absent" (std::optional).
     (((columns[I] < 0 &&
-       !is_optional_v<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>>)
+       !keel::detail::is_optional<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>>)
           ? throw type_error("keel::sql: the result has no column \"" +
                              std::string(keel::detail::cpp_field_name<T, I>) + "\" for that field" +
                              quoted_sql(s.sql()))
