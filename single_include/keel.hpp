@@ -2399,6 +2399,22 @@ void fail_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, const Error
 // keel::router: the app's routes, flattened at compile time into one segment trie, and the per-route
 // pipeline (route middleware -> extractors -> handler -> responder) that dispatch inlines for each route.
 
+// ----- keel/detail/type_traits.hpp -----
+// Type traits more than one part of keel asks (JSON, OpenAPI, SQL rows, the router), kept in one place.
+
+
+#include <optional>
+
+namespace keel::inline v0::detail {
+
+// Whether T is a std::optional.
+template <class T>
+inline constexpr bool is_optional = false;
+template <class T>
+inline constexpr bool is_optional<std::optional<T>> = true;
+
+}  // namespace keel::inline v0::detail
+// ----- end of keel/detail/type_traits.hpp -----
 // ----- keel/extract.hpp -----
 // Extractors: how a handler's parameters get their values.
 //
@@ -4560,11 +4576,6 @@ KEEL_ALWAYS_INLINE decltype(auto) pass_arg(std::optional<S>& s) {
   }
 }
 
-template <class T>
-inline constexpr bool is_std_optional = false;
-template <class T>
-inline constexpr bool is_std_optional<std::optional<T>> = true;
-
 template <class Route, class Ctx>
 struct route_pipeline {
   using traits = callable_traits<typename Route::handler_type>;
@@ -4643,7 +4654,7 @@ struct route_pipeline {
   // A std::optional result's 404 says the route's .doc({.not_found = "..."}) when it has one.
   template <class R>
   KEEL_ALWAYS_INLINE static void respond_for(const Route& route, Ctx& ctx, R&& value) {
-    if constexpr (is_std_optional<std::remove_cvref_t<R>>) {
+    if constexpr (is_optional<std::remove_cvref_t<R>>) {
       if (!value && !route.documentation.not_found.empty())
         return ctx.fail(http_error(http::status::not_found, route.documentation.not_found));
     }
@@ -8461,7 +8472,8 @@ class body_decoder {
     state_ = length == 0 ? state::done : state::data;
   }
   // `max_trailer_fields`: the header fields the request may still have (max_headers minus those of its head).
-  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes, std::size_t max_trailer_fields) noexcept {
+  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes,
+                     std::size_t max_trailer_fields) noexcept {
     *this = body_decoder{};
     limit_ = limit;
     chunked_ = true;
@@ -8532,7 +8544,8 @@ class body_decoder {
             state_ = state::done;
             return out;
           }
-          if (++trailer_fields_ > max_trailer_fields_) return fail(out, status::request_header_fields_too_large);
+          if (++trailer_fields_ > max_trailer_fields_)
+            return fail(out, status::request_header_fields_too_large);
           break;
         }
         case state::done:

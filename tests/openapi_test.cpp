@@ -468,7 +468,7 @@ TEST_CASE("openapi_docs: paths and title come from the options; without assets t
 namespace api {
 struct note_patch {
   keel::nullable<keel::text<1, 40>> color;  // null: clear it
-  std::optional<std::string> title;          // may be left out, never null
+  std::optional<std::string> title;         // may be left out, never null
 };
 struct note {
   std::int64_t id;
@@ -482,9 +482,14 @@ TEST_CASE("openapi: documentation on the route itself, merged with the table; a 
         keel::get<"/notes/{id}">([](std::int64_t id) -> std::optional<api::note> {
           if (id == 1) return api::note{1, "one"};
           return std::nullopt;
-        }).doc({.summary = "One note", .description = "By id.", .tags = {"notes"}, .not_found = "no such note"}),
-        keel::patch<"/notes/{id}">([](std::int64_t, keel::json<api::note_patch>) { return "ok"; })
-            .doc({.summary = "on the route"}),
+        })
+            .doc({.summary = "One note",
+                  .description = "By id.",
+                  .tags = {"notes"},
+                  .not_found = "no such note"}),
+        keel::patch<"/notes/{id}">([](std::int64_t, keel::json<api::note_patch>) {
+          return "ok";
+        }).doc({.summary = "on the route"}),
         keel::del<"/notes/{id}">([](std::int64_t id) -> std::optional<std::string> {
           if (id == 1) return "gone";
           return std::nullopt;
@@ -493,9 +498,9 @@ TEST_CASE("openapi: documentation on the route itself, merged with the table; a 
   };
   auto r = make();
   // The old table still works; where it documents an operation the route also documents, its fields win.
-  parsed doc(keel::openapi::document(
-      r, {.operations = {{"PATCH /notes/{id}", {.summary = "from the table"}},
-                         {"DELETE /notes/{id}", {.summary = "Delete a note"}}}}));
+  parsed doc(
+      keel::openapi::document(r, {.operations = {{"PATCH /notes/{id}", {.summary = "from the table"}},
+                                                 {"DELETE /notes/{id}", {.summary = "Delete a note"}}}}));
   auto paths = doc.root["paths"]["/notes/{id}"];
   CHECK(str(paths["get"]["summary"]) == "One note");
   CHECK(str(paths["get"]["description"]) == "By id.");

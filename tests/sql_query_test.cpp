@@ -135,10 +135,9 @@ TEST_CASE("a static shape's SQL text is a compile-time constant in each placehol
   using every_comparison =
       decltype(keel::sql::select<tag>().where(field<&tag::id> < 1 && field<&tag::id> <= 2 &&
                                               field<&tag::id> > 3 && field<&tag::label>.is_not_null()));
-  STATIC_REQUIRE(
-      every_comparison::sql_for<engine::sqlite> ==
-      R"(SELECT "id", "label" FROM "tag" WHERE ("id" < ?1) AND ("id" <= ?2) AND ("id" > ?3) AND )"
-      R"(("label" IS NOT NULL))");
+  STATIC_REQUIRE(every_comparison::sql_for<engine::sqlite> ==
+                 R"(SELECT "id", "label" FROM "tag" WHERE ("id" < ?1) AND ("id" <= ?2) AND ("id" > ?3) AND )"
+                 R"(("label" IS NOT NULL))");
 
   // What the connection would send each engine is exactly the constant.
   auto query = keel::sql::select<post>()

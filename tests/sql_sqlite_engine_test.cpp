@@ -99,10 +99,12 @@ TEST_CASE("paging: the OpenAPI document describes keel::paging and keel::page<T>
       keel::get<"/authors">([](keel::query<keel::paging>) -> keel::page<author> { return {}; }),
   };
   std::string doc = keel::openapi::document(r);
-  CHECK(doc.find(R"({"name":"limit","in":"query","required":false,"schema":{"type":"integer","format":"int32",)"
-                 R"("minimum":1,"maximum":100,"default":20}})") != std::string::npos);
-  CHECK(doc.find(R"({"name":"offset","in":"query","required":false,"schema":{"type":"integer","format":"int64",)"
-                 R"("minimum":0,)") != std::string::npos);
+  CHECK(
+      doc.find(R"({"name":"limit","in":"query","required":false,"schema":{"type":"integer","format":"int32",)"
+               R"("minimum":1,"maximum":100,"default":20}})") != std::string::npos);
+  CHECK(doc.find(
+            R"({"name":"offset","in":"query","required":false,"schema":{"type":"integer","format":"int64",)"
+            R"("minimum":0,)") != std::string::npos);
   CHECK(doc.find(R"("default":0}})") != std::string::npos);
   CHECK(doc.find(R"("required":["items","total","limit","offset"])") != std::string::npos);
 }

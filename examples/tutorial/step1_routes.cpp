@@ -1,6 +1,7 @@
 // Tutorial step 1 (docs/tutorial.md): routes and path parameters.
 //   build/examples/tutorial_step1_routes --port 8080
-//   curl localhost:8080/                  curl localhost:8080/bookmarks/1        curl localhost:8080/bookmarks/x
+//   curl localhost:8080/                  curl localhost:8080/bookmarks/1        curl
+//   localhost:8080/bookmarks/x
 #include <keel.hpp>
 #include <keel/json.hpp>
 

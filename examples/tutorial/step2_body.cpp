@@ -1,7 +1,8 @@
 // Tutorial step 2 (docs/tutorial.md): a validated JSON body, and a service the handlers share.
 //   build/examples/tutorial_step2_body --port 8080
-//   curl -i -H 'Content-Type: application/json' -d '{"url":"https://isocpp.org","title":"C++"}' localhost:8080/bookmarks
-//   curl -i -H 'Content-Type: application/json' -d '{"url":"not a url","title":""}' localhost:8080/bookmarks
+//   curl -i -H 'Content-Type: application/json' -d '{"url":"https://isocpp.org","title":"C++"}'
+//   localhost:8080/bookmarks curl -i -H 'Content-Type: application/json' -d '{"url":"not a url","title":""}'
+//   localhost:8080/bookmarks
 #include <keel.hpp>
 #include <keel/json.hpp>
 

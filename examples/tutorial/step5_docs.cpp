@@ -2,7 +2,8 @@
 //   build/examples/tutorial_step5_docs --port 8080      then open http://127.0.0.1:8080/docs
 //   J='Content-Type: application/json'
 //   curl -i -H "$J" -d '{"url":"https://isocpp.org","title":"C++"}' localhost:8080/bookmarks     (401)
-//   curl -i -H "$J" -H 'X-Api-Key: tutorial' -d '{"url":"https://isocpp.org","title":"C++"}' localhost:8080/bookmarks
+//   curl -i -H "$J" -H 'X-Api-Key: tutorial' -d '{"url":"https://isocpp.org","title":"C++"}'
+//   localhost:8080/bookmarks
 #include "bookmarks_app.hpp"
 
 int main(int argc, char** argv) {

@@ -19,7 +19,9 @@ void expect(bool ok, std::string_view what) {
   }
 }
 
-bool contains(std::string_view text, std::string_view piece) { return text.find(piece) != std::string_view::npos; }
+bool contains(std::string_view text, std::string_view piece) {
+  return text.find(piece) != std::string_view::npos;
+}
 
 }  // namespace
 
@@ -36,12 +38,14 @@ int main() {
   r = client.post("/bookmarks", R"({"url":"https://isocpp.org","title":"100% C++","tags":["lang"]})", key);
   expect(r.status == 201, "POST answers 201");
   expect(r.header("Location") == "/bookmarks/1", "with the new bookmark's Location");
-  expect(r.body == R"({"id":1,"url":"https://isocpp.org","title":"100% C++","tags":["lang"]})", "and its JSON");
+  expect(r.body == R"({"id":1,"url":"https://isocpp.org","title":"100% C++","tags":["lang"]})",
+         "and its JSON");
   client.post("/bookmarks", R"({"url":"https://www.sqlite.org","title":"SQLite"})", key);
 
   r = client.post("/bookmarks", R"({"url":"nope","title":""})", key);
   expect(r.status == 422, "a bad body is a 422");
-  expect(contains(r.body, R"("path":"url")") && contains(r.body, R"("path":"title")"), "naming each bad field");
+  expect(contains(r.body, R"("path":"url")") && contains(r.body, R"("path":"title")"),
+         "naming each bad field");
 
   r = client.get("/bookmarks?q=%25");  // `%`: a percent sign, not a wildcard
   expect(contains(r.body, R"("total":1)") && contains(r.body, "100% C++"), "search matches text literally");
@@ -51,7 +55,8 @@ int main() {
   expect(client.get("/bookmarks?limit=500").status == 422, "limit is at most 100");
 
   r = client.get("/bookmarks/9");
-  expect(r.status == 404 && contains(r.body, "no such bookmark"), "a missing bookmark is a 404 with its message");
+  expect(r.status == 404 && contains(r.body, "no such bookmark"),
+         "a missing bookmark is a 404 with its message");
   expect(client.del("/bookmarks/1", key).status == 204, "DELETE answers 204");
   expect(client.get("/bookmarks/1").status == 404, "and the bookmark is gone");
 

@@ -1249,11 +1249,6 @@ namespace keel::inline v0::sql {
 template <class T>
 concept Row = Dto<T> && !Readable<T>;
 
-template <class T>
-inline constexpr bool is_optional_v = false;
-template <class T>
-inline constexpr bool is_optional_v<std::optional<T>> = true;
-
 namespace detail {
 
 template <class T>
@@ -1327,7 +1322,7 @@ const std::vector<int>& columns_for(statement& s) {
     (find(I, keel::detail::cpp_field_name<T, I>), ...);
     // A missing column is an error unless the field can say "absent" (std::optional).
     (((columns[I] < 0 &&
-       !is_optional_v<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>>)
+       !keel::detail::is_optional<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>>)
           ? throw type_error("keel::sql: the result has no column \"" +
                              std::string(keel::detail::cpp_field_name<T, I>) + "\" for that field" +
                              quoted_sql(s.sql()))
@@ -2886,8 +2881,8 @@ class db : public sql::query_api<db> {
 //     NULL)
 //   };
 //   note n{0, {{"home", "urgent"}}};  ...  n.tags->size(), (*n.tags)[0]
-// A NULL column is std::optional<json<T>>. In an API DTO the field is written and read as T's JSON. A stored document that is not T's JSON is a sql::type_error
-// naming the column and the first problem.
+// A NULL column is std::optional<json<T>>. In an API DTO the field is written and read as T's JSON. A stored
+// document that is not T's JSON is a sql::type_error naming the column and the first problem.
 
 
 #include <string>
@@ -3703,7 +3698,7 @@ auto load_related(Executor& executor, const Rows& rows, Foreign foreign) -> task
   std::vector<key_type> keys;
   for (const auto& row : rows) {
     const auto& value = row.*foreign;
-    if constexpr (is_optional_v<std::remove_cvref_t<decltype(value)>>) {
+    if constexpr (keel::detail::is_optional<std::remove_cvref_t<decltype(value)>>) {
       if (value) keys.push_back(*value);
     } else {
       keys.push_back(value);

@@ -187,7 +187,8 @@ void check_streamed_body(std::string_view input, const outcome& whole, const kee
   }
   keel::http::body_decoder decoder;
   if (req.chunked) {
-    decoder.start_chunked(limits.max_body_bytes, limits.max_header_bytes, limits.max_headers - req.headers.size());
+    decoder.start_chunked(limits.max_body_bytes, limits.max_header_bytes,
+                          limits.max_headers - req.headers.size());
   } else {
     decoder.start_fixed(req.content_length, limits.max_body_bytes);
   }

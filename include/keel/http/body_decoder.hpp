@@ -34,7 +34,8 @@ class body_decoder {
     state_ = length == 0 ? state::done : state::data;
   }
   // `max_trailer_fields`: the header fields the request may still have (max_headers minus those of its head).
-  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes, std::size_t max_trailer_fields) noexcept {
+  void start_chunked(std::uint64_t limit, std::size_t max_trailer_bytes,
+                     std::size_t max_trailer_fields) noexcept {
     *this = body_decoder{};
     limit_ = limit;
     chunked_ = true;
@@ -105,7 +106,8 @@ class body_decoder {
             state_ = state::done;
             return out;
           }
-          if (++trailer_fields_ > max_trailer_fields_) return fail(out, status::request_header_fields_too_large);
+          if (++trailer_fields_ > max_trailer_fields_)
+            return fail(out, status::request_header_fields_too_large);
           break;
         }
         case state::done:

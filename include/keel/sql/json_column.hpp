@@ -9,8 +9,8 @@
 //     NULL)
 //   };
 //   note n{0, {{"home", "urgent"}}};  ...  n.tags->size(), (*n.tags)[0]
-// A NULL column is std::optional<json<T>>. In an API DTO the field is written and read as T's JSON. A stored document that is not T's JSON is a sql::type_error
-// naming the column and the first problem.
+// A NULL column is std::optional<json<T>>. In an API DTO the field is written and read as T's JSON. A stored
+// document that is not T's JSON is a sql::type_error naming the column and the first problem.
 #pragma once
 
 #include "keel/config.hpp"
