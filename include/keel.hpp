@@ -9,6 +9,7 @@
 #include "keel/http/request.hpp"
 #include "keel/http/response.hpp"
 #include "keel/http/status.hpp"
+#include "keel/server/command_line.hpp"
 #include "keel/server/config.hpp"
 
 #include "keel/app.hpp"

@@ -929,6 +929,24 @@ struct request {
 
 }  // namespace keel::inline v0::http
 // ----- end of keel/http/request.hpp -----
+// ----- keel/server/command_line.hpp -----
+// keel::parse_command_line: a whole command line for main(): keel's flags (--port, ...) into a server_config,
+// the app's own declared flags (--db URL, --migrate) into values, --help listing both, and anything else
+// rejected. server_config::from_args stays lenient (it skips what it does not know); this one is strict, so a
+// typo like `--prot 8080` cannot be silently ignored.
+//
+//   int main(int argc, char** argv) {
+//     auto cli = keel::parse_command_line(argc, argv, {
+//         {.name = "db", .value_name = "URL", .description = "database URL (default sqlite:app.db)"},
+//         {.name = "migrate", .description = "apply the migrations and exit"},  // a switch: no value_name
+//     });
+//     std::string url = cli.value("db").value_or("sqlite:app.db");
+//     ...serve(cli.config);
+//   }
+//
+// On a bad command line it prints one line to stderr and exits with status 2 (the usual "usage error"
+// status); on --help it prints the flags to stdout and exits with 0.
+
 // ----- keel/server/config.hpp -----
 // keel::server_config: everything an app can tune at start-up, with defaults that are safe on the public
 // internet. Read from the environment (KEEL_*) and/or the command line (--port, --threads, ...).
@@ -1152,25 +1170,7 @@ inline server_config server_config::from_args(int argc, char** argv) {
 
 }  // namespace keel::inline v0
 // ----- end of keel/server/config_parse.hpp -----
-// The strict command line for main(): keel::parse_command_line.
-// ----- keel/server/command_line.hpp -----
-// keel::parse_command_line: a whole command line for main(): keel's flags (--port, ...) into a server_config,
-// the app's own declared flags (--db URL, --migrate) into values, --help listing both, and anything else
-// rejected. server_config::from_args stays lenient (it skips what it does not know); this one is strict, so a
-// typo like `--prot 8080` cannot be silently ignored.
-//
-//   int main(int argc, char** argv) {
-//     auto cli = keel::parse_command_line(argc, argv, {
-//         {.name = "db", .value_name = "URL", .description = "database URL (default sqlite:app.db)"},
-//         {.name = "migrate", .description = "apply the migrations and exit"},  // a switch: no value_name
-//     });
-//     std::string url = cli.value("db").value_or("sqlite:app.db");
-//     ...serve(cli.config);
-//   }
-//
-// On a bad command line it prints one line to stderr and exits with status 2 (the usual "usage error"
-// status); on --help it prints the flags to stdout and exits with 0.
-
+// ----- end of keel/server/config.hpp -----
 
 #include <algorithm>
 #include <cstddef>
@@ -1355,7 +1355,6 @@ inline command_line parse_command_line(int argc, char** argv,
 
 }  // namespace keel::inline v0
 // ----- end of keel/server/command_line.hpp -----
-// ----- end of keel/server/config.hpp -----
 
 // ----- keel/app.hpp -----
 // keel::app: a router plus the app-wide middleware stack, services and error shape, composed at compile time.

@@ -1,5 +1,7 @@
 #include "keel/server/config.hpp"
 
+#include "keel/server/command_line.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>

@@ -18,6 +18,7 @@
 
 #include "keel/config.hpp"
 #include "keel/server/config.hpp"
+#include "keel/server/config_parse.hpp"
 
 #include <algorithm>
 #include <cstddef>

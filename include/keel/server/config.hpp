@@ -62,5 +62,3 @@ struct server_config {
 
 // The definitions of from_env() and from_args().
 #include "keel/server/config_parse.hpp"
-// The strict command line for main(): keel::parse_command_line.
-#include "keel/server/command_line.hpp"
