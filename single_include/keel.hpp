@@ -1412,8 +1412,10 @@ struct stream_channel;
 
 // What a response carries besides buffered text, decided by its responder: a file region (keel::file), a
 // stream the handler writes (keel::stream_writer), or a protocol that takes the connection over
-// (keel::upgrade). The session checks it once per request.
-enum class body_kind : std::uint8_t { buffered, file, stream, upgrade };
+// (keel::upgrade). `request_body` marks a buffered answer to a request whose body the handler streamed in
+// (keel::body_stream). The session checks it once per request: anything but `buffered` takes its slow path,
+// which also puts it back to `buffered`.
+enum class body_kind : std::uint8_t { buffered, request_body, file, stream, upgrade };
 
 // An open file and the region of it to send; closes the file when reset or destroyed.
 class file_region {
@@ -1528,7 +1530,6 @@ class request_context {
     param_count_ = 0;
     request_id_.clear();
     route_path_ = {};
-    if (KEEL_UNLIKELY(body_kind_ != detail::body_kind::buffered)) reset_body_source();
   }
 
  private:
@@ -1578,6 +1579,8 @@ struct context_access {
   static void set_channel(request_context& c, stream_channel* ch) noexcept { c.channel_ = ch; }
   static body_kind kind(const request_context& c) noexcept { return c.body_kind_; }
   static void set_kind(request_context& c, body_kind k) noexcept { c.body_kind_ = k; }
+  // Back to a buffered answer, closing a file and dropping a protocol that were not taken.
+  static void reset_body_source(request_context& c) noexcept { c.reset_body_source(); }
   static file_region& file(request_context& c) noexcept { return c.file_; }
   static upgrade_slot& upgrade(request_context& c) noexcept { return c.upgrade_; }
   static std::size_t& app_layers_ran(request_context& c) noexcept { return c.app_layers_; }
@@ -4600,7 +4603,7 @@ struct route_pipeline {
   // A handler that returned nothing and answered nothing answers 204, coroutine or not.
   static void answer_void(Ctx& ctx) {
     keel::response& res = ctx.response();
-    if (context_access::kind(ctx) == body_kind::buffered && res.body().empty() &&
+    if (context_access::kind(ctx) <= body_kind::request_body && res.body().empty() &&
         res.status() == http::status::ok)
       res.status(http::status::no_content);
   }
@@ -9050,6 +9053,7 @@ class http_session {
     if (state_ != state::async_done) return;
     state_ = state::running;
     app_.complete(ctx_);
+    context_access::reset_body_source(ctx_);
     ctx_.reset_for_next_request();
   }
 
@@ -9185,21 +9189,25 @@ class http_session {
   KEEL_ALWAYS_INLINE void finish_request() {
     http::request& req = ctx_.request();
     bool close = !req.keep_alive || ctx_.response().close() || close_requested_;
-    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered && !channel_.body_streaming)) {
+    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered)) {
       // An HTTP/1.0 client that asked to keep the connection must read that it is kept (RFC 9112 C.2.2).
       if (KEEL_UNLIKELY(req.version_minor == 0) && !close)
         ctx_.response().append_owned_header_line("Connection: keep-alive\r\n");
       http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+      in_begin_ += current_size_;
+      if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     } else {
       // A streamed body the handler left unread cannot be skipped cheaply: the connection closes after this.
       if (channel_.body_streaming && !decoder_.done()) close = true;
       close = finish_body_source(close);
       if (channel_.body_streaming) finish_body_stream();
+      context_access::reset_body_source(ctx_);
+      in_begin_ += current_size_;
+      // (After an upgrade the bytes past its request are the new protocol's: they stay.)
+      if (in_begin_ == in_end_ && state_ != state::upgraded) in_begin_ = in_end_ = 0;
     }
     if (close) close_after_write_ = true;
-    in_begin_ += current_size_;
     current_size_ = 0;
-    if (in_begin_ == in_end_ && state_ != state::upgraded) in_begin_ = in_end_ = 0;
     ctx_.reset_for_next_request();
     headers_done_ = false;
     continue_sent_ = false;
@@ -9244,6 +9252,7 @@ class http_session {
         }
         [[fallthrough]];  // a middleware answered otherwise: a plain response, no upgrade
       case body_kind::buffered:
+      case body_kind::request_body:
         break;
     }
     if (req.version_minor == 0 && !close) res.append_owned_header_line("Connection: keep-alive\r\n");
@@ -9261,6 +9270,7 @@ class http_session {
   // Answers a request the parser (or a timeout) rejected, then closes: after a framing error nothing that
   // follows in the stream can be trusted.
   void reject(http::status s) {
+    context_access::reset_body_source(ctx_);
     ctx_.reset_for_next_request();
     // Not ctx_.fail alone: app middleware that see rejected requests (keel::request_id) wrap the answer.
     detail::fail_rejected_request(app_.middleware(), ctx_, http_error(s));
@@ -9326,6 +9336,7 @@ class http_session {
       decoder_.start_fixed(req.content_length, limit);
     }
     channel_.body_streaming = true;
+    context_access::set_kind(ctx_, body_kind::request_body);  // finish_request takes its slow path
     channel_.body_done = decoder_.done();
     current_size_ = 0;
     return true;
@@ -9481,15 +9492,16 @@ class http_session {
   output_buffer out_;
   resume_hook resume_{};
   state state_ = state::running;
+  // The four a finished request resets, side by side: one store (g++ merges them).
   bool headers_done_ = false;
-  bool processing_ = false;
   bool continue_sent_ = false;
+  bool body_checked_ = false;
+  bool served_ = false;  // a request was answered on this connection
+  bool processing_ = false;
   bool close_after_write_ = false;
   bool close_requested_ = false;
-  bool body_checked_ = false;
   bool sendfile_ok_ = false;
   bool stream_close_ = false;
-  bool served_ = false;  // a request was answered on this connection
   stream_channel channel_;
   http::body_decoder decoder_;
   std::size_t body_start_ = 0, body_pos_ = 0;

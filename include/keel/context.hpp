@@ -53,8 +53,10 @@ struct stream_channel;
 
 // What a response carries besides buffered text, decided by its responder: a file region (keel::file), a
 // stream the handler writes (keel::stream_writer), or a protocol that takes the connection over
-// (keel::upgrade). The session checks it once per request.
-enum class body_kind : std::uint8_t { buffered, file, stream, upgrade };
+// (keel::upgrade). `request_body` marks a buffered answer to a request whose body the handler streamed in
+// (keel::body_stream). The session checks it once per request: anything but `buffered` takes its slow path,
+// which also puts it back to `buffered`.
+enum class body_kind : std::uint8_t { buffered, request_body, file, stream, upgrade };
 
 // An open file and the region of it to send; closes the file when reset or destroyed.
 class file_region {
@@ -169,7 +171,6 @@ class request_context {
     param_count_ = 0;
     request_id_.clear();
     route_path_ = {};
-    if (KEEL_UNLIKELY(body_kind_ != detail::body_kind::buffered)) reset_body_source();
   }
 
  private:
@@ -219,6 +220,8 @@ struct context_access {
   static void set_channel(request_context& c, stream_channel* ch) noexcept { c.channel_ = ch; }
   static body_kind kind(const request_context& c) noexcept { return c.body_kind_; }
   static void set_kind(request_context& c, body_kind k) noexcept { c.body_kind_ = k; }
+  // Back to a buffered answer, closing a file and dropping a protocol that were not taken.
+  static void reset_body_source(request_context& c) noexcept { c.reset_body_source(); }
   static file_region& file(request_context& c) noexcept { return c.file_; }
   static upgrade_slot& upgrade(request_context& c) noexcept { return c.upgrade_; }
   static std::size_t& app_layers_ran(request_context& c) noexcept { return c.app_layers_; }

@@ -182,7 +182,7 @@ struct route_pipeline {
   // A handler that returned nothing and answered nothing answers 204, coroutine or not.
   static void answer_void(Ctx& ctx) {
     keel::response& res = ctx.response();
-    if (context_access::kind(ctx) == body_kind::buffered && res.body().empty() &&
+    if (context_access::kind(ctx) <= body_kind::request_body && res.body().empty() &&
         res.status() == http::status::ok)
       res.status(http::status::no_content);
   }

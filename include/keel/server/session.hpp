@@ -155,6 +155,7 @@ class http_session {
     if (state_ != state::async_done) return;
     state_ = state::running;
     app_.complete(ctx_);
+    context_access::reset_body_source(ctx_);
     ctx_.reset_for_next_request();
   }
 
@@ -290,21 +291,25 @@ class http_session {
   KEEL_ALWAYS_INLINE void finish_request() {
     http::request& req = ctx_.request();
     bool close = !req.keep_alive || ctx_.response().close() || close_requested_;
-    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered && !channel_.body_streaming)) {
+    if (KEEL_LIKELY(context_access::kind(ctx_) == body_kind::buffered)) {
       // An HTTP/1.0 client that asked to keep the connection must read that it is kept (RFC 9112 C.2.2).
       if (KEEL_UNLIKELY(req.version_minor == 0) && !close)
         ctx_.response().append_owned_header_line("Connection: keep-alive\r\n");
       http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+      in_begin_ += current_size_;
+      if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     } else {
       // A streamed body the handler left unread cannot be skipped cheaply: the connection closes after this.
       if (channel_.body_streaming && !decoder_.done()) close = true;
       close = finish_body_source(close);
       if (channel_.body_streaming) finish_body_stream();
+      context_access::reset_body_source(ctx_);
+      in_begin_ += current_size_;
+      // (After an upgrade the bytes past its request are the new protocol's: they stay.)
+      if (in_begin_ == in_end_ && state_ != state::upgraded) in_begin_ = in_end_ = 0;
     }
     if (close) close_after_write_ = true;
-    in_begin_ += current_size_;
     current_size_ = 0;
-    if (in_begin_ == in_end_ && state_ != state::upgraded) in_begin_ = in_end_ = 0;
     ctx_.reset_for_next_request();
     headers_done_ = false;
     continue_sent_ = false;
@@ -349,6 +354,7 @@ class http_session {
         }
         [[fallthrough]];  // a middleware answered otherwise: a plain response, no upgrade
       case body_kind::buffered:
+      case body_kind::request_body:
         break;
     }
     if (req.version_minor == 0 && !close) res.append_owned_header_line("Connection: keep-alive\r\n");
@@ -366,6 +372,7 @@ class http_session {
   // Answers a request the parser (or a timeout) rejected, then closes: after a framing error nothing that
   // follows in the stream can be trusted.
   void reject(http::status s) {
+    context_access::reset_body_source(ctx_);
     ctx_.reset_for_next_request();
     // Not ctx_.fail alone: app middleware that see rejected requests (keel::request_id) wrap the answer.
     detail::fail_rejected_request(app_.middleware(), ctx_, http_error(s));
@@ -431,6 +438,7 @@ class http_session {
       decoder_.start_fixed(req.content_length, limit);
     }
     channel_.body_streaming = true;
+    context_access::set_kind(ctx_, body_kind::request_body);  // finish_request takes its slow path
     channel_.body_done = decoder_.done();
     current_size_ = 0;
     return true;
@@ -586,15 +594,16 @@ class http_session {
   output_buffer out_;
   resume_hook resume_{};
   state state_ = state::running;
+  // The four a finished request resets, side by side: one store (g++ merges them).
   bool headers_done_ = false;
-  bool processing_ = false;
   bool continue_sent_ = false;
+  bool body_checked_ = false;
+  bool served_ = false;  // a request was answered on this connection
+  bool processing_ = false;
   bool close_after_write_ = false;
   bool close_requested_ = false;
-  bool body_checked_ = false;
   bool sendfile_ok_ = false;
   bool stream_close_ = false;
-  bool served_ = false;  // a request was answered on this connection
   stream_channel channel_;
   http::body_decoder decoder_;
   std::size_t body_start_ = 0, body_pos_ = 0;
