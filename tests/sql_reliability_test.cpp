@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -231,6 +232,47 @@ TEST_CASE("sql reliability: another connection holding the write lock makes a wr
 
   release = true;
   holder.join();
+  CHECK(request(t.port, "POST", "/todos", R"({"title":"after"})").status == 201);
+}
+
+TEST_CASE("sql reliability: with every connection busy and max_waiting requests queued, one more is a 503") {
+  keel::sql::db_options options;
+  options.sqlite.busy_timeout_ms = 5000;  // the first write waits on the lock, holding the one writer
+  options.max_waiting = 2;
+  served_todos t("keel-pool-full", options);
+  REQUIRE(request(t.port, "POST", "/todos", R"({"title":"before"})").status == 201);
+
+  std::atomic<bool> locked{false}, release{false};
+  std::thread holder([&] {
+    sqlite3* other = nullptr;
+    sqlite3_open(t.file.path.c_str(), &other);
+    if (sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK) locked = true;
+    while (!release) std::this_thread::sleep_for(5ms);
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+  });
+  REQUIRE(keel_test::eventually([&] { return locked.load(); }));
+
+  const std::string post =
+      "POST /todos HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+      R"({"title":"wait"})";
+  // One write holds the writer (waiting on the lock), two more wait for the writer: the queue is full.
+  std::vector<std::unique_ptr<raw_client>> waiting;
+  for (int i = 0; i < 3; ++i) {
+    waiting.push_back(std::make_unique<raw_client>("127.0.0.1", t.port));
+    REQUIRE(waiting.back()->send(post));
+    std::this_thread::sleep_for(150ms);
+  }
+  const auto began = std::chrono::steady_clock::now();
+  reply refused = request(t.port, "POST", "/todos", R"({"title":"one too many"})");
+  CHECK(refused.status == 503);
+  CHECK(refused.header("Retry-After") == "1");
+  CHECK(refused.body.find(R"("code":"database_busy")") != std::string::npos);
+  CHECK(std::chrono::steady_clock::now() - began < 2s);  // refused at once, not after the lock wait
+
+  release = true;
+  holder.join();
+  for (auto& c : waiting) CHECK(parse(c->read_responses(1)).status == 201);
   CHECK(request(t.port, "POST", "/todos", R"({"title":"after"})").status == 201);
 }
 

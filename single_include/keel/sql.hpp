@@ -1677,6 +1677,45 @@ auto max(column<Member>, const Q& select) {
 // keel::sql::connection_slots / connection_lease: hands connections to coroutines without blocking a thread
 // while they wait, and the debug check that no SQL runs on a reactor thread.
 
+// ----- keel/sql/request_errors.hpp -----
+// keel::sql errors that are no fault of the server, as the HTTP answers a handler's co_await SQL call throws:
+// a busy database is 503 with Retry-After, a statement too large for the engine is 413, a value the engine
+// cannot store is 422, each in keel's one error shape. Every other sql_error stays as it is (a 500 when a
+// handler lets it escape).
+
+
+#include <exception>
+
+namespace keel::inline v0::sql::detail {
+
+// What Retry-After says on a 503 for a busy database: a lock is usually held for milliseconds, and a
+// client that retries sooner than a second adds to the contention it met.
+inline constexpr const char* busy_retry_after_seconds = "1";
+
+// Call inside a catch block: throws the in-flight exception again, as an http_error (with the sql_error
+// nested: std::rethrow_if_nested reaches it) when it is one of the kinds above. The engine's message (and its
+// SQL) is not put in the response: it goes to whoever logs the nested error.
+[[noreturn]] inline void rethrow_for_request() {
+  try {
+    throw;
+  } catch (const busy_error&) {
+    http_error busy(http::status::service_unavailable, "the database is busy; retry shortly",
+                    "database_busy");
+    busy.with_header("Retry-After", busy_retry_after_seconds);
+    std::throw_with_nested(std::move(busy));
+  } catch (const limit_error&) {
+    std::throw_with_nested(http_error(http::status::payload_too_large,
+                                      "the request is too large for one database statement",
+                                      "request_too_large"));
+  } catch (const value_error&) {
+    std::throw_with_nested(http_error(http::status::unprocessable_content,
+                                      "a value of the request cannot be stored (it holds a NUL character)",
+                                      "invalid_value"));
+  }
+}
+
+}  // namespace keel::inline v0::sql::detail
+// ----- end of keel/sql/request_errors.hpp -----
 
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
@@ -1687,6 +1726,7 @@ auto max(column<Member>, const Q& select) {
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -1769,14 +1809,30 @@ class connection_slots {
     return free_.size();
   }
 
-  // co_await slots.acquire(): a lease, suspending (not blocking) while all connections are in use.
+  // How many co_await acquire() calls may wait at once. One more is refused at once: a request gets 503
+  // with Retry-After (an sql::busy_error turned into an http_error) instead of queueing without bound.
+  void set_wait_limit(std::size_t n) {
+    std::lock_guard lock(mutex_);
+    wait_limit_ = n;
+  }
+  std::size_t waiting() const {
+    std::lock_guard lock(mutex_);
+    return waiters_.size();
+  }
+
+  // co_await slots.acquire(): a lease, suspending (not blocking) while all connections are in use. When
+  // wait_limit() callers already wait, it throws the 503 http_error (its nested sql::busy_error says why).
   auto acquire() {
     struct awaiter {
       connection_slots& slots;
       waiter self{};
+      bool refused = false;
       bool await_ready() {
         std::lock_guard lock(slots.mutex_);
-        if (slots.free_.empty()) return false;
+        if (slots.free_.empty()) {
+          refused = slots.waiters_.size() >= slots.wait_limit_;
+          return refused;
+        }
         self.given = slots.free_.back();
         slots.free_.pop_back();
         return true;
@@ -1788,13 +1844,20 @@ class connection_slots {
           slots.free_.pop_back();
           return false;
         }
+        if (slots.waiters_.size() >= slots.wait_limit_) {
+          refused = true;
+          return false;
+        }
         self.handle = h;
         if (asio::io_context* reactor = keel::detail::current_reactor())
           self.home.emplace(asio::prefer(reactor->get_executor(), asio::execution::outstanding_work.tracked));
         slots.waiters_.push_back(&self);
         return true;
       }
-      connection_lease await_resume() noexcept { return connection_lease(&slots, self.given); }
+      connection_lease await_resume() {
+        if (KEEL_UNLIKELY(refused)) refuse(slots.wait_limit_);
+        return connection_lease(&slots, self.given);
+      }
     };
     return awaiter{*this};
   }
@@ -1834,7 +1897,21 @@ class connection_slots {
   std::condition_variable available_;
   std::vector<connection*> free_;
   std::deque<waiter*> waiters_;
+  std::size_t wait_limit_ = default_wait_limit;
   int blocked_ = 0;
+
+ public:
+  static constexpr std::size_t default_wait_limit = 1024;
+
+ private:
+  [[noreturn]] static void refuse(std::size_t limit) {
+    try {
+      throw busy_error("keel::sql: every connection is in use and " + std::to_string(limit) +
+                       " requests already wait for one (db_options::max_waiting)");
+    } catch (const busy_error&) {
+      detail::rethrow_for_request();
+    }
+  }
 };
 
 inline void connection_lease::release() noexcept {
@@ -2264,45 +2341,6 @@ class batched_read : private batch_job {
 
 }  // namespace keel::inline v0::sql::detail
 // ----- end of keel/sql/read_batch.hpp -----
-// ----- keel/sql/request_errors.hpp -----
-// keel::sql errors that are no fault of the server, as the HTTP answers a handler's co_await SQL call throws:
-// a busy database is 503 with Retry-After, a statement too large for the engine is 413, a value the engine
-// cannot store is 422, each in keel's one error shape. Every other sql_error stays as it is (a 500 when a
-// handler lets it escape).
-
-
-#include <exception>
-
-namespace keel::inline v0::sql::detail {
-
-// What Retry-After says on a 503 for a busy database: a lock is usually held for milliseconds, and a
-// client that retries sooner than a second adds to the contention it met.
-inline constexpr const char* busy_retry_after_seconds = "1";
-
-// Call inside a catch block: throws the in-flight exception again, as an http_error (with the sql_error
-// nested: std::rethrow_if_nested reaches it) when it is one of the kinds above. The engine's message (and its
-// SQL) is not put in the response: it goes to whoever logs the nested error.
-[[noreturn]] inline void rethrow_for_request() {
-  try {
-    throw;
-  } catch (const busy_error&) {
-    http_error busy(http::status::service_unavailable, "the database is busy; retry shortly",
-                    "database_busy");
-    busy.with_header("Retry-After", busy_retry_after_seconds);
-    std::throw_with_nested(std::move(busy));
-  } catch (const limit_error&) {
-    std::throw_with_nested(http_error(http::status::payload_too_large,
-                                      "the request is too large for one database statement",
-                                      "request_too_large"));
-  } catch (const value_error&) {
-    std::throw_with_nested(http_error(http::status::unprocessable_content,
-                                      "a value of the request cannot be stored (it holds a NUL character)",
-                                      "invalid_value"));
-  }
-}
-
-}  // namespace keel::inline v0::sql::detail
-// ----- end of keel/sql/request_errors.hpp -----
 // ----- keel/sql/snapshot.hpp -----
 // keel::sql::read_snapshot: a read-only transaction whose statements all see the database as it was at one
 // moment, however many writes commit meanwhile. Several reads that must agree (a count and the page it
@@ -2625,6 +2663,9 @@ struct db_options {
   // SQLite file databases: co_await reads made on a reactor queue up and run in batches (one worker wake-up
   // and one read transaction per batch; see read_batch.hpp). Off: each read takes a reader and a worker hop.
   bool batch_reads = true;
+  // Requests that may wait at once for a connection of each kind (readers, the writer, PostgreSQL's pool).
+  // One more gets 503 with Retry-After at once instead of queueing without bound.
+  std::size_t max_waiting = 1024;
 };
 
 namespace detail {
@@ -2834,6 +2875,8 @@ class db : public sql::query_api<db> {
     write_ = &write_slots_;
     saved_read_ = read_;
     saved_write_ = write_;
+    for (sql::connection_slots* slots : {&read_slots_, &write_slots_, &snapshot_slots_})
+      slots->set_wait_limit(options.max_waiting);
   }
 
   void open_postgres(const std::string& url, const sql::db_options& options) {
@@ -2848,6 +2891,7 @@ class db : public sql::query_api<db> {
       write_slots_.add(owned_.back().get());
     }
     read_ = write_ = saved_read_ = saved_write_ = &write_slots_;
+    write_slots_.set_wait_limit(options.max_waiting);
   }
 
   std::string url_;

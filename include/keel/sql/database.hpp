@@ -45,6 +45,9 @@ struct db_options {
   // SQLite file databases: co_await reads made on a reactor queue up and run in batches (one worker wake-up
   // and one read transaction per batch; see read_batch.hpp). Off: each read takes a reader and a worker hop.
   bool batch_reads = true;
+  // Requests that may wait at once for a connection of each kind (readers, the writer, PostgreSQL's pool).
+  // One more gets 503 with Retry-After at once instead of queueing without bound.
+  std::size_t max_waiting = 1024;
 };
 
 namespace detail {
@@ -254,6 +257,8 @@ class db : public sql::query_api<db> {
     write_ = &write_slots_;
     saved_read_ = read_;
     saved_write_ = write_;
+    for (sql::connection_slots* slots : {&read_slots_, &write_slots_, &snapshot_slots_})
+      slots->set_wait_limit(options.max_waiting);
   }
 
   void open_postgres(const std::string& url, const sql::db_options& options) {
@@ -268,6 +273,7 @@ class db : public sql::query_api<db> {
       write_slots_.add(owned_.back().get());
     }
     read_ = write_ = saved_read_ = saved_write_ = &write_slots_;
+    write_slots_.set_wait_limit(options.max_waiting);
   }
 
   std::string url_;

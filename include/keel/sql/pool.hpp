@@ -6,6 +6,7 @@
 #include "keel/server/reactor.hpp"
 #include "keel/sql/connection.hpp"
 #include "keel/sql/error.hpp"
+#include "keel/sql/request_errors.hpp"
 
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
@@ -16,6 +17,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -98,14 +100,30 @@ class connection_slots {
     return free_.size();
   }
 
-  // co_await slots.acquire(): a lease, suspending (not blocking) while all connections are in use.
+  // How many co_await acquire() calls may wait at once. One more is refused at once: a request gets 503
+  // with Retry-After (an sql::busy_error turned into an http_error) instead of queueing without bound.
+  void set_wait_limit(std::size_t n) {
+    std::lock_guard lock(mutex_);
+    wait_limit_ = n;
+  }
+  std::size_t waiting() const {
+    std::lock_guard lock(mutex_);
+    return waiters_.size();
+  }
+
+  // co_await slots.acquire(): a lease, suspending (not blocking) while all connections are in use. When
+  // wait_limit() callers already wait, it throws the 503 http_error (its nested sql::busy_error says why).
   auto acquire() {
     struct awaiter {
       connection_slots& slots;
       waiter self{};
+      bool refused = false;
       bool await_ready() {
         std::lock_guard lock(slots.mutex_);
-        if (slots.free_.empty()) return false;
+        if (slots.free_.empty()) {
+          refused = slots.waiters_.size() >= slots.wait_limit_;
+          return refused;
+        }
         self.given = slots.free_.back();
         slots.free_.pop_back();
         return true;
@@ -117,13 +135,20 @@ class connection_slots {
           slots.free_.pop_back();
           return false;
         }
+        if (slots.waiters_.size() >= slots.wait_limit_) {
+          refused = true;
+          return false;
+        }
         self.handle = h;
         if (asio::io_context* reactor = keel::detail::current_reactor())
           self.home.emplace(asio::prefer(reactor->get_executor(), asio::execution::outstanding_work.tracked));
         slots.waiters_.push_back(&self);
         return true;
       }
-      connection_lease await_resume() noexcept { return connection_lease(&slots, self.given); }
+      connection_lease await_resume() {
+        if (KEEL_UNLIKELY(refused)) refuse(slots.wait_limit_);
+        return connection_lease(&slots, self.given);
+      }
     };
     return awaiter{*this};
   }
@@ -163,7 +188,21 @@ class connection_slots {
   std::condition_variable available_;
   std::vector<connection*> free_;
   std::deque<waiter*> waiters_;
+  std::size_t wait_limit_ = default_wait_limit;
   int blocked_ = 0;
+
+ public:
+  static constexpr std::size_t default_wait_limit = 1024;
+
+ private:
+  [[noreturn]] static void refuse(std::size_t limit) {
+    try {
+      throw busy_error("keel::sql: every connection is in use and " + std::to_string(limit) +
+                       " requests already wait for one (db_options::max_waiting)");
+    } catch (const busy_error&) {
+      detail::rethrow_for_request();
+    }
+  }
 };
 
 inline void connection_lease::release() noexcept {
