@@ -4091,6 +4091,11 @@ class output_buffer {
     if (n > capacity_) grow(n - size_);
   }
   void clear() noexcept { size_ = 0; }
+  // Empties the buffer and gives its memory back.
+  void release() noexcept {
+    data_.reset();
+    size_ = capacity_ = 0;
+  }
 
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }
@@ -6615,6 +6620,9 @@ struct upgrade_transport {
 
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cerrno>
 #include <chrono>
@@ -6626,6 +6634,7 @@ struct upgrade_transport {
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace keel::inline v0::detail {
 
@@ -6683,8 +6692,26 @@ class connection_registry {
   connection_registry(const connection_registry&) = delete;
   connection_registry& operator=(const connection_registry&) = delete;
 
+  ~connection_registry() {
+    if (spares_ != nullptr) spares_destroy_(spares_);
+  }
+
   bool empty() const noexcept { return head_ == nullptr; }
   std::size_t size() const noexcept { return size_; }
+
+  // The reactor's cache of spare connection state (Pool: session_pool<Session>), made on first use with
+  // `args`. One pool per registry: every connection of a registry has the same session type.
+  template <class Pool, class... Args>
+  Pool& spares(Args&&... args) {
+    if (spares_ == nullptr) {
+      spares_ = new Pool(std::forward<Args>(args)...);
+      spares_destroy_ = [](void* p) { delete static_cast<Pool*>(p); };
+      spares_trim_ = [](void* p, connection_base::clock::time_point now) {
+        static_cast<Pool*>(p)->trim(now);
+      };
+    }
+    return *static_cast<Pool*>(spares_);
+  }
 
   // Called with `context` each time a connection ends (the server keeps its global count with it).
   void on_connection_end(void (*fn)(void*), void* context) noexcept {
@@ -6701,6 +6728,7 @@ class connection_registry {
         c.on_deadline();
       }
     });
+    if (spares_ != nullptr) spares_trim_(spares_, now);
   }
 
   // At the connection cap: closes the longest-open connection that sits idle between keep-alive requests,
@@ -6792,6 +6820,72 @@ class connection_registry {
   post_memory ready_memory_;
   void (*on_end_)(void*) = nullptr;
   void* on_end_context_ = nullptr;
+  void* spares_ = nullptr;
+  void (*spares_destroy_)(void*) = nullptr;
+  void (*spares_trim_)(void*, connection_base::clock::time_point) = nullptr;
+};
+
+// The spare sessions of one reactor. A plain-TCP connection holds a session (its request state and 16 KiB
+// read buffer) only while it has bytes to work on: waiting, idle, for a next request it gives the session
+// back here and waits for readability alone, so 10,000 idle connections cost 10,000 small connection
+// objects, not 200 MB of buffers. Taking and giving back are a vector push and pop on the reactor's own
+// thread: a connection that goes idle between pipelined batches allocates nothing. Each sweep frees the
+// sessions no connection needed since the previous one, and hands freed pages back to the system.
+template <class Session>
+class session_pool {
+ public:
+  template <class App>
+  session_pool(const App& app, const server_config& cfg)
+      : app_(&app), cfg_(&cfg), make_([](const void* a, const server_config& c) {
+          return new Session(*static_cast<const App*>(a), c, false);
+        }) {}
+  session_pool(const session_pool&) = delete;
+  session_pool& operator=(const session_pool&) = delete;
+  ~session_pool() {
+    for (Session* s : free_) delete s;
+  }
+
+  Session* take() {
+    if (free_.empty()) return make_(app_, *cfg_);
+    Session* s = free_.back();
+    free_.pop_back();
+    if (free_.size() < low_) low_ = free_.size();
+    return s;
+  }
+  // A session its connection is done with, for the next connection that has bytes; deleted when it
+  // cannot be reused.
+  void give(Session* s) {
+    if (!s->recycle()) {
+      delete s;
+      return;
+    }
+    free_.push_back(s);
+  }
+  // The sweep's turn, acted on once a second: the sessions that stayed spare for that second are not needed.
+  void trim(std::chrono::steady_clock::time_point now) {
+    if (now - last_trim_ < std::chrono::seconds(1)) return;
+    last_trim_ = now;
+    const std::size_t unused = std::min(low_, free_.size());
+    if (unused != 0) {
+      for (std::size_t i = 0; i < unused; ++i) delete free_[i];
+      free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(unused));
+      if (free_.empty()) std::vector<Session*>().swap(free_);
+#if defined(__GLIBC__)
+      // The freed buffers sit in the middle of the heap: without this their pages stay resident.
+      if (unused >= 16) ::malloc_trim(0);
+#endif
+    }
+    low_ = free_.size();
+  }
+  std::size_t spare() const noexcept { return free_.size(); }
+
+ private:
+  const void* app_;
+  const server_config* cfg_;
+  Session* (*make_)(const void*, const server_config&);
+  std::vector<Session*> free_;
+  std::size_t low_ = 0;  // the fewest spare sessions since the last trim
+  std::chrono::steady_clock::time_point last_trim_{};
 };
 
 inline connection_base::connection_base(connection_registry& registry) noexcept : registry_(&registry) {
@@ -6826,17 +6920,27 @@ class connection final : public connection_base {
  public:
   template <class App>
   connection(Stream stream, App& app, const server_config& cfg, connection_registry& registry)
-      : connection_base(registry),
-        stream_(std::move(stream)),
-        cfg_(cfg),
-        session_(app, cfg, is_tls_stream<Stream>) {
-    session_.set_resume_hook(&connection::resume_thunk, this);
-    if constexpr (!is_tls_stream<Stream> && requires { session_.set_sendfile(true); })
-      session_.set_sendfile(true);
+      : connection_base(registry), stream_(std::move(stream)), cfg_(cfg) {
+    if constexpr (pooled) {
+      pool_ = &registry.template spares<session_pool<Session>>(app, cfg);
+      std::error_code ignored;
+      stream_.non_blocking(true, ignored);  // a read tried on the spot returns would_block, never waits
+    } else {
+      session_ = new Session(app, cfg, is_tls_stream<Stream>);
+      session_->set_resume_hook(&connection::resume_thunk, this);
+    }
     // Resumed connections are driven from their reactor's ready list, posted to the io_context's own
     // executor: a post through the socket's type-erased executor always heap-allocates an executor_function.
     const auto executor = stream_.get_executor();  // target() points into it
     if (auto* ex = executor.template target<asio::io_context::executor_type>()) reactor_ = &ex->context();
+  }
+
+  ~connection() override {
+    if constexpr (pooled) {
+      if (session_ != nullptr) pool_->give(session_);
+    } else {
+      delete session_;
+    }
   }
 
   // Starts the connection's loop; the connection deletes itself when its last operation ends.
@@ -6850,6 +6954,8 @@ class connection final : public connection_base {
                                 if (ec || self->closed_) return self->finish();
                                 self->drive();
                               }));
+    } else if constexpr (pooled) {
+      start_read();  // a session comes with the first bytes
     } else {
       drive();
     }
@@ -6865,29 +6971,40 @@ class connection final : public connection_base {
       }
       return;
     }
-    session_.request_close();
+    close_requested_ = true;  // a session taken later learns it too
+    if (session_ != nullptr) session_->request_close();
     // An idle keep-alive connection (now, or once its request is answered): a request may be on its way.
     // Closing at once would answer it with a reset; instead the connection waits a short grace period, and
     // what arrives is answered with Connection: close.
     grace_deadline_ = clock::now() + std::min(cfg_.timeout.shutdown, std::chrono::milliseconds(500));
-    if (state_ == io_state::reading && session_.idle()) {
+    if (state_ == io_state::reading && session_idle()) {
       arm(grace_deadline_);
       read_deadline_set_ = true;
       read_deadline_phase_ = read_phase::idle;
     }
   }
   bool idle_keep_alive() const override {
-    if constexpr (requires { session_.idle_keep_alive(); }) {
-      return !closed_ && !transport_ && state_ == io_state::reading && session_.idle_keep_alive();
+    if constexpr (requires { session_->idle_keep_alive(); }) {
+      if (session_ == nullptr) return !closed_ && state_ == io_state::reading && served_;
+      return !closed_ && !transport_ && state_ == io_state::reading && session_->idle_keep_alive();
     } else {
       return false;
     }
   }
   void force_close() override { close_socket(); }
 
-  Session& session() noexcept { return session_; }
+  // Null while a plain-TCP connection waits, idle, without one.
+  Session* session() noexcept { return session_; }
 
  private:
+  // Plain TCP connections of a session that can be reused lend it back to the reactor's pool when idle.
+  static constexpr bool pooled = !is_tls_stream<Stream> && requires(Session & s, const Session& cs) {
+    s.recycle();
+    cs.served();
+    s.set_served(true);
+    s.set_sendfile(true);
+  };
+
   enum class io_state : std::uint8_t { none, handshaking, reading, writing, waiting, lingering };
 
   // Intrusive reference: the handlers hold one each, so there is no separate control block to allocate.
@@ -6909,24 +7026,24 @@ class connection final : public connection_base {
 
   void drive() {
     while (!closed_) {
-      switch (session_.process()) {
+      switch (session_->process()) {
         case session_action::read:
           return start_read();
         case session_action::write:
           return start_write(false);
         case session_action::close:
-          if (!session_.output().empty()) return start_write(true);
+          if (!session_->output().empty()) return start_write(true);
           // Nothing owed and nothing unread (a timeout between requests, a shutdown): no response to protect
           // from a reset, so no lingering either.
-          if (session_.idle()) return finish();
+          if (session_->idle()) return finish();
           return linger();
         case session_action::send_file:
-          if constexpr (requires { session_.file_to_send(); }) {
+          if constexpr (requires { session_->file_to_send(); }) {
             if constexpr (!is_tls_stream<Stream>) return start_send_file();
           }
           return finish();  // a session asks only transports that told it they can
         case session_action::upgrade:
-          if constexpr (requires { session_.upgrade_protocol(); }) return start_upgrade();
+          if constexpr (requires { session_->upgrade_protocol(); }) return start_upgrade();
           return finish();
         case session_action::wait:
           if (std::exchange(resumed_early_, false)) continue;
@@ -6961,7 +7078,7 @@ class connection final : public connection_base {
     state_ = io_state::none;
     --refs_;  // the reference taken when `wait` began; the caller holds another
     if (closed_) {
-      session_.settle();
+      session_->settle();
       return finish();
     }
     drive();
@@ -6970,7 +7087,7 @@ class connection final : public connection_base {
   // The last reference went. A handler still running (streaming, or awaiting something of its own) holds
   // the session: the connection stays until it finished, and its parked stream I/O fails now.
   void release() {
-    if (!dropped_ && session_.handler_running()) {
+    if (!dropped_ && session_ != nullptr && session_->handler_running()) {
       ++refs_;  // the handler's, dropped when it finished (after_wait)
       state_ = io_state::waiting;
       close_socket();
@@ -6979,19 +7096,26 @@ class connection final : public connection_base {
     delete this;
   }
 
+  bool session_idle() const noexcept { return session_ == nullptr || session_->idle(); }
+
   void start_read() {
     // A phase's deadline runs from when the phase began, not from the last read: a client trickling one
     // header byte at a time must still hit the header timeout.
-    const read_phase phase = session_.phase();
+    const read_phase phase = session_ != nullptr ? session_->phase()
+                             : served_           ? read_phase::idle
+                                                 : read_phase::header;
     if (!read_deadline_set_ || phase != read_deadline_phase_) {
       read_deadline_set_ = true;
       read_deadline_phase_ = phase;
       arm(clock::now() + timeout_for(phase));
-      if (KEEL_UNLIKELY(grace_deadline_ != clock::time_point::max()) && session_.idle())
+      if (KEEL_UNLIKELY(grace_deadline_ != clock::time_point::max()) && session_idle())
         arm(grace_deadline_);  // shutting down: an idle connection waits only the grace period
     }
     state_ = io_state::reading;
-    const auto space = session_.read_buffer();
+    if constexpr (pooled) {
+      if (session_idle()) return read_when_ready();
+    }
+    const auto space = session_->read_buffer();
     stream_.async_read_some(
         asio::buffer(space.data(), space.size()),
         with_memory(read_memory_, [self = ref(this)](const std::error_code& ec, std::size_t n) {
@@ -7000,16 +7124,60 @@ class connection final : public connection_base {
         }));
   }
 
+  // Nothing is buffered: read what is there now, else give the session back and wait for readability
+  // without one (a session comes back with the bytes).
+  void read_when_ready() {
+    if constexpr (pooled) {
+      if (session_ != nullptr) {
+        if (read_now()) return;
+        served_ = session_->served();
+        pool_->give(std::exchange(session_, nullptr));
+      }
+      stream_.async_wait(asio::socket_base::wait_read,
+                         with_memory(read_memory_, [self = ref(this)](const std::error_code& ec) {
+                           self->state_ = io_state::none;
+                           self->on_readable(ec);
+                         }));
+    }
+  }
+  // A read on the spot into the session's buffer: true when it settled the turn (bytes, end or error), false
+  // when nothing is there yet.
+  bool read_now() {
+    const auto space = session_->read_buffer();
+    std::error_code ec;
+    const std::size_t n = stream_.read_some(asio::buffer(space.data(), space.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return false;
+    state_ = io_state::none;
+    on_read(ec, n);
+    return true;
+  }
+  void on_readable(const std::error_code& ec) {
+    if constexpr (pooled) {
+      const bool timed_out = std::exchange(read_timed_out_, false);
+      if (closed_ || (ec && ec != asio::error::operation_aborted)) return finish();
+      session_ = pool_->take();
+      session_->set_resume_hook(&connection::resume_thunk, this);
+      session_->set_sendfile(true);
+      session_->set_served(served_);
+      if (close_requested_) session_->request_close();
+      state_ = io_state::reading;
+      // Bytes that arrived as the deadline fired win over it (as in on_read).
+      if (read_now()) return;
+      if (timed_out) return finish();  // nothing buffered, nothing asked: no 408, just close
+      start_read();
+    }
+  }
+
   void on_read(const std::error_code& ec, std::size_t n) {
     // Bytes that arrived as the deadline fired win over the deadline: a request racing the idle or shutdown
     // grace period is answered rather than dropped.
     if (std::exchange(read_timed_out_, false) && !closed_ && (ec || n == 0)) {
-      session_.on_timeout(read_deadline_phase_);
+      session_->on_timeout(read_deadline_phase_);
       read_deadline_set_ = false;
       return drive();
     }
     if (ec || closed_) return finish();
-    session_.on_read(n);
+    session_->on_read(n);
     drive();
   }
 
@@ -7018,12 +7186,12 @@ class connection final : public connection_base {
     close_after_write_ = then_close;
     read_deadline_set_ = false;
     arm(clock::now() + cfg_.timeout.write);
-    const std::string_view out = session_.output();
+    const std::string_view out = session_->output();
     asio::async_write(stream_, asio::buffer(out.data(), out.size()),
                       with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
                         self->state_ = io_state::none;
                         if (ec || self->closed_) return self->finish();
-                        self->session_.on_written();
+                        self->session_->on_written();
                         if (self->close_after_write_) return self->linger();
                         self->drive();
                       }));
@@ -7035,20 +7203,20 @@ class connection final : public connection_base {
     state_ = io_state::writing;
     read_deadline_set_ = false;
     arm(clock::now() + cfg_.timeout.write);
-    auto& file = session_.file_to_send();
+    auto& file = session_->file_to_send();
     auto& socket = stream_.lowest_layer();
     std::error_code ec;
     if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);
     // The head (and any pipelined answers before it) goes first, corked with MSG_MORE so that it leaves in
     // the same segments as the file's first bytes. What the socket does not take now is written the usual
     // way, and the file follows on the next turn.
-    const std::string_view head = session_.output();
+    const std::string_view head = session_->output();
     if (!head.empty()) {
       const ssize_t sent = ::send(socket.native_handle(), head.data(), head.size(), MSG_MORE | MSG_NOSIGNAL);
       if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return finish();
       const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
       if (done < head.size()) return write_rest(head.substr(done));
-      session_.on_written();
+      session_->on_written();
     }
     std::uint64_t budget = std::uint64_t{16} << 20;
     while (file.length() != 0 && budget != 0) {
@@ -7056,7 +7224,7 @@ class connection final : public connection_base {
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(file.length(), 1u << 20));
       const ssize_t n = ::sendfile(socket.native_handle(), file.fd(), &offset, want);
       if (n > 0) {
-        session_.on_file_sent(static_cast<std::size_t>(n));
+        session_->on_file_sent(static_cast<std::size_t>(n));
         budget -= std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(n));
         continue;
       }
@@ -7082,7 +7250,7 @@ class connection final : public connection_base {
                       with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
                         self->state_ = io_state::none;
                         if (ec || self->closed_) return self->finish();
-                        self->session_.on_written();
+                        self->session_->on_written();
                         self->drive();
                       }));
   }
@@ -7097,9 +7265,9 @@ class connection final : public connection_base {
     transport_->read = &connection::upgraded_read;
     transport_->write = &connection::upgraded_write;
     transport_->done = &connection::upgraded_done;
-    transport_->leftover.assign(session_.upgrade_leftover());
+    transport_->leftover.assign(session_->upgrade_leftover());
     ++refs_;  // the protocol's, dropped when its task ends
-    auto& slot = session_.upgrade_protocol();
+    auto& slot = session_->upgrade_protocol();
     slot.start(slot.protocol, transport_.get());
   }
   static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {
@@ -7203,10 +7371,10 @@ class connection final : public connection_base {
     std::error_code ignored;
     stream_.lowest_layer().close(ignored);
     if (transport_) transport_->closed = true;
-    if (session_.handler_running()) {
-      session_.abandon();  // a handler parked in stream I/O resumes with keel::stream_closed
+    if (session_ != nullptr && session_->handler_running()) {
+      session_->abandon();  // a handler parked in stream I/O resumes with keel::stream_closed
       // It may have finished at once: then nobody else calls the resume hook for the waiting reference.
-      if (!session_.handler_running() && state_ == io_state::waiting) on_resume();
+      if (!session_->handler_running() && state_ == io_state::waiting) on_resume();
     }
   }
   void finish() { close_socket(); }
@@ -7221,7 +7389,8 @@ class connection final : public connection_base {
   Stream stream_;
   asio::io_context* reactor_ = nullptr;
   const server_config& cfg_;
-  Session session_;
+  Session* session_ = nullptr;  // owned; pooled connections hold one only while they have bytes to work on
+  session_pool<Session>* pool_ = nullptr;
   std::uint32_t refs_ = 0;
   io_state state_ = io_state::none;
   read_phase read_deadline_phase_ = read_phase::idle;
@@ -7231,6 +7400,8 @@ class connection final : public connection_base {
   bool resumed_early_ = false;
   bool closed_ = false;
   bool dropped_ = false;
+  bool served_ = false;           // while without a session: a request was answered on this connection
+  bool close_requested_ = false;  // graceful shutdown began (told to every session this connection takes)
   clock::time_point grace_deadline_ = clock::time_point::max();  // set when graceful shutdown began
   std::unique_ptr<upgrade_transport> transport_;                 // only once upgraded
   char drain_buffer_[256];
@@ -8986,7 +9157,7 @@ class http_session {
 
   http_session(const App& app, const server_config& cfg, bool is_tls)
       : app_(app), cfg_(cfg), parser_(cfg.limits) {
-    in_.resize(16 * 1024);
+    in_.resize(read_buffer_size);
     parser_.split_body(true);
     if (cfg.server_header) writer_.server = *cfg.server_header;
     context_access::set_tls(ctx_, is_tls);
@@ -9083,7 +9254,45 @@ class http_session {
 
   context_type& context() noexcept { return ctx_; }
 
+  // --- reuse by another connection (plain TCP connections lend their session back while they wait, idle,
+  // for a next request; see session_pool in keel/server/connection.hpp)
+
+  // Whether a request was answered on this connection (the header timeout runs from accept until then).
+  bool served() const noexcept { return served_; }
+  void set_served(bool served) noexcept { served_ = served; }
+  // Puts the session back as a new connection finds it, keeping buffers of the usual size (larger ones, grown
+  // by a large request or response, go back to the allocator). false when it cannot be reused: a handler or
+  // an upgraded protocol still holds it.
+  bool recycle() noexcept {
+    if (state_ != state::running && state_ != state::sending_file) return false;
+    state_ = state::running;
+    parser_.reset();
+    context_access::reset_body_source(ctx_);
+    ctx_.reset_for_next_request();
+    if (in_.size() > read_buffer_size) {
+      std::vector<char>(read_buffer_size).swap(in_);
+    }
+    in_begin_ = in_end_ = current_size_ = 0;
+    if (out_.capacity() > keep_output_capacity) out_.release();
+    out_.clear();
+    resume_ = {};
+    headers_done_ = continue_sent_ = body_checked_ = served_ = false;
+    processing_ = close_after_write_ = close_requested_ = sendfile_ok_ = stream_close_ = false;
+    channel_.reset_response();
+    channel_.reset_body();
+    channel_.broken = false;
+    if (channel_.pending.capacity() > keep_output_capacity) channel_.pending.release();
+    body_start_ = body_pos_ = 0;
+    file_.reset();
+    upgrade_.reset();
+    return true;
+  }
+
  private:
+  static constexpr std::size_t read_buffer_size = 16 * 1024;
+  // Output buffers a reused session keeps (pipelined batches of small answers fit).
+  static constexpr std::size_t keep_output_capacity = 64 * 1024;
+
   enum class state : std::uint8_t {
     running,       // parsing and answering requests
     waiting,       // a handler is in flight (it may be streaming through channel_)

@@ -11,8 +11,13 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 using namespace std::chrono_literals;
 using keel_test::eventually;
@@ -28,6 +33,16 @@ using app_type = decltype(make_app());
 keel::server_config test_config() { return keel_test::local_config(); }
 
 constexpr std::string_view get_a = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+
+// This process's resident memory (user space: socket buffers are the kernel's and not counted).
+long resident_bytes() {
+  long pages = 0, resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
 
 }  // namespace
 
@@ -132,4 +147,51 @@ TEST_CASE("graceful shutdown closes a quiet idle keep-alive connection after a s
   std::string rest;
   CHECK(c.read_until_closed(&rest));
   CHECK(rest.empty());
+}
+
+TEST_CASE("2,000 idle connections cost at most 4 KiB of user-space memory each", "[limits][socket][memory]") {
+  constexpr int count = 2000;
+  constexpr long target = 4096;
+  auto app = make_app();
+  keel::server_config cfg = test_config();
+  cfg.timeout.header = 30s;
+  cfg.timeout.idle = 30s;
+  keel::detail::server<app_type> server(app, cfg);
+  const auto port = server.start();
+  {
+    raw_client warm("127.0.0.1", port);
+    REQUIRE(warm.send(get_a));
+    REQUIRE(warm.read_responses(1).ends_with("A"));
+  }
+  std::vector<std::unique_ptr<raw_client>> clients;
+  clients.reserve(count);
+  const long before = resident_bytes();
+
+  // Connected, never a byte sent: no session, no buffer.
+  for (int i = 0; i < count; ++i) {
+    clients.push_back(std::make_unique<raw_client>("127.0.0.1", port));
+    REQUIRE(clients.back()->connected());
+  }
+  REQUIRE(eventually([&] { return server.open_connections() >= count; }));
+  const long silent = (resident_bytes() - before) / count;
+  UNSCOPED_INFO("silent: " << silent << " bytes per connection");
+  CHECK(silent <= target);
+
+  // Each served one request and waits, idle, for a next: its session went back to the reactor's pool, and
+  // the pool gives back what stays unused for a second.
+  for (auto& c : clients) REQUIRE(c->send(get_a));
+  for (auto& c : clients) REQUIRE(c->read_responses(1).ends_with("\r\n\r\nA"));
+  std::this_thread::sleep_for(2500ms);
+  const long served = (resident_bytes() - before) / count;
+  UNSCOPED_INFO("served, then idle: " << served << " bytes per connection");
+  CHECK(served <= target);
+
+  // And they are still good connections.
+  for (int i = 0; i < count; i += 97) {
+    REQUIRE(clients[static_cast<std::size_t>(i)]->send(get_a));
+    CHECK(clients[static_cast<std::size_t>(i)]->read_responses(1).ends_with("\r\n\r\nA"));
+  }
+  clients.clear();
+  server.stop();
+  server.wait();
 }

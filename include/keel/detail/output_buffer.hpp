@@ -91,6 +91,11 @@ class output_buffer {
     if (n > capacity_) grow(n - size_);
   }
   void clear() noexcept { size_ = 0; }
+  // Empties the buffer and gives its memory back.
+  void release() noexcept {
+    data_.reset();
+    size_ = capacity_ = 0;
+  }
 
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }

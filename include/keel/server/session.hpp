@@ -88,7 +88,7 @@ class http_session {
 
   http_session(const App& app, const server_config& cfg, bool is_tls)
       : app_(app), cfg_(cfg), parser_(cfg.limits) {
-    in_.resize(16 * 1024);
+    in_.resize(read_buffer_size);
     parser_.split_body(true);
     if (cfg.server_header) writer_.server = *cfg.server_header;
     context_access::set_tls(ctx_, is_tls);
@@ -185,7 +185,45 @@ class http_session {
 
   context_type& context() noexcept { return ctx_; }
 
+  // --- reuse by another connection (plain TCP connections lend their session back while they wait, idle,
+  // for a next request; see session_pool in keel/server/connection.hpp)
+
+  // Whether a request was answered on this connection (the header timeout runs from accept until then).
+  bool served() const noexcept { return served_; }
+  void set_served(bool served) noexcept { served_ = served; }
+  // Puts the session back as a new connection finds it, keeping buffers of the usual size (larger ones, grown
+  // by a large request or response, go back to the allocator). false when it cannot be reused: a handler or
+  // an upgraded protocol still holds it.
+  bool recycle() noexcept {
+    if (state_ != state::running && state_ != state::sending_file) return false;
+    state_ = state::running;
+    parser_.reset();
+    context_access::reset_body_source(ctx_);
+    ctx_.reset_for_next_request();
+    if (in_.size() > read_buffer_size) {
+      std::vector<char>(read_buffer_size).swap(in_);
+    }
+    in_begin_ = in_end_ = current_size_ = 0;
+    if (out_.capacity() > keep_output_capacity) out_.release();
+    out_.clear();
+    resume_ = {};
+    headers_done_ = continue_sent_ = body_checked_ = served_ = false;
+    processing_ = close_after_write_ = close_requested_ = sendfile_ok_ = stream_close_ = false;
+    channel_.reset_response();
+    channel_.reset_body();
+    channel_.broken = false;
+    if (channel_.pending.capacity() > keep_output_capacity) channel_.pending.release();
+    body_start_ = body_pos_ = 0;
+    file_.reset();
+    upgrade_.reset();
+    return true;
+  }
+
  private:
+  static constexpr std::size_t read_buffer_size = 16 * 1024;
+  // Output buffers a reused session keeps (pipelined batches of small answers fit).
+  static constexpr std::size_t keep_output_capacity = 64 * 1024;
+
   enum class state : std::uint8_t {
     running,       // parsing and answering requests
     waiting,       // a handler is in flight (it may be streaming through channel_)
