@@ -6978,6 +6978,7 @@ class connection final : public connection_base {
     // what arrives is answered with Connection: close.
     grace_deadline_ = clock::now() + std::min(cfg_.timeout.shutdown, std::chrono::milliseconds(500));
     if (state_ == io_state::reading && session_idle()) {
+      park_armed_ = false;
       arm(grace_deadline_);
       read_deadline_set_ = true;
       read_deadline_phase_ = read_phase::idle;
@@ -6998,6 +6999,10 @@ class connection final : public connection_base {
 
  private:
   // Plain TCP connections of a session that can be reused lend it back to the reactor's pool when idle.
+  // How long an idle keep-alive connection keeps its session before it parks (gives it back): long enough
+  // that a client between two requests of a page never pays for it, short enough that idle connections
+  // cost little.
+  static constexpr std::chrono::milliseconds park_after{1000};
   static constexpr bool pooled = !is_tls_stream<Stream> && requires(Session & s, const Session& cs) {
     s.recycle();
     cs.served();
@@ -7107,13 +7112,25 @@ class connection final : public connection_base {
     if (!read_deadline_set_ || phase != read_deadline_phase_) {
       read_deadline_set_ = true;
       read_deadline_phase_ = phase;
-      arm(clock::now() + timeout_for(phase));
-      if (KEEL_UNLIKELY(grace_deadline_ != clock::time_point::max()) && session_idle())
+      const clock::time_point now = clock::now();
+      arm(now + timeout_for(phase));
+      park_armed_ = false;
+      if constexpr (pooled) {
+        // Waiting for a next request: after park_after the session goes back to the pool (on_deadline).
+        if (phase == read_phase::idle && session_ != nullptr && cfg_.timeout.idle > park_after) {
+          idle_deadline_ = now + cfg_.timeout.idle;
+          arm(now + park_after);
+          park_armed_ = true;
+        }
+      }
+      if (KEEL_UNLIKELY(grace_deadline_ != clock::time_point::max()) && session_idle()) {
         arm(grace_deadline_);  // shutting down: an idle connection waits only the grace period
+        park_armed_ = false;
+      }
     }
     state_ = io_state::reading;
     if constexpr (pooled) {
-      if (session_idle()) return read_when_ready();
+      if (session_ == nullptr) return wait_readable();
     }
     const auto space = session_->read_buffer();
     stream_.async_read_some(
@@ -7124,32 +7141,24 @@ class connection final : public connection_base {
         }));
   }
 
-  // Nothing is buffered: read what is there now, else give the session back and wait for readability
-  // without one (a session comes back with the bytes).
-  void read_when_ready() {
+  // An idle keep-alive connection's read was stopped after park_after: the session goes back to the pool
+  // and the connection waits for readability without it, until the idle deadline.
+  void park() {
     if constexpr (pooled) {
-      if (session_ != nullptr) {
-        if (read_now()) return;
-        served_ = session_->served();
-        pool_->give(std::exchange(session_, nullptr));
-      }
-      stream_.async_wait(asio::socket_base::wait_read,
-                         with_memory(read_memory_, [self = ref(this)](const std::error_code& ec) {
-                           self->state_ = io_state::none;
-                           self->on_readable(ec);
-                         }));
+      served_ = session_->served();
+      pool_->give(std::exchange(session_, nullptr));
+      arm(idle_deadline_);
+      state_ = io_state::reading;
+      wait_readable();
     }
   }
-  // A read on the spot into the session's buffer: true when it settled the turn (bytes, end or error), false
-  // when nothing is there yet.
-  bool read_now() {
-    const auto space = session_->read_buffer();
-    std::error_code ec;
-    const std::size_t n = stream_.read_some(asio::buffer(space.data(), space.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return false;
-    state_ = io_state::none;
-    on_read(ec, n);
-    return true;
+  // Without a session: wait until the socket has bytes (a session comes with them, in on_readable).
+  void wait_readable() {
+    stream_.async_wait(asio::socket_base::wait_read,
+                       with_memory(read_memory_, [self = ref(this)](const std::error_code& ec) {
+                         self->state_ = io_state::none;
+                         self->on_readable(ec);
+                       }));
   }
   void on_readable(const std::error_code& ec) {
     if constexpr (pooled) {
@@ -7160,15 +7169,26 @@ class connection final : public connection_base {
       session_->set_sendfile(true);
       session_->set_served(served_);
       if (close_requested_) session_->request_close();
-      state_ = io_state::reading;
-      // Bytes that arrived as the deadline fired win over it (as in on_read).
-      if (read_now()) return;
-      if (timed_out) return finish();  // nothing buffered, nothing asked: no 408, just close
-      start_read();
+      // Read on the spot (the socket is non-blocking). Bytes that arrived as the deadline fired win over it,
+      // as in on_read.
+      const auto space = session_->read_buffer();
+      std::error_code read_ec;
+      const std::size_t n = stream_.read_some(asio::buffer(space.data(), space.size()), read_ec);
+      if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+        if (timed_out) return finish();  // nothing buffered, nothing asked: no 408, just close
+        return start_read();             // woken for nothing: read as usual, with the session
+      }
+      on_read(read_ec, n);
     }
   }
 
   void on_read(const std::error_code& ec, std::size_t n) {
+    if constexpr (pooled) {
+      if (KEEL_UNLIKELY(parking_)) {
+        parking_ = false;
+        if (n == 0 && ec == asio::error::operation_aborted && !closed_) return park();
+      }
+    }
     // Bytes that arrived as the deadline fired win over the deadline: a request racing the idle or shutdown
     // grace period is answered rather than dropped.
     if (std::exchange(read_timed_out_, false) && !closed_ && (ec || n == 0)) {
@@ -7350,6 +7370,12 @@ class connection final : public connection_base {
     if (closed_) return;
     switch (state_) {
       case io_state::reading: {
+        if (std::exchange(park_armed_, false)) {  // idle long enough: the read stops, the session goes back
+          parking_ = true;
+          std::error_code ignored;
+          stream_.lowest_layer().cancel(ignored);
+          break;
+        }
         // Stop the read; its handler reports the timeout to the session, which may still answer 408.
         read_timed_out_ = true;
         std::error_code ignored;
@@ -7400,9 +7426,12 @@ class connection final : public connection_base {
   bool resumed_early_ = false;
   bool closed_ = false;
   bool dropped_ = false;
+  bool park_armed_ = false;       // the deadline is park_after's, not the idle timeout's
+  bool parking_ = false;          // the read was stopped to park the session
   bool served_ = false;           // while without a session: a request was answered on this connection
   bool close_requested_ = false;  // graceful shutdown began (told to every session this connection takes)
   clock::time_point grace_deadline_ = clock::time_point::max();  // set when graceful shutdown began
+  clock::time_point idle_deadline_{};                            // the idle timeout, while park_after runs
   std::unique_ptr<upgrade_transport> transport_;                 // only once upgraded
   char drain_buffer_[256];
 };
