@@ -117,13 +117,13 @@ struct audience {
 //   struct claims { std::string sub; std::string username; std::int64_t iat, exp; std::string iss, aud; };
 // exp, nbf, iss and aud are checked by verify() whatever your struct declares.
 struct registered_claims {
-  std::optional<std::string> iss;
-  std::optional<std::string> sub;
-  std::optional<audience> aud;
-  std::optional<std::int64_t> exp;
-  std::optional<std::int64_t> nbf;
-  std::optional<std::int64_t> iat;
-  std::optional<std::string> jti;
+  std::optional<std::string> iss{};
+  std::optional<std::string> sub{};
+  std::optional<audience> aud{};
+  std::optional<std::int64_t> exp{};
+  std::optional<std::int64_t> nbf{};
+  std::optional<std::int64_t> iat{};
+  std::optional<std::string> jti{};
 };
 
 // Seconds since the Unix epoch, for iat/exp.
