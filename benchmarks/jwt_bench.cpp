@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace jwt_bench {  // a named namespace: reflection needs types with linkage
 
 struct claims {  // a typical access token's claims (~200 bytes of JSON)
   std::string sub;
@@ -19,6 +19,11 @@ struct claims {  // a typical access token's claims (~200 bytes of JSON)
   std::int64_t iat, exp;
   std::string iss, aud;
 };
+
+}  // namespace jwt_bench
+using jwt_bench::claims;
+
+namespace {
 
 claims sample() {
   const auto now = keel::auth::unix_now();

@@ -23,6 +23,35 @@
 using namespace keel::auth;
 using keel::auth::detail::base64url_encode;
 
+// DTOs live in a named namespace: reflection needs types with linkage (clang).
+namespace auth_jwt_test {
+
+struct rfc_claims {  // the RFC payload: its third member is not declared, so it is ignored
+  std::string iss;
+  std::int64_t exp;
+};
+
+struct big {
+  std::string pad;
+  std::int64_t exp;
+};
+
+struct fractional_exp {
+  double exp;
+};
+
+struct user_claims {
+  std::string sub;
+  std::string username;
+  std::vector<std::string> roles;
+  std::int64_t iat, exp;
+  std::string iss, aud;
+};
+
+}  // namespace auth_jwt_test
+
+using namespace auth_jwt_test;
+
 namespace {
 
 // --- RFC 7515 Appendix A (A.1-A.3 share this payload; the header and payload bytes contain CRLFs)
@@ -84,28 +113,6 @@ constexpr std::string_view ed_payload = "Example of Ed25519 signing";
 constexpr std::string_view ed_token =
     "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc."
     "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg";
-
-struct rfc_claims {  // the RFC payload: its third member is not declared, so it is ignored
-  std::string iss;
-  std::int64_t exp;
-};
-
-struct big {
-  std::string pad;
-  std::int64_t exp;
-};
-
-struct fractional_exp {
-  double exp;
-};
-
-struct user_claims {
-  std::string sub;
-  std::string username;
-  std::vector<std::string> roles;
-  std::int64_t iat, exp;
-  std::string iss, aud;
-};
 
 verify_options at_rfc_time() {
   verify_options o;

@@ -9,18 +9,22 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace {
-
+namespace jwt_fuzz {  // a named namespace: reflection needs types with linkage
 struct claims {
   std::string sub;
   std::vector<std::string> roles;
   std::optional<keel::auth::audience> aud;
   std::int64_t exp;
 };
+}  // namespace jwt_fuzz
+using jwt_fuzz::claims;
+
+namespace {
 
 const keel::auth::key_set& keys() {
   static const keel::auth::key_set set{

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace jwt_interop {  // a named namespace: reflection needs types with linkage
 
 struct claims {
   std::string sub;
@@ -23,6 +23,11 @@ struct claims {
   std::string iss;
   std::string aud;
 };
+
+}  // namespace jwt_interop
+using jwt_interop::claims;
+
+namespace {
 
 std::string read_file(const char* path) {
   std::ifstream in(path, std::ios::binary);
