@@ -1088,13 +1088,13 @@ namespace keel::inline v0::auth {
 
 // What verify() checks besides the signature. Build it once (it is read, never copied, per token).
 struct verify_options {
-  std::string issuer;                         // "iss" must equal it (not checked when empty)
-  std::string audience;                       // "aud" (a string or an array) must contain it (when not empty)
-  std::chrono::seconds leeway{30};            // clock skew allowed for exp and nbf
-  bool require_exp = true;                    // a token without "exp" is refused (missing_exp)
-  std::size_t max_token_size = 8 * 1024;      // longer tokens are refused before any decoding
-  std::vector<std::string> critical_headers;  // "crit" names this verifier understands (none by default)
-  std::optional<std::int64_t> now;            // Unix time to check against (tests); the system clock if unset
+  std::string issuer{};                   // "iss" must equal it (not checked when empty)
+  std::string audience{};                 // "aud" (a string or an array) must contain it (when not empty)
+  std::chrono::seconds leeway{30};        // clock skew allowed for exp and nbf
+  bool require_exp = true;                // a token without "exp" is refused (missing_exp)
+  std::size_t max_token_size = 8 * 1024;  // longer tokens are refused before any decoding
+  std::vector<std::string> critical_headers{};  // "crit" names this verifier understands (none by default)
+  std::optional<std::int64_t> now{};  // Unix time to check against (tests); the system clock if unset
 };
 
 // Why verification failed. claim_errors lists the claims DTO's problems (claims_rejected only).
@@ -1587,6 +1587,7 @@ inline jwt_result<std::string> verify_jws(std::string_view token, const jwt_key&
 
 #include <sodium.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -1652,10 +1653,11 @@ inline bool is_argon2_phc(std::string_view hash) {
 }
 
 // A test hook: called with the thread each hash or verification runs on (null: nothing).
-inline void (*password_work_observer)(std::thread::id) = nullptr;
+inline std::atomic<void (*)(std::thread::id)> password_work_observer{nullptr};
 
 inline void observe_password_work() {
-  if (password_work_observer != nullptr) password_work_observer(std::this_thread::get_id());
+  if (auto* observer = password_work_observer.load(std::memory_order_acquire))
+    observer(std::this_thread::get_id());
 }
 
 // Best effort: the worker's copy of the password does not outlive the call.

@@ -43,13 +43,13 @@ namespace keel::inline v0::auth {
 
 // What verify() checks besides the signature. Build it once (it is read, never copied, per token).
 struct verify_options {
-  std::string issuer;                         // "iss" must equal it (not checked when empty)
-  std::string audience;                       // "aud" (a string or an array) must contain it (when not empty)
-  std::chrono::seconds leeway{30};            // clock skew allowed for exp and nbf
-  bool require_exp = true;                    // a token without "exp" is refused (missing_exp)
-  std::size_t max_token_size = 8 * 1024;      // longer tokens are refused before any decoding
-  std::vector<std::string> critical_headers;  // "crit" names this verifier understands (none by default)
-  std::optional<std::int64_t> now;            // Unix time to check against (tests); the system clock if unset
+  std::string issuer{};                   // "iss" must equal it (not checked when empty)
+  std::string audience{};                 // "aud" (a string or an array) must contain it (when not empty)
+  std::chrono::seconds leeway{30};        // clock skew allowed for exp and nbf
+  bool require_exp = true;                // a token without "exp" is refused (missing_exp)
+  std::size_t max_token_size = 8 * 1024;  // longer tokens are refused before any decoding
+  std::vector<std::string> critical_headers{};  // "crit" names this verifier understands (none by default)
+  std::optional<std::int64_t> now{};  // Unix time to check against (tests); the system clock if unset
 };
 
 // Why verification failed. claim_errors lists the claims DTO's problems (claims_rejected only).

@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -82,10 +83,11 @@ inline bool is_argon2_phc(std::string_view hash) {
 }
 
 // A test hook: called with the thread each hash or verification runs on (null: nothing).
-inline void (*password_work_observer)(std::thread::id) = nullptr;
+inline std::atomic<void (*)(std::thread::id)> password_work_observer{nullptr};
 
 inline void observe_password_work() {
-  if (password_work_observer != nullptr) password_work_observer(std::this_thread::get_id());
+  if (auto* observer = password_work_observer.load(std::memory_order_acquire))
+    observer(std::this_thread::get_id());
 }
 
 // Best effort: the worker's copy of the password does not outlive the call.
