@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -149,12 +150,28 @@ TEST_CASE("graceful shutdown closes a quiet idle keep-alive connection after a s
   CHECK(rest.empty());
 }
 
-TEST_CASE("2,000 idle connections cost at most 4 KiB of user-space memory each", "[limits][socket][memory]") {
+// RSS says little under AddressSanitizer (redzones, and freed memory is quarantined, not returned): there the
+// connections are still opened, served and timed out, but their memory is not checked.
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEL_CHECK_RSS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEEL_CHECK_RSS 0
+#endif
+#endif
+#ifndef KEEL_CHECK_RSS
+#define KEEL_CHECK_RSS 1
+#endif
+
+TEST_CASE(
+    "2,000 idle connections cost at most 4 KiB of user-space memory each, and silent ones go at the "
+    "header timeout",
+    "[limits][socket][memory]") {
   constexpr int count = 2000;
   constexpr long target = 4096;
   auto app = make_app();
   keel::server_config cfg = test_config();
-  cfg.timeout.header = 30s;
+  cfg.timeout.header = 3s;
   cfg.timeout.idle = 30s;
   keel::detail::server<app_type> server(app, cfg);
   const auto port = server.start();
@@ -168,25 +185,39 @@ TEST_CASE("2,000 idle connections cost at most 4 KiB of user-space memory each",
   const long before = resident_bytes();
 
   // Connected, never a byte sent: no session, no buffer.
+  const auto opened = std::chrono::steady_clock::now();
   for (int i = 0; i < count; ++i) {
-    clients.push_back(std::make_unique<raw_client>("127.0.0.1", port));
+    clients.push_back(std::make_unique<raw_client>("127.0.0.1", port, 10000));
     REQUIRE(clients.back()->connected());
   }
   REQUIRE(eventually([&] { return server.open_connections() >= count; }));
   const long silent = (resident_bytes() - before) / count;
   UNSCOPED_INFO("silent: " << silent << " bytes per connection");
-  CHECK(silent <= target);
+  if (KEEL_CHECK_RSS) CHECK(silent <= target);
+  // ... and each is closed at the header timeout, without a 408 (nothing was asked).
+  for (auto& c : clients) {
+    std::string got;
+    REQUIRE(c->read_until_closed(&got));
+    REQUIRE(got.empty());
+  }
+  CHECK(std::chrono::steady_clock::now() - opened < 8s);
+  REQUIRE(eventually([&] { return server.open_connections() == 0; }));
+  clients.clear();
 
-  // Each served one request and waits, idle, for a next: after a second its session goes back to the
+  // Each serves one request and waits, idle, for a next: after a second its session goes back to the
   // reactor's pool, and the pool frees what stays unused for a second.
-  for (auto& c : clients) REQUIRE(c->send(get_a));
+  const long before_served = resident_bytes();
+  for (int i = 0; i < count; ++i) {
+    clients.push_back(std::make_unique<raw_client>("127.0.0.1", port));
+    REQUIRE(clients.back()->send(get_a));
+  }
   for (auto& c : clients) REQUIRE(c->read_responses(1).ends_with("\r\n\r\nA"));
   std::this_thread::sleep_for(4500ms);
-  const long served = (resident_bytes() - before) / count;
+  const long served = (resident_bytes() - std::min(before, before_served)) / count;
   UNSCOPED_INFO("served, then idle: " << served << " bytes per connection");
-  CHECK(served <= target);
+  if (KEEL_CHECK_RSS) CHECK(served <= target);
 
-  // And they are still good connections.
+  // And they are still good connections, past the header timeout (they wait for the idle one).
   for (int i = 0; i < count; i += 97) {
     REQUIRE(clients[static_cast<std::size_t>(i)]->send(get_a));
     CHECK(clients[static_cast<std::size_t>(i)]->read_responses(1).ends_with("\r\n\r\nA"));
