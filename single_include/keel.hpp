@@ -6898,6 +6898,17 @@ inline void connection_base::queue_ready(asio::io_context& reactor, ready_fn fn)
   registry_->push_ready(this, reactor);
 }
 
+// The type of the protocol a session names for an upgrade (a placeholder for sessions that never upgrade).
+template <class S>
+struct upgrade_slot_of {
+  using type = char;
+};
+template <class S>
+requires requires(S& s) { s.upgrade_protocol(); }
+struct upgrade_slot_of<S> {
+  using type = std::remove_reference_t<decltype(std::declval<S&>().upgrade_protocol())>;
+};
+
 // Spelled as a shape (an asio::ssl::stream has a next layer and a handshake) so that this header needs no
 // <asio/ssl>: TLS and OpenSSL come in only with keel/tls.hpp.
 template <class Stream>
@@ -6987,7 +6998,7 @@ class connection final : public connection_base {
   }
   bool idle_keep_alive() const override {
     if constexpr (requires { session_->idle_keep_alive(); }) {
-      if (session_ == nullptr) return !closed_ && state_ == io_state::reading && served_;
+      if (session_ == nullptr) return !closed_ && !transport_ && state_ == io_state::reading && served_;
       return !closed_ && !transport_ && state_ == io_state::reading && session_->idle_keep_alive();
     } else {
       return false;
@@ -7288,8 +7299,11 @@ class connection final : public connection_base {
     transport_->done = &connection::upgraded_done;
     transport_->leftover.assign(session_->upgrade_leftover());
     ++refs_;  // the protocol's, dropped when its task ends
-    auto& slot = session_->upgrade_protocol();
-    slot.start(slot.protocol, transport_.get());
+    protocol_ = std::move(session_->upgrade_protocol());
+    // The HTTP session has nothing more to do here: its buffers go back to the pool, so an upgraded
+    // connection (a WebSocket, say) costs only the connection and what its protocol keeps.
+    if constexpr (pooled) pool_->give(std::exchange(session_, nullptr));
+    protocol_.start(protocol_.protocol, transport_.get());
   }
   static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {
     auto* self = static_cast<connection*>(c);
@@ -7433,7 +7447,10 @@ class connection final : public connection_base {
   bool close_requested_ = false;  // graceful shutdown began (told to every session this connection takes)
   clock::time_point grace_deadline_ = clock::time_point::max();  // set when graceful shutdown began
   clock::time_point idle_deadline_{};                            // the idle timeout, while park_after runs
-  std::unique_ptr<upgrade_transport> transport_;                 // only once upgraded
+  // The protocol the connection was upgraded to; declared before transport_, so it goes after it (as when
+  // the session held it).
+  typename upgrade_slot_of<Session>::type protocol_{};
+  std::unique_ptr<upgrade_transport> transport_;  // only once upgraded
   char drain_buffer_[256];
 };
 
@@ -9384,7 +9401,9 @@ class http_session {
   // by a large request or response, go back to the allocator). false when it cannot be reused: a handler or
   // an upgraded protocol still holds it.
   bool recycle() noexcept {
-    if (state_ != state::running && state_ != state::sending_file) return false;
+    // (An upgraded session is reusable once its connection took the protocol: upgrade_protocol() moved out.)
+    if (state_ == state::waiting || state_ == state::async_done) return false;
+    if (state_ == state::upgraded && upgrade_.protocol != nullptr) return false;
     state_ = state::running;
     parser_.reset();
     context_access::reset_body_source(ctx_);

@@ -202,7 +202,9 @@ class http_session {
   // by a large request or response, go back to the allocator). false when it cannot be reused: a handler or
   // an upgraded protocol still holds it.
   bool recycle() noexcept {
-    if (state_ != state::running && state_ != state::sending_file) return false;
+    // (An upgraded session is reusable once its connection took the protocol: upgrade_protocol() moved out.)
+    if (state_ == state::waiting || state_ == state::async_done) return false;
+    if (state_ == state::upgraded && upgrade_.protocol != nullptr) return false;
     state_ = state::running;
     parser_.reset();
     context_access::reset_body_source(ctx_);
