@@ -44,7 +44,9 @@
 
 // Everything public lives in keel::v0 (inline), so a future ABI break can bump the namespace and two
 // versions can be linked into one program without ODR clashes.
-namespace keel::inline v0 {}
+namespace keel {
+inline namespace v0 {}
+}  // namespace keel
 // ----- end of keel/config.hpp -----
 // ----- keel/fwd.hpp -----
 // Forward declarations of keel's public types, for headers that only name them (cheap to include).
@@ -52,7 +54,8 @@ namespace keel::inline v0 {}
 
 #include <cstdint>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class response;
 class http_error;
@@ -74,7 +77,8 @@ class header_list;
 struct request;
 }  // namespace http
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/fwd.hpp -----
 
 // ----- keel/error.hpp -----
@@ -92,7 +96,9 @@ struct request;
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Appends `s` as a JSON string literal (with the quotes) to `out`. Bytes >= 0x80 pass through unchanged, so
 // valid UTF-8 stays valid UTF-8.
@@ -137,7 +143,9 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/json_escape.hpp -----
 // ----- keel/http/response.hpp -----
 // keel::response: status, headers and body of one HTTP response.
@@ -153,7 +161,9 @@ inline void append_json_string(std::string& out, std::string_view s) {
 #include <cstdint>
 #include <string_view>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 enum class status : std::uint16_t {
   continue_ = 100,
@@ -327,7 +337,9 @@ constexpr std::string_view error_code(status s) {
   }
 }
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/status.hpp -----
 
 #include <cstddef>
@@ -337,7 +349,8 @@ constexpr std::string_view error_code(status s) {
 #include <string_view>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -568,7 +581,8 @@ class response {
   mutable std::string block_;  // header_block()'s copy
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/response.hpp -----
 
 #include <concepts>
@@ -581,7 +595,8 @@ class response {
 #include <variant>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // One offending input: where it was (path/query/header/cookie/body), its path inside that place
 // ("items[3].price", "id"), and why it was rejected.
@@ -737,7 +752,8 @@ class result {
   std::variant<T, http_error> v_;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/error.hpp -----
 // ----- keel/http/method.hpp -----
 // HTTP request methods as a small enum with bit values, so a route's method set is one integer.
@@ -746,7 +762,9 @@ class result {
 #include <cstdint>
 #include <string_view>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 enum class method : std::uint16_t {
   unknown = 0,
@@ -832,7 +850,9 @@ constexpr method parse_method(std::string_view s) {
   return method::unknown;
 }
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/method.hpp -----
 // ----- keel/http/request.hpp -----
 // keel::http::request: one parsed HTTP/1.x request as views into the connection's read buffer.
@@ -850,7 +870,9 @@ constexpr method parse_method(std::string_view s) {
 #define KEEL_MAX_HEADERS 64
 #endif
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 struct header_field {
   std::string_view name;
@@ -927,7 +949,9 @@ struct request {
   }
 };
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/request.hpp -----
 // ----- keel/server/command_line.hpp -----
 // keel::parse_command_line: a whole command line for main(): keel's flags (--port, ...) into a server_config,
@@ -958,7 +982,8 @@ struct request {
 #include <optional>
 #include <string>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // Limits the parser and the connection enforce on every request.
 struct http_limits {
@@ -1006,7 +1031,8 @@ struct server_config {
   static server_config from_args(int argc, char** argv);
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
 // The definitions of from_env() and from_args().
 // ----- keel/server/config_parse.hpp -----
@@ -1023,7 +1049,8 @@ struct server_config {
 #include <string_view>
 #include <system_error>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 namespace detail {
 
 // Whole-string unsigned decimal in [min, max]; anything else throws with the setting's name in the message.
@@ -1168,7 +1195,8 @@ inline server_config server_config::from_args(int argc, char** argv) {
   return cfg;
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/config_parse.hpp -----
 // ----- end of keel/server/config.hpp -----
 
@@ -1185,7 +1213,8 @@ inline server_config server_config::from_args(int argc, char** argv) {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // A flag of the app, declared so that it is not "unknown" and shows up in --help.
 struct cli_flag {
@@ -1353,7 +1382,8 @@ inline command_line parse_command_line(int argc, char** argv,
   }
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/command_line.hpp -----
 
 // ----- keel/app.hpp -----
@@ -1385,7 +1415,8 @@ inline command_line parse_command_line(int argc, char** argv,
 #define KEEL_MAX_PATH_PARAMS 16
 #endif
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 template <class T, class Tuple>
@@ -1630,7 +1661,8 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
   services_type services_{};
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/context.hpp -----
 // ----- keel/lifecycle.hpp -----
 // App lifecycle: start-up and shutdown hooks, supervised background tasks and periodic timers.
@@ -1673,7 +1705,9 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
 #include <sanitizer/asan_interface.h>
 #endif
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Every request that runs a coroutine handler creates a few frames of similar sizes. Keeping the freed blocks
 // in per-thread lists means the steady state never reaches malloc. A frame may be freed on another thread
@@ -1786,7 +1820,9 @@ struct recycled_frame {
   static void operator delete(void* p, std::size_t size) noexcept { frame_allocator::deallocate(p, size); }
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/frame_allocator.hpp -----
 
 #include <coroutine>
@@ -1795,7 +1831,8 @@ struct recycled_frame {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T = void>
 class task;
@@ -1946,7 +1983,8 @@ void start_detached(task<T> t, F done) {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/task.hpp -----
 
 #include <asio/io_context.hpp>
@@ -1963,7 +2001,8 @@ void start_detached(task<T> t, F done) {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // Handed to each spawned background task: whether shutdown asked it to stop, and a sleep that shutdown
 // interrupts.
@@ -2118,7 +2157,8 @@ class lifecycle_runner {
 };
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/lifecycle.hpp -----
 // ----- keel/middleware/middleware.hpp -----
 // The Middleware role and how a stack of them runs.
@@ -2149,7 +2189,9 @@ class lifecycle_runner {
 #include <exception>
 #include <string>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Logs an exception that escaped a handler; the client sees a 500 with the request id only.
 inline void log_handler_exception(request_context& ctx, const char* what) {
@@ -2186,7 +2228,9 @@ inline void respond_to_exception(request_context& ctx) {
   }
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/exception_response.hpp -----
 
 #include <concepts>
@@ -2196,7 +2240,8 @@ inline void respond_to_exception(request_context& ctx) {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 enum class flow : bool {
   next,     // go on to the next layer
@@ -2395,7 +2440,8 @@ void fail_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, const Error
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/middleware/middleware.hpp -----
 // ----- keel/router/router.hpp -----
 // keel::router: the app's routes, flattened at compile time into one segment trie, and the per-route
@@ -2407,7 +2453,9 @@ void fail_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, const Error
 
 #include <optional>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Whether T is a std::optional.
 template <class T>
@@ -2415,7 +2463,9 @@ inline constexpr bool is_optional = false;
 template <class T>
 inline constexpr bool is_optional<std::optional<T>> = true;
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/type_traits.hpp -----
 // ----- keel/extract.hpp -----
 // Extractors: how a handler's parameters get their values.
@@ -2449,7 +2499,9 @@ inline constexpr bool is_optional<std::optional<T>> = true;
 #include <emmintrin.h>
 #endif
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // One bit per class, so one table serves every check the parser makes per byte.
 enum http_char_class : std::uint8_t {
@@ -2746,7 +2798,9 @@ constexpr bool for_each_list_element(std::string_view list, Fn&& fn) {
   return true;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/http_chars.hpp -----
 
 #include <cstddef>
@@ -2757,7 +2811,9 @@ constexpr bool for_each_list_element(std::string_view list, Fn&& fn) {
 #include <string_view>
 #include <utility>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 // True when `s` holds a '%' escape (or a '+' and `plus_as_space`), i.e. percent_decode would change it. Most
 // paths and query values need no decoding, so callers can keep the view and skip the copy.
@@ -2945,7 +3001,9 @@ class path_segments {
   std::string_view path_;
 };
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/url.hpp -----
 // ----- keel/router/fixed_string.hpp -----
 // keel::fixed_string: a string usable as a template argument (route paths, header names, validator patterns).
@@ -2954,7 +3012,8 @@ class path_segments {
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <std::size_t N>
 struct fixed_string {
@@ -2981,7 +3040,8 @@ constexpr fixed_string<A + B - 1> operator+(const fixed_string<A>& a, const fixe
   return r;
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/router/fixed_string.hpp -----
 
 #include <charconv>
@@ -2992,7 +3052,8 @@ constexpr fixed_string<A + B - 1> operator+(const fixed_string<A>& a, const fixe
 #include <system_error>
 #include <type_traits>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // Customization point for path parameter types: specialize with
 //   static bool parse(std::string_view decoded, T& out);   static constexpr std::string_view expected =
@@ -3128,7 +3189,8 @@ http_error bad_path_param(std::string_view name) {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extract.hpp -----
 // ----- keel/respond.hpp -----
 // Responders: how a handler's return value becomes the response.
@@ -3145,7 +3207,8 @@ http_error bad_path_param(std::string_view name) {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 struct responder;
@@ -3243,7 +3306,8 @@ KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
 }
 }  // namespace detail
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/respond.hpp -----
 // ----- keel/router/handler_traits.hpp -----
 // What a handler looks like to the router: its parameter and return types, and the compile-time check that
@@ -3258,7 +3322,9 @@ KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 enum class segment_kind : unsigned char { literal, param, tail };
 
@@ -3388,14 +3454,17 @@ struct path_info {
   }
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/router/path_template.hpp -----
 
 #include <cstddef>
 #include <tuple>
 #include <type_traits>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 class task;
@@ -3626,7 +3695,8 @@ constexpr void check_handler() {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/router/handler_traits.hpp -----
 // ----- keel/router/route.hpp -----
 // Routes: a path template, a method set, a handler and the route's own middleware, all known at compile time.
@@ -3646,7 +3716,8 @@ constexpr void check_handler() {
 #include <string>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct route_doc {
   std::string summary{};
@@ -3657,7 +3728,8 @@ struct route_doc {
   std::string not_found{};  // a std::optional handler's 404 message (and the document's 404 description)
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/router/route_doc.hpp -----
 
 #include <cstddef>
@@ -3665,7 +3737,8 @@ struct route_doc {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 // How a route takes its request body (see router::body_policy_for).
@@ -3843,7 +3916,8 @@ constexpr auto flatten_into_group(Inner&& inner, const GMs& gms) {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/router/route.hpp -----
 // ----- keel/router/route_table.hpp -----
 // keel::detail::route_table: the router's routes in one flat, indexed object, built from routes and groups.
@@ -3855,7 +3929,9 @@ constexpr auto flatten_into_group(Inner&& inner, const GMs& gms) {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Why not std::tuple: libstdc++'s tuple is a recursive inheritance chain whose constructors check every
 // element's constructibility at every level, and tuple_element walks the pack; with a few hundred routes
@@ -3991,7 +4067,9 @@ constexpr flat_route_table_t<Items...> flatten_routes(Items... items) {
   return make_route_table<Items...>(parts, std::make_index_sequence<flat_positions<Items...>.size()>{});
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/router/route_table.hpp -----
 // ----- keel/router/trie.hpp -----
 // The route table as a segment trie built at compile time. Matching walks the path once, segment by segment
@@ -4010,7 +4088,9 @@ constexpr flat_route_table_t<Items...> flatten_routes(Items... items) {
 #include <memory>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // a[0, n) == b[0, n) for short ranges: overlapping word compares that never read past either end.
 KEEL_ALWAYS_INLINE bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
@@ -4127,7 +4207,9 @@ inline char* extend_output(std::string& out, std::size_t n) {
 }
 KEEL_ALWAYS_INLINE char* extend_output(output_buffer& out, std::size_t n) { return out.extend(n); }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/output_buffer.hpp -----
 
 #include <algorithm>
@@ -4138,7 +4220,9 @@ KEEL_ALWAYS_INLINE char* extend_output(output_buffer& out, std::size_t n) { retu
 #include <string_view>
 #include <vector>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 struct route_desc {
   std::string_view path;
@@ -4440,7 +4524,9 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
   return -1;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/router/trie.hpp -----
 
 #include <array>
@@ -4453,7 +4539,8 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 
@@ -4849,7 +4936,8 @@ class router<std::tuple<Routes...>> {
 template <RouteItem... Items>
 router(Items...) -> router<detail::flat_routes_t<Items...>>;
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/router/router.hpp -----
 
 #include <chrono>
@@ -4859,7 +4947,8 @@ router(Items...) -> router<detail::flat_routes_t<Items...>>;
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 
@@ -5028,7 +5117,8 @@ class app {
 template <class R>
 app(R) -> app<R>;
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/app.hpp -----
 // ----- keel/extractors/cookie.hpp -----
 // keel::cookie<"name", T>: one request cookie converted to T, as a handler parameter.
@@ -5037,7 +5127,9 @@ app(R) -> app<R>;
 // The value every typed extractor hands to the handler, with pointer-like access (`*q`, `q->limit`).
 
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Extractors derive from it and add what the OpenAPI generator reads (keel_dto, keel_location, keel_name).
 template <class T>
@@ -5052,7 +5144,9 @@ struct value_holder {
   const T* operator->() const noexcept { return &value; }
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/detail/value_holder.hpp -----
 // ----- keel/extractors/detail/text_value.hpp -----
 // Converts one piece of request text (a query or form value, a header, a cookie) into a typed value.
@@ -5068,7 +5162,9 @@ struct value_holder {
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Copies compile-time text into an array owned by a variable template, so only the text itself (and not the
 // string it was cut from, e.g. a whole __PRETTY_FUNCTION__) ends up in the binary.
@@ -5119,7 +5215,9 @@ struct concat {
   static constexpr std::string_view value{storage.data(), size};
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/reflect/static_text.hpp -----
 
 #include <array>
@@ -5134,7 +5232,8 @@ struct concat {
 // unsigned underlying type). An enum with values outside that range specializes it:
 //   template <> struct keel::enum_range<big_codes> { static constexpr long long min = 0, max = 1000; };
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class E>
 struct enum_range {
@@ -5142,9 +5241,12 @@ struct enum_range {
   static constexpr long long max = std::is_signed_v<std::underlying_type_t<E>> ? 127 : 255;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <auto KeelEnumValue>
 consteval std::string_view enum_pretty_function() {
@@ -5217,9 +5319,12 @@ struct enum_table {
   }();
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // (value, name) of every named enumerator in keel::enum_range<E>, in increasing value order.
 template <class E>
@@ -5242,7 +5347,8 @@ constexpr std::optional<E> enum_from_name(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/enum.hpp -----
 // ----- keel/validate/validated.hpp -----
 // Validators as types: keel::validated<T, Rules...>, the Rule and Validator concepts, constraint metadata.
@@ -5272,7 +5378,8 @@ constexpr std::optional<E> enum_from_name(std::string_view name) noexcept {
 //   };
 //   struct dto { keel::validated<int, even> n; };
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // What a rule promises about a value, in JSON Schema terms (empty members: no promise).
 struct constraints {
@@ -5359,7 +5466,8 @@ requires(Rule<Rules, T>&&...) class validated {
   T value_{};
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/validate/validated.hpp -----
 
 #include <charconv>
@@ -5377,7 +5485,9 @@ requires(Rule<Rules, T>&&...) class validated {
 // rules. Text holding a NUL character (`%00`) is refused. std::optional<T> and std::vector<T> are handled by
 // the callers (absent key, repeated key).
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T>
 inline constexpr bool is_text_optional = false;
@@ -5487,7 +5597,9 @@ result<W> extract_single_text(std::optional<std::string_view> raw) {
   return e;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/detail/text_value.hpp -----
 
 #include <optional>
@@ -5498,7 +5610,8 @@ result<W> extract_single_text(std::optional<std::string_view> raw) {
 // taken as sent, minus surrounding double quotes: cookies have no standard encoding, so nothing is
 // percent-decoded. A missing cookie is a 422 naming it (location "cookie") unless T is a std::optional.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace http {
 
@@ -5542,7 +5655,8 @@ struct extractor<cookie<Name, T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/cookie.hpp -----
 // ----- keel/extractors/header.hpp -----
 // keel::header<"X-Name", T>: one request header converted to T, as a handler parameter.
@@ -5556,7 +5670,8 @@ struct extractor<cookie<Name, T>> {
 // missing header is a 422 naming it (location "header") unless T is a std::optional. Names match
 // case-insensitively.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <fixed_string Name, detail::single_text_target T>
 struct header : detail::value_holder<T> {
@@ -5574,7 +5689,8 @@ struct extractor<header<Name, T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/header.hpp -----
 // ----- keel/file.hpp -----
 // keel::file: a responder that sends a file, or a region of it, without copying it through user space on
@@ -5596,7 +5712,8 @@ struct extractor<header<Name, T>> {
 #include <string_view>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class file {
  public:
@@ -5651,7 +5768,8 @@ struct responder<file> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/file.hpp -----
 // ----- keel/middleware/access_log.hpp -----
 // keel::access_log: one JSON line per request, to stderr, a file, or a callback.
@@ -5664,11 +5782,15 @@ struct responder<file> {
 
 #include <atomic>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 inline std::atomic<bool> running_under_test_client{false};
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/test_mode.hpp -----
 // ----- keel/json/time.hpp -----
 // RFC 3339 timestamps (UTC, milliseconds) for std::chrono::system_clock::time_point.
@@ -5682,7 +5804,9 @@ inline std::atomic<bool> running_under_test_client{false};
 // Written as UTC with milliseconds ("2026-11-21T12:00:00.000Z"); read with any fraction and any offset
 // ("...+02:00").
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 inline constexpr std::size_t rfc3339_length = 24;
 
@@ -5776,7 +5900,9 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
                                                  duration_cast<system_clock::duration>(nanoseconds{nanos}));
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/time.hpp -----
 
 #include <cerrno>
@@ -5800,7 +5926,8 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
 // The path is the raw path without the query string: queries often carry tokens that must not reach logs.
 // Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class access_log {
  public:
@@ -5908,7 +6035,8 @@ class access_log {
   bool quiet_in_tests_ = false;  // the stderr default, not asked for explicitly
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/middleware/access_log.hpp -----
 // ----- keel/middleware/cors.hpp -----
 // keel::cors: Cross-Origin Resource Sharing: answers preflights and marks responses other origins may read.
@@ -5936,7 +6064,8 @@ class access_log {
 // - Use it app-wide: the router answers OPTIONS itself, so a route's or group's middleware never sees a
 //   preflight.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct cors {
   // Origins allowed to read responses ("https://app.example", exact match), or "*" for any.
@@ -6063,7 +6192,8 @@ struct cors {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/middleware/cors.hpp -----
 // ----- keel/middleware/request_id.hpp -----
 // keel::request_id: gives each request an id (a sane incoming X-Request-ID, else a new one) and echoes it.
@@ -6078,7 +6208,8 @@ struct cors {
 //   keel::app{api}.use<keel::request_id>()
 //   keel::app{api}.use(keel::request_id{.header = "X-Correlation-ID", .trust_incoming = false})
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 
@@ -6163,7 +6294,8 @@ struct request_id {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/middleware/request_id.hpp -----
 // ----- keel/middleware/security_headers.hpp -----
 // keel::security_headers: nosniff, X-Frame-Options, Referrer-Policy, a CSP, and HSTS on TLS connections.
@@ -6180,7 +6312,8 @@ struct request_id {
 // A header the handler already set is left alone, so one route can loosen (or tighten) the policy for
 // itself, e.g. a documentation page that needs inline scripts sets its own Content-Security-Policy.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct security_headers {
   // X-Content-Type-Options: nosniff (browsers trust Content-Type instead of guessing).
@@ -6222,7 +6355,8 @@ struct security_headers {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/middleware/security_headers.hpp -----
 // ----- keel/offload.hpp -----
 // keel::offload / keel::sleep_for: awaitables that leave the reactor thread (or wait on it) without blocking
@@ -6240,7 +6374,9 @@ struct security_headers {
 #include <new>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // asio frees an operation's memory before it invokes the handler, so the handler may start the next
 // operation of the same kind and get the same storage back. When a request does not fit (too large, or the
@@ -6323,7 +6459,9 @@ auto with_memory(handler_memory<Size>& memory, Handler&& fn) {
   return asio::bind_allocator(handler_allocator<void, Size>(memory), std::forward<Handler>(fn));
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/handler_memory.hpp -----
 // ----- keel/server/reactor.hpp -----
 // keel::detail::current_reactor / current_worker_pool: which io_context and pool this thread serves.
@@ -6343,7 +6481,8 @@ auto with_memory(handler_memory<Size>& memory, Handler&& fn) {
 #include <thread>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // The threads start with the first job (or the first executor() call): an app that never offloads keeps
 // only its reactor threads, and their stacks stay out of its resident memory.
@@ -6398,12 +6537,15 @@ class worker_pool {
   std::optional<asio::thread_pool> pool_;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/worker_pool.hpp -----
 
 #include <asio/io_context.hpp>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 struct reactor_binding {
   asio::io_context* reactor = nullptr;
@@ -6435,7 +6577,9 @@ class reactor_scope {
   reactor_binding previous_;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/reactor.hpp -----
 
 #include <asio/execution/outstanding_work.hpp>
@@ -6453,7 +6597,8 @@ class reactor_scope {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 namespace detail {
 
 template <class F, class... Args>
@@ -6558,7 +6703,8 @@ template <class Rep, class Period>
   return detail::sleep_awaiter(std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/offload.hpp -----
 // ----- keel/serve.hpp -----
 // app::serve: runs an app on keel's HTTP server (reactor threads, TLS, graceful shutdown).
@@ -6588,7 +6734,9 @@ template <class Rep, class Period>
 #include <string_view>
 #include <system_error>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // One outstanding read or write of an upgraded protocol.
 struct upgrade_op {
@@ -6610,7 +6758,9 @@ struct upgrade_transport {
   bool closed = false;                        // the socket is gone
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/upgrade_transport.hpp -----
 
 #include <asio/buffer.hpp>
@@ -6637,7 +6787,9 @@ struct upgrade_transport {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 class connection_registry;
 
@@ -7454,7 +7606,9 @@ class connection final : public connection_base {
   char drain_buffer_[256];
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/connection.hpp -----
 // ----- keel/server/signals.hpp -----
 // keel::detail::shutdown_signals: turns SIGINT/SIGTERM into a call on a reactor thread.
@@ -7466,7 +7620,9 @@ class connection final : public connection_base {
 #include <csignal>
 #include <system_error>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Asio delivers the signal as an ordinary completion on `reactor`, so the callback may touch server state
 // without async-signal-safety concerns.
@@ -7488,7 +7644,9 @@ class shutdown_signals {
   asio::signal_set signals_;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/signals.hpp -----
 
 #include <asio/executor_work_guard.hpp>
@@ -7517,7 +7675,9 @@ class shutdown_signals {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // TLS is opt-in so that programs serving plain HTTP neither parse <asio/ssl> and OpenSSL's headers nor map
 // libssl/libcrypto: keel/tls.hpp declares a make_tls_acceptor<Session, App> overload taking tls_tag, which
@@ -7886,7 +8046,9 @@ class basic_server {
   bool shared_acceptor_ = false;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/basic_server.hpp -----
 // ----- keel/server/session.hpp -----
 // keel::detail::http_session: the HTTP/1.1 state machine of one connection, independent of the transport.
@@ -7922,7 +8084,9 @@ class basic_server {
 #include <new>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 class mapped_buffer {
  public:
@@ -7988,7 +8152,9 @@ inline void* map_pages(std::size_t n) {
 }
 inline void unmap_pages(void* p, std::size_t n) noexcept { ::munmap(p, n); }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/mapped_buffer.hpp -----
 // ----- keel/detail/stream_channel.hpp -----
 // keel::detail::stream_channel: what a streaming handler and its connection's session share while a body
@@ -8007,7 +8173,9 @@ inline void unmap_pages(void* p, std::size_t n) noexcept { ::munmap(p, n); }
 #include <limits>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 struct stream_channel;
 
@@ -8112,7 +8280,9 @@ struct stream_channel {
   void wake() const { hooks->wake(session); }
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/stream_channel.hpp -----
 // ----- keel/http/body_decoder.hpp -----
 // keel::http::body_decoder: takes a request body (Content-Length or chunked) apart as its bytes arrive, for
@@ -8147,7 +8317,9 @@ struct stream_channel {
 #include <limits>
 #include <string_view>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 enum class parse_status : std::uint8_t { complete, incomplete, error };
 
@@ -8750,7 +8922,9 @@ class request_parser {
   progress_state progress_;
 };
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/parser.hpp -----
 
 #include <algorithm>
@@ -8758,7 +8932,9 @@ class request_parser {
 #include <cstdint>
 #include <string_view>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 class body_decoder {
  public:
@@ -8886,7 +9062,9 @@ class body_decoder {
   bool chunked_ = false;
 };
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/body_decoder.hpp -----
 // ----- keel/http/writer.hpp -----
 // keel::http::write_response: serialises a keel::response into HTTP/1.1 bytes, appending to an output buffer.
@@ -8900,7 +9078,9 @@ class body_decoder {
 #include <ctime>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 struct cached_date_text {
   std::int64_t seconds = -1;
@@ -8910,9 +9090,13 @@ struct cached_date_text {
 // guard or init call on each access.
 inline constinit thread_local cached_date_text date_state{};
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 // Length of "Sun, 06 Nov 1994 08:49:37 GMT".
 inline constexpr std::size_t imf_fixdate_size = 29;
@@ -9007,7 +9191,9 @@ class date_cache {
 // The Date header value for the current second, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
 inline std::string_view cached_date() noexcept { return date_cache::get(); }
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/date.hpp -----
 
 #include <array>
@@ -9018,7 +9204,8 @@ inline std::string_view cached_date() noexcept { return date_cache::get(); }
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 
@@ -9224,7 +9411,8 @@ void write_continue(Output& out) {
 }
 
 }  // namespace http
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/http/writer.hpp -----
 
 #include <unistd.h>
@@ -9242,7 +9430,9 @@ void write_continue(Output& out) {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 enum class session_action : std::uint8_t {
   read,       // needs more bytes: read into read_buffer(), then on_read(n), then process()
@@ -9855,10 +10045,14 @@ class http_session {
   upgrade_slot upgrade_;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/session.hpp -----
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Non-blocking handle (start() -> port, stop(), wait()) serving `App` over HTTP/1.1.
 template <class App>
@@ -9872,17 +10066,21 @@ void run_server(App& app, const server_config& cfg) {
   s.run();
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/server.hpp -----
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class Router, class Stack, class Services, class ErrorFormat>
 void app<Router, Stack, Services, ErrorFormat>::serve(const server_config& cfg) const {
   detail::run_server(*this, cfg);
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/serve.hpp -----
 // ----- keel/stream.hpp -----
 // Streaming bodies: keel::stream_writer (a response the handler writes as it goes) and keel::body_stream (a
@@ -9908,7 +10106,8 @@ void app<Router, Stack, Services, ErrorFormat>::serve(const server_config& cfg) 
 #include <cstdint>
 #include <string_view>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // The response of a streaming handler. Set the status and headers (response(), content_type(),
 // set_length()) before the first write: the first write or flush sends the head. Without set_length() the
@@ -10060,7 +10259,8 @@ struct extractor<body_stream> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/stream.hpp -----
 // ----- keel/test_client.hpp -----
 // keel::test_client: runs requests through the whole pipeline (parser, router, middleware, handler, writer)
@@ -10083,7 +10283,8 @@ struct extractor<body_stream> {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct test_response {
   int status = 0;
@@ -10326,7 +10527,8 @@ test_client(const App&) -> test_client<App>;
 template <class App>
 test_client(const App&, server_config) -> test_client<App>;
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/test_client.hpp -----
 // ----- keel/upgrade.hpp -----
 // keel::upgrade: a responder that takes the connection over for another protocol after its response
@@ -10358,7 +10560,8 @@ test_client(const App&, server_config) -> test_client<App>;
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class upgraded_io;
 
@@ -10482,6 +10685,7 @@ struct responder<upgrade<F>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/upgrade.hpp -----
 // ----- end of keel.hpp -----

@@ -18,7 +18,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 
@@ -187,4 +188,5 @@ class app {
 template <class R>
 app(R) -> app<R>;
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

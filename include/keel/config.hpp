@@ -36,4 +36,6 @@
 
 // Everything public lives in keel::v0 (inline), so a future ABI break can bump the namespace and two
 // versions can be linked into one program without ODR clashes.
-namespace keel::inline v0 {}
+namespace keel {
+inline namespace v0 {}
+}  // namespace keel

@@ -26,7 +26,8 @@
 #define KEEL_MAX_PATH_PARAMS 16
 #endif
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 template <class T, class Tuple>
@@ -271,4 +272,5 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
   services_type services_{};
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

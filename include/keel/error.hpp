@@ -20,7 +20,8 @@
 #include <variant>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // One offending input: where it was (path/query/header/cookie/body), its path inside that place
 // ("items[3].price", "id"), and why it was rejected.
@@ -176,4 +177,5 @@ class result {
   std::variant<T, http_error> v_;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

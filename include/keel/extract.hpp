@@ -26,7 +26,8 @@
 #include <system_error>
 #include <type_traits>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // Customization point for path parameter types: specialize with
 //   static bool parse(std::string_view decoded, T& out);   static constexpr std::string_view expected =
@@ -162,4 +163,5 @@ http_error bad_path_param(std::string_view name) {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -23,7 +23,8 @@
 #include <string_view>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class file {
  public:
@@ -78,4 +79,5 @@ struct responder<file> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

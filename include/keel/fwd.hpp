@@ -5,7 +5,8 @@
 
 #include <cstdint>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class response;
 class http_error;
@@ -27,4 +28,5 @@ class header_list;
 struct request;
 }  // namespace http
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -33,7 +33,8 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // Handed to each spawned background task: whether shutdown asked it to stop, and a sleep that shutdown
 // interrupts.
@@ -188,4 +189,5 @@ class lifecycle_runner {
 };
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

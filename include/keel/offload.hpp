@@ -21,7 +21,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 namespace detail {
 
 template <class F, class... Args>
@@ -126,4 +127,5 @@ template <class Rep, class Period>
   return detail::sleep_awaiter(std::chrono::duration_cast<std::chrono::steady_clock::duration>(d));
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

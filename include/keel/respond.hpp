@@ -17,7 +17,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 struct responder;
@@ -115,4 +116,5 @@ KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
 }
 }  // namespace detail
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -6,11 +6,13 @@
 #include "keel/server/config.hpp"
 #include "keel/server/server.hpp"
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class Router, class Stack, class Services, class ErrorFormat>
 void app<Router, Stack, Services, ErrorFormat>::serve(const server_config& cfg) const {
   detail::run_server(*this, cfg);
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

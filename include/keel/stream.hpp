@@ -28,7 +28,8 @@
 #include <cstdint>
 #include <string_view>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // The response of a streaming handler. Set the status and headers (response(), content_type(),
 // set_length()) before the first write: the first write or flush sends the head. Without set_length() the
@@ -180,4 +181,5 @@ struct extractor<body_stream> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

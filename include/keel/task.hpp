@@ -10,7 +10,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T = void>
 class task;
@@ -161,4 +162,5 @@ void start_detached(task<T> t, F done) {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -25,7 +25,8 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct test_response {
   int status = 0;
@@ -268,4 +269,5 @@ test_client(const App&) -> test_client<App>;
 template <class App>
 test_client(const App&, server_config) -> test_client<App>;
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

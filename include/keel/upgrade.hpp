@@ -35,7 +35,8 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class upgraded_io;
 
@@ -159,4 +160,5 @@ struct responder<upgrade<F>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

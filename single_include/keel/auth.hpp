@@ -37,7 +37,10 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::auth::detail {
+namespace keel {
+inline namespace v0 {
+namespace auth {
+namespace detail {
 
 inline constexpr std::string_view base64url_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -139,7 +142,10 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
   return out;
 }
 
-}  // namespace keel::inline v0::auth::detail
+}  // namespace detail
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/auth/detail/base64url.hpp -----
 // ----- keel/auth/detail/evp.hpp -----
 // OpenSSL 3 EVP plumbing for JOSE: owning pointers, digests fetched once, per-thread contexts, HMAC with a
@@ -155,7 +161,9 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 // A key is bound to exactly one of these (RFC 7518 section 3.1, RFC 8037 section 3.1). "none" is not one.
 enum class jwt_alg : std::uint8_t { HS256, HS384, HS512, RS256, PS256, ES256, EdDSA };
@@ -283,7 +291,9 @@ class key_error : public std::runtime_error {
   jwt_errc code_;
 };
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/auth/jwt_error.hpp -----
 
 #include <openssl/core_names.h>
@@ -303,7 +313,10 @@ class key_error : public std::runtime_error {
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::auth::detail {
+namespace keel {
+inline namespace v0 {
+namespace auth {
+namespace detail {
 
 struct pkey_free {
   void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
@@ -547,7 +560,10 @@ inline bool verify_with_pkey(EVP_PKEY* key, jwt_alg alg, std::string_view input,
   return ok;
 }
 
-}  // namespace keel::inline v0::auth::detail
+}  // namespace detail
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/auth/detail/evp.hpp -----
 
 #include <openssl/bio.h>
@@ -572,7 +588,9 @@ inline bool verify_with_pkey(EVP_PKEY* key, jwt_alg alg, std::string_view input,
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 namespace detail {
 
@@ -1050,7 +1068,9 @@ class key_set {
   std::size_t current_ = npos;
 };
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/auth/jwk.hpp -----
 // ----- keel/auth/jwt.hpp -----
 // JSON Web Tokens (RFC 7519) in the JWS compact serialization (RFC 7515): sign a claims DTO, verify a token
@@ -1084,7 +1104,9 @@ class key_set {
 #include <variant>
 #include <vector>
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 // What verify() checks besides the signature. Build it once (it is read, never copied, per token).
 struct verify_options {
@@ -1177,9 +1199,12 @@ inline std::int64_t unix_now() noexcept {
       .count();
 }
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <>
 struct json_traits<auth::audience> {
@@ -1202,9 +1227,13 @@ struct json_traits<auth::audience> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::auth::detail {
+namespace keel {
+inline namespace v0 {
+namespace auth {
+namespace detail {
 
 // A reusable byte buffer with simdjson's padding after the data.
 class padded_buffer {
@@ -1502,9 +1531,14 @@ inline const jwt_key& signing_key(const key_set& keys) {
   return *key;
 }
 
-}  // namespace keel::inline v0::auth::detail
+}  // namespace detail
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 // A signed JWT whose payload is `claims` as JSON; header {"alg":...,"kid":...,"typ":"JWT"}. Throws key_error
 // when the key cannot sign. Set iat/exp in your claims (unix_now() + lifetime).
@@ -1568,7 +1602,9 @@ inline jwt_result<std::string> verify_jws(std::string_view token, const jwt_key&
   return verify_jws(token, std::span<const jwt_key>(&key, 1), options);
 }
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/auth/jwt.hpp -----
 // ----- keel/auth/password.hpp -----
 // Password hashing with Argon2id (RFC 9106) from libsodium, as PHC strings:
@@ -1600,7 +1636,9 @@ inline jwt_result<std::string> verify_jws(std::string_view token, const jwt_key&
 #include <thread>
 #include <utility>
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 // Argon2id cost. The defaults are OWASP's Password Storage Cheat Sheet recommendation (m=19 MiB, t=2, p=1);
 // OWASP's equivalent alternatives trade memory for passes (m=46 MiB t=1, m=12 MiB t=3, m=9 MiB t=4, m=7 MiB
@@ -1768,6 +1806,8 @@ inline password_result verify_password_or_dummy_sync(std::string_view password,
       std::string(password), hash ? std::optional<std::string>(std::string(*hash)) : std::nullopt, params);
 }
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/auth/password.hpp -----
 // ----- end of keel/auth.hpp -----

@@ -19,7 +19,9 @@
 
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // "application/json; charset=utf-8" -> "application/json" (case kept: compare with iequals).
 constexpr std::string_view media_type_of(std::string_view content_type) noexcept {
@@ -29,7 +31,9 @@ constexpr std::string_view media_type_of(std::string_view content_type) noexcept
   return type;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/detail/media_type.hpp -----
 // ----- keel/extractors/detail/text_fields.hpp -----
 // Fills a DTO from text key/value pairs: a query string or an application/x-www-form-urlencoded body.
@@ -47,7 +51,9 @@ constexpr std::string_view media_type_of(std::string_view content_type) noexcept
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 // One problem: where (`items[3].price`; "" for the document itself) and why.
 struct error {
@@ -102,7 +108,9 @@ http_error to_http_error(const read_result<T>& result, std::string_view location
   return to_http_error(result.errors(), result.syntax_error(), location);
 }
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/errors.hpp -----
 // ----- keel/json/nullable.hpp -----
 // keel::nullable<T>: a JSON field with three states, for partial updates (PATCH): left out (absent), sent as
@@ -117,7 +125,8 @@ http_error to_http_error(const read_result<T>& result, std::string_view location
 #include <optional>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 class nullable {
@@ -174,7 +183,8 @@ template <class T>
 inline constexpr bool is_nullable<nullable<T>> = true;
 }  // namespace detail
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/nullable.hpp -----
 // ----- keel/json/read_context.hpp -----
 // The state of one json_io::read: path, errors, depth, and the syntax-or-type-error helpers.
@@ -190,7 +200,9 @@ inline constexpr bool is_nullable<nullable<T>> = true;
 
 // The helpers below tell a wrong-typed value (a field error) from malformed JSON (a syntax error).
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 namespace ondemand = simdjson::ondemand;
 
@@ -406,7 +418,9 @@ inline void reject_type(ondemand::value value, std::string_view expected, read_c
   ctx.fail(reason);
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/read_context.hpp -----
 // ----- keel/json/reflect.hpp -----
 // DTO reflection: the Dto concept, field count, field access by index with JSON names, and DTO policies.
@@ -427,7 +441,9 @@ inline void reject_type(ondemand::value value, std::string_view expected, read_c
 
 // Boost.PFR >= 1.84 has them; 1.81 does not, so we read them out of __PRETTY_FUNCTION__.
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 #if BOOST_VERSION >= 108400
 
@@ -504,7 +520,9 @@ template <class T>
 inline constexpr auto cpp_field_names =
     cpp_field_names_impl<T>(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/detail/reflect/field_names.hpp -----
 
 #include <array>
@@ -528,7 +546,8 @@ inline constexpr auto cpp_field_names =
 // `static constexpr keel::key_text transform(std::string_view cpp_name)`; everything runs at compile time.
 // (key_text rather than std::string: clang 16 cannot evaluate libstdc++ 12's std::string at compile time.)
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // A JSON key being built at compile time (at most 255 bytes).
 struct key_text {
@@ -618,9 +637,12 @@ struct rename {
 template <class... Renames>
 struct renames {};
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T>
 struct naming_policy_of {
@@ -701,24 +723,32 @@ struct json_name_holder {
   static constexpr auto token_storage = to_char_array<token_size>(token.view());
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // The JSON key of field I of T, after renames and the naming policy.
 template <class T, std::size_t I>
 inline constexpr std::string_view json_field_name{detail::json_name_holder<T, I>::storage.data(),
                                                   detail::json_name_holder<T, I>::size};
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T, std::size_t I>
 inline constexpr std::string_view json_key_token{json_name_holder<T, I>::token_storage.data(),
                                                  json_name_holder<T, I>::token_size};
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/naming.hpp -----
 // ----- keel/json/traits.hpp -----
 // The customization point for user types that are not DTOs: keel::json_traits<T>.
@@ -740,7 +770,8 @@ inline constexpr std::string_view json_key_token{json_name_holder<T, I>::token_s
 // then calls from_json; a false return becomes an error at the field's path with `reason`. Either half may
 // be left out for types that are only written or only read. The OpenAPI generator describes T by json_type.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 struct json_traits;
@@ -773,7 +804,8 @@ struct reject {};
 struct use_defaults {};
 struct as_absent {};
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/traits.hpp -----
 
 #include <boost/pfr.hpp>
@@ -783,16 +815,21 @@ struct as_absent {};
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T>
 inline constexpr bool is_std_array = false;
 template <class T, std::size_t N>
 inline constexpr bool is_std_array<std::array<T, N>> = true;
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // A DTO is a plain aggregate struct (no base classes, no user constructors) read and written field by field.
 // Types with a json_traits specialization are not DTOs even if they are aggregates.
@@ -865,7 +902,8 @@ inline constexpr bool missing_fields_use_defaults = [] {
   }
 }();
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/reflect.hpp -----
 // ----- keel/json/writer.hpp -----
 // JSON output: keel::json_io::write appends a value as JSON to a std::string; to_string returns one.
@@ -897,7 +935,9 @@ inline constexpr bool missing_fields_use_defaults = [] {
 // Compact output copies each field's precomputed `"key":` in one block and escapes strings eight bytes at
 // a time; nothing is allocated except the growth of `out` (reuse the buffer and there is none).
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 struct write_options {
   bool pretty = false;  // newlines and `indent` spaces per level, "key": value
@@ -906,9 +946,13 @@ struct write_options {
   bool null_for_empty_optional = false;  // default: an empty std::optional field is left out
 };
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T>
 inline constexpr bool is_variant = false;
@@ -1332,9 +1376,13 @@ class json_writer {
   int depth_ = 0;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 // Appends the JSON form of `value` to `out`.
 template <class T>
@@ -1357,7 +1405,9 @@ std::string to_string(const T& value, const write_options& options = {}) {
   return out;
 }
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/writer.hpp -----
 
 #include <simdjson.h>
@@ -1388,15 +1438,20 @@ std::string to_string(const T& value, const write_options& options = {}) {
 // called after all its fields were read without error; the returned paths are relative to the DTO.
 // Duplicate keys are detected for known fields and map entries; duplicates of ignored unknown keys are not.
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 struct read_options {
   std::size_t max_depth = 64;  // objects and arrays nested deeper are an error (the reader recurses)
 };
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // Cross-field checks: `std::vector<keel::json_io::error> validate() const` on a DTO.
 template <class T>
@@ -1404,9 +1459,12 @@ concept SelfValidating = requires(const T& dto) {
   { dto.validate() } -> std::convertible_to<std::vector<json_io::error>>;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Which JSON type a C++ type is read from; std::variant picks its alternative by it.
 enum class json_kind { null, boolean, integer, number, string, array, object, any };
@@ -1919,9 +1977,13 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
   return json_io::read_result<T>(std::move(out));
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 // Parses `json` in place: its buffer must have SIMDJSON_PADDING (64) readable bytes after the end, as a
 // connection buffer with spare room does (simdjson::padded_string_view(data, length, capacity)).
@@ -1964,7 +2026,9 @@ requires std::same_as<String, std::string> read_result<T> read(const String& jso
   return read<T>(json.data(), json.size(), json.capacity(), options);
 }
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/reader.hpp -----
 
 #include <bitset>
@@ -1986,7 +2050,9 @@ requires std::same_as<String, std::string> read_result<T> read(const String& jso
 // default_max_repeated_values. Values beyond it are a 422 and are not stored, so a client cannot make the
 // server hold (or build SQL from) an unbounded list.
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // A validator over a vector of values (keel::sized<std::vector<int>, 1, 5>): its rules see the whole list.
 template <class M>
@@ -2137,7 +2203,9 @@ result<T> read_text_fields(std::string_view encoded, std::string_view location, 
   return out;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/detail/text_fields.hpp -----
 
 #include <string_view>
@@ -2149,7 +2217,8 @@ result<T> read_text_fields(std::string_view encoded, std::string_view location, 
 // required unless the DTO declares `keel_missing_fields = keel::use_defaults`; unknown keys are ignored
 // unless it declares `keel_unknown_fields = keel::reject`. Bad values: 422, location "form", path the key.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <Dto T>
 struct form : detail::value_holder<T> {
@@ -2181,7 +2250,8 @@ struct extractor<form<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/form.hpp -----
 // ----- keel/extractors/json.hpp -----
 // keel::json<T>: the request body parsed as JSON into T (a DTO or a container of them), as a handler
@@ -2198,7 +2268,8 @@ struct extractor<form<T>> {
 //   - wrong types, missing required fields, validator rules: 422 "validation_failed" listing every field
 //     (location "body", path like `items[3].price`).
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 struct json : detail::value_holder<T> {
@@ -2243,7 +2314,8 @@ struct extractor<json<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/json.hpp -----
 // ----- keel/extractors/query.hpp -----
 // keel::query<T>: the query string read into a DTO, as a handler parameter.
@@ -2260,7 +2332,8 @@ struct extractor<json<T>> {
 // `keel_unknown_fields = keel::reject`. Bad values: 422, location "query", path the key. Field types: see
 // keel/extractors/detail/text_fields.hpp.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <Dto T>
 struct query : detail::value_holder<T> {
@@ -2281,7 +2354,8 @@ struct extractor<query<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/extractors/query.hpp -----
 // ----- keel/json/response.hpp -----
 // Returning a DTO from a handler answers 200 with its JSON; keel::created<T> answers 201 (+ Location).
@@ -2291,7 +2365,8 @@ struct extractor<query<T>> {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 template <class T>
@@ -2332,7 +2407,8 @@ struct responder<created<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/json/response.hpp -----
 // ----- keel/validate/formats.hpp -----
 // Hand-written checks for string formats (email, UUID, URL, UTF-8 length): no std::regex, no allocation.
@@ -2341,7 +2417,9 @@ struct responder<created<T>> {
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Code points in valid UTF-8 (the reader has already rejected invalid UTF-8): every byte that is not a
 // continuation byte starts one.
@@ -2444,7 +2522,9 @@ constexpr bool is_http_url(std::string_view s) noexcept {
   return true;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/validate/formats.hpp -----
 // ----- keel/validate/rules.hpp -----
 // The built-in validation rules and the validator types users put in DTOs.
@@ -2473,7 +2553,9 @@ constexpr bool is_http_url(std::string_view s) noexcept {
 // Rules compose: keel::validated<std::string, keel::rules::length<3, 20>, keel::rules::matches<"^\\w+$">>.
 // Floating-point bounds are not template arguments on clang 16, so range bounds are integers.
 
-namespace keel::inline v0::rules {
+namespace keel {
+inline namespace v0 {
+namespace rules {
 
 inline constexpr std::size_t unbounded = std::numeric_limits<std::size_t>::max();
 
@@ -2623,9 +2705,12 @@ struct count {
   }
 };
 
-}  // namespace keel::inline v0::rules
+}  // namespace rules
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <std::size_t Min, std::size_t Max = rules::unbounded>
 using text = validated<std::string, rules::length<Min, Max>>;
@@ -2649,6 +2734,7 @@ using non_empty = validated<Container, rules::count<1>>;
 template <class Container, std::size_t Min, std::size_t Max = rules::unbounded>
 using sized = validated<Container, rules::count<Min, Max>>;
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/validate/rules.hpp -----
 // ----- end of keel/json.hpp -----

@@ -53,7 +53,9 @@
 // The schemas are built as text once, when the document is generated (at startup), so this is plain runtime
 // code instantiated once per described type: no constant-evaluated JSON.
 
-namespace keel::inline v0::openapi {
+namespace keel {
+inline namespace v0 {
+namespace openapi {
 
 class schema_registry;
 
@@ -403,7 +405,9 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
   }
 }
 
-}  // namespace keel::inline v0::openapi
+}  // namespace openapi
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/openapi/schema.hpp -----
 
 #include <cstddef>
@@ -433,7 +437,9 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
 //   static constexpr std::string_view keel_name = "X-Token";  // header and cookie names
 // A query DTO becomes one query parameter per field; keel::body (raw) becomes an octet-stream body.
 
-namespace keel::inline v0::openapi {
+namespace keel {
+inline namespace v0 {
+namespace openapi {
 
 // The same fields a route's .doc({...}) takes (keel/router/route_doc.hpp), for the keyed table below.
 using operation_doc = keel::route_doc;
@@ -919,7 +925,9 @@ std::string document(const info& meta = {}) {
   return detail::document_of(meta, static_cast<typename Router::routes_type*>(nullptr));
 }
 
-}  // namespace keel::inline v0::openapi
+}  // namespace openapi
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/openapi/document.hpp -----
 
 #include <cstdlib>
@@ -942,7 +950,8 @@ std::string document(const info& meta = {}) {
 // '..', no '%'), read per request: the docs are a development aid, not a hot path. Missing files answer 404
 // in the app's error shape. scripts/swagger-ui-sri prints the hashes for another version.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct docs_options {
   openapi::info info{};
@@ -1140,6 +1149,7 @@ class openapi_docs {
   std::shared_ptr<state> state_;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/openapi/docs.hpp -----
 // ----- end of keel/openapi.hpp -----

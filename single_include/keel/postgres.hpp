@@ -32,7 +32,9 @@
 #include <string_view>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 namespace detail {
 
 // Type OIDs from PostgreSQL's pg_type.dat (stable across versions).
@@ -216,6 +218,8 @@ inline std::unique_ptr<connection> open_postgres(const std::string& url) {
 inline const bool postgres_registered = (registered_postgres_factory() = &open_postgres, true);
 
 }  // namespace detail
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/postgres.hpp -----
 // ----- end of keel/postgres.hpp -----

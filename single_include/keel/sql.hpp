@@ -40,7 +40,9 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // Thrown by every SQL call that fails: the engine's message, plus the SQL text when there is one.
 class sql_error : public std::runtime_error {
@@ -120,7 +122,9 @@ inline std::string quoted_sql(std::string_view sql) {
 
 }  // namespace detail
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/error.hpp -----
 
 #include <cstdint>
@@ -131,7 +135,9 @@ inline std::string quoted_sql(std::string_view sql) {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 enum class engine { sqlite, postgres };
 
@@ -344,14 +350,19 @@ class connection {
   statement* last_ = nullptr;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/connection.hpp -----
 
 #include <array>
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0::sql::detail {
+namespace keel {
+inline namespace v0 {
+namespace sql {
+namespace detail {
 
 // `question` is the engine-neutral `?` text the builder hands to connection::prepare (which renumbers it
 // once per cached statement); the numbered styles are what each engine finally receives.
@@ -465,7 +476,10 @@ struct member_traits<V C::*> {
   using value_type = V;
 };
 
-}  // namespace keel::inline v0::sql::detail
+}  // namespace detail
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/detail/query_text.hpp -----
 // ----- keel/sql/params.hpp -----
 // keel::sql::param_list: parameters captured as values at build time (the typed query builder's), bound
@@ -489,7 +503,9 @@ struct member_traits<V C::*> {
 #include <string_view>
 #include <type_traits>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 template <class T>
 struct value_traits;
@@ -659,7 +675,9 @@ concept Readable = requires(const statement& s) {
   { value_traits<T>::read(s, 0) } -> std::same_as<T>;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/value.hpp -----
 
 #include <cstddef>
@@ -670,7 +688,9 @@ concept Readable = requires(const statement& s) {
 #include <variant>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 using sql_value = std::variant<std::nullptr_t, std::int64_t, double, std::string, bool>;
 
@@ -744,7 +764,9 @@ void param_list::add(const T& v) {
   value_traits<std::remove_cvref_t<T>>::bind(recorder, static_cast<int>(values_.size()) + 1, v);
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/params.hpp -----
 
 #include <cstddef>
@@ -754,7 +776,9 @@ void param_list::add(const T& v) {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 namespace detail {
 
@@ -1064,7 +1088,9 @@ struct column {
 template <auto Member>
 inline constexpr column<Member> field{};
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/detail/query_condition.hpp -----
 // ----- keel/sql/runner.hpp -----
 // keel::sql::query_api<Derived>: the co_await query methods shared by keel::db and keel::sql::transaction.
@@ -1096,7 +1122,9 @@ inline constexpr column<Member> field{};
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 namespace detail {
 
@@ -1229,7 +1257,9 @@ template <class T>
 using rows_result_t = std::conditional_t<RowWithTextViews<T>, rows<T>, std::vector<T>>;
 }  // namespace detail
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/rows.hpp -----
 
 #include <boost/pfr.hpp>
@@ -1243,7 +1273,9 @@ using rows_result_t = std::conditional_t<RowWithTextViews<T>, rows<T>, std::vect
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // A row type: a DTO whose every field is Readable (columns matched by the C++ member name).
 template <class T>
@@ -1417,7 +1449,9 @@ std::int64_t execute(connection& c, std::string_view sql, const Args&... args) {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/row.hpp -----
 
 #include <cstdint>
@@ -1426,7 +1460,9 @@ std::int64_t execute(connection& c, std::string_view sql, const Args&... args) {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 enum class access { read, write };
 
@@ -1554,7 +1590,9 @@ class query_api {
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/runner.hpp -----
 
 #include <cstdint>
@@ -1564,7 +1602,9 @@ class query_api {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // A statement that always answers one row of one column (an aggregate without GROUP BY): read it with
 // fetch_value, which returns the value itself.
@@ -1661,7 +1701,9 @@ auto max(column<Member>, const Q& select) {
   return detail::column_aggregate<std::optional<value>, Member>("max", select, {});
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/aggregate.hpp -----
 // ----- keel/sql/database.hpp -----
 // keel::db: the database a handler receives (`keel::db& db` after app.provide(db)). SQLite by default (a
@@ -1686,7 +1728,10 @@ auto max(column<Member>, const Q& select) {
 
 #include <exception>
 
-namespace keel::inline v0::sql::detail {
+namespace keel {
+inline namespace v0 {
+namespace sql {
+namespace detail {
 
 // What Retry-After says on a 503 for a busy database: a lock is usually held for milliseconds, and a
 // client that retries sooner than a second adds to the contention it met.
@@ -1714,7 +1759,10 @@ inline constexpr const char* busy_retry_after_seconds = "1";
   }
 }
 
-}  // namespace keel::inline v0::sql::detail
+}  // namespace detail
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/request_errors.hpp -----
 
 #include <asio/execution/outstanding_work.hpp>
@@ -1740,7 +1788,9 @@ inline constexpr const char* busy_retry_after_seconds = "1";
 #endif
 #endif
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 namespace detail {
 
 inline void check_not_on_reactor() {
@@ -1920,7 +1970,9 @@ inline void connection_lease::release() noexcept {
   slots_ = nullptr;
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/pool.hpp -----
 // ----- keel/sql/read_batch.hpp -----
 // keel::sql::detail::read_batcher: runs the SQLite reads of many coroutines in batches, one worker wake-up
@@ -1937,7 +1989,9 @@ inline void connection_lease::release() noexcept {
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // How every SQLite connection of a database is configured. The defaults are durable: with WAL and
 // synchronous=FULL a commit is on disk (one fsync of the WAL) before it returns, so it survives a power
@@ -2126,7 +2180,9 @@ class sqlite_connection final : public connection {
   sqlite3* db_ = nullptr;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/sqlite.hpp -----
 
 #include <asio/execution/outstanding_work.hpp>
@@ -2143,7 +2199,10 @@ class sqlite_connection final : public connection {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql::detail {
+namespace keel {
+inline namespace v0 {
+namespace sql {
+namespace detail {
 
 using keel::detail::post_memory;
 
@@ -2339,7 +2398,10 @@ class batched_read : private batch_job {
   std::exception_ptr error_;
 };
 
-}  // namespace keel::inline v0::sql::detail
+}  // namespace detail
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/read_batch.hpp -----
 // ----- keel/sql/snapshot.hpp -----
 // keel::sql::read_snapshot: a read-only transaction whose statements all see the database as it was at one
@@ -2357,7 +2419,9 @@ class batched_read : private batch_job {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 namespace detail {
 
@@ -2464,7 +2528,9 @@ class read_snapshot : public query_api<read_snapshot> {
   bool owns_transaction_ = false;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/snapshot.hpp -----
 // ----- keel/sql/transaction.hpp -----
 // keel::sql::transaction: a coroutine-friendly transaction (BEGIN / COMMIT / ROLLBACK), nested through
@@ -2482,7 +2548,9 @@ class read_snapshot : public query_api<read_snapshot> {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // PostgreSQL honours the level; SQLite transactions are always serializable (BEGIN IMMEDIATE takes the
 // write lock up front, so two transactions never deadlock upgrading a read lock).
@@ -2636,7 +2704,9 @@ class transaction : public query_api<transaction> {
   bool open_ = false;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/transaction.hpp -----
 
 #include <algorithm>
@@ -2651,7 +2721,9 @@ class transaction : public query_api<transaction> {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 struct db_options {
   sqlite_options sqlite;
@@ -2683,9 +2755,12 @@ inline bool starts_with(std::string_view s, std::string_view prefix) noexcept {
 
 }  // namespace detail
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class db : public sql::query_api<db> {
  public:
@@ -2911,7 +2986,8 @@ class db : public sql::query_api<db> {
   std::optional<sql::detail::read_batcher> batcher_;  // SQLite file databases only
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/database.hpp -----
 // ----- keel/sql/json_column.hpp -----
 // keel::sql::json<T>: a row field stored as one JSON document, for structured values a column type cannot
@@ -2932,7 +3008,9 @@ class db : public sql::query_api<db> {
 #include <string>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 template <class T>
 struct json {
@@ -2963,9 +3041,12 @@ struct value_traits<json<T>> {
   }
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // A row with a json<T> field is also a DTO handlers answer with and read: the field is T's JSON (and T's
 // schema in the OpenAPI document), not a nested {"value": ...}.
@@ -2979,7 +3060,8 @@ struct json_traits<sql::json<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/json_column.hpp -----
 // ----- keel/sql/migrate.hpp -----
 // keel::sql::migrate: versioned schema migrations, each applied once inside a transaction and recorded with
@@ -3000,7 +3082,9 @@ struct json_traits<sql::json<T>> {
 #include <string_view>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 struct migration {
   std::int64_t version;  // ordered, unique; never reuse or renumber one that was applied
@@ -3131,7 +3215,9 @@ inline bool migrate_command(int argc, char** argv, db& database, std::span<const
   return true;
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/migrate.hpp -----
 // ----- keel/sql/page.hpp -----
 // Paging a list: keel::paging (the `?limit=&offset=` query DTO), keel::page<T> (the answer:
@@ -3149,7 +3235,8 @@ inline bool migrate_command(int argc, char** argv, db& database, std::span<const
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // `?limit=20&offset=40`: a keel::query<keel::paging> handler parameter. Absent keys keep these defaults; a
 // limit outside 1..100 or a negative offset is a 422. A handler with filters of its own puts the same two
@@ -3170,9 +3257,12 @@ struct page {
   std::int64_t offset = 0;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 namespace detail {
 
@@ -3225,7 +3315,9 @@ auto fetch_page(Executor& executor, Q select, const P& paging) -> task<page<type
   co_return out;
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/page.hpp -----
 // ----- keel/sql/query.hpp -----
 // keel::sql typed queries over a table DTO: select<T>().where(field<&T::m> == v).order_by(...).limit(n),
@@ -3250,7 +3342,9 @@ auto fetch_page(Executor& executor, Q select, const P& paging) -> task<page<type
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // The table a row type maps to: `static constexpr std::string_view keel_table = "...";` in the DTO, and
 // optionally `keel_primary_key` (default "id").
@@ -3359,7 +3453,9 @@ struct table_sql {
 };
 
 }  // namespace detail
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/detail/query_table.hpp -----
 
 #include <cstdint>
@@ -3370,7 +3466,9 @@ struct table_sql {
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 enum class direction { asc, desc };
 
@@ -3644,7 +3742,9 @@ static_select<T> select() {
   return {};
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/detail/query_select.hpp -----
 
 #include <algorithm>
@@ -3655,7 +3755,9 @@ static_select<T> select() {
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // A statement whose text is a compile-time constant and whose values were captured when it was made.
 template <class Row, bool Read>
@@ -3760,7 +3862,9 @@ auto load_related(Executor& executor, const Rows& rows, Foreign foreign) -> task
   co_return out;
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/query.hpp -----
 // ----- keel/sql/testing.hpp -----
 // keel::sql testing utilities: a fixture whose database changes roll back when it ends, and factories that
@@ -3774,7 +3878,9 @@ auto load_related(Executor& executor, const Rows& rows, Foreign foreign) -> task
 #include <optional>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // For its lifetime every query of `database` (from handlers too) runs on one connection inside a
 // transaction, and db.begin() opens savepoints; the destructor rolls everything back. One at a time per db.
@@ -3841,6 +3947,8 @@ class factory {
   std::int64_t sequence_ = 0;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/sql/testing.hpp -----
 // ----- end of keel/sql.hpp -----

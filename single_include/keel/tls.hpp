@@ -25,7 +25,9 @@
 #include <system_error>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Speaks HTTP/1.1 only, so when a client offers ALPN we pick "http/1.1" and never let it assume h2.
 inline int select_http11_alpn(SSL*, const unsigned char** out, unsigned char* out_len,
@@ -80,6 +82,8 @@ tls_acceptor<App> make_tls_acceptor(tls_tag, const tls_config& tls, int) {
   return out;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 // ----- end of keel/server/tls.hpp -----
 // ----- end of keel/tls.hpp -----

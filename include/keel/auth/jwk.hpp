@@ -38,7 +38,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 namespace detail {
 
@@ -516,4 +518,6 @@ class key_set {
   std::size_t current_ = npos;
 };
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel

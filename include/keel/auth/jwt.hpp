@@ -39,7 +39,9 @@
 #include <variant>
 #include <vector>
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 // What verify() checks besides the signature. Build it once (it is read, never copied, per token).
 struct verify_options {
@@ -132,9 +134,12 @@ inline std::int64_t unix_now() noexcept {
       .count();
 }
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <>
 struct json_traits<auth::audience> {
@@ -157,9 +162,13 @@ struct json_traits<auth::audience> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::auth::detail {
+namespace keel {
+inline namespace v0 {
+namespace auth {
+namespace detail {
 
 // A reusable byte buffer with simdjson's padding after the data.
 class padded_buffer {
@@ -457,9 +466,14 @@ inline const jwt_key& signing_key(const key_set& keys) {
   return *key;
 }
 
-}  // namespace keel::inline v0::auth::detail
+}  // namespace detail
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 // A signed JWT whose payload is `claims` as JSON; header {"alg":...,"kid":...,"typ":"JWT"}. Throws key_error
 // when the key cannot sign. Set iat/exp in your claims (unix_now() + lifetime).
@@ -523,4 +537,6 @@ inline jwt_result<std::string> verify_jws(std::string_view token, const jwt_key&
   return verify_jws(token, std::span<const jwt_key>(&key, 1), options);
 }
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel

@@ -9,7 +9,9 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 // A key is bound to exactly one of these (RFC 7518 section 3.1, RFC 8037 section 3.1). "none" is not one.
 enum class jwt_alg : std::uint8_t { HS256, HS384, HS512, RS256, PS256, ES256, EdDSA };
@@ -137,4 +139,6 @@ class key_error : public std::runtime_error {
   jwt_errc code_;
 };
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel

@@ -30,7 +30,9 @@
 #include <thread>
 #include <utility>
 
-namespace keel::inline v0::auth {
+namespace keel {
+inline namespace v0 {
+namespace auth {
 
 // Argon2id cost. The defaults are OWASP's Password Storage Cheat Sheet recommendation (m=19 MiB, t=2, p=1);
 // OWASP's equivalent alternatives trade memory for passes (m=46 MiB t=1, m=12 MiB t=3, m=9 MiB t=4, m=7 MiB
@@ -198,4 +200,6 @@ inline password_result verify_password_or_dummy_sync(std::string_view password,
       std::string(password), hash ? std::optional<std::string>(std::string(*hash)) : std::nullopt, params);
 }
 
-}  // namespace keel::inline v0::auth
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel

@@ -12,7 +12,9 @@
 #include <exception>
 #include <string>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Logs an exception that escaped a handler; the client sees a 500 with the request id only.
 inline void log_handler_exception(request_context& ctx, const char* what) {
@@ -49,4 +51,6 @@ inline void respond_to_exception(request_context& ctx) {
   }
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -19,7 +19,9 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Every request that runs a coroutine handler creates a few frames of similar sizes. Keeping the freed blocks
 // in per-thread lists means the steady state never reaches malloc. A frame may be freed on another thread
@@ -132,4 +134,6 @@ struct recycled_frame {
   static void operator delete(void* p, std::size_t size) noexcept { frame_allocator::deallocate(p, size); }
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -11,7 +11,9 @@
 #include <new>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // asio frees an operation's memory before it invokes the handler, so the handler may start the next
 // operation of the same kind and get the same storage back. When a request does not fit (too large, or the
@@ -94,4 +96,6 @@ auto with_memory(handler_memory<Size>& memory, Handler&& fn) {
   return asio::bind_allocator(handler_allocator<void, Size>(memory), std::forward<Handler>(fn));
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

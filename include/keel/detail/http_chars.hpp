@@ -14,7 +14,9 @@
 #include <emmintrin.h>
 #endif
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // One bit per class, so one table serves every check the parser makes per byte.
 enum http_char_class : std::uint8_t {
@@ -311,4 +313,6 @@ constexpr bool for_each_list_element(std::string_view list, Fn&& fn) {
   return true;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

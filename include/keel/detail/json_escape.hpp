@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Appends `s` as a JSON string literal (with the quotes) to `out`. Bytes >= 0x80 pass through unchanged, so
 // valid UTF-8 stays valid UTF-8.
@@ -52,4 +54,6 @@ inline void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

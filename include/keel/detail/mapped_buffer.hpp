@@ -15,7 +15,9 @@
 #include <new>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 class mapped_buffer {
  public:
@@ -81,4 +83,6 @@ inline void* map_pages(std::size_t n) {
 }
 inline void unmap_pages(void* p, std::size_t n) noexcept { ::munmap(p, n); }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -10,7 +10,9 @@
 #include <memory>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // a[0, n) == b[0, n) for short ranges: overlapping word compares that never read past either end.
 KEEL_ALWAYS_INLINE bool equal_bytes(const char* a, const char* b, std::size_t n) noexcept {
@@ -127,4 +129,6 @@ inline char* extend_output(std::string& out, std::size_t n) {
 }
 KEEL_ALWAYS_INLINE char* extend_output(output_buffer& out, std::size_t n) { return out.extend(n); }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

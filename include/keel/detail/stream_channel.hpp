@@ -18,7 +18,9 @@
 #include <limits>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 struct stream_channel;
 
@@ -123,4 +125,6 @@ struct stream_channel {
   void wake() const { hooks->wake(session); }
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -7,8 +7,12 @@
 
 #include <atomic>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 inline std::atomic<bool> running_under_test_client{false};
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

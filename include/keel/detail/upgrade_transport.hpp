@@ -13,7 +13,9 @@
 #include <string_view>
 #include <system_error>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // One outstanding read or write of an upgraded protocol.
 struct upgrade_op {
@@ -35,4 +37,6 @@ struct upgrade_transport {
   bool closed = false;                        // the socket is gone
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

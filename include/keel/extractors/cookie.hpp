@@ -18,7 +18,8 @@
 // taken as sent, minus surrounding double quotes: cookies have no standard encoding, so nothing is
 // percent-decoded. A missing cookie is a 422 naming it (location "cookie") unless T is a std::optional.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace http {
 
@@ -62,4 +63,5 @@ struct extractor<cookie<Name, T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

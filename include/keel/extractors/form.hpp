@@ -20,7 +20,8 @@
 // required unless the DTO declares `keel_missing_fields = keel::use_defaults`; unknown keys are ignored
 // unless it declares `keel_unknown_fields = keel::reject`. Bad values: 422, location "form", path the key.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <Dto T>
 struct form : detail::value_holder<T> {
@@ -52,4 +53,5 @@ struct extractor<form<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

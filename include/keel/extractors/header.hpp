@@ -17,7 +17,8 @@
 // missing header is a 422 naming it (location "header") unless T is a std::optional. Names match
 // case-insensitively.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <fixed_string Name, detail::single_text_target T>
 struct header : detail::value_holder<T> {
@@ -35,4 +36,5 @@ struct extractor<header<Name, T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

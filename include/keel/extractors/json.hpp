@@ -22,7 +22,8 @@
 //   - wrong types, missing required fields, validator rules: 422 "validation_failed" listing every field
 //     (location "body", path like `items[3].price`).
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 struct json : detail::value_holder<T> {
@@ -67,4 +68,5 @@ struct extractor<json<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

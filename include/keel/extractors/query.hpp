@@ -20,7 +20,8 @@
 // `keel_unknown_fields = keel::reject`. Bad values: 422, location "query", path the key. Field types: see
 // keel/extractors/detail/text_fields.hpp.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <Dto T>
 struct query : detail::value_holder<T> {
@@ -41,4 +42,5 @@ struct extractor<query<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

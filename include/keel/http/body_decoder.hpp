@@ -16,7 +16,9 @@
 #include <cstdint>
 #include <string_view>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 class body_decoder {
  public:
@@ -144,4 +146,6 @@ class body_decoder {
   bool chunked_ = false;
 };
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel

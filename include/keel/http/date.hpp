@@ -8,7 +8,9 @@
 #include <ctime>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 struct cached_date_text {
   std::int64_t seconds = -1;
@@ -18,9 +20,13 @@ struct cached_date_text {
 // guard or init call on each access.
 inline constinit thread_local cached_date_text date_state{};
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 // Length of "Sun, 06 Nov 1994 08:49:37 GMT".
 inline constexpr std::size_t imf_fixdate_size = 29;
@@ -115,4 +121,6 @@ class date_cache {
 // The Date header value for the current second, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
 inline std::string_view cached_date() noexcept { return date_cache::get(); }
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <string_view>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 enum class method : std::uint16_t {
   unknown = 0,
@@ -92,4 +94,6 @@ constexpr method parse_method(std::string_view s) {
   return method::unknown;
 }
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel

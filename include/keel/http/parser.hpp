@@ -28,7 +28,9 @@
 #include <limits>
 #include <string_view>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 enum class parse_status : std::uint8_t { complete, incomplete, error };
 
@@ -631,4 +633,6 @@ class request_parser {
   progress_state progress_;
 };
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel

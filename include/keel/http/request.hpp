@@ -17,7 +17,9 @@
 #define KEEL_MAX_HEADERS 64
 #endif
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 struct header_field {
   std::string_view name;
@@ -94,4 +96,6 @@ struct request {
   }
 };
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel

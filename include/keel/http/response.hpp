@@ -15,7 +15,8 @@
 #include <string_view>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -246,4 +247,5 @@ class response {
   mutable std::string block_;  // header_block()'s copy
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <string_view>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 enum class status : std::uint16_t {
   continue_ = 100,
@@ -180,4 +182,6 @@ constexpr std::string_view error_code(status s) {
   }
 }
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel

@@ -12,7 +12,9 @@
 #include <string_view>
 #include <utility>
 
-namespace keel::inline v0::http {
+namespace keel {
+inline namespace v0 {
+namespace http {
 
 // True when `s` holds a '%' escape (or a '+' and `plus_as_space`), i.e. percent_decode would change it. Most
 // paths and query values need no decoding, so callers can keep the view and skip the copy.
@@ -200,4 +202,6 @@ class path_segments {
   std::string_view path_;
 };
 
-}  // namespace keel::inline v0::http
+}  // namespace http
+}  // namespace v0
+}  // namespace keel

@@ -15,7 +15,8 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 
@@ -221,4 +222,5 @@ void write_continue(Output& out) {
 }
 
 }  // namespace http
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

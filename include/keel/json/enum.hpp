@@ -16,7 +16,8 @@
 // unsigned underlying type). An enum with values outside that range specializes it:
 //   template <> struct keel::enum_range<big_codes> { static constexpr long long min = 0, max = 1000; };
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class E>
 struct enum_range {
@@ -24,9 +25,12 @@ struct enum_range {
   static constexpr long long max = std::is_signed_v<std::underlying_type_t<E>> ? 127 : 255;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <auto KeelEnumValue>
 consteval std::string_view enum_pretty_function() {
@@ -99,9 +103,12 @@ struct enum_table {
   }();
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // (value, name) of every named enumerator in keel::enum_range<E>, in increasing value order.
 template <class E>
@@ -124,4 +131,5 @@ constexpr std::optional<E> enum_from_name(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

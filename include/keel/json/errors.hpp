@@ -10,7 +10,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 // One problem: where (`items[3].price`; "" for the document itself) and why.
 struct error {
@@ -65,4 +67,6 @@ http_error to_http_error(const read_result<T>& result, std::string_view location
   return to_http_error(result.errors(), result.syntax_error(), location);
 }
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel

@@ -27,7 +27,8 @@
 // `static constexpr keel::key_text transform(std::string_view cpp_name)`; everything runs at compile time.
 // (key_text rather than std::string: clang 16 cannot evaluate libstdc++ 12's std::string at compile time.)
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // A JSON key being built at compile time (at most 255 bytes).
 struct key_text {
@@ -117,9 +118,12 @@ struct rename {
 template <class... Renames>
 struct renames {};
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T>
 struct naming_policy_of {
@@ -200,21 +204,29 @@ struct json_name_holder {
   static constexpr auto token_storage = to_char_array<token_size>(token.view());
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // The JSON key of field I of T, after renames and the naming policy.
 template <class T, std::size_t I>
 inline constexpr std::string_view json_field_name{detail::json_name_holder<T, I>::storage.data(),
                                                   detail::json_name_holder<T, I>::size};
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T, std::size_t I>
 inline constexpr std::string_view json_key_token{json_name_holder<T, I>::token_storage.data(),
                                                  json_name_holder<T, I>::token_size};
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

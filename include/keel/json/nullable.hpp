@@ -12,7 +12,8 @@
 #include <optional>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 class nullable {
@@ -69,4 +70,5 @@ template <class T>
 inline constexpr bool is_nullable<nullable<T>> = true;
 }  // namespace detail
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -14,7 +14,9 @@
 
 // The helpers below tell a wrong-typed value (a field error) from malformed JSON (a syntax error).
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 namespace ondemand = simdjson::ondemand;
 
@@ -230,4 +232,6 @@ inline void reject_type(ondemand::value value, std::string_view expected, read_c
   ctx.fail(reason);
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -40,15 +40,20 @@
 // called after all its fields were read without error; the returned paths are relative to the DTO.
 // Duplicate keys are detected for known fields and map entries; duplicates of ignored unknown keys are not.
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 struct read_options {
   std::size_t max_depth = 64;  // objects and arrays nested deeper are an error (the reader recurses)
 };
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // Cross-field checks: `std::vector<keel::json_io::error> validate() const` on a DTO.
 template <class T>
@@ -56,9 +61,12 @@ concept SelfValidating = requires(const T& dto) {
   { dto.validate() } -> std::convertible_to<std::vector<json_io::error>>;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Which JSON type a C++ type is read from; std::variant picks its alternative by it.
 enum class json_kind { null, boolean, integer, number, string, array, object, any };
@@ -571,9 +579,13 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
   return json_io::read_result<T>(std::move(out));
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 // Parses `json` in place: its buffer must have SIMDJSON_PADDING (64) readable bytes after the end, as a
 // connection buffer with spare room does (simdjson::padded_string_view(data, length, capacity)).
@@ -616,4 +628,6 @@ requires std::same_as<String, std::string> read_result<T> read(const String& jso
   return read<T>(json.data(), json.size(), json.capacity(), options);
 }
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel

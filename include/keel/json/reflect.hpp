@@ -12,16 +12,21 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T>
 inline constexpr bool is_std_array = false;
 template <class T, std::size_t N>
 inline constexpr bool is_std_array<std::array<T, N>> = true;
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // A DTO is a plain aggregate struct (no base classes, no user constructors) read and written field by field.
 // Types with a json_traits specialization are not DTOs even if they are aggregates.
@@ -94,4 +99,5 @@ inline constexpr bool missing_fields_use_defaults = [] {
   }
 }();
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

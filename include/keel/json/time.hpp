@@ -11,7 +11,9 @@
 // Written as UTC with milliseconds ("2026-11-21T12:00:00.000Z"); read with any fraction and any offset
 // ("...+02:00").
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 inline constexpr std::size_t rfc3339_length = 24;
 
@@ -105,4 +107,6 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
                                                  duration_cast<system_clock::duration>(nanoseconds{nanos}));
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -19,7 +19,8 @@
 // then calls from_json; a false return becomes an error at the field's path with `reason`. Either half may
 // be left out for types that are only written or only read. The OpenAPI generator describes T by json_type.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 struct json_traits;
@@ -52,4 +53,5 @@ struct reject {};
 struct use_defaults {};
 struct as_absent {};
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

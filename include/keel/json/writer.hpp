@@ -36,7 +36,9 @@
 // Compact output copies each field's precomputed `"key":` in one block and escapes strings eight bytes at
 // a time; nothing is allocated except the growth of `out` (reuse the buffer and there is none).
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 struct write_options {
   bool pretty = false;  // newlines and `indent` spaces per level, "key": value
@@ -45,9 +47,13 @@ struct write_options {
   bool null_for_empty_optional = false;  // default: an empty std::optional field is left out
 };
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T>
 inline constexpr bool is_variant = false;
@@ -471,9 +477,13 @@ class json_writer {
   int depth_ = 0;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::json_io {
+namespace keel {
+inline namespace v0 {
+namespace json_io {
 
 // Appends the JSON form of `value` to `out`.
 template <class T>
@@ -496,4 +506,6 @@ std::string to_string(const T& value, const write_options& options = {}) {
   return out;
 }
 
-}  // namespace keel::inline v0::json_io
+}  // namespace json_io
+}  // namespace v0
+}  // namespace keel

@@ -29,7 +29,8 @@
 // The path is the raw path without the query string: queries often carry tokens that must not reach logs.
 // Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class access_log {
  public:
@@ -137,4 +138,5 @@ class access_log {
   bool quiet_in_tests_ = false;  // the stderr default, not asked for explicitly
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -30,7 +30,8 @@
 // - Use it app-wide: the router answers OPTIONS itself, so a route's or group's middleware never sees a
 //   preflight.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct cors {
   // Origins allowed to read responses ("https://app.example", exact match), or "*" for any.
@@ -157,4 +158,5 @@ struct cors {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

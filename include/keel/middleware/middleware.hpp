@@ -30,7 +30,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 enum class flow : bool {
   next,     // go on to the next layer
@@ -229,4 +230,5 @@ void fail_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, const Error
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -13,7 +13,8 @@
 //   keel::app{api}.use<keel::request_id>()
 //   keel::app{api}.use(keel::request_id{.header = "X-Correlation-ID", .trust_incoming = false})
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 
@@ -98,4 +99,5 @@ struct request_id {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -15,7 +15,8 @@
 // A header the handler already set is left alone, so one route can loosen (or tighten) the policy for
 // itself, e.g. a documentation page that needs inline scripts sets its own Content-Security-Policy.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct security_headers {
   // X-Content-Type-Options: nosniff (browsers trust Content-Type instead of guessing).
@@ -57,4 +58,5 @@ struct security_headers {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -30,7 +30,8 @@
 // '..', no '%'), read per request: the docs are a development aid, not a hot path. Missing files answer 404
 // in the app's error shape. scripts/swagger-ui-sri prints the hashes for another version.
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct docs_options {
   openapi::info info{};
@@ -228,4 +229,5 @@ class openapi_docs {
   std::shared_ptr<state> state_;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -41,7 +41,9 @@
 //   static constexpr std::string_view keel_name = "X-Token";  // header and cookie names
 // A query DTO becomes one query parameter per field; keel::body (raw) becomes an octet-stream body.
 
-namespace keel::inline v0::openapi {
+namespace keel {
+inline namespace v0 {
+namespace openapi {
 
 // The same fields a route's .doc({...}) takes (keel/router/route_doc.hpp), for the keyed table below.
 using operation_doc = keel::route_doc;
@@ -527,4 +529,6 @@ std::string document(const info& meta = {}) {
   return detail::document_of(meta, static_cast<typename Router::routes_type*>(nullptr));
 }
 
-}  // namespace keel::inline v0::openapi
+}  // namespace openapi
+}  // namespace v0
+}  // namespace keel

@@ -41,7 +41,9 @@
 // The schemas are built as text once, when the document is generated (at startup), so this is plain runtime
 // code instantiated once per described type: no constant-evaluated JSON.
 
-namespace keel::inline v0::openapi {
+namespace keel {
+inline namespace v0 {
+namespace openapi {
 
 class schema_registry;
 
@@ -391,4 +393,6 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
   }
 }
 
-}  // namespace keel::inline v0::openapi
+}  // namespace openapi
+}  // namespace v0
+}  // namespace keel

@@ -6,7 +6,8 @@
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <std::size_t N>
 struct fixed_string {
@@ -33,4 +34,5 @@ constexpr fixed_string<A + B - 1> operator+(const fixed_string<A>& a, const fixe
   return r;
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

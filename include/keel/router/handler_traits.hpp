@@ -11,7 +11,8 @@
 #include <tuple>
 #include <type_traits>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <class T>
 class task;
@@ -242,4 +243,5 @@ constexpr void check_handler() {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -9,7 +9,9 @@
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 enum class segment_kind : unsigned char { literal, param, tail };
 
@@ -139,4 +141,6 @@ struct path_info {
   }
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

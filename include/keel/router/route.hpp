@@ -17,7 +17,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 // How a route takes its request body (see router::body_policy_for).
@@ -195,4 +196,5 @@ constexpr auto flatten_into_group(Inner&& inner, const GMs& gms) {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 struct route_doc {
   std::string summary{};
@@ -22,4 +23,5 @@ struct route_doc {
   std::string not_found{};  // a std::optional handler's 404 message (and the document's 404 description)
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -10,7 +10,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Why not std::tuple: libstdc++'s tuple is a recursive inheritance chain whose constructors check every
 // element's constructibility at every level, and tuple_element walks the pack; with a few hundred routes
@@ -146,4 +148,6 @@ constexpr flat_route_table_t<Items...> flatten_routes(Items... items) {
   return make_route_table<Items...>(parts, std::make_index_sequence<flat_positions<Items...>.size()>{});
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

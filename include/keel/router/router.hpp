@@ -27,7 +27,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 namespace detail {
 
@@ -423,4 +424,5 @@ class router<std::tuple<Routes...>> {
 template <RouteItem... Items>
 router(Items...) -> router<detail::flat_routes_t<Items...>>;
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

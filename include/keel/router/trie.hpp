@@ -17,7 +17,9 @@
 #include <string_view>
 #include <vector>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 struct route_desc {
   std::string_view path;
@@ -319,4 +321,6 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
   return -1;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

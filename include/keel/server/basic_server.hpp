@@ -36,7 +36,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // TLS is opt-in so that programs serving plain HTTP neither parse <asio/ssl> and OpenSSL's headers nor map
 // libssl/libcrypto: keel/tls.hpp declares a make_tls_acceptor<Session, App> overload taking tls_tag, which
@@ -405,4 +407,6 @@ class basic_server {
   bool shared_acceptor_ = false;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -33,7 +33,8 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // A flag of the app, declared so that it is not "unknown" and shows up in --help.
 struct cli_flag {
@@ -201,4 +202,5 @@ inline command_line parse_command_line(int argc, char** argv,
   }
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -10,7 +10,8 @@
 #include <optional>
 #include <string>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // Limits the parser and the connection enforce on every request.
 struct http_limits {
@@ -58,7 +59,8 @@ struct server_config {
   static server_config from_args(int argc, char** argv);
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
 // The definitions of from_env() and from_args().
 #include "keel/server/config_parse.hpp"

@@ -14,7 +14,8 @@
 #include <string_view>
 #include <system_error>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 namespace detail {
 
 // Whole-string unsigned decimal in [min, max]; anything else throws with the setting's name in the message.
@@ -159,4 +160,5 @@ inline server_config server_config::from_args(int argc, char** argv) {
   return cfg;
 }
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

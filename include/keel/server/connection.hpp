@@ -31,7 +31,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 class connection_registry;
 
@@ -848,4 +850,6 @@ class connection final : public connection_base {
   char drain_buffer_[256];
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -6,7 +6,9 @@
 
 #include <asio/io_context.hpp>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 struct reactor_binding {
   asio::io_context* reactor = nullptr;
@@ -38,4 +40,6 @@ class reactor_scope {
   reactor_binding previous_;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -6,7 +6,9 @@
 #include "keel/server/config.hpp"
 #include "keel/server/session.hpp"
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Non-blocking handle (start() -> port, stop(), wait()) serving `App` over HTTP/1.1.
 template <class App>
@@ -20,4 +22,6 @@ void run_server(App& app, const server_config& cfg) {
   s.run();
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -43,7 +43,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 enum class session_action : std::uint8_t {
   read,       // needs more bytes: read into read_buffer(), then on_read(n), then process()
@@ -656,4 +658,6 @@ class http_session {
   upgrade_slot upgrade_;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -9,7 +9,9 @@
 #include <csignal>
 #include <system_error>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Asio delivers the signal as an ordinary completion on `reactor`, so the callback may touch server state
 // without async-signal-safety concerns.
@@ -31,4 +33,6 @@ class shutdown_signals {
   asio::signal_set signals_;
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -14,7 +14,8 @@
 #include <thread>
 #include <utility>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // The threads start with the first job (or the first executor() call): an app that never offloads keeps
 // only its reactor threads, and their stacks stay out of its resident memory.
@@ -69,4 +70,5 @@ class worker_pool {
   std::optional<asio::thread_pool> pool_;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -21,7 +21,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // A statement that always answers one row of one column (an aggregate without GROUP BY): read it with
 // fetch_value, which returns the value itself.
@@ -118,4 +120,6 @@ auto max(column<Member>, const Q& select) {
   return detail::column_aggregate<std::optional<value>, Member>("max", select, {});
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

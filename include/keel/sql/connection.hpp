@@ -13,7 +13,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 enum class engine { sqlite, postgres };
 
@@ -226,4 +228,6 @@ class connection {
   statement* last_ = nullptr;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

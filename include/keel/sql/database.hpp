@@ -33,7 +33,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 struct db_options {
   sqlite_options sqlite;
@@ -65,9 +67,12 @@ inline bool starts_with(std::string_view s, std::string_view prefix) noexcept {
 
 }  // namespace detail
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 class db : public sql::query_api<db> {
  public:
@@ -293,4 +298,5 @@ class db : public sql::query_api<db> {
   std::optional<sql::detail::read_batcher> batcher_;  // SQLite file databases only
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -7,7 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // Thrown by every SQL call that fails: the engine's message, plus the SQL text when there is one.
 class sql_error : public std::runtime_error {
@@ -87,4 +89,6 @@ inline std::string quoted_sql(std::string_view sql) {
 
 }  // namespace detail
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

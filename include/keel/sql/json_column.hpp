@@ -24,7 +24,9 @@
 #include <string>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 template <class T>
 struct json {
@@ -55,9 +57,12 @@ struct value_traits<json<T>> {
   }
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // A row with a json<T> field is also a DTO handlers answer with and read: the field is T's JSON (and T's
 // schema in the OpenAPI document), not a nested {"value": ...}.
@@ -71,4 +76,5 @@ struct json_traits<sql::json<T>> {
   }
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -23,7 +23,9 @@
 #include <string_view>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 struct migration {
   std::int64_t version;  // ordered, unique; never reuse or renumber one that was applied
@@ -154,4 +156,6 @@ inline bool migrate_command(int argc, char** argv, db& database, std::span<const
   return true;
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -20,7 +20,8 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // `?limit=20&offset=40`: a keel::query<keel::paging> handler parameter. Absent keys keep these defaults; a
 // limit outside 1..100 or a negative offset is a 422. A handler with filters of its own puts the same two
@@ -41,9 +42,12 @@ struct page {
   std::int64_t offset = 0;
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 namespace detail {
 
@@ -96,4 +100,6 @@ auto fetch_page(Executor& executor, Q select, const P& paging) -> task<page<type
   co_return out;
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -14,7 +14,9 @@
 #include <variant>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 using sql_value = std::variant<std::nullptr_t, std::int64_t, double, std::string, bool>;
 
@@ -88,4 +90,6 @@ void param_list::add(const T& v) {
   value_traits<std::remove_cvref_t<T>>::bind(recorder, static_cast<int>(values_.size()) + 1, v);
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -31,7 +31,9 @@
 #endif
 #endif
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 namespace detail {
 
 inline void check_not_on_reactor() {
@@ -211,4 +213,6 @@ inline void connection_lease::release() noexcept {
   slots_ = nullptr;
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -24,7 +24,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // A statement whose text is a compile-time constant and whose values were captured when it was made.
 template <class Row, bool Read>
@@ -129,4 +131,6 @@ auto load_related(Executor& executor, const Rows& rows, Foreign foreign) -> task
   co_return out;
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -24,7 +24,10 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql::detail {
+namespace keel {
+inline namespace v0 {
+namespace sql {
+namespace detail {
 
 using keel::detail::post_memory;
 
@@ -220,4 +223,7 @@ class batched_read : private batch_job {
   std::exception_ptr error_;
 };
 
-}  // namespace keel::inline v0::sql::detail
+}  // namespace detail
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -11,7 +11,10 @@
 
 #include <exception>
 
-namespace keel::inline v0::sql::detail {
+namespace keel {
+inline namespace v0 {
+namespace sql {
+namespace detail {
 
 // What Retry-After says on a 503 for a busy database: a lock is usually held for milliseconds, and a
 // client that retries sooner than a second adds to the contention it met.
@@ -39,4 +42,7 @@ inline constexpr const char* busy_retry_after_seconds = "1";
   }
 }
 
-}  // namespace keel::inline v0::sql::detail
+}  // namespace detail
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -22,7 +22,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // A row type: a DTO whose every field is Readable (columns matched by the C++ member name).
 template <class T>
@@ -196,4 +198,6 @@ std::int64_t execute(connection& c, std::string_view sql, const Args&... args) {
 }
 
 }  // namespace detail
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

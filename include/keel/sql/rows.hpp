@@ -22,7 +22,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 namespace detail {
 
@@ -155,4 +157,6 @@ template <class T>
 using rows_result_t = std::conditional_t<RowWithTextViews<T>, rows<T>, std::vector<T>>;
 }  // namespace detail
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -13,7 +13,9 @@
 #include <utility>
 #include <vector>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 enum class access { read, write };
 
@@ -141,4 +143,6 @@ class query_api {
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -24,7 +24,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 namespace detail {
 
@@ -131,4 +133,6 @@ class read_snapshot : public query_api<read_snapshot> {
   bool owns_transaction_ = false;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

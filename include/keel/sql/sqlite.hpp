@@ -12,7 +12,9 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // How every SQLite connection of a database is configured. The defaults are durable: with WAL and
 // synchronous=FULL a commit is on disk (one fsync of the WAL) before it returns, so it survives a power
@@ -201,4 +203,6 @@ class sqlite_connection final : public connection {
   sqlite3* db_ = nullptr;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

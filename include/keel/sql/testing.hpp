@@ -14,7 +14,9 @@
 #include <optional>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // For its lifetime every query of `database` (from handlers too) runs on one connection inside a
 // transaction, and db.begin() opens savepoints; the destructor rolls everything back. One at a time per db.
@@ -81,4 +83,6 @@ class factory {
   std::int64_t sequence_ = 0;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

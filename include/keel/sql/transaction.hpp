@@ -21,7 +21,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // PostgreSQL honours the level; SQLite transactions are always serializable (BEGIN IMMEDIATE takes the
 // write lock up front, so two transactions never deadlock upgrading a read lock).
@@ -175,4 +177,6 @@ class transaction : public query_api<transaction> {
   bool open_ = false;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

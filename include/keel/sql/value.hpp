@@ -21,7 +21,9 @@
 #include <string_view>
 #include <type_traits>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 template <class T>
 struct value_traits;
@@ -191,4 +193,6 @@ concept Readable = requires(const statement& s) {
   { value_traits<T>::read(s, 0) } -> std::same_as<T>;
 };
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

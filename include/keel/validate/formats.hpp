@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Code points in valid UTF-8 (the reader has already rejected invalid UTF-8): every byte that is not a
 // continuation byte starts one.
@@ -109,4 +111,6 @@ constexpr bool is_http_url(std::string_view s) noexcept {
   return true;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

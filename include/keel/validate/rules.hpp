@@ -30,7 +30,9 @@
 // Rules compose: keel::validated<std::string, keel::rules::length<3, 20>, keel::rules::matches<"^\\w+$">>.
 // Floating-point bounds are not template arguments on clang 16, so range bounds are integers.
 
-namespace keel::inline v0::rules {
+namespace keel {
+inline namespace v0 {
+namespace rules {
 
 inline constexpr std::size_t unbounded = std::numeric_limits<std::size_t>::max();
 
@@ -180,9 +182,12 @@ struct count {
   }
 };
 
-}  // namespace keel::inline v0::rules
+}  // namespace rules
+}  // namespace v0
+}  // namespace keel
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 template <std::size_t Min, std::size_t Max = rules::unbounded>
 using text = validated<std::string, rules::length<Min, Max>>;
@@ -206,4 +211,5 @@ using non_empty = validated<Container, rules::count<1>>;
 template <class Container, std::size_t Min, std::size_t Max = rules::unbounded>
 using sized = validated<Container, rules::count<Min, Max>>;
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -27,7 +27,8 @@
 //   };
 //   struct dto { keel::validated<int, even> n; };
 
-namespace keel::inline v0 {
+namespace keel {
+inline namespace v0 {
 
 // What a rule promises about a value, in JSON Schema terms (empty members: no promise).
 struct constraints {
@@ -114,4 +115,5 @@ requires(Rule<Rules, T>&&...) class validated {
   T value_{};
 };
 
-}  // namespace keel::inline v0
+}  // namespace v0
+}  // namespace keel

@@ -12,7 +12,10 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::auth::detail {
+namespace keel {
+inline namespace v0 {
+namespace auth {
+namespace detail {
 
 inline constexpr std::string_view base64url_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -114,4 +117,7 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
   return out;
 }
 
-}  // namespace keel::inline v0::auth::detail
+}  // namespace detail
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel

@@ -22,7 +22,10 @@
 #include <string>
 #include <string_view>
 
-namespace keel::inline v0::auth::detail {
+namespace keel {
+inline namespace v0 {
+namespace auth {
+namespace detail {
 
 struct pkey_free {
   void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
@@ -266,4 +269,7 @@ inline bool verify_with_pkey(EVP_PKEY* key, jwt_alg alg, std::string_view input,
   return ok;
 }
 
-}  // namespace keel::inline v0::auth::detail
+}  // namespace detail
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel

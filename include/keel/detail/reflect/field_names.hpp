@@ -13,7 +13,9 @@
 
 // Boost.PFR >= 1.84 has them; 1.81 does not, so we read them out of __PRETTY_FUNCTION__.
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 #if BOOST_VERSION >= 108400
 
@@ -90,4 +92,6 @@ template <class T>
 inline constexpr auto cpp_field_names =
     cpp_field_names_impl<T>(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{});
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Copies compile-time text into an array owned by a variable template, so only the text itself (and not the
 // string it was cut from, e.g. a whole __PRETTY_FUNCTION__) ends up in the binary.
@@ -58,4 +60,6 @@ struct concat {
   static constexpr std::string_view value{storage.data(), size};
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -5,7 +5,9 @@
 
 #include <string_view>
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // "application/json; charset=utf-8" -> "application/json" (case kept: compare with iequals).
 constexpr std::string_view media_type_of(std::string_view content_type) noexcept {
@@ -15,4 +17,6 @@ constexpr std::string_view media_type_of(std::string_view content_type) noexcept
   return type;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -28,7 +28,9 @@
 // default_max_repeated_values. Values beyond it are a 422 and are not stored, so a client cannot make the
 // server hold (or build SQL from) an unbounded list.
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // A validator over a vector of values (keel::sized<std::vector<int>, 1, 5>): its rules see the whole list.
 template <class M>
@@ -179,4 +181,6 @@ result<T> read_text_fields(std::string_view encoded, std::string_view location, 
   return out;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -22,7 +22,9 @@
 // rules. Text holding a NUL character (`%00`) is refused. std::optional<T> and std::vector<T> are handled by
 // the callers (absent key, repeated key).
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 template <class T>
 inline constexpr bool is_text_optional = false;
@@ -132,4 +134,6 @@ result<W> extract_single_text(std::optional<std::string_view> raw) {
   return e;
 }
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

@@ -3,7 +3,9 @@
 
 #include "keel/config.hpp"
 
-namespace keel::inline v0::detail {
+namespace keel {
+inline namespace v0 {
+namespace detail {
 
 // Extractors derive from it and add what the OpenAPI generator reads (keel_dto, keel_location, keel_name).
 template <class T>
@@ -18,4 +20,6 @@ struct value_holder {
   const T* operator->() const noexcept { return &value; }
 };
 
-}  // namespace keel::inline v0::detail
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel

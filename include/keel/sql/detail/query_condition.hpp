@@ -15,7 +15,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 namespace detail {
 
@@ -325,4 +327,6 @@ struct column {
 template <auto Member>
 inline constexpr column<Member> field{};
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

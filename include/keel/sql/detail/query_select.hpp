@@ -16,7 +16,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 enum class direction { asc, desc };
 
@@ -290,4 +292,6 @@ static_select<T> select() {
   return {};
 }
 
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

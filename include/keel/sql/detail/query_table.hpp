@@ -12,7 +12,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace keel::inline v0::sql {
+namespace keel {
+inline namespace v0 {
+namespace sql {
 
 // The table a row type maps to: `static constexpr std::string_view keel_table = "...";` in the DTO, and
 // optionally `keel_primary_key` (default "id").
@@ -121,4 +123,6 @@ struct table_sql {
 };
 
 }  // namespace detail
-}  // namespace keel::inline v0::sql
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel

@@ -8,7 +8,10 @@
 #include <cstddef>
 #include <string_view>
 
-namespace keel::inline v0::sql::detail {
+namespace keel {
+inline namespace v0 {
+namespace sql {
+namespace detail {
 
 // `question` is the engine-neutral `?` text the builder hands to connection::prepare (which renumbers it
 // once per cached statement); the numbered styles are what each engine finally receives.
@@ -122,4 +125,7 @@ struct member_traits<V C::*> {
   using value_type = V;
 };
 
-}  // namespace keel::inline v0::sql::detail
+}  // namespace detail
+}  // namespace sql
+}  // namespace v0
+}  // namespace keel
