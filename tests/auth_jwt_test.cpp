@@ -401,6 +401,20 @@ TEST_CASE("refused: duplicate member names in the header or the claims", "[auth]
             .code() == jwt_errc::duplicate_key);
 }
 
+TEST_CASE("refused: a header with more members than any real one (the duplicate check stays cheap)",
+          "[auth][jwt][refuse]") {
+  const auto key = jwt_key::hmac(jwt_alg::HS256, secret32);
+  std::string header = R"({"alg":"HS256")";
+  for (int i = 0; i < 31; ++i) header += ",\"m" + std::to_string(i) + "\":0";
+  header += "}";  // 32 members: still fine
+  CHECK(verify<registered_claims>(signed_token(key, header, R"({"exp":9999999999})"), key).ok());
+  std::string many = R"({"alg":"HS256")";
+  for (int i = 0; i < 500; ++i) many += ",\"m" + std::to_string(i) + "\":0";
+  many += "}";
+  CHECK(verify<registered_claims>(signed_token(key, many, R"({"exp":9999999999})"), key).code() ==
+        jwt_errc::malformed_header);
+}
+
 TEST_CASE("refused: tokens over the size limit (configurable)", "[auth][jwt][refuse]") {
   const auto key = jwt_key::hmac(jwt_alg::HS256, secret32);
   const std::string token = sign(big{std::string(7000, 'p'), unix_now() + 60}, key);

@@ -239,6 +239,9 @@ inline bool at_document_end(simdjson::ondemand::document& doc) {
   return doc.current_location().get(rest) == simdjson::OUT_OF_BOUNDS;
 }
 
+// The most members a JOSE header may have (RFC 7515 defines 11; typ, cty, kid and crit are the usual extras).
+inline constexpr std::size_t max_header_members = 32;
+
 struct parsed_header {
   std::string_view alg;
   std::string_view kid;
@@ -258,11 +261,15 @@ inline std::optional<jwt_errc> parse_header(simdjson::ondemand::parser& parser, 
   std::array<std::string_view, 8> crit{};
   std::size_t crit_count = 0;
   bool has_crit = false, has_alg = false;
+  std::size_t members = 0;
   for (auto field_result : object) {
     ondemand::field field;
     std::string_view key;
     if (std::move(field_result).get(field) || field.unescaped_key().get(key))
       return jwt_errc::malformed_header;
+    // Read before any signature is checked, so its cost must stay flat: real headers have a handful of
+    // members, and the duplicate check compares each with the ones before it.
+    if (++members > max_header_members) return jwt_errc::malformed_header;
     if (!names.insert(key)) return jwt_errc::duplicate_key;
     if (key == "alg") {
       if (field.value().get_string().get(out.alg)) return jwt_errc::malformed_header;

@@ -192,6 +192,13 @@ class response {
     body_.clear();
   }
 
+  // After reset(): gives back the memory of buffers that grew past `keep` bytes (a server reusing this
+  // response for another connection keeps only usual-sized ones).
+  void release_storage(std::size_t keep) noexcept {
+    for (std::string* s : {&headers_, &body_, &type_heap_, &block_})
+      if (s->capacity() > keep) std::string().swap(*s);
+  }
+
   // Appends a complete "Name: value\r\n" line as it is, even for a name the writer owns: for the server,
   // which decides those (Connection: keep-alive to an HTTP/1.0 client that keeps its connection).
   void append_owned_header_line(std::string_view line) { headers_.append(line); }

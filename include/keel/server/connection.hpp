@@ -15,14 +15,12 @@
 
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <cstdint>
 #include <string_view>
 #include <algorithm>
@@ -226,8 +224,8 @@ class connection_registry {
 // read buffer) only while it has bytes to work on: waiting, idle, for a next request it gives the session
 // back here and waits for readability alone, so 10,000 idle connections cost 10,000 small connection
 // objects, not 200 MB of buffers. Taking and giving back are a vector push and pop on the reactor's own
-// thread: a connection that goes idle between pipelined batches allocates nothing. Each sweep frees the
-// sessions no connection needed since the previous one, and hands freed pages back to the system.
+// thread: a connection that goes idle between pipelined batches allocates nothing. Once a second the sweep
+// frees the sessions no connection needed in that second.
 template <class Session>
 class session_pool {
  public:
@@ -264,13 +262,10 @@ class session_pool {
     last_trim_ = now;
     const std::size_t unused = std::min(low_, free_.size());
     if (unused != 0) {
+      // (Sessions and their read buffers are pages of their own: freeing them returns the pages at once.)
       for (std::size_t i = 0; i < unused; ++i) delete free_[i];
       free_.erase(free_.begin(), free_.begin() + static_cast<std::ptrdiff_t>(unused));
       if (free_.empty()) std::vector<Session*>().swap(free_);
-#if defined(__GLIBC__)
-      // The freed buffers sit in the middle of the heap: without this their pages stay resident.
-      if (unused >= 16) ::malloc_trim(0);
-#endif
     }
     low_ = free_.size();
   }
@@ -555,7 +550,7 @@ class connection final : public connection_base {
     if constexpr (pooled) {
       served_ = session_->served();
       pool_->give(std::exchange(session_, nullptr));
-      arm(idle_deadline_);
+      arm(std::min(idle_deadline_, grace_deadline_));  // a shutdown that began meanwhile keeps its grace
       state_ = io_state::reading;
       wait_readable();
     }
@@ -572,7 +567,11 @@ class connection final : public connection_base {
     if constexpr (pooled) {
       const bool timed_out = std::exchange(read_timed_out_, false);
       if (closed_ || (ec && ec != asio::error::operation_aborted)) return finish();
-      session_ = pool_->take();
+      try {
+        session_ = pool_->take();
+      } catch (const std::bad_alloc&) {
+        return finish();  // no memory for this connection's session: it closes, the others go on
+      }
       session_->set_resume_hook(&connection::resume_thunk, this);
       session_->set_sendfile(true);
       session_->set_served(served_);
@@ -586,6 +585,7 @@ class connection final : public connection_base {
         if (timed_out) return finish();  // nothing buffered, nothing asked: no 408, just close
         return start_read();             // woken for nothing: read as usual, with the session
       }
+      read_timed_out_ = timed_out;  // on_read: bytes that won over a deadline keep it due
       on_read(read_ec, n);
     }
   }
@@ -599,12 +599,16 @@ class connection final : public connection_base {
     }
     // Bytes that arrived as the deadline fired win over the deadline: a request racing the idle or shutdown
     // grace period is answered rather than dropped.
-    if (std::exchange(read_timed_out_, false) && !closed_ && (ec || n == 0)) {
+    const bool timed_out = std::exchange(read_timed_out_, false);
+    if (timed_out && !closed_ && (ec || n == 0)) {
       session_->on_timeout(read_deadline_phase_);
       read_deadline_set_ = false;
       return drive();
     }
     if (ec || closed_) return finish();
+    // The bytes won over the deadline, which still stands: due now, so a phase that does not end with them
+    // (a header still incomplete) times out at the next sweep instead of never.
+    if (KEEL_UNLIKELY(timed_out)) arm(clock::now());
     session_->on_read(n);
     drive();
   }
@@ -695,10 +699,10 @@ class connection final : public connection_base {
     transport_->done = &connection::upgraded_done;
     transport_->leftover.assign(session_->upgrade_leftover());
     ++refs_;  // the protocol's, dropped when its task ends
+    park_armed_ = parking_ = false;
     protocol_ = std::move(session_->upgrade_protocol());
-    // The HTTP session has nothing more to do here: its buffers go back to the pool, so an upgraded
-    // connection (a WebSocket, say) costs only the connection and what its protocol keeps.
-    if constexpr (pooled) pool_->give(std::exchange(session_, nullptr));
+    // The session stays until the connection ends: the protocol was made by the handler, and may hold views
+    // into its request (the target, a path parameter, a header), which live in the session's buffer.
     protocol_.start(protocol_.protocol, transport_.get());
   }
   static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {

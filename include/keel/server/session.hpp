@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
@@ -211,7 +212,14 @@ class http_session {
     parser_.reset();
     context_access::reset_body_source(ctx_);
     ctx_.reset_for_next_request();
-    if (in_.size() > read_buffer_size) in_.resize(read_buffer_size);
+    ctx_.response().release_storage(keep_output_capacity);  // a 50 MB answer's buffer is not passed on
+    if (in_.size() > read_buffer_size) {
+      try {
+        in_.resize(read_buffer_size);
+      } catch (const std::bad_alloc&) {
+        return false;
+      }
+    }
     in_begin_ = in_end_ = current_size_ = 0;
     if (out_.capacity() > keep_output_capacity) out_.release();
     out_.clear();
