@@ -1773,7 +1773,13 @@ inline const std::string& dummy_password_hash(const password_params& params = {}
 inline password_result verify_password_or_dummy_sync(std::string_view password,
                                                      std::optional<std::string_view> hash,
                                                      const password_params& params = {}) {
-  if (hash) return verify_password_sync(password, *hash, params);
+  if (hash) {
+    const password_result r = verify_password_sync(password, *hash, params);
+    // A stored value that is no Argon2 hash (a legacy scheme, a corrupt row) answers as slowly as the rest.
+    if (r.status == password_status::invalid_hash)
+      static_cast<void>(verify_password_sync(password, dummy_password_hash(params), params));
+    return r;
+  }
   static_cast<void>(verify_password_sync(password, dummy_password_hash(params), params));
   return {password_status::mismatch};
 }
