@@ -32,6 +32,8 @@
 #include "keel/extract.hpp"
 #include "keel/http/status.hpp"
 
+#include <time.h>
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -119,14 +121,18 @@ inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
 // nullopt when the header is absent or names another scheme, "" when the scheme has no token.
 inline std::optional<std::string_view> credentials_for(std::string_view header,
                                                        std::string_view scheme) noexcept {
-  if (header.size() < scheme.size() || !iequals_ascii(header.substr(0, scheme.size()), scheme))
+  const std::size_t n = scheme.size();
+  if (header.size() < n) return std::nullopt;
+  // Clients send the scheme as registered ("Bearer"): compare bytes first, case-insensitively only then.
+  if (std::memcmp(header.data(), scheme.data(), n) != 0 && !iequals_ascii({header.data(), n}, scheme))
     return std::nullopt;
-  std::string_view rest = header.substr(scheme.size());
-  if (rest.empty()) return std::string_view{};
-  if (rest.front() != ' ') return std::nullopt;  // "Bearerx": another scheme
-  while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-  while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
-  return rest;
+  const char* p = header.data() + n;
+  const char* end = header.data() + header.size();
+  if (p == end) return std::string_view{};
+  if (*p != ' ') return std::nullopt;  // "Bearerx": another scheme
+  while (p != end && *p == ' ') ++p;
+  while (p != end && (end[-1] == ' ' || end[-1] == '\t')) --end;
+  return std::string_view(p, static_cast<std::size_t>(end - p));
 }
 
 // Verified tokens of one thread, for one claims type: direct-mapped on the signature's last bytes (random
@@ -154,8 +160,12 @@ struct token_cache {
   }
 };
 
+// The current second for cached tokens: CLOCK_REALTIME_COARSE (vDSO, lags a scheduler tick at most).
 inline double bearer_now(const verify_options& o) noexcept {
-  return static_cast<double>(o.now ? *o.now : unix_now());
+  if (o.now) return static_cast<double>(*o.now);
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return static_cast<double>(now.tv_sec);
 }
 
 // Verifies the request's token once (the answer stays in `st`). Returns the claims, or null with st.missing
@@ -179,7 +189,8 @@ const std::shared_ptr<const Claims>& authenticate(const request_context& ctx, be
       config.options.cache && token->size() >= 8 && token->size() <= token_cache<Claims>::max_token;
   if (cacheable) {
     auto& e = token_cache<Claims>::local().slots[token_cache<Claims>::slot_of(*token)];
-    if (e.owner == config.id && e.token == *token) {
+    if (e.owner == config.id && e.token.size() == token->size() &&
+        std::memcmp(e.token.data(), token->data(), token->size()) == 0) {
       const double now = bearer_now(vo);
       if (now >= e.valid_from && now < e.valid_until) {
         st.claims = e.claims;
@@ -284,7 +295,8 @@ namespace keel::inline v0 {
 
 // A handler parameter: the verified claims of the request's bearer token (401 when there is none or it does
 // not verify). `user->sub`, `*user`, `user.claims()`. std::optional<keel::bearer<Claims>>: empty when the
-// request has no credentials, still 401 when it has a bad token.
+// request has no credentials, still 401 when it has a bad token. Like the other extractors it is valid for
+// the request (coroutine handlers included); shared() gives the claims to keep beyond it.
 template <class Claims>
 class bearer {
  public:
@@ -292,16 +304,16 @@ class bearer {
   // For the OpenAPI generator: this operation needs a bearer token.
   static constexpr std::string_view keel_security = "bearer";
 
-  explicit bearer(std::shared_ptr<const Claims> claims) noexcept : claims_(std::move(claims)) {}
+  explicit bearer(const std::shared_ptr<const Claims>& claims) noexcept : claims_(&claims) {}
 
-  const Claims& claims() const noexcept { return *claims_; }
-  const Claims& operator*() const noexcept { return *claims_; }
-  const Claims* operator->() const noexcept { return claims_.get(); }
-  // The claims, shared (they may outlive the request, e.g. in a background task).
-  const std::shared_ptr<const Claims>& shared() const noexcept { return claims_; }
+  const Claims& claims() const noexcept { return **claims_; }
+  const Claims& operator*() const noexcept { return **claims_; }
+  const Claims* operator->() const noexcept { return claims_->get(); }
+  // The claims, shared: they may outlive the request (a background task). Call it while the request runs.
+  std::shared_ptr<const Claims> shared() const noexcept { return *claims_; }
 
  private:
-  std::shared_ptr<const Claims> claims_;
+  const std::shared_ptr<const Claims>* claims_;  // the request's bearer state holds them
 };
 
 template <class Claims>
