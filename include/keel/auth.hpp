@@ -11,6 +11,7 @@
 
 #include "keel/config.hpp"
 #include "keel/json.hpp"
+#include "keel/auth/api_key.hpp"
 #include "keel/auth/bearer.hpp"
 #include "keel/auth/jwk.hpp"
 #include "keel/auth/jwt.hpp"
