@@ -20,6 +20,7 @@ import time
 EXPECTED = {
     "/plaintext": (b"Hello, World!", "text/plain"),
     "/json": (b'{"message":"Hello, World!"}', "application/json"),
+    "/protected": (b"Hello, World!", "text/plain"),
 }
 
 
@@ -113,8 +114,9 @@ class ResponseReader:
 
 
 def run_load(args):
+    extra = "".join(f"{h}\r\n" for h in args.header)
     request = (f"GET {args.path} HTTP/1.1\r\nHost: localhost\r\nAccept: */*\r\n"
-               f"Connection: keep-alive\r\n\r\n").encode()
+               f"Connection: keep-alive\r\n{extra}\r\n").encode()
     sockets = []
     for _ in range(args.connections):
         s = socket.create_connection(("127.0.0.1", args.port), timeout=args.timeout)
@@ -355,6 +357,7 @@ def main():
     load.add_argument("--depth", type=int, default=16, help="requests per write")
     load.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for any one read")
     load.add_argument("--quiet", action="store_true")
+    load.add_argument("--header", action="append", default=[], help="an extra request header, 'Name: value'")
     report = sub.add_parser("report")
     report.add_argument("--samples", required=True)
     report.add_argument("--footprint", required=True)

@@ -14,11 +14,15 @@ Usage: benchmarks/instructions.sh [options]
   --no-build       use the binaries already in the build dir
   --record         also add the table to benchmarks/RESULTS.md
   --build-dir DIR  default: build-bench at the repository root
+  --header H       an extra request header for every path ('Name: value'; repeatable), e.g. the bearer
+                   token of keel_bench's /protected: "Authorization: Bearer $(cat benchmarks/bench_token.txt)"
+  --server-arg A   an extra argument for the server (repeatable), e.g. --no-token-cache for keel_bench
 Prints a markdown table of instructions per request; exit 1 if a server answered wrongly or did not start.
 EOF
 }
 
 servers=keel,epoll,beast paths=/plaintext,/json small=2000 large=12000 build=1 record=0
+headers=() server_args=()
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=$root/build-bench
 command_line="benchmarks/instructions.sh $*"
@@ -31,6 +35,8 @@ while (($#)); do
     --build-dir) build_dir=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --record) record=1; shift ;;
+    --header) headers+=(--header "$2"); shift 2 ;;
+    --server-arg) server_args+=("$2"); shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "instructions.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -80,7 +86,7 @@ count() {
   port=$((port + 1))
   while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done  # taken by someone else
   # Serialised threads under valgrind: --threads 1 keeps the work identical to the one-thread benchmarks.
-  valgrind --tool=callgrind --callgrind-out-file="$file" "$exe" --port "$port" --threads 1 \
+  valgrind --tool=callgrind --callgrind-out-file="$file" "$exe" --port "$port" --threads 1 "${server_args[@]}" \
     >>"$out_dir/$server.out" 2>&1 &
   server_pid=$!
   local ready=0
@@ -94,7 +100,7 @@ count() {
     stop_server
     return 1
   fi
-  if ! "${tool[@]}" load --port "$port" --path "$path" --requests "$n" --connections 4 --depth 16 --quiet 2>>"$log"; then
+  if ! "${tool[@]}" load --port "$port" --path "$path" --requests "$n" --connections 4 --depth 16 --quiet "${headers[@]}" 2>>"$log"; then
     say "$server $path: wrong or missing responses (see $log)"
     stop_server
     return 1

@@ -7,7 +7,12 @@
 // GET /stream?chunks=N&size=S -> N chunks of S bytes, written by a coroutine through keel::stream_writer
 //   (N up to 1,000,000, S up to 65,536; anything else is a 400).
 // POST /upload (up to 4 GiB) -> {"bytes":N,"sha256":"<hex>"}, the body read with keel::body_stream.
+// GET /protected -> "Hello, World!" as /plaintext, for a request with a valid HS256 bearer token (401
+// without):
+//   the cost of keel::bearer<Claims> (benchmarks/instructions.sh --paths /plaintext,/protected --header
+//   "Authorization: Bearer $(cat benchmarks/bench_token.txt)"). --no-token-cache verifies every request.
 #include <keel.hpp>
+#include <keel/auth/bearer.hpp>
 #include <keel/json/response.hpp>
 
 #include <openssl/evp.h>
@@ -29,6 +34,17 @@ struct upload_result {
   std::uint64_t bytes;
   std::string sha256;
 };
+// A typical access token's claims (benchmarks/bench_token.txt: HS256, kid "bench", exp in 2100).
+struct bench_claims {
+  std::string sub;
+  std::string username;
+  std::vector<std::string> roles;
+  std::int64_t iat;
+  std::int64_t exp;
+  std::string iss;
+  std::string aud;
+};
+constexpr std::string_view bench_secret = "keel-bench-secret-0123456789abcdef";
 
 // A query parameter as an integer in [1, max], or a 400.
 std::uint64_t query_number(std::string_view query, std::string_view name, std::uint64_t max) {
@@ -78,9 +94,12 @@ struct sha256 {
 int main(int argc, char** argv) {
   // --files DIR is keel_bench's own flag; the rest are the server's.
   std::string files_dir;
+  bool token_cache = true;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--files") == 0 && i + 1 < argc) {
+    if (std::strcmp(argv[i], "--no-token-cache") == 0) {
+      token_cache = false;
+    } else if (std::strcmp(argv[i], "--files") == 0 && i + 1 < argc) {
       files_dir = argv[++i];
     } else {
       args.push_back(argv[i]);
@@ -112,6 +131,14 @@ int main(int argc, char** argv) {
         }
         co_return keel_bench::upload_result{bytes, hash.hex()};
       }).body_limit(std::size_t{4} << 30),
+      keel::get<"/protected">([](keel::bearer<keel_bench::bench_claims>) {
+        return keel::static_body{"Hello, World!", "text/plain"};
+      })
+          .use(keel::auth::jwt_bearer<keel_bench::bench_claims>{
+              keel::auth::jwt_key::hmac(keel::auth::jwt_alg::HS256, std::string(keel_bench::bench_secret),
+                                        "bench"),
+              {.verify = {.issuer = "https://keel.example", .audience = "https://api.keel.example"},
+               .cache = token_cache}}),
   };
   keel::app{std::move(api)}.serve(keel::server_config::from_args(static_cast<int>(args.size()), args.data()));
 }

@@ -3,11 +3,18 @@
 //   keel/auth/password.hpp  Argon2id password hashing on the worker pool (libsodium)
 //   keel/auth/jwt.hpp       JWT sign/verify (HS256/384/512, RS256, PS256, ES256, EdDSA) over OpenSSL EVP
 //   keel/auth/jwk.hpp       keys: HMAC secrets, PEM, JWK/JWKS, key sets with kid rotation
+//   keel/auth/bearer.hpp    the jwt_bearer<Claims> layer and the keel::bearer<Claims> extractor
+//   keel/auth/policy.hpp    .require<keel::scope<"...">, keel::role<"...">, your policies>() on routes and
+//   groups keel/auth/api_key.hpp   API keys: the api_key_auth<Store> layer, keel::api_key<Principal>, key
+//   hashing
 #pragma once
 
 #include "keel/config.hpp"
 #include "keel/json.hpp"
+#include "keel/auth/api_key.hpp"
+#include "keel/auth/bearer.hpp"
 #include "keel/auth/jwk.hpp"
 #include "keel/auth/jwt.hpp"
 #include "keel/auth/jwt_error.hpp"
 #include "keel/auth/password.hpp"
+#include "keel/auth/policy.hpp"

@@ -12,17 +12,34 @@
 //   keel/auth/password.hpp  Argon2id password hashing on the worker pool (libsodium)
 //   keel/auth/jwt.hpp       JWT sign/verify (HS256/384/512, RS256, PS256, ES256, EdDSA) over OpenSSL EVP
 //   keel/auth/jwk.hpp       keys: HMAC secrets, PEM, JWK/JWKS, key sets with kid rotation
+//   keel/auth/bearer.hpp    the jwt_bearer<Claims> layer and the keel::bearer<Claims> extractor
+//   keel/auth/policy.hpp    .require<keel::scope<"...">, keel::role<"...">, your policies>() on routes and
+//   groups keel/auth/api_key.hpp   API keys: the api_key_auth<Store> layer, keel::api_key<Principal>, key
+//   hashing
 
-// ----- keel/auth/jwk.hpp -----
-// JWT keys: keel::auth::jwt_key (one key bound to one algorithm: an HMAC secret, or an RSA, P-256 or Ed25519
-// key pair or public key) and keel::auth::key_set (several keys found by "kid", one of them the signing key,
-// for rotation). Keys load from PEM, from a JWK or a JWKS document (RFC 7517), or are generated.
+// ----- keel/auth/api_key.hpp -----
+// API keys: long random keys a client sends in a header (X-API-Key) or the query (?api_key=), stored only
+// as their SHA-256 (a 256-bit random secret needs no slow hash: there is nothing to guess), compared in
+// constant time, shown once when created, revocable.
 //
-//   auto keys = keel::auth::key_set::from_jwks(jwks_json);             // verify tokens an IdP issued
-//   auto mine = keel::auth::jwt_key::hmac(keel::auth::jwt_alg::HS256, secret_bytes, "2026-05");
-//   auto rsa = keel::auth::jwt_key::from_pem(keel::auth::jwt_alg::RS256, pem_text, "rsa-1");
+//   keel::db db{"sqlite:app.db"};
+//   keel::auth::sql_api_key_store keys{db};          // keel/auth/sql_api_key_store.hpp (a SQLite table)
+//   keys.create_schema_sync();
+//   auto api = keel::router{
+//       keel::get<"/reports">([](keel::api_key<keel::auth::api_key_principal> caller) { return caller->owner;
+//       }),
+//   };
+//   keel::app{std::move(api)}.use(keel::auth::api_key_auth{keys}).provide(db);
 //
-// Loading throws keel::auth::key_error (with a jwt_errc) at configuration time; verification never throws.
+// The layer looks the key up before the handler runs (an asynchronous `before`: the store's query runs on the
+// worker pool); a request without a key goes on, and the keel::api_key<Principal> parameter answers 401 for
+// it (std::optional<keel::api_key<Principal>> takes it as anonymous). A key that is unknown or revoked is a
+// 401 at once (code "invalid_api_key"). The layer awaits a coroutine for every request it runs for, so put
+// it on the groups or routes that take API keys when the rest of the app does not.
+//
+// Your own store: any type with `using principal_type = P;` and `keel::task<std::optional<P>>
+// find(std::string key)`; generate_api_key(), api_key_lookup_id() and api_key_matches() do the key format,
+// the hashing and the constant-time comparison.
 
 // ----- keel/auth/detail/base64url.hpp -----
 // Strict base64url (RFC 4648 section 5) without padding, as JOSE uses it (RFC 7515 section 2): decoding
@@ -147,6 +164,283 @@ inline std::optional<std::string> base64url_decode(std::string_view in) {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/auth/detail/base64url.hpp -----
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+namespace auth {
+
+// A new key: `key` goes to the client once; the server keeps `lookup_id` (to find the row) and `hash`.
+// Format: "<prefix>_" + 16 characters of lookup id (12 random bytes) + 43 characters of secret (32 random
+// bytes), base64url: "kk_Vq3...". The whole text is hashed, so the secret's 256 bits are what protects it.
+struct generated_api_key {
+  std::string key;
+  std::string lookup_id;
+  std::string hash;  // SHA-256 of the key, 64 hex digits
+};
+
+inline constexpr std::size_t api_key_id_chars = 16;
+inline constexpr std::size_t api_key_secret_chars = 43;
+
+// SHA-256 of `key` as 64 lowercase hex digits.
+inline std::string api_key_hash(std::string_view key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(key.data(), key.size(), digest, &size, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("keel::auth: SHA-256 failed");
+  constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (unsigned int i = 0; i < size; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 15]);
+  }
+  return out;
+}
+
+inline generated_api_key generate_api_key(std::string_view prefix = "kk") {
+  unsigned char random[12 + 32];
+  if (RAND_bytes(random, sizeof random) != 1) throw std::runtime_error("keel::auth: no random bytes");
+  generated_api_key out;
+  out.key.assign(prefix).push_back('_');
+  detail::base64url_append(out.key, std::string_view(reinterpret_cast<const char*>(random), sizeof random));
+  out.lookup_id = out.key.substr(prefix.size() + 1, api_key_id_chars);
+  out.hash = api_key_hash(out.key);
+  OPENSSL_cleanse(random, sizeof random);
+  return out;
+}
+
+// The lookup id of a presented key of this format, or nullopt when it cannot be one of ours.
+inline std::optional<std::string_view> api_key_lookup_id(std::string_view key,
+                                                         std::string_view prefix = "kk") {
+  if (key.size() != prefix.size() + 1 + api_key_id_chars + api_key_secret_chars) return std::nullopt;
+  if (key.substr(0, prefix.size()) != prefix || key[prefix.size()] != '_') return std::nullopt;
+  for (char c : key.substr(prefix.size() + 1))
+    if (detail::base64url_values[static_cast<unsigned char>(c)] == 0xff) return std::nullopt;
+  return key.substr(prefix.size() + 1, api_key_id_chars);
+}
+
+// Whether `key` hashes to `stored_hash` (hex), compared in constant time.
+inline bool api_key_matches(std::string_view key, std::string_view stored_hash) {
+  const std::string h = api_key_hash(key);
+  return stored_hash.size() == h.size() && CRYPTO_memcmp(h.data(), stored_hash.data(), h.size()) == 0;
+}
+
+// Where the layer looks for a key: a header, then a query parameter ("" turns either off).
+struct api_key_options {
+  std::string header = "X-API-Key";
+  std::string query = "api_key";
+  std::string realm = "api";
+};
+
+// A store finds the principal a key belongs to (nullopt: unknown or revoked).
+template <class S>
+concept ApiKeyStore = requires(S& s, std::string key) {
+  typename S::principal_type;
+  { s.find(std::move(key)) } -> std::same_as<task<std::optional<typename S::principal_type>>>;
+};
+
+namespace detail {
+
+template <class Principal>
+struct api_key_state {
+  const api_key_options* options = nullptr;  // set by the layer on the routes it runs for
+  std::optional<Principal> principal;
+};
+
+inline std::string api_key_challenge(const api_key_options& o, std::string_view error = {}) {
+  std::string c = "ApiKey realm=\"" + o.realm + "\"";
+  if (!error.empty()) c.append(", error=\"").append(error).push_back('"');
+  return c;
+}
+
+// The key the request presents, percent-decoded when it came in the query; "" when none.
+inline std::string presented_api_key(const http::request& req, const api_key_options& o) {
+  if (!o.header.empty()) {
+    const std::string_view h = req.header(o.header);
+    if (!h.empty()) return std::string(h);
+  }
+  if (o.query.empty()) return {};
+  std::string_view q = req.query;
+  while (!q.empty()) {
+    const std::size_t end = q.find('&');
+    const std::string_view pair = q.substr(0, end);
+    if (pair.size() > o.query.size() && pair.substr(0, o.query.size()) == o.query &&
+        pair[o.query.size()] == '=') {
+      std::string out;
+      if (!http::percent_decode(pair.substr(o.query.size() + 1), out, true)) return {};
+      return out;
+    }
+    if (end == std::string_view::npos) break;
+    q.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+}  // namespace detail
+
+// The layer: `.use(keel::auth::api_key_auth{store})` on the app, a group or a route. The store must outlive
+// the app (it is held by pointer).
+template <ApiKeyStore Store>
+class api_key_auth {
+ public:
+  using principal_type = typename Store::principal_type;
+  using state = detail::api_key_state<principal_type>;
+
+  explicit api_key_auth(Store& store, api_key_options options = {})
+      : store_(&store), options_(std::make_shared<const api_key_options>(std::move(options))) {}
+
+  template <class Ctx>
+  task<flow> before(Ctx& ctx) const {
+    state& st = ctx.template state<state>();
+    st.options = options_.get();
+    std::string key = detail::presented_api_key(ctx.request(), *options_);
+    if (key.empty()) co_return flow::next;
+    task<std::optional<principal_type>> lookup = store_->find(std::move(key));
+    std::optional<principal_type> found = co_await std::move(lookup);
+    if (!found) {
+      http_error e(http::status::unauthorized, "unknown or revoked API key", "invalid_api_key");
+      e.with_header("WWW-Authenticate", detail::api_key_challenge(*options_, "invalid_key"));
+      ctx.fail(e);
+      co_return flow::respond;
+    }
+    st.principal = std::move(found);
+    co_return flow::next;
+  }
+
+  const api_key_options& options() const noexcept { return *options_; }
+
+ private:
+  Store* store_;
+  std::shared_ptr<const api_key_options> options_;
+};
+
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
+
+namespace keel {
+inline namespace v0 {
+
+// A handler parameter: who the request's API key belongs to (401 without a key). `caller->owner`, `*caller`.
+template <class Principal>
+class api_key {
+ public:
+  using principal_type = Principal;
+  static constexpr std::string_view keel_security = "api_key";  // for the OpenAPI generator
+
+  explicit api_key(Principal p) : principal_(std::move(p)) {}
+  const Principal& principal() const noexcept { return principal_; }
+  const Principal& operator*() const noexcept { return principal_; }
+  const Principal* operator->() const noexcept { return &principal_; }
+
+ private:
+  Principal principal_;
+};
+
+namespace detail {
+template <class Principal>
+struct api_key_parameter_without_layer {
+  static_assert(
+      sizeof(Principal) == 0,
+      "keel: this handler takes keel::api_key<Principal>, but no keel::auth::api_key_auth layer with "
+      "that principal type is in the app (the type is shown): add .use(keel::auth::api_key_auth{store}) "
+      "to the app, the group or the route (#include <keel/auth.hpp>)");
+  static constexpr bool ok = false;
+};
+
+template <class Principal, class Ctx>
+auth::detail::api_key_state<Principal>* api_key_state_of(Ctx& ctx) {
+  using S = auth::detail::api_key_state<Principal>;
+  if constexpr (!Ctx::template has_state<S>) {
+    (void)api_key_parameter_without_layer<Principal>::ok;
+    return nullptr;
+  } else {
+    S& st = ctx.template state<S>();
+    if (st.options == nullptr)
+      throw std::logic_error(
+          "keel: keel::api_key<Principal> on a route no keel::auth::api_key_auth layer runs for");
+    return &st;
+  }
+}
+}  // namespace detail
+
+template <class Principal>
+struct extractor<api_key<Principal>> {
+  template <class Ctx>
+  static result<api_key<Principal>> extract(Ctx& ctx) {
+    auto* st = detail::api_key_state_of<Principal>(ctx);
+    if (st->principal) return api_key<Principal>(*st->principal);
+    const auth::api_key_options& o = *st->options;
+    std::string how = o.header.empty() ? "" : "the " + o.header + " header";
+    if (!o.query.empty()) how.append(how.empty() ? "" : " or ").append("the " + o.query + " query parameter");
+    http_error e(http::status::unauthorized, "an API key is required: send it in " + how, "unauthorized");
+    e.with_header("WWW-Authenticate", auth::detail::api_key_challenge(o));
+    return e;
+  }
+};
+
+template <class Principal>
+struct extractor<std::optional<api_key<Principal>>> {
+  template <class Ctx>
+  static std::optional<api_key<Principal>> extract(Ctx& ctx) {
+    auto* st = detail::api_key_state_of<Principal>(ctx);
+    if (st->principal) return api_key<Principal>(*st->principal);
+    return std::nullopt;
+  }
+};
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/auth/api_key.hpp -----
+// ----- keel/auth/bearer.hpp -----
+// Bearer tokens: the keel::auth::jwt_bearer<Claims> layer (the keys and checks, configured once per app) and
+// the keel::bearer<Claims> extractor (the verified claims, as a handler parameter).
+//
+//   struct claims { std::string sub; std::vector<std::string> roles; std::int64_t exp; };
+//   auto api = keel::router{
+//       keel::get<"/me">([](keel::bearer<claims> user) { return user->sub; }),            // 401 without a
+//       token keel::get<"/feed">([](std::optional<keel::bearer<claims>> user) { ... }),          // anyone;
+//       401 if invalid
+//   };
+//   keel::app{std::move(api)}.use(keel::auth::jwt_bearer<claims>{keys, {.verify = {.issuer = "me"}}});
+//
+// The layer does no work of its own: it tells the request which keys and options apply (one pointer). The
+// token is read and verified when something asks for the claims: a keel::bearer<Claims> parameter, or a
+// policy of .require<...>() (keel/auth/policy.hpp), whichever comes first; the others reuse the result.
+//
+// Answers (RFC 6750 section 3): no credentials -> 401 with `WWW-Authenticate: Bearer realm="api"` and no
+// error code; a token that does not verify -> 401 with `error="invalid_token", error_description="<why>"`;
+// both in keel's JSON error shape (codes "unauthorized" and "invalid_token").
+//
+// Verified tokens are cached per reactor thread (32 slots, keyed by the exact token text, per layer), so a
+// client that sends the same token again costs a comparison instead of a signature check; an entry is used
+// only while the token's exp/nbf (with the leeway) still allow it. bearer_options::cache = false turns it
+// off.
+
+// ----- keel/auth/jwk.hpp -----
+// JWT keys: keel::auth::jwt_key (one key bound to one algorithm: an HMAC secret, or an RSA, P-256 or Ed25519
+// key pair or public key) and keel::auth::key_set (several keys found by "kid", one of them the signing key,
+// for rotation). Keys load from PEM, from a JWK or a JWKS document (RFC 7517), or are generated.
+//
+//   auto keys = keel::auth::key_set::from_jwks(jwks_json);             // verify tokens an IdP issued
+//   auto mine = keel::auth::jwt_key::hmac(keel::auth::jwt_alg::HS256, secret_bytes, "2026-05");
+//   auto rsa = keel::auth::jwt_key::from_pem(keel::auth::jwt_alg::RS256, pem_text, "rsa-1");
+//
+// Loading throws keel::auth::key_error (with a jwt_errc) at configuration time; verification never throws.
+
 // ----- keel/auth/detail/evp.hpp -----
 // OpenSSL 3 EVP plumbing for JOSE: owning pointers, digests fetched once, per-thread contexts, HMAC with a
 // per-thread keyed context cache, ECDSA's JOSE form (raw r||s) to DER and back, and one-shot sign/verify.
@@ -1380,8 +1674,13 @@ inline std::optional<jwt_errc> read_numeric_date(simdjson::ondemand::value value
 }
 
 // The registered claims the options ask about; duplicates anywhere at the top level are refused.
+// `times`, when given, receives the token's exp and nbf (what a cache of verified tokens needs to know).
+struct claim_times {
+  std::optional<double> exp, nbf;
+};
 inline std::optional<jwt_errc> check_claims(simdjson::ondemand::parser& parser, const padded_buffer& buf,
-                                            std::size_t size, const verify_options& options) {
+                                            std::size_t size, const verify_options& options,
+                                            claim_times* times = nullptr) {
   using namespace simdjson;
   ondemand::document doc;
   ondemand::object object;
@@ -1439,12 +1738,14 @@ inline std::optional<jwt_errc> check_claims(simdjson::ondemand::parser& parser, 
   if (nbf && now + leeway < *nbf) return jwt_errc::not_yet_valid;
   if (!issuer_ok) return jwt_errc::bad_issuer;
   if (!audience_ok) return jwt_errc::bad_audience;
+  if (times != nullptr) *times = claim_times{exp, nbf};
   return std::nullopt;
 }
 
 struct verified_jws {
   const jwt_key* key = nullptr;
   std::size_t payload_size = 0;  // the payload is in this_thread_jwt_state().payload
+  claim_times times{};           // exp and nbf of a JWT (check_jwt_claims)
 };
 
 // Everything but the claims DTO. check_jwt_claims: the payload is a JWT claims set (false for raw JWS).
@@ -1505,7 +1806,7 @@ inline std::optional<jwt_errc> verify_compact(std::string_view token, std::span<
   const auto decoded = base64url_decode(payload_b64, state.payload.reserve(*payload_size));
   if (!decoded) return jwt_errc::bad_base64url;
   if (check_jwt_claims) {
-    if (auto e = check_claims(state.parser, state.payload, *decoded, options)) return e;
+    if (auto e = check_claims(state.parser, state.payload, *decoded, options, &out.times)) return e;
   }
   out.key = verified;
   out.payload_size = *decoded;
@@ -1568,6 +1869,21 @@ std::string sign(const Claims& claims, const key_set& keys) {
 }
 
 // Verifies `token` against the keys and reads its claims into Claims (see the order at the top).
+namespace detail {
+// verify() that also reports the token's exp and nbf (keel/auth/bearer.hpp caches verified tokens).
+template <class Claims>
+jwt_result<Claims> verify_with_times(std::string_view token, std::span<const jwt_key> keys,
+                                     const verify_options& options, claim_times& times) {
+  verified_jws jws;
+  if (auto e = verify_compact(token, keys, options, true, jws)) return *e;
+  const padded_buffer& payload = this_thread_jwt_state().payload;
+  auto claims = json_io::read<Claims>(payload.chars(), jws.payload_size, payload.capacity());
+  if (!claims) return jwt_error{jwt_errc::claims_rejected, claims.errors()};
+  times = jws.times;
+  return jwt_result<Claims>(std::move(claims).value(), jws.key);
+}
+}  // namespace detail
+
 template <class Claims>
 jwt_result<Claims> verify(std::string_view token, std::span<const jwt_key> keys,
                           const verify_options& options = {}) {
@@ -1613,6 +1929,350 @@ inline jwt_result<std::string> verify_jws(std::string_view token, const jwt_key&
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/auth/jwt.hpp -----
+
+#include <time.h>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+namespace auth {
+
+struct bearer_options {
+  verify_options verify{};        // issuer, audience, leeway, ... (keel/auth/jwt.hpp)
+  std::string scheme = "Bearer";  // the word before the token in Authorization ("Token" for RealWorld)
+  std::string realm = "api";      // the realm of the WWW-Authenticate challenge
+  bool cache = true;              // keep verified tokens per thread (see above)
+};
+
+namespace detail {
+
+struct bearer_config {
+  key_set keys;
+  bearer_options options;
+  std::uint64_t id = 0;  // tells layers apart in the token cache
+};
+
+inline std::uint64_t next_bearer_id() noexcept {
+  static std::atomic<std::uint64_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+// What a request carries for a jwt_bearer<Claims> layer: its configuration (set by the layer on the routes
+// it runs for) and, once verified, the claims.
+template <class Claims>
+struct bearer_state {
+  const bearer_config* config = nullptr;
+  std::shared_ptr<const Claims> claims;
+  bool checked = false;  // authenticate() ran: claims is the answer (null: missing or invalid)
+  bool missing = false;  // ... and there were no credentials
+  jwt_errc error{};      // ... or the token was refused for this reason
+};
+
+template <class T>
+struct is_bearer_state : std::false_type {};
+template <class C>
+struct is_bearer_state<bearer_state<C>> : std::true_type {};
+
+// The bearer state among a context's states (void when there is none).
+template <class States>
+struct find_bearer_state {
+  using type = void;
+  static constexpr std::size_t count = 0;
+};
+template <class... Ss>
+struct find_bearer_state<std::tuple<Ss...>> {
+  static constexpr std::size_t count = (std::size_t{0} + ... + (is_bearer_state<Ss>::value ? 1 : 0));
+  template <class First, class... Rest>
+  static auto first(std::tuple<First, Rest...>*) {
+    if constexpr (is_bearer_state<First>::value)
+      return static_cast<First*>(nullptr);
+    else
+      return first(static_cast<std::tuple<Rest...>*>(nullptr));
+  }
+  static void* first(std::tuple<>*) { return nullptr; }
+  using type = std::remove_pointer_t<decltype(first(static_cast<std::tuple<Ss...>*>(nullptr)))>;
+};
+
+inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// The credentials of an Authorization value for `scheme` (matched case-insensitively, RFC 9110 11.1):
+// nullopt when the header is absent or names another scheme, "" when the scheme has no token.
+inline std::optional<std::string_view> credentials_for(std::string_view header,
+                                                       std::string_view scheme) noexcept {
+  const std::size_t n = scheme.size();
+  if (header.size() < n) return std::nullopt;
+  // Clients send the scheme as registered ("Bearer"): compare bytes first, case-insensitively only then.
+  if (std::memcmp(header.data(), scheme.data(), n) != 0 && !iequals_ascii({header.data(), n}, scheme))
+    return std::nullopt;
+  const char* p = header.data() + n;
+  const char* end = header.data() + header.size();
+  if (p == end) return std::string_view{};
+  if (*p != ' ') return std::nullopt;  // "Bearerx": another scheme
+  while (p != end && *p == ' ') ++p;
+  while (p != end && (end[-1] == ' ' || end[-1] == '\t')) --end;
+  return std::string_view(p, static_cast<std::size_t>(end - p));
+}
+
+// Verified tokens of one thread, for one claims type: direct-mapped on the signature's last bytes (random
+// for every algorithm), compared on the whole token text.
+template <class Claims>
+struct token_cache {
+  static constexpr std::size_t slot_bits = 5;
+  static constexpr std::size_t max_token = 2048;
+  struct entry {
+    std::uint64_t owner = 0;  // bearer_config::id; 0: empty
+    double valid_from = 0, valid_until = 0;
+    std::string token;
+    std::shared_ptr<const Claims> claims;
+  };
+  std::array<entry, std::size_t{1} << slot_bits> slots{};
+
+  static token_cache& local() {
+    thread_local token_cache cache;
+    return cache;
+  }
+  static std::size_t slot_of(std::string_view token) noexcept {
+    std::uint64_t tail = 0;
+    std::memcpy(&tail, token.data() + token.size() - sizeof tail, sizeof tail);
+    return static_cast<std::size_t>((tail * 0x9E3779B97F4A7C15ull) >> (64 - slot_bits));
+  }
+};
+
+// The current second for cached tokens: CLOCK_REALTIME_COARSE (vDSO, lags a scheduler tick at most).
+inline double bearer_now(const verify_options& o) noexcept {
+  if (o.now) return static_cast<double>(*o.now);
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &now);
+  return static_cast<double>(now.tv_sec);
+}
+
+// Verifies the request's token once (the answer stays in `st`). Returns the claims, or null with st.missing
+// or st.error saying why.
+template <class Claims>
+const std::shared_ptr<const Claims>& authenticate(const request_context& ctx, bearer_state<Claims>& st) {
+  if (st.checked) return st.claims;
+  st.checked = true;
+  const bearer_config& config = *st.config;
+  const auto token = credentials_for(ctx.request().header("Authorization"), config.options.scheme);
+  if (!token) {
+    st.missing = true;
+    return st.claims;
+  }
+  if (token->empty()) {
+    st.error = jwt_errc::wrong_segment_count;
+    return st.claims;
+  }
+  const verify_options& vo = config.options.verify;
+  const bool cacheable =
+      config.options.cache && token->size() >= 8 && token->size() <= token_cache<Claims>::max_token;
+  if (cacheable) {
+    auto& e = token_cache<Claims>::local().slots[token_cache<Claims>::slot_of(*token)];
+    if (e.owner == config.id && e.token.size() == token->size() &&
+        std::memcmp(e.token.data(), token->data(), token->size()) == 0) {
+      const double now = bearer_now(vo);
+      if (now >= e.valid_from && now < e.valid_until) {
+        st.claims = e.claims;
+        return st.claims;
+      }
+    }
+  }
+  claim_times times;
+  auto r = detail::verify_with_times<Claims>(*token, config.keys.keys(), vo, times);
+  if (!r) {
+    st.error = r.code();
+    return st.claims;
+  }
+  st.claims = std::make_shared<const Claims>(std::move(r).value());
+  if (cacheable) {
+    auto& e = token_cache<Claims>::local().slots[token_cache<Claims>::slot_of(*token)];
+    const double leeway = static_cast<double>(vo.leeway.count());
+    e.owner = config.id;
+    e.token.assign(token->data(), token->size());
+    e.claims = st.claims;
+    e.valid_from = times.nbf ? *times.nbf - leeway : -std::numeric_limits<double>::infinity();
+    e.valid_until = times.exp ? *times.exp + leeway : std::numeric_limits<double>::infinity();
+  }
+  return st.claims;
+}
+
+// `<scheme> realm="<realm>"[, error="<error>", error_description="<description>"][, scope="<scope>"]`
+inline std::string bearer_challenge(const bearer_options& o, std::string_view error = {},
+                                    std::string_view description = {}, std::string_view scope = {}) {
+  std::string c = o.scheme;
+  c.append(" realm=\"").append(o.realm).push_back('"');
+  auto attribute = [&c](std::string_view name, std::string_view value) {
+    c.append(", ").append(name).append("=\"");
+    for (char ch : value) {
+      if (ch == '"' || ch == '\\') c.push_back('\\');
+      c.push_back(ch);
+    }
+    c.push_back('"');
+  };
+  if (!error.empty()) attribute("error", error);
+  if (!description.empty()) attribute("error_description", description);
+  if (!scope.empty()) attribute("scope", scope);
+  return c;
+}
+
+// The 401 for a request the bearer state says was not authenticated.
+template <class Claims>
+http_error unauthenticated_error(const bearer_state<Claims>& st) {
+  const bearer_options& o = st.config->options;
+  if (st.missing) {
+    http_error e(http::status::unauthorized,
+                 "authentication required: send the header Authorization: " + o.scheme + " <token>",
+                 "unauthorized");
+    e.with_header("WWW-Authenticate", bearer_challenge(o));
+    return e;
+  }
+  const std::string_view why = to_string(st.error);
+  http_error e(http::status::unauthorized, "invalid token: " + std::string(why), "invalid_token");
+  e.add_field("header", "Authorization", std::string(why));
+  e.with_header("WWW-Authenticate", bearer_challenge(o, "invalid_token", why));
+  return e;
+}
+
+template <class Claims>
+[[noreturn]] void no_bearer_layer_on_route() {
+  throw std::logic_error(
+      "keel: keel::bearer<Claims> or .require<...>() on a route that no keel::auth::jwt_bearer<Claims> layer "
+      "runs for: add the layer to the app (.use(...)) rather than to another group");
+}
+
+}  // namespace detail
+
+// The layer: `app.use(keel::auth::jwt_bearer<claims>{keys, options})` (or a group's or a route's .use).
+// Copies share one configuration.
+template <class Claims>
+class jwt_bearer {
+ public:
+  using claims_type = Claims;
+  using state = detail::bearer_state<Claims>;
+
+  explicit jwt_bearer(key_set keys, bearer_options options = {})
+      : config_(std::make_shared<const detail::bearer_config>(
+            detail::bearer_config{std::move(keys), std::move(options), detail::next_bearer_id()})) {}
+  explicit jwt_bearer(const jwt_key& key, bearer_options options = {})
+      : jwt_bearer(key_set{key}, std::move(options)) {}
+
+  template <class Ctx>
+  void before(Ctx& ctx) const {
+    ctx.template state<state>().config = config_.get();
+  }
+
+  const key_set& keys() const noexcept { return config_->keys; }
+  const bearer_options& options() const noexcept { return config_->options; }
+
+ private:
+  std::shared_ptr<const detail::bearer_config> config_;
+};
+
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
+
+namespace keel {
+inline namespace v0 {
+
+// A handler parameter: the verified claims of the request's bearer token (401 when there is none or it does
+// not verify). `user->sub`, `*user`, `user.claims()`. std::optional<keel::bearer<Claims>>: empty when the
+// request has no credentials, still 401 when it has a bad token. Like the other extractors it is valid for
+// the request (coroutine handlers included); shared() gives the claims to keep beyond it.
+template <class Claims>
+class bearer {
+ public:
+  using claims_type = Claims;
+  // For the OpenAPI generator: this operation needs a bearer token.
+  static constexpr std::string_view keel_security = "bearer";
+
+  explicit bearer(const std::shared_ptr<const Claims>& claims) noexcept : claims_(&claims) {}
+
+  const Claims& claims() const noexcept { return **claims_; }
+  const Claims& operator*() const noexcept { return **claims_; }
+  const Claims* operator->() const noexcept { return claims_->get(); }
+  // The claims, shared: they may outlive the request (a background task). Call it while the request runs.
+  std::shared_ptr<const Claims> shared() const noexcept { return *claims_; }
+
+ private:
+  const std::shared_ptr<const Claims>* claims_;  // the request's bearer state holds them
+};
+
+template <class Claims>
+using optional_bearer = std::optional<bearer<Claims>>;
+
+namespace detail {
+template <class Claims>
+struct bearer_parameter_without_layer {
+  static_assert(
+      sizeof(Claims) == 0,
+      "keel: this handler takes keel::bearer<Claims>, but no keel::auth::jwt_bearer<Claims> layer is in "
+      "the app (the claims type is shown): add .use(keel::auth::jwt_bearer<Claims>{keys, options}) to "
+      "the app (#include <keel/auth.hpp>)");
+  static constexpr bool ok = false;
+};
+
+template <class Claims, class Ctx>
+auth::detail::bearer_state<Claims>* bearer_state_of(Ctx& ctx) {
+  using S = auth::detail::bearer_state<Claims>;
+  if constexpr (!Ctx::template has_state<S>) {
+    (void)bearer_parameter_without_layer<Claims>::ok;
+    return nullptr;
+  } else {
+    S& st = ctx.template state<S>();
+    if (st.config == nullptr) auth::detail::no_bearer_layer_on_route<Claims>();
+    return &st;
+  }
+}
+}  // namespace detail
+
+template <class Claims>
+struct extractor<bearer<Claims>> {
+  template <class Ctx>
+  static result<bearer<Claims>> extract(Ctx& ctx) {
+    auto* st = detail::bearer_state_of<Claims>(ctx);
+    const auto& claims = auth::detail::authenticate(ctx, *st);
+    if (!claims) return auth::detail::unauthenticated_error(*st);
+    return bearer<Claims>(claims);
+  }
+};
+
+template <class Claims>
+struct extractor<std::optional<bearer<Claims>>> {
+  template <class Ctx>
+  static result<std::optional<bearer<Claims>>> extract(Ctx& ctx) {
+    auto* st = detail::bearer_state_of<Claims>(ctx);
+    const auto& claims = auth::detail::authenticate(ctx, *st);
+    if (claims) return std::optional<bearer<Claims>>(bearer<Claims>(claims));
+    if (st->missing) return std::optional<bearer<Claims>>();
+    return auth::detail::unauthenticated_error(*st);
+  }
+};
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/auth/bearer.hpp -----
 // ----- keel/auth/password.hpp -----
 // Password hashing with Argon2id (RFC 9106) from libsodium, as PHC strings:
 //   $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
@@ -1823,4 +2483,343 @@ inline password_result verify_password_or_dummy_sync(std::string_view password,
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/auth/password.hpp -----
+// ----- keel/auth/policy.hpp -----
+// Policies: what a bearer token's claims must allow before a route's handler runs, checked at compile time
+// for their shape and at request time for their answer.
+//
+//   keel::post<"/articles">(&create).require<keel::scope<"articles:write">>()
+//   keel::group<"/admin">(...).require<keel::role<"admin">>()
+//   keel::del<"/articles/{slug}">(&remove).require<keel::any_of<keel::role<"admin">,
+//   keel::scope<"articles:delete">>>() keel::get<"/me/settings">(&settings).require<keel::authenticated>() //
+//   a valid token, nothing more
+//
+// A policy is a type with a static `check`, given the verified claims (and, if it wants, the request
+// context), that answers bool or keel::policy_result (allow, or deny with a reason):
+//
+//   struct verified_email {
+//     static keel::policy_result check(const claims& c) {
+//       return c.email_verified ? keel::allow() : keel::deny("verify your e-mail address first");
+//     }
+//   };
+//
+// No token or an invalid one answers 401 (as keel::bearer<Claims> does); a policy that refuses answers 403
+// with `WWW-Authenticate: Bearer realm=..., error="insufficient_scope", error_description=...` and, for
+// keel::scope, `scope="<the scopes needed>"` (RFC 6750 section 3.1). Policies run in order; the first
+// refusal answers. The claims are verified once per request, whether a policy or the handler asks first.
+//
+// Where scopes and roles come from: by default a `scope` member (a space-separated string, RFC 8693 / OAuth
+// 2.0) or a `scp` or `scopes` member (an array of strings), and a `roles` member (an array of strings) or a
+// `role` member (one string). Other shapes: specialize keel::auth::claims_traits<Claims>.
+
+
+#include <concepts>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+
+// A policy's answer: allowed, or refused with a reason (and, for scope policies, the scopes needed).
+class policy_result {
+ public:
+  policy_result() = default;  // allowed
+  static policy_result allow() { return {}; }
+  static policy_result deny(std::string reason, std::string scope = {}) {
+    policy_result r;
+    r.allowed_ = false;
+    r.reason_ = std::move(reason);
+    r.scope_ = std::move(scope);
+    return r;
+  }
+  bool allowed() const noexcept { return allowed_; }
+  explicit operator bool() const noexcept { return allowed_; }
+  const std::string& reason() const noexcept { return reason_; }
+  const std::string& scope() const noexcept { return scope_; }
+
+ private:
+  bool allowed_ = true;
+  std::string reason_;
+  std::string scope_;
+};
+
+inline policy_result allow() { return policy_result::allow(); }
+inline policy_result deny(std::string reason, std::string scope = {}) {
+  return policy_result::deny(std::move(reason), std::move(scope));
+}
+
+}  // namespace v0
+}  // namespace keel
+
+namespace keel {
+inline namespace v0 {
+namespace auth {
+
+namespace detail {
+template <class C>
+concept string_member = std::convertible_to<const C&, std::string_view>;
+template <class C>
+concept string_list = requires(const C& c) {
+  { *c.begin() } -> std::convertible_to<std::string_view>;
+  c.end();
+};
+
+inline bool space_separated_contains(std::string_view list, std::string_view word) noexcept {
+  while (!list.empty()) {
+    const std::size_t end = list.find(' ');
+    const std::string_view item = list.substr(0, end);
+    if (item == word) return true;
+    if (end == std::string_view::npos) break;
+    list.remove_prefix(end + 1);
+  }
+  return false;
+}
+
+template <class M>
+bool member_contains(const M& m, std::string_view word) {
+  if constexpr (requires {
+                  m.has_value();
+                  *m;
+                }) {
+    return m.has_value() && member_contains(*m, word);
+  } else if constexpr (string_member<M>) {
+    return space_separated_contains(std::string_view(m), word);
+  } else {
+    for (const auto& item : m)
+      if (std::string_view(item) == word) return true;
+    return false;
+  }
+}
+
+template <class M>
+concept scope_like = string_member<M> || string_list<M> || requires(const M& m) {
+  m.has_value();
+  requires string_member<std::remove_cvref_t<decltype(*m)>> || string_list<std::remove_cvref_t<decltype(*m)>>;
+};
+}  // namespace detail
+
+// How policies read scopes and roles from a claims type. Specialize for other shapes:
+//   template <> struct keel::auth::claims_traits<my_claims> {
+//     static bool has_scope(const my_claims& c, std::string_view s);
+//     static bool has_role(const my_claims& c, std::string_view r);
+//   };
+template <class Claims>
+struct claims_traits {
+  static bool has_scope(const Claims& c, std::string_view s) {
+    if constexpr (requires { c.scope; } && detail::scope_like<decltype(c.scope)>) {
+      return detail::member_contains(c.scope, s);
+    } else if constexpr (requires { c.scp; } && detail::scope_like<decltype(c.scp)>) {
+      return detail::member_contains(c.scp, s);
+    } else if constexpr (requires { c.scopes; } && detail::scope_like<decltype(c.scopes)>) {
+      return detail::member_contains(c.scopes, s);
+    } else {
+      static_assert(
+          sizeof(Claims) == 0,
+          "keel::scope<...> needs scopes in the claims: a `scope` member (space-separated string), a "
+          "`scp` or `scopes` member (array of strings), or a keel::auth::claims_traits<Claims> "
+          "specialization with has_scope");
+      return false;
+    }
+  }
+  static bool has_role(const Claims& c, std::string_view r) {
+    if constexpr (requires { c.roles; } && detail::scope_like<decltype(c.roles)>) {
+      return detail::member_contains(c.roles, r);
+    } else if constexpr (requires { c.role; } && detail::scope_like<decltype(c.role)>) {
+      return detail::member_contains(c.role, r);
+    } else {
+      static_assert(
+          sizeof(Claims) == 0,
+          "keel::role<...> needs roles in the claims: a `roles` member (array of strings), a `role` "
+          "member (string), or a keel::auth::claims_traits<Claims> specialization with has_role");
+      return false;
+    }
+  }
+};
+
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
+
+namespace keel {
+inline namespace v0 {
+
+namespace detail {
+template <class R>
+policy_result to_policy_result(R&& r) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<R>, policy_result>)
+    return std::forward<R>(r);
+  else
+    return r ? policy_result{} : policy_result::deny("not allowed");
+}
+}  // namespace detail
+
+// A type usable in .require<...>() for requests whose claims are a Claims and whose context is a Ctx.
+template <class P, class Claims, class Ctx>
+concept Policy = requires(const Claims& c) {
+  { P::check(c) } -> std::convertible_to<policy_result>;
+}
+|| requires(const Claims& c) {
+  { P::check(c) } -> std::convertible_to<bool>;
+}
+|| requires(const Claims& c, Ctx& ctx) {
+  { P::check(c, ctx) } -> std::convertible_to<policy_result>;
+}
+|| requires(const Claims& c, Ctx& ctx) {
+  { P::check(c, ctx) } -> std::convertible_to<bool>;
+};
+
+namespace detail {
+template <class P, class Claims, class Ctx>
+policy_result run_policy(const Claims& c, Ctx& ctx) {
+  static_assert(Policy<P, Claims, Ctx>,
+                "keel: a policy (type shown) needs `static bool check(const Claims&)` or `static "
+                "keel::policy_result check(const Claims&[, Ctx&])`");
+  if constexpr (requires { P::check(c, ctx); })
+    return to_policy_result(P::check(c, ctx));
+  else
+    return to_policy_result(P::check(c));
+}
+
+template <fixed_string... Words>
+std::string joined_words() {
+  std::string out;
+  ((out.append(out.empty() ? "" : " ").append(Words.view())), ...);
+  return out;
+}
+}  // namespace detail
+
+// Any valid token.
+struct authenticated {
+  template <class Claims>
+  static bool check(const Claims&) noexcept {
+    return true;
+  }
+};
+
+// Every one of these scopes (OAuth 2.0 scopes: "articles:write").
+template <fixed_string... Scopes>
+struct scope {
+  static_assert(sizeof...(Scopes) > 0, "keel::scope<...> names at least one scope");
+  template <class Claims>
+  static policy_result check(const Claims& c) {
+    const bool ok = (auth::claims_traits<Claims>::has_scope(c, Scopes.view()) && ...);
+    if (ok) return {};
+    const std::string needed = detail::joined_words<Scopes...>();
+    return policy_result::deny("the token lacks the scope " + needed, needed);
+  }
+  static void keel_security_scopes(std::vector<std::string>& out) { (out.emplace_back(Scopes.view()), ...); }
+};
+
+// Every one of these roles.
+template <fixed_string... Roles>
+struct role {
+  static_assert(sizeof...(Roles) > 0, "keel::role<...> names at least one role");
+  template <class Claims>
+  static policy_result check(const Claims& c) {
+    const bool ok = (auth::claims_traits<Claims>::has_role(c, Roles.view()) && ...);
+    if (ok) return {};
+    return policy_result::deny("this needs the role " + detail::joined_words<Roles...>());
+  }
+  static void keel_security_scopes(std::vector<std::string>& out) { (out.emplace_back(Roles.view()), ...); }
+};
+
+// At least one of these policies (the reasons of all, when none allows).
+template <class... Ps>
+struct any_of {
+  static_assert(sizeof...(Ps) > 0, "keel::any_of<...> names at least one policy");
+  template <class Claims, class Ctx>
+  static policy_result check(const Claims& c, Ctx& ctx) {
+    std::string reasons, scopes;
+    bool ok = false;
+    (void)((ok =
+                [&] {
+                  policy_result r = detail::run_policy<Ps>(c, ctx);
+                  if (r) return true;
+                  reasons.append(reasons.empty() ? "" : "; or ").append(r.reason());
+                  if (!r.scope().empty()) scopes.append(scopes.empty() ? "" : " ").append(r.scope());
+                  return false;
+                }()) ||
+           ...);
+    if (ok) return {};
+    return policy_result::deny(reasons, scopes);
+  }
+};
+
+namespace detail {
+
+template <class P>
+void collect_security_scopes(std::vector<std::string>& out) {
+  if constexpr (requires { P::keel_security_scopes(out); }) P::keel_security_scopes(out);
+}
+
+template <class Ctx>
+struct policy_layer_needs_bearer {
+  static_assert(sizeof(Ctx) == 0,
+                "keel: .require<...>() checks a bearer token's claims, but no keel::auth::jwt_bearer<Claims> "
+                "layer is in the app: add .use(keel::auth::jwt_bearer<Claims>{keys, options}) to the app");
+  static constexpr bool ok = false;
+};
+template <class Ctx>
+struct policy_layer_ambiguous_claims {
+  static_assert(
+      sizeof(Ctx) == 0,
+      "keel: .require<...>() found several keel::auth::jwt_bearer<Claims> layers with different claims "
+      "types in this app; use one claims type");
+  static constexpr bool ok = false;
+};
+
+// The middleware .require<Ps...>() adds (declared in keel/router/route.hpp).
+template <class... Ps>
+struct policy_layer {
+  // For the OpenAPI generator: a bearer token is needed, a 403 is possible, and these scopes/roles.
+  static constexpr std::string_view keel_security = "bearer";
+  static constexpr bool keel_security_forbids = true;
+  static std::vector<std::string> keel_security_scopes() {
+    std::vector<std::string> out;
+    (collect_security_scopes<Ps>(out), ...);
+    return out;
+  }
+
+  template <class Ctx>
+  flow before(Ctx& ctx) const {
+    using find = auth::detail::find_bearer_state<typename Ctx::states_type>;
+    if constexpr (find::count == 0) {
+      return policy_layer_needs_bearer<Ctx>::ok ? flow::next : flow::respond;
+    } else if constexpr (find::count > 1) {
+      return policy_layer_ambiguous_claims<Ctx>::ok ? flow::next : flow::respond;
+    } else {
+      using S = typename find::type;
+      S& st = ctx.template state<S>();
+      if (st.config == nullptr) auth::detail::no_bearer_layer_on_route<S>();
+      const auto& claims = auth::detail::authenticate(ctx, st);
+      if (!claims) {
+        ctx.fail(auth::detail::unauthenticated_error(st));
+        return flow::respond;
+      }
+      bool ok = true;
+      (void)((ok = check_one<Ps>(*claims, ctx, st)) && ...);
+      return ok ? flow::next : flow::respond;
+    }
+  }
+
+ private:
+  template <class P, class Claims, class Ctx, class S>
+  static bool check_one(const Claims& claims, Ctx& ctx, const S& st) {
+    policy_result r = run_policy<P>(claims, ctx);
+    if (r) return true;
+    http_error e(http::status::forbidden, r.reason().empty() ? std::string("not allowed") : r.reason(),
+                 "insufficient_scope");
+    e.with_header("WWW-Authenticate", auth::detail::bearer_challenge(st.config->options, "insufficient_scope",
+                                                                     e.message(), r.scope()));
+    ctx.fail(e);
+    return false;
+  }
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/auth/policy.hpp -----
 // ----- end of keel/auth.hpp -----

@@ -436,6 +436,14 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
 //   static constexpr std::string_view keel_location = "query" | "header" | "cookie" | "body" | "form";
 //   static constexpr std::string_view keel_name = "X-Token";  // header and cookie names
 // A query DTO becomes one query parameter per field; keel::body (raw) becomes an octet-stream body.
+//
+// Security comes from the types too: a handler parameter or a route/group middleware that declares
+//   static constexpr std::string_view keel_security = "bearer" | "api_key";
+// (keel::bearer<Claims>, keel::api_key<P>, the policy layer of .require<...>()) makes the operation's
+// `security` name that scheme (a std::optional parameter adds `{}`: anonymous allowed) and documents a 401; a
+// middleware with `keel_security_forbids = true` also documents a 403, and its keel_security_scopes() (the
+// scopes and roles of keel::scope / keel::role) go into the requirement. Operations with none of these get
+// `security: []` (open). components.securitySchemes holds the schemes used, as info.security describes them.
 
 namespace keel {
 inline namespace v0 {
@@ -444,11 +452,22 @@ namespace openapi {
 // The same fields a route's .doc({...}) takes (keel/router/route_doc.hpp), for the keyed table below.
 using operation_doc = keel::route_doc;
 
+// How the app's credentials look on the wire, for components.securitySchemes (match the jwt_bearer and
+// api_key_auth options of the app).
+struct security_options {
+  std::string bearer_scheme = "Bearer";  // another word ("Token") is documented as an Authorization apiKey
+  std::string bearer_format = "JWT";
+  std::string api_key_header = "X-API-Key";  // "" when keys are not read from a header
+  std::string api_key_query = "api_key";     // "" when keys are not read from the query
+};
+
 struct info {
   std::string title = "API";
   std::string version = "0.1.0";
   std::string description{};
   std::vector<std::pair<std::string, operation_doc>> operations{};  // "GET /todos/{id}" -> documentation
+  std::vector<std::string> servers{"/"};  // base URLs; "/" is where the document is served from
+  security_options security{};
 };
 
 namespace detail {
@@ -481,11 +500,141 @@ concept described_extractor = requires {
 
 // What an operation's parameters and results need from the error model.
 struct error_needs {
-  bool bad_request = false;  // a parameter or body that may be malformed: 400
-  bool validation = false;   // a DTO whose fields are checked: 422
-  bool not_found = false;    // an optional result: 404
-  bool any_error = false;    // result<T> / http_error: typed errors of any status
+  bool bad_request = false;   // a parameter or body that may be malformed: 400
+  bool validation = false;    // a DTO whose fields are checked: 422
+  bool not_found = false;     // an optional result: 404
+  bool any_error = false;     // result<T> / http_error: typed errors of any status
+  bool unauthorized = false;  // credentials are read: 401
+  bool forbidden = false;     // a policy may refuse: 403
 };
+
+// The credentials an operation takes (see the top of this file).
+struct security_needs {
+  bool bearer = false, bearer_optional = true;
+  bool api_key = false, api_key_optional = true;
+  std::vector<std::string> scopes;
+};
+
+template <class T>
+concept secured_type = requires {
+  std::string_view(T::keel_security);
+};
+
+// Security a handler parameter of type P declares (optional: a std::optional around it).
+template <class D>
+void add_param_security(security_needs& s, error_needs& needs) {
+  bool optional = false;
+  std::string_view kind;
+  if constexpr (secured_type<D>) {
+    kind = D::keel_security;
+  } else if constexpr (keel::detail::is_optional<D>) {
+    if constexpr (secured_type<typename D::value_type>) {
+      kind = D::value_type::keel_security;
+      optional = true;
+    }
+  }
+  if (kind.empty()) return;
+  needs.unauthorized = true;
+  if (kind == "bearer") {
+    s.bearer = true;
+    s.bearer_optional = s.bearer_optional && optional;
+  } else if (kind == "api_key") {
+    s.api_key = true;
+    s.api_key_optional = s.api_key_optional && optional;
+  }
+}
+
+template <class M>
+void add_middleware_security(security_needs& s, error_needs& needs) {
+  if constexpr (secured_type<M>) {
+    needs.unauthorized = true;
+    if constexpr (requires { M::keel_security_forbids; })
+      needs.forbidden = needs.forbidden || M::keel_security_forbids;
+    if constexpr (requires { M::keel_security_scopes(); })
+      for (auto& scope : M::keel_security_scopes()) s.scopes.push_back(std::move(scope));
+    if (M::keel_security == std::string_view("bearer")) {
+      s.bearer = true;
+      s.bearer_optional = false;
+    } else if (M::keel_security == std::string_view("api_key")) {
+      s.api_key = true;
+      s.api_key_optional = false;
+    }
+  }
+}
+
+// The security schemes an app uses, by name (for components.securitySchemes).
+struct schemes_used {
+  bool bearer = false, api_key_header = false, api_key_query = false;
+};
+
+inline std::string security_json(const security_needs& s, const security_options& o, schemes_used& used) {
+  std::string out = "[";
+  auto add = [&](std::string_view name, const std::vector<std::string>& scopes) {
+    if (out.size() > 1) out.push_back(',');
+    out.append("{");
+    append_json_string(out, name);
+    out.append(":[");
+    for (std::size_t i = 0; i < scopes.size(); ++i) {
+      if (i != 0) out.push_back(',');
+      append_json_string(out, scopes[i]);
+    }
+    out.append("]}");
+  };
+  const std::vector<std::string> none;
+  if (s.bearer) {
+    used.bearer = true;
+    add("bearerAuth", s.scopes);
+  }
+  if (s.api_key) {
+    if (!o.api_key_header.empty()) {
+      used.api_key_header = true;
+      add("apiKeyHeader", none);
+    }
+    if (!o.api_key_query.empty()) {
+      used.api_key_query = true;
+      add("apiKeyQuery", none);
+    }
+  }
+  if ((s.bearer && s.bearer_optional && (!s.api_key || s.api_key_optional)) ||
+      (s.api_key && s.api_key_optional && !s.bearer))
+    out.append(out.size() > 1 ? ",{}" : "{}");
+  out.push_back(']');
+  return out;
+}
+
+inline std::string security_schemes_json(const schemes_used& used, const security_options& o) {
+  std::string out;
+  auto member = [&](std::string_view name, const std::string& body) {
+    if (!out.empty()) out.push_back(',');
+    append_json_string(out, name);
+    out.push_back(':');
+    out.append(body);
+  };
+  if (used.bearer) {
+    if (o.bearer_scheme == "Bearer" || o.bearer_scheme == "bearer") {
+      std::string b = R"({"type":"http","scheme":"bearer","bearerFormat":)";
+      append_json_string(b, o.bearer_format);
+      b.append(R"(,"description":"Authorization: Bearer <token>"})");
+      member("bearerAuth", b);
+    } else {
+      std::string b = R"({"type":"apiKey","in":"header","name":"Authorization","description":)";
+      append_json_string(b, "Authorization: " + o.bearer_scheme + " <token> (a " + o.bearer_format +
+                                "; type the word " + o.bearer_scheme + " before it)");
+      member("bearerAuth", b.append("}"));
+    }
+  }
+  if (used.api_key_header) {
+    std::string b = R"({"type":"apiKey","in":"header","name":)";
+    append_json_string(b, o.api_key_header);
+    member("apiKeyHeader", b.append("}"));
+  }
+  if (used.api_key_query) {
+    std::string b = R"({"type":"apiKey","in":"query","name":)";
+    append_json_string(b, o.api_key_query);
+    member("apiKeyQuery", b.append("}"));
+  }
+  return out;
+}
 
 template <class D>
 struct path_value {
@@ -510,6 +659,7 @@ struct operation_builder {
   std::vector<std::string> params;                               // query/header/cookie parameters
   std::string request_body;                                      // "" when none
   error_needs needs;
+  security_needs security{};
 
   void add_param(std::string_view in, std::string_view name, bool required, const std::string& schema) {
     std::string p = "{\"name\":";
@@ -587,6 +737,7 @@ struct operation_builder {
   template <class Info, std::size_t I, class P, class... A>
   void add_arg() {
     using D = std::remove_cvref_t<P>;
+    add_param_security<D>(security, needs);
     if constexpr (keel::detail::is_positional_path_param<P> || keel::detail::is_named_path_param<P>) {
       using T = typename path_value<D>::type;
       constexpr std::size_t slot = keel::detail::path_slot_of<Info, A...>(I);
@@ -665,7 +816,8 @@ void success_responses(std::string& out, schema_registry& schemas, error_needs& 
 
 template <class Route>
 std::string operation_json(schema_registry& schemas, const operation_doc& doc, std::string_view operation_id,
-                           std::string_view default_tag) {
+                           std::string_view default_tag, const security_options& security,
+                           schemes_used& used) {
   using traits = keel::detail::callable_traits<typename Route::handler_type>;
   using info_t = typename Route::path_info;
   operation_builder b{schemas, {}, {}, {}, {}};
@@ -673,6 +825,9 @@ std::string operation_json(schema_registry& schemas, const operation_doc& doc, s
     [&]<std::size_t... I>(std::index_sequence<I...>) { (b.template add_arg<info_t, I, A, A...>(), ...); }
     (std::index_sequence_for<A...>{});
   }(static_cast<typename traits::args*>(nullptr));
+  [&]<class... Ms>(std::tuple<Ms...>*) {
+    (add_middleware_security<Ms>(b.security, b.needs), ...);
+  }(static_cast<std::remove_cvref_t<decltype(std::declval<Route&>().middleware)>*>(nullptr));
 
   std::string out = "{\"operationId\":";
   append_json_string(out, operation_id);
@@ -697,6 +852,7 @@ std::string operation_json(schema_registry& schemas, const operation_doc& doc, s
     out.push_back(']');
   }
   if (doc.deprecated) out.append(",\"deprecated\":true");
+  out.append(",\"security\":").append(security_json(b.security, security, used));
   if (!b.path_params.empty() || !b.params.empty()) {
     out.append(",\"parameters\":[");
     bool first = true;
@@ -720,6 +876,8 @@ std::string operation_json(schema_registry& schemas, const operation_doc& doc, s
   out.append(",\"responses\":{");
   success_responses<typename unwrap_task<typename traits::result>::type>(out, schemas, b.needs);
   if (b.needs.bad_request) out.append(R"("400":{"$ref":"#/components/responses/BadRequest"},)");
+  if (b.needs.unauthorized) out.append(R"("401":{"$ref":"#/components/responses/Unauthorized"},)");
+  if (b.needs.forbidden) out.append(R"("403":{"$ref":"#/components/responses/Forbidden"},)");
   if (b.needs.not_found) {
     out.append(R"("404":{"$ref":"#/components/responses/NotFound")");
     if (!doc.not_found.empty()) {  // OpenAPI 3.1: a reference may carry its own description
@@ -790,7 +948,7 @@ inline constexpr std::string_view error_schema =
     R"("path":{"type":"string"},"reason":{"type":"string"}},"required":["location","path","reason"]}}},)"
     R"("required":["status","code","message"]},"request_id":{"type":"string"}},"required":["error"]})";
 
-inline std::string error_responses(std::string_view error_ref) {
+inline std::string error_responses(std::string_view error_ref, const schemes_used& used) {
   auto one = [&](std::string_view name, std::string_view description) {
     std::string r = "\"";
     r.append(name).append("\":{\"description\":\"").append(description);
@@ -799,11 +957,20 @@ inline std::string error_responses(std::string_view error_ref) {
     r.append("}}}}");
     return r;
   };
-  return one("BadRequest", "A parameter or the body is malformed") + "," + one("NotFound", "Not found") +
-         "," +
-         one("ValidationFailed",
-             "Some fields failed validation; `fields` lists each with its path and reason") +
-         "," + one("Error", "An error") + "," + one("InternalError", "Internal server error");
+  std::string out =
+      one("BadRequest", "A parameter or the body is malformed") + "," + one("NotFound", "Not found") + "," +
+      one("ValidationFailed", "Some fields failed validation; `fields` lists each with its path and reason") +
+      "," + one("Error", "An error") + "," + one("InternalError", "Internal server error");
+  if (used.bearer || used.api_key_header || used.api_key_query) {
+    out.append(",").append(
+        one("Unauthorized",
+            "No credentials, or they are not valid (WWW-Authenticate says which scheme and, "
+            "for a refused token, why)"));
+    out.append(",").append(one("Forbidden",
+                               "The credentials are valid but do not allow this (a policy refused: "
+                               "error insufficient_scope)"));
+  }
+  return out;
 }
 
 struct path_entry {
@@ -826,7 +993,8 @@ inline operation_doc merged_doc(const route_doc* on_route, const operation_doc* 
 
 template <class Route>
 void add_route(schema_registry& schemas, const info& meta, const route_doc* on_route,
-               std::vector<path_entry>& paths, std::vector<bool>& used, std::vector<std::string>& ids) {
+               std::vector<path_entry>& paths, std::vector<bool>& used, std::vector<std::string>& ids,
+               schemes_used& schemes) {
   constexpr std::string_view keel_path = Route::path.view();
   std::string path = openapi_path(keel_path);
   path_entry* entry = nullptr;
@@ -852,7 +1020,8 @@ void add_route(schema_registry& schemas, const info& meta, const route_doc* on_r
     std::string method_key;
     for (char c : http::to_string(m)) method_key.push_back(static_cast<char>(c - 'A' + 'a'));
     entry->operations.emplace_back(
-        std::move(method_key), operation_json<Route>(schemas, *doc, id, first_literal_segment(keel_path)));
+        std::move(method_key),
+        operation_json<Route>(schemas, *doc, id, first_literal_segment(keel_path), meta.security, schemes));
   }
 }
 
@@ -864,8 +1033,10 @@ std::string document_of(const info& meta, std::tuple<Routes...>*,
   std::vector<path_entry> paths;
   std::vector<bool> used(meta.operations.size(), false);
   std::vector<std::string> ids;
+  schemes_used schemes;
   std::size_t index = 0;
-  (add_route<Routes>(schemas, meta, on_route != nullptr ? on_route[index++] : nullptr, paths, used, ids),
+  (add_route<Routes>(schemas, meta, on_route != nullptr ? on_route[index++] : nullptr, paths, used, ids,
+                     schemes),
    ...);
   for (std::size_t i = 0; i < used.size(); ++i)
     if (!used[i])
@@ -881,7 +1052,18 @@ std::string document_of(const info& meta, std::tuple<Routes...>*,
     out.append(",\"description\":");
     append_json_string(out, meta.description);
   }
-  out.append("},\"paths\":{");
+  out.append("}");
+  if (!meta.servers.empty()) {
+    out.append(",\"servers\":[");
+    for (std::size_t i = 0; i < meta.servers.size(); ++i) {
+      if (i != 0) out.push_back(',');
+      out.append("{\"url\":");
+      append_json_string(out, meta.servers[i]);
+      out.push_back('}');
+    }
+    out.push_back(']');
+  }
+  out.append(",\"paths\":{");
   for (std::size_t i = 0; i < paths.size(); ++i) {
     if (i != 0) out.push_back(',');
     append_json_string(out, paths[i].path);
@@ -902,7 +1084,10 @@ std::string document_of(const info& meta, std::tuple<Routes...>*,
     out.push_back(':');
     out.append(components[i].schema);
   }
-  out.append("},\"responses\":{").append(error_responses(error_ref)).append("}}}");
+  out.append("},\"responses\":{").append(error_responses(error_ref, schemes)).append("}");
+  const std::string security_schemes = security_schemes_json(schemes, meta.security);
+  if (!security_schemes.empty()) out.append(",\"securitySchemes\":{").append(security_schemes).append("}");
+  out.append("}}");
   return out;
 }
 

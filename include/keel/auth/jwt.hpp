@@ -315,8 +315,13 @@ inline std::optional<jwt_errc> read_numeric_date(simdjson::ondemand::value value
 }
 
 // The registered claims the options ask about; duplicates anywhere at the top level are refused.
+// `times`, when given, receives the token's exp and nbf (what a cache of verified tokens needs to know).
+struct claim_times {
+  std::optional<double> exp, nbf;
+};
 inline std::optional<jwt_errc> check_claims(simdjson::ondemand::parser& parser, const padded_buffer& buf,
-                                            std::size_t size, const verify_options& options) {
+                                            std::size_t size, const verify_options& options,
+                                            claim_times* times = nullptr) {
   using namespace simdjson;
   ondemand::document doc;
   ondemand::object object;
@@ -374,12 +379,14 @@ inline std::optional<jwt_errc> check_claims(simdjson::ondemand::parser& parser, 
   if (nbf && now + leeway < *nbf) return jwt_errc::not_yet_valid;
   if (!issuer_ok) return jwt_errc::bad_issuer;
   if (!audience_ok) return jwt_errc::bad_audience;
+  if (times != nullptr) *times = claim_times{exp, nbf};
   return std::nullopt;
 }
 
 struct verified_jws {
   const jwt_key* key = nullptr;
   std::size_t payload_size = 0;  // the payload is in this_thread_jwt_state().payload
+  claim_times times{};           // exp and nbf of a JWT (check_jwt_claims)
 };
 
 // Everything but the claims DTO. check_jwt_claims: the payload is a JWT claims set (false for raw JWS).
@@ -440,7 +447,7 @@ inline std::optional<jwt_errc> verify_compact(std::string_view token, std::span<
   const auto decoded = base64url_decode(payload_b64, state.payload.reserve(*payload_size));
   if (!decoded) return jwt_errc::bad_base64url;
   if (check_jwt_claims) {
-    if (auto e = check_claims(state.parser, state.payload, *decoded, options)) return e;
+    if (auto e = check_claims(state.parser, state.payload, *decoded, options, &out.times)) return e;
   }
   out.key = verified;
   out.payload_size = *decoded;
@@ -503,6 +510,21 @@ std::string sign(const Claims& claims, const key_set& keys) {
 }
 
 // Verifies `token` against the keys and reads its claims into Claims (see the order at the top).
+namespace detail {
+// verify() that also reports the token's exp and nbf (keel/auth/bearer.hpp caches verified tokens).
+template <class Claims>
+jwt_result<Claims> verify_with_times(std::string_view token, std::span<const jwt_key> keys,
+                                     const verify_options& options, claim_times& times) {
+  verified_jws jws;
+  if (auto e = verify_compact(token, keys, options, true, jws)) return *e;
+  const padded_buffer& payload = this_thread_jwt_state().payload;
+  auto claims = json_io::read<Claims>(payload.chars(), jws.payload_size, payload.capacity());
+  if (!claims) return jwt_error{jwt_errc::claims_rejected, claims.errors()};
+  times = jws.times;
+  return jwt_result<Claims>(std::move(claims).value(), jws.key);
+}
+}  // namespace detail
+
 template <class Claims>
 jwt_result<Claims> verify(std::string_view token, std::span<const jwt_key> keys,
                           const verify_options& options = {}) {

@@ -6,6 +6,7 @@
 #include "keel/detail/json_escape.hpp"
 #include "keel/detail/test_mode.hpp"
 #include "keel/http/method.hpp"
+#include "keel/http/response.hpp"
 #include "keel/json/time.hpp"
 
 #include <cerrno>
@@ -18,6 +19,7 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 //   keel::app{api}.use<keel::request_id, keel::access_log>()                   // stderr (not in tests)
 //   keel::app{api}.use(keel::access_log{{.path = "/var/log/app/access.log"}})  // appended to a file
@@ -28,6 +30,11 @@
 //    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
 // The path is the raw path without the query string: queries often carry tokens that must not reach logs.
 // Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
+//
+// Headers are not logged unless asked for by name, `{.request_headers = {"User-Agent", "Authorization"}}`
+// (and response_headers): they then appear as "request_headers":{"user-agent":"curl/7.88"} (names lowercase,
+// first value, absent ones left out). Credentials never do: Authorization, Proxy-Authorization, Cookie,
+// Set-Cookie and X-API-Key (and the names in `redact`) are written as "[redacted]" whatever the options say.
 
 namespace keel {
 inline namespace v0 {
@@ -46,7 +53,18 @@ class access_log {
     sink_fn callback = nullptr;
     void* user = nullptr;
     bool stderr_in_tests = false;
+    std::vector<std::string> request_headers = {};   // request headers to log, by name
+    std::vector<std::string> response_headers = {};  // response headers to log, by name
+    std::vector<std::string> redact = {};            // more names whose values never reach the log
   };
+
+  // Header names whose values are credentials: logged as "[redacted]" if asked for at all.
+  static bool is_secret_header(std::string_view name) noexcept {
+    for (std::string_view secret :
+         {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+      if (detail::iequals(name, secret)) return true;
+    return false;
+  }
 
   // Per-request state: when the request entered this layer.
   struct state {
@@ -56,6 +74,21 @@ class access_log {
   access_log() : access_log(options{}) {}
   // Throws std::system_error when the file cannot be opened: better at start-up than silently losing logs.
   explicit access_log(options opts) : callback_(opts.callback), user_(opts.user) {
+    if (!opts.request_headers.empty() || !opts.response_headers.empty()) {
+      auto logged = std::make_shared<logged_headers>();
+      auto add = [&](const std::vector<std::string>& names, std::vector<logged_header>& out) {
+        for (const auto& n : names) {
+          bool secret = is_secret_header(n);
+          for (const auto& r : opts.redact) secret = secret || detail::iequals(n, r);
+          std::string lower;
+          for (char c : n) lower.push_back(detail::ascii_lower(c));
+          out.push_back({n, std::move(lower), secret});
+        }
+      };
+      add(opts.request_headers, logged->request);
+      add(opts.response_headers, logged->response);
+      headers_ = std::move(logged);
+    }
     if (callback_ != nullptr) return;
     if (opts.path.empty()) {
       file_ = std::shared_ptr<std::FILE>(stderr, [](std::FILE*) {});
@@ -84,6 +117,7 @@ class access_log {
     line.clear();
     format_line(line, ctx, std::chrono::system_clock::now(),
                 std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count());
+    if (headers_) append_headers(line, ctx, *headers_);
     write(line);
   }
 
@@ -121,6 +155,37 @@ class access_log {
   }
 
  private:
+  struct logged_header {
+    std::string name, lower;
+    bool secret = false;
+  };
+  struct logged_headers {
+    std::vector<logged_header> request, response;
+  };
+
+  // Adds ,"request_headers":{...},"response_headers":{...} before the line's closing brace.
+  static void append_headers(std::string& line, const request_context& ctx, const logged_headers& h) {
+    line.pop_back();  // '}'
+    auto group = [&line](std::string_view key, const std::vector<logged_header>& names, auto&& value_of) {
+      if (names.empty()) return;
+      line.append(",\"").append(key).append("\":{");
+      bool first = true;
+      for (const auto& n : names) {
+        const std::string_view v = value_of(n.name);
+        if (v.empty()) continue;
+        if (!first) line.push_back(',');
+        first = false;
+        detail::append_json_string(line, n.lower);
+        line.push_back(':');
+        detail::append_json_string(line, n.secret ? std::string_view("[redacted]") : v);
+      }
+      line.push_back('}');
+    };
+    group("request_headers", h.request, [&ctx](std::string_view n) { return ctx.request().header(n); });
+    group("response_headers", h.response, [&ctx](std::string_view n) { return ctx.response().header(n); });
+    line.push_back('}');
+  }
+
   void write(std::string& line) const {
     if (callback_ != nullptr) {
       callback_(line, user_);
@@ -135,7 +200,8 @@ class access_log {
   std::shared_ptr<std::FILE> file_;
   sink_fn callback_ = nullptr;
   void* user_ = nullptr;
-  bool quiet_in_tests_ = false;  // the stderr default, not asked for explicitly
+  bool quiet_in_tests_ = false;                    // the stderr default, not asked for explicitly
+  std::shared_ptr<const logged_headers> headers_;  // null: no headers logged
 };
 
 }  // namespace v0

@@ -26,6 +26,9 @@ struct body_policy {
   std::size_t limit = 0;   // bytes of decoded body; 0: the server's limits.max_body_bytes
   bool streaming = false;  // the handler reads it with keel::body_stream
 };
+// The middleware of .require<Policies...>(): defined in keel/auth/policy.hpp (include <keel/auth.hpp>).
+template <class... Policies>
+struct policy_layer;
 }  // namespace detail
 
 template <fixed_string Path, http::method_set Methods, class Handler, class... Middleware>
@@ -64,6 +67,12 @@ struct route {
   requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
     return std::move(*this).use(Ms{}...);
   }
+  // Policies the request's bearer token must satisfy (keel::scope<"...">, keel::role<"...">, your own):
+  // 401 without a valid token, 403 when a policy refuses. See keel/auth/policy.hpp.
+  template <class... Policies>
+  requires(sizeof...(Policies) > 0) auto require() && {
+    return std::move(*this).use(detail::policy_layer<Policies...>{});
+  }
 };
 
 template <class T>
@@ -89,6 +98,11 @@ struct route_group<Prefix, std::tuple<Routes...>, Middleware...> {
   template <class... Ms>
   requires(sizeof...(Ms) > 0 && (std::is_default_constructible_v<Ms> && ...)) auto use() && {
     return std::move(*this).use(Ms{}...);
+  }
+  // Policies for every route of the group (see route::require).
+  template <class... Policies>
+  requires(sizeof...(Policies) > 0) auto require() && {
+    return std::move(*this).use(detail::policy_layer<Policies...>{});
   }
 };
 
