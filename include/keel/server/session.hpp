@@ -180,7 +180,7 @@ class http_session {
 
   // --- upgrade: the protocol the last response named, and the bytes read past its request.
   upgrade_slot& upgrade_protocol() noexcept { return upgrade_; }
-  std::string_view upgrade_leftover() const noexcept { return {in_.data() + in_begin_, in_end_ - in_begin_}; }
+  std::string_view upgrade_leftover() const noexcept { return upgrade_leftover_; }
 
   context_type& context() noexcept { return ctx_; }
 
@@ -225,7 +225,9 @@ class http_session {
           }
           return session_action::write;
         case state::upgraded:
-          return out_.empty() ? session_action::upgrade : session_action::write;
+          if (!out_.empty()) return session_action::write;
+          release_for_upgrade();
+          return session_action::upgrade;
       }
 
       std::size_t batch = 0;
@@ -374,6 +376,17 @@ class http_session {
     in_begin_ = in_end_ = 0;
     channel_.body_streaming = false;
     body_checked_ = false;
+  }
+
+  // The connection belongs to another protocol from now on: the HTTP buffers go (an idle WebSocket should
+  // cost little), keeping only the bytes read past the upgrade request for the protocol.
+  void release_for_upgrade() {
+    if (in_.empty()) return;
+    upgrade_leftover_.assign(in_.data() + in_begin_, in_end_ - in_begin_);
+    std::vector<char>().swap(in_);
+    in_begin_ = in_end_ = 0;
+    out_ = output_buffer{};
+    ctx_.response() = keel::response{};
   }
 
   // Moves the unparsed tail to the front, or grows the buffer when a large request needs it. Only called
@@ -600,6 +613,7 @@ class http_session {
   std::size_t body_start_ = 0, body_pos_ = 0;
   file_region file_;
   upgrade_slot upgrade_;
+  std::string upgrade_leftover_;  // after an upgrade: the bytes read past its request
 };
 
 }  // namespace keel::inline v0::detail
