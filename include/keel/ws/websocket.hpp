@@ -22,6 +22,7 @@
 #include "keel/ws/options.hpp"
 #include "keel/ws/protocol.hpp"
 
+#include <asio/error.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
@@ -132,7 +133,8 @@ struct thread_scratch {
   }
 };
 
-inline bool is_canceled(const std::error_code& ec) noexcept { return ec == std::errc::operation_canceled; }
+// A read that ended because its deadline passed or shutdown began (the connection cancels it).
+inline bool is_canceled(const std::error_code& ec) noexcept { return ec == asio::error::operation_aborted; }
 
 }  // namespace detail::ws
 
@@ -797,7 +799,7 @@ inline websocket::step websocket::process(ws_message& out) {
       in_frame_ = true;
       frame_read_ = 0;
       // The common case: a whole, unfragmented, uncompressed message in the buffer, returned in place.
-      if (!detail::ws::is_control(op) && fh_.fin && !fh_.rsv1 && end_ - beg_ >= fh_.length) {
+      if (!detail::ws::is_control(op) && op != 0 && fh_.fin && !fh_.rsv1 && end_ - beg_ >= fh_.length) {
         char* p = base + beg_;
         const auto n = static_cast<std::size_t>(fh_.length);
         detail::ws::unmask(p, n, fh_.mask, 0);
