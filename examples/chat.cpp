@@ -3,6 +3,7 @@
 // GET /echo upgrades to WebSocket and echoes every text and binary message verbatim; permessage-deflate is
 // used when the client offers it.
 #include <keel.hpp>
+#include <keel/tls.hpp>  // wss:// with --tls-cert/--tls-key
 #include <keel/websocket.hpp>
 
 namespace {
