@@ -343,7 +343,7 @@ class websocket {
     ws_message m;
     m.kind = ws_message::type::closed;
     m.close_code = close_code_;
-    m.close_reason = close_reason_;
+    if (ctrl_) m.close_reason = ctrl_->close_reason;
     return m;
   }
 
@@ -429,7 +429,6 @@ class websocket {
   bool msg_compressed_ = false;
   std::uint8_t msg_opcode_ = 0;  // the data message being assembled (0: none)
   std::uint16_t close_code_ = ws_close::abnormal;
-  std::string close_reason_;
   clock::time_point last_rx_, last_ping_, close_deadline_;
 
   // Read side: an idle connection waits in small_; a block from the pool holds bytes while a message is
@@ -443,7 +442,6 @@ class websocket {
   std::string msg_;  // a fragmented, compressed or large message, assembled
   detail::ws::utf8_validator utf8_;
   std::size_t ctrl_len_ = 0;
-  char ctrl_in_[125];
 
   // Write side.
   detail::ws::out_node* head_ = nullptr;
@@ -451,10 +449,22 @@ class websocket {
   std::size_t posted_count_ = 0, posted_bytes_ = 0;
   std::coroutine_handle<> flush_waiter_;
   char* wblock_ = nullptr;
-  detail::ws::out_node pong_node_, ping_node_, close_node_;
-  char pong_buf_[125];
+  detail::ws::out_node ping_node_;
   char ping_buf_[1];
-  char close_buf_[125];
+  // Pings and closes from the peer, and the close reason: allocated the first time one comes or goes, so an
+  // idle connection does not carry ~450 bytes it rarely needs (pongs are not kept).
+  struct control_state {
+    char in[125];
+    char pong[125];
+    char close[125];
+    detail::ws::out_node pong_node, close_node;
+    std::string close_reason;
+  };
+  std::unique_ptr<control_state> ctrl_;
+  control_state& ctrl() {
+    if (!ctrl_) ctrl_ = std::make_unique<control_state>();
+    return *ctrl_;
+  }
   char small_[small_size];
 };
 
@@ -666,13 +676,13 @@ inline void websocket::fail(std::uint16_t code, std::string_view reason) {
   if (!close_sent_) {
     close_sent_ = true;
     close_code_ = code;
-    close_reason_.assign(reason.substr(0, 123));
+    ctrl().close_reason.assign(reason.substr(0, 123));
     char payload[125];
     payload[0] = static_cast<char>(code >> 8);
     payload[1] = static_cast<char>(code & 0xFF);
     const std::size_t n = std::min<std::size_t>(reason.size(), 123);
     std::memcpy(payload + 2, reason.data(), n);
-    queue_control(close_node_, ws_opcode::close, payload, 2 + n, close_buf_);
+    queue_control(ctrl().close_node, ws_opcode::close, payload, 2 + n, ctrl().close);
   }
   state_ = state::closed;
   if (link_) link_->socket.store(nullptr, std::memory_order_release);
@@ -685,7 +695,8 @@ inline websocket::step websocket::on_frame_complete(ws_message& out) {
   const std::uint8_t op = fh_.opcode;
   if (detail::ws::is_control(op)) {
     if (op == static_cast<std::uint8_t>(ws_opcode::ping)) {
-      if (state_ == state::open) queue_control(pong_node_, ws_opcode::pong, ctrl_in_, ctrl_len_, pong_buf_);
+      if (state_ == state::open)
+        queue_control(ctrl().pong_node, ws_opcode::pong, ctrl().in, ctrl_len_, ctrl().pong);
       return step::more;
     }
     if (op == static_cast<std::uint8_t>(ws_opcode::pong)) return step::more;
@@ -721,11 +732,12 @@ inline websocket::step websocket::handle_close_frame(ws_message& out) {
   std::string_view reason;
   if (ctrl_len_ == 1) return fail_step(ws_close::protocol_error, "bad close frame", out);
   if (ctrl_len_ >= 2) {
-    code = static_cast<std::uint16_t>((static_cast<unsigned char>(ctrl_in_[0]) << 8) |
-                                      static_cast<unsigned char>(ctrl_in_[1]));
+    const char* in = ctrl().in;
+    code = static_cast<std::uint16_t>((static_cast<unsigned char>(in[0]) << 8) |
+                                      static_cast<unsigned char>(in[1]));
     if (!detail::ws::valid_close_code(code))
       return fail_step(ws_close::protocol_error, "bad close code", out);
-    reason = std::string_view(ctrl_in_ + 2, ctrl_len_ - 2);
+    reason = std::string_view(in + 2, ctrl_len_ - 2);
     if (!detail::ws::utf8_validator::valid(reason))
       return fail_step(ws_close::invalid_payload, "close reason is not UTF-8", out);
   }
@@ -738,10 +750,10 @@ inline websocket::step websocket::handle_close_frame(ws_message& out) {
       payload[1] = static_cast<char>(code & 0xFF);
       n = 2;
     }
-    queue_control(close_node_, ws_opcode::close, payload, n, close_buf_);
+    queue_control(ctrl().close_node, ws_opcode::close, payload, n, ctrl().close);
   }
   close_code_ = code;
-  close_reason_.assign(reason);
+  if (!reason.empty() || ctrl_) ctrl().close_reason.assign(reason);
   state_ = state::closed;
   if (link_) link_->socket.store(nullptr, std::memory_order_release);
   out = closed_message();
@@ -821,7 +833,9 @@ inline websocket::step websocket::process(ws_message& out) {
     char* p = base + beg_;
     detail::ws::unmask(p, avail, fh_.mask, frame_read_);
     if (detail::ws::is_control(fh_.opcode)) {
-      std::memcpy(ctrl_in_ + frame_read_, p, avail);
+      // A pong's payload is not needed: only pings (echoed) and closes (read) are kept.
+      if (fh_.opcode != static_cast<std::uint8_t>(ws_opcode::pong))
+        std::memcpy(ctrl().in + frame_read_, p, avail);
       ctrl_len_ += avail;
     } else if (msg_compressed_) {
       auto& scratch = detail::ws::thread_scratch::get();
