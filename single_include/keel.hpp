@@ -187,6 +187,7 @@ enum class status : std::uint16_t {
   range_not_satisfiable = 416,
   expectation_failed = 417,
   unprocessable_content = 422,
+  upgrade_required = 426,
   too_many_requests = 429,
   request_header_fields_too_large = 431,
   internal_server_error = 500,
@@ -263,6 +264,8 @@ constexpr std::string_view reason_phrase(status s) {
       return "Expectation Failed";
     case status::unprocessable_content:
       return "Unprocessable Content";
+    case status::upgrade_required:
+      return "Upgrade Required";
     case status::too_many_requests:
       return "Too Many Requests";
     case status::request_header_fields_too_large:
@@ -312,6 +315,8 @@ constexpr std::string_view error_code(status s) {
       return "expectation_failed";
     case status::unprocessable_content:
       return "validation_failed";
+    case status::upgrade_required:
+      return "upgrade_required";
     case status::too_many_requests:
       return "too_many_requests";
     case status::request_header_fields_too_large:
@@ -9075,7 +9080,7 @@ class http_session {
 
   // --- upgrade: the protocol the last response named, and the bytes read past its request.
   upgrade_slot& upgrade_protocol() noexcept { return upgrade_; }
-  std::string_view upgrade_leftover() const noexcept { return {in_.data() + in_begin_, in_end_ - in_begin_}; }
+  std::string_view upgrade_leftover() const noexcept { return upgrade_leftover_; }
 
   context_type& context() noexcept { return ctx_; }
 
@@ -9120,7 +9125,9 @@ class http_session {
           }
           return session_action::write;
         case state::upgraded:
-          return out_.empty() ? session_action::upgrade : session_action::write;
+          if (!out_.empty()) return session_action::write;
+          release_for_upgrade();
+          return session_action::upgrade;
       }
 
       std::size_t batch = 0;
@@ -9269,6 +9276,17 @@ class http_session {
     in_begin_ = in_end_ = 0;
     channel_.body_streaming = false;
     body_checked_ = false;
+  }
+
+  // The connection belongs to another protocol from now on: the HTTP buffers go (an idle WebSocket should
+  // cost little), keeping only the bytes read past the upgrade request for the protocol.
+  void release_for_upgrade() {
+    if (in_.empty()) return;
+    upgrade_leftover_.assign(in_.data() + in_begin_, in_end_ - in_begin_);
+    std::vector<char>().swap(in_);
+    in_begin_ = in_end_ = 0;
+    out_ = output_buffer{};
+    ctx_.response() = keel::response{};
   }
 
   // Moves the unparsed tail to the front, or grows the buffer when a large request needs it. Only called
@@ -9495,6 +9513,7 @@ class http_session {
   std::size_t body_start_ = 0, body_pos_ = 0;
   file_region file_;
   upgrade_slot upgrade_;
+  std::string upgrade_leftover_;  // after an upgrade: the bytes read past its request
 };
 
 }  // namespace keel::inline v0::detail
@@ -10065,6 +10084,9 @@ class upgraded_io {
   bool closed() const noexcept { return t_->closed; }
   // How long a read may wait for the peer (default: the server's idle timeout).
   void set_read_timeout(std::chrono::milliseconds t) noexcept { t_->read_timeout = t; }
+  // The connection's transport itself, for protocols keel builds on this one (WebSocket reads on through a
+  // shutdown to finish its close handshake).
+  detail::upgrade_transport& transport() const noexcept { return *t_; }
 
  private:
   detail::upgrade_transport* t_ = nullptr;

@@ -23,6 +23,20 @@ using keel_test::ws_client;
 using keel_test::ws_frame_in;
 using keel_test::ws_frame_out;
 
+// DTOs in a named namespace: clang reflects field names only for types with linkage.
+namespace ws_test {
+struct who {
+  std::string user;
+  int n = 0;
+};
+struct chat_line {
+  std::string text;
+  int priority = 0;
+};
+}  // namespace ws_test
+using ws_test::chat_line;
+using ws_test::who;
+
 namespace {
 
 keel::task<> echo(keel::websocket& ws) {
@@ -59,11 +73,6 @@ keel::ws_options ping_options() {
   return o;
 }
 
-struct who {
-  std::string user;
-  int n = 0;
-};
-
 struct chat_state {
   std::string ticket;
 };
@@ -80,11 +89,6 @@ struct ticket_check {
     ctx.template state<chat_state>().ticket = std::string(t);
     return keel::flow::next;
   }
-};
-
-struct chat_line {
-  std::string text;
-  int priority = 0;
 };
 
 keel::ws_options json_close_options() {
