@@ -6,14 +6,19 @@
 
 #include "keel/app.hpp"
 #include "keel/server/server.hpp"
+#include "keel/server/tls.hpp"
 #include "support/local_server.hpp"
 #include "support/ws_client.hpp"
 
 #include <catch2/catch.hpp>
 #include <zlib.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -901,4 +906,51 @@ TEST_CASE("shutdown: every client gets a 1001 close and the server waits for the
   }
   server.wait();
   CHECK(std::chrono::steady_clock::now() - start < 2500ms);  // answered handshakes end it before the deadline
+}
+
+// ---------------------------------------------------------------- over TLS
+
+TEST_CASE("wss: a real client over TLS echoes, then gets 1001 at shutdown", "[ws][tls]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("keel-ws-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  keel_test::run_command(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
+      " -addext subjectAltName=IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " 2>&1");
+  REQUIRE(std::filesystem::exists(cert));
+  auto app = make_app();
+  keel::server_config cfg = keel_test::local_config();
+  cfg.timeout.shutdown = 3000ms;
+  cfg.tls.certificate_file = cert;
+  cfg.tls.private_key_file = key;
+  keel::detail::server<app_type> server(app, cfg);
+  const auto port = server.start();
+  // Debian's python3-websockets: echo one message, then wait for the server's close and print its code.
+  const std::string script = (dir / "client.py").string();
+  std::ofstream(script) << "import asyncio, ssl, sys, websockets\n"
+                           "async def main():\n"
+                           "    ctx = ssl.create_default_context(cafile=sys.argv[2])\n"
+                           "    url = 'wss://127.0.0.1:%s/echo' % sys.argv[1]\n"
+                           "    async with websockets.connect(url, ssl=ctx, compression='deflate') as ws:\n"
+                           "        await ws.send('over tls ' * 50)\n"
+                           "        print((await ws.recv())[:8], flush=True)\n"
+                           "        open(sys.argv[3], 'w').write('echoed')\n"
+                           "        try:\n"
+                           "            await ws.recv()\n"
+                           "        except websockets.ConnectionClosed as e:\n"
+                           "            print(e.code, flush=True)\n"
+                           "asyncio.run(main())\n";
+  const std::string marker = (dir / "echoed").string();
+  std::string out;
+  std::thread client([&] {
+    out = keel_test::run_command("timeout 20 /usr/bin/python3 " + script + " " + std::to_string(port) + " " +
+                                 cert + " " + marker + " 2>&1");
+  });
+  CHECK(keel_test::eventually([&] { return std::filesystem::exists(marker); }));
+  server.stop();
+  client.join();
+  server.wait();
+  CHECK(out == "over tls\n1001\n");
+  std::filesystem::remove_all(dir);
 }
