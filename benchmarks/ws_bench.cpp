@@ -26,7 +26,9 @@ keel::task<> echo(keel::websocket& ws) {
 
 keel::task<> idle(keel::upgraded_io& io) {
   char byte[1];
-  while (co_await io.read_some(byte) != 0) {
+  for (;;) {
+    const std::size_t n = co_await io.read_some(byte);  // named first (g++ 12)
+    if (n == 0) break;
   }
 }
 

@@ -1342,7 +1342,8 @@ inline task<> websocket::write_loop() {
       }
       void await_resume() const noexcept {}
     };
-    co_await write_op{t_, bytes, op};
+    write_op write{t_, bytes, op};  // named: g++ 12 mishandles braced temporaries inside co_await
+    co_await write;
     const bool failed = op.error || t_->closed;
     if (big.capacity() > 0) std::string().swap(big);
     if (head_ == nullptr) {  // going idle: the block goes back to the pool
@@ -1687,7 +1688,8 @@ inline task<> websocket::finish() {
     void await_suspend(std::coroutine_handle<> h) noexcept { ws->flush_waiter_ = h; }
     void await_resume() const noexcept {}
   };
-  co_await flush_op{this};
+  flush_op flushed{this};
+  co_await flushed;
   if (link_) link_->socket.store(nullptr, std::memory_order_release);
   state_ = state::closed;
   fail_queue();
