@@ -143,6 +143,22 @@ auto make_app() {
           json_close_options()),
       keel::ws<"/flood-close">(&flood, queue_options(keel::ws_overflow::close)),
       keel::ws<"/flood-drop">(&flood, queue_options(keel::ws_overflow::drop_oldest)),
+      keel::ws<"/handles">(
+          [](keel::websocket& ws) -> keel::task<> {
+            // On the connection's own thread try_send queues directly: with a limit of 4, the first four
+            // (one being written, three waiting) are taken and the rest refused.
+            keel::ws_handle h = ws.handle();
+            auto frame = keel::ws_frame::text("queued");
+            int taken = 0;
+            for (int i = 0; i < 10; ++i) taken += h.try_send(frame) ? 1 : 0;
+            co_await ws.send_text("taken " + std::to_string(taken));
+            // Another thread closes the connection through the handle.
+            std::thread([h] { h.close(4000, "closed from another thread"); }).detach();
+            keel::ws_message end = co_await ws.receive();
+            co_await ws.send_text("unreachable");  // closing: throws keel::stream_closed
+            (void)end;
+          },
+          queue_options(keel::ws_overflow::close)),
       keel::ws<"/threads">([](keel::websocket& ws) -> keel::task<> {
         // Another thread posts through the handle; the frame is serialised once and shared.
         std::thread([h = ws.handle()] {
@@ -877,6 +893,33 @@ TEST_CASE("other threads post shared frames through a handle", "[ws][queue]") {
   auto m = c.read();
   REQUIRE(m);
   CHECK(m->payload == "echo still works");
+}
+
+TEST_CASE("handles: try_send refuses past the queue limit; close works from another thread", "[ws][queue]") {
+  fixture f;
+  ws_client c(f.port);
+  REQUIRE(c.handshake("/handles").starts_with("HTTP/1.1 101 "));
+  int queued = 0;
+  std::string report;
+  for (;;) {
+    auto m = c.read();
+    REQUIRE(m);
+    if (m->payload == "queued") {
+      ++queued;
+      continue;
+    }
+    report = m->payload;
+    break;
+  }
+  CHECK(queued == 4);
+  CHECK(report == "taken 4");
+  auto close = c.read();
+  REQUIRE(close);
+  CHECK(close->opcode == 8);
+  CHECK(close->close_code() == 4000);
+  CHECK(close->payload.substr(2) == "closed from another thread");
+  REQUIRE(c.close(4000));
+  CHECK(c.closed_by_server());
 }
 
 // ---------------------------------------------------------------- shutdown
