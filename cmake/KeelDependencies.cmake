@@ -19,6 +19,7 @@ keel_find_dependency(Boost 1.81 CONFIG COMPONENTS headers)
 keel_find_dependency(fmt)
 keel_find_dependency(OpenSSL 3)
 keel_find_dependency(SQLite3)
+keel_find_dependency(ZLIB)  # permessage-deflate (keel/websocket.hpp)
 
 # Standalone Asio ships neither a CMake config nor a .pc file.
 if(NOT TARGET keel_asio)
@@ -37,11 +38,12 @@ if(NOT TARGET keel_asio)
     $<$<CXX_COMPILER_ID:Clang>:ASIO_HAS_CO_AWAIT=1>)
 endif()
 
-# --as-needed: a library the program makes no call into (OpenSSL without keel/tls.hpp, SQLite without keel/sql)
+# --as-needed: a library the program makes no call into (OpenSSL without keel/tls.hpp, SQLite without keel/sql,
+# zlib without keel/websocket.hpp)
 # is not recorded as needed, so it is neither loaded nor mapped at run time.
 function(keel_link_dependencies target)
   target_link_libraries(${target} INTERFACE
     keel_asio Threads::Threads simdjson::simdjson Boost::headers fmt::fmt
-    OpenSSL::SSL OpenSSL::Crypto SQLite::SQLite3)
+    OpenSSL::SSL OpenSSL::Crypto SQLite::SQLite3 ZLIB::ZLIB)
   target_link_options(${target} INTERFACE "LINKER:--as-needed")
 endfunction()

@@ -197,6 +197,7 @@ enum class status : std::uint16_t {
   range_not_satisfiable = 416,
   expectation_failed = 417,
   unprocessable_content = 422,
+  upgrade_required = 426,
   too_many_requests = 429,
   request_header_fields_too_large = 431,
   internal_server_error = 500,
@@ -273,6 +274,8 @@ constexpr std::string_view reason_phrase(status s) {
       return "Expectation Failed";
     case status::unprocessable_content:
       return "Unprocessable Content";
+    case status::upgrade_required:
+      return "Upgrade Required";
     case status::too_many_requests:
       return "Too Many Requests";
     case status::request_header_fields_too_large:
@@ -322,6 +325,8 @@ constexpr std::string_view error_code(status s) {
       return "expectation_failed";
     case status::unprocessable_content:
       return "validation_failed";
+    case status::upgrade_required:
+      return "upgrade_required";
     case status::too_many_requests:
       return "too_many_requests";
     case status::request_header_fields_too_large:
@@ -7540,6 +7545,8 @@ class connection final : public connection_base {
     transport_->write = &connection::upgraded_write;
     transport_->done = &connection::upgraded_done;
     transport_->leftover.assign(session_->upgrade_leftover());
+    // Graceful shutdown began while the 101 was being written: the protocol starts already stopping.
+    transport_->stopping = grace_deadline_ != clock::time_point::max();
     ++refs_;  // the protocol's, dropped when its task ends
     park_armed_ = parking_ = false;
     protocol_ = std::move(session_->upgrade_protocol());
@@ -8216,6 +8223,11 @@ class mapped_buffer {
   // written again.
   void discard() noexcept {
     if (data_ != nullptr) ::madvise(data_, size_, MADV_DONTNEED);
+  }
+  // Gives back the whole pages from `offset` on (they read as zeros afterwards); bytes before it stay.
+  void discard_from(std::size_t offset) noexcept {
+    const std::size_t from = round_up(offset);
+    if (data_ != nullptr && from < size_) ::madvise(data_ + from, size_ - from, MADV_DONTNEED);
   }
   void release() noexcept {
     if (data_ != nullptr) ::munmap(data_, size_);
@@ -9668,7 +9680,7 @@ class http_session {
 
   // --- upgrade: the protocol the last response named, and the bytes read past its request.
   upgrade_slot& upgrade_protocol() noexcept { return upgrade_; }
-  std::string_view upgrade_leftover() const noexcept { return {in_.data() + in_begin_, in_end_ - in_begin_}; }
+  std::string_view upgrade_leftover() const noexcept { return upgrade_leftover_; }
 
   context_type& context() noexcept { return ctx_; }
 
@@ -9710,6 +9722,8 @@ class http_session {
     body_start_ = body_pos_ = 0;
     file_.reset();
     upgrade_.reset();
+    std::string().swap(upgrade_leftover_);
+    upgrade_released_ = false;
     return true;
   }
 
@@ -9758,7 +9772,9 @@ class http_session {
           }
           return session_action::write;
         case state::upgraded:
-          return out_.empty() ? session_action::upgrade : session_action::write;
+          if (!out_.empty()) return session_action::write;
+          release_for_upgrade();
+          return session_action::upgrade;
       }
 
       std::size_t batch = 0;
@@ -9913,6 +9929,19 @@ class http_session {
     in_begin_ = in_end_ = 0;
     channel_.body_streaming = false;
     body_checked_ = false;
+  }
+
+  // The connection belongs to another protocol from now on: the HTTP buffers go (an idle WebSocket should
+  // cost little), keeping the bytes read past the upgrade request for the protocol. The request itself stays:
+  // the protocol was made by its handler and may hold views into it (the target, a path parameter).
+  void release_for_upgrade() {
+    if (upgrade_released_) return;
+    upgrade_released_ = true;
+    upgrade_leftover_.assign(in_.data() + in_begin_, in_end_ - in_begin_);
+    in_.discard_from(in_begin_);
+    out_.release();
+    ctx_.response().reset();
+    ctx_.response().release_storage(0);
   }
 
   // Moves the unparsed tail to the front, or grows the buffer when a large request needs it. Only called
@@ -10141,6 +10170,8 @@ class http_session {
   std::size_t body_start_ = 0, body_pos_ = 0;
   file_region file_;
   upgrade_slot upgrade_;
+  std::string upgrade_leftover_;  // after an upgrade: the bytes read past its request
+  bool upgrade_released_ = false;
 };
 
 }  // namespace detail
@@ -10724,6 +10755,9 @@ class upgraded_io {
   bool closed() const noexcept { return t_->closed; }
   // How long a read may wait for the peer (default: the server's idle timeout).
   void set_read_timeout(std::chrono::milliseconds t) noexcept { t_->read_timeout = t; }
+  // The connection's transport itself, for protocols keel builds on this one (WebSocket reads on through a
+  // shutdown to finish its close handshake).
+  detail::upgrade_transport& transport() const noexcept { return *t_; }
 
  private:
   detail::upgrade_transport* t_ = nullptr;

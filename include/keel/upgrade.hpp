@@ -101,6 +101,9 @@ class upgraded_io {
   bool closed() const noexcept { return t_->closed; }
   // How long a read may wait for the peer (default: the server's idle timeout).
   void set_read_timeout(std::chrono::milliseconds t) noexcept { t_->read_timeout = t; }
+  // The connection's transport itself, for protocols keel builds on this one (WebSocket reads on through a
+  // shutdown to finish its close handshake).
+  detail::upgrade_transport& transport() const noexcept { return *t_; }
 
  private:
   detail::upgrade_transport* t_ = nullptr;

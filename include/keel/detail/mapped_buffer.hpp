@@ -58,6 +58,11 @@ class mapped_buffer {
   void discard() noexcept {
     if (data_ != nullptr) ::madvise(data_, size_, MADV_DONTNEED);
   }
+  // Gives back the whole pages from `offset` on (they read as zeros afterwards); bytes before it stay.
+  void discard_from(std::size_t offset) noexcept {
+    const std::size_t from = round_up(offset);
+    if (data_ != nullptr && from < size_) ::madvise(data_ + from, size_ - from, MADV_DONTNEED);
+  }
   void release() noexcept {
     if (data_ != nullptr) ::munmap(data_, size_);
     data_ = nullptr;

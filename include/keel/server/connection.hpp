@@ -698,6 +698,8 @@ class connection final : public connection_base {
     transport_->write = &connection::upgraded_write;
     transport_->done = &connection::upgraded_done;
     transport_->leftover.assign(session_->upgrade_leftover());
+    // Graceful shutdown began while the 101 was being written: the protocol starts already stopping.
+    transport_->stopping = grace_deadline_ != clock::time_point::max();
     ++refs_;  // the protocol's, dropped when its task ends
     park_armed_ = parking_ = false;
     protocol_ = std::move(session_->upgrade_protocol());

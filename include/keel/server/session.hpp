@@ -191,7 +191,7 @@ class http_session {
 
   // --- upgrade: the protocol the last response named, and the bytes read past its request.
   upgrade_slot& upgrade_protocol() noexcept { return upgrade_; }
-  std::string_view upgrade_leftover() const noexcept { return {in_.data() + in_begin_, in_end_ - in_begin_}; }
+  std::string_view upgrade_leftover() const noexcept { return upgrade_leftover_; }
 
   context_type& context() noexcept { return ctx_; }
 
@@ -233,6 +233,8 @@ class http_session {
     body_start_ = body_pos_ = 0;
     file_.reset();
     upgrade_.reset();
+    std::string().swap(upgrade_leftover_);
+    upgrade_released_ = false;
     return true;
   }
 
@@ -281,7 +283,9 @@ class http_session {
           }
           return session_action::write;
         case state::upgraded:
-          return out_.empty() ? session_action::upgrade : session_action::write;
+          if (!out_.empty()) return session_action::write;
+          release_for_upgrade();
+          return session_action::upgrade;
       }
 
       std::size_t batch = 0;
@@ -436,6 +440,19 @@ class http_session {
     in_begin_ = in_end_ = 0;
     channel_.body_streaming = false;
     body_checked_ = false;
+  }
+
+  // The connection belongs to another protocol from now on: the HTTP buffers go (an idle WebSocket should
+  // cost little), keeping the bytes read past the upgrade request for the protocol. The request itself stays:
+  // the protocol was made by its handler and may hold views into it (the target, a path parameter).
+  void release_for_upgrade() {
+    if (upgrade_released_) return;
+    upgrade_released_ = true;
+    upgrade_leftover_.assign(in_.data() + in_begin_, in_end_ - in_begin_);
+    in_.discard_from(in_begin_);
+    out_.release();
+    ctx_.response().reset();
+    ctx_.response().release_storage(0);
   }
 
   // Moves the unparsed tail to the front, or grows the buffer when a large request needs it. Only called
@@ -664,6 +681,8 @@ class http_session {
   std::size_t body_start_ = 0, body_pos_ = 0;
   file_region file_;
   upgrade_slot upgrade_;
+  std::string upgrade_leftover_;  // after an upgrade: the bytes read past its request
+  bool upgrade_released_ = false;
 };
 
 }  // namespace detail
