@@ -247,6 +247,14 @@ TEST_CASE("server-side sessions in SQLite: id only in the cookie, rotation on lo
   CHECK(visit.status == 200);
   CHECK(srv.get("/me", id_b).body == "ada 1");
 
+  // Writes to one session reach the store in order: the last one wins, whatever the workers do.
+  for (int i = 0; i < 30; ++i) REQUIRE(srv.post("/visit", id_b).status == 200);
+  CHECK(srv.get("/me", id_b).body == "ada 31");
+  CHECK(keel_test::eventually([&] { return layer.pending_writes() == 0; }));
+  auto last = db.query_one_sync<std::string>("SELECT data FROM keel_sessions");
+  REQUIRE(last);
+  CHECK(last->find("\"visits\":31") != std::string::npos);
+
   // Logout: the record is deleted and the old cookie no longer works.
   auto out = srv.post("/logout", id_b);
   CHECK(out.set_cookie("keel_session").find("Max-Age=0") != std::string::npos);

@@ -273,29 +273,49 @@ inline constexpr bool is_server_side<server_side<S>> = true;
 
 // Pending writes of server-side sessions: what after() decided, visible to every reactor thread at once,
 // until the store has it (a request right after a login reads its session even if the write is still
-// running).
+// running). At most one write per key is in flight; a newer value that arrives meanwhile is written when it
+// finishes, so the store's writes for one key happen in order.
 class pending_writes {
  public:
   enum class lookup { none, removed, value };
+  struct job {
+    std::optional<std::string> value;  // nullopt: remove
+    std::int64_t expires = 0;
+    std::uint64_t seq = 0;
+  };
+
   lookup find(const std::string& key, std::string& out) {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(key);
     if (it == entries_.end()) return lookup::none;
-    if (!it->second.value) return lookup::removed;
-    out = *it->second.value;
+    if (!it->second.work.value) return lookup::removed;
+    out = *it->second.work.value;
     return lookup::value;
   }
-  std::uint64_t put(const std::string& key, std::optional<std::string> value) {
+  // Records the newest value of `key`. True when the caller must start a write (none is in flight).
+  bool put(const std::string& key, std::optional<std::string> value, std::int64_t expires) {
     std::lock_guard lock(mutex_);
     auto& e = entries_[key];
-    e.value = std::move(value);
-    e.seq = ++seq_;
-    return e.seq;
+    e.work.value = std::move(value);
+    e.work.expires = expires;
+    e.work.seq = ++seq_;
+    if (e.in_flight) return false;
+    e.in_flight = true;
+    return true;
   }
-  void done(const std::string& key, std::uint64_t seq) {
+  job current(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    return entries_[key].work;
+  }
+  // The write of `seq` finished. True when nothing newer is pending (the entry is gone); false when the
+  // caller must write current(key) next.
+  bool finish(const std::string& key, std::uint64_t seq) {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(key);
-    if (it != entries_.end() && it->second.seq == seq) entries_.erase(it);
+    if (it == entries_.end()) return true;
+    if (it->second.work.seq != seq) return false;
+    entries_.erase(it);
+    return true;
   }
   std::size_t size() {
     std::lock_guard lock(mutex_);
@@ -304,8 +324,8 @@ class pending_writes {
 
  private:
   struct entry {
-    std::optional<std::string> value;  // nullopt: removed
-    std::uint64_t seq = 0;
+    job work;
+    bool in_flight = false;
   };
   std::mutex mutex_;
   std::unordered_map<std::string, entry> entries_;
@@ -507,22 +527,27 @@ class sessions {
 
     // Server-side: record the write for readers at once, then run it on the store.
     void write_behind(std::string key, std::optional<std::string> value, std::int64_t expires) {
-      const std::uint64_t seq = pending.put(key, value);
+      if (pending.put(key, std::move(value), expires)) start_write(std::move(key));
+    }
+
+    void start_write(std::string key) {
+      detail::pending_writes::job next = pending.current(key);
       auto self = this->shared_from_this();
-      task<void> work = store_write(self, key, std::move(value), expires);
-      keel::detail::start_detached(std::move(work),
-                                   [self, key = std::move(key), seq](keel::detail::task_result<void>&& r) {
-                                     if (r.exception) {
-                                       try {
-                                         std::rethrow_exception(r.exception);
-                                       } catch (const std::exception& e) {
-                                         detail::log_session_error(e.what());
-                                       } catch (...) {
-                                         detail::log_session_error("unknown exception");
-                                       }
-                                     }
-                                     self->pending.done(key, seq);
-                                   });
+      task<void> work = store_write(self, key, std::move(next.value), next.expires);
+      keel::detail::start_detached(std::move(work), [self, key = std::move(key), seq = next.seq](
+                                                        keel::detail::task_result<void>&& r) mutable {
+        if (r.exception) {
+          try {
+            std::rethrow_exception(r.exception);
+          } catch (const std::exception& e) {
+            detail::log_session_error(e.what());
+          } catch (...) {
+            detail::log_session_error("unknown exception");
+          }
+        }
+        if (!self->pending.finish(key, seq))
+          self->start_write(std::move(key));  // a newer value came meanwhile
+      });
     }
 
     static task<void> store_write(std::shared_ptr<core> self, std::string key,
