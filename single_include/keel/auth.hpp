@@ -13,9 +13,13 @@
 //   keel/auth/jwt.hpp       JWT sign/verify (HS256/384/512, RS256, PS256, ES256, EdDSA) over OpenSSL EVP
 //   keel/auth/jwk.hpp       keys: HMAC secrets, PEM, JWK/JWKS, key sets with kid rotation
 //   keel/auth/bearer.hpp    the jwt_bearer<Claims> layer and the keel::bearer<Claims> extractor
-//   keel/auth/policy.hpp    .require<keel::scope<"...">, keel::role<"...">, your policies>() on routes and
-//   groups keel/auth/api_key.hpp   API keys: the api_key_auth<Store> layer, keel::api_key<Principal>, key
-//   hashing
+//   keel/auth/policy.hpp    .require<scope<"...">, role<"...">, your policies>() on routes and groups
+//   keel/auth/api_key.hpp   API keys: the api_key_auth<Store> layer, keel::api_key<Principal>, key hashing
+//   keel/auth/session.hpp   cookie sessions: signed, encrypted (AES-256-GCM) or server-side (a session_store)
+//   keel/auth/csrf.hpp      CSRF protection for cookie sessions (synchronizer token)
+//   keel/auth/rate_limit.hpp token-bucket rate limits (429 + RateLimit headers), a login-failure throttle
+//   keel/auth/oauth2.hpp    the OAuth2 password and refresh-token grants (POST /token), token rotation
+// The keel::db stores (SQLite by default) are in keel/auth/db_store.hpp (needs keel/sql.hpp as well).
 
 // ----- keel/auth/api_key.hpp -----
 // API keys: long random keys a client sends in a header (X-API-Key) or the query (?api_key=), stored only
@@ -2273,6 +2277,1607 @@ struct extractor<std::optional<bearer<Claims>>> {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/auth/bearer.hpp -----
+// ----- keel/auth/csrf.hpp -----
+// CSRF protection for cookie sessions (the synchronizer token pattern): keel::auth::csrf<Data> checks that
+// every unsafe request (POST, PUT, PATCH, DELETE and any other method but GET, HEAD, OPTIONS and TRACE)
+// echoes the session's CSRF token in the X-CSRF-Token header or, for an HTML form, in a `csrf_token` form
+// field. A missing or wrong token is a 403 (code "csrf_failed") in the app's error shape; the comparison
+// takes constant time. Safe methods always pass.
+//
+//   app.use(keel::auth::server_sessions<user>(store), keel::auth::csrf<user>{});
+//   keel::get<"/session/csrf">([](keel::auth::session<user>& s) { return std::string(s.csrf_token()); })
+//
+// The layer reads the token from keel::auth::session<Data> (keel/auth/session.hpp), so the session layer
+// must run first (outer: app.use(sessions, csrf), or sessions on the app and csrf on a group).
+
+// ----- keel/auth/detail/crypto.hpp -----
+// Small OpenSSL 3 helpers for sessions, CSRF and refresh tokens: random tokens, SHA-256, HMAC-SHA256,
+// AES-256-GCM and constant-time comparison.
+
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+namespace auth {
+namespace detail {
+
+// `n` bytes from OpenSSL's CSPRNG. Throws std::runtime_error when it has no entropy (never in practice).
+inline void random_bytes(unsigned char* out, std::size_t n) {
+  if (RAND_bytes(out, static_cast<int>(n)) != 1) {
+    ERR_clear_error();
+    throw std::runtime_error("keel::auth: the random number generator failed");
+  }
+}
+
+// A random token of `bytes` random bytes, base64url without padding (32 bytes: 43 characters, 256 bits).
+inline std::string random_token(std::size_t bytes = 32) {
+  unsigned char buf[64];
+  if (bytes > sizeof buf) bytes = sizeof buf;
+  random_bytes(buf, bytes);
+  std::string out;
+  base64url_append(out, std::string_view(reinterpret_cast<const char*>(buf), bytes));
+  OPENSSL_cleanse(buf, sizeof buf);
+  return out;
+}
+
+// Constant-time equality (the time depends on the lengths only).
+inline bool constant_time_equals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+// SHA-256 of `in` into out[32].
+inline void sha256(std::string_view in, unsigned char* out) {
+  unsigned int length = 0;
+  if (EVP_Digest(in.data(), in.size(), out, &length, EVP_sha256(), nullptr) != 1 || length != 32) {
+    ERR_clear_error();
+    throw std::runtime_error("keel::auth: SHA-256 failed");
+  }
+}
+
+// base64url(SHA-256(in)): how session ids and refresh tokens are stored (a leaked table holds no usable
+// token).
+inline std::string sha256_base64url(std::string_view in) {
+  unsigned char digest[32];
+  sha256(in, digest);
+  std::string out;
+  base64url_append(out, std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return out;
+}
+
+struct cipher_ctx_free {
+  void operator()(EVP_CIPHER_CTX* p) const noexcept { EVP_CIPHER_CTX_free(p); }
+};
+struct mac_ctx_deleter {
+  void operator()(EVP_MAC_CTX* p) const noexcept { EVP_MAC_CTX_free(p); }
+};
+
+// HMAC-SHA256 of the concatenation of `a` and `b` with `key`, into out[32].
+inline void hmac_sha256(std::string_view key, std::string_view a, std::string_view b, unsigned char* out) {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  std::unique_ptr<EVP_MAC_CTX, mac_ctx_deleter> ctx(mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr);
+  char digest[] = "SHA2-256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
+  std::size_t length = 0;
+  if (!ctx ||
+      EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(a.data()), a.size()) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(b.data()), b.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out, &length, 32) != 1 || length != 32) {
+    ERR_clear_error();
+    throw std::runtime_error("keel::auth: HMAC-SHA256 failed");
+  }
+}
+
+inline constexpr std::size_t gcm_nonce_bytes = 12;
+inline constexpr std::size_t gcm_tag_bytes = 16;
+
+// AES-256-GCM: returns nonce (12 random bytes) || ciphertext || tag (16 bytes). `key` must be 32 bytes.
+inline std::string aes256gcm_seal(std::string_view key, std::string_view plaintext, std::string_view aad) {
+  std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_free> ctx(EVP_CIPHER_CTX_new());
+  std::string out(gcm_nonce_bytes + plaintext.size() + gcm_tag_bytes, '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  random_bytes(o, gcm_nonce_bytes);
+  int n = 0;
+  const auto* k = reinterpret_cast<const unsigned char*>(key.data());
+  bool ok = ctx && key.size() == 32 &&
+            EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, gcm_nonce_bytes, nullptr) == 1 &&
+            EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, k, o) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
+                              static_cast<int>(aad.size())) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), o + gcm_nonce_bytes, &n,
+                              reinterpret_cast<const unsigned char*>(plaintext.data()),
+                              static_cast<int>(plaintext.size())) == 1;
+  int tail = 0;
+  ok = ok && EVP_EncryptFinal_ex(ctx.get(), o + gcm_nonce_bytes + n, &tail) == 1 &&
+       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, gcm_tag_bytes,
+                           o + gcm_nonce_bytes + plaintext.size()) == 1;
+  if (!ok) {
+    ERR_clear_error();
+    throw std::runtime_error("keel::auth: AES-256-GCM encryption failed");
+  }
+  return out;
+}
+
+// Opens what aes256gcm_seal made; nullopt when the tag does not verify (wrong key, tampered, truncated).
+inline std::optional<std::string> aes256gcm_open(std::string_view key, std::string_view sealed,
+                                                 std::string_view aad) {
+  if (key.size() != 32 || sealed.size() < gcm_nonce_bytes + gcm_tag_bytes) return std::nullopt;
+  std::unique_ptr<EVP_CIPHER_CTX, cipher_ctx_free> ctx(EVP_CIPHER_CTX_new());
+  const auto* s = reinterpret_cast<const unsigned char*>(sealed.data());
+  const std::size_t length = sealed.size() - gcm_nonce_bytes - gcm_tag_bytes;
+  std::string out(length, '\0');
+  auto* o = reinterpret_cast<unsigned char*>(out.data());
+  unsigned char tag[gcm_tag_bytes];
+  std::memcpy(tag, s + gcm_nonce_bytes + length, gcm_tag_bytes);
+  int n = 0, tail = 0;
+  const bool ok =
+      ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, gcm_nonce_bytes, nullptr) == 1 &&
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, reinterpret_cast<const unsigned char*>(key.data()),
+                         s) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &n, reinterpret_cast<const unsigned char*>(aad.data()),
+                        static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), o, &n, s + gcm_nonce_bytes, static_cast<int>(length)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, gcm_tag_bytes, tag) == 1 &&
+      EVP_DecryptFinal_ex(ctx.get(), o + n, &tail) == 1;
+  if (!ok) {
+    ERR_clear_error();
+    OPENSSL_cleanse(out.data(), out.size());
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace detail
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/auth/detail/crypto.hpp -----
+// ----- keel/auth/session.hpp -----
+// Cookie sessions: keel::auth::sessions<Data, Backend> is a middleware that reads the session cookie before
+// the handler and writes it back after, and keel::auth::session<Data> is the per-request state a handler
+// takes. Three backends behind one API:
+//
+//   keel::auth::signed_cookie{keys}        the data in the cookie, HMAC-SHA256 signed (readable by the
+//   client) keel::auth::encrypted_cookie{keys}     the data in the cookie, AES-256-GCM (random 96-bit nonce,
+//   authenticated) keel::auth::server_side{store}         a random 256-bit id in the cookie, the data in a
+//   session_store
+//                                          (keel::auth::db_session_store over keel::db: SQLite by default)
+//
+//   struct user_session { std::int64_t user_id = 0; std::string name; };
+//   auto layer = keel::auth::sessions<user_session, keel::auth::server_side<keel::auth::db_session_store>>{
+//       {store}, {.idle_timeout = std::chrono::hours(2)}};
+//   keel::post<"/login">([](keel::auth::session<user_session>& s, ...) { ...; s.login({id, name}); })
+//   keel::get<"/me">([](const keel::auth::session<user_session>& s) { return s ? s->name : "anonymous"; })
+//
+// Keys are lists, newest first: the first signs/encrypts, all of them verify/decrypt (rotation). A login
+// rotates the session (new id, the old record deleted, a new CSRF token: no session fixation); logout()
+// deletes it and expires the cookie. Idle and absolute timeouts are checked on every read; the cookie (and
+// the stored record) is refreshed at most once per touch_interval when nothing else changed.
+
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+namespace auth {
+
+enum class same_site : std::uint8_t { lax, strict, none };
+// When the cookie gets the Secure attribute: on TLS connections (ctx.is_tls()), always (behind a TLS
+// terminating proxy), or never (local development over plain HTTP).
+enum class secure_cookie : std::uint8_t { when_tls, always, never };
+
+struct session_cookie {
+  std::string name = "keel_session";
+  std::string path = "/";
+  std::string domain;  // empty: a host-only cookie (recommended)
+  same_site same_site_policy = same_site::lax;
+  secure_cookie secure = secure_cookie::when_tls;
+  bool http_only = true;
+  bool persistent = true;  // Max-Age (the remaining lifetime); false: a browser-session cookie
+};
+
+struct session_options {
+  session_cookie cookie{};
+  std::chrono::seconds idle_timeout = std::chrono::hours(2);           // 0: none
+  std::chrono::seconds absolute_timeout = std::chrono::hours(24 * 7);  // 0: none
+  // A read session is written back (cookie re-issued, record refreshed) at most this often when nothing
+  // else changed, to move the idle deadline along.
+  std::chrono::seconds touch_interval = std::chrono::seconds(60);
+  std::size_t max_cookie_bytes = 4096;  // a cookie-backed session that would be larger is a 500
+  std::int64_t (*clock)() = nullptr;    // Unix seconds; null: the system clock (tests set it)
+};
+
+// A new random 32-byte key for signed_cookie / encrypted_cookie (store it; keys are raw bytes).
+inline std::string generate_session_key() {
+  std::string key(32, '\0');
+  detail::random_bytes(reinterpret_cast<unsigned char*>(key.data()), key.size());
+  return key;
+}
+
+// --- backends
+
+// The session's data in the cookie, readable by the client, signed with HMAC-SHA256. Keys: newest first, at
+// least 32 bytes each.
+struct signed_cookie {
+  std::vector<std::string> keys;
+};
+
+// The session's data in the cookie, encrypted and authenticated with AES-256-GCM (random 96-bit nonce per
+// cookie, the cookie name as associated data). Keys: newest first, exactly 32 bytes each.
+struct encrypted_cookie {
+  std::vector<std::string> keys;
+};
+
+// Where server-side sessions live. Keys are the base64url SHA-256 of the session id (the store never sees a
+// usable id), values the serialized session, expires_at a Unix time after which the record may be dropped.
+template <class S>
+concept session_store = requires(S& s, std::string key, std::string value, std::int64_t expires_at) {
+  { s.load(key) } -> std::same_as<task<std::optional<std::string>>>;
+  { s.save(key, value, expires_at) } -> std::same_as<task<void>>;
+  { s.remove(key) } -> std::same_as<task<void>>;
+};
+
+// Only a random 256-bit id in the cookie; the data in `store` (which must outlive the app).
+template <session_store Store>
+struct server_side {
+  Store* store = nullptr;
+  server_side(Store& s) : store(&s) {}  // NOLINT: implicit, so `{store}` configures the layer
+};
+
+// A process-local store (tests, development, a single process that may lose sessions on restart).
+class memory_session_store {
+ public:
+  task<std::optional<std::string>> load(std::string key) {
+    std::lock_guard lock(mutex_);
+    auto it = records_.find(key);
+    if (it == records_.end() || it->second.second <= now()) co_return std::nullopt;
+    co_return it->second.first;
+  }
+  task<void> save(std::string key, std::string value, std::int64_t expires_at) {
+    std::lock_guard lock(mutex_);
+    if (records_.size() > 1024 && ++saves_ % 1024 == 0) purge_locked();
+    records_[std::move(key)] = {std::move(value), expires_at};
+    co_return;
+  }
+  task<void> remove(std::string key) {
+    std::lock_guard lock(mutex_);
+    records_.erase(key);
+    co_return;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return records_.size();
+  }
+
+ private:
+  static std::int64_t now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  void purge_locked() {
+    const auto t = now();
+    std::erase_if(records_, [t](const auto& r) { return r.second.second <= t; });
+  }
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::pair<std::string, std::int64_t>> records_;
+  std::uint64_t saves_ = 0;
+};
+static_assert(session_store<memory_session_store>);
+
+template <class Data, class Backend>
+class sessions;
+
+// The request's session: what a handler takes (`keel::auth::session<user_session>& s`).
+template <class Data>
+class session {
+ public:
+  // Whether the session holds data (a logged-in user, for most apps).
+  bool has_value() const noexcept { return data_.has_value(); }
+  explicit operator bool() const noexcept { return has_value(); }
+  const Data* get() const noexcept { return data_ ? &*data_ : nullptr; }
+  const Data& operator*() const { return *data_; }
+  const Data* operator->() const { return &*data_; }
+
+  // Replaces the data; written back after the handler.
+  Data& set(Data d) {
+    data_ = std::move(d);
+    changed_ = true;
+    return *data_;
+  }
+  // The data to change in place (default-constructed when empty); written back after the handler.
+  Data& modify() {
+    if (!data_) data_.emplace();
+    changed_ = true;
+    return *data_;
+  }
+  // Signs a user in: sets the data and rotates the session (a new id, the old one invalidated, a new CSRF
+  // token), so an id planted before login is worthless after it (session fixation).
+  Data& login(Data d) {
+    regenerate();
+    return set(std::move(d));
+  }
+  // A new id and CSRF token for the same data (call it on any privilege change).
+  void regenerate() {
+    rotate_ = true;
+    changed_ = true;
+    created_ = 0;  // a fresh session: the absolute timeout starts again
+    csrf_ = detail::random_token(32);
+  }
+  // Ends the session: the stored record is deleted and the cookie expired.
+  void logout() {
+    destroy_ = true;
+    changed_ = true;
+    data_.reset();
+    csrf_.clear();
+  }
+  // The session's CSRF token (created on first use; the session is then written back, also for a client
+  // that is not logged in). Send it to the client; unsafe requests must echo it (keel::auth::csrf).
+  std::string_view csrf_token() {
+    if (csrf_.empty()) {
+      csrf_ = detail::random_token(32);
+      changed_ = true;
+    }
+    return csrf_;
+  }
+  // The token as stored, "" when there is none (what keel::auth::csrf compares against).
+  std::string_view stored_csrf_token() const noexcept { return csrf_; }
+
+  // True when the request carried a valid session cookie.
+  bool loaded() const noexcept { return loaded_; }
+  // Unix seconds: when the session started, and when it was last written back.
+  std::int64_t created_at() const noexcept { return created_; }
+  std::int64_t last_seen() const noexcept { return accessed_; }
+
+ private:
+  template <class, class>
+  friend class sessions;
+
+  std::optional<Data> data_;
+  std::string id_;  // server-side: the id the cookie carried
+  std::string csrf_;
+  std::int64_t created_ = 0;
+  std::int64_t accessed_ = 0;
+  bool loaded_ = false;          // a valid cookie came with the request
+  bool cookie_present_ = false;  // a session cookie came, valid or not
+  bool changed_ = false;
+  bool touched_ = false;  // the idle deadline moved: write back
+  bool rotate_ = false;
+  bool destroy_ = false;
+};
+
+namespace detail {
+
+// What is serialized: created, last access, CSRF token, the app's data.
+template <class Data>
+struct session_envelope {
+  std::int64_t c = 0;
+  std::int64_t a = 0;
+  std::string t;
+  std::optional<Data> d;
+};
+
+inline std::int64_t system_unix_now() noexcept {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline std::optional<std::string_view> request_cookie(const request_context& ctx, std::string_view name) {
+  for (const http::header_field& field : ctx.request().headers) {
+    if (!keel::detail::iequals(field.name, "Cookie")) continue;
+    if (auto v = http::find_cookie(field.value, name)) return v;
+  }
+  return std::nullopt;
+}
+
+// A valid server-side session id: 43 base64url characters (32 bytes).
+inline bool is_session_id(std::string_view id) noexcept {
+  if (id.size() != 43) return false;
+  for (unsigned char c : id)
+    if (base64url_values[c] == 0xff) return false;
+  return true;
+}
+
+template <class B>
+inline constexpr bool is_server_side = false;
+template <class S>
+inline constexpr bool is_server_side<server_side<S>> = true;
+
+// Pending writes of server-side sessions: what after() decided, visible to every reactor thread at once,
+// until the store has it (a request right after a login reads its session even if the write is still
+// running). At most one write per key is in flight; a newer value that arrives meanwhile is written when it
+// finishes, so the store's writes for one key happen in order.
+class pending_writes {
+ public:
+  enum class lookup { none, removed, value };
+  struct job {
+    std::optional<std::string> value;  // nullopt: remove
+    std::int64_t expires = 0;
+    std::uint64_t seq = 0;
+  };
+
+  lookup find(const std::string& key, std::string& out) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return lookup::none;
+    if (!it->second.work.value) return lookup::removed;
+    out = *it->second.work.value;
+    return lookup::value;
+  }
+  // Records the newest value of `key`. True when the caller must start a write (none is in flight).
+  bool put(const std::string& key, std::optional<std::string> value, std::int64_t expires) {
+    std::lock_guard lock(mutex_);
+    auto& e = entries_[key];
+    e.work.value = std::move(value);
+    e.work.expires = expires;
+    e.work.seq = ++seq_;
+    if (e.in_flight) return false;
+    e.in_flight = true;
+    return true;
+  }
+  job current(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    return entries_[key].work;
+  }
+  // The write of `seq` finished. True when nothing newer is pending (the entry is gone); false when the
+  // caller must write current(key) next.
+  bool finish(const std::string& key, std::uint64_t seq) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return true;
+    if (it->second.work.seq != seq) return false;
+    entries_.erase(it);
+    return true;
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+  }
+
+ private:
+  struct entry {
+    job work;
+    bool in_flight = false;
+  };
+  std::mutex mutex_;
+  std::unordered_map<std::string, entry> entries_;
+  std::uint64_t seq_ = 0;
+};
+
+inline void log_session_error(const char* what) {
+  std::string line = R"({"level":"error","event":"session_store_error","what":)";
+  keel::detail::append_json_string(line, what);
+  line.append("}\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace detail
+
+// The session middleware. `using state = session<Data>`: handlers take `keel::auth::session<Data>&`, and
+// keel::auth::csrf<Data> reads the token from it. Copies share their configuration.
+template <class Data, class Backend>
+class sessions {
+  static constexpr bool server = detail::is_server_side<Backend>;
+
+ public:
+  using state = session<Data>;
+  using data_type = Data;
+
+  explicit sessions(Backend backend, session_options options = {})
+      : core_(std::make_shared<core>(std::move(backend), std::move(options))) {
+    if constexpr (!server) {
+      if (core_->backend.keys.empty()) throw std::invalid_argument("keel::auth::sessions: no key");
+      for (const auto& k : core_->backend.keys) {
+        if constexpr (std::is_same_v<Backend, encrypted_cookie>) {
+          if (k.size() != 32)
+            throw std::invalid_argument("keel::auth::sessions: an AES-256-GCM key is exactly 32 bytes");
+        } else if (k.size() < 32) {
+          throw std::invalid_argument("keel::auth::sessions: an HMAC-SHA256 key has at least 32 bytes");
+        }
+      }
+    } else {
+      if (core_->backend.store == nullptr) throw std::invalid_argument("keel::auth::sessions: no store");
+    }
+    const auto& name = core_->options.cookie.name;
+    if (name.empty() || name.find_first_of("=;, \t\"") != std::string::npos)
+      throw std::invalid_argument("keel::auth::sessions: invalid cookie name");
+  }
+
+  const session_options& options() const noexcept { return core_->options; }
+  // Server-side writes not yet in the store (tests).
+  std::size_t pending_writes() const { return core_->pending.size(); }
+
+  template <class Ctx>
+  requires(!server) flow before(Ctx& ctx)
+  const {
+    session<Data>& s = ctx.template state<session<Data>>();
+    auto cookie = detail::request_cookie(ctx, core_->options.cookie.name);
+    if (!cookie) return flow::next;
+    s.cookie_present_ = true;
+    auto envelope = decode_cookie(*cookie);
+    if (envelope) core_->accept(s, std::move(*envelope));
+    return flow::next;
+  }
+
+  template <class Ctx>
+  requires server task<flow> before(Ctx& ctx)
+  const {
+    session<Data>& s = ctx.template state<session<Data>>();
+    auto cookie = detail::request_cookie(ctx, core_->options.cookie.name);
+    if (!cookie) co_return flow::next;
+    s.cookie_present_ = true;
+    if (!detail::is_session_id(*cookie)) co_return flow::next;
+    std::string id(*cookie);
+    std::string key = detail::sha256_base64url(id);
+    std::string record;
+    const auto pending = core_->pending.find(key, record);
+    if (pending == detail::pending_writes::lookup::removed) co_return flow::next;
+    if (pending == detail::pending_writes::lookup::none) {
+      auto load = core_->backend.store->load(key);
+      std::optional<std::string> stored = co_await std::move(load);
+      if (!stored) co_return flow::next;
+      record = std::move(*stored);
+    }
+    auto envelope = json_io::read<detail::session_envelope<Data>>(std::string_view(record));
+    if (!envelope) co_return flow::next;
+    if (core_->accept(s, std::move(*envelope))) {
+      s.id_ = std::move(id);
+    } else {
+      core_->write_behind(std::move(key), std::nullopt, 0);  // expired: drop the record
+    }
+    co_return flow::next;
+  }
+
+  template <class Ctx>
+  void after(Ctx& ctx) const {
+    try {
+      core_->finish(ctx.template state<session<Data>>(), ctx);
+    } catch (...) {
+      keel::detail::respond_to_exception(ctx);
+    }
+  }
+
+ private:
+  std::optional<detail::session_envelope<Data>> decode_cookie(std::string_view value) const {
+    std::optional<std::string> json;
+    if constexpr (std::is_same_v<Backend, signed_cookie>) {
+      const auto dot = value.rfind('.');
+      if (dot == std::string_view::npos) return std::nullopt;
+      const auto mac = detail::base64url_decode(value.substr(dot + 1));
+      if (!mac || mac->size() != 32) return std::nullopt;
+      const std::string_view payload = value.substr(0, dot);
+      bool ok = false;
+      unsigned char expected[32];
+      for (const auto& k : core_->backend.keys) {
+        detail::hmac_sha256(k, core_->mac_prefix, payload, expected);
+        ok =
+            detail::constant_time_equals(std::string_view(reinterpret_cast<const char*>(expected), 32), *mac);
+        if (ok) break;
+      }
+      if (!ok) return std::nullopt;
+      json = detail::base64url_decode(payload);
+    } else {
+      const auto sealed = detail::base64url_decode(value);
+      if (!sealed) return std::nullopt;
+      for (const auto& k : core_->backend.keys) {
+        json = detail::aes256gcm_open(k, *sealed, core_->options.cookie.name);
+        if (json) break;
+      }
+    }
+    if (!json) return std::nullopt;
+    auto r = json_io::read<detail::session_envelope<Data>>(std::string_view(*json));
+    if (!r) return std::nullopt;
+    return std::move(*r);
+  }
+
+  struct core : std::enable_shared_from_this<core> {
+    Backend backend;
+    session_options options;
+    std::string mac_prefix;  // "name=": the MAC covers the cookie's name too
+    detail::pending_writes pending;
+
+    core(Backend b, session_options o) : backend(std::move(b)), options(std::move(o)) {
+      mac_prefix = options.cookie.name + "=";
+    }
+
+    std::int64_t now() const { return options.clock ? options.clock() : detail::system_unix_now(); }
+
+    // The deadline of a session last seen at `a`, started at `c` (INT64_MAX: none).
+    std::int64_t expires_at(std::int64_t c, std::int64_t a) const {
+      std::int64_t e = INT64_MAX;
+      if (options.idle_timeout.count() > 0) e = std::min(e, a + options.idle_timeout.count());
+      if (options.absolute_timeout.count() > 0) e = std::min(e, c + options.absolute_timeout.count());
+      return e;
+    }
+
+    // Takes a decoded envelope into the state unless it expired; moves the idle deadline when it is time.
+    bool accept(session<Data>& s, detail::session_envelope<Data>&& e) const {
+      const std::int64_t t = now();
+      if (t >= expires_at(e.c, e.a)) return false;
+      s.data_ = std::move(e.d);
+      s.csrf_ = std::move(e.t);
+      s.created_ = e.c;
+      s.accessed_ = e.a;
+      s.loaded_ = true;
+      if (t - e.a >= options.touch_interval.count()) {
+        s.accessed_ = t;
+        s.touched_ = true;
+      }
+      return true;
+    }
+
+    std::string serialize(const session<Data>& s) const {
+      detail::session_envelope<Data> e;
+      e.c = s.created_;
+      e.a = s.accessed_;
+      e.t = s.csrf_;
+      e.d = s.data_;
+      std::string out;
+      json_io::write(out, e);
+      return out;
+    }
+
+    void set_cookie(request_context& ctx, std::string_view value, std::int64_t max_age) const {
+      const session_cookie& c = options.cookie;
+      std::string h;
+      h.reserve(c.name.size() + value.size() + 96);
+      h.append(c.name).append("=").append(value);
+      if (!c.path.empty()) h.append("; Path=").append(c.path);
+      if (!c.domain.empty()) h.append("; Domain=").append(c.domain);
+      if (max_age == 0 || c.persistent) h.append("; Max-Age=").append(std::to_string(max_age));
+      if (c.http_only) h.append("; HttpOnly");
+      const bool secure = c.secure == secure_cookie::always ||
+                          (c.secure == secure_cookie::when_tls && ctx.is_tls()) ||
+                          c.same_site_policy == same_site::none;  // browsers refuse SameSite=None without it
+      if (secure) h.append("; Secure");
+      h.append(c.same_site_policy == same_site::strict ? "; SameSite=Strict"
+               : c.same_site_policy == same_site::none ? "; SameSite=None"
+                                                       : "; SameSite=Lax");
+      ctx.response().header("Set-Cookie", h);
+    }
+    void expire_cookie(request_context& ctx) const { set_cookie(ctx, "", 0); }
+
+    // Server-side: record the write for readers at once, then run it on the store.
+    void write_behind(std::string key, std::optional<std::string> value, std::int64_t expires) {
+      if (pending.put(key, std::move(value), expires)) start_write(std::move(key));
+    }
+
+    void start_write(std::string key) {
+      detail::pending_writes::job next = pending.current(key);
+      auto self = this->shared_from_this();
+      task<void> work = store_write(self, key, std::move(next.value), next.expires);
+      keel::detail::start_detached(std::move(work), [self, key = std::move(key), seq = next.seq](
+                                                        keel::detail::task_result<void>&& r) mutable {
+        if (r.exception) {
+          try {
+            std::rethrow_exception(r.exception);
+          } catch (const std::exception& e) {
+            detail::log_session_error(e.what());
+          } catch (...) {
+            detail::log_session_error("unknown exception");
+          }
+        }
+        if (!self->pending.finish(key, seq))
+          self->start_write(std::move(key));  // a newer value came meanwhile
+      });
+    }
+
+    static task<void> store_write(std::shared_ptr<core> self, std::string key,
+                                  std::optional<std::string> value, std::int64_t expires) {
+      if constexpr (server) {
+        if (value) {
+          auto w = self->backend.store->save(key, std::move(*value), expires);
+          co_await std::move(w);
+        } else {
+          auto w = self->backend.store->remove(key);
+          co_await std::move(w);
+        }
+      }
+      co_return;
+    }
+
+    void finish(session<Data>& s, request_context& ctx) {
+      const bool has_content = s.data_.has_value() || !s.csrf_.empty();
+      const std::int64_t t = now();
+      if constexpr (server) {
+        if ((s.destroy_ || s.rotate_) && !s.id_.empty()) {
+          write_behind(detail::sha256_base64url(s.id_), std::nullopt, 0);
+          s.id_.clear();
+        }
+        if (!has_content) {
+          if (s.cookie_present_ && (s.destroy_ || !s.loaded_)) expire_cookie(ctx);
+          return;
+        }
+        bool new_id = false;
+        if (s.id_.empty()) {
+          s.id_ = detail::random_token(32);
+          new_id = true;
+        }
+        if (!s.changed_ && !s.touched_ && !new_id) return;
+        if (s.created_ == 0) s.created_ = t;
+        if (s.changed_ || new_id) s.accessed_ = t;
+        const std::int64_t expires = expires_at(s.created_, s.accessed_);
+        write_behind(detail::sha256_base64url(s.id_), serialize(s), expires);
+        set_cookie(ctx, s.id_, expires == INT64_MAX ? 400LL * 24 * 3600 : expires - t);
+      } else {
+        if (!has_content) {
+          if (s.cookie_present_ && (s.destroy_ || !s.loaded_ || s.changed_)) expire_cookie(ctx);
+          return;
+        }
+        if (!s.changed_ && !s.touched_) return;
+        if (s.created_ == 0) s.created_ = t;
+        if (s.changed_) s.accessed_ = t;
+        const std::int64_t expires = expires_at(s.created_, s.accessed_);
+        const std::string json = serialize(s);
+        std::string value;
+        if constexpr (std::is_same_v<Backend, signed_cookie>) {
+          detail::base64url_append(value, json);
+          unsigned char mac[32];
+          detail::hmac_sha256(backend.keys.front(), mac_prefix, value, mac);
+          value.push_back('.');
+          detail::base64url_append(value, std::string_view(reinterpret_cast<const char*>(mac), 32));
+        } else {
+          detail::base64url_append(value,
+                                   detail::aes256gcm_seal(backend.keys.front(), json, options.cookie.name));
+        }
+        if (value.size() + options.cookie.name.size() + 1 > options.max_cookie_bytes)
+          throw std::length_error("keel::auth::sessions: the session cookie would exceed max_cookie_bytes (" +
+                                  std::to_string(value.size()) +
+                                  " bytes): keep less in it or use server_side");
+        set_cookie(ctx, value, expires == INT64_MAX ? 400LL * 24 * 3600 : expires - t);
+      }
+    }
+  };
+
+  std::shared_ptr<core> core_;
+};
+
+// Shorthands: keel::auth::signed_sessions<user>({key}), encrypted_sessions<user>({key}),
+// server_sessions<user>(store).
+template <class Data>
+sessions<Data, signed_cookie> signed_sessions(std::vector<std::string> keys, session_options options = {}) {
+  return sessions<Data, signed_cookie>(signed_cookie{std::move(keys)}, std::move(options));
+}
+template <class Data>
+sessions<Data, encrypted_cookie> encrypted_sessions(std::vector<std::string> keys,
+                                                    session_options options = {}) {
+  return sessions<Data, encrypted_cookie>(encrypted_cookie{std::move(keys)}, std::move(options));
+}
+template <class Data, session_store Store>
+sessions<Data, server_side<Store>> server_sessions(Store& store, session_options options = {}) {
+  return sessions<Data, server_side<Store>>(server_side<Store>(store), std::move(options));
+}
+
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/auth/session.hpp -----
+
+#include <string>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+namespace auth {
+
+struct csrf_options {
+  std::string header = "X-CSRF-Token";
+  std::string form_field = "csrf_token";  // "" turns the form field off
+};
+
+namespace detail {
+
+inline bool is_safe_method(http::method m) noexcept {
+  return m == http::method::get || m == http::method::head || m == http::method::options ||
+         m == http::method::trace;
+}
+
+// The value of `field` in an application/x-www-form-urlencoded body (percent-decoded), "" when absent.
+inline std::string form_field_value(std::string_view body, std::string_view field) {
+  std::string out;
+  while (!body.empty()) {
+    const auto amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) != field || eq == std::string_view::npos) continue;
+    if (!http::percent_decode(pair.substr(eq + 1), out, true)) out.clear();
+    return out;
+  }
+  return out;
+}
+
+inline http_error csrf_error() {
+  return http_error(http::status::forbidden, "missing or invalid CSRF token", "csrf_failed");
+}
+
+}  // namespace detail
+
+template <class Data>
+struct csrf {
+  csrf_options options{};
+
+  template <class Ctx>
+  flow before(Ctx& ctx) const {
+    if (detail::is_safe_method(ctx.request().method)) return flow::next;
+    const session<Data>& s = ctx.template state<session<Data>>();
+    const std::string_view expected = s.stored_csrf_token();
+    std::string_view sent = ctx.request().header(options.header);
+    std::string from_form;
+    if (sent.empty() && !options.form_field.empty() &&
+        keel::detail::iequals(keel::detail::media_type_of(ctx.request().header("Content-Type")),
+                              "application/x-www-form-urlencoded")) {
+      from_form = detail::form_field_value(ctx.request().body, options.form_field);
+      sent = from_form;
+    }
+    if (expected.empty() || !detail::constant_time_equals(sent, expected)) {
+      ctx.fail(detail::csrf_error());
+      return flow::respond;
+    }
+    return flow::next;
+  }
+};
+
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/auth/csrf.hpp -----
+// ----- keel/auth/oauth2.hpp -----
+// The OAuth 2.0 token endpoint for the resource owner password credentials grant (RFC 6749 section 4.3) and
+// the refresh token grant (section 6): what FastAPI's security tutorial builds, as a component an app mounts.
+//
+//   keel::auth::db_refresh_token_store refresh_tokens{db};          // keel/auth/db_store.hpp (SQLite
+//   default) auto flow = keel::auth::password_flow<my_claims>(
+//       {.keys = keys, .access_token_ttl = std::chrono::minutes(15), .throttle = &throttle},
+//       refresh_tokens,
+//       // username, password, requested scope -> the subject and claims, or nullopt (wrong credentials)
+//       [&users](std::string username, std::string password, std::string scope)
+//           -> keel::task<std::optional<keel::auth::token_grant<my_claims>>> { ... },
+//       // a refresh: the subject's current claims, or nullopt (the account is gone or disabled)
+//       [&users](std::string subject, std::string scope) -> keel::task<std::optional<my_claims>> { ... });
+//   auto api = keel::router{flow.routes<"/token">(), ...};
+//
+// POST /token takes an application/x-www-form-urlencoded body:
+//   grant_type=password&username=..&password=..&scope=..      or
+//   grant_type=refresh_token&refresh_token=..&scope=..
+// and answers (RFC 6749 section 5.1, with Cache-Control: no-store)
+//   {"access_token":"<JWT>","token_type":"bearer","expires_in":900,"refresh_token":"..","scope":".."}
+// or an error in RFC 6749 section 5.2's shape (not keel's: OAuth clients parse this one):
+//   400 {"error":"invalid_request","error_description":".."}   malformed form, missing or repeated parameter
+//   400 {"error":"unsupported_grant_type"}                       a grant_type other than the two
+//   400 {"error":"invalid_grant","error_description":".."}     wrong credentials; unknown, expired, revoked
+//                                                              or reused refresh token
+//   400 {"error":"invalid_scope"}                                a refresh asking for more than was granted
+// A throttled login (too many failures) is a 429 with Retry-After in keel's error shape.
+//
+// Refresh tokens are opaque (32 random bytes, base64url), stored as their SHA-256 only, valid for
+// refresh_token_ttl and for one use: each refresh answers a new one (rotation) in the same family. A refresh
+// token presented again after it was rotated means that two parties hold it: the whole family (every token
+// descending from that login) is revoked, so both the thief and the user must sign in again (reuse
+// detection, OAuth 2.0 Security BCP).
+
+// ----- keel/auth/rate_limit.hpp -----
+// Rate limiting: token buckets keyed by whatever the app chooses (client address, user, API key), a
+// middleware that answers 429, and a login-failure throttle.
+//
+//   keel::auth::memory_rate_store buckets;                       // per process; outlives the app
+//   auto per_key = keel::auth::rate_limit{{.limit = 100, .window = std::chrono::minutes(1)},
+//       [](keel::request_context& ctx) { return ctx.request().header("X-API-Key"); }, buckets};
+//   keel::group<"/api">(...).use(per_key)
+//
+// A bucket holds `limit` tokens and refills at limit/window per second; each request takes one. Every answer
+// of a limited route carries the IETF RateLimit header fields in the form of draft-ietf-httpapi-ratelimit-
+// headers-07 (three separate fields), plus Retry-After on the 429:
+//   RateLimit-Limit: 100        the bucket's size
+//   RateLimit-Remaining: 41     requests that would pass now
+//   RateLimit-Reset: 36         seconds until the bucket is full again
+//   Retry-After: 2              (429 only) seconds until one request passes again
+//
+// The in-memory store is sharded (64 shards, each a small mutex over a hash map) so reactor threads rarely
+// meet, and bounded: a shard over its share of max_keys first drops buckets that have refilled completely
+// (they hold no information), then the least recently used one. Another store (Redis, ...) plugs in through
+// the rate_limit_store concept.
+
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+namespace auth {
+
+struct rate_limit_policy {
+  std::uint32_t limit = 60;                                     // bucket size: the burst allowed
+  std::chrono::milliseconds window = std::chrono::seconds(60);  // time to refill `limit` tokens
+};
+
+// The outcome of taking (or looking at) a bucket.
+struct rate_decision {
+  bool allowed = true;
+  std::uint32_t limit = 0;
+  std::uint32_t remaining = 0;      // whole tokens left
+  std::uint32_t reset_seconds = 0;  // until the bucket is full again
+  std::uint32_t retry_after = 0;    // when refused: seconds until `cost` tokens are there
+};
+
+template <class S>
+concept rate_limit_store = requires(S& s, std::string_view key, const rate_limit_policy& p,
+                                    std::uint32_t cost) {
+  { s.take(key, p, cost) } -> std::same_as<rate_decision>;
+  { s.peek(key, p) } -> std::same_as<rate_decision>;
+  s.reset(key);
+};
+
+class memory_rate_store {
+ public:
+  using clock = std::chrono::steady_clock;
+  static constexpr std::size_t shard_count = 64;
+
+  explicit memory_rate_store(std::size_t max_keys = 100000)
+      : per_shard_(std::max<std::size_t>(1, max_keys / shard_count)) {}
+  memory_rate_store(const memory_rate_store&) = delete;
+  memory_rate_store& operator=(const memory_rate_store&) = delete;
+
+  // Takes `cost` tokens when there are that many (allowed), else nothing (refused).
+  rate_decision take(std::string_view key, const rate_limit_policy& p, std::uint32_t cost = 1) {
+    return update(key, p, cost, true);
+  }
+  // Whether one request would pass now (allowed, retry_after), taking nothing.
+  rate_decision peek(std::string_view key, const rate_limit_policy& p) { return update(key, p, 1, false); }
+  // Forgets the bucket (a full one).
+  void reset(std::string_view key) {
+    shard& s = shard_for(key);
+    std::lock_guard lock(s.mutex);
+    auto it = s.buckets.find(key);
+    if (it != s.buckets.end()) s.buckets.erase(it);
+  }
+  std::size_t size() const {
+    std::size_t n = 0;
+    for (const auto& s : shards_) {
+      std::lock_guard lock(s.mutex);
+      n += s.buckets.size();
+    }
+    return n;
+  }
+  // Tests move time along.
+  void set_clock_for_tests(clock::time_point (*now)()) noexcept { now_ = now; }
+
+ private:
+  struct bucket {
+    double tokens = 0;
+    std::int64_t updated = 0;  // steady_clock nanoseconds
+    std::int64_t full_at = 0;  // when it will have refilled completely
+  };
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  struct alignas(64) shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, bucket, string_hash, std::equal_to<>> buckets;
+  };
+
+  shard& shard_for(std::string_view key) {
+    const std::size_t h = std::hash<std::string_view>{}(key);
+    return shards_[(h ^ (h >> 17)) % shard_count];
+  }
+
+  std::int64_t now_ns() const {
+    const auto t = now_ ? now_() : clock::now();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
+
+  static rate_decision decide(const bucket& b, const rate_limit_policy& p, double rate, bool allowed,
+                              std::uint32_t cost) {
+    rate_decision d;
+    d.allowed = allowed;
+    d.limit = p.limit;
+    d.remaining = static_cast<std::uint32_t>(std::floor(std::max(0.0, b.tokens)));
+    d.reset_seconds = static_cast<std::uint32_t>(std::ceil((p.limit - b.tokens) / rate));
+    if (!allowed)
+      d.retry_after =
+          std::max<std::uint32_t>(1, static_cast<std::uint32_t>(std::ceil((cost - b.tokens) / rate)));
+    return d;
+  }
+
+  void make_room(shard& s, std::int64_t now) {
+    std::erase_if(s.buckets, [now](const auto& e) { return e.second.full_at <= now; });
+    if (s.buckets.size() < per_shard_) return;
+    auto oldest = s.buckets.begin();
+    for (auto it = s.buckets.begin(); it != s.buckets.end(); ++it)
+      if (it->second.updated < oldest->second.updated) oldest = it;
+    s.buckets.erase(oldest);
+  }
+
+  rate_decision update(std::string_view key, const rate_limit_policy& p, std::uint32_t cost, bool take) {
+    const double window_s = std::max<double>(0.001, static_cast<double>(p.window.count()) / 1000.0);
+    const double rate = p.limit / window_s;  // tokens per second
+    const std::int64_t now = now_ns();
+    shard& s = shard_for(key);
+    std::lock_guard lock(s.mutex);
+    auto it = s.buckets.find(key);
+    bucket b;
+    if (it == s.buckets.end()) {
+      b.tokens = p.limit;
+    } else {
+      b = it->second;
+      const double elapsed = static_cast<double>(now - b.updated) / 1e9;
+      b.tokens = std::min<double>(p.limit, b.tokens + elapsed * rate);
+    }
+    b.updated = now;
+    const bool allowed = b.tokens >= cost;
+    if (take && allowed) b.tokens -= cost;
+    const rate_decision d = decide(b, p, rate, allowed, cost);
+    if (!take || (cost > 0 && !allowed && it == s.buckets.end())) return d;
+    b.full_at = now + static_cast<std::int64_t>((p.limit - b.tokens) / rate * 1e9);
+    if (it != s.buckets.end()) {
+      it->second = b;
+    } else if (b.tokens < p.limit) {
+      if (s.buckets.size() >= per_shard_) make_room(s, now);
+      s.buckets.emplace(std::string(key), b);
+    }
+    return d;
+  }
+
+  std::array<shard, shard_count> shards_;
+  std::size_t per_shard_;
+  clock::time_point (*now_)() = nullptr;
+};
+static_assert(rate_limit_store<memory_rate_store>);
+
+namespace detail {
+
+inline void add_rate_limit_headers(response& res, const rate_decision& d) {
+  res.header("RateLimit-Limit", std::to_string(d.limit));
+  res.header("RateLimit-Remaining", std::to_string(d.remaining));
+  res.header("RateLimit-Reset", std::to_string(d.reset_seconds));
+}
+
+inline http_error too_many_requests(std::uint32_t retry_after, std::string message) {
+  return http_error(http::status::too_many_requests, std::move(message), "rate_limited")
+      .with_header("Retry-After", std::to_string(retry_after));
+}
+
+template <class T>
+std::string_view as_key(const T& k) {
+  if constexpr (requires {
+                  k.has_value();
+                  *k;
+                }) {
+    return k ? std::string_view(*k) : std::string_view{};
+  } else {
+    return std::string_view(k);
+  }
+}
+
+}  // namespace detail
+
+struct rate_limit_options {
+  std::uint32_t limit = 60;
+  std::chrono::milliseconds window = std::chrono::seconds(60);
+  std::string name = "rl";  // prefixes the keys: layers sharing a store keep separate buckets
+  bool headers = true;      // RateLimit-* on every answer, not only the 429
+};
+
+// The middleware. KeyFn: `(Ctx&) -> something convertible to std::string_view` (or an optional of it); an
+// empty key is not limited (say, no API key: another layer answers that). Store: a rate_limit_store that
+// outlives the app (without one, the layer owns a memory_rate_store shared by its copies).
+template <class KeyFn, rate_limit_store Store = memory_rate_store>
+class rate_limit {
+ public:
+  // Per request: the decision, for the headers after the handler. Nested, so each layer has its own.
+  struct info {
+    rate_decision decision{};
+    bool applied = false;
+  };
+  using state = info;
+
+  rate_limit(rate_limit_options options, KeyFn key, Store& store)
+      : options_(std::move(options)), key_(std::move(key)), store_(&store) {}
+  rate_limit(rate_limit_options options, KeyFn key) requires std::same_as<Store, memory_rate_store>
+      : options_(std::move(options)), key_(std::move(key)), owned_(std::make_shared<memory_rate_store>()) {
+    store_ = owned_.get();
+  }
+
+  template <class Ctx>
+  flow before(Ctx& ctx) const {
+    const auto key = key_(ctx);
+    const std::string_view k = detail::as_key(key);
+    if (k.empty()) return flow::next;
+    thread_local std::string scratch;  // prefix + key, without an allocation per request
+    scratch.assign(options_.name).push_back(':');
+    scratch.append(k);
+    const rate_decision d = store_->take(scratch, {options_.limit, options_.window}, 1);
+    info& i = ctx.template state<info>();
+    i.decision = d;
+    i.applied = true;
+    if (!d.allowed) {
+      ctx.fail(detail::too_many_requests(d.retry_after, "too many requests"));
+      return flow::respond;
+    }
+    return flow::next;
+  }
+
+  template <class Ctx>
+  void after(Ctx& ctx) const {
+    const info& i = ctx.template state<info>();
+    if (i.applied && (options_.headers || !i.decision.allowed))
+      detail::add_rate_limit_headers(ctx.response(), i.decision);
+  }
+
+ private:
+  rate_limit_options options_;
+  KeyFn key_;
+  Store* store_ = nullptr;
+  std::shared_ptr<memory_rate_store> owned_;
+};
+
+template <class KeyFn, class Store>
+rate_limit(rate_limit_options, KeyFn, Store&) -> rate_limit<KeyFn, Store>;
+template <class KeyFn>
+rate_limit(rate_limit_options, KeyFn) -> rate_limit<KeyFn, memory_rate_store>;
+
+// --- key functions
+
+// The value of a request header (an API key, a tenant id); "" when absent (then not limited).
+struct by_header {
+  std::string name;
+  std::string_view operator()(const request_context& ctx) const { return ctx.request().header(name); }
+};
+
+// The client address a trusted reverse proxy put in X-Forwarded-For: the entry `trusted_proxies` from the
+// right (the address the nearest proxy saw). Entries further left are the client's own words and are not
+// used. "" without the header (then not limited: put the limit where the proxy is, or pair this with
+// another key). keel's request context does not carry the peer address of the TCP connection yet.
+struct by_forwarded_for {
+  std::size_t trusted_proxies = 1;
+  std::string_view operator()(const request_context& ctx) const {
+    std::string_view v = ctx.request().header("X-Forwarded-For");
+    for (std::size_t hop = 1; !v.empty(); ++hop) {
+      const auto comma = v.rfind(',');
+      std::string_view entry = comma == std::string_view::npos ? v : v.substr(comma + 1);
+      while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+      while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+      if (hop == trusted_proxies || comma == std::string_view::npos) return entry;
+      v = v.substr(0, comma);
+    }
+    return {};
+  }
+};
+
+// --- login failures: "more than N failed logins a minute for one username and client -> 429"
+
+struct login_throttle_options {
+  std::uint32_t max_failures = 5;
+  std::chrono::milliseconds window = std::chrono::seconds(60);
+};
+
+// A failure takes a token from the bucket of (username, client); a success forgets the bucket. With the
+// bucket empty, check() says how long to wait, before the password is even looked at.
+//   if (auto wait = throttle.check(user, client)) return throttle.refusal(*wait);   // 429 + Retry-After
+//   if (!password_ok) throttle.failed(user, client); else throttle.succeeded(user, client);
+template <rate_limit_store Store = memory_rate_store>
+class basic_login_throttle {
+ public:
+  explicit basic_login_throttle(
+      login_throttle_options options = {}) requires std::same_as<Store, memory_rate_store>
+      : options_(options), owned_(std::make_shared<memory_rate_store>()), store_(owned_.get()) {}
+  basic_login_throttle(login_throttle_options options, Store& store) : options_(options), store_(&store) {}
+
+  // Seconds to wait when (username, client) failed too often, nullopt when it may try.
+  std::optional<std::uint32_t> check(std::string_view username, std::string_view client) const {
+    const rate_decision d = store_->peek(key(username, client), policy());
+    if (d.allowed) return std::nullopt;
+    return d.retry_after;
+  }
+  void failed(std::string_view username, std::string_view client) const {
+    static_cast<void>(store_->take(key(username, client), policy(), 1));
+  }
+  void succeeded(std::string_view username, std::string_view client) const {
+    store_->reset(key(username, client));
+  }
+
+  // The 429 to answer with.
+  static http_error refusal(std::uint32_t retry_after) {
+    return detail::too_many_requests(retry_after, "too many failed login attempts, try again later");
+  }
+
+ private:
+  rate_limit_policy policy() const { return {options_.max_failures, options_.window}; }
+  static std::string key(std::string_view username, std::string_view client) {
+    std::string k = "login:";
+    k.append(std::to_string(username.size())).push_back(':');  // length-prefixed: no ambiguity
+    k.append(username).push_back(':');
+    k.append(client);
+    return k;
+  }
+  login_throttle_options options_;
+  std::shared_ptr<memory_rate_store> owned_;
+  Store* store_ = nullptr;
+};
+using login_throttle = basic_login_throttle<>;
+
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/auth/rate_limit.hpp -----
+
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+namespace auth {
+
+// What the app's password check answers for a good username and password.
+template <class Claims>
+struct token_grant {
+  std::string subject;  // who: kept with the refresh token, handed back to the refresh callback
+  Claims claims;        // the access token's claims (iat and exp are set by the flow when Claims has them)
+  std::string scope;    // the scope granted (space-separated); it may be narrower than requested
+};
+
+// One stored refresh token.
+struct refresh_token_record {
+  std::string token_hash;  // base64url SHA-256 of the token
+  std::string family;      // shared by every token rotated from one login
+  std::string subject;
+  std::string scope;
+  std::int64_t expires_at = 0;  // Unix seconds
+};
+
+enum class refresh_status : std::uint8_t { ok, not_found, expired, revoked, reused };
+
+struct refresh_consume_result {
+  refresh_status status = refresh_status::not_found;
+  refresh_token_record record;
+};
+
+// Where refresh tokens live. consume() is atomic: an unused, unexpired, unrevoked token is marked used and
+// answered `ok`; a token that was used before is `reused`, and the store revokes its whole family.
+template <class S>
+concept refresh_token_store = requires(S& s, refresh_token_record r, std::string text, std::int64_t now) {
+  { s.insert(r) } -> std::same_as<task<void>>;
+  { s.consume(text, now) } -> std::same_as<task<refresh_consume_result>>;
+  { s.revoke_family(text) } -> std::same_as<task<void>>;
+  { s.revoke_subject(text) } -> std::same_as<task<void>>;
+};
+
+struct oauth2_options {
+  key_set keys;  // signs the access tokens (keys.current()); a jwt_key converts: {.keys = {key}}
+  std::chrono::seconds access_token_ttl = std::chrono::minutes(15);
+  std::chrono::seconds refresh_token_ttl = std::chrono::hours(24 * 30);
+  bool issue_refresh_tokens = true;
+  login_throttle* throttle = nullptr;  // failed password grants per (username, client): 429 when exceeded
+  // The client part of the throttle's key (a client address from a trusted proxy header, say); default:
+  // by_forwarded_for{1}.
+  std::string_view (*client_key)(const request_context&) = nullptr;
+  std::int64_t (*clock)() = nullptr;  // Unix seconds; null: the system clock
+};
+
+namespace detail {
+
+struct token_form {
+  std::string grant_type, username, password, scope, refresh_token;
+  bool has_grant_type = false, has_username = false, has_password = false, has_scope = false,
+       has_refresh_token = false;
+};
+
+// An OAuth 2.0 error answer (RFC 6749 section 5.2).
+inline response oauth_error(http::status status, std::string_view code, std::string_view description = {}) {
+  response res;
+  res.status(status);
+  std::string& out = res.body_buffer();
+  out.assign("{\"error\":");
+  keel::detail::append_json_string(out, code);
+  if (!description.empty()) {
+    out.append(",\"error_description\":");
+    keel::detail::append_json_string(out, description);
+  }
+  out.push_back('}');
+  res.content_type("application/json");
+  res.header("Cache-Control", "no-store");
+  res.header("Pragma", "no-cache");
+  return res;
+}
+
+// Reads the form; returns the error text ("" when fine). Every parameter at most once (RFC 6749 3.2).
+inline std::string parse_token_form(std::string_view body, token_form& f) {
+  std::string value;
+  while (!body.empty()) {
+    const auto amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    const std::string_view name = pair.substr(0, eq);
+    const std::string_view raw = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (!http::percent_decode(raw, value, true))
+      return "malformed percent-encoding in '" + std::string(name) + "'";
+    if (value.find('\0') != std::string::npos) return "a NUL byte in '" + std::string(name) + "'";
+    std::string* target = nullptr;
+    bool* seen = nullptr;
+    if (name == "grant_type")
+      target = &f.grant_type, seen = &f.has_grant_type;
+    else if (name == "username")
+      target = &f.username, seen = &f.has_username;
+    else if (name == "password")
+      target = &f.password, seen = &f.has_password;
+    else if (name == "scope")
+      target = &f.scope, seen = &f.has_scope;
+    else if (name == "refresh_token")
+      target = &f.refresh_token, seen = &f.has_refresh_token;
+    if (target == nullptr) continue;  // client_id and others: ignored
+    if (*seen) return "parameter '" + std::string(name) + "' repeated";
+    *seen = true;
+    *target = value;
+  }
+  return {};
+}
+
+// True when every space-separated scope of `requested` is in `granted`.
+inline bool scope_within(std::string_view requested, std::string_view granted) {
+  auto contains = [granted](std::string_view s) {
+    std::string_view g = granted;
+    while (!g.empty()) {
+      const auto sp = g.find(' ');
+      if (g.substr(0, sp) == s) return true;
+      if (sp == std::string_view::npos) break;
+      g.remove_prefix(sp + 1);
+    }
+    return false;
+  };
+  while (!requested.empty()) {
+    const auto sp = requested.find(' ');
+    const std::string_view s = requested.substr(0, sp);
+    if (!s.empty() && !contains(s)) return false;
+    if (sp == std::string_view::npos) break;
+    requested.remove_prefix(sp + 1);
+  }
+  return true;
+}
+
+template <class Claims>
+void stamp_times(Claims& c, std::int64_t now, std::int64_t ttl) {
+  if constexpr (requires { c.iat = now; }) c.iat = now;
+  if constexpr (requires { c.exp = now; }) c.exp = now + ttl;
+}
+
+}  // namespace detail
+
+template <class Claims, refresh_token_store Store, class PasswordFn, class RefreshFn>
+class oauth2_password_flow {
+ public:
+  oauth2_password_flow(oauth2_options options, Store& store, PasswordFn password, RefreshFn refresh)
+      : core_(std::make_shared<core>(std::move(options), store, std::move(password), std::move(refresh))) {}
+
+  // The route to add to a router: POST <Path> (default "/token").
+  template <fixed_string Path = "/token">
+  auto routes() const {
+    return keel::post<Path>([c = core_](request_context& ctx) { return c->handle(ctx); })
+        .body_limit(16 * 1024);
+  }
+
+  // Answers one token request (for apps that mount it their own way).
+  task<response> handle(request_context& ctx) const { return core_->handle(ctx); }
+
+  // Revokes every refresh token of `subject` ("sign out everywhere", a password change).
+  task<void> revoke_subject(std::string subject) const {
+    return core_->store->revoke_subject(std::move(subject));
+  }
+
+ private:
+  struct core {
+    oauth2_options options;
+    Store* store;
+    PasswordFn password;
+    RefreshFn refresh;
+
+    core(oauth2_options o, Store& s, PasswordFn p, RefreshFn r)
+        : options(std::move(o)), store(&s), password(std::move(p)), refresh(std::move(r)) {
+      if (options.keys.current() == nullptr)
+        throw std::invalid_argument("keel::auth::oauth2_password_flow: the key set has no signing key");
+    }
+
+    std::int64_t now() const { return options.clock ? options.clock() : unix_now(); }
+
+    std::string_view client_of(const request_context& ctx) const {
+      return options.client_key ? options.client_key(ctx) : by_forwarded_for{1}(ctx);
+    }
+
+    task<response> handle(request_context& ctx) const {
+      if (!keel::detail::iequals(keel::detail::media_type_of(ctx.request().header("Content-Type")),
+                                 "application/x-www-form-urlencoded"))
+        co_return detail::oauth_error(http::status::bad_request, "invalid_request",
+                                      "expected Content-Type: application/x-www-form-urlencoded");
+      detail::token_form form;
+      const std::string problem = detail::parse_token_form(ctx.request().body, form);
+      if (!problem.empty())
+        co_return detail::oauth_error(http::status::bad_request, "invalid_request", problem);
+      if (!form.has_grant_type)
+        co_return detail::oauth_error(http::status::bad_request, "invalid_request", "grant_type is required");
+      if (form.grant_type == "password") {
+        auto r = password_grant(std::move(form), std::string(client_of(ctx)), std::string(ctx.request_id()));
+        co_return co_await std::move(r);
+      }
+      if (form.grant_type == "refresh_token") {
+        auto r = refresh_grant(std::move(form));
+        co_return co_await std::move(r);
+      }
+      co_return detail::oauth_error(http::status::bad_request, "unsupported_grant_type",
+                                    "grant_type must be password or refresh_token");
+    }
+
+    task<response> password_grant(detail::token_form form, std::string client, std::string request_id) const {
+      if (!form.has_username || form.username.empty() || !form.has_password)
+        co_return detail::oauth_error(http::status::bad_request, "invalid_request",
+                                      "username and password are required");
+      if (options.throttle != nullptr) {
+        if (auto wait = options.throttle->check(form.username, client)) {
+          response res;
+          render_error<json_error_formatter>(login_throttle::refusal(*wait), request_id, res);
+          res.header("Cache-Control", "no-store");
+          co_return res;
+        }
+      }
+      auto pending = password(form.username, std::move(form.password), form.scope);
+      std::optional<token_grant<Claims>> grant = co_await std::move(pending);
+      if (!grant) {
+        if (options.throttle != nullptr) options.throttle->failed(form.username, client);
+        co_return detail::oauth_error(http::status::bad_request, "invalid_grant",
+                                      "incorrect username or password");
+      }
+      if (options.throttle != nullptr) options.throttle->succeeded(form.username, client);
+      auto issued = issue(std::move(grant->subject), std::move(grant->claims), std::move(grant->scope),
+                          detail::random_token(16));
+      co_return co_await std::move(issued);
+    }
+
+    task<response> refresh_grant(detail::token_form form) const {
+      if (!form.has_refresh_token || form.refresh_token.empty())
+        co_return detail::oauth_error(http::status::bad_request, "invalid_request",
+                                      "refresh_token is required");
+      auto consuming = store->consume(detail::sha256_base64url(form.refresh_token), now());
+      refresh_consume_result r = co_await std::move(consuming);
+      switch (r.status) {
+        case refresh_status::ok:
+          break;
+        case refresh_status::reused:
+          co_return detail::oauth_error(
+              http::status::bad_request, "invalid_grant",
+              "refresh token reuse detected: every token of this sign-in is revoked");
+        case refresh_status::expired:
+          co_return detail::oauth_error(http::status::bad_request, "invalid_grant", "refresh token expired");
+        case refresh_status::revoked:
+          co_return detail::oauth_error(http::status::bad_request, "invalid_grant", "refresh token revoked");
+        default:
+          co_return detail::oauth_error(http::status::bad_request, "invalid_grant", "unknown refresh token");
+      }
+      std::string scope = r.record.scope;
+      if (form.has_scope && !form.scope.empty()) {
+        if (!detail::scope_within(form.scope, r.record.scope)) {
+          auto revoking =
+              store->revoke_family(r.record.family);  // the used token is gone: end the family cleanly
+          co_await std::move(revoking);
+          co_return detail::oauth_error(http::status::bad_request, "invalid_scope",
+                                        "the requested scope exceeds the one originally granted");
+        }
+        scope = form.scope;
+      }
+      auto pending = refresh(r.record.subject, scope);
+      std::optional<Claims> claims = co_await std::move(pending);
+      if (!claims) {
+        auto revoking = store->revoke_family(r.record.family);
+        co_await std::move(revoking);
+        co_return detail::oauth_error(http::status::bad_request, "invalid_grant",
+                                      "the account is no longer active");
+      }
+      auto issued = issue(std::move(r.record.subject), std::move(*claims), std::move(scope),
+                          std::move(r.record.family));
+      co_return co_await std::move(issued);
+    }
+
+    task<response> issue(std::string subject, Claims claims, std::string scope, std::string family) const {
+      const std::int64_t t = now();
+      detail::stamp_times(claims, t, options.access_token_ttl.count());
+      const std::string access = sign(claims, options.keys);
+      std::string refresh_token;
+      if (options.issue_refresh_tokens) {
+        refresh_token = detail::random_token(32);
+        refresh_token_record record{detail::sha256_base64url(refresh_token), std::move(family),
+                                    std::move(subject), scope, t + options.refresh_token_ttl.count()};
+        auto inserting = store->insert(std::move(record));
+        co_await std::move(inserting);
+      }
+      response res;
+      std::string& out = res.body_buffer();
+      out.assign("{\"access_token\":");
+      keel::detail::append_json_string(out, access);
+      out.append(",\"token_type\":\"bearer\",\"expires_in\":")
+          .append(std::to_string(options.access_token_ttl.count()));
+      if (!refresh_token.empty()) {
+        out.append(",\"refresh_token\":");
+        keel::detail::append_json_string(out, refresh_token);
+      }
+      if (!scope.empty()) {
+        out.append(",\"scope\":");
+        keel::detail::append_json_string(out, scope);
+      }
+      out.push_back('}');
+      res.content_type("application/json");
+      res.header("Cache-Control", "no-store");
+      res.header("Pragma", "no-cache");
+      co_return res;
+    }
+  };
+
+  std::shared_ptr<const core> core_;
+};
+
+// Builds the flow: password_flow<Claims>(options, store, password_check, refresh_check).
+template <class Claims, refresh_token_store Store, class PasswordFn, class RefreshFn>
+oauth2_password_flow<Claims, Store, PasswordFn, RefreshFn> password_flow(oauth2_options options, Store& store,
+                                                                         PasswordFn password,
+                                                                         RefreshFn refresh) {
+  return {std::move(options), store, std::move(password), std::move(refresh)};
+}
+
+}  // namespace auth
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/auth/oauth2.hpp -----
 // ----- keel/auth/password.hpp -----
 // Password hashing with Argon2id (RFC 9106) from libsodium, as PHC strings:
 //   $argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
