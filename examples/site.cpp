@@ -2,7 +2,7 @@
 // (content types, ETag/Last-Modified and 304s, ranges, precompressed .br/.gz siblings, index.html,
 // Cache-Control by pattern) and gzip/brotli compression of the dynamic answers.
 //
-//   build/examples/site --port 8080 --root ./public [--spa]
+//   build/examples/site --port 8080 --root ./public [--spa] [--io-on-reactor]
 //   curl -i --compressed http://127.0.0.1:8080/
 //
 // Precompress once at deploy time (`gzip -k -9 app.js; brotli -k app.js`) and the siblings go out instead of
@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
           {.name = "spa",
            .value_name = "",
            .description = "serve index.html for unknown paths without an extension"},
+          {.name = "io-on-reactor",
+           .value_name = "",
+           .description =
+               "open and stat files on the reactor thread, not the worker pool (small hot local sites)"},
       });
   const std::string root = cli.value("root").value_or(".");
 
@@ -34,6 +38,7 @@ int main(int argc, char** argv) {
               {"*", "public, max-age=3600"},
           },
       .spa_fallback = cli.has("spa"),
+      .offload_io = !cli.has("io-on-reactor"),
   };
 
   if (struct stat st{}; ::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
