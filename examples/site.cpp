@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
           },
       .spa_fallback = cli.has("spa"),
       .offload_io = !cli.has("io-on-reactor"),
+      // Text files without a .br/.gz sibling are read into memory below this size and compressed per request.
+      .buffer_compressible_below = 256 * 1024,
   };
 
   if (struct stat st{}; ::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -9957,6 +9957,10 @@ struct static_files_options {
   bool offload_io = true;            // file system calls on the worker pool (see above)
   std::size_t max_ranges = 16;       // more ranges than this: the Range header is ignored (200)
   std::uint64_t max_multipart_bytes = std::uint64_t(8) << 20;  // larger multipart bodies: ignored (200)
+  // Files of a compressible type (text, JSON, JavaScript, XML, SVG, WebAssembly) below this size, without a
+  // precompressed sibling, are read into memory and answered as a buffered body when the client sends
+  // Accept-Encoding, so keel::compress can compress them (nginx's `gzip on`). 0: always sendfile.
+  std::uint64_t buffer_compressible_below = 0;
 };
 
 // The Content-Type for a file extension (without the dot, any case); "application/octet-stream" otherwise.
@@ -10218,6 +10222,7 @@ struct static_plan {
   std::string_view content_type;  // from the table (static storage)
   std::string_view encoding;      // "br", "gzip" or ""
   bool vary = false;
+  bool buffered = false;  // `body` holds the whole file
   std::string etag, last_modified, cache_control, content_range, location, multipart_type, body;
 
   static_plan() = default;
@@ -10233,6 +10238,7 @@ struct static_plan {
         content_type(o.content_type),
         encoding(o.encoding),
         vary(o.vary),
+        buffered(o.buffered),
         etag(std::move(o.etag)),
         last_modified(std::move(o.last_modified)),
         cache_control(std::move(o.cache_control)),
@@ -10307,7 +10313,8 @@ struct opened_file {
 // Opens a regular file at `real` (already checked); fd -1 when it is not one.
 inline opened_file open_regular(const std::string& real) {
   opened_file f;
-  const int fd = ::open(real.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NOFOLLOW: `real` has no symlinks left; one swapped in since realpath() is refused, not followed.
+  const int fd = ::open(real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return f;
   if (::fstat(fd, &f.st) != 0 || !S_ISREG(f.st.st_mode)) {
     ::close(fd);
@@ -10349,6 +10356,32 @@ inline bool read_range(int fd, byte_range r, std::string& out) {
     at += static_cast<std::uint64_t>(n);
   }
   return true;
+}
+
+// Whether a response of this type is worth compressing (keel::compress's default list).
+inline bool compressible_type(std::string_view type) noexcept {
+  for (const std::string_view t :
+       {std::string_view("text/"), std::string_view("application/json"),
+        std::string_view("application/javascript"), std::string_view("application/xml"),
+        std::string_view("application/manifest+json"), std::string_view("application/wasm"),
+        std::string_view("image/svg+xml")})
+    if (type.starts_with(t)) return true;
+  return false;
+}
+
+// A 200 with the whole file: read into the body when buffer_compressible_below says so.
+inline static_plan whole_file(static_plan&& plan, const static_files_options& opt,
+                              const static_request& req) {
+  if (plan.size == 0 || plan.size >= opt.buffer_compressible_below || !plan.encoding.empty() ||
+      !req.has_accept_encoding || !compressible_type(plan.content_type))
+    return std::move(plan);
+  plan.status = http::status::ok;
+  plan.content_range.clear();
+  plan.body.clear();
+  if (!read_range(plan.fd, {0, plan.size - 1}, plan.body)) return std::move(plan);  // sendfile it after all
+  ::close(std::exchange(plan.fd, -1));
+  plan.buffered = true;
+  return std::move(plan);
 }
 
 // The whole decision for one request: file lookup, conditional headers, ranges, precompressed siblings.
@@ -10450,16 +10483,16 @@ inline static_plan plan_static(const static_root& root, const static_request& re
   }
   plan.offset = 0;
   plan.length = size;
-  if (req.range.empty() || !req.get) return plan;
+  if (req.range.empty() || !req.get) return whole_file(std::move(plan), opt, req);
   if (!req.if_range.empty()) {
     const std::string_view ir = trim_ows(req.if_range);
     const bool fresh = ir.starts_with('"') ? ir == plan.etag : ir == plan.last_modified;
-    if (!fresh) return plan;
+    if (!fresh) return whole_file(std::move(plan), opt, req);
   }
   std::vector<byte_range> ranges;
   switch (parse_range(req.range, size, opt.max_ranges, ranges)) {
     case range_parse::ignore:
-      return plan;
+      return whole_file(std::move(plan), opt, req);
     case range_parse::unsatisfiable:
       ::close(std::exchange(plan.fd, -1));
       plan.fail = true;
@@ -10479,7 +10512,8 @@ inline static_plan plan_static(const static_root& root, const static_request& re
   }
   std::uint64_t total = 0;
   for (const byte_range& r : ranges) total += r.last - r.first + 1;
-  if (total > opt.max_multipart_bytes) return plan;  // too much to buffer: the whole file instead
+  if (total > opt.max_multipart_bytes)
+    return whole_file(std::move(plan), opt, req);  // too much to buffer: the whole file instead
   std::string boundary = "keel-";
   append_hex(boundary, std::hash<std::string>{}(plan.etag) ^ total);
   for (const byte_range& r : ranges) {
@@ -10529,6 +10563,10 @@ inline void apply_static_plan(request_context& ctx, static_plan& plan) {
     return;
   }
   res.content_type(plan.content_type);
+  if (plan.buffered) {
+    res.body(std::move(plan.body));
+    return;
+  }
   if (!plan.content_range.empty()) res.header("Content-Range", plan.content_range);
   context_access::file(ctx).assign(std::exchange(plan.fd, -1), plan.offset, plan.length);
   context_access::set_kind(ctx, body_kind::file);

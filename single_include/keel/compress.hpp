@@ -184,7 +184,8 @@ struct compress {
   bool brotli = true;
 
   void after(request_context& ctx) const {
-    if (detail::context_access::kind(ctx) != detail::body_kind::buffered) return;
+    const detail::body_kind kind = detail::context_access::kind(ctx);
+    if (kind != detail::body_kind::buffered && kind != detail::body_kind::request_body) return;
     response& res = ctx.response();
     const int code = res.status_code();
     if (code < 200 || code == 204 || code == 206 || code == 304) return;
