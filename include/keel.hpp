@@ -28,6 +28,7 @@
 #include "keel/router/route.hpp"
 #include "keel/router/router.hpp"
 #include "keel/serve.hpp"
+#include "keel/static_files.hpp"
 #include "keel/stream.hpp"
 #include "keel/task.hpp"
 #include "keel/test_client.hpp"

@@ -4,8 +4,8 @@
 //   keel::get<"/report">([] { return keel::file::open("/srv/report.pdf", "application/pdf"); })
 //
 // It answers with Content-Length; HEAD gets the length and no body. A missing or unreadable file is a 404
-// (open() throws the http_error). The full static-file middleware (directories, ETag, ranges, precompressed
-// siblings) builds on this.
+// (open() throws the http_error). keel::static_files (keel/static_files.hpp: directories, ETag, ranges,
+// precompressed siblings) sends through the same file region.
 #pragma once
 
 #include "keel/config.hpp"

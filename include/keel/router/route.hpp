@@ -160,10 +160,13 @@ constexpr auto group(Items... items) {
 
 namespace detail {
 
-// "/api" + "/" is "/api"; "/api" + "/x" is "/api/x".
+// "/api" + "/" is "/api"; "/api" + "/x" is "/api/x"; "" (a group without a prefix, such as
+// keel::static_files makes) + "/x" is "/x".
 template <fixed_string Prefix, fixed_string Path>
 constexpr auto join_path() {
-  if constexpr (Path.size() == 1) {
+  if constexpr (Prefix.size() == 0) {
+    return Path;
+  } else if constexpr (Path.size() == 1) {
     return Prefix;
   } else {
     return Prefix + Path;

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Static files: examples/site (keel::static_files, file lookup on the worker pool, and with --io-on-reactor)
+# against nginx serving the same directory in the same run: a 1 KiB page, a 64 KiB file, and a 304
+# (If-None-Match). One server thread pinned to CPU 0 (plus keel's worker pool, whose CPU is counted), wrk
+# pinned to CPU 1, servers alternating run by run; server CPU is utime+stime of the whole process from /proc.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: benchmarks/static.sh [options]
+  --runs N         rounds, each runs every test once (default 3; the table shows medians)
+  --duration S     seconds per wrk run (default 5)
+  --connections C  wrk connections (default 64)
+  --site PATH      the examples/site binary (default build/examples/site, built if missing)
+  --record         also append the table to benchmarks/RESULTS.md
+USAGE
+}
+runs=3 duration=5 connections=64 record=0 site=""
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+command_line="benchmarks/static.sh $*"
+while (($#)); do
+  case $1 in
+    --runs) runs=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --site) site=$2; shift 2 ;;
+    --record) record=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "static.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+PATH=$PATH:/usr/sbin:/sbin
+for t in wrk nginx taskset python3 curl; do command -v "$t" >/dev/null || { echo "static.sh: $t missing: scripts/install-deps --bench" >&2; exit 2; }; done
+if [[ -z $site ]]; then
+  site=$root/build/examples/site
+  [[ -x $site ]] || cmake --build "$root/build" --target site -j2 >/dev/null
+fi
+[[ -x $site ]] || { echo "static.sh: no site binary at $site" >&2; exit 2; }
+
+work=$(mktemp -d /tmp/keel-static-bench.XXXXXX)
+chmod 755 "$work"
+server=""
+cleanup() {
+  [[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+keel_port=$(free_port)
+nginx_port=$(free_port)
+mkdir -p "$work/files/assets"
+python3 -c "print('<p>' + 'x' * 1010 + '</p>')" >"$work/files/page.html"
+head -c $((64 * 1024)) /dev/urandom >"$work/files/assets/f64k.bin"
+chmod -R a+rX "$work/files"
+cat >"$work/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log off;
+  keepalive_requests 10000000;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  etag on;
+  client_body_temp_path $work/client_body;
+  proxy_temp_path $work/proxy;
+  fastcgi_temp_path $work/fastcgi;
+  uwsgi_temp_path $work/uwsgi;
+  scgi_temp_path $work/scgi;
+  server {
+    listen $nginx_port backlog=4096;
+    root $work/files;
+  }
+}
+CONF
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+start_server() {  # keel|keel-reactor|nginx
+  case $1 in
+    keel) taskset -c 0 "$site" --host 127.0.0.1 --port "$keel_port" --threads 1 --workers 1 --root "$work/files" 2>/dev/null & ;;
+    keel-reactor) taskset -c 0 "$site" --host 127.0.0.1 --port "$keel_port" --threads 1 --workers 1 --root "$work/files" --io-on-reactor 2>/dev/null & ;;
+    nginx) taskset -c 0 nginx -p "$work" -e "$work/error.log" -c "$work/nginx.conf" & ;;
+  esac
+  server=$!
+  local port=$nginx_port
+  [[ $1 == keel* ]] && port=$keel_port
+  for _ in $(seq 100); do
+    kill -0 "$server" 2>/dev/null || break
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "static.sh: $1 did not start" >&2; exit 1
+}
+stop_server() { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""; }
+port_of() { [[ $1 == keel* ]] && echo "$keel_port" || echo "$nginx_port"; }
+
+# run NAME URL [HEADER] -> prints "req_per_s cpu_seconds requests"
+run() {
+  local before after out rps requests
+  kill -0 "$server" 2>/dev/null || { echo "static.sh: $1 is not running" >&2; exit 1; }
+  before=$(cpu_ticks "$server")
+  if [[ -n ${3:-} ]]; then
+    out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" -H "$3" "$2" 2>&1)
+  else
+    out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" "$2" 2>&1)
+  fi
+  after=$(cpu_ticks "$server")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  if grep -q "Non-2xx" <<<"$out" && [[ -z ${3:-} ]]; then echo "static.sh: $1 $2 answered errors" >&2; exit 1; fi
+  echo "$rps $(python3 -c "print(($after - $before) / 100)") $requests"
+}
+
+tests=(page f64k notmod)
+declare -A results
+names=(keel keel-reactor nginx)
+for round in $(seq "$runs"); do
+  for name in "${names[@]}"; do
+    start_server "$name"
+    base=http://127.0.0.1:$(port_of "$name")
+    etag=$(curl -s -D - -o /dev/null "$base/page.html" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$base/page.html")
+    [[ $code == 304 ]] || { echo "static.sh: $name answers If-None-Match with $code" >&2; exit 1; }
+    results[$name.page.$round]=$(run "$name" "$base/page.html")
+    results[$name.f64k.$round]=$(run "$name" "$base/assets/f64k.bin")
+    results[$name.notmod.$round]=$(run "$name" "$base/page.html" "If-None-Match: $etag")
+    stop_server
+  done
+done
+
+median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+table="| test | server | req/s (median of $runs) | server CPU per request | req/s vs nginx |
+|---|---|---:|---:|---:|"
+declare -A label=([page]="1 KiB page.html" [f64k]="64 KiB file" [notmod]="304 (If-None-Match)")
+declare -A sname=([keel]="keel, lookup on the worker pool" [keel-reactor]="keel --io-on-reactor" [nginx]="nginx 1.22 sendfile")
+for t in "${tests[@]}"; do
+  declare -A rps=() cpu=()
+  for name in "${names[@]}"; do
+    r=() c=()
+    for round in $(seq "$runs"); do
+      read -r q s n <<<"${results[$name.$t.$round]}"
+      r+=("$q")
+      c+=("$(python3 -c "print($s / $n * 1e6)")")  # µs of CPU per request
+    done
+    rps[$name]=$(median "${r[@]}")
+    cpu[$name]=$(median "${c[@]}")
+  done
+  for name in "${names[@]}"; do
+    ratio=$(python3 -c "print(round(${rps[$name]} / ${rps[nginx]}, 2))")
+    table+="
+| ${label[$t]} | ${sname[$name]} | ${rps[$name]} | $(printf '%.1f' "${cpu[$name]}") µs | ${ratio}x |"
+  done
+done
+
+echo "$table"
+if ((record)); then
+  {
+    echo
+    echo "### Static files, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "\`$command_line\` (server thread on CPU 0, \`wrk -t1 -c$connections -d${duration}s\` on CPU 1; keel is"
+    echo "\`examples/site --threads 1 --workers 1\` with keel::compress installed, nginx has one worker):"
+    echo
+    echo "$table"
+  } >>"$root/benchmarks/RESULTS.md"
+fi
