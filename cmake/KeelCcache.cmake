@@ -1,6 +1,7 @@
 # Compiles through ccache when it is installed and the user chose no launcher of their own.
-# Precompiled headers are only cached with this sloppiness (see TOOLCHAIN.md); a user's plain "ccache"
-# launcher gets it too. Set as a normal variable so the user's cache entry is never rewritten.
+# ccache caches a compile that uses a precompiled header only with this sloppiness (ccache's manual,
+# "Precompiled headers"); a user's plain "ccache" launcher gets it too. Set as a normal variable so the
+# user's cache entry is never rewritten.
 set(KEEL_CCACHE_SLOPPINESS "pch_defines,time_macros,include_file_mtime,include_file_ctime")
 
 if(NOT DEFINED CMAKE_CXX_COMPILER_LAUNCHER AND NOT DEFINED ENV{CMAKE_CXX_COMPILER_LAUNCHER})

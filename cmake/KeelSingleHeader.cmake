@@ -48,4 +48,10 @@ add_library(keel_single INTERFACE)
 target_compile_features(keel_single INTERFACE cxx_std_20)
 target_include_directories(keel_single INTERFACE
   "${PROJECT_SOURCE_DIR}/single_include" "${KEEL_SINGLE_FORWARD_DIR}")
-keel_link_dependencies(keel_single)
+# The third-party libraries of every component built (keel's own targets would bring include/ back).
+foreach(_keel_component IN LISTS KEEL_BUILT_COMPONENTS)
+  keel_component_link_libraries(_keel_libs ${_keel_component})
+  list(FILTER _keel_libs EXCLUDE REGEX "^keel_(core|json|sql|postgres|tls|auth)$")
+  target_link_libraries(keel_single INTERFACE ${_keel_libs})
+endforeach()
+target_link_options(keel_single INTERFACE "LINKER:--as-needed")

@@ -6,7 +6,7 @@ find_package(Python3 COMPONENTS Interpreter)
 # Third-party and standard headers most tests pull in. Never keel's own: those are compiled in every test
 # so that keel's changes rebuild only what they touch, and warnings in them still show.
 set(KEEL_TEST_PCH_HEADERS
-  <catch2/catch.hpp> <asio.hpp> <simdjson.h> <fmt/format.h> <boost/pfr.hpp>
+  <catch2/catch.hpp> <asio.hpp> <simdjson.h> <boost/pfr.hpp>
   <algorithm> <array> <atomic> <chrono> <coroutine> <cstdint> <cstring> <functional> <map> <memory>
   <optional> <span> <string> <string_view> <thread> <tuple> <unordered_map> <utility> <variant> <vector>)
 
@@ -67,16 +67,19 @@ if(KEEL_USES_CCACHE)
   set(_keel_package_launcher "${KEEL_CCACHE_PROGRAM}")
 endif()
 foreach(_keel_mode find_package add_subdirectory)
-  add_test(NAME package_${_keel_mode} COMMAND "${CMAKE_COMMAND}"
-    -D MODE=${_keel_mode}
-    -D "KEEL_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
-    -D "KEEL_BINARY_DIR=${PROJECT_BINARY_DIR}"
-    -D "WORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/package/${_keel_mode}"
-    -D "CXX_COMPILER=${CMAKE_CXX_COMPILER}"
-    -D "GENERATOR=${CMAKE_GENERATOR}"
-    -D "LAUNCHER=${_keel_package_launcher}"
-    -P "${PROJECT_SOURCE_DIR}/tests/cmake/package_test.cmake")
-  set_tests_properties(package_${_keel_mode} PROPERTIES TIMEOUT 900 LABELS packaging)
+  foreach(_keel_variant full core json_sql)
+    add_test(NAME package_${_keel_mode}_${_keel_variant} COMMAND "${CMAKE_COMMAND}"
+      -D MODE=${_keel_mode}
+      -D VARIANT=${_keel_variant}
+      -D "KEEL_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+      -D "KEEL_BINARY_DIR=${PROJECT_BINARY_DIR}"
+      -D "WORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/package/${_keel_mode}_${_keel_variant}"
+      -D "CXX_COMPILER=${CMAKE_CXX_COMPILER}"
+      -D "GENERATOR=${CMAKE_GENERATOR}"
+      -D "LAUNCHER=${_keel_package_launcher}"
+      -P "${PROJECT_SOURCE_DIR}/tests/cmake/package_test.cmake")
+    set_tests_properties(package_${_keel_mode}_${_keel_variant} PROPERTIES TIMEOUT 900 LABELS packaging)
+  endforeach()
 endforeach()
 
 # --- every header compiles on its own

@@ -3,7 +3,7 @@
 
 KEEL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KEEL_JOBS="${KEEL_JOBS:-2}"  # the CI machine has 2 cores
-# ccache caches precompiled-header compiles only with this (TOOLCHAIN.md); CMake sets it too, this covers
+# ccache caches precompiled-header compiles only with this (cmake/KeelCcache.cmake); CMake sets it too, this covers
 # launchers given by hand.
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 

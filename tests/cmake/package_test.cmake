@@ -2,8 +2,13 @@
 # against keel the two ways users get it:
 #   MODE=find_package      cmake --install the keel build into a fresh prefix, find_package(keel) from there
 #   MODE=add_subdirectory  add_subdirectory(<keel source tree>)
-# Inputs: MODE, KEEL_SOURCE_DIR, KEEL_BINARY_DIR, WORK_DIR, CXX_COMPILER, GENERATOR, [LAUNCHER], [BUILD_TYPE]
-foreach(var MODE KEEL_SOURCE_DIR KEEL_BINARY_DIR WORK_DIR CXX_COMPILER GENERATOR)
+# and VARIANT (tests/cmake/consumer/CMakeLists.txt) picks the components it uses:
+#   full      keel::keel
+#   core      keel::core, with simdjson, Boost, SQLite3, OpenSSL, libpq and pkg-config hidden from CMake
+#   json_sql  keel::json + keel::sql, with OpenSSL, libpq and pkg-config hidden
+# Inputs: MODE, VARIANT, KEEL_SOURCE_DIR, KEEL_BINARY_DIR, WORK_DIR, CXX_COMPILER, GENERATOR, [LAUNCHER],
+# [BUILD_TYPE]
+foreach(var MODE VARIANT KEEL_SOURCE_DIR KEEL_BINARY_DIR WORK_DIR CXX_COMPILER GENERATOR)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "package_test: -D${var}=... is required")
   endif()
@@ -25,7 +30,17 @@ file(REMOVE_RECURSE "${WORK_DIR}")
 set(consumer_args
   -S "${KEEL_SOURCE_DIR}/tests/cmake/consumer" -B "${WORK_DIR}/build" -G "${GENERATOR}"
   "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
-  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF "-DKEEL_CONSUMER=${VARIANT}")
+if(VARIANT STREQUAL "core")
+  set(hidden simdjson Boost SQLite3 OpenSSL PostgreSQL PkgConfig)
+elseif(VARIANT STREQUAL "json_sql")
+  set(hidden OpenSSL PostgreSQL PkgConfig)
+else()
+  set(hidden "")
+endif()
+foreach(package IN LISTS hidden)
+  list(APPEND consumer_args "-DCMAKE_DISABLE_FIND_PACKAGE_${package}=ON")
+endforeach()
 if(LAUNCHER)
   list(APPEND consumer_args "-DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER}")
 endif()
@@ -33,8 +48,10 @@ endif()
 if(MODE STREQUAL "find_package")
   set(prefix "${WORK_DIR}/prefix")
   run_step("install keel" "${CMAKE_COMMAND}" --install "${KEEL_BINARY_DIR}" --prefix "${prefix}" --component keel)
-  foreach(installed include/keel.hpp include/keel/config.hpp share/cmake/keel/keelConfig.cmake
-          share/cmake/keel/keelConfigVersion.cmake share/cmake/keel/keelTargets.cmake
+  foreach(installed include/keel.hpp include/keel/config.hpp share/cmake/keel/keel-config.cmake
+          share/cmake/keel/keel-config-version.cmake share/cmake/keel/keel-targets.cmake
+          share/cmake/keel/keel-core-targets.cmake share/cmake/keel/keel-json-targets.cmake
+          share/cmake/keel/keel-sql-targets.cmake share/cmake/keel/keel-tls-targets.cmake
           share/cmake/keel/KeelDependencies.cmake)
     if(NOT EXISTS "${prefix}/${installed}")
       message(FATAL_ERROR "package_test: ${installed} was not installed")

@@ -215,6 +215,14 @@ class basic_server {
     std::error_code ec;
     const auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
     if (!ec) return {address, port};
+#if defined(KEEL_NUMERIC_HOSTS_ONLY)
+    // The edge profile (docs/edge.md) does no name lookup, so a static binary carries no resolver (glibc's
+    // getaddrinfo with NSS and dlopen).
+    if (host == "localhost") return {asio::ip::address_v4::loopback(), port};
+    throw std::system_error(
+        std::make_error_code(std::errc::invalid_argument),
+        "keel: host '" + host + "' must be a numeric address (built with KEEL_NUMERIC_HOSTS_ONLY)");
+#else
     asio::io_context scratch;
     tcp::resolver resolver(scratch);
     auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
@@ -222,6 +230,7 @@ class basic_server {
       throw std::system_error(ec ? ec : std::make_error_code(std::errc::invalid_argument),
                               "keel: cannot resolve host '" + host + "'");
     return results.begin()->endpoint();
+#endif
   }
 
   static tcp::acceptor open_acceptor(asio::io_context& ctx, const tcp::endpoint& at, bool with_reuse_port) {
