@@ -1440,6 +1440,7 @@ inline command_line parse_command_line(int argc, char** argv,
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstddef>
@@ -1583,6 +1584,9 @@ class request_context {
   void set_request_id(std::string_view id) { request_id_.assign(id.data(), id.size()); }
 
   bool is_tls() const noexcept { return is_tls_; }
+  // The peer's IP address as text ("127.0.0.1", "::1"), as the TCP connection sees it: a reverse proxy's
+  // address when there is one (see X-Forwarded-For then). "" in the in-process test client.
+  std::string_view remote_address() const noexcept { return {remote_.data(), remote_size_}; }
   // Template of the matched route ("/users/{id}"), "" when no route matched. Logs and metrics group by it.
   std::string_view route_path() const noexcept { return route_path_; }
 
@@ -1617,6 +1621,8 @@ class request_context {
   std::string_view route_path_;
   std::array<std::string, 4> scratch_{};
   bool is_tls_ = false;
+  std::uint8_t remote_size_ = 0;
+  std::array<char, 46> remote_{};  // INET6_ADDRSTRLEN
   detail::body_kind body_kind_ = detail::body_kind::buffered;
   detail::resume_hook resume_{};
   error_renderer error_renderer_ = &render_error<json_error_formatter>;
@@ -1638,6 +1644,11 @@ struct context_access {
   static void set_params(request_context& c, std::size_t n) noexcept { c.param_count_ = n; }
   static void set_route_path(request_context& c, std::string_view p) noexcept { c.route_path_ = p; }
   static void set_tls(request_context& c, bool tls) noexcept { c.is_tls_ = tls; }
+  static void set_remote_address(request_context& c, std::string_view a) noexcept {
+    const std::size_t n = std::min(a.size(), c.remote_.size());
+    std::copy_n(a.data(), n, c.remote_.data());
+    c.remote_size_ = static_cast<std::uint8_t>(n);
+  }
   // Scratch strings for values that had to be decoded (percent-encoded path parameters), reused.
   static std::string& scratch(request_context& c, std::size_t i) { return c.scratch_[i % c.scratch_.size()]; }
   static resume_hook& on_async_complete(request_context& c) noexcept { return c.resume_; }
@@ -6893,11 +6904,13 @@ struct upgrade_transport {
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <new>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <algorithm>
 #include <system_error>
@@ -7200,6 +7213,14 @@ class connection final : public connection_base {
   template <class App>
   connection(Stream stream, App& app, const server_config& cfg, connection_registry& registry)
       : connection_base(registry), stream_(std::move(stream)), cfg_(cfg) {
+    {
+      std::error_code ec;
+      const auto peer = stream_.lowest_layer().remote_endpoint(ec);
+      if (!ec) {
+        const std::string text = peer.address().to_string();
+        remote_size_ = static_cast<std::uint8_t>(text.copy(remote_.data(), remote_.size()));
+      }
+    }
     if constexpr (pooled) {
       pool_ = &registry.template spares<session_pool<Session>>(app, cfg);
       std::error_code ignored;
@@ -7207,6 +7228,8 @@ class connection final : public connection_base {
     } else {
       session_ = new Session(app, cfg, is_tls_stream<Stream>);
       session_->set_resume_hook(&connection::resume_thunk, this);
+      if constexpr (requires { session_->set_remote_address(std::string_view()); })
+        session_->set_remote_address(std::string_view(remote_.data(), remote_size_));
     }
     // Resumed connections are driven from their reactor's ready list, posted to the io_context's own
     // executor: a post through the socket's type-erased executor always heap-allocates an executor_function.
@@ -7287,6 +7310,7 @@ class connection final : public connection_base {
     cs.served();
     s.set_served(true);
     s.set_sendfile(true);
+    s.set_remote_address(std::string_view());
   };
 
   enum class io_state : std::uint8_t { none, handshaking, reading, writing, waiting, lingering };
@@ -7451,6 +7475,7 @@ class connection final : public connection_base {
       session_->set_resume_hook(&connection::resume_thunk, this);
       session_->set_sendfile(true);
       session_->set_served(served_);
+      session_->set_remote_address(std::string_view(remote_.data(), remote_size_));
       if (close_requested_) session_->request_close();
       // Read on the spot (the socket is non-blocking). Bytes that arrived as the deadline fired win over it,
       // as in on_read.
@@ -7719,10 +7744,12 @@ class connection final : public connection_base {
   bool resumed_early_ = false;
   bool closed_ = false;
   bool dropped_ = false;
-  bool park_armed_ = false;       // the deadline is park_after's, not the idle timeout's
-  bool parking_ = false;          // the read was stopped to park the session
-  bool served_ = false;           // while without a session: a request was answered on this connection
-  bool close_requested_ = false;  // graceful shutdown began (told to every session this connection takes)
+  bool park_armed_ = false;  // the deadline is park_after's, not the idle timeout's
+  bool parking_ = false;     // the read was stopped to park the session
+  bool served_ = false;      // while without a session: a request was answered on this connection
+  std::uint8_t remote_size_ = 0;
+  std::array<char, 46> remote_{};  // the peer's address as text, handed to each session this connection takes
+  bool close_requested_ = false;   // graceful shutdown began (told to every session this connection takes)
   clock::time_point grace_deadline_ = clock::time_point::max();  // set when graceful shutdown began
   clock::time_point idle_deadline_{};                            // the idle timeout, while park_after runs
   // The protocol the connection was upgraded to; declared before transport_, so it goes after it (as when
@@ -9658,6 +9685,8 @@ class http_session {
   // The transport can send a file region itself (plain TCP: sendfile). Otherwise files go out in pieces
   // through output().
   void set_sendfile(bool on) noexcept { sendfile_ok_ = on; }
+  // The peer's address, for request_context::remote_address().
+  void set_remote_address(std::string_view a) noexcept { context_access::set_remote_address(ctx_, a); }
 
   // A connection that has sent nothing yet is in its first request's header phase: the header timeout runs
   // from accept, so silent connections cannot sit on a slot for the whole idle timeout.

@@ -84,7 +84,12 @@ auto make_flow(user_directory& users, keel::auth::db_refresh_token_store& store,
                keel::auth::login_throttle* throttle) {
   using grant = keel::auth::token_grant<access_claims>;
   return keel::auth::password_flow<access_claims>(
-      {.keys = {signing_key}, .access_token_ttl = std::chrono::seconds(900), .throttle = throttle}, store,
+      {.keys = {signing_key},
+       .access_token_ttl = std::chrono::seconds(900),
+       .throttle = throttle,
+       // the tests play several clients from one address, as a proxy would report them
+       .client_key = [](const keel::request_context& c) { return keel::auth::by_forwarded_for{1}(c); }},
+      store,
       [&users](std::string username, std::string password,
                std::string scope) -> keel::task<std::optional<grant>> {
         std::optional<std::string_view> stored;

@@ -33,9 +33,14 @@ auto make_app(keel::auth::memory_rate_store& store) {
                                         store};
   auto per_client = keel::auth::rate_limit{
       {.limit = 2, .window = std::chrono::seconds(60), .name = "ip"}, keel::auth::by_forwarded_for{1}, store};
+  auto per_peer = keel::auth::rate_limit{
+      {.limit = 2, .window = std::chrono::seconds(60), .name = "peer"}, keel::auth::by_ip{}, store};
   return keel::app{keel::router{
       keel::group<"/api">(keel::get<"/items">([] { return "items"; })).use(per_key),
       keel::get<"/fwd">([] { return "fwd"; }).use(per_client),
+      keel::get<"/peer">([](const keel::request_context& ctx) {
+        return std::string(ctx.remote_address());
+      }).use(per_peer),
       keel::get<"/free">([] { return "free"; }),
   }};
 }
@@ -88,6 +93,11 @@ TEST_CASE("a rate-limited route answers 429 with Retry-After and RateLimit field
   CHECK(exchange(port, "GET", "/fwd", {"X-Forwarded-For: 2.2.2.2, 10.0.0.7"}).status == 200);
   CHECK(exchange(port, "GET", "/fwd", {"X-Forwarded-For: 3.3.3.3,10.0.0.7"}).status == 429);
   CHECK(exchange(port, "GET", "/fwd", {"X-Forwarded-For: 10.0.0.8"}).status == 200);
+
+  // by_ip: the TCP peer's address, whatever X-Forwarded-For says.
+  CHECK(exchange(port, "GET", "/peer").body == "127.0.0.1");
+  CHECK(exchange(port, "GET", "/peer", {"X-Forwarded-For: 9.9.9.9"}).status == 200);
+  CHECK(exchange(port, "GET", "/peer", {"X-Forwarded-For: 8.8.8.8"}).status == 429);
   server.stop();
   server.wait();
 }

@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstddef>
@@ -156,6 +157,9 @@ class request_context {
   void set_request_id(std::string_view id) { request_id_.assign(id.data(), id.size()); }
 
   bool is_tls() const noexcept { return is_tls_; }
+  // The peer's IP address as text ("127.0.0.1", "::1"), as the TCP connection sees it: a reverse proxy's
+  // address when there is one (see X-Forwarded-For then). "" in the in-process test client.
+  std::string_view remote_address() const noexcept { return {remote_.data(), remote_size_}; }
   // Template of the matched route ("/users/{id}"), "" when no route matched. Logs and metrics group by it.
   std::string_view route_path() const noexcept { return route_path_; }
 
@@ -190,6 +194,8 @@ class request_context {
   std::string_view route_path_;
   std::array<std::string, 4> scratch_{};
   bool is_tls_ = false;
+  std::uint8_t remote_size_ = 0;
+  std::array<char, 46> remote_{};  // INET6_ADDRSTRLEN
   detail::body_kind body_kind_ = detail::body_kind::buffered;
   detail::resume_hook resume_{};
   error_renderer error_renderer_ = &render_error<json_error_formatter>;
@@ -211,6 +217,11 @@ struct context_access {
   static void set_params(request_context& c, std::size_t n) noexcept { c.param_count_ = n; }
   static void set_route_path(request_context& c, std::string_view p) noexcept { c.route_path_ = p; }
   static void set_tls(request_context& c, bool tls) noexcept { c.is_tls_ = tls; }
+  static void set_remote_address(request_context& c, std::string_view a) noexcept {
+    const std::size_t n = std::min(a.size(), c.remote_.size());
+    std::copy_n(a.data(), n, c.remote_.data());
+    c.remote_size_ = static_cast<std::uint8_t>(n);
+  }
   // Scratch strings for values that had to be decoded (percent-encoded path parameters), reused.
   static std::string& scratch(request_context& c, std::size_t i) { return c.scratch_[i % c.scratch_.size()]; }
   static resume_hook& on_async_complete(request_context& c) noexcept { return c.resume_; }

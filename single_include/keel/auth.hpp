@@ -3495,10 +3495,16 @@ struct by_header {
   std::string_view operator()(const request_context& ctx) const { return ctx.request().header(name); }
 };
 
+// The peer's IP address (request_context::remote_address()): the client's own when nothing sits in between.
+// Behind a reverse proxy every client shares the proxy's address: use by_forwarded_for there.
+struct by_ip {
+  std::string_view operator()(const request_context& ctx) const { return ctx.remote_address(); }
+};
+
 // The client address a trusted reverse proxy put in X-Forwarded-For: the entry `trusted_proxies` from the
 // right (the address the nearest proxy saw). Entries further left are the client's own words and are not
 // used. "" without the header (then not limited: put the limit where the proxy is, or pair this with
-// another key). keel's request context does not carry the peer address of the TCP connection yet.
+// another key).
 struct by_forwarded_for {
   std::size_t trusted_proxies = 1;
   std::string_view operator()(const request_context& ctx) const {
@@ -3627,8 +3633,10 @@ struct oauth2_options {
   std::chrono::seconds refresh_token_ttl = std::chrono::hours(24 * 30);
   bool issue_refresh_tokens = true;
   login_throttle* throttle = nullptr;  // failed password grants per (username, client): 429 when exceeded
-  // The client part of the throttle's key (a client address from a trusted proxy header, say); default:
-  // by_forwarded_for{1}.
+  // The client part of the throttle's key; default: the peer's address (by_ip). Behind a reverse proxy every
+  // client has the proxy's address: pass the address the proxy reports, e.g.
+  //   .client_key = [](const keel::request_context& c) { return keel::auth::by_forwarded_for{1}(c); }
+  // (never trust X-Forwarded-For without a proxy: a client would pick a new one for every guess).
   std::string_view (*client_key)(const request_context&) = nullptr;
   std::int64_t (*clock)() = nullptr;  // Unix seconds; null: the system clock
 };
@@ -3760,7 +3768,7 @@ class oauth2_password_flow {
     std::int64_t now() const { return options.clock ? options.clock() : unix_now(); }
 
     std::string_view client_of(const request_context& ctx) const {
-      return options.client_key ? options.client_key(ctx) : by_forwarded_for{1}(ctx);
+      return options.client_key ? options.client_key(ctx) : by_ip{}(ctx);
     }
 
     task<response> handle(request_context& ctx) const {

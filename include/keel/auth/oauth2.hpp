@@ -101,8 +101,10 @@ struct oauth2_options {
   std::chrono::seconds refresh_token_ttl = std::chrono::hours(24 * 30);
   bool issue_refresh_tokens = true;
   login_throttle* throttle = nullptr;  // failed password grants per (username, client): 429 when exceeded
-  // The client part of the throttle's key (a client address from a trusted proxy header, say); default:
-  // by_forwarded_for{1}.
+  // The client part of the throttle's key; default: the peer's address (by_ip). Behind a reverse proxy every
+  // client has the proxy's address: pass the address the proxy reports, e.g.
+  //   .client_key = [](const keel::request_context& c) { return keel::auth::by_forwarded_for{1}(c); }
+  // (never trust X-Forwarded-For without a proxy: a client would pick a new one for every guess).
   std::string_view (*client_key)(const request_context&) = nullptr;
   std::int64_t (*clock)() = nullptr;  // Unix seconds; null: the system clock
 };
@@ -234,7 +236,7 @@ class oauth2_password_flow {
     std::int64_t now() const { return options.clock ? options.clock() : unix_now(); }
 
     std::string_view client_of(const request_context& ctx) const {
-      return options.client_key ? options.client_key(ctx) : by_forwarded_for{1}(ctx);
+      return options.client_key ? options.client_key(ctx) : by_ip{}(ctx);
     }
 
     task<response> handle(request_context& ctx) const {

@@ -285,10 +285,16 @@ struct by_header {
   std::string_view operator()(const request_context& ctx) const { return ctx.request().header(name); }
 };
 
+// The peer's IP address (request_context::remote_address()): the client's own when nothing sits in between.
+// Behind a reverse proxy every client shares the proxy's address: use by_forwarded_for there.
+struct by_ip {
+  std::string_view operator()(const request_context& ctx) const { return ctx.remote_address(); }
+};
+
 // The client address a trusted reverse proxy put in X-Forwarded-For: the entry `trusted_proxies` from the
 // right (the address the nearest proxy saw). Entries further left are the client's own words and are not
 // used. "" without the header (then not limited: put the limit where the proxy is, or pair this with
-// another key). keel's request context does not carry the peer address of the TCP connection yet.
+// another key).
 struct by_forwarded_for {
   std::size_t trusted_proxies = 1;
   std::string_view operator()(const request_context& ctx) const {

@@ -17,11 +17,13 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <new>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <algorithm>
 #include <system_error>
@@ -324,6 +326,14 @@ class connection final : public connection_base {
   template <class App>
   connection(Stream stream, App& app, const server_config& cfg, connection_registry& registry)
       : connection_base(registry), stream_(std::move(stream)), cfg_(cfg) {
+    {
+      std::error_code ec;
+      const auto peer = stream_.lowest_layer().remote_endpoint(ec);
+      if (!ec) {
+        const std::string text = peer.address().to_string();
+        remote_size_ = static_cast<std::uint8_t>(text.copy(remote_.data(), remote_.size()));
+      }
+    }
     if constexpr (pooled) {
       pool_ = &registry.template spares<session_pool<Session>>(app, cfg);
       std::error_code ignored;
@@ -331,6 +341,8 @@ class connection final : public connection_base {
     } else {
       session_ = new Session(app, cfg, is_tls_stream<Stream>);
       session_->set_resume_hook(&connection::resume_thunk, this);
+      if constexpr (requires { session_->set_remote_address(std::string_view()); })
+        session_->set_remote_address(std::string_view(remote_.data(), remote_size_));
     }
     // Resumed connections are driven from their reactor's ready list, posted to the io_context's own
     // executor: a post through the socket's type-erased executor always heap-allocates an executor_function.
@@ -411,6 +423,7 @@ class connection final : public connection_base {
     cs.served();
     s.set_served(true);
     s.set_sendfile(true);
+    s.set_remote_address(std::string_view());
   };
 
   enum class io_state : std::uint8_t { none, handshaking, reading, writing, waiting, lingering };
@@ -575,6 +588,7 @@ class connection final : public connection_base {
       session_->set_resume_hook(&connection::resume_thunk, this);
       session_->set_sendfile(true);
       session_->set_served(served_);
+      session_->set_remote_address(std::string_view(remote_.data(), remote_size_));
       if (close_requested_) session_->request_close();
       // Read on the spot (the socket is non-blocking). Bytes that arrived as the deadline fired win over it,
       // as in on_read.
@@ -843,10 +857,12 @@ class connection final : public connection_base {
   bool resumed_early_ = false;
   bool closed_ = false;
   bool dropped_ = false;
-  bool park_armed_ = false;       // the deadline is park_after's, not the idle timeout's
-  bool parking_ = false;          // the read was stopped to park the session
-  bool served_ = false;           // while without a session: a request was answered on this connection
-  bool close_requested_ = false;  // graceful shutdown began (told to every session this connection takes)
+  bool park_armed_ = false;  // the deadline is park_after's, not the idle timeout's
+  bool parking_ = false;     // the read was stopped to park the session
+  bool served_ = false;      // while without a session: a request was answered on this connection
+  std::uint8_t remote_size_ = 0;
+  std::array<char, 46> remote_{};  // the peer's address as text, handed to each session this connection takes
+  bool close_requested_ = false;   // graceful shutdown began (told to every session this connection takes)
   clock::time_point grace_deadline_ = clock::time_point::max();  // set when graceful shutdown began
   clock::time_point idle_deadline_{};                            // the idle timeout, while park_after runs
   // The protocol the connection was upgraded to; declared before transport_, so it goes after it (as when

@@ -131,6 +131,8 @@ class http_session {
   // The transport can send a file region itself (plain TCP: sendfile). Otherwise files go out in pieces
   // through output().
   void set_sendfile(bool on) noexcept { sendfile_ok_ = on; }
+  // The peer's address, for request_context::remote_address().
+  void set_remote_address(std::string_view a) noexcept { context_access::set_remote_address(ctx_, a); }
 
   // A connection that has sent nothing yet is in its first request's header phase: the header timeout runs
   // from accept, so silent connections cannot sit on a slot for the whole idle timeout.
