@@ -4,6 +4,7 @@
 #pragma once
 
 #include <keel.hpp>
+#include <keel/json.hpp>
 #include <keel/sql/page.hpp>
 
 #include <chrono>
