@@ -75,6 +75,10 @@ inline keel::task<keel::result<user_body>> login(keel::json<login_body> in, keel
   // An unknown e-mail costs the same Argon2id work as a wrong password.
   auto verdict = co_await keel::auth::verify_password_or_dummy(*l.password, stored, auth.passwords());
   if (!verdict) co_return authority::unauthorized("email or password is invalid");
+  if (verdict.needs_rehash()) {  // hashed with another cost: replace it now that the password is known
+    std::string fresh = co_await keel::auth::hash_password(*l.password, auth.passwords());
+    co_await db.execute("UPDATE users SET password_hash = ? WHERE id = ?", fresh, user->id);
+  }
   co_return to_body(*user, auth.issue(user->id));
 }
 
