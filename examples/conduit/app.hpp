@@ -86,7 +86,8 @@ inline auto make_app(keel::db& db, authority& auth) {
                 .version = "1.1.0",
                 .description = "keel's flagship example: the RealWorld \"Conduit\" API (users, profiles, "
                                "articles, comments, favorites, tags) over SQLite or PostgreSQL. "
-                               "Authenticated calls send `Authorization: Token <jwt>`."},
+                               "Authenticated calls send `Authorization: Token <jwt>`.",
+                .error_schema = error_schema},
        .spec_path = "/api/openapi.json",
        .docs_path = "/docs"});
   return keel::app{std::move(api)}

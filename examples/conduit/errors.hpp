@@ -58,6 +58,13 @@ struct error_format {
 };
 static_assert(keel::ErrorFormatter<error_format>);
 
+// The same shape as a JSON Schema, for the OpenAPI document (openapi::info::error_schema).
+inline constexpr const char* error_schema =
+    R"({"type":"object","description":"RealWorld's error shape: {\"errors\":{\"body\":[message]}}, or one key per )"
+    R"(invalid field with its reasons.","properties":{"errors":{"type":"object","properties":{"body":{"type":)"
+    R"("array","items":{"type":"string"}}},"additionalProperties":{"type":"array","items":{"type":"string"}}}},)"
+    R"("required":["errors"]})";
+
 // 422 {"errors":{"<field>":["<reason>"]}}
 inline keel::http_error field_error(std::string field, std::string reason) {
   keel::http_error e = keel::unprocessable(reason);
