@@ -264,6 +264,18 @@ TEST_CASE("openapi: request bodies and responses from return types and the error
                     ["$ref"]) == "#/components/schemas/Error");
 }
 
+TEST_CASE("openapi: an app with its own error shape describes it") {
+  keel::openapi::info meta;
+  meta.error_schema = R"({"type":"object","properties":{"errors":{"type":"object"}},"required":["errors"]})";
+  parsed doc(keel::openapi::document(make_router(), meta));
+  auto error = doc.root["components"]["schemas"]["Error"];
+  CHECK(array_has(error["required"], "errors"));
+  CHECK_FALSE(has(error["properties"]["error"]));
+  CHECK(
+      str(doc.root["components"]["responses"]["NotFound"]["content"]["application/json"]["schema"]["$ref"]) ==
+      "#/components/schemas/Error");
+}
+
 TEST_CASE("openapi: DTO schemas carry constraints, required fields, enums, formats and examples") {
   parsed doc(keel::openapi::document(make_router()));
   auto schemas = doc.root["components"]["schemas"];

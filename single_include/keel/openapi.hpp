@@ -494,6 +494,8 @@ struct info {
   std::vector<std::pair<std::string, operation_doc>> operations{};  // "GET /todos/{id}" -> documentation
   std::vector<std::string> servers{"/"};  // base URLs; "/" is where the document is served from
   security_options security{};
+  // The JSON Schema of an error body, for an app that replaced keel's shape with .errors<F>(); empty: keel's.
+  std::string error_schema{};
 };
 
 namespace detail {
@@ -1068,7 +1070,8 @@ std::string document_of(const info& meta, std::tuple<Routes...>*,
     if (!used[i])
       throw std::invalid_argument("keel::openapi: documentation for '" + meta.operations[i].first +
                                   "', which is no route (keys look like \"GET /todos/{id}\")");
-  std::string error_ref = schemas.add("Error", std::string(error_schema));
+  std::string error_ref =
+      schemas.add("Error", meta.error_schema.empty() ? std::string(error_schema) : meta.error_schema);
 
   std::string out = R"({"openapi":"3.1.0","info":{"title":)";
   append_json_string(out, meta.title);

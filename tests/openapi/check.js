@@ -13,15 +13,20 @@ const { chromium } = require('playwright-core');
 const base = process.argv[2];
 const artifacts = process.argv[3];
 const tryPath = process.argv[4] || null;
+// Where the app serves its document (the Conduit example: /api/openapi.json).
+const specPath = process.env.KEEL_OPENAPI_SPEC_PATH || '/openapi.json';
 const methods = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 function fail(message) {
   throw new Error(message);
 }
 
+// Swagger UI's element id for a tag: whitespace becomes '_' ("User and Authentication").
+const anchor = (tag) => tag.replace(/\s/g, '_');
+
 async function validateDocument() {
-  const res = await fetch(`${base}/openapi.json`);
-  if (res.status !== 200) fail(`/openapi.json answered ${res.status}`);
+  const res = await fetch(`${base}${specPath}`);
+  if (res.status !== 200) fail(`${specPath} answered ${res.status}`);
   const text = await res.text();
   fs.writeFileSync(path.join(artifacts, 'openapi.json'), text);
   const doc = JSON.parse(text);
@@ -32,7 +37,7 @@ async function validateDocument() {
   for (const [p, item] of Object.entries(doc.paths))
     for (const m of methods)
       if (item[m]) operations.push({ method: m, path: p, id: item[m].operationId, tag: (item[m].tags || ['default'])[0] });
-  console.log(`validator: /openapi.json is a valid OpenAPI ${doc.openapi} document, ${operations.length} operations`);
+  console.log(`validator: ${specPath} is a valid OpenAPI ${doc.openapi} document, ${operations.length} operations`);
   return operations;
 }
 
@@ -57,7 +62,7 @@ async function checkBrowser(operations) {
 
     // Every operation of the document is listed, under Swagger UI's id for it.
     for (const op of operations) {
-      const block = page.locator(`#operations-${op.tag}-${op.id}`);
+      const block = page.locator(`#operations-${anchor(op.tag)}-${op.id}`);
       if ((await block.count()) !== 1) fail(`Swagger UI does not list ${op.method.toUpperCase()} ${op.path} (${op.id})`);
       const shown = await block.locator('.opblock-summary-path').first().getAttribute('data-path');
       if (shown !== op.path) fail(`operation ${op.id} shows path ${shown}, expected ${op.path}`);
@@ -69,7 +74,7 @@ async function checkBrowser(operations) {
     // Try it out on one GET operation and see its live response.
     const target = operations.find((o) => o.method === 'get' && (tryPath ? o.path === tryPath : !o.path.includes('{')));
     if (!target) fail('no GET operation to try');
-    const block = page.locator(`#operations-${target.tag}-${target.id}`);
+    const block = page.locator(`#operations-${anchor(target.tag)}-${target.id}`);
     await block.locator('.opblock-summary').first().click();
     await block.getByRole('button', { name: 'Try it out' }).click();
     await block.getByRole('button', { name: 'Execute' }).click();
