@@ -173,34 +173,51 @@ inline bool valid_utf8(std::string_view s) noexcept {
   return true;
 }
 
+// True for application/x-www-form-urlencoded (any case, parameters allowed).
+inline bool is_form(std::string_view content_type) noexcept {
+  constexpr std::string_view form = "application/x-www-form-urlencoded";
+  if (content_type.size() < form.size()) return false;
+  for (std::size_t i = 0; i < form.size(); ++i) {
+    char c = content_type[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != form[i]) return false;
+  }
+  return content_type.size() == form.size() || content_type[form.size()] == ';' ||
+         content_type[form.size()] == ' ';
+}
+
+// The first form field whose value is not UTF-8 once decoded (empty: none). A malformed escape is left to the
+// route's own reader, which names it.
+inline std::string non_utf8_form_field(std::string_view body) {
+  std::string value;
+  while (!body.empty()) {
+    const auto amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const std::string_view raw = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (keel::http::percent_decode(raw, value, true) && !valid_utf8(value))
+      return std::string(pair.substr(0, eq));
+  }
+  return {};
+}
+
 struct utf8_only {
   template <class Ctx>
   keel::flow before(Ctx& ctx) const {
     const std::string_view body = ctx.request().body;
     if (body.empty()) return keel::flow::next;
-    std::string bad;
-    if (keel::detail::iequals(keel::detail::media_type_of(ctx.request().header("Content-Type")),
-                              "application/x-www-form-urlencoded")) {
-      std::string value;
-      std::string_view rest = body;
-      while (!rest.empty() && bad.empty()) {
-        const auto amp = rest.find('&');
-        const std::string_view pair = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-        const auto eq = pair.find('=');
-        const std::string_view name = pair.substr(0, eq);
-        const std::string_view raw = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-        if (!keel::http::percent_decode(raw, value, true)) continue;  // malformed: the route's reader says so
-        if (!valid_utf8(value)) bad = std::string(name);
-      }
-      if (bad.empty()) return keel::flow::next;
-    } else if (valid_utf8(body)) {
-      return keel::flow::next;
-    } else {
-      bad = "body";
+    std::string where = "body", field;
+    if (!valid_utf8(body)) {
+      field = "(body)";
+    } else if (is_form(ctx.request().header("Content-Type"))) {
+      where = "form";
+      field = non_utf8_form_field(body);
     }
-    keel::http_error e(keel::http::status::unprocessable_content, "not valid UTF-8: " + bad,
+    if (field.empty()) return keel::flow::next;
+    keel::http_error e(keel::http::status::unprocessable_content, "not valid UTF-8: " + field,
                        "validation_failed");
+    e.add_field(std::move(where), std::move(field), "not valid UTF-8");
     ctx.fail(std::move(e));
     return keel::flow::respond;
   }
