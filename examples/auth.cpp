@@ -379,7 +379,11 @@ int main(int argc, char** argv) {
 
   auto api = keel::router{
       keel::post<"/users">(&create_user).doc({.summary = "Sign up (409 when the username is taken)"}),
-      token_flow.routes<"/token">(),
+      token_flow.routes<"/token">().doc(
+          {.summary = "OAuth2 token endpoint",
+           .description = "Form: grant_type=password with username and password, or grant_type=refresh_token "
+                          "with refresh_token. 401 for a wrong username or password, 429 after 5 failures a "
+                          "minute, 400 for other RFC 6749 errors."}),
       keel::get<"/me">(&me).doc({.summary = "Who the bearer token says you are"}),
       keel::group<"/admin">(keel::get<"/users">(&list_users).doc({.summary = "Every user (admins only)"}))
           .require<keel::role<"admin">>(),
