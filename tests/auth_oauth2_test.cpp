@@ -81,14 +81,16 @@ const keel::auth::jwt_key signing_key =
     keel::auth::jwt_key::hmac(keel::auth::jwt_alg::HS256, std::string(32, 's'), "k1");
 
 auto make_flow(user_directory& users, keel::auth::db_refresh_token_store& store,
-               keel::auth::login_throttle* throttle) {
+               keel::auth::login_throttle* throttle,
+               keel::http::status bad_credentials = keel::http::status::bad_request) {
   using grant = keel::auth::token_grant<access_claims>;
   return keel::auth::password_flow<access_claims>(
       {.keys = {signing_key},
        .access_token_ttl = std::chrono::seconds(900),
        .throttle = throttle,
        // the tests play several clients from one address, as a proxy would report them
-       .client_key = [](const keel::request_context& c) { return keel::auth::by_forwarded_for{1}(c); }},
+       .client_key = [](const keel::request_context& c) { return keel::auth::by_forwarded_for{1}(c); },
+       .invalid_credentials_status = bad_credentials},
       store,
       [&users](std::string username, std::string password,
                std::string scope) -> keel::task<std::optional<grant>> {
@@ -108,9 +110,10 @@ auto make_flow(user_directory& users, keel::auth::db_refresh_token_store& store,
 }
 
 auto make_app(user_directory& users, keel::auth::db_refresh_token_store& store,
-              keel::auth::login_throttle* throttle) {
+              keel::auth::login_throttle* throttle,
+              keel::http::status bad_credentials = keel::http::status::bad_request) {
   return keel::app{keel::router{
-      make_flow(users, store, throttle).routes<"/token">(),
+      make_flow(users, store, throttle, bad_credentials).routes<"/token">(),
       keel::get<"/me">([](keel::request_context& ctx) -> keel::result<std::string> {
         std::string_view auth = ctx.request().header("Authorization");
         if (!auth.starts_with("Bearer ")) return keel::unauthorized("no token");
@@ -131,8 +134,8 @@ struct fixture {
   keel::detail::server<decltype(make_app(users, store, nullptr))> server;
   std::uint16_t port;
 
-  fixture()
-      : app((prepare(), make_app(users, store, &throttle))),
+  explicit fixture(keel::http::status bad_credentials = keel::http::status::bad_request)
+      : app((prepare(), make_app(users, store, &throttle, bad_credentials))),
         server(app, keel_test::local_config(2)),
         port(server.start()) {}
   ~fixture() {
@@ -296,4 +299,18 @@ TEST_CASE("five failed logins for one username and client: the sixth attempt is 
                  "grant_type=password&username=ada&password=correct+horse")
             .status == 200);
   CHECK(f.token("grant_type=password&username=bob&password=battery+staple").status == 200);
+}
+
+TEST_CASE("invalid_credentials_status = 401: a wrong password is a 401 invalid_grant with WWW-Authenticate",
+          "[auth][oauth2][socket]") {
+  fixture f(keel::http::status::unauthorized);
+  auto wrong = f.token("grant_type=password&username=ada&password=wrong");
+  CHECK(wrong.status == 401);
+  CHECK(wrong.header("WWW-Authenticate") == R"(Bearer realm="token")");
+  CHECK(read_error(wrong).error == "invalid_grant");
+  CHECK(f.token("grant_type=password&username=nobody&password=x").status == 401);
+  // Other errors keep their RFC 6749 status.
+  CHECK(f.token("grant_type=refresh_token&refresh_token=unknown").status == 400);
+  CHECK(f.token("grant_type=password&password=b").status == 400);
+  CHECK(f.token("grant_type=password&username=ada&password=correct+horse").status == 200);
 }

@@ -21,7 +21,9 @@
 //   400 {"error":"invalid_request","error_description":".."}   malformed form, missing or repeated parameter
 //   400 {"error":"unsupported_grant_type"}                       a grant_type other than the two
 //   400 {"error":"invalid_grant","error_description":".."}     wrong credentials; unknown, expired, revoked
-//                                                              or reused refresh token
+//                                                              or reused refresh token (wrong credentials:
+//                                                              401 with
+//                                                              oauth2_options::invalid_credentials_status)
 //   400 {"error":"invalid_scope"}                                a refresh asking for more than was granted
 // A throttled login (too many failures) is a 429 with Retry-After in keel's error shape.
 //
@@ -106,6 +108,10 @@ struct oauth2_options {
   //   .client_key = [](const keel::request_context& c) { return keel::auth::by_forwarded_for{1}(c); }
   // (never trust X-Forwarded-For without a proxy: a client would pick a new one for every guess).
   std::string_view (*client_key)(const request_context&) = nullptr;
+  // The status of a password grant with a wrong username or password (body: invalid_grant either way).
+  // RFC 6749 5.2 says 400; an API whose clients expect 401 sets http::status::unauthorized (the answer then
+  // carries `WWW-Authenticate: Bearer realm="token"`, as a 401 must).
+  http::status invalid_credentials_status = http::status::bad_request;
   std::int64_t (*clock)() = nullptr;  // Unix seconds; null: the system clock
 };
 
@@ -278,8 +284,11 @@ class oauth2_password_flow {
       std::optional<token_grant<Claims>> grant = co_await std::move(pending);
       if (!grant) {
         if (options.throttle != nullptr) options.throttle->failed(form.username, client);
-        co_return detail::oauth_error(http::status::bad_request, "invalid_grant",
-                                      "incorrect username or password");
+        response res = detail::oauth_error(options.invalid_credentials_status, "invalid_grant",
+                                           "incorrect username or password");
+        if (options.invalid_credentials_status == http::status::unauthorized)
+          res.header("WWW-Authenticate", "Bearer realm=\"token\"");
+        co_return res;
       }
       if (options.throttle != nullptr) options.throttle->succeeded(form.username, client);
       auto issued = issue(std::move(grant->subject), std::move(grant->claims), std::move(grant->scope),

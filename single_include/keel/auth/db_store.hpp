@@ -82,7 +82,7 @@ inline task<sql::migration_report> migrate_auth_tables(db& database) {
 }
 
 namespace detail {
-inline std::int64_t unix_seconds() {
+inline std::int64_t db_unix_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
@@ -104,7 +104,7 @@ class db_session_store {
   task<std::optional<std::string>> load(std::string key) {
     co_return co_await db_->query_one<std::string>(
         "SELECT data FROM keel_sessions WHERE id = ? AND expires_at > ?", std::move(key),
-        detail::unix_seconds());
+        detail::db_unix_seconds());
   }
   task<void> save(std::string key, std::string value, std::int64_t expires_at) {
     co_await db_->execute(
@@ -118,7 +118,7 @@ class db_session_store {
   // Deletes expired records; answers how many.
   task<std::int64_t> purge_expired() {
     co_return co_await db_->execute("DELETE FROM keel_sessions WHERE expires_at <= ?",
-                                    detail::unix_seconds());
+                                    detail::db_unix_seconds());
   }
   // purge_expired() started from a timer callback (app.every): the SQL runs on the worker pool.
   void purge_expired_detached() {
@@ -141,7 +141,7 @@ class db_refresh_token_store {
         "INSERT INTO keel_refresh_tokens (token_hash, family, subject, scope, expires_at, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         std::move(r.token_hash), std::move(r.family), std::move(r.subject), std::move(r.scope), r.expires_at,
-        detail::unix_seconds());
+        detail::db_unix_seconds());
   }
 
   // One transaction (SQLite: BEGIN IMMEDIATE on the writer), so two refreshes with the same token cannot
@@ -188,7 +188,7 @@ class db_refresh_token_store {
   // Deletes tokens that expired more than `keep` ago (kept a while so late reuse is still recognised).
   task<std::int64_t> purge_expired(std::chrono::seconds keep = std::chrono::hours(24 * 30)) {
     co_return co_await db_->execute("DELETE FROM keel_refresh_tokens WHERE expires_at <= ?",
-                                    detail::unix_seconds() - keep.count());
+                                    detail::db_unix_seconds() - keep.count());
   }
 
  private:
