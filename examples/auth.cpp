@@ -328,6 +328,7 @@ int main(int argc, char** argv) {
         .description = "HS256 secret for the access tokens, 32 bytes at least (or $KEEL_JWT_SECRET)"},
        {.name = "admin", .value_name = "USERNAME", .description = "this user gets the admin role at sign-up"},
        {.name = "behind-proxy",
+        .value_name = "",
         .description =
             "a reverse proxy sets X-Forwarded-For: the login throttle keys on the address it reports "
             "(without it, on the TCP peer's address: a client cannot pick its own)"}});
