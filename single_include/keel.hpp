@@ -2492,30 +2492,17 @@ void fail_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, const Error
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/middleware/middleware.hpp -----
-// ----- keel/router/router.hpp -----
-// keel::router: the app's routes, flattened at compile time into one segment trie, and the per-route
-// pipeline (route middleware -> extractors -> handler -> responder) that dispatch inlines for each route.
+// ----- keel/router/layer_needs.hpp -----
+// Compile-time check that every route has the layers its handler parameters and its own layers read from.
+// A handler parameter or a route layer that reads a state some other layer fills declares it:
+//   using keel_needs_state = the_state;   (keel::bearer<Claims> needs jwt_bearer<Claims>'s state)
+// A route passes when a layer of the app, or of its group or the route itself, has that state (for a route
+// layer: a layer that runs before it). keel::state_satisfies<Need, State> says which states count.
 
-// ----- keel/detail/type_traits.hpp -----
-// Type traits more than one part of keel asks (JSON, OpenAPI, SQL rows, the router), kept in one place.
+// ----- keel/router/handler_traits.hpp -----
+// What a handler looks like to the router: its parameter and return types, and the compile-time check that
+// its parameters fit its path ("/users/{id}" needs exactly one path parameter for `id`).
 
-
-#include <optional>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-// Whether T is a std::optional.
-template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/detail/type_traits.hpp -----
 // ----- keel/extract.hpp -----
 // Extractors: how a handler's parameters get their values.
 //
@@ -3241,127 +3228,6 @@ http_error bad_path_param(std::string_view name) {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/extract.hpp -----
-// ----- keel/respond.hpp -----
-// Responders: how a handler's return value becomes the response.
-//
-// Built in: keel::response (as is), std::string / std::string_view / const char* (200 text/plain),
-// keel::http_error (its status, in the app's error shape), keel::result<T>, std::optional<T> (404 when
-// empty), keel::status_only, and void (204). Add a type with a keel::responder<T> specialization:
-//   template <class Ctx> static void respond(Ctx& ctx, T&& value);   // fill ctx.response()
-
-
-#include <optional>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-namespace keel {
-inline namespace v0 {
-
-template <class T>
-struct responder;
-
-template <class T, class Ctx>
-concept Responder = requires(Ctx& ctx, T&& v) {
-  responder<std::remove_cvref_t<T>>::respond(ctx, std::move(v));
-};
-
-// A bare status with an empty body: `return keel::status_only{http::status::accepted};`
-struct status_only {
-  http::status code = http::status::no_content;
-};
-
-// Text with an explicit content type, borrowed (the view must outlive the handler: use it for literals).
-struct static_body {
-  std::string_view body;
-  std::string_view content_type = "text/plain; charset=utf-8";
-  http::status code = http::status::ok;
-};
-
-template <>
-struct responder<response> {
-  static void respond(request_context& ctx, response&& r) { ctx.response() = std::move(r); }
-};
-template <>
-struct responder<std::string> {
-  static void respond(request_context& ctx, std::string&& s) {
-    ctx.response().body(std::move(s)).content_type("text/plain; charset=utf-8");
-  }
-};
-template <>
-struct responder<std::string_view> {
-  static void respond(request_context& ctx, std::string_view s) {
-    ctx.response().body(s).content_type("text/plain; charset=utf-8");
-  }
-};
-template <>
-struct responder<const char*> {
-  static void respond(request_context& ctx, const char* s) {
-    ctx.response().body(std::string_view(s)).content_type("text/plain; charset=utf-8");
-  }
-};
-template <>
-struct responder<static_body> {
-  static void respond(request_context& ctx, static_body b) {
-    ctx.response().status(b.code).borrow_body(b.body).content_type(b.content_type);
-  }
-};
-template <>
-struct responder<status_only> {
-  static void respond(request_context& ctx, status_only s) { ctx.response().status(s.code); }
-};
-template <>
-struct responder<http_error> {
-  static void respond(request_context& ctx, http_error&& e) { ctx.fail(e); }
-};
-template <class T>
-struct responder<result<T>> {
-  template <class Ctx>
-  static void respond(Ctx& ctx, result<T>&& r) {
-    if (r.has_value()) {
-      responder<T>::respond(ctx, std::move(r).value());
-    } else {
-      ctx.fail(r.error());
-    }
-  }
-};
-template <class T>
-struct responder<std::optional<T>> {
-  template <class Ctx>
-  static void respond(Ctx& ctx, std::optional<T>&& o) {
-    if (o) {
-      responder<T>::respond(ctx, std::move(*o));
-    } else {
-      ctx.fail(http_error(http::status::not_found));
-    }
-  }
-};
-
-namespace detail {
-// Fills ctx.response() from a handler's result.
-template <class Ctx, class R>
-KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
-  using T = std::remove_cvref_t<R>;
-  if constexpr (std::is_array_v<std::remove_reference_t<R>>) {
-    responder<std::string_view>::respond(ctx, std::string_view(value));
-  } else {
-    static_assert(
-        requires { responder<T>::respond(ctx, std::forward<R>(value)); },
-        "keel: the handler's return type has no keel::responder<T> specialization; return "
-        "keel::response, a string, a DTO (with keel/json.hpp), or specialize keel::responder");
-    responder<T>::respond(ctx, std::forward<R>(value));
-  }
-}
-}  // namespace detail
-
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/respond.hpp -----
-// ----- keel/router/handler_traits.hpp -----
-// What a handler looks like to the router: its parameter and return types, and the compile-time check that
-// its parameters fit its path ("/users/{id}" needs exactly one path parameter for `id`).
-
 // ----- keel/router/path_template.hpp -----
 // Compile-time parsing and checking of route paths such as "/users/{id}/posts/{post_id}" or
 // "/files/{rest...}".
@@ -3985,6 +3851,274 @@ constexpr auto flatten_into_group(Inner&& inner, const GMs& gms) {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/router/route.hpp -----
+
+#include <cstddef>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+
+// Whether a layer state S satisfies what a parameter or layer needs (Need). Specialise it for a Need that
+// several states satisfy (keel/auth/policy.hpp: any bearer state).
+template <class Need, class S>
+struct state_satisfies : std::is_same<Need, S> {};
+
+namespace detail {
+
+template <class T>
+struct needed_state {
+  using type = void;
+};
+template <class T>
+requires requires { typename T::keel_needs_state; }
+struct needed_state<T> {
+  using type = typename T::keel_needs_state;
+};
+template <class T>
+struct needed_state<std::optional<T>> : needed_state<T> {};
+
+template <class P>
+using needed_state_t = typename needed_state<std::remove_cvref_t<P>>::type;
+
+// Whether one of the layers (a tuple of middleware types) has a state that satisfies Need.
+template <class Need, class Layers>
+struct layers_provide;
+template <class Need, class... Ms>
+struct layers_provide<Need, std::tuple<Ms...>> {
+  template <class S>
+  static constexpr bool one() {
+    if constexpr (std::is_void_v<S>)
+      return false;
+    else
+      return state_satisfies<Need, S>::value;
+  }
+  static constexpr bool value = (one<typename state_of<Ms>::type>() || ...);
+};
+
+// The error: the route's path and what it needs are in the template arguments the compiler shows.
+template <fixed_string Path, class Need>
+struct route_lacks_layer {
+  static_assert(
+      sizeof(Need) == 0,
+      "keel: this route (its path is shown) takes a parameter or has a layer that reads a layer's "
+      "state (the state is shown: keel::auth::detail::bearer_state<Claims> means keel::bearer<Claims> "
+      "or .require<...>()), but no layer of the app, of the route's group or of the route sets it: "
+      "add .use(keel::auth::jwt_bearer<Claims>{keys, options}) to the app, the group or the route "
+      "(#include <keel/auth.hpp>)");
+  static constexpr bool ok = false;
+};
+
+template <fixed_string Path, class Need, class Available>
+constexpr bool need_met() {
+  if constexpr (std::is_void_v<Need>)
+    return true;
+  else if constexpr (layers_provide<Need, Available>::value)
+    return true;
+  else
+    return route_lacks_layer<Path, Need>::ok;
+}
+
+template <class Tuple, class Seq>
+struct tuple_prefix;
+template <class Tuple, std::size_t... J>
+struct tuple_prefix<Tuple, std::index_sequence<J...>> {
+  using type = std::tuple<std::tuple_element_t<J, Tuple>...>;
+};
+
+template <class Args>
+struct params_need;
+template <class... A>
+struct params_need<std::tuple<A...>> {
+  template <fixed_string P, class Available>
+  static constexpr bool met() {
+    return (need_met<P, needed_state_t<A>, Available>() && ...);
+  }
+};
+
+template <class Stack, class Route>
+struct route_layer_check;
+template <class... As, fixed_string P, http::method_set M, class H, class... Ms>
+struct route_layer_check<std::tuple<As...>, route<P, M, H, Ms...>> {
+  using layers = std::tuple<Ms...>;
+
+  static constexpr bool params_ok() {
+    if constexpr (callable_traits<H>::valid)
+      return params_need<typename callable_traits<H>::args>::template met<P, std::tuple<As..., Ms...>>();
+    else
+      return true;
+  }
+  // Route layer I may read the states of the app's layers and of the route layers before it.
+  template <std::size_t I>
+  static constexpr bool layer_ok() {
+    using before = decltype(std::tuple_cat(
+        std::declval<std::tuple<As...>>(),
+        std::declval<typename tuple_prefix<layers, std::make_index_sequence<I>>::type>()));
+    return need_met<P, needed_state_t<std::tuple_element_t<I, layers>>, before>();
+  }
+  template <std::size_t... I>
+  static constexpr bool layers_ok(std::index_sequence<I...>) {
+    return (layer_ok<I>() && ...);
+  }
+
+  static constexpr bool ok = params_ok() && layers_ok(std::index_sequence_for<Ms...>{});
+};
+
+// Every route of the router, against the app's stack.
+template <class Stack, class Routes>
+struct routes_layer_check;
+template <class Stack, class... Routes>
+struct routes_layer_check<Stack, std::tuple<Routes...>> {
+  static constexpr bool ok = (route_layer_check<Stack, Routes>::ok && ...);
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/router/layer_needs.hpp -----
+// ----- keel/router/router.hpp -----
+// keel::router: the app's routes, flattened at compile time into one segment trie, and the per-route
+// pipeline (route middleware -> extractors -> handler -> responder) that dispatch inlines for each route.
+
+// ----- keel/detail/type_traits.hpp -----
+// Type traits more than one part of keel asks (JSON, OpenAPI, SQL rows, the router), kept in one place.
+
+
+#include <optional>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+// Whether T is a std::optional.
+template <class T>
+inline constexpr bool is_optional = false;
+template <class T>
+inline constexpr bool is_optional<std::optional<T>> = true;
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/detail/type_traits.hpp -----
+// ----- keel/respond.hpp -----
+// Responders: how a handler's return value becomes the response.
+//
+// Built in: keel::response (as is), std::string / std::string_view / const char* (200 text/plain),
+// keel::http_error (its status, in the app's error shape), keel::result<T>, std::optional<T> (404 when
+// empty), keel::status_only, and void (204). Add a type with a keel::responder<T> specialization:
+//   template <class Ctx> static void respond(Ctx& ctx, T&& value);   // fill ctx.response()
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+
+template <class T>
+struct responder;
+
+template <class T, class Ctx>
+concept Responder = requires(Ctx& ctx, T&& v) {
+  responder<std::remove_cvref_t<T>>::respond(ctx, std::move(v));
+};
+
+// A bare status with an empty body: `return keel::status_only{http::status::accepted};`
+struct status_only {
+  http::status code = http::status::no_content;
+};
+
+// Text with an explicit content type, borrowed (the view must outlive the handler: use it for literals).
+struct static_body {
+  std::string_view body;
+  std::string_view content_type = "text/plain; charset=utf-8";
+  http::status code = http::status::ok;
+};
+
+template <>
+struct responder<response> {
+  static void respond(request_context& ctx, response&& r) { ctx.response() = std::move(r); }
+};
+template <>
+struct responder<std::string> {
+  static void respond(request_context& ctx, std::string&& s) {
+    ctx.response().body(std::move(s)).content_type("text/plain; charset=utf-8");
+  }
+};
+template <>
+struct responder<std::string_view> {
+  static void respond(request_context& ctx, std::string_view s) {
+    ctx.response().body(s).content_type("text/plain; charset=utf-8");
+  }
+};
+template <>
+struct responder<const char*> {
+  static void respond(request_context& ctx, const char* s) {
+    ctx.response().body(std::string_view(s)).content_type("text/plain; charset=utf-8");
+  }
+};
+template <>
+struct responder<static_body> {
+  static void respond(request_context& ctx, static_body b) {
+    ctx.response().status(b.code).borrow_body(b.body).content_type(b.content_type);
+  }
+};
+template <>
+struct responder<status_only> {
+  static void respond(request_context& ctx, status_only s) { ctx.response().status(s.code); }
+};
+template <>
+struct responder<http_error> {
+  static void respond(request_context& ctx, http_error&& e) { ctx.fail(e); }
+};
+template <class T>
+struct responder<result<T>> {
+  template <class Ctx>
+  static void respond(Ctx& ctx, result<T>&& r) {
+    if (r.has_value()) {
+      responder<T>::respond(ctx, std::move(r).value());
+    } else {
+      ctx.fail(r.error());
+    }
+  }
+};
+template <class T>
+struct responder<std::optional<T>> {
+  template <class Ctx>
+  static void respond(Ctx& ctx, std::optional<T>&& o) {
+    if (o) {
+      responder<T>::respond(ctx, std::move(*o));
+    } else {
+      ctx.fail(http_error(http::status::not_found));
+    }
+  }
+};
+
+namespace detail {
+// Fills ctx.response() from a handler's result.
+template <class Ctx, class R>
+KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
+  using T = std::remove_cvref_t<R>;
+  if constexpr (std::is_array_v<std::remove_reference_t<R>>) {
+    responder<std::string_view>::respond(ctx, std::string_view(value));
+  } else {
+    static_assert(
+        requires { responder<T>::respond(ctx, std::forward<R>(value)); },
+        "keel: the handler's return type has no keel::responder<T> specialization; return "
+        "keel::response, a string, a DTO (with keel/json.hpp), or specialize keel::responder");
+    responder<T>::respond(ctx, std::forward<R>(value));
+  }
+}
+}  // namespace detail
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/respond.hpp -----
 // ----- keel/router/route_table.hpp -----
 // keel::detail::route_table: the router's routes in one flat, indexed object, built from routes and groups.
 
@@ -5150,6 +5284,9 @@ class app {
     detail::context_access::set_error_renderer(ctx, &render_error<ErrorFormat>);
   }
   dispatch_result handle(context_type& ctx) const {
+    // Each route has the layers its parameters and layers read from (keel/router/layer_needs.hpp).
+    [[maybe_unused]] constexpr bool layers_checked =
+        detail::routes_layer_check<Stack, typename Router::routes_type>::ok;
     return detail::run_stack(
         stack_, ctx, detail::context_access::app_layers_ran(ctx),
         [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },
