@@ -7508,6 +7508,10 @@ class connection final : public connection_base {
       resumed_early_ = true;  // the session finished its handler before returning `wait`
       return;
     }
+    // Once per wait: a handler resumed by something else (a timer, the worker pool) may wake the session
+    // twice in one turn (a stream write, then its completion); a second after_wait would start a second
+    // write of the same output while the first is in flight.
+    if (std::exchange(resume_queued_, true)) return;
     // Queued rather than called: the hook fires from inside the session's completion path, which must unwind
     // before process() runs again.
     if (reactor_ != nullptr) return queue_ready(*reactor_, &connection::on_ready);
@@ -7520,6 +7524,7 @@ class connection final : public connection_base {
     --self->refs_;
   }
   void after_wait() {
+    resume_queued_ = false;
     state_ = io_state::none;
     --refs_;  // the reference taken when `wait` began; the caller holds another
     if (closed_) {
@@ -7879,6 +7884,7 @@ class connection final : public connection_base {
   bool read_timed_out_ = false;
   bool close_after_write_ = false;
   bool resumed_early_ = false;
+  bool resume_queued_ = false;  // an after_wait is queued for the current wait
   bool closed_ = false;
   bool dropped_ = false;
   bool park_armed_ = false;  // the deadline is park_after's, not the idle timeout's
@@ -8495,8 +8501,25 @@ struct stream_session_hooks {
   bool (*pull_body)(void* session);
 };
 
+// A layer's encoding of streamed bodies (keel::compress). The layer's before() names it for the request; the
+// stream's first write asks it, with the response about to go out, whether to encode; every piece then goes
+// through encode(), and the end of the body asks for the last bytes (a gzip trailer).
+struct stream_filter {
+  // Before the head is written. `ctx` is the request_context; the filter may change the response's headers.
+  // Returns the state of this stream's encoder, or nullptr to leave the body as it is.
+  void* (*start)(const void* layer, void* ctx, bool length_declared);
+  // Encodes `in` (finish: and ends the encoded stream). The result stays valid until the next call.
+  std::string_view (*encode)(void* encoder, std::string_view in, bool finish);
+  void (*release)(void* encoder) noexcept;
+};
+
 struct stream_channel {
   static constexpr std::uint64_t unknown_length = std::numeric_limits<std::uint64_t>::max();
+
+  stream_channel() = default;
+  stream_channel(const stream_channel&) = delete;
+  stream_channel& operator=(const stream_channel&) = delete;
+  ~stream_channel() { release_encoder(); }
 
   void* session = nullptr;
   const stream_session_hooks* hooks = nullptr;
@@ -8513,6 +8536,10 @@ struct stream_channel {
   std::uint64_t declared_length = unknown_length;  // set_length() before the first write
   std::uint64_t sent_length = 0;                   // body bytes produced so far
   std::size_t high_water = 64 * 1024;              // pending's bound before a writer waits
+  const stream_filter* filter = nullptr;           // named by a layer for this request (see stream_filter)
+  const void* filter_layer = nullptr;              // ... and the layer's object
+  const stream_filter* encoding = nullptr;         // the filter that took this stream's body, and its state
+  void* encoder = nullptr;
 
   // --- the request body
   bool body_streaming = false;     // the route reads its body with keel::body_stream
@@ -8530,6 +8557,30 @@ struct stream_channel {
     body_allowed = true;
     declared_length = unknown_length;
     sent_length = 0;
+    release_encoder();
+    filter = nullptr;
+    filter_layer = nullptr;
+  }
+  void release_encoder() noexcept {
+    if (encoder != nullptr) encoding->release(encoder);
+    encoder = nullptr;
+    encoding = nullptr;
+  }
+  // The head is about to go out: a filter the request's layers named may take the body.
+  void start_encoding(void* ctx) {
+    if (filter == nullptr) return;
+    encoder = filter->start(filter_layer, ctx, declared_length != unknown_length);
+    if (encoder != nullptr) encoding = filter;
+  }
+  // The end of the body: the encoder's last bytes, all of them whatever the bound, then its state goes.
+  void finish_encoding() {
+    if (encoder == nullptr) return;
+    const std::string_view tail = encoding->encode(encoder, {}, true);
+    const std::size_t bound = high_water;
+    high_water = std::numeric_limits<std::size_t>::max();
+    append(tail);
+    high_water = bound;
+    release_encoder();
   }
   // After a streamed request body's handler finished.
   void reset_body() noexcept {
@@ -10075,6 +10126,7 @@ class http_session {
     keel::response& res = ctx_.response();
     switch (context_access::kind(ctx_)) {
       case body_kind::stream: {
+        channel_.finish_encoding();  // a compressed stream's last bytes
         if (channel_.chunked) channel_.pending.append("0\r\n\r\n");
         // A body shorter than announced, or one delimited by the close itself: only closing tells the client.
         const bool short_body = channel_.declared_length != stream_channel::unknown_length &&
@@ -11266,7 +11318,9 @@ class stream_writer {
  private:
   void begin() {
     detail::stream_channel& ch = *channel_;
-    if (!ch.started) ch.hooks->start_response(ch.session);
+    if (ch.started) return;
+    ch.start_encoding(ctx_);  // keel::compress may take the body (and change the headers) now
+    ch.hooks->start_response(ch.session);
   }
   // true: all of `bytes` is buffered, no need to suspend.
   bool put(std::string_view bytes) {
@@ -11277,6 +11331,8 @@ class stream_writer {
         bytes.size() > ch.declared_length - ch.sent_length)
       throw std::length_error("keel::stream_writer: more bytes written than set_length() announced");
     ch.sent_length += bytes.size();
+    if (ch.encoder != nullptr && !bytes.empty() && ch.body_allowed)
+      bytes = ch.encoding->encode(ch.encoder, bytes, false);  // valid until the next write: rest may view it
     const bool was_empty = ch.pending.empty();
     const bool all_in = ch.append(bytes);
     if (was_empty && !ch.pending.empty() && all_in) ch.wake();  // the connection writes it when it can
