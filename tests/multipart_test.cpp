@@ -5,6 +5,7 @@
 #include "keel/app.hpp"
 #include "keel/detail/multipart_parser.hpp"
 #include "keel/detail/sha256.hpp"
+#include "keel/openapi/document.hpp"
 #include "keel/router/router.hpp"
 #include "keel/test_client.hpp"
 #include "keel/validate/rules.hpp"
@@ -388,4 +389,21 @@ TEST_CASE("multipart<T>: bad input is a 4xx in keel's error shape and leaves no 
     CHECK(r.status == 413);
   }
   CHECK(files_in(dir) == 0);
+}
+
+TEST_CASE("multipart<T> in the OpenAPI document: a multipart/form-data body, files as binary strings",
+          "[multipart][openapi]") {
+  keel::temp_dir_sink sink;
+  auto app = make_app(sink);
+  using router_t = std::remove_cvref_t<decltype(app.router())>;
+  const std::string doc = keel::openapi::document<router_t>();
+  INFO(doc);
+  CHECK(doc.find(R"("requestBody":{"required":true,"content":{"multipart/form-data":{"schema":)") !=
+        std::string::npos);
+  CHECK(doc.find(R"("file":{"type":"string","format":"binary"})") != std::string::npos);
+  CHECK(doc.find(R"("cover":{"type":"string","format":"binary"})") != std::string::npos);
+  CHECK(doc.find(R"("images":{"type":"array","items":{"type":"string","format":"binary"}})") !=
+        std::string::npos);
+  CHECK(doc.find(R"("title":{"type":"string","minLength":1,"maxLength":100})") != std::string::npos);
+  CHECK(doc.find(R"("required":["title","file"])") != std::string::npos);
 }
