@@ -383,6 +383,10 @@ TEST_CASE("multipart<T>: bad input is a 4xx in keel's error shape and leaves no 
     CHECK(r.status == 400);
     auto r2 = client.post("/photo", "title=t", {{"Content-Type", "application/x-www-form-urlencoded"}});
     CHECK(r2.status == 415);
+    auto r3 =
+        client.post("/photo", part("title", "t") + "--B--",
+                    {{"Content-Type", "multipart/form-data; boundary=B"}, {"Content-Encoding", "gzip"}});
+    CHECK(r3.status == 415);
   }
   SECTION("a body over the route's limit: 413 before reading") {
     auto r = client.post("/photo", std::string((1 << 20) + 1, 'x'), multipart_type());

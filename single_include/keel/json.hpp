@@ -2457,9 +2457,10 @@ struct responder<created<T>> {
 // path). Files of a request that fails (a limit, a bad part, a 422) are removed before the error answer; the
 // files of a request that succeeded belong to the app (keep, move or remove them).
 //
-// Errors: not multipart/form-data 415; no or a bad boundary, a malformed body, a truncated body 400; a file
-// over its limit, too many parts, a part's headers over their limit, the whole body over the total limit
-// 413 (each with a field entry naming the part where there is one); DTO problems 422.
+// Errors: not multipart/form-data, or a Content-Encoding 415; no or a bad boundary, a malformed body, a
+// truncated body 400; a file over its limit, too many parts, a part's headers over their limit, the whole
+// body over the total limit 413 (each with a field entry naming the part where there is one); DTO problems
+// 422.
 
 // ----- keel/detail/multipart_parser.hpp -----
 // A streaming multipart/form-data parser (RFC 7578 over RFC 2046's multipart framing): bytes go in as they
@@ -3478,6 +3479,10 @@ struct multipart : detail::value_holder<T> {
   task<> keel_prepare() {
     body_stream body(*ctx_, *detail::context_access::channel(*ctx_));
     detail::multipart_reader<T, Sink> reader(std::move(sink_), detail::multipart_limits_of<T>());
+    const std::string_view coding = ctx_->request().header("Content-Encoding");
+    if (!coding.empty() && !detail::iequals(coding, "identity"))  // a streamed body is read as sent
+      throw http_error(http::status::unsupported_media_type, "a multipart body must not be Content-Encoded",
+                       "unsupported_content_encoding");
     const std::string_view content_type = ctx_->request().header("Content-Type");
     task<> reading = reader.read(body, content_type, this->value);
     co_await std::move(reading);
