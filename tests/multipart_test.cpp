@@ -323,6 +323,19 @@ TEST_CASE("multipart<T>: repeated files, optional file, unknown parts skipped", 
   CHECK(files_in(dir) == 3);
 }
 
+TEST_CASE("multipart<T>: a file larger than the read window, full of near-delimiters", "[multipart]") {
+  const auto dir = fresh_dir("large");
+  keel::temp_dir_sink sink{dir.string()};
+  auto app = make_app(sink);
+  keel::test_client client{app};
+  std::string content;
+  for (int i = 0; content.size() < 300 * 1024; ++i) content += "\r\n--" + std::string(i % 7, 'A') + "\r\r\n-";
+  auto r = client.post("/gallery", part("images", content, "big.bin") + part("note", "n") + "--B--",
+                       multipart_type());
+  REQUIRE(r.status == 200);
+  CHECK(r.body == "n:big.bin=" + content + ",");
+}
+
 TEST_CASE("multipart<T>: bad input is a 4xx in keel's error shape and leaves no file behind", "[multipart]") {
   const auto dir = fresh_dir("errors");
   keel::temp_dir_sink sink{dir.string()};
