@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
       argc, argv, {{.name = "dir", .value_name = "DIR", .description = "where uploads go (default /tmp)"}});
   keel::temp_dir_sink sink{cli.value("dir").value_or("")};
   auto api = keel::router{
-      keel::post<"/upload">(&upload_bench::store<upload_bench::plain_form>).body_limit(upload_bench::max_bytes + 65536),
+      keel::post<"/upload">(&upload_bench::store<upload_bench::plain_form>)
+          .body_limit(upload_bench::max_bytes + 65536),
       keel::post<"/upload-sha256">(&upload_bench::store<upload_bench::hashed_form>)
           .body_limit(upload_bench::max_bytes + 65536),
   };
