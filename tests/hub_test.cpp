@@ -218,6 +218,18 @@ TEST_CASE("replay after a sequence number, and unsubscribing stops delivery", "[
   });
   CHECK(hub.subscribers("r") == 0);
   CHECK(hub.publish("r", "6") == 6);
+
+  // A replay longer than a subscriber's queue starts at the newest messages that fit, without closing it.
+  keel::hub_options small;
+  small.replay = 10;
+  small.queue_messages = 2;
+  keel::hub h2(small);
+  for (int i = 1; i <= 6; ++i) h2.publish("r", std::to_string(i));
+  r.on_thread([&] {
+    keel::hub_subscription s = h2.subscribe("r", 0);
+    CHECK_FALSE(s.closed());
+    CHECK(s.queued() == 2);  // 5 and 6
+  });
 }
 
 TEST_CASE("the backend hears of a topic's first and last subscriber", "[hub]") {

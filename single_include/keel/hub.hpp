@@ -281,9 +281,13 @@ class hub_core {
     {
       std::lock_guard<std::mutex> lock(t.m);
       sub->first_seq = t.last_seq + 1;
-      if (after && !sub->ws) {
-        for (const hub_message_ptr& m : t.replay)
-          if (m->seq() > *after && m->seq() <= t.last_seq) sub->push(m);
+      if (after &&
+          !sub->ws) {  // the newest of the kept messages numbered above `after`, at most a queue's worth
+        std::size_t skip = 0;
+        for (const hub_message_ptr& m : t.replay) skip += m->seq() <= *after;
+        const std::size_t wanted = t.replay.size() - skip;
+        if (wanted > sub->limit) skip += wanted - sub->limit;
+        for (std::size_t i = skip; i < t.replay.size(); ++i) sub->queue.push_back(t.replay[i]);
       }
       hub_shard& shard = t.shard_for(reactor);
       shard.subs.push_back(sub);
