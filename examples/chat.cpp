@@ -25,7 +25,8 @@
 #include <string>
 #include <string_view>
 
-namespace {
+// The DTOs (named namespace: keel's field-name reflection needs types with linkage under clang).
+namespace chat {
 
 struct join_query {
   std::string room;
@@ -41,6 +42,15 @@ struct posted {  // POST /rooms/{room}/messages
   std::string user;
   std::string text;
 };
+
+}  // namespace chat
+
+namespace {
+
+using chat::join_query;
+using chat::posted;
+using chat::room_query;
+using chat::said;
 
 constexpr std::size_t max_text = 2000;  // characters (code points)
 
