@@ -10,6 +10,7 @@
 #include "keel/server/server.hpp"
 #include "support/local_server.hpp"
 #include "support/raw_client.hpp"
+#include "support/ws_client.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,6 +18,8 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 using keel_test::eventually;
@@ -46,6 +49,11 @@ auto make_app() {
           keel::sse_event ev{.id = id, .event = "tick", .data = data, .retry = {}};
           co_await es.send(ev);
           co_await keel::sleep_for(5ms);
+        }
+      }),
+      keel::ws<"/ws/{name}">([](std::string name, keel::websocket& ws) -> keel::task<> {
+        keel::hub_subscription sub = the_hub->subscribe(name, ws);
+        while (auto msg = co_await ws.receive()) {
         }
       }),
       keel::get<"/topics/{name}">([](std::string name, keel::event_stream es) -> keel::task<> {
@@ -229,4 +237,63 @@ TEST_CASE("a stream's handler ends at server shutdown", "[sse][hub][socket]") {
   REQUIRE(c.read_until(":\n\n"));
   s.reset();  // stop() and wait(): returns only once the handler finished
   CHECK(streams_ended.load() == 1);
+}
+
+TEST_CASE("WebSocket and SSE subscribers of a topic see the same messages in one order",
+          "[sse][hub][socket]") {
+  running_server s;  // two reactor threads: the subscribers may sit on either
+  std::vector<std::unique_ptr<keel_test::ws_client>> sockets;
+  for (int i = 0; i < 3; ++i) {
+    sockets.push_back(std::make_unique<keel_test::ws_client>(s.port));
+    REQUIRE(sockets.back()->handshake("/ws/mixed").starts_with("HTTP/1.1 101"));
+  }
+  std::vector<std::unique_ptr<raw_client>> streams;
+  for (int i = 0; i < 3; ++i) {
+    streams.push_back(std::make_unique<raw_client>("127.0.0.1", s.port));
+    REQUIRE(streams.back()->send("GET /topics/mixed HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(streams.back()->read_until(":\n\n"));
+  }
+  REQUIRE(eventually([&] { return s.hub.subscribers("mixed") == 6; }));
+  constexpr int publishers = 3,
+                each = 60;  // a burst under the queues' 256 messages (more would close by policy)
+  std::vector<std::thread> threads;
+  for (int p = 0; p < publishers; ++p)
+    threads.emplace_back([&s, p] {
+      for (int k = 0; k < each; ++k) s.hub.publish("mixed", std::to_string(p) + "-" + std::to_string(k));
+    });
+  for (auto& t : threads) t.join();
+  s.hub.publish("mixed", "end");
+  const std::size_t total = publishers * each + 1;
+
+  std::vector<std::vector<std::string>> seen;
+  for (auto& ws : sockets) {
+    std::vector<std::string> got;
+    while (got.size() < total) {
+      auto f = ws->read();
+      REQUIRE(f);
+      got.push_back(f->payload);
+    }
+    seen.push_back(std::move(got));
+  }
+  for (auto& c : streams) {
+    REQUIRE(c->read_until("data: end\n\n"));
+    const std::string raw = c->take();
+    std::vector<std::string> got;
+    std::uint64_t expect_id = 1;
+    for (std::size_t at = raw.find("id: "); at != std::string::npos; at = raw.find("id: ", at + 1)) {
+      const std::size_t eol = raw.find('\n', at);
+      CHECK(raw.substr(at + 4, eol - at - 4) == std::to_string(expect_id++));  // ids are 1, 2, 3 ...
+      const std::size_t data = raw.find("data: ", eol);
+      got.push_back(raw.substr(data + 6, raw.find('\n', data) - data - 6));
+    }
+    seen.push_back(std::move(got));
+  }
+  REQUIRE(seen[0].size() == total);
+  for (const auto& order : seen) CHECK(order == seen[0]);
+  std::vector<int> next(publishers, 0);  // each publisher's messages in its own order
+  for (std::size_t i = 0; i + 1 < total; ++i) {
+    const std::string& m = seen[0][i];
+    const int who = std::stoi(m.substr(0, m.find('-')));
+    REQUIRE(std::stoi(m.substr(m.find('-') + 1)) == next[who]++);
+  }
 }
