@@ -1,14 +1,15 @@
 // keel::hub: publish/subscribe topics (rooms) for WebSocket and server-sent-event subscribers, across reactor
 // threads. Include next to <keel.hpp>; it brings <keel/websocket.hpp> and <keel/sse.hpp>.
 //
-//   keel::hub rooms;   // outlives serve(): keep it in main(), next to the app
-//   keel::ws<"/ws">([&rooms](keel::query<join> q, keel::websocket& ws) -> keel::task<> {
+//   keel::ws<"/ws">([](keel::query<join> q, keel::hub& rooms, keel::websocket& ws) -> keel::task<> {
 //     keel::hub_subscription sub = rooms.subscribe(q->room, ws);   // delivered through ws's send queue
 //     while (auto msg = co_await ws.receive()) rooms.publish(q->room, msg.data);
 //   }),
-//   keel::get<"/events">([&rooms](keel::query<join> q, keel::event_stream es) -> keel::task<> {
-//     co_await rooms.stream(q->room, es);   // Last-Event-ID replay, keepalives, ends when the client goes
+//   keel::get<"/events">([](keel::query<join> q, keel::hub& rooms, keel::event_stream es) -> keel::task<> {
+//     keel::task<> t = rooms.stream(q->room, es);   // Last-Event-ID replay, keepalives, ends when the client
+//     goes co_await std::move(t);
 //   }),
+//   // main(): keel::hub rooms; keel::app{api}.provide(rooms).serve(...);   the hub outlives serve()
 //   rooms.publish("lobby", R"({"text":"hi"})");   // any thread
 //
 // A message is numbered within its topic (1, 2, ...) when published, serialised once (a WebSocket frame and
