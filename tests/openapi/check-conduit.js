@@ -61,7 +61,7 @@ async function execute(page, block, selector, want) {
   await block.getByRole('button', { name: 'Execute', exact: true }).click();
   const cell = `${selector} .live-responses-table tr.response .response-col_status`;
   try {
-    await page.waitForFunction((sel, w) => { const e = document.querySelector(sel); return e && e.innerText.trim() === w; },
+    await page.waitForFunction(([sel, w]) => { const e = document.querySelector(sel); return e && e.innerText.trim() === w; },
                                [cell, want], { timeout: 30000 });
   } catch (e) {
     const shown = await page.locator(cell).first().innerText().catch(() => '(nothing)');
