@@ -11,12 +11,13 @@
 # SQLite). PostgreSQL is a throwaway server (scripts/pg-test-server) removed at the end.
 #   benchmarks/conduit/run.sh [CONDUIT_BINARY] [--engine sqlite|postgres|both] [--duration S] [--connections N]
 #                             [--threads T] [--repeats R] [--server-cpus LIST] [--client-cpus LIST]
+#                             [--server-arg ARG]...
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 conduit="$(realpath "${1:-$here/../../build/examples/conduit}")"
 shift || true
-engine=both duration=10 connections=64 threads=2 repeats=3 server_cpus=0 client_cpus=1
+engine=both duration=10 connections=64 threads=2 repeats=3 server_cpus=0 client_cpus=1 server_args=()
 while (($# > 0)); do
   case "$1" in
     --engine) engine="$2"; shift 2 ;;
@@ -26,6 +27,7 @@ while (($# > 0)); do
     --repeats) repeats="$2"; shift 2 ;;
     --server-cpus) server_cpus="$2"; shift 2 ;;
     --client-cpus) client_cpus="$2"; shift 2 ;;
+    --server-arg) server_args+=("$2"); shift 2 ;;  # passed to conduit, e.g. --server-arg --workers=8
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +38,11 @@ pid=""
 stop_conduit() {
   [[ -n $pid ]] || return 0
   kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "run.sh: conduit did not stop within 15 s of SIGTERM; killed" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
   wait "$pid" 2>/dev/null || true
   pid=""
 }
@@ -93,13 +100,15 @@ PY
 )")
     echo "  run $i: req/s p99_ms cpu_us/req non2xx = ${runs[-1]}"
   done
-  printf '%s\n' "${runs[@]}" | LABEL="$current: $label" python3 -c '
-import os, statistics, sys
-rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+  RUNS="$(printf '%s\n' "${runs[@]}")" LABEL="$current: $label" python3 - <<'PY'
+import os, statistics
+rows = [list(map(float, l.split())) for l in os.environ["RUNS"].splitlines() if l.strip()]
 rps = [r[0] for r in rows]
-print(f"SUMMARY {os.environ[\"LABEL\"]}: median {statistics.median(rps):,.0f} req/s "
-      f"(min {min(rps):,.0f}, max {max(rps):,.0f}), p99 {statistics.median(r[1] for r in rows):.1f} ms, "
-      f"CPU {statistics.median(r[2] for r in rows):,.0f} us/request, non-2xx {int(sum(r[3] for r in rows))}")'
+label = os.environ["LABEL"]
+print(f"SUMMARY {label}: median {statistics.median(rps):,.0f} req/s (min {min(rps):,.0f}, max {max(rps):,.0f}), "
+      f"p99 {statistics.median(r[1] for r in rows):.1f} ms, CPU {statistics.median(r[2] for r in rows):,.0f} us/request, "
+      f"non-2xx {int(sum(r[3] for r in rows))}")
+PY
 }
 
 # statements METHOD PATH [HEADER]: PostgreSQL statements per request (log_statement=all, 20 requests).
@@ -119,7 +128,7 @@ run_engine() {
   local url
   rm -f conduit.db*
   if [[ $current == postgres ]]; then
-    url="$("$root/scripts/pg-test-server" start "$pgdir")"
+    url="$(cd / && "$root/scripts/pg-test-server" start "$pgdir")"
     # The server runs on the server's CPUs too.
     for p in $(pgrep -f "$pgdir/data" || true) $(ps -o pid= --ppid "$(head -1 "$pgdir/data/postmaster.pid")"); do
       taskset -a -p -c "$server_cpus" "$p" >/dev/null 2>&1 || true
@@ -132,7 +141,7 @@ run_engine() {
   base="http://127.0.0.1:$port"
   "$conduit" --db "$url" --jwt-secret "conduit-benchmark-secret-0123456789abcdef" --migrate >/dev/null
   taskset -c "$server_cpus" "$conduit" --db "$url" --jwt-secret "conduit-benchmark-secret-0123456789abcdef" \
-    --host 127.0.0.1 --port "$port" >"server-$current.log" 2>&1 &
+    --host 127.0.0.1 --port "$port" "${server_args[@]}" >"server-$current.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -fsS -o /dev/null "$base/api/tags" 2>/dev/null && break; sleep 0.1; done
   # One user through the API; its hash becomes every seeded user's.
@@ -167,7 +176,7 @@ run_engine() {
   bench "GET /api/articles/feed?limit=20" -H "Authorization: Token $token" "$base/api/articles/feed?limit=20"
   bench "POST+DELETE /api/articles/{slug}/favorite" -H "Authorization: Token $token" -s favorite.lua "$base"
   stop_conduit
-  if [[ $current == postgres ]]; then "$root/scripts/pg-test-server" stop "$pgdir" >/dev/null; fi
+  if [[ $current == postgres ]]; then (cd / && "$root/scripts/pg-test-server" stop "$pgdir" >/dev/null); fi
 }
 
 echo "conduit: $(nproc) cores, wrk -t$threads -c$connections -d${duration}s x$repeats, server on CPUs $server_cpus," \

@@ -157,23 +157,31 @@ inline keel::task<keel::result<keel::status_only>> delete_article(std::string sl
 
 struct favorite_edge {
   std::int64_t user = 0;
-  std::int64_t article = 0;
+  std::string slug;
 };
 
-// Favoriting twice, or unfavoriting an article not favorited, changes nothing and answers the article.
+// Favoriting twice, or unfavoriting an article not favorited, changes nothing and answers the article. The
+// write is one statement that finds the article by its slug (an unknown slug writes nothing, and the read
+// after it answers 404), outside a transaction: a transaction would keep its row lock while waiting for a
+// worker thread, and on PostgreSQL concurrent (un)favorites of one article could then block every worker on
+// each other's locks.
 inline keel::task<keel::result<article_body>> set_favorite(std::string slug, std::int64_t me, bool favorite,
                                                            keel::db& db) {
-  auto tx = co_await db.begin();
-  auto id = co_await article_id(tx, slug);
-  if (!id) co_return no_article(slug);
-  favorite_edge edge{me, *id};
+  favorite_edge edge{me, slug};
   if (favorite)
-    co_await tx.execute(
-        "INSERT INTO favorite (user_id, article_id) VALUES (:user, :article) ON CONFLICT DO NOTHING", edge);
+    co_await db.execute(
+        "INSERT INTO favorite (user_id, article_id) SELECT :user, a.id FROM article a WHERE a.slug = :slug"
+        " ON CONFLICT DO NOTHING",
+        edge);
   else
-    co_await tx.execute("DELETE FROM favorite WHERE user_id = :user AND article_id = :article", edge);
-  auto article = co_await find_article(tx, slug, me);
-  co_await tx.commit();
+    co_await db.execute(
+        "DELETE FROM favorite WHERE user_id = :user AND article_id IN (SELECT a.id FROM article a WHERE "
+        "a.slug "
+        "= :slug)",
+        edge);
+  auto snapshot = co_await db.snapshot();
+  auto article = co_await find_article(snapshot, slug, me);
+  if (!article) co_return no_article(slug);
   co_return article_body{std::move(*article)};
 }
 
