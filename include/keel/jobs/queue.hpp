@@ -135,8 +135,11 @@ class queue {
   // Registers the handler of job type T: fn(const T&, context&) returning keel::task<void> (runs on the
   // reactor that runs the queue; co_await keel::offload for blocking work) or void (runs on the worker
   // pool). At start-up only; a second handler for the same job name is a config_error.
-  template <payload T, class F>
+  template <class T, class F>
   queue& handle(F fn) {
+    static_assert(payload<T>,
+                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` "
+                  "(keel::jobs::payload)");
     static_assert(std::is_invocable_v<F&, const T&, context&>,
                   "keel::jobs: a handler is called as fn(const T&, keel::jobs::context&)");
     using R = std::invoke_result_t<F&, const T&, context&>;
@@ -144,6 +147,7 @@ class queue {
                   "keel::jobs: a handler returns keel::task<void> (async) or void (runs on the worker pool)");
     std::string_view name = T::keel_job;
     detail::check_name("job", name);
+    setup_done_ = false;  // the claim statements list the handled types: rebuilt before the next claim
     if (handler_for(name) != nullptr)
       throw config_error("keel::jobs: job " + std::string(name) + " already has a handler");
     auto shared = std::make_shared<F>(std::move(fn));
@@ -163,8 +167,11 @@ class queue {
   }
 
   // This process enqueues T but another one runs it: allows enqueue<T> without a handler here.
-  template <payload T>
+  template <class T>
   queue& produces() {
+    static_assert(payload<T>,
+                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` "
+                  "(keel::jobs::payload)");
     detail::check_name("job", T::keel_job);
     detail::check_name("queue", queue_of<T>());
     produced_.emplace_back(T::keel_job);
@@ -174,8 +181,11 @@ class queue {
   // A cron schedule (5 fields, UTC): at each matching minute one T is enqueued, with the unique key
   // "cron:<name>:<minute>", so several processes running the same schedule enqueue it once. Minutes that
   // passed while no process ran are not made up.
-  template <payload T>
+  template <class T>
   queue& schedule(std::string name, std::string_view cron_text, const T& job) {
+    static_assert(payload<T>,
+                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` "
+                  "(keel::jobs::payload)");
     detail::check_name("schedule", name);
     for (const scheduled& s : schedules_)
       if (s.name == name) throw config_error("keel::jobs: schedule " + name + " is registered twice");
