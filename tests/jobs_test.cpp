@@ -505,3 +505,49 @@ TEST_CASE("jobs: setup mistakes are errors at start-up", "[jobs]") {
   CHECK_THAT(db.query_one_sync<std::string>("SELECT last_error FROM keel_jobs").value_or(""),
              Catch::Contains("stored payload does not fit"));
 }
+
+TEST_CASE("jobs: a running job's lease is renewed, so another worker does not take it", "[jobs]") {
+  temp_db_path file;
+  keel::db db{"sqlite:" + file.path};
+  manual_clock clock;
+  keel::jobs::options o = test_options(clock);
+  o.lease = 30ms;  // renewed every 10 ms of steady time while the job runs
+  keel::jobs::queue jobs{db, o};
+  keel::db other_db{"sqlite:" + file.path};
+  keel::jobs::queue other{other_db, o};  // a second process
+  int other_ran = 0;
+  other.handle<report>([&](const report&, keel::jobs::context&) { ++other_ran; });
+  bool renewed = false;
+  std::size_t stolen = 99;
+  jobs.handle<report>([&](const report&, keel::jobs::context& ctx) -> keel::task<void> {
+    clock.advance(10s);  // the lease taken at the claim has long expired by this clock
+    std::int64_t due = clock.ms->load();
+    auto give_up = std::chrono::steady_clock::now() + 60s;
+    while (!renewed && std::chrono::steady_clock::now() < give_up) {
+      auto until =
+          co_await db.query_one<std::int64_t>("SELECT lease_until FROM keel_jobs WHERE id = ?", ctx.id());
+      renewed = until && *until > due;
+      if (!renewed) co_await keel::sleep_for(5ms);
+    }
+    stolen = co_await other.run_due();
+  });
+  jobs.enqueue_sync(report{"long"});
+  harness h;
+  keel::background bg(h.reactor);
+  auto stopper = [&]() -> keel::task<void> {
+    auto give_up = std::chrono::steady_clock::now() + 60s;
+    while (stolen == 99 && std::chrono::steady_clock::now() < give_up) co_await keel::sleep_for(5ms);
+    bg.request_stop();
+  };
+  auto both = [&]() -> keel::task<void> {
+    keel::detail::start_detached(stopper(), [](keel::detail::task_result<void>&&) {});
+    co_await jobs.run(bg);
+  };
+  h.run(both());
+  CHECK(renewed);
+  CHECK(stolen == 0);
+  CHECK(other_ran == 0);
+  auto rows = all_jobs(db);
+  CHECK(rows[0].state == "done");
+  CHECK(rows[0].attempts == 1);
+}
