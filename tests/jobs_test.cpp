@@ -4,7 +4,11 @@
 // run_at, cron, lease expiry) comes from an injected clock; no assertion depends on how fast anything runs.
 #include "keel/jobs.hpp"
 
+#include "keel/app.hpp"
+#include "keel/json.hpp"
+#include "keel/server/server.hpp"
 #include "keel/sql.hpp"
+#include "support/local_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -16,6 +20,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/wait.h>
@@ -38,6 +43,11 @@ struct flaky {
 struct report {
   static constexpr std::string_view keel_job = "report";
   std::string name;
+};
+
+struct signup {
+  std::string email;
+  bool rollback = false;
 };
 
 struct job_row {
@@ -550,4 +560,57 @@ TEST_CASE("jobs: a running job's lease is renewed, so another worker does not ta
   auto rows = all_jobs(db);
   CHECK(rows[0].state == "done");
   CHECK(rows[0].attempts == 1);
+}
+
+TEST_CASE("jobs: in a served app, a route enqueues in its transaction and the app's workers run the job",
+          "[jobs][socket]") {
+  temp_db_path file;
+  keel::db db{"sqlite:" + file.path};
+  db.execute_script_sync(
+      "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE sent (user_id "
+      "INTEGER)");
+  keel::jobs::queue jobs{db};
+  jobs.handle<welcome_email>([&db](const welcome_email& m, keel::jobs::context&) -> keel::task<void> {
+    co_await db.execute("INSERT INTO sent (user_id) VALUES (?)", m.user_id);  // the job uses the app's db
+  });
+  auto api = keel::router{
+      keel::post<"/signup">(
+          [](keel::json<signup> body, keel::db& db, keel::jobs::queue& jobs) -> keel::task<std::string> {
+            auto tx = co_await db.begin();
+            auto id = co_await tx.query_one<std::int64_t>("INSERT INTO users (email) VALUES (?) RETURNING id",
+                                                          body->email);
+            welcome_email mail{*id, body->email};
+            co_await jobs.enqueue(tx, mail);
+            if (body->rollback) {
+              co_await tx.rollback();
+              co_return "rolled back";
+            }
+            co_await tx.commit();
+            co_return "welcome";
+          }),
+  };
+  auto app = keel::app{std::move(api)}.provide(db, jobs);
+  app.spawn([&jobs](keel::background& bg) { return jobs.run(bg); });
+  using app_type = decltype(app);
+  keel::detail::server<app_type> server(app, keel_test::local_config(2));
+  const auto port = server.start();
+  const std::string curl =
+      "curl -s --max-time 10 -H 'Content-Type: application/json' http://127.0.0.1:" + std::to_string(port) +
+      "/signup -d ";
+  CHECK(keel_test::run_command(curl + "'{\"email\":\"ada@example.com\",\"rollback\":false}'") == "welcome");
+  CHECK(keel_test::run_command(curl + "'{\"email\":\"no@example.com\",\"rollback\":true}'") == "rolled back");
+  CHECK(keel_test::run_command(curl + "'{\"email\":\"bob@example.com\",\"rollback\":false}'") == "welcome");
+  auto give_up = std::chrono::steady_clock::now() + 60s;
+  while (db.query_one_sync<std::int64_t>("SELECT count(*) FROM sent") < 2 &&
+         std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(10ms);
+  server.stop();
+  server.wait();
+  CHECK(db.query_one_sync<std::int64_t>("SELECT count(*) FROM users") == 2);
+  CHECK(db.query_sync<std::int64_t>("SELECT user_id FROM sent ORDER BY user_id") ==
+        std::vector<std::int64_t>{1, 2});
+  auto rows = all_jobs(db);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].state == "done");
+  CHECK(rows[1].state == "done");
 }
