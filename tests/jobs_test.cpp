@@ -506,6 +506,8 @@ TEST_CASE("jobs: setup mistakes are errors at start-up", "[jobs]") {
   keel::jobs::queue empty{db};
   keel::background bg(h.reactor);
   CHECK_THROWS_WITH(h.run(empty.run(bg)), Catch::Contains("without any handle<T>()"));
+  CHECK_THROWS_AS(empty.check(), keel::jobs::config_error);  // what app.on_start can call
+  CHECK_NOTHROW(jobs.check());
   // A stored payload that no longer fits the type: dead at once, with the reason.
   db.execute_sync(
       "INSERT INTO keel_jobs (queue, type, payload, state, max_attempts, run_at, created_at) VALUES "

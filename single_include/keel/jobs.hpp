@@ -664,7 +664,7 @@ class queue {
     asio::io_context* reactor = keel::detail::current_reactor();
     if (reactor == nullptr || keel::detail::current_worker_pool() == nullptr)
       throw config_error("keel::jobs: run() needs a reactor with a worker pool (an app background task)");
-    check_setup();
+    check();
     timer_.emplace(*reactor);
     home_.store(reactor);
     stopping_.store(false);
@@ -703,7 +703,7 @@ class queue {
   // Runs every due job now, one after another, on the calling coroutine (and fires due cron schedules);
   // returns how many ran. For tests and tools, with an injected clock; run() is what an app uses.
   task<std::size_t> run_due() {
-    check_setup();
+    check();
     co_await fire_schedules();
     std::size_t ran = 0;
     for (;;) {
@@ -731,6 +731,26 @@ class queue {
   jobs::stats statistics_sync() {
     std::int64_t now = now_ms();
     return db_.blocking(sql::access::write, [now](sql::connection& c) { return read_stats(c, now); });
+  }
+
+  // Throws config_error for what run() would refuse (no handler at all, a schedule whose job has no
+  // handler). run() calls it; call it from app.on_start to make such a mistake stop start-up instead of
+  // only being logged by the background task.
+  void check() {
+    if (setup_done_) return;
+    if (handlers_.empty()) throw config_error("keel::jobs: run() without any handle<T>() registered");
+    for (const scheduled& s : schedules_)
+      if (handler_for(s.type) == nullptr)
+        throw config_error("keel::jobs: schedule " + s.name + " enqueues job " + s.type +
+                           ", which has no handler");
+    bool postgres = db_.engine() == sql::engine::postgres;
+    for (lane_state& l : lanes_) {
+      std::string types;
+      for (const handler& h : handlers_)
+        if (h.lane == &l) types += (types.empty() ? "'" : ", '") + h.type + "'";
+      if (!types.empty()) l.claim = detail::claim_sql(types, postgres);
+    }
+    setup_done_ = true;
   }
 
   // Jobs of this process running now.
@@ -787,23 +807,6 @@ class queue {
     for (const std::string& p : produced_)
       if (p == type) return true;
     return false;
-  }
-
-  void check_setup() {
-    if (setup_done_) return;
-    if (handlers_.empty()) throw config_error("keel::jobs: run() without any handle<T>() registered");
-    for (const scheduled& s : schedules_)
-      if (handler_for(s.type) == nullptr)
-        throw config_error("keel::jobs: schedule " + s.name + " enqueues job " + s.type +
-                           ", which has no handler");
-    bool postgres = db_.engine() == sql::engine::postgres;
-    for (lane_state& l : lanes_) {
-      std::string types;
-      for (const handler& h : handlers_)
-        if (h.lane == &l) types += (types.empty() ? "'" : ", '") + h.type + "'";
-      if (!types.empty()) l.claim = detail::claim_sql(types, postgres);
-    }
-    setup_done_ = true;
   }
 
   std::int64_t now_ms() const { return detail::to_ms(options_.clock()); }
@@ -918,6 +921,7 @@ class queue {
   // Runs one claimed job and records how it ended; never throws.
   task<void> execute(detail::claimed_row row, lane_state* l, std::string lease) {
     const handler* h = handler_for(row.type);
+    if (h == nullptr) co_return;  // cannot happen: a lane only claims the types it has handlers for
     int attempt = static_cast<int>(row.attempts);
     int max_attempts = static_cast<int>(row.max_attempts);
     context ctx(row.id, h->type, l->name, attempt, max_attempts, &stopping_);
