@@ -722,13 +722,7 @@ app_command_line<Settings> parse_app_command_line_or_throw(int argc, char** argv
         positional.emplace_back(arg);
       continue;
     }
-    arg.remove_prefix(2);
-    std::string_view key = arg;
-    std::optional<std::string_view> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      key = arg.substr(0, eq);
-      inline_value = arg.substr(eq + 1);
-    }
+    const auto [key, inline_value] = detail::split_flag(arg);
     const std::string flag = "--" + std::string(key);
     const std::optional<std::size_t> field = detail::field_by_flag<Settings>(key);
     const bool is_switch = key == "no-server-header" || (field && detail::field_is_switch<Settings>(*field));
@@ -907,9 +901,10 @@ app_command_line<Settings> parse_app_command_line(int argc, char** argv,
     }
     return cli;
   } catch (const settings_error& e) {
+    const std::string name(program.substr(program.rfind('/') + 1));  // npos + 1 == 0
     for (const std::string& problem : e.problems)
-      std::fprintf(stderr, "%s: %s\n", program.data(), problem.c_str());
-    std::fprintf(stderr, "%s: see %s --help\n", program.data(), program.data());
+      std::fprintf(stderr, "%s: %s\n", name.c_str(), problem.c_str());
+    std::fprintf(stderr, "%s: see %s --help\n", name.c_str(), name.c_str());
     std::exit(2);
   }
 }

@@ -100,6 +100,18 @@ inline std::string unknown_flag_message(std::string_view key, std::span<const cl
   return message;
 }
 
+// "--key=value" -> ("key", "value"); "--key" -> ("key", nullopt). `arg` starts with "--".
+struct flag_parts {
+  std::string_view key;
+  std::optional<std::string_view> inline_value;
+};
+inline flag_parts split_flag(std::string_view arg) {
+  arg.remove_prefix(2);
+  if (const auto eq = arg.find('='); eq != std::string_view::npos)
+    return {arg.substr(0, eq), arg.substr(eq + 1)};
+  return {arg, std::nullopt};
+}
+
 inline const cli_flag* find_app_flag(std::string_view key, std::span<const cli_flag> app_flags) {
   for (const cli_flag& f : app_flags)
     if (f.name == key) return &f;
@@ -161,13 +173,7 @@ inline command_line parse_command_line_or_throw(int argc, char** argv, std::span
     std::string_view arg = argv[i];
     if (!arg.starts_with("--") || arg.size() == 2)
       throw command_line_error("keel: unexpected argument '" + std::string(arg) + "'");
-    arg.remove_prefix(2);
-    std::string_view key = arg;
-    std::optional<std::string_view> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      key = arg.substr(0, eq);
-      inline_value = arg.substr(eq + 1);
-    }
+    const auto [key, inline_value] = detail::split_flag(arg);
     const std::string flag = "--" + std::string(key);
     const cli_flag* app_flag = detail::find_app_flag(key, app_flags);
     const bool is_switch = key == "no-server-header" || (app_flag != nullptr && !app_flag->takes_value());
