@@ -274,7 +274,7 @@ std::string format_value(const T& value) {
 }
 
 // The rules of keel::validated fields (inside optionals and secrets too): "" or the first broken rule.
-template <settable T>
+template <class T>  // unconstrained: an unsettable field has its one static_assert, not another error here
 std::string_view check_value(const T& value) {
   if constexpr (is_validated_setting<T>)
     return value.check();
@@ -410,17 +410,25 @@ std::string field_value_name() {
   return value_name<boost::pfr::tuple_element_t<I, S>>();
 }
 
+// One field's check: the compiler's "required from" line names the struct, the field's index and its type.
+template <class S, std::size_t FieldIndex, class FieldType = boost::pfr::tuple_element_t<FieldIndex, S>>
+consteval bool check_settings_field() {
+  static_assert(
+      settable<FieldType>,
+      "keel::settings: a settings field has a type the config layer cannot parse; use std::string, "
+      "bool, an integer, a floating-point number, an enum, a std::chrono::duration, or std::optional, "
+      "std::vector, keel::secret or keel::validated of those");
+  return true;
+}
+
 // The whole-struct checks, with the messages a user of keel::settings reads when one fails.
 template <class S>
 consteval bool check_settings_struct() {
   static_assert(Dto<S>, "keel::settings: the settings type must be a plain aggregate struct");
-  static_assert(
-      []<std::size_t... I>(std::index_sequence<I...>) {
-        return (settable<boost::pfr::tuple_element_t<I, S>> && ...);
-      }(std::make_index_sequence<field_count<S>>{}),
-      "keel::settings: a settings field has a type the config layer cannot parse; use std::string, "
-      "bool, an integer, a floating-point number, a std::chrono::duration, or std::optional, "
-      "std::vector, keel::secret or keel::validated of those");
+  [[maybe_unused]] const bool fields_ok = []<std::size_t... I>(std::index_sequence<I...>) {
+    return (check_settings_field<S, I>() && ...);
+  }
+  (std::make_index_sequence<field_count<S>>{});
   static_assert(
       settings_flags_are_free<S>(),
       "keel::settings: a settings field has the name of one of keel's own flags (--port, --threads, "
@@ -868,7 +876,7 @@ std::string app_help(std::string_view program, const settings_options& options =
           std::string text = f.description;
           if constexpr (detail::is_secret_setting<M>()) {
             text.append(text.empty() ? "" : " ").append("(secret)");
-          } else {
+          } else if constexpr (detail::settable<M>) {
             const std::string value = detail::format_value(boost::pfr::get<I>(defaults));
             if (value != "\"\"" && value != "(unset)" && value != "false")
               text.append(text.empty() ? "" : " ").append("(default ").append(value).append(")");

@@ -362,7 +362,7 @@ std::string app_help(std::string_view program, const settings_options& options =
           std::string text = f.description;
           if constexpr (detail::is_secret_setting<M>()) {
             text.append(text.empty() ? "" : " ").append("(secret)");
-          } else {
+          } else if constexpr (detail::settable<M>) {
             const std::string value = detail::format_value(boost::pfr::get<I>(defaults));
             if (value != "\"\"" && value != "(unset)" && value != "false")
               text.append(text.empty() ? "" : " ").append("(default ").append(value).append(")");

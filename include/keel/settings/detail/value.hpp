@@ -165,7 +165,7 @@ std::string format_value(const T& value) {
 }
 
 // The rules of keel::validated fields (inside optionals and secrets too): "" or the first broken rule.
-template <settable T>
+template <class T>  // unconstrained: an unsettable field has its one static_assert, not another error here
 std::string_view check_value(const T& value) {
   if constexpr (is_validated_setting<T>)
     return value.check();
