@@ -5,16 +5,20 @@
 
 #include "keel/json.hpp"
 #include "keel/router/router.hpp"
+#include "keel/sql/database.hpp"
+#include "keel/sql/migrate.hpp"
 
 #include "support/env_guard.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -106,7 +110,7 @@ TEST_CASE("settings: file < env < flag, each field on its own", "[settings]") {
   CHECK(cli.settings.origins == std::vector<std::string>{"a.example", "b.example"});
   CHECK(cli.settings.upload_dir == "/srv/up");
   CHECK(cli.settings.format == log_format::json);  // enums by name
-  CHECK(cli.config.port == 9000);  // keel's settings may be keys of the file too
+  CHECK(cli.config.port == 9000);                  // keel's settings may be keys of the file too
   CHECK(cli.sources[0] == "file " + file.path + " db_url");
   CHECK(cli.sources[1] == "env APP_POOL");
   CHECK(cli.sources[4] == "--level");
@@ -288,4 +292,64 @@ TEST_CASE("settings: routes_text lists method, path template and summary", "[set
         "GET     /items/{id}  One item\n"
         "GET     /health\n"
         "HEAD    /health\n");
+}
+
+namespace {
+
+// What `f` prints to stdout (fd 1 pointed at a temporary file meanwhile).
+template <class F>
+std::string stdout_of(F&& f) {
+  temp_file out("");
+  std::fflush(stdout);
+  const int saved = ::dup(1);
+  const int fd = ::open(out.path.c_str(), O_WRONLY | O_TRUNC);
+  ::dup2(fd, 1);
+  ::close(fd);
+  f();
+  std::fflush(stdout);
+  ::dup2(saved, 1);
+  ::close(saved);
+  std::ifstream in(out.path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+constexpr keel::sql::migration item_migrations[] = {
+    {1, "create item", "CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"},
+    {2, "item price", "ALTER TABLE item ADD COLUMN price INTEGER"},
+};
+
+}  // namespace
+
+TEST_CASE("settings: migrate status and up through run_command", "[settings]") {
+  temp_file database_file("");
+  keel::db db{"sqlite:" + database_file.path};
+  const keel::command_options options{.openapi = {}, .migrate = [&db](std::string_view action) {
+                                        return keel::sql::run_migrate_command(db, item_migrations, action);
+                                      }};
+  auto router = keel::router{keel::get<"/items/{id}">(&get_item)};
+  const auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), "app");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    auto cli = keel::parse_app_command_line_or_throw<app_settings>(static_cast<int>(args.size()), argv.data(),
+                                                                   {.migrations = true});
+    std::optional<int> status;
+    std::string out = stdout_of([&] { status = keel::run_command(cli, router, options); });
+    REQUIRE(status == 0);
+    return out;
+  };
+  CHECK(run({"migrate", "status"}) ==
+        "     1  pending   create item\n"
+        "     2  pending   item price\n"
+        "keel: 0 applied, 2 pending\n");
+  CHECK(run({"migrate"}) == "keel: 2 migration(s) applied, 0 already applied\n");
+  CHECK(run({"migrate", "up"}) == "keel: 0 migration(s) applied, 2 already applied\n");
+  CHECK(run({"migrate", "status"}) ==
+        "     1  applied   create item\n"
+        "     2  applied   item price\n"
+        "keel: 2 applied, 0 pending\n");
+  CHECK_THAT(run({"openapi"}), Catch::StartsWith("{\"openapi\":\"3.1.0\"") && Catch::Contains("/items/{id}"));
+  CHECK(run({"routes"}) == "GET     /items/{id}\n");
+  auto serve = parse({});
+  CHECK_FALSE(keel::run_command(serve, router, options).has_value());  // the caller serves
 }
