@@ -23,7 +23,7 @@
 // --- command line (keel/settings.hpp): settings, commands and --help --------------------------------------
 // `site --help`, `site routes`, `site config` (the effective settings), `site openapi`; settings come from
 // the flags, SITE_<NAME> variables (SITE_ROOT) or --config FILE, and keel's own flags from the same line.
-namespace {
+namespace site {  // named: field names are reflected from structs with linkage
 
 struct site_settings {
   std::string root = ".";
@@ -42,11 +42,11 @@ struct site_settings {
                                                                                        {"upload_dir", "DIR"}};
 };
 
-}  // namespace
+}  // namespace site
 // --- end of the command line block ------------------------------------------------------------------------
 
 int main(int argc, char** argv) {
-  const auto cli = keel::parse_app_command_line<site_settings>(
+  const auto cli = keel::parse_app_command_line<site::site_settings>(
       argc, argv, {.env_prefix = "SITE_", .about = "A static site with compression.", .migrations = false});
   const std::string& root = cli.settings.root;
 

@@ -26,7 +26,7 @@
 using keel_test::env_guard;
 using namespace std::chrono_literals;
 
-namespace {
+namespace settings_test {
 
 enum class log_format { text, json };
 
@@ -49,13 +49,18 @@ struct app_settings {
   static constexpr std::pair<std::string_view, std::string_view> keel_value_names[] = {{"db_url", "URL"}};
 };
 
-keel::app_command_line<app_settings> parse(std::vector<std::string> args, std::string_view prefix = "APP_") {
+// parse_app_command_line_or_throw<S> on "app" followed by `args`.
+template <class S = app_settings>
+keel::app_command_line<S> parse_as(std::vector<std::string> args, const keel::settings_options& options) {
   args.insert(args.begin(), "app");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  return keel::parse_app_command_line_or_throw<app_settings>(static_cast<int>(args.size()), argv.data(),
-                                                             {.env_prefix = prefix});
+  return keel::parse_app_command_line_or_throw<S>(static_cast<int>(args.size()), argv.data(), options);
+}
+
+keel::app_command_line<app_settings> parse(std::vector<std::string> args, std::string_view prefix = "APP_") {
+  return parse_as(std::move(args), {.env_prefix = prefix});
 }
 
 std::vector<std::string> problems_of(std::vector<std::string> args) {
@@ -82,7 +87,10 @@ struct temp_file {
   ~temp_file() { std::remove(path.c_str()); }
 };
 
-}  // namespace
+}  // namespace settings_test
+
+// Named, not anonymous: clang 16 reads field names only from structs with linkage.
+using namespace settings_test;
 
 TEST_CASE("settings: the struct's initialisers are the defaults", "[settings]") {
   auto cli = parse({});
@@ -145,17 +153,14 @@ TEST_CASE("settings: every bad setting is named at once, with its source", "[set
   CHECK(problems == expected);
 }
 
-namespace {
+namespace settings_test {
 struct broken_default_settings {
   keel::range<int, 1, 5> level = 0;
 };
-}  // namespace
+}  // namespace settings_test
 
 TEST_CASE("settings: a broken default is reported as the default", "[settings]") {
-  char name[] = "app";
-  char* argv[] = {name, nullptr};
-  CHECK_THROWS_WITH(keel::parse_app_command_line_or_throw<broken_default_settings>(1, argv),
-                    "level (default): must be between 1 and 5");
+  CHECK_THROWS_WITH(parse_as<broken_default_settings>({}, {}), "level (default): must be between 1 and 5");
   env_guard env{{"APP_DB_URL", ""}};
   CHECK(problems_of({}) == std::vector<std::string>{"env APP_DB_URL: must be an http or https URL"});
 }
@@ -224,18 +229,15 @@ TEST_CASE("settings: secrets are never printed", "[settings]") {
   CHECK(help.find("token for the upstream API (secret)") != std::string::npos);
 }
 
-namespace {
+namespace settings_test {
 struct secret_rules_settings {
   keel::secret<keel::text<12>> token = std::string("0123456789ab");
 };
-}  // namespace
+}  // namespace settings_test
 
 TEST_CASE("settings: a secret's rules are checked, its value not echoed", "[settings]") {
-  const std::vector<std::string> args = {"app", "--token", "short-one"};
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   try {
-    keel::parse_app_command_line_or_throw<secret_rules_settings>(3, argv.data());
+    parse_as<secret_rules_settings>({"--token", "short-one"}, {});
     FAIL("accepted a 9-character token");
   } catch (const keel::settings_error& e) {
     CHECK(e.problems == std::vector<std::string>{"--token: length must be at least 12"});
@@ -261,11 +263,7 @@ TEST_CASE("settings: --help lists commands, settings with defaults, and keel's f
 
 TEST_CASE("settings: commands and their arguments", "[settings]") {
   const auto run = [](std::vector<std::string> args) {
-    args.insert(args.begin(), "app");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    return keel::parse_app_command_line_or_throw<app_settings>(static_cast<int>(args.size()), argv.data(),
-                                                               {.migrations = true});
+    return parse_as(std::move(args), {.migrations = true});
   };
   CHECK(run({"--port", "81", "routes"}).command == "routes");
   CHECK(run({"routes", "--port", "81"}).config.port == 81);
@@ -275,12 +273,12 @@ TEST_CASE("settings: commands and their arguments", "[settings]") {
                     "unexpected argument 'down' after migrate (expected up or status)");
 }
 
-namespace {
+namespace settings_test {
 struct item {
   int id;
 };
 item get_item(int id) { return {id}; }
-}  // namespace
+}  // namespace settings_test
 
 TEST_CASE("settings: routes_text lists method, path template and summary", "[settings]") {
   auto api = keel::router{
@@ -294,7 +292,7 @@ TEST_CASE("settings: routes_text lists method, path template and summary", "[set
         "HEAD    /health\n");
 }
 
-namespace {
+namespace settings_test {
 
 // What `f` prints to stdout (fd 1 pointed at a temporary file meanwhile).
 template <class F>
@@ -318,7 +316,7 @@ constexpr keel::sql::migration item_migrations[] = {
     {2, "item price", "ALTER TABLE item ADD COLUMN price INTEGER"},
 };
 
-}  // namespace
+}  // namespace settings_test
 
 TEST_CASE("settings: migrate status and up through run_command", "[settings]") {
   temp_file database_file("");
@@ -328,11 +326,7 @@ TEST_CASE("settings: migrate status and up through run_command", "[settings]") {
                                       }};
   auto router = keel::router{keel::get<"/items/{id}">(&get_item)};
   const auto run = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), "app");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    auto cli = keel::parse_app_command_line_or_throw<app_settings>(static_cast<int>(args.size()), argv.data(),
-                                                                   {.migrations = true});
+    auto cli = parse_as(std::move(args), {.migrations = true});
     std::optional<int> status;
     std::string out = stdout_of([&] { status = keel::run_command(cli, router, options); });
     REQUIRE(status == 0);
