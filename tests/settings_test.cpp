@@ -268,6 +268,10 @@ TEST_CASE("settings: commands and their arguments", "[settings]") {
   CHECK(run({"--port", "81", "routes"}).command == "routes");
   CHECK(run({"routes", "--port", "81"}).config.port == 81);
   CHECK(run({"migrate"}).arguments == std::vector<std::string>{"up"});
+  env_guard env{{"KEEL_SERVER_HEADER", "from-env"}};
+  CHECK_FALSE(
+      run({"--no-server-header"}).config.server_header.has_value());  // the flag wins over the variable
+  CHECK(run({}).config.server_header == "from-env");
   CHECK(run({"migrate", "status"}).arguments == std::vector<std::string>{"status"});
   CHECK_THROWS_WITH(run({"migrate", "down"}),
                     "unexpected argument 'down' after migrate (expected up or status)");

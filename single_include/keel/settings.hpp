@@ -733,17 +733,17 @@ app_command_line<Settings> parse_app_command_line_or_throw(int argc, char** argv
     const auto [key, inline_value] = detail::split_flag(arg);
     const std::string flag = "--" + std::string(key);
     const std::optional<std::size_t> field = detail::field_by_flag<Settings>(key);
-    const bool is_switch = key == "no-server-header" || (field && detail::field_is_switch<Settings>(*field));
+    const bool is_switch = field && detail::field_is_switch<Settings>(*field);
     if (!field && key != "config" && key != "no-server-header" && !detail::is_setting(key)) {
       problems.push_back(detail::unknown_flag_message(key, app_flags));
       if (!inline_value && i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("-")) ++i;  // its value
       continue;
     }
-    if (key == "no-server-header") {
+    if (key == "no-server-header") {  // a flag: applied after the file and KEEL_SERVER_HEADER, as "" would be
       if (inline_value)
         problems.push_back(flag + " takes no value");
       else
-        out.config.server_header.reset();
+        flags.push_back({"server-header", "", std::nullopt});
       continue;
     }
     std::string value;
