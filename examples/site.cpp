@@ -10,10 +10,12 @@
 // the file to clients that accept them, without compressing per request.
 #include <keel.hpp>
 #include <keel/compress.hpp>
+#include <keel/json.hpp>
 #include <keel/settings.hpp>
 
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -29,14 +31,14 @@ struct site_settings {
   std::string root = ".";
   bool spa = false;
   bool io_on_reactor = false;
-  std::optional<std::string> upload_dir;  // POST /upload stores files here when set
+  std::optional<std::string> upload_dir;  // POST /upload keeps files here (unset: $TMPDIR or /tmp)
 
   static constexpr std::pair<std::string_view, std::string_view> keel_field_descriptions[] = {
       {"root", "directory to serve"},
       {"spa", "serve index.html for unknown paths without an extension"},
       {"io_on_reactor",
        "open and stat files on the reactor thread, not the worker pool (small hot local sites)"},
-      {"upload_dir", "directory POST /upload stores files in (no uploads when unset)"},
+      {"upload_dir", "where POST /upload keeps files (default $TMPDIR or /tmp)"},
   };
   static constexpr std::pair<std::string_view, std::string_view> keel_value_names[] = {{"root", "DIR"},
                                                                                        {"upload_dir", "DIR"}};
@@ -44,6 +46,35 @@ struct site_settings {
 
 }  // namespace site
 // --- end of the command line block ------------------------------------------------------------------------
+
+// --- multipart uploads: POST /upload (fields `title`, 1..100 characters, and `file`, at most 50 MiB) -------
+//   curl -F title=Holiday -F file=@photo.jpg http://127.0.0.1:8080/upload
+//   -> 201 {"title":"Holiday","filename":"photo.jpg","bytes":123456,"sha256":"..."}
+// The file streams to --upload-dir (default $TMPDIR or /tmp) under a fresh keel-upload-XXXXXX name, hashed on
+// the way; the client's file name is only reported back, sanitized. A failed upload leaves no file behind.
+namespace site_upload {
+constexpr std::uint64_t max_file_bytes = std::uint64_t{50} << 20;
+struct upload_form {
+  keel::text<1, 100> title;
+  keel::upload file;
+  static constexpr auto keel_multipart_limits =
+      keel::multipart_limits{}.file_bytes(max_file_bytes).parts(8).hash();
+};
+struct uploaded {
+  std::string title;
+  std::string filename;
+  std::uint64_t bytes = 0;
+  std::string sha256;
+};
+inline auto route() {
+  return keel::post<"/upload">([](keel::multipart<upload_form> form) -> keel::task<keel::created<uploaded>> {
+           co_return keel::created<uploaded>{
+               {std::string(*form->title), form->file.filename, form->file.size, form->file.sha256}};
+         })
+      .body_limit(max_file_bytes + 64 * 1024);  // the file and the form's other bytes
+}
+}  // namespace site_upload
+// --- end of multipart uploads
 
 int main(int argc, char** argv) {
   const auto cli = keel::parse_app_command_line<site::site_settings>(
@@ -67,12 +98,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "site: --root %s is not a directory\n", root.c_str());
     return 2;
   }
+  keel::temp_dir_sink upload_sink{cli.settings.upload_dir.value_or("")};  // multipart uploads
+  if (struct stat st{};
+      !upload_sink.dir.empty() && (::stat(upload_sink.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+    std::fprintf(stderr, "site: --upload-dir %s is not a directory\n", upload_sink.dir.c_str());
+    return 2;
+  }
   auto api = keel::router{
       // Operational endpoints go here, before the catch-all mount (literal routes win over it anyway):
       //   multipart uploads (POST /upload), GET /metrics, GET /healthz, GET /readyz.
+      site_upload::route(),
       keel::static_files<"/">(root, std::move(files)),
   };
   if (auto status = keel::run_command(cli, api, {.openapi = {.title = "site", .version = "1.0.0"}}))
     return *status;
-  keel::app{std::move(api)}.use(keel::compress{}, keel::decompress_requests{}).serve(cli.config);
+  keel::app{std::move(api)}
+      .use(keel::compress{}, keel::decompress_requests{})
+      .provide(upload_sink)  // multipart uploads: where files go
+      .serve(cli.config);
 }
