@@ -7559,10 +7559,33 @@ class connection final : public connection_base {
           read_deadline_set_ = false;
           disarm();
           ++refs_;  // the pending async handler's reference, dropped in resume()
+          if constexpr (!is_tls_stream<Stream>) watch_peer();
           return;
       }
     }
     finish();
+  }
+
+  // While a handler streams a response nobody reads the socket: a client that left (an EventSource closed,
+  // a download cancelled) would only be noticed by a later write. A readiness wait notices its FIN at once
+  // and closes, so the handler's next write or wait ends (keel::stream_closed). Bytes instead of a FIN (a
+  // pipelined request) end the watch: they are read after the stream. Plain TCP only: under TLS a close
+  // is a record, not a FIN.
+  void watch_peer() {
+    if constexpr (requires { session_->streaming_response(); }) {
+      if (peer_watched_ || closed_ || session_ == nullptr || !session_->streaming_response()) return;
+    } else {
+      return;
+    }
+    peer_watched_ = true;
+    stream_.async_wait(asio::socket_base::wait_read, [self = ref(this)](const std::error_code& ec) {
+      self->peer_watched_ = false;
+      if (ec || self->closed_) return;
+      char byte;
+      const auto n = ::recv(self->stream_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        self->close_socket();
+    });
   }
 
   static void resume_thunk(void* self) { static_cast<connection*>(self)->on_resume(); }
@@ -7948,6 +7971,7 @@ class connection final : public connection_base {
   bool close_after_write_ = false;
   bool resumed_early_ = false;
   bool resume_queued_ = false;  // an after_wait is queued for the current wait
+  bool peer_watched_ = false;   // watch_peer's readiness wait is pending
   bool closed_ = false;
   bool dropped_ = false;
   bool park_armed_ = false;  // the deadline is park_after's, not the idle timeout's
@@ -8596,6 +8620,7 @@ struct stream_channel {
   bool chunked = false;            // pieces are framed as chunks
   bool body_allowed = true;        // false for HEAD, 204 and 304: pieces are dropped
   bool broken = false;             // the connection is gone: every write fails
+  bool stopping = false;           // the server is shutting down: a long stream should end soon
   std::uint64_t declared_length = unknown_length;  // set_length() before the first write
   std::uint64_t sent_length = 0;                   // body bytes produced so far
   std::size_t high_water = 64 * 1024;              // pending's bound before a writer waits
@@ -9955,7 +9980,13 @@ class http_session {
   bool handler_running() const noexcept { return state_ == state::waiting; }
 
   // Graceful shutdown: the request being served is answered with Connection: close, then the session ends.
-  void request_close() noexcept { close_requested_ = true; }
+  void request_close() noexcept {
+    close_requested_ = true;
+    channel_.stopping = true;  // a streaming handler sees stream_writer::stopping()
+  }
+  // Whether a handler is in flight with a response stream already started (the connection then watches for
+  // the peer going away, since nobody reads from it).
+  bool streaming_response() const noexcept { return state_ == state::waiting && channel_.started; }
 
   // The transport is gone (the peer left, a write failed or timed out, a forced shutdown): a handler parked
   // in a stream write or body read resumes with keel::stream_closed, and later ones fail at once.
@@ -10035,7 +10066,7 @@ class http_session {
     processing_ = close_after_write_ = close_requested_ = sendfile_ok_ = stream_close_ = false;
     channel_.reset_response();
     channel_.reset_body();
-    channel_.broken = false;
+    channel_.broken = channel_.stopping = false;
     if (channel_.pending.capacity() > keep_output_capacity) channel_.pending.release();
     body_start_ = body_pos_ = 0;
     file_.reset();
@@ -11348,6 +11379,9 @@ class stream_writer {
   bool started() const noexcept { return channel_->started; }
   // Whether the connection is gone: every write would throw keel::stream_closed.
   bool closed() const noexcept { return channel_->broken; }
+  // Whether the server is shutting down (graceful stop): an endless stream (events, a feed) should end now;
+  // the connection closes after it.
+  bool stopping() const noexcept { return channel_->stopping; }
 
   // co_await out.write(bytes): copies `bytes` into the connection's buffer, suspending while it is full.
   // `bytes` must stay valid until the co_await completes (it does, as an argument of the expression).
