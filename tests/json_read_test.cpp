@@ -96,10 +96,19 @@ bool same(const article& a, const article& b) {
          a.featured == b.featured && a.created_at == b.created_at;
 }
 
+// A DTO without fields (a job or an event with no payload) reads, with -Werror on (no unused parameters).
+struct no_fields {};
+
 }  // namespace json_read_test
 
 using namespace json_read_test;
 using keel::json_io::read;
+
+TEST_CASE("a DTO without fields reads {} and refuses other shapes", "[json]") {
+  CHECK(read<json_read_test::no_fields>(std::string_view("{}")).ok());
+  CHECK(read<json_read_test::no_fields>(std::string_view(R"({"extra":1})")).ok());  // unknown fields: ignored
+  CHECK_FALSE(read<json_read_test::no_fields>(std::string_view("[]")).ok());
+}
 
 TEST_CASE("a DTO round-trips through write and read", "[json]") {
   article original = sample_article();

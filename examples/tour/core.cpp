@@ -2,8 +2,10 @@
 // scripts/doc-snippets (the doc_snippets test) checks that they are equal. Not a program to run: the build
 // only proves that what the README shows compiles.
 #include <keel.hpp>
+#include <keel/jobs.hpp>
 #include <keel/json.hpp>
 #include <keel/offload.hpp>
+#include <keel/settings.hpp>
 #include <keel/sql.hpp>
 #include <keel/test_client.hpp>
 
@@ -136,5 +138,64 @@ namespace testing {
   return ok && p.status == 200 && me.status == 404 && f.status == 404 && !raw.empty();
 }
 }  // namespace testing
+
+// --- Background jobs
+namespace background {
+struct nightly_report {
+  static constexpr std::string_view keel_job = "nightly_report";
+};
+keel::task<void> send_welcome(std::int64_t) { co_return; }
+// snippet: jobs
+struct welcome_email {
+  static constexpr std::string_view keel_job = "welcome_email";  // the name stored with each job
+  std::int64_t user_id = 0;
+};
+
+// In a handler: the user and the job are stored together, or neither.
+keel::task<void> sign_up(keel::db& db, keel::jobs::queue& jobs, std::string email) {
+  auto tx = co_await db.begin();
+  auto id = co_await tx.query_one<std::int64_t>("INSERT INTO users (email) VALUES (?) RETURNING id", email);
+  welcome_email mail{*id};
+  co_await jobs.enqueue(tx, mail);  // rolled back with tx, or committed with it
+  co_await tx.commit();
+}
+
+void serve(keel::db& db, const keel::server_config& cfg) {
+  keel::jobs::queue jobs{db};  // creates keel_jobs (a migration)
+  jobs.handle<welcome_email>([](const welcome_email& m, keel::jobs::context&) -> keel::task<void> {
+    co_await send_welcome(m.user_id);  // or return void: runs on the worker pool
+  });
+  jobs.handle<nightly_report>([](const nightly_report&, keel::jobs::context&) {});
+  jobs.schedule("nightly", "0 3 * * *", nightly_report{});  // 5-field cron, UTC
+  auto api = keel::router{keel::get<"/">([] { return "hi"; })};
+  keel::app{std::move(api)}
+      .provide(db, jobs)
+      .spawn([&](keel::background& bg) { return jobs.run(bg); })
+      .serve(cfg);
+}
+// end snippet: jobs
+}  // namespace background
+
+// --- Configuration and CLI
+namespace configuration {
+// snippet: settings
+struct settings {
+  std::string root = ".";
+  keel::range<int, 1, 64> pool = 8;
+  keel::secret<std::string> api_token;
+  std::optional<std::string> upload_dir;
+  static constexpr std::pair<std::string_view, std::string_view> keel_field_descriptions[] = {
+      {"root", "directory to serve"}};
+};
+
+int main(int argc, char** argv) {
+  auto cli = keel::parse_app_command_line<settings>(argc, argv, {.env_prefix = "APP_"});
+  auto api = keel::router{keel::get<"/">([] { return "hi"; })};
+  if (auto status = keel::run_command(cli, api)) return *status;  // routes, openapi, config, migrate
+  keel::app{std::move(api)}.serve(cli.config);
+  return 0;
+}
+// end snippet: settings
+}  // namespace configuration
 
 }  // namespace tour
