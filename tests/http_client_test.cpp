@@ -1,0 +1,320 @@
+// keel::http_client against keel's own server, in-process over real sockets on 127.0.0.1: keep-alive reuse,
+// Content-Length and chunked bodies, JSON DTOs both ways, redirects (limit, method change, credentials
+// dropped across origins), timeouts, and the response parser on heads a raw socket server sends.
+#include "keel/http_client.hpp"
+
+#include "keel/app.hpp"
+#include "keel/extractors/header.hpp"
+#include "keel/json.hpp"
+#include "keel/offload.hpp"
+#include "keel/server/server.hpp"
+#include "keel/stream.hpp"
+#include "support/http_client_run.hpp"
+#include "support/local_server.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+
+using namespace std::chrono_literals;
+using keel_test::run_task;
+
+namespace http_client_test {
+
+struct item {
+  std::string name;
+  int count = 0;
+  std::vector<std::string> tags;
+};
+
+auto make_app(int* other_port) {
+  return keel::app{keel::router{
+      keel::get<"/hello">([] { return "hello"; }),
+      keel::post<"/double">([](keel::json<item> in) {
+        item out = *in;
+        out.count *= 2;
+        out.tags.push_back("seen");
+        return out;
+      }),
+      keel::get<"/stream">([](keel::stream_writer out) -> keel::task<> {
+        for (int i = 0; i < 200; ++i) co_await out.write("line " + std::to_string(i) + "\n");
+      }),
+      keel::get<"/big">([] { return std::string(3 * 1024 * 1024 + 7, 'b'); }),
+      keel::get<"/auth">([](keel::header<"Authorization", std::optional<std::string>> auth) {
+        return auth->value_or("none");
+      }),
+      keel::get<"/r1">([] {
+        keel::response r(keel::http::status::found);
+        r.header("Location", "/r2?x=1");
+        return r;
+      }),
+      keel::get<"/r2">([] {
+        keel::response r(keel::http::status::temporary_redirect);
+        r.header("Location", "hello");
+        return r;
+      }),
+      keel::get<"/loop">([] {
+        keel::response r(keel::http::status::found);
+        r.header("Location", "/loop");
+        return r;
+      }),
+      keel::post<"/post-redirect">([] {
+        keel::response r(keel::http::status::see_other);
+        r.header("Location", "/method");
+        return r;
+      }),
+      keel::get<"/method">([] { return "GET"; }),
+      keel::get<"/cross">([other_port] {
+        keel::response r(keel::http::status::found);
+        r.header("Location", "http://localhost:" + std::to_string(*other_port) + "/auth");
+        return r;
+      }),
+      keel::get<"/same">([] {
+        keel::response r(keel::http::status::found);
+        r.header("Location", "/auth");
+        return r;
+      }),
+      keel::get<"/slow">([]() -> keel::task<std::string> {
+        co_await keel::sleep_for(3s);
+        co_return "late";
+      }),
+  }};
+}
+using app_type = decltype(make_app(nullptr));
+
+struct servers {
+  int other_port = 0;
+  app_type app = make_app(&other_port);
+  app_type other_app = make_app(&other_port);
+  keel::detail::server<app_type> server{app, keel_test::local_config()};
+  keel::detail::server<app_type> other{other_app, keel_test::local_config()};
+  std::string base;
+  servers() {
+    base = "http://127.0.0.1:" + std::to_string(server.start());
+    other_port = other.start();
+  }
+};
+
+}  // namespace http_client_test
+
+using namespace http_client_test;
+
+TEST_CASE("GETs reuse one kept-alive connection", "[http_client]") {
+  servers s;
+  asio::io_context io;
+  keel::http_client client(io);
+  for (int i = 0; i < 5; ++i) {
+    const keel::client_response r = run_task(io, client.get(s.base + "/hello"));
+    CHECK(r.status == 200);
+    CHECK(r.body == "hello");
+    CHECK(r.header("content-type").find("text/plain") == 0);
+  }
+  CHECK(client.connections_opened() == 1);
+  CHECK(client.idle_connections() == 1);
+
+  SECTION("a 404 is a response, not an error") {
+    const keel::client_response r = run_task(io, client.get(s.base + "/nope"));
+    CHECK(r.status == 404);
+    CHECK(r.body.find("\"error\"") != std::string::npos);
+    CHECK(client.connections_opened() == 1);
+  }
+}
+
+TEST_CASE("concurrent requests on one client open a connection each and pool them", "[http_client]") {
+  servers s;
+  asio::io_context io;
+  keel::http_client client(io);
+  int done = 0;
+  for (int i = 0; i < 4; ++i)
+    keel::detail::start_detached(client.get(s.base + "/stream"),
+                                 [&](keel::detail::task_result<keel::client_response>&& r) {
+                                   REQUIRE(!r.exception);
+                                   CHECK(r.value->body.size() > 1000);
+                                   ++done;
+                                 });
+  while (done < 4) io.run_one();
+  CHECK(client.connections_opened() == 4);
+  CHECK(client.idle_connections() == 4);
+}
+
+TEST_CASE("chunked and large Content-Length bodies arrive whole", "[http_client]") {
+  servers s;
+  asio::io_context io;
+  keel::http_client client(io);
+  const keel::client_response chunked = run_task(io, client.get(s.base + "/stream"));
+  CHECK(chunked.header("Transfer-Encoding") == "chunked");
+  std::string expected;
+  for (int i = 0; i < 200; ++i) expected += "line " + std::to_string(i) + "\n";
+  CHECK(chunked.body == expected);
+  const keel::client_response big = run_task(io, client.get(s.base + "/big"));
+  CHECK(big.body.size() == 3 * 1024 * 1024 + 7);
+  CHECK(big.body.find_first_not_of('b') == std::string::npos);
+  CHECK(client.connections_opened() == 1);
+
+  SECTION("over max_response_bytes fails") {
+    keel::client_options small;
+    small.max_response_bytes = 1024;
+    keel::http_client limited(io, small);
+    CHECK_THROWS_WITH(run_task(io, limited.get(s.base + "/big")), Catch::Contains("max_response_bytes"));
+    CHECK_THROWS_WITH(run_task(io, limited.get(s.base + "/stream")), Catch::Contains("max_response_bytes"));
+  }
+}
+
+TEST_CASE("JSON DTOs both ways", "[http_client][json]") {
+  servers s;
+  asio::io_context io;
+  keel::http_client client(io);
+  const item sent{"widget", 21, {"a"}};
+  const keel::client_response r = run_task(io, client.post_json(s.base + "/double", sent));
+  REQUIRE(r.status == 200);
+  const item back = r.json<item>();
+  CHECK(back.name == "widget");
+  CHECK(back.count == 42);
+  CHECK(back.tags == std::vector<std::string>{"a", "seen"});
+
+  SECTION("a body of the wrong shape names the field") {
+    keel::client_request bad;
+    bad.method = keel::http::method::post;
+    bad.url = s.base + "/double";
+    bad.json(sent);
+    const keel::client_response got = run_task(io, client.send(bad));
+    CHECK_THROWS_WITH(got.json<std::vector<int>>(), Catch::Contains("not the expected JSON"));
+  }
+  SECTION("the server's validation error comes back as a 4xx response") {
+    keel::client_request bad;
+    bad.method = keel::http::method::post;
+    bad.url = s.base + "/double";
+    bad.body = "{\"name\": 5}";
+    bad.header("Content-Type", "application/json");
+    const keel::client_response got = run_task(io, client.send(bad));
+    CHECK(got.status >= 400);
+    CHECK(got.status < 500);
+  }
+}
+
+TEST_CASE("redirects are followed only when asked, up to the limit", "[http_client][redirect]") {
+  servers s;
+  asio::io_context io;
+  keel::http_client client(io);
+  const keel::client_response plain = run_task(io, client.get(s.base + "/r1"));
+  CHECK(plain.status == 302);
+  CHECK(plain.header("Location") == "/r2?x=1");
+
+  keel::client_request follow;
+  follow.url = s.base + "/r1";
+  follow.max_redirects = 5;
+  const keel::client_response followed = run_task(io, client.send(follow));
+  CHECK(followed.status == 200);
+  CHECK(followed.body == "hello");
+  CHECK(followed.redirects == 2);
+  CHECK(followed.url == s.base + "/hello");
+
+  follow.url = s.base + "/loop";
+  try {
+    (void)run_task(io, client.send(follow));
+    FAIL("no error");
+  } catch (const keel::client_error& e) {
+    CHECK(e.kind() == keel::client_error_kind::too_many_redirects);
+  }
+
+  keel::client_request post;
+  post.method = keel::http::method::post;
+  post.url = s.base + "/post-redirect";
+  post.body = "payload";
+  post.max_redirects = 1;
+  const keel::client_response after_post = run_task(io, client.send(post));
+  CHECK(after_post.body == "GET");  // 303: continued as GET
+}
+
+TEST_CASE("Authorization is kept on the origin and dropped across origins", "[http_client][redirect]") {
+  servers s;
+  asio::io_context io;
+  keel::http_client client(io);
+  keel::client_request req;
+  req.url = s.base + "/same";
+  req.max_redirects = 2;
+  req.header("Authorization", "Bearer secret");
+  CHECK(run_task(io, client.send(req)).body == "Bearer secret");
+  req.url = s.base + "/cross";  // to localhost:<other port>
+  const keel::client_response crossed = run_task(io, client.send(req));
+  CHECK(crossed.url.find("http://localhost:") == 0);
+  CHECK(crossed.body == "none");
+}
+
+TEST_CASE("timeouts: read and total end the request with kind::timeout", "[http_client][timeout]") {
+  servers s;
+  asio::io_context io;
+  keel::client_options opts;
+  opts.timeout.read = 200ms;
+  keel::http_client client(io, opts);
+  try {
+    (void)run_task(io, client.get(s.base + "/slow"));
+    FAIL("no timeout");
+  } catch (const keel::client_error& e) {
+    CHECK(e.kind() == keel::client_error_kind::timeout);
+  }
+  // the timed-out connection was not pooled; the client still works
+  CHECK(run_task(io, client.get(s.base + "/hello")).body == "hello");
+
+  keel::client_options total;
+  total.timeout.total = 300ms;
+  keel::http_client bounded(io, total);
+  try {
+    (void)run_task(io, bounded.get(s.base + "/slow"));
+    FAIL("no timeout");
+  } catch (const keel::client_error& e) {
+    CHECK(e.kind() == keel::client_error_kind::timeout);
+  }
+}
+
+TEST_CASE("connection refused and bad URLs fail with their kind", "[http_client]") {
+  asio::io_context io;
+  keel::http_client client(io);
+  asio::ip::tcp::acceptor closed(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const auto port = closed.local_endpoint().port();
+  closed.close();
+  try {
+    (void)run_task(io, client.get("http://127.0.0.1:" + std::to_string(port) + "/"));
+    FAIL("connected");
+  } catch (const keel::client_error& e) {
+    CHECK(e.kind() == keel::client_error_kind::connect);
+  }
+  for (const char* bad : {"ftp://x/", "http://", "http://user@host/", "http://h:99999/", "no-scheme"}) {
+    try {
+      (void)run_task(io, client.get(bad));
+      FAIL(bad);
+    } catch (const keel::client_error& e) {
+      CHECK(e.kind() == keel::client_error_kind::invalid_url);
+    }
+  }
+}
+
+TEST_CASE("a stale pooled connection the server closed is replaced transparently", "[http_client]") {
+  servers s;
+  asio::io_context io;
+  keel::http_client client(io);
+  CHECK(run_task(io, client.get(s.base + "/hello")).body == "hello");
+  s.server.stop();  // closes the kept-alive connection
+  s.server.wait();
+  keel::detail::server<app_type> again(s.app, [&] {
+    auto cfg = keel_test::local_config();
+    cfg.port = static_cast<std::uint16_t>(std::stoi(s.base.substr(s.base.rfind(':') + 1)));
+    return cfg;
+  }());
+  again.start();
+  CHECK(run_task(io, client.get(s.base + "/hello")).body == "hello");
+  CHECK(client.connections_opened() == 2);
+}
+
+TEST_CASE("the client made on a reactor thread uses that reactor", "[http_client]") {
+  servers s;
+  asio::io_context io;
+  keel::detail::reactor_scope scope(io);
+  keel::http_client client;
+  CHECK(run_task(io, client.get(s.base + "/hello")).body == "hello");
+}
