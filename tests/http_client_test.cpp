@@ -318,3 +318,125 @@ TEST_CASE("the client made on a reactor thread uses that reactor", "[http_client
   keel::http_client client;
   CHECK(run_task(io, client.get(s.base + "/hello")).body == "hello");
 }
+
+namespace http_client_test {
+
+// A one-connection server on a thread: reads one request head, answers `response` (byte by byte when
+// `trickle`), then closes.
+struct raw_server {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor{io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+  std::thread thread;
+  explicit raw_server(std::string response, bool trickle = false) {
+    thread = std::thread([this, response = std::move(response), trickle] {
+      asio::ip::tcp::socket s(io);
+      acceptor.accept(s);
+      std::string in;
+      char buf[4096];
+      std::error_code ec;
+      while (in.find("\r\n\r\n") == std::string::npos) {
+        const std::size_t n = s.read_some(asio::buffer(buf), ec);
+        if (ec) return;
+        in.append(buf, n);
+      }
+      if (trickle) {
+        for (const char c : response) asio::write(s, asio::buffer(&c, 1), ec);
+      } else {
+        asio::write(s, asio::buffer(response), ec);
+      }
+      s.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+      while (!ec) s.read_some(asio::buffer(buf), ec);  // until the client closes
+    });
+  }
+  ~raw_server() { thread.join(); }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/";
+  }
+};
+
+keel::client_response raw_exchange(const std::string& response, bool trickle = false) {
+  raw_server server(response, trickle);
+  asio::io_context io;
+  keel::http_client client(io);
+  auto out = run_task(io, client.get(server.url()));
+  CHECK(client.idle_connections() ==
+        0);  // the server closed: nothing may be pooled... or it was not reusable
+  return out;
+}
+
+keel::client_error_kind raw_failure(const std::string& response) {
+  raw_server server(response);
+  asio::io_context io;
+  keel::http_client client(io);
+  try {
+    (void)run_task(io, client.get(server.url()));
+  } catch (const keel::client_error& e) {
+    return e.kind();
+  }
+  FAIL("no error for: " << response);
+  return keel::client_error_kind::connect;
+}
+
+}  // namespace http_client_test
+
+TEST_CASE("response framing from a raw server", "[http_client][parser]") {
+  SECTION("interim 100 Continue is skipped") {
+    const auto r = raw_exchange(
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+    CHECK(r.status == 200);
+    CHECK(r.body == "ok");
+  }
+  SECTION("HTTP/1.0 without a length reads until close") {
+    const auto r = raw_exchange("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end");
+    CHECK(r.body == "until the end");
+  }
+  SECTION("chunked with extensions and trailers, trickled one byte at a time") {
+    const auto r = raw_exchange(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3;ext=1\r\nabc\r\n"
+        "A\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n",
+        true);
+    CHECK(r.body == "abc0123456789");
+  }
+  SECTION("a status line without a reason") {
+    const auto r = raw_exchange("HTTP/1.1 204\r\nConnection: close\r\n\r\n");
+    CHECK(r.status == 204);
+    CHECK(r.body.empty());
+  }
+  SECTION("malformed responses are protocol errors") {
+    CHECK(raw_failure("HTTP/1.1 2x0 OK\r\n\r\n") == keel::client_error_kind::protocol);
+    CHECK(raw_failure("HTTP/1.1 200 OK\nContent-Length: 0\n\n") == keel::client_error_kind::protocol);
+    CHECK(raw_failure("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+          keel::client_error_kind::protocol);
+    CHECK(raw_failure("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc") ==
+          keel::client_error_kind::protocol);
+    CHECK(raw_failure("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n") ==
+          keel::client_error_kind::protocol);
+    CHECK(raw_failure("HTTP/1.1 200 OK\r\n Folded: x\r\n\r\n") == keel::client_error_kind::protocol);
+    CHECK(raw_failure("SMTP/1.1 200 OK\r\n\r\n") == keel::client_error_kind::protocol);
+    CHECK(raw_failure("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") ==
+          keel::client_error_kind::protocol);
+  }
+  SECTION("a body cut short is an error; no response at all is kind::closed") {
+    CHECK(raw_failure("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort") ==
+          keel::client_error_kind::protocol);
+    CHECK(raw_failure("") == keel::client_error_kind::closed);
+  }
+}
+
+TEST_CASE("response_parser gives the same answer for a head split anywhere", "[http_client][parser]") {
+  const std::string head =
+      "HTTP/1.1 301 Moved Permanently\r\nLocation: /x\r\nContent-Length: 0\r\nX-A:  spaced  \r\n\r\n";
+  const keel::http::response_parser parser;
+  keel::http::response_head whole;
+  const auto all = parser.parse(head.data(), head.size(), whole);
+  REQUIRE(all.status == keel::http::parse_status::complete);
+  CHECK(all.consumed == head.size());
+  CHECK(whole.status == 301);
+  CHECK(whole.reason == "Moved Permanently");
+  CHECK(whole.headers.get("x-a") == "spaced");
+  for (std::size_t cut = 0; cut < head.size(); ++cut) {
+    keel::http::response_head part;
+    CHECK(parser.parse(head.data(), cut, part).status == keel::http::parse_status::incomplete);
+  }
+  CHECK(keel::http::response_parser::framing(whole, false) == keel::http::response_framing::none);
+}

@@ -565,9 +565,9 @@ inline std::optional<client_url> resolve_location(const client_url& base, std::s
 // final `chunked` are errors (the client never guesses at framing).
 
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <string_view>
 
 namespace keel {
@@ -603,8 +603,8 @@ class response_parser {
     // --- status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
     constexpr std::string_view prefix = "HTTP/1.";
     if (size < prefix.size() + 5) {
-      if (std::string_view(data, size) != prefix.substr(0, std::min(size, prefix.size())))
-        return {parse_status::error};
+      const std::size_t have = std::min(size, prefix.size());
+      if (std::string_view(data, have) != prefix.substr(0, have)) return {parse_status::error};
       return incomplete;
     }
     if (std::string_view(data, prefix.size()) != prefix) return {parse_status::error};

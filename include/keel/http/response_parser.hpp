@@ -14,9 +14,9 @@
 #include "keel/http/parser.hpp"
 #include "keel/http/request.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <string_view>
 
 namespace keel {
@@ -52,8 +52,8 @@ class response_parser {
     // --- status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
     constexpr std::string_view prefix = "HTTP/1.";
     if (size < prefix.size() + 5) {
-      if (std::string_view(data, size) != prefix.substr(0, std::min(size, prefix.size())))
-        return {parse_status::error};
+      const std::size_t have = std::min(size, prefix.size());
+      if (std::string_view(data, have) != prefix.substr(0, have)) return {parse_status::error};
       return incomplete;
     }
     if (std::string_view(data, prefix.size()) != prefix) return {parse_status::error};
