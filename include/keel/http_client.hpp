@@ -65,7 +65,8 @@ class http_client {
     if (!url) throw client_error(client_error_kind::invalid_url, "keel: not an http(s) URL: " + request.url);
     const auto deadline = detail::client_clock::now() + options_.timeout.total;
     for (int redirects = 0;; ++redirects) {
-      client_response response = co_await exchange(*url, request, deadline);
+      task<client_response> exchanging = exchange(*url, request, deadline);
+      client_response response = co_await std::move(exchanging);
       const bool redirect = response.status == 301 || response.status == 302 || response.status == 303 ||
                             response.status == 307 || response.status == 308;
       const std::string_view location = response.header("Location");
