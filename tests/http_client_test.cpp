@@ -440,3 +440,30 @@ TEST_CASE("response_parser gives the same answer for a head split anywhere", "[h
   }
   CHECK(keel::http::response_parser::framing(whole, false) == keel::http::response_framing::none);
 }
+
+TEST_CASE("a handler awaits the client on its reactor thread (a proxying route)", "[http_client]") {
+  servers upstream;
+  const std::string target = upstream.base + "/double";
+  auto proxy_app = keel::app{keel::router{
+      keel::get<"/proxy">([target]() -> keel::task<std::string> {
+        thread_local keel::http_client client;  // this reactor thread's client
+        keel::client_request req;
+        req.method = keel::http::method::post;
+        req.url = target;
+        req.json(item{"via-proxy", 5, {}});
+        keel::task<keel::client_response> sending = client.send(std::move(req));
+        const keel::client_response r = co_await std::move(sending);
+        const item back = r.json<item>();
+        co_return back.name + ":" + std::to_string(back.count) + ":" +
+            std::to_string(client.connections_opened());
+      }),
+  }};
+  keel::detail::server<decltype(proxy_app)> proxy(proxy_app, keel_test::local_config());
+  const std::string base = "http://127.0.0.1:" + std::to_string(proxy.start());
+  asio::io_context io;
+  keel::http_client client(io);
+  CHECK(run_task(io, client.get(base + "/proxy")).body == "via-proxy:10:1");
+  CHECK(run_task(io, client.get(base + "/proxy")).body == "via-proxy:10:1");  // upstream connection reused
+  proxy.stop();
+  proxy.wait();
+}
