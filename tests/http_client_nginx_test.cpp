@@ -79,6 +79,7 @@ struct nginx_server {
         << "    location = /conn { default_type text/plain; return 200 "
            "'$connection:$connection_requests'; }\n"
         << "    location = /redirect { return 301 /plain; }\n"
+        << "    location = /sni { default_type text/plain; return 200 'sni=$ssl_server_name'; }\n"
         << "    location /chunked/ { sub_filter_types text/plain; sub_filter 'x' 'y';"
            " sub_filter_once off; }\n"
         << "    location /files/ { }\n  }\n}\n";
@@ -182,6 +183,7 @@ TEST_CASE("nginx over TLS with the test CA", "[http_client][nginx][tls]") {
   keel::http_client client(io, opts);
   const std::string base = "https://localhost:" + std::to_string(nginx.tls_port);
   CHECK(run_task(io, client.get(base + "/plain")).body == "Hello from nginx");
+  CHECK(run_task(io, client.get(base + "/sni")).body == "sni=localhost");  // the client sent SNI
   CHECK(run_task(io, client.get(base + "/files/big.bin")).body == nginx.big_file);
   CHECK(client.connections_opened() == 1);
   keel::http_client untrusting(io);
