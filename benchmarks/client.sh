@@ -16,10 +16,12 @@ Usage: benchmarks/client.sh [options]
   --requests N    requests per client run (default 20000)
   --build-dir D   where client_bench is built (default: build-bench; built there unless --no-build)
   --no-build      use the client_bench already built
+  --no-pin        no taskset: nginx and the client share both cores (on a loaded machine, pinning each to one
+                  busy core measures the scheduler more than the clients)
   --record        also append the table to benchmarks/RESULTS.md
 USAGE
 }
-runs=3 requests=20000 build=1 record=0
+runs=3 requests=20000 build=1 record=0 pin=1
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=$root/build-bench
 command_line="benchmarks/client.sh $*"
@@ -30,11 +32,14 @@ while (($#)); do
     --build-dir) build_dir=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --record) record=1; shift ;;
+    --no-pin) pin=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
 done
 PATH=$PATH:/usr/sbin:/sbin
+server_cpu=(taskset -c 0) client_cpu=(taskset -c 1)
+if ((!pin)); then server_cpu=() client_cpu=(); fi
 for t in nginx curl taskset python3; do
   command -v "$t" >/dev/null || { echo "client.sh: $t is missing (scripts/install-deps --bench)" >&2; exit 2; }
 done
@@ -51,7 +56,7 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 sed -e "s#@PREFIX@#$work#g" -e "s#@PORT@#$port#g" -e "s#@WORKERS@#1#g" -e "s#@MASTER@#off#g" \
   "$root/benchmarks/peers/nginx.conf.in" >"$work/nginx.conf"
-taskset -c 0 nginx -p "$work" -e "$work/error.log" -c "$work/nginx.conf" &
+"${server_cpu[@]}" nginx -p "$work" -e "$work/error.log" -c "$work/nginx.conf" &
 nginx_pid=$!
 trap 'kill $nginx_pid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
@@ -66,12 +71,12 @@ run_curl() {  # PARALLEL (0: sequential)
   local start end extra=()
   (($1 > 0)) && extra=(--parallel --parallel-max "$1")
   start=$(date +%s.%N)
-  taskset -c 1 curl -s --no-progress-meter --fail "${extra[@]}" -K "$work/urls.cfg" 2>/dev/null
+  "${client_cpu[@]}" curl -s --no-progress-meter --fail "${extra[@]}" -K "$work/urls.cfg" 2>/dev/null
   end=$(date +%s.%N)
   python3 -c "print(round($requests / ($end - $start)))"
 }
 run_keel() {  # CONCURRENCY
-  taskset -c 1 "$bench" "$url" "$requests" "$1" 13 | sed -n 's/.*rps=\([0-9]*\).*/\1/p'
+  "${client_cpu[@]}" "$bench" "$url" "$requests" "$1" 13 | sed -n 's/.*rps=\([0-9]*\).*/\1/p'
 }
 for ((r = 1; r <= runs; r++)); do
   results[keel-1]+="$(run_keel 1) "
@@ -97,7 +102,9 @@ if ((record)); then
     echo
     echo "### $(date -u '+%Y-%m-%d %H:%M UTC'): \`$command_line\`"
     echo
-    echo "nginx (one worker) on CPU 0, the client on CPU 1; $requests GETs of /plaintext per run; $(nproc) CPUs; load average at the end: $(cut -d" " -f1-3 /proc/loadavg)."
+    placement="nginx (one worker) on CPU 0, the client on CPU 1"
+    ((pin)) || placement="nginx (one worker) and the client unpinned, sharing both CPUs"
+    echo "$placement; $requests GETs of /plaintext per run; $(nproc) CPUs; load average at the end: $(cut -d" " -f1-3 /proc/loadavg)."
     echo
     echo "$table"
   } >>"$root/benchmarks/RESULTS.md"
