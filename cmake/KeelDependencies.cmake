@@ -9,6 +9,7 @@
 #   sql        keel/sql.hpp (SQLite engine)                      json + SQLite3
 #   postgres   keel/postgres.hpp, keel/sql/postgres.hpp          sql + libpq
 #   tls        keel/tls.hpp                                     core + OpenSSL 3
+#              (also keel/http_client.hpp, keel/webhook.hpp, keel/smtp.hpp: link tls + json; no library of their own)
 #   auth       keel/auth.hpp (Argon2id, JWT, sessions, ...)      json + OpenSSL 3 (libcrypto) + libsodium
 #   websocket  keel/websocket.hpp (RFC 6455, permessage-deflate) json + OpenSSL 3 (libcrypto: SHA-1) + zlib
 #

@@ -8843,6 +8843,7 @@ class request_parser {
 
  private:
   friend class body_decoder;
+  friend class response_parser;  // the HTTP client's status line + the same field-line rules
   enum class stage : std::uint8_t { head, fixed_body, chunked_body };
 
   struct progress_state {

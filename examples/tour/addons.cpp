@@ -2,6 +2,7 @@
 // blocks. Built where keel::compress (zlib, libbrotli) is.
 #include <keel.hpp>
 #include <keel/compress.hpp>
+#include <keel/http_client.hpp>
 #include <keel/hub.hpp>
 #include <keel/json.hpp>
 #include <keel/multipart.hpp>
@@ -75,5 +76,21 @@ auto api = keel::router{
 
 // end snippet: multipart
 }  // namespace uploads
+
+namespace outgoing {
+struct forecast {
+  std::string city;
+  double celsius = 0;
+};
+auto api = keel::router{
+    // snippet: http_client
+    keel::get<"/weather">([]() -> keel::task<forecast> {
+      thread_local keel::http_client client;  // per reactor thread; connections pooled per origin
+      keel::client_response r = co_await client.get("https://api.example.com/forecast?city=Bonn");
+      co_return r.json<forecast>();  // DTO through keel's JSON reader
+    }),
+    // end snippet: http_client
+};
+}  // namespace outgoing
 
 }  // namespace tour
