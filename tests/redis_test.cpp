@@ -9,6 +9,7 @@
 #include <asio/io_context.hpp>
 
 #include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -318,4 +319,40 @@ TEST_CASE("pub/sub: redis-server restarts on the same port, the subscriptions co
   CHECK(got[0] == "orders=one");
   CHECK(got[1] == "orders=two");
   CHECK(got[2] == "stock.apples=three");
+}
+
+TEST_CASE("a client on its own io_thread serves coroutines of another reactor, resuming them there",
+          "[redis][threads]") {
+  redis_server server;
+  redis::io_thread redis_io;
+  redis::client c(redis_io.context(), quick(server));
+  redis::subscriber sub(redis_io.context(), quick(server));
+  asio::io_context reactor;
+  const auto reactor_thread = std::this_thread::get_id();
+  bool all_here = true;
+  int finished = 0;
+  auto one = [](redis::client& c, int i, std::thread::id home, bool& all_here,
+                int& finished) -> keel::task<void> {
+    const std::string key = "t" + std::to_string(i);
+    co_await c.set(key, key);
+    all_here = all_here && std::this_thread::get_id() == home;
+    auto v = co_await c.get(key);
+    all_here = all_here && std::this_thread::get_id() == home && v == std::optional<std::string>(key);
+    ++finished;
+  };
+  run_on(reactor,
+         [](redis::client& c, redis::subscriber& sub, auto one, std::thread::id home, bool& all_here,
+            int& finished) -> keel::task<void> {
+           for (int i = 0; i < 200; ++i)
+             keel::detail::start_detached(one(c, i, home, all_here, finished), [](auto&&) {});
+           while (finished < 200) co_await keel::sleep_for(5ms);
+           co_await sub.subscribe("x");
+           all_here = all_here && std::this_thread::get_id() == home;
+           co_await c.publish("x", "across threads");
+           redis::message m = co_await sub.next();
+           all_here = all_here && std::this_thread::get_id() == home;
+           CHECK(m.payload == "across threads");
+         }(c, sub, one, reactor_thread, all_here, finished));
+  CHECK(finished == 200);
+  CHECK(all_here);
 }

@@ -6,5 +6,6 @@
 
 #include "keel/redis/client.hpp"
 #include "keel/redis/config.hpp"
+#include "keel/redis/io_thread.hpp"
 #include "keel/redis/reply.hpp"
 #include "keel/redis/subscriber.hpp"
