@@ -5,6 +5,7 @@
 #include "keel/server/reactor.hpp"
 #include "keel/task.hpp"
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 
 #include <chrono>
@@ -24,6 +25,8 @@ T run_on(asio::io_context& io, keel::task<T> t, std::chrono::seconds limit = std
   });
   const auto give_up = std::chrono::steady_clock::now() + limit;
   io.restart();
+  // Kept running while the task waits for work posted from other threads.
+  auto work = asio::make_work_guard(io);
   while (!done && std::chrono::steady_clock::now() < give_up) io.run_one_for(std::chrono::milliseconds(50));
   if (!done) throw std::runtime_error("run_on: the task did not finish in time");
   if (out.exception) std::rethrow_exception(out.exception);

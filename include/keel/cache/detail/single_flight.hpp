@@ -5,6 +5,7 @@
 #include "keel/config.hpp"
 #include "keel/server/reactor.hpp"
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 
@@ -12,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,6 +29,8 @@ struct flight {
   struct follower {
     std::coroutine_handle<> handle;
     asio::io_context* home = nullptr;
+    // Keeps home's run() from returning while the follower waits (a shutdown cannot strand it).
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   };
   std::vector<follower> followers;
   bool done = false;
@@ -61,9 +65,9 @@ class single_flight {
       followers = std::move(f->followers);
     }
     asio::io_context* here = ::keel::detail::current_reactor();
-    for (const flight::follower& w : followers) {
+    for (flight::follower& w : followers) {
       if (w.home != nullptr && w.home != here) {
-        asio::post(*w.home, [h = w.handle] { h.resume(); });
+        asio::post(*w.home, [h = w.handle, work = std::move(w.work)] { h.resume(); });
       } else {
         w.handle.resume();
       }
@@ -78,7 +82,9 @@ class single_flight {
     bool await_suspend(std::coroutine_handle<> h) {
       std::lock_guard lock(owner->mutex_);
       if (f->done) return false;
-      f->followers.push_back(flight::follower{h, ::keel::detail::current_reactor()});
+      asio::io_context* home = ::keel::detail::current_reactor();
+      f->followers.push_back(flight::follower{h, home, std::nullopt});
+      if (home != nullptr) f->followers.back().work.emplace(home->get_executor());
       return true;
     }
     const flight& await_resume() const {

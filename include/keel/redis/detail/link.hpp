@@ -11,6 +11,7 @@
 
 #include <asio/connect.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
@@ -25,6 +26,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -51,6 +53,9 @@ using clock = std::chrono::steady_clock;
 struct waiter {
   std::coroutine_handle<> handle;
   asio::io_context* home = nullptr;  // the reactor to resume on (nullptr or the link's own: resume inline)
+  // Keeps `home`'s run() from returning while the waiter is out on the link's thread (as keel::offload does),
+  // so a shutdown cannot strand the coroutine.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> home_work;
   std::exception_ptr error;
   std::string request;       // encoded command(s)
   std::size_t expected = 1;  // replies it takes (a batch: one per command)
@@ -109,6 +114,7 @@ class link : public std::enable_shared_from_this<link> {
       accept(*this, w);
       return true;
     }
+    if (w->home != nullptr) w->home_work.emplace(w->home->get_executor());
     asio::post(io_, [self = shared_from_this(), w, accept] {
       if (self->closed_) return self->fail(w, "redis: client closed");
       accept(*self, w);
@@ -400,7 +406,9 @@ class link : public std::enable_shared_from_this<link> {
 
   void finish(waiter* w) {
     if (w->home != nullptr && w->home != &io_) {
-      asio::post(*w->home, [h = w->handle] { h.resume(); });
+      auto work = std::move(w->home_work);
+      w->home_work.reset();
+      asio::post(*w->home, [h = w->handle, work = std::move(work)] { h.resume(); });
     } else {
       w->handle.resume();
     }
@@ -496,7 +504,10 @@ class link : public std::enable_shared_from_this<link> {
     // Resumed later, never inside the call that closed (which may be a destructor).
     for (waiter* w : all) {
       w->error = std::make_exception_ptr(error("redis: client closed"));
-      asio::post(w->home != nullptr ? *w->home : io_, [h = w->handle] { h.resume(); });
+      auto work = std::move(w->home_work);
+      w->home_work.reset();
+      asio::post(w->home != nullptr ? *w->home : io_,
+                 [h = w->handle, work = std::move(work)] { h.resume(); });
     }
   }
 
