@@ -15,15 +15,20 @@
 #include <string>
 #include <vector>
 
-namespace {
-
-using bench_clock = std::chrono::steady_clock;
-
+// DTOs outside the anonymous namespace: clang needs linkage for their reflection.
+namespace cache_bench {
 struct item {
   int id = 0;
   std::string name;
   std::vector<int> scores;
 };
+
+}  // namespace cache_bench
+using cache_bench::item;
+
+namespace {
+
+using bench_clock = std::chrono::steady_clock;
 
 template <class T>
 void run_task(asio::io_context& io, keel::task<T> t) {

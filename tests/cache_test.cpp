@@ -21,13 +21,18 @@ using keel_test_support::redis_server;
 using keel_test_support::run_on;
 using namespace std::chrono_literals;
 
-namespace {
-
+// DTOs outside the anonymous namespace: clang needs linkage for their reflection.
+namespace cache_test {
 struct profile {
   int id = 0;
   std::string name;
   std::vector<std::string> tags;
 };
+
+}  // namespace cache_test
+using cache_test::profile;
+
+namespace {
 
 using clock_type = cache::memory_store::clock;
 

@@ -8,4 +8,5 @@
 #include "keel/redis/config.hpp"
 #include "keel/redis/io_thread.hpp"
 #include "keel/redis/reply.hpp"
+#include "keel/redis/session_store.hpp"
 #include "keel/redis/subscriber.hpp"
