@@ -2,6 +2,8 @@
 // Cache-Control, and 304 answers to If-None-Match / If-Modified-Since.
 #include "keel/http_cache.hpp"
 
+#include "keel/cache/response_cache.hpp"
+
 #include "keel/app.hpp"
 #include "keel/server/server.hpp"
 #include "support/curl_output.hpp"
@@ -152,4 +154,100 @@ TEST_CASE("http_cache: weak ETags and Last-Modified alone", "[http_cache][socket
   CHECK(header_of(r, "Last-Modified") == "Tue, 14 Nov 2023 22:13:20 GMT");
   r = s.curl("-H 'If-None-Match: \"x\"' " + s.base + "/dated");
   CHECK(status_of(r) == 200);
+}
+
+namespace {
+
+std::atomic<int> handler_runs{0};
+
+auto make_cached_app(const keel::cache::response_cache& pages) {
+  return keel::app{keel::router{
+                       keel::get<"/counted">([] { return "run " + std::to_string(++handler_runs); }),
+                       keel::get<"/lang">([](keel::request_context& ctx) {
+                         ++handler_runs;
+                         keel::response r(keel::http::status::ok,
+                                          "lang=" + std::string(ctx.request().header("Accept-Language")));
+                         r.header("Vary", "Accept-Language");
+                         r.header("X-Extra", "kept");
+                         return r;
+                       }),
+                       keel::get<"/private">([] {
+                         keel::response r(keel::http::status::ok, "run " + std::to_string(++handler_runs));
+                         r.header("Cache-Control", "private");
+                         return r;
+                       }),
+                       keel::get<"/cookie">([] {
+                         keel::response r(keel::http::status::ok, "run " + std::to_string(++handler_runs));
+                         r.header("Set-Cookie", "a=b");
+                         return r;
+                       }),
+                       keel::post<"/counted">([] { return "post " + std::to_string(++handler_runs); }),
+                   }}
+      .use(pages);
+}
+
+struct cached_server {
+  keel::cache::response_cache pages{keel::cache::response_cache_options{}};
+  decltype(make_cached_app(pages)) app = make_cached_app(pages);
+  keel::detail::server<decltype(make_cached_app(pages))> server{app, keel_test::local_config(2)};
+  std::uint16_t port = server.start();
+  std::string base = "http://127.0.0.1:" + std::to_string(port);
+  ~cached_server() {
+    server.stop();
+    server.wait();
+  }
+  std::string curl(const std::string& args) const { return run_command("curl -s -i --max-time 10 " + args); }
+};
+
+}  // namespace
+
+TEST_CASE("response_cache: repeats are answered without the handler, per target and Vary",
+          "[http_cache][socket]") {
+  cached_server s;
+  handler_runs = 0;
+  auto r = s.curl(s.base + "/counted?page=1");
+  CHECK(body_of(r) == "run 1");
+  r = s.curl(s.base + "/counted?page=1");
+  CHECK(status_of(r) == 200);
+  CHECK(body_of(r) == "run 1");  // from the cache
+  CHECK(header_of(r, "Content-Type").starts_with("text/plain"));
+  r = s.curl(s.base + "/counted?page=2");  // other parameters: another entry
+  CHECK(body_of(r) == "run 2");
+  r = s.curl("-X POST " + s.base + "/counted?page=1");  // not cached, and not answered from the cache
+  CHECK(body_of(r) == "post 3");
+  r = s.curl("-I " + s.base + "/counted?page=1");
+  CHECK(status_of(r) == 200);
+  CHECK(handler_runs == 3);
+
+  // Vary: one entry per Accept-Language; the handler's headers come back too.
+  r = s.curl("-H 'Accept-Language: fr' " + s.base + "/lang");
+  CHECK(body_of(r) == "lang=fr");
+  r = s.curl("-H 'Accept-Language: de' " + s.base + "/lang");
+  CHECK(body_of(r) == "lang=de");
+  const int runs = handler_runs;
+  r = s.curl("-H 'Accept-Language: fr' " + s.base + "/lang");
+  CHECK(body_of(r) == "lang=fr");
+  CHECK(header_of(r, "Vary") == "Accept-Language");
+  CHECK(header_of(r, "X-Extra") == "kept");
+  r = s.curl("-H 'Accept-Language: de' " + s.base + "/lang");
+  CHECK(body_of(r) == "lang=de");
+  CHECK(handler_runs == runs);
+
+  // Invalidation: every variant of the target, then everything.
+  s.pages.invalidate("/lang");
+  r = s.curl("-H 'Accept-Language: fr' " + s.base + "/lang");
+  CHECK(handler_runs == runs + 1);
+  r = s.curl(s.base + "/counted?page=1");
+  CHECK(body_of(r) == "run 1");
+  s.pages.invalidate_all();
+  r = s.curl(s.base + "/counted?page=1");
+  CHECK(body_of(r) == "run " + std::to_string(runs + 2));
+
+  // Not stored: Cache-Control private, Set-Cookie.
+  const int before = handler_runs;
+  s.curl(s.base + "/private");
+  s.curl(s.base + "/private");
+  s.curl(s.base + "/cookie");
+  s.curl(s.base + "/cookie");
+  CHECK(handler_runs == before + 4);
 }

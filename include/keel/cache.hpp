@@ -6,4 +6,5 @@
 #include "keel/cache/cache.hpp"
 #include "keel/cache/memory_store.hpp"
 #include "keel/cache/redis_store.hpp"
+#include "keel/cache/response_cache.hpp"
 #include "keel/redis.hpp"
