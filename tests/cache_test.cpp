@@ -1,8 +1,12 @@
 // keel::cache: the memory store (LRU by bytes, TTLs, shards), typed values, single-flight, and the Redis
 // store against a real redis-server.
 #include "keel/cache.hpp"
+
+#include "keel/app.hpp"
+#include "keel/server/server.hpp"
 #include "keel/json.hpp"
 #include "keel/offload.hpp"
+#include "support/local_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/run_on_io.hpp"
 
@@ -10,6 +14,7 @@
 
 #include <asio/io_context.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -269,4 +274,47 @@ TEST_CASE("two caches sharing one Redis see each other's writes and invalidation
            auto from_a = co_await a.get<int>("price");
            CHECK(from_a == std::optional<int>(120));
          }(a, b));
+}
+
+namespace cache_test {
+
+keel::cache::cache<>& shared_cache() {
+  static keel::cache::cache<> c;
+  return c;
+}
+std::atomic<int> page_computations{0};
+
+auto make_page_app() {
+  return keel::app{keel::router{
+      keel::get<"/report">([]() -> keel::task<std::string> {
+        auto compute = []() -> keel::task<std::string> {
+          ++page_computations;
+          co_await keel::sleep_for(300ms);  // a slow query; every request arriving meanwhile waits for it
+          co_return std::string("report #1");
+        };
+        std::string text = co_await shared_cache().get_or_compute<std::string>("report", 60s, compute);
+        co_return text;
+      }),
+  }};
+}
+
+}  // namespace cache_test
+
+TEST_CASE("cache in a server: 40 parallel curl requests on 2 reactors compute the page once",
+          "[cache][single_flight][socket]") {
+  auto app = cache_test::make_page_app();
+  keel::detail::server<decltype(app)> server{app, keel_test::local_config(2)};
+  const std::uint16_t port = server.start();
+  std::string urls;
+  for (int i = 0; i < 40; ++i) urls += " http://127.0.0.1:" + std::to_string(port) + "/report";
+  const std::string out = keel_test::run_command(
+      "curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max 40 --max-time 20 -w '\\n'" +
+      urls);
+  server.stop();
+  server.wait();
+  std::size_t answers = 0;
+  for (std::size_t at = out.find("report #1"); at != std::string::npos; at = out.find("report #1", at + 1))
+    ++answers;
+  CHECK(answers == 40);
+  CHECK(cache_test::page_computations.load() == 1);
 }
