@@ -169,6 +169,19 @@ TEST_CASE("pipelining: a thousand coroutines share one connection, each gets its
     CHECK(replies[99].integer == 100);
     REQUIRE(replies[100].elements.size() == 100);
     CHECK(replies[100].elements[42].text == "42");
+
+    // A reply of 200,000 elements arrives in many reads.
+    redis::batch big;
+    for (int i = 0; i < 200; ++i) {
+      big.add("RPUSH", "big", "x");
+      for (int j = 1; j < 1000; ++j) big.add("RPUSH", "big", j);
+    }
+    std::vector<redis::reply> pushed = co_await c.exec(big);
+    CHECK(pushed.back().integer == 200000);
+    redis::reply all = co_await c.command("LRANGE", "big", 0, -1);
+    REQUIRE(all.elements.size() == 200000);
+    CHECK(all.elements[1].text == "1");
+    CHECK(all.elements[199999].text == "999");
   }(c, one, finished, wrong));
   CHECK(finished == count);
   CHECK(wrong == 0);

@@ -590,7 +590,7 @@ class link : public std::enable_shared_from_this<link> {
     }
     // The backoff starts over once a connection works: at once without a handshake, else when it passed.
     if (inflight_.empty()) backoff_ = cfg_.reconnect_min;
-    rstart_ = rlen_ = 0;
+    rstart_ = rlen_ = partial_ = 0;
     read(g);
     flush();
     if (on_connect && !stale(g)) on_connect();
@@ -631,6 +631,7 @@ class link : public std::enable_shared_from_this<link> {
                               if (self->stale(g)) return;
                               if (ec) return self->connection_lost("read: " + ec.message());
                               self->rlen_ += n;
+                              if (self->parse_later()) return self->read(g);
                               self->parse(g);
                             });
   }
@@ -641,7 +642,11 @@ class link : public std::enable_shared_from_this<link> {
         reply r;
         const std::size_t used =
             resp_parser::parse(std::string_view(rbuf_.data() + rstart_, rlen_ - rstart_), r);
-        if (used == 0) break;
+        if (used == 0) {
+          partial_ = rlen_ - rstart_;
+          break;
+        }
+        partial_ = 0;
         rstart_ += used;
         if (mode_ == mode::commands) {
           dispatch_reply(std::move(r));
@@ -661,6 +666,15 @@ class link : public std::enable_shared_from_this<link> {
       rstart_ = 0;
     }
     read(g);
+  }
+
+  // A reply is parsed from its start each time: a big one arriving in many reads would cost quadratic time.
+  // So after a partial parse, wait for twice its bytes while more are already waiting in the kernel
+  // (available() > 0: the next read completes at once, nothing can stall).
+  bool parse_later() {
+    if (partial_ == 0 || rlen_ - rstart_ >= 2 * partial_) return false;
+    std::error_code ec;
+    return socket_.available(ec) > 0 && !ec;
   }
 
   // A handshake reply; false when it failed (the connection is dropped).
@@ -856,6 +870,7 @@ class link : public std::enable_shared_from_this<link> {
   std::string wbuf_;  // the write in flight
   std::string rbuf_;
   std::size_t rstart_ = 0, rlen_ = 0;
+  std::size_t partial_ = 0;       // bytes of the incomplete reply at the last parse, 0 when none
   std::deque<waiter*> queued_;    // commands not yet written
   std::deque<pending> inflight_;  // written, replies in this order
   std::vector<waiter*> confirming_;
