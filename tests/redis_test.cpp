@@ -299,6 +299,25 @@ TEST_CASE("pub/sub: channels, patterns, unsubscribe, callback and next()", "[red
            while (got.size() < 3) co_await keel::sleep_for(5ms);
          }(pub, cb, got));
   CHECK(got == std::vector<std::string>{"a=1", "b=2", "a=3"});
+
+  // Without awaiting (what a keel::hub backend does): detached subscribe/unsubscribe, fire-and-forget send.
+  got.clear();
+  cb.subscribe_detached("d");
+  run_on(io,
+         [](redis::client& pub, redis::subscriber& cb, std::vector<std::string>& got) -> keel::task<void> {
+           co_await publish_until(pub, "d", "first", 1);
+           pub.send("PUBLISH", "d", "second");
+           while (got.size() < 2) co_await keel::sleep_for(5ms);
+           cb.unsubscribe_detached("d");
+           for (int i = 0; i < 500; ++i) {
+             const std::int64_t n = co_await pub.publish("d", "unheard");
+             if (n == 0) break;
+             co_await keel::sleep_for(5ms);
+           }
+         }(pub, cb, got));
+  REQUIRE(got.size() >= 2);  // then "unheard" ones, until the unsubscribe took effect
+  CHECK(got[0] == "d=first");
+  CHECK(got[1] == "d=second");
 }
 
 TEST_CASE("pub/sub: redis-server restarts on the same port, the subscriptions come back", "[redis][pubsub]") {

@@ -453,6 +453,17 @@ class link : public std::enable_shared_from_this<link> {
     return true;
   }
 
+  // Fire and forget, from any thread: written in order with the other commands, its reply dropped; dropped
+  // as well when not connected.
+  void send_detached(std::string request) {
+    asio::dispatch(io_, [self = shared_from_this(), r = std::move(request)] {
+      if (self->closed_ || !self->connected_) return;
+      self->raw_.append(r);
+      self->inflight_.push_back(pending{nullptr, 1, false});
+      self->flush();
+    });
+  }
+
   // --- commands mode
   static void accept_command(link& l, waiter* w) {
     w->deadline = clock::now() + l.cfg_.command_timeout;
@@ -1045,6 +1056,13 @@ class client {
   }
   [[nodiscard]] detail::command_awaiter<detail::as_ok> ping() { return {link_, encoded("PING"), 1, false}; }
 
+  // Fire and forget, from any thread, for callers that cannot await (a keel::hub backend's publish): sent in
+  // order with the other commands, the reply dropped. Dropped as well while not connected.
+  template <detail::command_argument... A>
+  void send(const A&... args) {
+    link_->send_detached(encoded(args...));
+  }
+
   // Whether the connection is up right now (read it on the client's io_context thread).
   bool connected() const noexcept { return link_->connected(); }
   const config& settings() const noexcept { return link_->settings(); }
@@ -1157,6 +1175,7 @@ class session_store {
 
 
 #include <asio/dispatch.hpp>
+#include <asio/post.hpp>
 #include <asio/io_context.hpp>
 
 #include <coroutine>
@@ -1271,6 +1290,14 @@ class subscriber {
     return {link_, "PUNSUBSCRIBE", std::string(pattern)};
   }
 
+  // The same without waiting for the confirmation, from any thread, never blocking (for callers that cannot
+  // await: a keel::hub backend's subscribe/unsubscribe, called under the hub's lock). The wanted set
+  // changes as with the awaitables: a channel stays subscribed across reconnects until removed.
+  void subscribe_detached(std::string_view channel) { change_detached("SUBSCRIBE", channel); }
+  void unsubscribe_detached(std::string_view channel) { change_detached("UNSUBSCRIBE", channel); }
+  void psubscribe_detached(std::string_view pattern) { change_detached("PSUBSCRIBE", pattern); }
+  void punsubscribe_detached(std::string_view pattern) { change_detached("PUNSUBSCRIBE", pattern); }
+
   // Without an on_message handler: the next message (buffered ones first). One next() at a time.
   [[nodiscard]] detail::message_awaiter next() { return detail::message_awaiter(link_); }
 
@@ -1278,6 +1305,12 @@ class subscriber {
   void close() { link_->close(); }
 
  private:
+  void change_detached(std::string_view verb, std::string_view name) {
+    asio::post(link_->io(), [l = link_, verb, n = std::string(name)]() mutable {
+      l->change_subscription(verb, std::move(n), nullptr);
+    });
+  }
+
   std::shared_ptr<detail::link> link_;
 };
 

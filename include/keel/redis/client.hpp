@@ -169,6 +169,13 @@ class client {
   }
   [[nodiscard]] detail::command_awaiter<detail::as_ok> ping() { return {link_, encoded("PING"), 1, false}; }
 
+  // Fire and forget, from any thread, for callers that cannot await (a keel::hub backend's publish): sent in
+  // order with the other commands, the reply dropped. Dropped as well while not connected.
+  template <detail::command_argument... A>
+  void send(const A&... args) {
+    link_->send_detached(encoded(args...));
+  }
+
   // Whether the connection is up right now (read it on the client's io_context thread).
   bool connected() const noexcept { return link_->connected(); }
   const config& settings() const noexcept { return link_->settings(); }

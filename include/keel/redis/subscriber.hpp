@@ -10,6 +10,7 @@
 #include "keel/server/reactor.hpp"
 
 #include <asio/dispatch.hpp>
+#include <asio/post.hpp>
 #include <asio/io_context.hpp>
 
 #include <coroutine>
@@ -124,6 +125,14 @@ class subscriber {
     return {link_, "PUNSUBSCRIBE", std::string(pattern)};
   }
 
+  // The same without waiting for the confirmation, from any thread, never blocking (for callers that cannot
+  // await: a keel::hub backend's subscribe/unsubscribe, called under the hub's lock). The wanted set
+  // changes as with the awaitables: a channel stays subscribed across reconnects until removed.
+  void subscribe_detached(std::string_view channel) { change_detached("SUBSCRIBE", channel); }
+  void unsubscribe_detached(std::string_view channel) { change_detached("UNSUBSCRIBE", channel); }
+  void psubscribe_detached(std::string_view pattern) { change_detached("PSUBSCRIBE", pattern); }
+  void punsubscribe_detached(std::string_view pattern) { change_detached("PUNSUBSCRIBE", pattern); }
+
   // Without an on_message handler: the next message (buffered ones first). One next() at a time.
   [[nodiscard]] detail::message_awaiter next() { return detail::message_awaiter(link_); }
 
@@ -131,6 +140,12 @@ class subscriber {
   void close() { link_->close(); }
 
  private:
+  void change_detached(std::string_view verb, std::string_view name) {
+    asio::post(link_->io(), [l = link_, verb, n = std::string(name)]() mutable {
+      l->change_subscription(verb, std::move(n), nullptr);
+    });
+  }
+
   std::shared_ptr<detail::link> link_;
 };
 

@@ -122,6 +122,17 @@ class link : public std::enable_shared_from_this<link> {
     return true;
   }
 
+  // Fire and forget, from any thread: written in order with the other commands, its reply dropped; dropped
+  // as well when not connected.
+  void send_detached(std::string request) {
+    asio::dispatch(io_, [self = shared_from_this(), r = std::move(request)] {
+      if (self->closed_ || !self->connected_) return;
+      self->raw_.append(r);
+      self->inflight_.push_back(pending{nullptr, 1, false});
+      self->flush();
+    });
+  }
+
   // --- commands mode
   static void accept_command(link& l, waiter* w) {
     w->deadline = clock::now() + l.cfg_.command_timeout;
