@@ -24,6 +24,7 @@
 #include "keel/middleware/middleware.hpp"
 #include "keel/middleware/request_id.hpp"
 #include "keel/middleware/security_headers.hpp"
+#include "keel/middleware/trace_context.hpp"
 #include "keel/metrics.hpp"
 #include "keel/offload.hpp"
 #include "keel/respond.hpp"

@@ -118,6 +118,7 @@ class metrics {
   // Per-request state: when the request entered this layer, in ticks.
   struct state {
     std::uint64_t start = 0;
+    detail::metric_shard* shard = nullptr;  // this thread's, found once in before()
   };
 
   // The transport counts bytes in and out and connections for apps with this layer.
@@ -206,8 +207,10 @@ class metrics {
   // --- the middleware
   template <class Ctx>
   KEEL_ALWAYS_INLINE flow before(Ctx& ctx) const {
-    ctx.template state<state>().start = detail::metric_ticks();
+    state& st = ctx.template state<state>();
+    st.start = detail::metric_ticks();
     detail::metric_shard& shard = shared_->shards.local();
+    st.shard = &shard;
     detail::bump(shard.started);
     const http::request& req = ctx.request();
     if (KEEL_UNLIKELY(req.path == shared_->path) &&
@@ -220,10 +223,9 @@ class metrics {
   }
   template <class Ctx>
   KEEL_ALWAYS_INLINE void after(Ctx& ctx) const {
-    const std::uint64_t elapsed = detail::metric_ticks() - ctx.template state<state>().start;
-    detail::metric_shard& shard = shared_->shards.local();
-    detail::bump(shard.finished);
-    detail::route_series& s = shard.series(ctx.route_path());
+    const state& st = ctx.template state<state>();
+    const std::uint64_t elapsed = detail::metric_ticks() - st.start;
+    detail::route_series& s = st.shard->series(ctx.route_path());
     const auto& req = ctx.request();
     detail::bump(s.requests[detail::metric_method_slot(req.method)]
                            [detail::metric_status_slot(ctx.response().status_code())]);
@@ -270,27 +272,33 @@ class metrics {
     std::uint64_t started = 0, finished = 0;
     shared_->shards.for_each([&](const detail::metric_shard& shard) {
       started += shard.started.load(std::memory_order_relaxed);
-      finished += shard.finished.load(std::memory_order_relaxed);
       shard.for_each([&](const detail::route_series& s) {
         auto& t = routes[std::string(s.route.empty() ? std::string_view("(unmatched)") : s.route)];
         for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
           for (std::size_t c = 0; c < detail::metric_status_slots; ++c)
             t.requests[m][c] += s.requests[m][c].load(std::memory_order_relaxed);
-        for (std::size_t b = 0; b <= shared_->bucket_count; ++b)
-          t.buckets[b] += s.buckets[b].load(std::memory_order_relaxed);
+        for (std::size_t b = 0; b <= shared_->bucket_count; ++b) {
+          const std::uint64_t n = s.buckets[b].load(std::memory_order_relaxed);
+          t.buckets[b] += n;
+          finished += n;  // every request that went through after() is in one bucket
+        }
         t.sum_ticks += s.sum_ticks.load(std::memory_order_relaxed);
       });
     });
-    static constexpr std::string_view classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    static constexpr std::string_view classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx", "other"};
     text.family("keel_http_requests_total", "counter",
                 "HTTP requests answered, by route template, method and status class.");
     for (const auto& [route, t] : routes)
       for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
-        for (std::size_t c = 0; c < detail::metric_status_slots; ++c)
-          if (t.requests[m][c] != 0)
+        for (std::size_t c = 0; c + 1 < detail::metric_status_slots; ++c) {
+          // The two "other" slots (below 100, above 599) are one series.
+          const std::uint64_t n =
+              t.requests[m][c] + (c == 0 ? t.requests[m][detail::metric_status_slots - 1] : 0);
+          if (n != 0)
             text.sample("keel_http_requests_total",
                         {{"route", route}, {"method", detail::metric_method_name(m)}, {"status", classes[c]}},
-                        t.requests[m][c]);
+                        n);
+        }
     text.family("keel_http_request_duration_seconds", "histogram",
                 "Time from the metrics layer's before to its after, by route template.");
     for (const auto& [route, t] : routes) {

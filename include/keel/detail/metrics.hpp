@@ -54,20 +54,22 @@ inline double metric_ticks_per_second() {
   return rate;
 }
 
-// Methods by slot: 0 for extension methods, then GET .. TRACE in keel::http::method's bit order.
+// Methods by slot: GET .. TRACE in keel::http::method's bit order (0..8), then 9 for extension methods;
+// branch-free (the bit above TRACE stands in for "none").
 inline constexpr std::size_t metric_method_slots = 10;
 inline std::size_t metric_method_slot(http::method m) noexcept {
-  const auto bits = static_cast<std::uint16_t>(m);
-  return bits == 0 ? 0 : static_cast<std::size_t>(std::countr_zero(bits)) + 1;
+  return static_cast<std::size_t>(
+      std::countr_zero(static_cast<unsigned>(static_cast<std::uint16_t>(m)) | 0x200u));
 }
 inline std::string_view metric_method_name(std::size_t slot) noexcept {
-  return slot == 0 ? std::string_view("other") : http::to_string(http::all_methods[slot - 1]);
+  return slot < 9 ? http::to_string(http::all_methods[slot]) : std::string_view("other");
 }
-// Status classes by slot: 1xx .. 5xx, and 0 for anything outside 100-599.
-inline constexpr std::size_t metric_status_slots = 6;
+// Status classes by slot: code / 100, capped at 6; slots 1..5 are 1xx..5xx, 0 and 6 hold anything outside
+// 100-599 (reported as status="other").
+inline constexpr std::size_t metric_status_slots = 7;
 inline std::size_t metric_status_slot(int code) noexcept {
-  const int c = code / 100;
-  return c >= 1 && c <= 5 ? static_cast<std::size_t>(c) : 0;
+  const unsigned c = static_cast<unsigned>(code) / 100u;
+  return c < 6u ? c : 6u;
 }
 
 // The most latency buckets a keel::metrics may have (without +Inf).
@@ -85,19 +87,18 @@ struct route_series {
 // What one thread counted for one keel::metrics. Only its thread writes it; the scrape reads it.
 class metric_shard {
  public:
-  std::atomic<std::uint64_t> started{0};
-  std::atomic<std::uint64_t> finished{0};
+  std::atomic<std::uint64_t> started{0};  // requests that entered the layer (finished ones are in buckets)
+
+  metric_shard() { never_used_.route = std::string_view(&tag_, 1); }  // matches no route's text
+  metric_shard(const metric_shard&) = delete;
+  metric_shard& operator=(const metric_shard&) = delete;
 
   // The series of a route template, found by the address of its text (a route's template is one static
   // string), or made on its first request on this thread.
   KEEL_ALWAYS_INLINE route_series& series(std::string_view route) {
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash(route.data()) & mask;; i = (i + 1) & mask) {
-      route_series* s = slots_[i];
-      if (KEEL_LIKELY(s != nullptr && s->route.data() == route.data() && s->route.size() == route.size()))
-        return *s;
-      if (s == nullptr) return add(route);
-    }
+    if (KEEL_LIKELY(last_->route.data() == route.data() && last_->route.size() == route.size()))
+      return *last_;
+    return find(route);
   }
 
   // Calls fn(const route_series&) for each series (on the scraping thread).
@@ -108,6 +109,15 @@ class metric_shard {
   }
 
  private:
+  KEEL_NOINLINE route_series& find(std::string_view route) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash(route.data()) & mask;; i = (i + 1) & mask) {
+      route_series* s = slots_[i];
+      if (s != nullptr && s->route.data() == route.data() && s->route.size() == route.size())
+        return *(last_ = s);
+      if (s == nullptr) return *(last_ = &add(route));
+    }
+  }
   static std::size_t hash(const char* p) noexcept {
     return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(p) * 0x9E3779B97F4A7C15ull) >> 40);
   }
@@ -131,6 +141,11 @@ class metric_shard {
     table[i] = s;
   }
 
+  // The series the last request used (a dummy one, never counted into, before the first): most requests
+  // on a thread in a row hit the same few routes.
+  char tag_ = 0;
+  route_series never_used_;
+  route_series* last_ = &never_used_;
   std::vector<route_series*> slots_ = std::vector<route_series*>(32, nullptr);
   std::vector<std::unique_ptr<route_series>> owned_;
   mutable std::mutex mutex_;
