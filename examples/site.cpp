@@ -4,6 +4,7 @@
 //
 //   build/examples/site --port 8080 --root ./public [--spa] [--io-on-reactor]
 //   curl -i --compressed http://127.0.0.1:8080/
+//   curl http://127.0.0.1:8080/metrics ; curl -i http://127.0.0.1:8080/readyz
 //
 // Precompress once at deploy time (`gzip -k -9 app.js; brotli -k app.js`) and the siblings go out instead of
 // the file to clients that accept them, without compressing per request.
@@ -11,9 +12,20 @@
 #include <keel/compress.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <stdexcept>
 #include <string>
+
+namespace keel_site {
+// Readiness: the served directory can still be listed (a lost mount makes this fail). On the worker pool.
+inline keel::task<void> root_readable(const std::string& root) {
+  auto probe = [&root] { return ::access(root.c_str(), R_OK | X_OK) == 0; };
+  const bool ok = co_await keel::offload(probe);
+  if (!ok) throw std::runtime_error("cannot read " + root);
+}
+}  // namespace keel_site
 
 int main(int argc, char** argv) {
   const auto cli = keel::parse_command_line(
@@ -47,10 +59,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "site: --root %s is not a directory\n", root.c_str());
     return 2;
   }
+  // --- operations: GET /metrics (Prometheus), GET /healthz, GET /readyz (docs/operations.md) ---
+  keel::metrics metrics;  // the app's outermost layer: counts and times every request
+  keel::health health;    // /readyz: 503 while the root is unreadable, and once shutdown begins
+  health.check("root", [&root] { return keel_site::root_readable(root); });
+  // --- end operations ---
+
   auto api = keel::router{
       // Operational endpoints go here, before the catch-all mount (literal routes win over it anyway):
-      //   multipart uploads (POST /upload), GET /metrics, GET /healthz, GET /readyz.
+      //   multipart uploads (POST /upload).
+      keel::health_routes(health),
       keel::static_files<"/">(root, std::move(files)),
   };
-  keel::app{std::move(api)}.use(keel::compress{}, keel::decompress_requests{}).serve(cli.config);
+  keel::app{std::move(api)}.use(metrics, keel::compress{}, keel::decompress_requests{}).serve(cli.config);
 }

@@ -1583,6 +1583,13 @@ class request_context {
   std::string_view request_id() const noexcept { return request_id_; }
   void set_request_id(std::string_view id) { request_id_.assign(id.data(), id.size()); }
 
+  // The W3C trace id of a request with a valid `traceparent` header (32 lowercase hex digits), set by the
+  // keel::traceparent middleware on every request; "" without it. Log lines carry it.
+  std::string_view trace_id() const noexcept { return {trace_id_.data(), trace_id_size_}; }
+  void set_trace_id(std::string_view id) noexcept {
+    trace_id_size_ = static_cast<std::uint8_t>(id.copy(trace_id_.data(), trace_id_.size()));
+  }
+
   bool is_tls() const noexcept { return is_tls_; }
   // The peer's IP address as text ("127.0.0.1", "::1"), as the TCP connection sees it: a reverse proxy's
   // address when there is one (see X-Forwarded-For then). "" in the in-process test client.
@@ -1621,6 +1628,8 @@ class request_context {
   std::string_view route_path_;
   std::array<std::string, 4> scratch_{};
   bool is_tls_ = false;
+  std::uint8_t trace_id_size_ = 0;  // not reset per request: only keel::traceparent sets it, on every request
+  std::array<char, 32> trace_id_{};
   std::uint8_t remote_size_ = 0;
   std::array<char, 46> remote_{};  // INET6_ADDRSTRLEN
   detail::body_kind body_kind_ = detail::body_kind::buffered;
@@ -6248,6 +6257,8 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
 // A line looks like
 //   {"time":"2026-11-21T12:00:00.123Z","method":"GET","path":"/users/42","status":200,"bytes":27,
 //    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
+// and, when the app uses keel::traceparent and the request carried a valid traceparent header,
+//    ...,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 // The path is the raw path without the query string: queries often carry tokens that must not reach logs.
 // Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
 //
@@ -6371,6 +6382,8 @@ class access_log {
     detail::append_json_string(out, ctx.request_id());
     out.append(R"(,"route":)");
     detail::append_json_string(out, ctx.route_path());
+    // With keel::traceparent in the app: the trace id of a request that carried a valid traceparent.
+    if (!ctx.trace_id().empty()) out.append(R"(,"trace_id":")").append(ctx.trace_id()).push_back('"');
     out.push_back('}');
   }
 
@@ -6747,6 +6760,108 @@ struct security_headers {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/middleware/security_headers.hpp -----
+// ----- keel/middleware/trace_context.hpp -----
+// keel::traceparent: accepts the W3C Trace Context `traceparent` header and keeps its trace id, parent id
+// and flags for the request, so log lines (keel::access_log, keel/log.hpp) and handlers see them: the trace
+// id as ctx.trace_id() on any keel::request_context, all of it as a `const keel::trace_context&` parameter.
+//
+//   keel::app{api}.use<keel::request_id, keel::traceparent, keel::access_log>()
+//   keel::get<"/x">([](const keel::trace_context& trace) { ... trace.trace_id() ... })
+//
+// A header that breaks the W3C Trace Context rules (https://www.w3.org/TR/trace-context/#traceparent-header)
+// is ignored, as the specification asks: the request then has no trace (trace_context::valid() is false
+// and log lines carry no trace id). The rules checked: four '-'-separated fields; a 2-digit lowercase hex
+// version other than "ff"; a 32-digit lowercase hex trace id and a 16-digit parent id, neither all zeros;
+// 2 hex flag digits; version 00 has exactly those 55 characters, a later version may append "-..." after
+// them. Several traceparent headers are ignored too (the value is ambiguous).
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+
+// The request's trace, as its traceparent header named it.
+class trace_context {
+ public:
+  bool valid() const noexcept { return valid_; }
+  // 32 lowercase hex digits; "" when the request carried no valid traceparent.
+  std::string_view trace_id() const noexcept { return valid_ ? std::string_view(trace_id_.data(), 32) : ""; }
+  // The caller's span: 16 lowercase hex digits; "" without a valid traceparent.
+  std::string_view parent_id() const noexcept {
+    return valid_ ? std::string_view(parent_id_.data(), 16) : "";
+  }
+  std::uint8_t flags() const noexcept { return flags_; }
+  bool sampled() const noexcept { return (flags_ & 1u) != 0; }
+
+  // Takes `header` when it is a valid traceparent value; returns whether it was.
+  bool parse(std::string_view header) noexcept {
+    valid_ = false;
+    // version "-" trace-id "-" parent-id "-" flags: 2 + 1 + 32 + 1 + 16 + 1 + 2
+    if (header.size() < 55) return false;
+    if (!lower_hex(header.substr(0, 2)) || header.substr(0, 2) == "ff") return false;
+    if (header[2] != '-' || header[35] != '-' || header[52] != '-') return false;
+    const std::string_view trace = header.substr(3, 32), parent = header.substr(36, 16),
+                           flags = header.substr(53, 2);
+    if (!lower_hex(trace) || !lower_hex(parent) || !lower_hex(flags)) return false;
+    if (all_zero(trace) || all_zero(parent)) return false;
+    // Version 00 is exactly 55 characters; a future version may add fields after a '-'.
+    if (header.substr(0, 2) == "00" ? header.size() != 55 : (header.size() > 55 && header[55] != '-'))
+      return false;
+    trace.copy(trace_id_.data(), 32);
+    parent.copy(parent_id_.data(), 16);
+    flags_ = static_cast<std::uint8_t>(hex_value(flags[0]) * 16 + hex_value(flags[1]));
+    valid_ = true;
+    return true;
+  }
+
+ private:
+  static constexpr bool lower_hex(std::string_view s) noexcept {
+    for (char c : s)
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+  }
+  static constexpr bool all_zero(std::string_view s) noexcept {
+    for (char c : s)
+      if (c != '0') return false;
+    return true;
+  }
+  static constexpr unsigned hex_value(char c) noexcept {
+    return c <= '9' ? static_cast<unsigned>(c - '0') : static_cast<unsigned>(c - 'a' + 10);
+  }
+
+  std::array<char, 32> trace_id_{};
+  std::array<char, 16> parent_id_{};
+  std::uint8_t flags_ = 0;
+  bool valid_ = false;
+};
+
+// The middleware: fills the request's keel::trace_context from its traceparent header.
+struct traceparent {
+  using state = trace_context;
+
+  template <class Ctx>
+  void before(Ctx& ctx) const {
+    const http::request& req = ctx.request();
+    std::string_view value;
+    int seen = 0;
+    for (const auto& h : req.headers)
+      if (h.name.size() == 11 && detail::iequals(h.name, "traceparent")) {
+        value = h.value;
+        ++seen;
+      }
+    trace_context& t = ctx.template state<trace_context>();
+    if (seen == 1) t.parse(value);
+    ctx.set_trace_id(t.trace_id());
+  }
+};
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/middleware/trace_context.hpp -----
 // ----- keel/metrics.hpp -----
 // keel::metrics: Prometheus metrics for an app, served at GET /metrics in the text format (version 0.0.4).
 //
@@ -6928,20 +7043,22 @@ inline double metric_ticks_per_second() {
   return rate;
 }
 
-// Methods by slot: 0 for extension methods, then GET .. TRACE in keel::http::method's bit order.
+// Methods by slot: GET .. TRACE in keel::http::method's bit order (0..8), then 9 for extension methods;
+// branch-free (the bit above TRACE stands in for "none").
 inline constexpr std::size_t metric_method_slots = 10;
 inline std::size_t metric_method_slot(http::method m) noexcept {
-  const auto bits = static_cast<std::uint16_t>(m);
-  return bits == 0 ? 0 : static_cast<std::size_t>(std::countr_zero(bits)) + 1;
+  return static_cast<std::size_t>(
+      std::countr_zero(static_cast<unsigned>(static_cast<std::uint16_t>(m)) | 0x200u));
 }
 inline std::string_view metric_method_name(std::size_t slot) noexcept {
-  return slot == 0 ? std::string_view("other") : http::to_string(http::all_methods[slot - 1]);
+  return slot < 9 ? http::to_string(http::all_methods[slot]) : std::string_view("other");
 }
-// Status classes by slot: 1xx .. 5xx, and 0 for anything outside 100-599.
-inline constexpr std::size_t metric_status_slots = 6;
+// Status classes by slot: code / 100, capped at 7 (eight slots: the index is a shift); slots 1..5 are
+// 1xx..5xx, the others hold anything outside 100-599 (reported as status="other").
+inline constexpr std::size_t metric_status_slots = 8;
 inline std::size_t metric_status_slot(int code) noexcept {
-  const int c = code / 100;
-  return c >= 1 && c <= 5 ? static_cast<std::size_t>(c) : 0;
+  const unsigned c = static_cast<unsigned>(code) / 100u;
+  return c < 7u ? c : 7u;
 }
 
 // The most latency buckets a keel::metrics may have (without +Inf).
@@ -6959,19 +7076,18 @@ struct route_series {
 // What one thread counted for one keel::metrics. Only its thread writes it; the scrape reads it.
 class metric_shard {
  public:
-  std::atomic<std::uint64_t> started{0};
-  std::atomic<std::uint64_t> finished{0};
+  std::atomic<std::uint64_t> started{0};  // requests that entered the layer (finished ones are in buckets)
+
+  metric_shard() { never_used_.route = std::string_view(&tag_, 1); }  // matches no route's text
+  metric_shard(const metric_shard&) = delete;
+  metric_shard& operator=(const metric_shard&) = delete;
 
   // The series of a route template, found by the address of its text (a route's template is one static
   // string), or made on its first request on this thread.
   KEEL_ALWAYS_INLINE route_series& series(std::string_view route) {
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash(route.data()) & mask;; i = (i + 1) & mask) {
-      route_series* s = slots_[i];
-      if (KEEL_LIKELY(s != nullptr && s->route.data() == route.data() && s->route.size() == route.size()))
-        return *s;
-      if (s == nullptr) return add(route);
-    }
+    // The address alone: each route template is its own static string.
+    if (KEEL_LIKELY(last_->route.data() == route.data())) return *last_;
+    return find(route);
   }
 
   // Calls fn(const route_series&) for each series (on the scraping thread).
@@ -6982,6 +7098,15 @@ class metric_shard {
   }
 
  private:
+  KEEL_NOINLINE route_series& find(std::string_view route) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash(route.data()) & mask;; i = (i + 1) & mask) {
+      route_series* s = slots_[i];
+      if (s != nullptr && s->route.data() == route.data() && s->route.size() == route.size())
+        return *(last_ = s);
+      if (s == nullptr) return *(last_ = &add(route));
+    }
+  }
   static std::size_t hash(const char* p) noexcept {
     return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(p) * 0x9E3779B97F4A7C15ull) >> 40);
   }
@@ -7005,6 +7130,11 @@ class metric_shard {
     table[i] = s;
   }
 
+  // The series the last request used (a dummy one, never counted into, before the first): most requests
+  // on a thread in a row hit the same few routes.
+  char tag_ = 0;
+  route_series never_used_;
+  route_series* last_ = &never_used_;
   std::vector<route_series*> slots_ = std::vector<route_series*>(32, nullptr);
   std::vector<std::unique_ptr<route_series>> owned_;
   mutable std::mutex mutex_;
@@ -7204,6 +7334,7 @@ class metrics {
   // Per-request state: when the request entered this layer, in ticks.
   struct state {
     std::uint64_t start = 0;
+    detail::metric_shard* shard = nullptr;  // this thread's, found once in before()
   };
 
   // The transport counts bytes in and out and connections for apps with this layer.
@@ -7292,29 +7423,26 @@ class metrics {
   // --- the middleware
   template <class Ctx>
   KEEL_ALWAYS_INLINE flow before(Ctx& ctx) const {
-    ctx.template state<state>().start = detail::metric_ticks();
-    detail::metric_shard& shard = shared_->shards.local();
+    state& st = ctx.template state<state>();
+    st.start = detail::metric_ticks();
+    registry& reg = *shared_;
+    detail::metric_shard& shard = reg.shards.local();
+    st.shard = &shard;
     detail::bump(shard.started);
-    const http::request& req = ctx.request();
-    if (KEEL_UNLIKELY(req.path == shared_->path) &&
-        (req.method == http::method::get || req.method == http::method::head)) {
-      detail::context_access::set_route_path(ctx, shared_->path);
-      answer(ctx.response());
-      return flow::respond;
-    }
+    if (KEEL_UNLIKELY(ctx.request().path.size() == reg.path.size())) return maybe_answer(ctx);
     return flow::next;
   }
   template <class Ctx>
   KEEL_ALWAYS_INLINE void after(Ctx& ctx) const {
-    const std::uint64_t elapsed = detail::metric_ticks() - ctx.template state<state>().start;
-    detail::metric_shard& shard = shared_->shards.local();
-    detail::bump(shard.finished);
-    detail::route_series& s = shard.series(ctx.route_path());
+    const state& st = ctx.template state<state>();
+    const std::uint64_t elapsed = detail::metric_ticks() - st.start;
+    detail::route_series& s = st.shard->series(ctx.route_path());
     const auto& req = ctx.request();
     detail::bump(s.requests[detail::metric_method_slot(req.method)]
                            [detail::metric_status_slot(ctx.response().status_code())]);
     std::size_t b = 0;
-    while (elapsed > shared_->bound_ticks[b]) ++b;
+    const auto& bounds = shared_->bound_ticks;
+    while (elapsed > bounds[b]) ++b;
     detail::bump(s.buckets[b]);
     detail::bump(s.sum_ticks, elapsed);
   }
@@ -7344,7 +7472,15 @@ class metrics {
     std::uint64_t sum_ticks = 0;
   };
 
-  KEEL_NOINLINE void answer(keel::response& res) const {
+  KEEL_NOINLINE flow maybe_answer(request_context& ctx) const {
+    const http::request& req = ctx.request();
+    if (req.path != shared_->path || (req.method != http::method::get && req.method != http::method::head))
+      return flow::next;
+    detail::context_access::set_route_path(ctx, shared_->path);
+    answer(ctx.response());
+    return flow::respond;
+  }
+  void answer(keel::response& res) const {
     res.status(http::status::ok);
     res.content_type("text/plain; version=0.0.4; charset=utf-8");
     res.header("Cache-Control", "no-store");
@@ -7356,14 +7492,16 @@ class metrics {
     std::uint64_t started = 0, finished = 0;
     shared_->shards.for_each([&](const detail::metric_shard& shard) {
       started += shard.started.load(std::memory_order_relaxed);
-      finished += shard.finished.load(std::memory_order_relaxed);
       shard.for_each([&](const detail::route_series& s) {
         auto& t = routes[std::string(s.route.empty() ? std::string_view("(unmatched)") : s.route)];
         for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
           for (std::size_t c = 0; c < detail::metric_status_slots; ++c)
             t.requests[m][c] += s.requests[m][c].load(std::memory_order_relaxed);
-        for (std::size_t b = 0; b <= shared_->bucket_count; ++b)
-          t.buckets[b] += s.buckets[b].load(std::memory_order_relaxed);
+        for (std::size_t b = 0; b <= shared_->bucket_count; ++b) {
+          const std::uint64_t n = s.buckets[b].load(std::memory_order_relaxed);
+          t.buckets[b] += n;
+          finished += n;  // every request that went through after() is in one bucket
+        }
         t.sum_ticks += s.sum_ticks.load(std::memory_order_relaxed);
       });
     });
@@ -7372,11 +7510,16 @@ class metrics {
                 "HTTP requests answered, by route template, method and status class.");
     for (const auto& [route, t] : routes)
       for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
-        for (std::size_t c = 0; c < detail::metric_status_slots; ++c)
-          if (t.requests[m][c] != 0)
+        for (std::size_t c = 0; c < 6; ++c) {
+          // Slots 0, 6 and 7 (below 100, above 599) are one series.
+          std::uint64_t n = t.requests[m][c];
+          if (c == 0)
+            for (std::size_t o = 6; o < detail::metric_status_slots; ++o) n += t.requests[m][o];
+          if (n != 0)
             text.sample("keel_http_requests_total",
                         {{"route", route}, {"method", detail::metric_method_name(m)}, {"status", classes[c]}},
-                        t.requests[m][c]);
+                        n);
+        }
     text.family("keel_http_request_duration_seconds", "histogram",
                 "Time from the metrics layer's before to its after, by route template.");
     for (const auto& [route, t] : routes) {

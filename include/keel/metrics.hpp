@@ -209,16 +209,11 @@ class metrics {
   KEEL_ALWAYS_INLINE flow before(Ctx& ctx) const {
     state& st = ctx.template state<state>();
     st.start = detail::metric_ticks();
-    detail::metric_shard& shard = shared_->shards.local();
+    registry& reg = *shared_;
+    detail::metric_shard& shard = reg.shards.local();
     st.shard = &shard;
     detail::bump(shard.started);
-    const http::request& req = ctx.request();
-    if (KEEL_UNLIKELY(req.path == shared_->path) &&
-        (req.method == http::method::get || req.method == http::method::head)) {
-      detail::context_access::set_route_path(ctx, shared_->path);
-      answer(ctx.response());
-      return flow::respond;
-    }
+    if (KEEL_UNLIKELY(ctx.request().path.size() == reg.path.size())) return maybe_answer(ctx);
     return flow::next;
   }
   template <class Ctx>
@@ -230,7 +225,8 @@ class metrics {
     detail::bump(s.requests[detail::metric_method_slot(req.method)]
                            [detail::metric_status_slot(ctx.response().status_code())]);
     std::size_t b = 0;
-    while (elapsed > shared_->bound_ticks[b]) ++b;
+    const auto& bounds = shared_->bound_ticks;
+    while (elapsed > bounds[b]) ++b;
     detail::bump(s.buckets[b]);
     detail::bump(s.sum_ticks, elapsed);
   }
@@ -260,7 +256,15 @@ class metrics {
     std::uint64_t sum_ticks = 0;
   };
 
-  KEEL_NOINLINE void answer(keel::response& res) const {
+  KEEL_NOINLINE flow maybe_answer(request_context& ctx) const {
+    const http::request& req = ctx.request();
+    if (req.path != shared_->path || (req.method != http::method::get && req.method != http::method::head))
+      return flow::next;
+    detail::context_access::set_route_path(ctx, shared_->path);
+    answer(ctx.response());
+    return flow::respond;
+  }
+  void answer(keel::response& res) const {
     res.status(http::status::ok);
     res.content_type("text/plain; version=0.0.4; charset=utf-8");
     res.header("Cache-Control", "no-store");
@@ -285,15 +289,16 @@ class metrics {
         t.sum_ticks += s.sum_ticks.load(std::memory_order_relaxed);
       });
     });
-    static constexpr std::string_view classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx", "other"};
+    static constexpr std::string_view classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
     text.family("keel_http_requests_total", "counter",
                 "HTTP requests answered, by route template, method and status class.");
     for (const auto& [route, t] : routes)
       for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
-        for (std::size_t c = 0; c + 1 < detail::metric_status_slots; ++c) {
-          // The two "other" slots (below 100, above 599) are one series.
-          const std::uint64_t n =
-              t.requests[m][c] + (c == 0 ? t.requests[m][detail::metric_status_slots - 1] : 0);
+        for (std::size_t c = 0; c < 6; ++c) {
+          // Slots 0, 6 and 7 (below 100, above 599) are one series.
+          std::uint64_t n = t.requests[m][c];
+          if (c == 0)
+            for (std::size_t o = 6; o < detail::metric_status_slots; ++o) n += t.requests[m][o];
           if (n != 0)
             text.sample("keel_http_requests_total",
                         {{"route", route}, {"method", detail::metric_method_name(m)}, {"status", classes[c]}},

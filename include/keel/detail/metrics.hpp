@@ -64,12 +64,12 @@ inline std::size_t metric_method_slot(http::method m) noexcept {
 inline std::string_view metric_method_name(std::size_t slot) noexcept {
   return slot < 9 ? http::to_string(http::all_methods[slot]) : std::string_view("other");
 }
-// Status classes by slot: code / 100, capped at 6; slots 1..5 are 1xx..5xx, 0 and 6 hold anything outside
-// 100-599 (reported as status="other").
-inline constexpr std::size_t metric_status_slots = 7;
+// Status classes by slot: code / 100, capped at 7 (eight slots: the index is a shift); slots 1..5 are
+// 1xx..5xx, the others hold anything outside 100-599 (reported as status="other").
+inline constexpr std::size_t metric_status_slots = 8;
 inline std::size_t metric_status_slot(int code) noexcept {
   const unsigned c = static_cast<unsigned>(code) / 100u;
-  return c < 6u ? c : 6u;
+  return c < 7u ? c : 7u;
 }
 
 // The most latency buckets a keel::metrics may have (without +Inf).
@@ -96,8 +96,8 @@ class metric_shard {
   // The series of a route template, found by the address of its text (a route's template is one static
   // string), or made on its first request on this thread.
   KEEL_ALWAYS_INLINE route_series& series(std::string_view route) {
-    if (KEEL_LIKELY(last_->route.data() == route.data() && last_->route.size() == route.size()))
-      return *last_;
+    // The address alone: each route template is its own static string.
+    if (KEEL_LIKELY(last_->route.data() == route.data())) return *last_;
     return find(route);
   }
 
