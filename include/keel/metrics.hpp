@@ -31,6 +31,7 @@
 
 #include <array>
 #include <cmath>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -313,7 +315,8 @@ class metrics {
         cumulative += t.buckets[b];
         std::string_view bound = "+Inf";
         if (b < shared_->bucket_count) {
-          const auto r = std::to_chars(le, le + sizeof le, shared_->bounds[b]);
+          auto r = std::to_chars(le, le + sizeof le, shared_->bounds[b], std::chars_format::fixed);
+          if (r.ec != std::errc{}) r = std::to_chars(le, le + sizeof le, shared_->bounds[b]);  // huge: 1e+30
           bound = std::string_view(le, static_cast<std::size_t>(r.ptr - le));
         }
         text.sample("keel_http_request_duration_seconds_bucket", {{"route", route}, {"le", bound}},
