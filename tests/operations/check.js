@@ -4,6 +4,7 @@
 // Usage: node check.js BASE_URL SITE_PID ROOT_DIR
 'use strict';
 const http = require('http');
+const net = require('net');
 const fs = require('fs');
 const assert = require('assert');
 const parsePrometheusTextFormat = require('parse-prometheus-text-format');
@@ -22,6 +23,41 @@ function get(path, agent) {
   });
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// One persistent connection, as a load balancer keeps for its health checks: requests one at a time,
+// answers read by Content-Length.
+function keepAlive() {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => {
+      let buffer = Buffer.alloc(0);
+      let waiting = null;
+      const pump = () => {
+        if (!waiting) return;
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buffer.subarray(0, end + 4).toString('latin1');
+        const length = Number((/\r\ncontent-length: *(\d+)/i.exec(head) || [0, 0])[1]);
+        if (buffer.length < end + 4 + length) return;
+        const body = buffer.subarray(end + 4, end + 4 + length).toString('utf8');
+        buffer = buffer.subarray(end + 4 + length);
+        const w = waiting;
+        waiting = null;
+        w.resolve({ status: Number(head.split(' ')[1]), head, body });
+      };
+      socket.on('data', (d) => { buffer = Buffer.concat([buffer, d]); pump(); });
+      socket.on('close', () => { if (waiting) waiting.reject(new Error('the server closed the connection')); });
+      resolve({
+        socket,
+        get: (path) => new Promise((res, rej) => {
+          waiting = { resolve: res, reject: rej };
+          socket.write(`GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+        }),
+      });
+    });
+    socket.on('error', reject);
+  });
+}
 
 // The format rules keel promises, checked on the raw text: every family has one HELP and one TYPE line
 // before its samples; names and label names are valid; label values only use \\, \" and \n escapes; a
@@ -158,18 +194,19 @@ function value(fams, name, labels) {
   assert.strictEqual((await get('/readyz')).status, 200);
 
   // Graceful shutdown: a load balancer's keep-alive connection sees 503 from the moment SIGTERM is handled.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  assert.strictEqual((await get('/readyz', agent)).status, 200);
+  const conn = await keepAlive();
+  assert.strictEqual((await conn.get('/readyz')).status, 200);
   process.kill(Number(sitePid), 'SIGTERM');
   let answer = null;
   for (let i = 0; i < 100 && answer === null; i++) {
-    const r = await get('/readyz', agent);  // 200 only while the signal is not handled yet
+    const r = await conn.get('/readyz');  // 200 only while the signal is not handled yet
     if (r.status === 503) answer = r;
     else await sleep(5);
   }
   assert.ok(answer, '/readyz never answered 503 after SIGTERM');
   assert.deepStrictEqual(JSON.parse(answer.body), { status: 'shutting_down' });
-  agent.destroy();
+  assert.match(answer.head, /\r\nConnection: close\r\n/i, 'the 503 closes the connection');
+  conn.socket.destroy();
   console.log('operations: all checks passed');
 })().catch((e) => {
   console.error('operations: FAILED:', e && e.stack ? e.stack : e);
