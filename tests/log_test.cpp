@@ -14,7 +14,14 @@
 #include "support/local_server.hpp"
 
 #include <catch2/catch.hpp>
+#include <fcntl.h>
 #include <simdjson.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
 
 #include <mutex>
 #include <string>
@@ -99,12 +106,12 @@ TEST_CASE("traceparent parsing follows the W3C rules", "[log][trace]") {
 TEST_CASE("log lines are JSON with level, message, request id and trace id", "[log][trace]") {
   keel::configure_log({.min_level = keel::log_level::info, .callback = &collect, .user = nullptr});
   auto api = keel::router{
-      keel::get<"/orders/{id}">([](keel::request_context& ctx, keel::path<"id", int> id,
-                                   const keel::trace_context& t) {
-        keel::log_debug(ctx, "not written: below the level");
-        keel::log_warn(ctx, "order {} looked up, \"quoted\" {:.1f}", *id, 2.5);
-        return std::string(t.trace_id());
-      }),
+      keel::get<"/orders/{id}">(
+          [](keel::request_context& ctx, keel::path<"id", int> id, const keel::trace_context& t) {
+            keel::log_debug(ctx, "not written: below the level");
+            keel::log_warn(ctx, "order {} looked up, \"quoted\" {:.1f}", *id, 2.5);
+            return std::string(t.trace_id());
+          }),
   };
   auto app = keel::app{api}.use(keel::request_id{}, keel::traceparent{},
                                 keel::access_log{{.callback = &collect, .user = nullptr}});
@@ -166,4 +173,37 @@ TEST_CASE("log lines without a request carry no request fields", "[log]") {
   CHECK(parse(got[1]).request_id.empty());
   CHECK(got[1].find("request_id") == std::string::npos);
   keel::configure_log({});
+}
+
+TEST_CASE("the line of a handler exception carries the trace id too", "[log][trace]") {
+  auto api = keel::router{
+      keel::get<"/boom">([]() -> std::string { throw std::runtime_error("kaput"); }),
+  };
+  auto app = keel::app{api}.use(keel::request_id{}, keel::traceparent{});
+  keel::detail::server<decltype(app)> server(app, keel_test::local_config(1));
+  const auto port = server.start();
+  const auto path = std::filesystem::temp_directory_path() / ("keel_log_test_" + std::to_string(::getpid()));
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  const int file = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(file >= 0);
+  ::dup2(file, 2);
+  auto a = keel_test::exchange(port, "GET", "/boom", {"traceparent: " + std::string(valid_header)});
+  server.stop();
+  server.wait();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(file);
+  CHECK(a.status == 500);
+  std::ifstream in(path);
+  std::string line, found;
+  while (std::getline(in, line))
+    if (line.find("handler_exception") != std::string::npos) found = line;
+  std::filesystem::remove(path);
+  REQUIRE(!found.empty());
+  const auto p = parse(found);
+  CHECK(p.level == "error");
+  CHECK(p.trace_id == trace);
+  CHECK(p.request_id == a.header("X-Request-ID"));
 }
