@@ -290,3 +290,35 @@ TEST_CASE("health.drain() turns /readyz to 503 by hand", "[health]") {
   server.stop();
   server.wait();
 }
+
+TEST_CASE("only apps with keel::metrics count bytes and connections; other methods pass /metrics by",
+          "[metrics]") {
+  auto api = keel::router{keel::get<"/a">([] { return "a"; })};
+  using plain_app = decltype(keel::app{api});
+  using metered_app = decltype(keel::app{api}.use(keel::metrics{}));
+  // The transport's counting is compiled in only for the app with the layer that asks for it.
+  STATIC_REQUIRE(!keel::detail::http_session<plain_app>::counts_io);
+  STATIC_REQUIRE(keel::detail::http_session<metered_app>::counts_io);
+
+  keel::metrics metrics({.path = "/internal/metrics", .buckets = {0.001, 0.1}});
+  auto app = keel::app{api}.use(metrics);
+  keel::detail::server<decltype(app)> server(app, keel_test::local_config(1));
+  const auto port = server.start();
+  CHECK(exchange(port, "GET", "/metrics").status == 404);  // moved
+  CHECK(exchange(port, "POST", "/internal/metrics", {}, "x").status == 404);
+  auto head = exchange(port, "HEAD", "/internal/metrics");
+  CHECK(head.status == 200);
+  CHECK(head.body.empty());
+  auto got = exchange(port, "GET", "/internal/metrics");
+  REQUIRE(got.status == 200);
+  auto fams = parse(got.body);
+  check_histograms(fams);
+  CHECK(value_of(fams.at("keel_http_requests_total"),
+                 {{"route", "(unmatched)"}, {"method", "POST"}, {"status", "4xx"}}) == 1);
+  CHECK(value_of(fams.at("keel_http_request_duration_seconds"),
+                 {{"route", "/internal/metrics"}, {"le", "0.1"}},
+                 "keel_http_request_duration_seconds_bucket") >= 0);
+  CHECK_THROWS_AS(keel::metrics({.path = "/m", .buckets = {0.1, 0.01}}), std::invalid_argument);
+  server.stop();
+  server.wait();
+}
