@@ -50,6 +50,10 @@ endfunction()
 # --- the committed single header matches include/
 if(Python3_Interpreter_FOUND)
   add_test(NAME amalgamate_check COMMAND "${Python3_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/scripts/amalgamate" --check)
+  # The README's code blocks are the compiled files they name (examples/tour/, examples/*.cpp).
+  add_test(NAME doc_snippets COMMAND "${Python3_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/scripts/doc-snippets")
+  # Every TEST_CASE tagged, tests/CMakeLists.txt's list sorted, every test file built.
+  add_test(NAME test_conventions COMMAND "${Python3_EXECUTABLE}" "${PROJECT_SOURCE_DIR}/tests/conventions/check.py")
 endif()
 
 # --- ODR: two translation units that include all of keel, linked together

@@ -266,6 +266,7 @@ inline std::string_view throttle_client(const keel::request_context& ctx) {
   return behind_proxy ? keel::auth::by_forwarded_for{1}(ctx) : keel::auth::by_ip{}(ctx);
 }
 
+// snippet: session_login
 inline keel::task<keel::result<csrf_out>> session_login(keel::form<login_form> in, session& sess, services& s,
                                                         keel::request_context& ctx) {
   const std::string username(in->username.get());
@@ -281,6 +282,7 @@ inline keel::task<keel::result<csrf_out>> session_login(keel::form<login_form> i
   sess.login({u->id, u->username});  // a new session id and CSRF token
   co_return csrf_out{std::string(sess.csrf_token())};
 }
+// end snippet: session_login
 
 inline keel::task<keel::result<me_out>> session_me(const session& sess, services& s) {
   if (!sess) co_return keel::unauthorized("not signed in");
@@ -355,6 +357,7 @@ int main(int argc, char** argv) {
   keel::auth::dummy_password_hash();  // made now, so the first unknown user does not pay for it
   services svc{&db, cli.value("admin").value_or(""), &throttle};
 
+  // snippet: auth_app
   using grant = keel::auth::token_grant<claims>;
   auto token_flow = keel::auth::password_flow<claims>(
       {.keys = {key},
@@ -418,4 +421,5 @@ int main(int argc, char** argv) {
            std::move(docs))
       .provide(db, svc, api_keys)
       .serve(cli.config);
+  // end snippet: auth_app
 }

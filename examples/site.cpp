@@ -2,7 +2,7 @@
 // (content types, ETag/Last-Modified and 304s, ranges, precompressed .br/.gz siblings, index.html,
 // Cache-Control by pattern) and gzip/brotli compression of the dynamic answers.
 //
-//   build/examples/site --port 8080 --root ./public [--spa] [--io-on-reactor]
+//   build/examples/site --port 8080 --root ./public [--spa] [--io-on-reactor] [--upload-dir DIR]
 //   curl -i --compressed http://127.0.0.1:8080/
 //   curl http://127.0.0.1:8080/metrics ; curl -i http://127.0.0.1:8080/readyz
 //
@@ -10,10 +10,12 @@
 // the file to clients that accept them, without compressing per request.
 #include <keel.hpp>
 #include <keel/compress.hpp>
+#include <keel/json.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -27,6 +29,35 @@ inline keel::task<void> root_readable(const std::string& root) {
 }
 }  // namespace keel_site
 
+// --- multipart uploads: POST /upload (fields `title`, 1..100 characters, and `file`, at most 50 MiB) -------
+//   curl -F title=Holiday -F file=@photo.jpg http://127.0.0.1:8080/upload
+//   -> 201 {"title":"Holiday","filename":"photo.jpg","bytes":123456,"sha256":"..."}
+// The file streams to --upload-dir (default $TMPDIR or /tmp) under a fresh keel-upload-XXXXXX name, hashed on
+// the way; the client's file name is only reported back, sanitized. A failed upload leaves no file behind.
+namespace site_upload {
+constexpr std::uint64_t max_file_bytes = std::uint64_t{50} << 20;
+struct upload_form {
+  keel::text<1, 100> title;
+  keel::upload file;
+  static constexpr auto keel_multipart_limits =
+      keel::multipart_limits{}.file_bytes(max_file_bytes).parts(8).hash();
+};
+struct uploaded {
+  std::string title;
+  std::string filename;
+  std::uint64_t bytes = 0;
+  std::string sha256;
+};
+inline auto route() {
+  return keel::post<"/upload">([](keel::multipart<upload_form> form) -> keel::task<keel::created<uploaded>> {
+           co_return keel::created<uploaded>{
+               {std::string(*form->title), form->file.filename, form->file.size, form->file.sha256}};
+         })
+      .body_limit(max_file_bytes + 64 * 1024);  // the file and the form's other bytes
+}
+}  // namespace site_upload
+// --- end of multipart uploads
+
 int main(int argc, char** argv) {
   const auto cli = keel::parse_command_line(
       argc, argv,
@@ -39,6 +70,9 @@ int main(int argc, char** argv) {
            .value_name = "",
            .description =
                "open and stat files on the reactor thread, not the worker pool (small hot local sites)"},
+          {.name = "upload-dir",
+           .value_name = "DIR",
+           .description = "where POST /upload keeps files (default $TMPDIR or /tmp)"},
       });
   const std::string root = cli.value("root").value_or(".");
 
@@ -65,11 +99,20 @@ int main(int argc, char** argv) {
   health.check("root", [&root] { return keel_site::root_readable(root); });
   // --- end operations ---
 
+  keel::temp_dir_sink upload_sink{cli.value("upload-dir").value_or("")};  // multipart uploads
+  if (struct stat st{};
+      !upload_sink.dir.empty() && (::stat(upload_sink.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+    std::fprintf(stderr, "site: --upload-dir %s is not a directory\n", upload_sink.dir.c_str());
+    return 2;
+  }
   auto api = keel::router{
-      // Operational endpoints go here, before the catch-all mount (literal routes win over it anyway):
-      //   multipart uploads (POST /upload).
-      keel::health_routes(health),
+      // Operational endpoints go here, before the catch-all mount (literal routes win over it anyway).
+      keel::health_routes(health),  // operations: GET /healthz, GET /readyz
+      site_upload::route(),
       keel::static_files<"/">(root, std::move(files)),
   };
-  keel::app{std::move(api)}.use(metrics, keel::compress{}, keel::decompress_requests{}).serve(cli.config);
+  keel::app{std::move(api)}
+      .use(metrics, keel::compress{}, keel::decompress_requests{})  // metrics first: it times the others
+      .provide(upload_sink)                                         // multipart uploads: where files go
+      .serve(cli.config);
 }

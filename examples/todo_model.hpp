@@ -62,6 +62,7 @@ using todo_page = keel::page<todo_item>;
 
 // --- Storage: one row per todo, one per tag (in the order given, by id).
 
+// snippet: todo_row
 struct todo_row {
   static constexpr std::string_view keel_table = "todo";
   std::int64_t id = 0;
@@ -69,6 +70,7 @@ struct todo_row {
   std::optional<int> priority;
   bool done = false;
 };
+// end snippet: todo_row
 
 struct todo_tag_row {
   static constexpr std::string_view keel_table = "todo_tag";
@@ -80,6 +82,7 @@ struct todo_tag_row {
 // Applied in order at start-up (or by `todo --migrate`); never edit one that shipped, add the next version.
 // The same schema in each engine's dialect: SQLite's `INTEGER PRIMARY KEY` is its rowid, PostgreSQL gets
 // BIGSERIAL and a real boolean.
+// snippet: migrations
 constexpr keel::sql::migration sqlite_migrations[] = {
     {1, "todo",
      "CREATE TABLE todo (id INTEGER PRIMARY KEY, title TEXT NOT NULL, "
@@ -90,6 +93,7 @@ constexpr keel::sql::migration sqlite_migrations[] = {
      "CREATE INDEX todo_tag_by_todo ON todo_tag (todo_id);"
      "CREATE INDEX todo_tag_by_name ON todo_tag (name, todo_id)"},
 };
+// end snippet: migrations
 constexpr keel::sql::migration postgres_migrations[] = {
     {1, "todo",
      "CREATE TABLE todo (id BIGSERIAL PRIMARY KEY, title TEXT NOT NULL, "

@@ -28,6 +28,7 @@ inline keel::sql::condition has_tag(const std::string& name) {
   return c;
 }
 
+// snippet: matching
 inline keel::sql::select_query<todo_row> matching(const todo_filter& filter) {
   keel::sql::select_query<todo_row> query = keel::sql::select<todo_row>();  // built at run time
   if (filter.done) query.where(field<&todo_row::done> == *filter.done);
@@ -35,6 +36,7 @@ inline keel::sql::select_query<todo_row> matching(const todo_filter& filter) {
   if (filter.q) query.where(field<&todo_row::title>.contains(**filter.q));  // `%` is a percent sign
   return query;
 }
+// end snippet: matching
 
 inline std::vector<std::string> tag_names(const std::optional<keel::sized<std::vector<tag>, 0, 10>>& tags) {
   std::vector<std::string> out;
@@ -85,6 +87,7 @@ inline keel::task<void> write_tags(keel::sql::transaction& tx, const todo_item& 
 
 // --- The handlers.
 
+// snippet: list_todos
 // The count, the page and its tags read one snapshot: a todo created, deleted or retagged meanwhile cannot
 // make `total` disagree with `items`, or a todo come back without its tags.
 inline keel::task<todo_page> list_todos(keel::query<todo_filter> filter, keel::db& db) {
@@ -95,6 +98,7 @@ inline keel::task<todo_page> list_todos(keel::query<todo_filter> filter, keel::d
   page.items = co_await with_tags(snapshot, std::move(rows.items));
   co_return page;
 }
+// end snippet: list_todos
 
 // The row and its tags from one snapshot: never the tags of a later write with the title of an earlier one.
 inline keel::task<std::optional<todo_item>> get_todo(std::int64_t id, keel::db& db) {
@@ -106,6 +110,7 @@ inline keel::task<std::optional<todo_item>> get_todo(std::int64_t id, keel::db& 
   co_return (co_await with_tags(snapshot, std::move(rows))).front();
 }
 
+// snippet: create_todo
 // The todo and its tags in one transaction: both are stored, or neither.
 inline keel::task<keel::created<todo_item>> create_todo(keel::json<new_todo> body, keel::db& db) {
   todo_item item = from_body(0, *body);
@@ -118,6 +123,7 @@ inline keel::task<keel::created<todo_item>> create_todo(keel::json<new_todo> bod
   std::string location = "/todos/" + std::to_string(item.id);
   co_return keel::created<todo_item>{std::move(item), std::move(location)};
 }
+// end snippet: create_todo
 
 inline keel::task<std::optional<todo_item>> replace_todo(std::int64_t id, keel::json<new_todo> body,
                                                          keel::db& db) {

@@ -2503,30 +2503,17 @@ void fail_rejected_request(const std::tuple<Ms...>& stack, Ctx& ctx, const Error
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/middleware/middleware.hpp -----
-// ----- keel/router/router.hpp -----
-// keel::router: the app's routes, flattened at compile time into one segment trie, and the per-route
-// pipeline (route middleware -> extractors -> handler -> responder) that dispatch inlines for each route.
+// ----- keel/router/layer_needs.hpp -----
+// Compile-time check that every route has the layers its handler parameters and its own layers read from.
+// A handler parameter or a route layer that reads a state some other layer fills declares it:
+//   using keel_needs_state = the_state;   (keel::bearer<Claims> needs jwt_bearer<Claims>'s state)
+// A route passes when a layer of the app, or of its group or the route itself, has that state (for a route
+// layer: a layer that runs before it). keel::state_satisfies<Need, State> says which states count.
 
-// ----- keel/detail/type_traits.hpp -----
-// Type traits more than one part of keel asks (JSON, OpenAPI, SQL rows, the router), kept in one place.
+// ----- keel/router/handler_traits.hpp -----
+// What a handler looks like to the router: its parameter and return types, and the compile-time check that
+// its parameters fit its path ("/users/{id}" needs exactly one path parameter for `id`).
 
-
-#include <optional>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-// Whether T is a std::optional.
-template <class T>
-inline constexpr bool is_optional = false;
-template <class T>
-inline constexpr bool is_optional<std::optional<T>> = true;
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/detail/type_traits.hpp -----
 // ----- keel/extract.hpp -----
 // Extractors: how a handler's parameters get their values.
 //
@@ -3252,127 +3239,6 @@ http_error bad_path_param(std::string_view name) {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/extract.hpp -----
-// ----- keel/respond.hpp -----
-// Responders: how a handler's return value becomes the response.
-//
-// Built in: keel::response (as is), std::string / std::string_view / const char* (200 text/plain),
-// keel::http_error (its status, in the app's error shape), keel::result<T>, std::optional<T> (404 when
-// empty), keel::status_only, and void (204). Add a type with a keel::responder<T> specialization:
-//   template <class Ctx> static void respond(Ctx& ctx, T&& value);   // fill ctx.response()
-
-
-#include <optional>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-namespace keel {
-inline namespace v0 {
-
-template <class T>
-struct responder;
-
-template <class T, class Ctx>
-concept Responder = requires(Ctx& ctx, T&& v) {
-  responder<std::remove_cvref_t<T>>::respond(ctx, std::move(v));
-};
-
-// A bare status with an empty body: `return keel::status_only{http::status::accepted};`
-struct status_only {
-  http::status code = http::status::no_content;
-};
-
-// Text with an explicit content type, borrowed (the view must outlive the handler: use it for literals).
-struct static_body {
-  std::string_view body;
-  std::string_view content_type = "text/plain; charset=utf-8";
-  http::status code = http::status::ok;
-};
-
-template <>
-struct responder<response> {
-  static void respond(request_context& ctx, response&& r) { ctx.response() = std::move(r); }
-};
-template <>
-struct responder<std::string> {
-  static void respond(request_context& ctx, std::string&& s) {
-    ctx.response().body(std::move(s)).content_type("text/plain; charset=utf-8");
-  }
-};
-template <>
-struct responder<std::string_view> {
-  static void respond(request_context& ctx, std::string_view s) {
-    ctx.response().body(s).content_type("text/plain; charset=utf-8");
-  }
-};
-template <>
-struct responder<const char*> {
-  static void respond(request_context& ctx, const char* s) {
-    ctx.response().body(std::string_view(s)).content_type("text/plain; charset=utf-8");
-  }
-};
-template <>
-struct responder<static_body> {
-  static void respond(request_context& ctx, static_body b) {
-    ctx.response().status(b.code).borrow_body(b.body).content_type(b.content_type);
-  }
-};
-template <>
-struct responder<status_only> {
-  static void respond(request_context& ctx, status_only s) { ctx.response().status(s.code); }
-};
-template <>
-struct responder<http_error> {
-  static void respond(request_context& ctx, http_error&& e) { ctx.fail(e); }
-};
-template <class T>
-struct responder<result<T>> {
-  template <class Ctx>
-  static void respond(Ctx& ctx, result<T>&& r) {
-    if (r.has_value()) {
-      responder<T>::respond(ctx, std::move(r).value());
-    } else {
-      ctx.fail(r.error());
-    }
-  }
-};
-template <class T>
-struct responder<std::optional<T>> {
-  template <class Ctx>
-  static void respond(Ctx& ctx, std::optional<T>&& o) {
-    if (o) {
-      responder<T>::respond(ctx, std::move(*o));
-    } else {
-      ctx.fail(http_error(http::status::not_found));
-    }
-  }
-};
-
-namespace detail {
-// Fills ctx.response() from a handler's result.
-template <class Ctx, class R>
-KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
-  using T = std::remove_cvref_t<R>;
-  if constexpr (std::is_array_v<std::remove_reference_t<R>>) {
-    responder<std::string_view>::respond(ctx, std::string_view(value));
-  } else {
-    static_assert(
-        requires { responder<T>::respond(ctx, std::forward<R>(value)); },
-        "keel: the handler's return type has no keel::responder<T> specialization; return "
-        "keel::response, a string, a DTO (with keel/json.hpp), or specialize keel::responder");
-    responder<T>::respond(ctx, std::forward<R>(value));
-  }
-}
-}  // namespace detail
-
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/respond.hpp -----
-// ----- keel/router/handler_traits.hpp -----
-// What a handler looks like to the router: its parameter and return types, and the compile-time check that
-// its parameters fit its path ("/users/{id}" needs exactly one path parameter for `id`).
-
 // ----- keel/router/path_template.hpp -----
 // Compile-time parsing and checking of route paths such as "/users/{id}/posts/{post_id}" or
 // "/files/{rest...}".
@@ -3574,6 +3440,13 @@ concept streams_param = requires {
 template <class P>
 concept reads_body_stream = requires {
   std::remove_cvref_t<P>::keel_reads_body_stream;
+};
+
+// keel::multipart<T>: a parameter that reads the request before the handler runs, with
+// `co_await p.keel_prepare()` (a keel::task<> throwing http_error on bad input).
+template <class P>
+concept prepared_param = requires(std::remove_cvref_t<P>& p) {
+  p.keel_prepare();
 };
 
 template <class Args>
@@ -3996,6 +3869,274 @@ constexpr auto flatten_into_group(Inner&& inner, const GMs& gms) {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/router/route.hpp -----
+
+#include <cstddef>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+
+// Whether a layer state S satisfies what a parameter or layer needs (Need). Specialise it for a Need that
+// several states satisfy (keel/auth/policy.hpp: any bearer state).
+template <class Need, class S>
+struct state_satisfies : std::is_same<Need, S> {};
+
+namespace detail {
+
+template <class T>
+struct needed_state {
+  using type = void;
+};
+template <class T>
+requires requires { typename T::keel_needs_state; }
+struct needed_state<T> {
+  using type = typename T::keel_needs_state;
+};
+template <class T>
+struct needed_state<std::optional<T>> : needed_state<T> {};
+
+template <class P>
+using needed_state_t = typename needed_state<std::remove_cvref_t<P>>::type;
+
+// Whether one of the layers (a tuple of middleware types) has a state that satisfies Need.
+template <class Need, class Layers>
+struct layers_provide;
+template <class Need, class... Ms>
+struct layers_provide<Need, std::tuple<Ms...>> {
+  template <class S>
+  static constexpr bool one() {
+    if constexpr (std::is_void_v<S>)
+      return false;
+    else
+      return state_satisfies<Need, S>::value;
+  }
+  static constexpr bool value = (one<typename state_of<Ms>::type>() || ...);
+};
+
+// The error: the route's path and what it needs are in the template arguments the compiler shows.
+template <fixed_string Path, class Need>
+struct route_lacks_layer {
+  static_assert(
+      sizeof(Need) == 0,
+      "keel: this route (its path is shown) takes a parameter or has a layer that reads a layer's "
+      "state (the state is shown: keel::auth::detail::bearer_state<Claims> means keel::bearer<Claims> "
+      "or .require<...>()), but no layer of the app, of the route's group or of the route sets it: "
+      "add .use(keel::auth::jwt_bearer<Claims>{keys, options}) to the app, the group or the route "
+      "(#include <keel/auth.hpp>)");
+  static constexpr bool ok = false;
+};
+
+template <fixed_string Path, class Need, class Available>
+constexpr bool need_met() {
+  if constexpr (std::is_void_v<Need>)
+    return true;
+  else if constexpr (layers_provide<Need, Available>::value)
+    return true;
+  else
+    return route_lacks_layer<Path, Need>::ok;
+}
+
+template <class Tuple, class Seq>
+struct tuple_prefix;
+template <class Tuple, std::size_t... J>
+struct tuple_prefix<Tuple, std::index_sequence<J...>> {
+  using type = std::tuple<std::tuple_element_t<J, Tuple>...>;
+};
+
+template <class Args>
+struct params_need;
+template <class... A>
+struct params_need<std::tuple<A...>> {
+  template <fixed_string P, class Available>
+  static constexpr bool met() {
+    return (need_met<P, needed_state_t<A>, Available>() && ...);
+  }
+};
+
+template <class Stack, class Route>
+struct route_layer_check;
+template <class... As, fixed_string P, http::method_set M, class H, class... Ms>
+struct route_layer_check<std::tuple<As...>, route<P, M, H, Ms...>> {
+  using layers = std::tuple<Ms...>;
+
+  static constexpr bool params_ok() {
+    if constexpr (callable_traits<H>::valid)
+      return params_need<typename callable_traits<H>::args>::template met<P, std::tuple<As..., Ms...>>();
+    else
+      return true;
+  }
+  // Route layer I may read the states of the app's layers and of the route layers before it.
+  template <std::size_t I>
+  static constexpr bool layer_ok() {
+    using before = decltype(std::tuple_cat(
+        std::declval<std::tuple<As...>>(),
+        std::declval<typename tuple_prefix<layers, std::make_index_sequence<I>>::type>()));
+    return need_met<P, needed_state_t<std::tuple_element_t<I, layers>>, before>();
+  }
+  template <std::size_t... I>
+  static constexpr bool layers_ok(std::index_sequence<I...>) {
+    return (layer_ok<I>() && ...);
+  }
+
+  static constexpr bool ok = params_ok() && layers_ok(std::index_sequence_for<Ms...>{});
+};
+
+// Every route of the router, against the app's stack.
+template <class Stack, class Routes>
+struct routes_layer_check;
+template <class Stack, class... Routes>
+struct routes_layer_check<Stack, std::tuple<Routes...>> {
+  static constexpr bool ok = (route_layer_check<Stack, Routes>::ok && ...);
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/router/layer_needs.hpp -----
+// ----- keel/router/router.hpp -----
+// keel::router: the app's routes, flattened at compile time into one segment trie, and the per-route
+// pipeline (route middleware -> extractors -> handler -> responder) that dispatch inlines for each route.
+
+// ----- keel/detail/type_traits.hpp -----
+// Type traits more than one part of keel asks (JSON, OpenAPI, SQL rows, the router), kept in one place.
+
+
+#include <optional>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+// Whether T is a std::optional.
+template <class T>
+inline constexpr bool is_optional = false;
+template <class T>
+inline constexpr bool is_optional<std::optional<T>> = true;
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/detail/type_traits.hpp -----
+// ----- keel/respond.hpp -----
+// Responders: how a handler's return value becomes the response.
+//
+// Built in: keel::response (as is), std::string / std::string_view / const char* (200 text/plain),
+// keel::http_error (its status, in the app's error shape), keel::result<T>, std::optional<T> (404 when
+// empty), keel::status_only, and void (204). Add a type with a keel::responder<T> specialization:
+//   template <class Ctx> static void respond(Ctx& ctx, T&& value);   // fill ctx.response()
+
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+
+template <class T>
+struct responder;
+
+template <class T, class Ctx>
+concept Responder = requires(Ctx& ctx, T&& v) {
+  responder<std::remove_cvref_t<T>>::respond(ctx, std::move(v));
+};
+
+// A bare status with an empty body: `return keel::status_only{http::status::accepted};`
+struct status_only {
+  http::status code = http::status::no_content;
+};
+
+// Text with an explicit content type, borrowed (the view must outlive the handler: use it for literals).
+struct static_body {
+  std::string_view body;
+  std::string_view content_type = "text/plain; charset=utf-8";
+  http::status code = http::status::ok;
+};
+
+template <>
+struct responder<response> {
+  static void respond(request_context& ctx, response&& r) { ctx.response() = std::move(r); }
+};
+template <>
+struct responder<std::string> {
+  static void respond(request_context& ctx, std::string&& s) {
+    ctx.response().body(std::move(s)).content_type("text/plain; charset=utf-8");
+  }
+};
+template <>
+struct responder<std::string_view> {
+  static void respond(request_context& ctx, std::string_view s) {
+    ctx.response().body(s).content_type("text/plain; charset=utf-8");
+  }
+};
+template <>
+struct responder<const char*> {
+  static void respond(request_context& ctx, const char* s) {
+    ctx.response().body(std::string_view(s)).content_type("text/plain; charset=utf-8");
+  }
+};
+template <>
+struct responder<static_body> {
+  static void respond(request_context& ctx, static_body b) {
+    ctx.response().status(b.code).borrow_body(b.body).content_type(b.content_type);
+  }
+};
+template <>
+struct responder<status_only> {
+  static void respond(request_context& ctx, status_only s) { ctx.response().status(s.code); }
+};
+template <>
+struct responder<http_error> {
+  static void respond(request_context& ctx, http_error&& e) { ctx.fail(e); }
+};
+template <class T>
+struct responder<result<T>> {
+  template <class Ctx>
+  static void respond(Ctx& ctx, result<T>&& r) {
+    if (r.has_value()) {
+      responder<T>::respond(ctx, std::move(r).value());
+    } else {
+      ctx.fail(r.error());
+    }
+  }
+};
+template <class T>
+struct responder<std::optional<T>> {
+  template <class Ctx>
+  static void respond(Ctx& ctx, std::optional<T>&& o) {
+    if (o) {
+      responder<T>::respond(ctx, std::move(*o));
+    } else {
+      ctx.fail(http_error(http::status::not_found));
+    }
+  }
+};
+
+namespace detail {
+// Fills ctx.response() from a handler's result.
+template <class Ctx, class R>
+KEEL_ALWAYS_INLINE void respond_with(Ctx& ctx, R&& value) {
+  using T = std::remove_cvref_t<R>;
+  if constexpr (std::is_array_v<std::remove_reference_t<R>>) {
+    responder<std::string_view>::respond(ctx, std::string_view(value));
+  } else {
+    static_assert(
+        requires { responder<T>::respond(ctx, std::forward<R>(value)); },
+        "keel: the handler's return type has no keel::responder<T> specialization; return "
+        "keel::response, a string, a DTO (with keel/json.hpp), or specialize keel::responder");
+    responder<T>::respond(ctx, std::forward<R>(value));
+  }
+}
+}  // namespace detail
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/respond.hpp -----
 // ----- keel/router/route_table.hpp -----
 // keel::detail::route_table: the router's routes in one flat, indexed object, built from routes and groups.
 
@@ -4788,8 +4929,13 @@ struct route_pipeline {
                   "returning keel::task<...>: it awaits the connection as it writes or reads");
     if constexpr (is_coroutine) {
       (check_coroutine_param<std::tuple_element_t<Is, args>>(), ...);
-      auto t = route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
       using T = typename result_type::value_type;
+      auto t = [&] {
+        if constexpr ((prepared_param<std::tuple_element_t<Is, args>> || ...))
+          return call_prepared(route, std::move(storage));
+        else
+          return route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
+      }();
       start_detached(std::move(t), [&route, &ctx](task_result<T>&& res) {
         if (res.exception) {
           try {
@@ -4819,6 +4965,31 @@ struct route_pipeline {
       respond_for(route, ctx,
                   route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
       return dispatch_result::done;
+    }
+  }
+
+  // A handler with a parameter that reads the request first (keel::multipart<T>): the parameter's
+  // keel_prepare() runs, then the handler, in one coroutine that owns the arguments.
+  template <class Storage>
+  static result_type call_prepared(const Route& route, Storage storage) {
+    constexpr std::size_t k = []<std::size_t... Ks>(std::index_sequence<Ks...>) {
+      std::size_t found = sizeof...(Ks);
+      static_cast<void>(
+          ((prepared_param<std::tuple_element_t<Ks, args>> ? (found = Ks, true) : false) || ...));
+      return found;
+    }
+    (std::make_index_sequence<std::tuple_size_v<args>>{});
+    auto preparing = (*std::get<k>(storage)).keel_prepare();
+    co_await std::move(preparing);
+    auto call = [&]<std::size_t... Is>(std::index_sequence<Is...>) {
+      return route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
+    };
+    auto handling = call(std::make_index_sequence<std::tuple_size_v<args>>{});
+    if constexpr (std::is_void_v<typename result_type::value_type>) {
+      co_await std::move(handling);
+    } else {
+      auto value = co_await std::move(handling);
+      co_return value;
     }
   }
 
@@ -5161,6 +5332,9 @@ class app {
     detail::context_access::set_error_renderer(ctx, &render_error<ErrorFormat>);
   }
   dispatch_result handle(context_type& ctx) const {
+    // Each route has the layers its parameters and layers read from (keel/router/layer_needs.hpp).
+    [[maybe_unused]] constexpr bool layers_checked =
+        detail::routes_layer_check<Stack, typename Router::routes_type>::ok;
     return detail::run_stack(
         stack_, ctx, detail::context_access::app_layers_ran(ctx),
         [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },
@@ -8328,6 +8502,10 @@ class connection final : public connection_base {
       resumed_early_ = true;  // the session finished its handler before returning `wait`
       return;
     }
+    // Once per wait: a handler resumed by something else (a timer, the worker pool) may wake the session
+    // twice in one turn (a stream write, then its completion); a second after_wait would start a second
+    // write of the same output while the first is in flight.
+    if (std::exchange(resume_queued_, true)) return;
     // Queued rather than called: the hook fires from inside the session's completion path, which must unwind
     // before process() runs again.
     if (reactor_ != nullptr) return queue_ready(*reactor_, &connection::on_ready);
@@ -8340,6 +8518,7 @@ class connection final : public connection_base {
     --self->refs_;
   }
   void after_wait() {
+    resume_queued_ = false;
     state_ = io_state::none;
     --refs_;  // the reference taken when `wait` began; the caller holds another
     if (closed_) {
@@ -8707,6 +8886,7 @@ class connection final : public connection_base {
   bool read_timed_out_ = false;
   bool close_after_write_ = false;
   bool resumed_early_ = false;
+  bool resume_queued_ = false;  // an after_wait is queued for the current wait
   bool closed_ = false;
   bool dropped_ = false;
   bool park_armed_ = false;  // the deadline is park_after's, not the idle timeout's
@@ -9325,8 +9505,25 @@ struct stream_session_hooks {
   bool (*pull_body)(void* session);
 };
 
+// A layer's encoding of streamed bodies (keel::compress). The layer's before() names it for the request; the
+// stream's first write asks it, with the response about to go out, whether to encode; every piece then goes
+// through encode(), and the end of the body asks for the last bytes (a gzip trailer).
+struct stream_filter {
+  // Before the head is written. `ctx` is the request_context; the filter may change the response's headers.
+  // Returns the state of this stream's encoder, or nullptr to leave the body as it is.
+  void* (*start)(const void* layer, void* ctx, bool length_declared);
+  // Encodes `in` (finish: and ends the encoded stream). The result stays valid until the next call.
+  std::string_view (*encode)(void* encoder, std::string_view in, bool finish);
+  void (*release)(void* encoder) noexcept;
+};
+
 struct stream_channel {
   static constexpr std::uint64_t unknown_length = std::numeric_limits<std::uint64_t>::max();
+
+  stream_channel() = default;
+  stream_channel(const stream_channel&) = delete;
+  stream_channel& operator=(const stream_channel&) = delete;
+  ~stream_channel() { release_encoder(); }
 
   void* session = nullptr;
   const stream_session_hooks* hooks = nullptr;
@@ -9343,6 +9540,10 @@ struct stream_channel {
   std::uint64_t declared_length = unknown_length;  // set_length() before the first write
   std::uint64_t sent_length = 0;                   // body bytes produced so far
   std::size_t high_water = 64 * 1024;              // pending's bound before a writer waits
+  const stream_filter* filter = nullptr;           // named by a layer for this request (see stream_filter)
+  const void* filter_layer = nullptr;              // ... and the layer's object
+  const stream_filter* encoding = nullptr;         // the filter that took this stream's body, and its state
+  void* encoder = nullptr;
 
   // --- the request body
   bool body_streaming = false;     // the route reads its body with keel::body_stream
@@ -9360,6 +9561,30 @@ struct stream_channel {
     body_allowed = true;
     declared_length = unknown_length;
     sent_length = 0;
+    release_encoder();
+    filter = nullptr;
+    filter_layer = nullptr;
+  }
+  void release_encoder() noexcept {
+    if (encoder != nullptr) encoding->release(encoder);
+    encoder = nullptr;
+    encoding = nullptr;
+  }
+  // The head is about to go out: a filter the request's layers named may take the body.
+  void start_encoding(void* ctx) {
+    if (filter == nullptr) return;
+    encoder = filter->start(filter_layer, ctx, declared_length != unknown_length);
+    if (encoder != nullptr) encoding = filter;
+  }
+  // The end of the body: the encoder's last bytes, all of them whatever the bound, then its state goes.
+  void finish_encoding() {
+    if (encoder == nullptr) return;
+    const std::string_view tail = encoding->encode(encoder, {}, true);
+    const std::size_t bound = high_water;
+    high_water = std::numeric_limits<std::size_t>::max();
+    append(tail);
+    high_water = bound;
+    release_encoder();
   }
   // After a streamed request body's handler finished.
   void reset_body() noexcept {
@@ -10912,6 +11137,7 @@ class http_session {
     keel::response& res = ctx_.response();
     switch (context_access::kind(ctx_)) {
       case body_kind::stream: {
+        channel_.finish_encoding();  // a compressed stream's last bytes
         if (channel_.chunked) channel_.pending.append("0\r\n\r\n");
         // A body shorter than announced, or one delimited by the close itself: only closing tells the client.
         const bool short_body = channel_.declared_length != stream_channel::unknown_length &&
@@ -12103,7 +12329,9 @@ class stream_writer {
  private:
   void begin() {
     detail::stream_channel& ch = *channel_;
-    if (!ch.started) ch.hooks->start_response(ch.session);
+    if (ch.started) return;
+    ch.start_encoding(ctx_);  // keel::compress may take the body (and change the headers) now
+    ch.hooks->start_response(ch.session);
   }
   // true: all of `bytes` is buffered, no need to suspend.
   bool put(std::string_view bytes) {
@@ -12114,6 +12342,8 @@ class stream_writer {
         bytes.size() > ch.declared_length - ch.sent_length)
       throw std::length_error("keel::stream_writer: more bytes written than set_length() announced");
     ch.sent_length += bytes.size();
+    if (ch.encoder != nullptr && !bytes.empty() && ch.body_allowed)
+      bytes = ch.encoding->encode(ch.encoder, bytes, false);  // valid until the next write: rest may view it
     const bool was_empty = ch.pending.empty();
     const bool all_in = ch.append(bytes);
     if (was_empty && !ch.pending.empty() && all_in) ch.wake();  // the connection writes it when it can

@@ -11,6 +11,7 @@
 #include "keel/tls.hpp"
 #include "support/http_exchange.hpp"
 #include "support/local_server.hpp"
+#include "support/self_signed.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -377,26 +378,16 @@ TEST_CASE("CSRF: unsafe methods need the session's token in X-CSRF-Token or the 
   CHECK(srv.get("/protected/note").status == 200);
 }
 
-namespace {
-std::string run(const std::string& command) { return keel_test::run_command(command); }
-}  // namespace
-
 TEST_CASE("the session cookie is Secure under TLS (curl over HTTPS)", "[auth][session][socket][tls]") {
-  temp_dir dir;
-  const std::string cert = (dir.path / "cert.pem").string(), key = (dir.path / "key.pem").string();
-  run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
-      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-      key + " -out " + cert + " 2>&1");
-  REQUIRE(std::filesystem::exists(cert));
-  keel::server_config cfg = keel_test::local_config(1);
-  cfg.tls.certificate_file = cert;
-  cfg.tls.private_key_file = key;
+  const keel_test::self_signed tls;
+  const std::string& cert = tls.cert;
+  keel::server_config cfg = tls.serve_tls(keel_test::local_config(1));
   keel::auth::session_options strict;
   strict.cookie.same_site_policy = keel::auth::same_site::strict;
   running srv(keel::auth::signed_sessions<user_session>({key_a}, strict), cfg);
   const std::string base = "https://127.0.0.1:" + std::to_string(srv.port);
-  const std::string head =
-      run("curl -sS -i --max-time 10 --cacert " + cert + " -X POST '" + base + "/login?name=tls' 2>&1");
+  const std::string head = keel_test::run_command("curl -sS -i --max-time 10 --cacert " + cert +
+                                                  " -X POST '" + base + "/login?name=tls' 2>&1");
   CHECK(head.find("HTTP/1.1 200") == 0);
   const auto at = head.find("Set-Cookie: keel_session=");
   REQUIRE(at != std::string::npos);

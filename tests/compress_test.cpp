@@ -4,6 +4,7 @@
 
 #include "keel/app.hpp"
 #include "keel/file.hpp"
+#include "keel/offload.hpp"
 #include "keel/server/server.hpp"
 #include "keel/static_files.hpp"
 #include "keel/stream.hpp"
@@ -15,6 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -22,11 +27,49 @@
 namespace {
 
 using keel_test::run_command;
+using namespace std::chrono_literals;
 
 std::string text_body() {
   std::string s;
   for (int i = 0; i < 400; ++i) s += "line " + std::to_string(i) + " of a compressible text\n";
   return s;
+}
+
+std::atomic<bool> second_piece{false};
+
+// The body of a chunked response (everything after the head), de-chunked as far as whole chunks go.
+std::string dechunk(std::string_view raw) {
+  std::string out;
+  const std::size_t head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) return out;
+  raw.remove_prefix(head_end + 4);
+  for (;;) {
+    const std::size_t line_end = raw.find("\r\n");
+    if (line_end == std::string_view::npos) return out;
+    const std::size_t size = std::stoul(std::string(raw.substr(0, line_end)), nullptr, 16);
+    if (size == 0 || raw.size() < line_end + 2 + size + 2) return out;
+    out.append(raw.substr(line_end + 2, size));
+    raw.remove_prefix(line_end + 2 + size + 2);
+  }
+}
+
+// Inflates gzip data that need not be complete (a stream flushed so far).
+std::string gunzip_so_far(std::string_view in) {
+  z_stream z{};
+  REQUIRE(inflateInit2(&z, 15 + 16) == Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char buf[4096];
+  int rc = Z_OK;
+  while (rc == Z_OK && (z.avail_in != 0 || z.avail_out == 0)) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_SYNC_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  }
+  inflateEnd(&z);
+  return out;
 }
 
 struct temp_dir {
@@ -63,6 +106,25 @@ auto make_app(const std::string& dir) {
             out.content_type("text/plain");
             const std::string body = text_body();
             co_await out.write(body);
+          }),
+          keel::get<"/stream-length">([](keel::stream_writer out) -> keel::task<> {
+            out.content_type("text/plain");
+            const std::string body = text_body();
+            out.set_length(body.size());
+            co_await out.write(body);
+          }),
+          keel::get<"/stream-png">([](keel::stream_writer out) -> keel::task<> {
+            out.content_type("image/png");
+            const std::string body = text_body();
+            co_await out.write(body);
+          }),
+          // Two pieces: the second waits until the test decoded the first (or 5 s pass).
+          keel::get<"/ticks">([](keel::stream_writer out) -> keel::task<> {
+            out.content_type("text/event-stream");
+            co_await out.write("data: first piece\n\n");
+            co_await out.flush();
+            for (int i = 0; i < 500 && !second_piece.load(); ++i) co_await keel::sleep_for(10ms);
+            co_await out.write("data: second piece\n\n");
           }),
           keel::post<"/echo">([](keel::body b) { return std::string(b.data); }),
           keel::static_files<"/files">(dir),
@@ -166,9 +228,13 @@ TEST_CASE("compress: what is left alone", "[compress][socket]") {
   CHECK(header_of(h, "Content-Encoding") == "identity-ish");
   h = s.head(ae + s.base + "/no-transform");
   CHECK(header_of(h, "Content-Encoding").empty());
-  // Streamed and file bodies go out as they are.
+  // Streams with an announced length or of another type, and file bodies go out as they are.
   const std::string out = s.dir.path + "/out.bin";
-  h = s.head(ae + s.base + "/stream", out);
+  h = s.head(ae + s.base + "/stream-length", out);
+  CHECK(header_of(h, "Content-Encoding").empty());
+  CHECK(header_of(h, "Content-Length") == std::to_string(text_body().size()));
+  CHECK(run_command("cat " + out) == text_body());
+  h = s.head(ae + s.base + "/stream-png", out);
   CHECK(header_of(h, "Content-Encoding").empty());
   CHECK(run_command("cat " + out) == text_body());
   std::ofstream(s.dir.path + "/page.txt") << text_body();
@@ -198,6 +264,48 @@ TEST_CASE("compress: what is left alone", "[compress][socket]") {
   CHECK(header_of(h, "Content-Encoding") == "br");
   CHECK(header_of(h, "ETag") == "W/\"v1\"");
   CHECK(header_of(s.head(s.base + "/etag"), "ETag") == "\"v1\"");
+}
+
+TEST_CASE("compress: streamed bodies are compressed as they stream", "[compress][stream][socket]") {
+  running s;
+  const std::string body = text_body();
+  const std::string out = s.dir.path + "/out.bin";
+  auto h = s.head("-H 'Accept-Encoding: gzip' " + s.base + "/stream", out);
+  CHECK(header_of(h, "Content-Encoding") == "gzip");
+  CHECK(header_of(h, "Transfer-Encoding") == "chunked");
+  CHECK(header_of(h, "Vary") == "Accept-Encoding");
+  CHECK(run_command("gzip -dc < " + out) == body);
+  CHECK(std::stoul(run_command("wc -c < " + out)) < body.size() / 3);
+  h = s.head("-H 'Accept-Encoding: br' " + s.base + "/stream", out);
+  CHECK(header_of(h, "Content-Encoding") == "br");
+  CHECK(run_command("brotli -dc < " + out) == body);
+  CHECK(run_command("curl -s --compressed --max-time 10 " + s.base + "/stream") == body);
+  h = s.head(s.base + "/stream", out);  // no Accept-Encoding: as written
+  CHECK(header_of(h, "Content-Encoding").empty());
+  CHECK(run_command("cat " + out) == body);
+  h = s.head("-I -H 'Accept-Encoding: gzip' " + s.base + "/stream");  // HEAD: the same head, no body
+  CHECK(status_of(h) == 200);
+  CHECK(header_of(h, "Content-Encoding") == "gzip");
+
+  // Each write is flushed: the first piece decodes at the client while the handler still waits.
+  second_piece = false;
+  keel_test::raw_client c("127.0.0.1", s.port);
+  REQUIRE(c.send("GET /ticks HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"));
+  std::string seen;
+  std::string first;
+  for (int i = 0; i < 100 && first.find("first piece") == std::string::npos; ++i) {
+    if (c.read_some(4096) == 0) break;
+    seen += c.take();
+    first = gunzip_so_far(dechunk(seen));
+  }
+  CHECK(header_of(seen, "Content-Encoding") == "gzip");
+  CHECK(first == "data: first piece\n\n");
+  second_piece = true;
+  std::string rest;
+  CHECK(c.read_until_closed(&rest));
+  seen += rest;
+  CHECK(seen.ends_with("0\r\n\r\n"));
+  CHECK(gunzip_so_far(dechunk(seen)) == "data: first piece\n\ndata: second piece\n\n");
 }
 
 TEST_CASE("decompress_requests: gzip and br bodies, limits", "[compress][socket]") {

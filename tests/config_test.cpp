@@ -42,7 +42,7 @@ keel::server_config parse(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("from_env without variables gives the defaults") {
+TEST_CASE("from_env without variables gives the defaults", "[config]") {
   const auto cfg = keel::server_config::from_env();
   const keel::server_config defaults;
   CHECK(cfg.host == defaults.host);
@@ -51,7 +51,7 @@ TEST_CASE("from_env without variables gives the defaults") {
   CHECK(cfg.server_header == defaults.server_header);
 }
 
-TEST_CASE("from_env reads KEEL_* variables") {
+TEST_CASE("from_env reads KEEL_* variables", "[config]") {
   env_guard env{{"KEEL_HOST", "::"},
                 {"KEEL_PORT", "9090"},
                 {"KEEL_THREADS", "3"},
@@ -82,7 +82,7 @@ TEST_CASE("from_env reads KEEL_* variables") {
   CHECK(cfg.timeout.idle == 900ms);
 }
 
-TEST_CASE("from_env rejects bad values with the variable's name") {
+TEST_CASE("from_env rejects bad values with the variable's name", "[config]") {
   SECTION("not a number") {
     env_guard env{{"KEEL_PORT", "http"}};
     CHECK_THROWS_WITH(keel::server_config::from_env(),
@@ -106,7 +106,7 @@ TEST_CASE("from_env rejects bad values with the variable's name") {
   }
 }
 
-TEST_CASE("from_args reads flags on top of the environment") {
+TEST_CASE("from_args reads flags on top of the environment", "[config]") {
   env_guard env{{"KEEL_PORT", "9090"}, {"KEEL_THREADS", "3"}};
   const auto cfg = parse({"--port", "8081", "--host", "127.0.0.1", "--workers=6", "--tls-cert", "c.pem",
                           "--tls-key", "k.pem", "--max-body-bytes", "2048", "--max-connections", "10",
@@ -124,13 +124,13 @@ TEST_CASE("from_args reads flags on top of the environment") {
   CHECK_FALSE(parse({"--no-server-header"}).server_header.has_value());
 }
 
-TEST_CASE("from_args ignores flags it does not know") {
+TEST_CASE("from_args ignores flags it does not know", "[config]") {
   const auto cfg = parse({"--verbose", "--db", "app.sqlite", "--threads", "2", "positional", "--color=auto"});
   CHECK(cfg.threads == 2);
   CHECK(cfg.port == keel::server_config{}.port);
 }
 
-TEST_CASE("from_args rejects bad values and missing values") {
+TEST_CASE("from_args rejects bad values and missing values", "[config]") {
   CHECK_THROWS_WITH(parse({"--port", "-5"}), Catch::Contains("--port"));
   CHECK_THROWS_WITH(parse({"--threads", "many"}), Catch::Contains("--threads") && Catch::Contains("'many'"));
   CHECK_THROWS_WITH(parse({"--shutdown-ms", "0"}), Catch::Contains("--shutdown-ms"));
@@ -155,7 +155,8 @@ keel::command_line parse_strict(std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("parse_command_line: keel's flags into the config, the app's declared flags into values") {
+TEST_CASE("parse_command_line: keel's flags into the config, the app's declared flags into values",
+          "[config]") {
   const auto cl = parse_strict({"--port", "8081", "--db", "sqlite:x.db", "--migrate", "--threads=2"});
   CHECK(cl.config.port == 8081);
   CHECK(cl.config.threads == 2);
@@ -166,7 +167,7 @@ TEST_CASE("parse_command_line: keel's flags into the config, the app's declared 
   CHECK(parse_strict({"--db=a", "--db", "b"}).value("db") == "b");  // the last one wins
 }
 
-TEST_CASE("parse_command_line rejects unknown flags, stray arguments and bad values") {
+TEST_CASE("parse_command_line rejects unknown flags, stray arguments and bad values", "[config]") {
   CHECK_THROWS_WITH(parse_strict({"--prot", "8080"}),
                     Catch::Contains("unknown flag --prot") && Catch::Contains("did you mean --port?"));
   CHECK_THROWS_WITH(parse_strict({"--dbb", "x"}), Catch::Contains("did you mean --db?"));
@@ -178,7 +179,7 @@ TEST_CASE("parse_command_line rejects unknown flags, stray arguments and bad val
   CHECK_THROWS_WITH(parse_strict({"--migrate=yes"}), Catch::Contains("--migrate takes no value"));
 }
 
-TEST_CASE("command_line_help lists the app's flags and keel's, one line each") {
+TEST_CASE("command_line_help lists the app's flags and keel's, one line each", "[config]") {
   const std::string help = keel::command_line_help("todo", app_flags);
   CHECK_THAT(help, Catch::StartsWith("usage: todo [flags]\n"));
   CHECK_THAT(help, Catch::Contains("--db URL") && Catch::Contains("database URL"));

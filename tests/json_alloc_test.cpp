@@ -70,7 +70,7 @@ struct scalars_only {
 
 using namespace json_alloc_test;
 
-TEST_CASE("writing into a warm buffer allocates nothing") {
+TEST_CASE("writing into a warm buffer allocates nothing", "[json][alloc]") {
   shape s{7,
           {point{1, 0.5, true, level::high, 3, 50}, point{}, point{-5, 1e300, false, level::low, {}, 0}},
           "a \"label\""};
@@ -86,7 +86,7 @@ TEST_CASE("writing into a warm buffer allocates nothing") {
   CHECK(out == first);
 }
 
-TEST_CASE("reading scalars from a padded buffer allocates nothing once the parser is warm") {
+TEST_CASE("reading scalars from a padded buffer allocates nothing once the parser is warm", "[json][alloc]") {
   std::string text = keel::json_io::to_string(scalars_only{
       3, {point{1, 0.5, true, level::high, 3, 50}, point{}, point{-5, 2.5, false, level::low, {}, 0}}});
   std::vector<char> buffer(text.begin(), text.end());

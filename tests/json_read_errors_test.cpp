@@ -84,7 +84,7 @@ keel::json_io::error syntax_error_of(std::string_view json) {
 using namespace json_read_errors_test;
 using keel::json_io::error;
 
-TEST_CASE("all field errors of a document come back together, with paths") {
+TEST_CASE("all field errors of a document come back together, with paths", "[json]") {
   auto e = errors_of<order>(
       R"({"id":"7","items":[{"name":"a","price":1,"quantity":1},{"name":2,"price":"x","quantity":70000},)"
       R"({"price":3}],"state":"lost","counts":{"a":"b"}})");
@@ -100,14 +100,14 @@ TEST_CASE("all field errors of a document come back together, with paths") {
              });
 }
 
-TEST_CASE("missing required fields; optional ones may be missing") {
+TEST_CASE("missing required fields; optional ones may be missing", "[json]") {
   CHECK(errors_of<order>("{}") == errors{{"id", "field required"},
                                          {"items", "field required"},
                                          {"state", "field required"},
                                          {"counts", "field required"}});
 }
 
-TEST_CASE("wrong container types") {
+TEST_CASE("wrong container types", "[json]") {
   CHECK(
       errors_of<order>(R"({"id":1,"items":{},"state":"draft","counts":[]})") ==
       errors{{"items", "expected an array, got an object"}, {"counts", "expected an object, got an array"}});
@@ -118,7 +118,7 @@ TEST_CASE("wrong container types") {
   CHECK(errors_of<flag>(R"({"on":null})") == errors{{"on", "expected a boolean, got null"}});
 }
 
-TEST_CASE("integers: range of the target width, fractions, overflow of 64 bits") {
+TEST_CASE("integers: range of the target width, fractions, overflow of 64 bits", "[json]") {
   CHECK(errors_of<narrow>(
             R"({"i8":128,"u8":-1,"u32":4294967296,"i64":9223372036854775808,"u64":18446744073709551616})") ==
         errors{{"i8", "integer out of range -128..127"},
@@ -130,30 +130,30 @@ TEST_CASE("integers: range of the target width, fractions, overflow of 64 bits")
         errors{{"i8", "expected an integer, got a fraction"}, {"u8", "expected an integer, got a fraction"}});
 }
 
-TEST_CASE("doubles out of range") {
+TEST_CASE("doubles out of range", "[json]") {
   CHECK(errors_of<item>(R"({"name":"n","price":1e400,"quantity":1})") ==
         errors{{"price", "number out of range"}});
 }
 
-TEST_CASE("duplicate keys") {
+TEST_CASE("duplicate keys", "[json]") {
   CHECK(errors_of<item>(R"({"name":"a","price":1,"quantity":1,"name":"b"})") ==
         errors{{"name", "duplicate key"}});
   CHECK(errors_of<std::map<std::string, int>>(R"({"k":1,"k":2})") == errors{{"k", "duplicate key"}});
 }
 
-TEST_CASE("unknown fields rejected where the DTO asks") {
+TEST_CASE("unknown fields rejected where the DTO asks", "[json]") {
   CHECK(errors_of<strict_item>(R"({"name":"a","extra":1,"more":{"x":[]}})") ==
         errors{{"extra", "unknown field"}, {"more", "unknown field"}});
   CHECK(errors_of<std::vector<strict_item>>(R"([{"name":"a"},{"name":"b","x":null}])") ==
         errors{{"[1].x", "unknown field"}});
 }
 
-TEST_CASE("fixed-size arrays need exactly their size") {
+TEST_CASE("fixed-size arrays need exactly their size", "[json]") {
   CHECK(errors_of<fixed>(R"({"pair":[1]})") == errors{{"pair", "expected 2 elements, got 1"}});
   CHECK(errors_of<fixed>(R"({"pair":[1,2,3]})") == errors{{"pair", "expected 2 elements, got 3"}});
 }
 
-TEST_CASE("time points that are not RFC 3339") {
+TEST_CASE("time points that are not RFC 3339", "[json]") {
   for (std::string_view bad :
        {"\"2026-11-21\"", "\"2026-13-01T00:00:00Z\"", "\"2026-02-30T00:00:00Z\"", "\"2026-11-21T12:00:00\"",
         "\"2026-11-21T25:00:00Z\"", "\"2026-11-21T12:00:00.Z\"", "\"2026-11-21T12:00:00Zjunk\""}) {
@@ -164,12 +164,12 @@ TEST_CASE("time points that are not RFC 3339") {
   }
 }
 
-TEST_CASE("variants with no matching alternative") {
+TEST_CASE("variants with no matching alternative", "[json]") {
   CHECK(errors_of<choice>(R"({"v":true})") ==
         errors{{"v", "expected an integer or a string, got a boolean"}});
 }
 
-TEST_CASE("syntax errors are reported alone, replacing field errors found before them") {
+TEST_CASE("syntax errors are reported alone, replacing field errors found before them", "[json]") {
   CHECK(syntax_error_of<order>(R"({"id":"wrong type","items":[1,)").path.empty());
   for (std::string_view bad :
        {R"({"id":1)", R"({"id":1,})", R"({"id" 1})", R"({"id":1 "x":2})", R"({"id":tru})", R"({"id":nul})",
@@ -181,7 +181,7 @@ TEST_CASE("syntax errors are reported alone, replacing field errors found before
   }
 }
 
-TEST_CASE("malformed values inside ignored or mismatched values are still syntax errors") {
+TEST_CASE("malformed values inside ignored or mismatched values are still syntax errors", "[json]") {
   for (std::string_view bad :
        {R"({"name":"a","price":1,"quantity":1,"extra":tru})",
         R"({"name":"a","price":1,"quantity":1,"extra":{"x":[1,nul]}})",
@@ -191,7 +191,7 @@ TEST_CASE("malformed values inside ignored or mismatched values are still syntax
   }
 }
 
-TEST_CASE("trailing content after the document") {
+TEST_CASE("trailing content after the document", "[json]") {
   CHECK(syntax_error_of<item>(R"({"name":"a","price":1,"quantity":1} x)").reason.rfind("malformed JSON", 0) ==
         0);
   CHECK(syntax_error_of<item>(R"({"name":"a","price":1,"quantity":1}{})").reason.rfind("malformed JSON", 0) ==
@@ -202,7 +202,7 @@ TEST_CASE("trailing content after the document") {
             .ok());
 }
 
-TEST_CASE("invalid UTF-8 and raw control characters") {
+TEST_CASE("invalid UTF-8 and raw control characters", "[json]") {
   CHECK(syntax_error_of<item>("{\"name\":\"\xff\",\"price\":1,\"quantity\":1}").reason.find("UTF-8") !=
         std::string::npos);
   CHECK(syntax_error_of<item>("{\"name\":\"\xc3\",\"price\":1,\"quantity\":1}").reason.find("UTF-8") !=
@@ -215,7 +215,7 @@ TEST_CASE("invalid UTF-8 and raw control characters") {
       0);
 }
 
-TEST_CASE("nesting deeper than the limit") {
+TEST_CASE("nesting deeper than the limit", "[json]") {
   std::string deep;
   for (int i = 0; i < 70; ++i) deep += R"({"inner":[)";
   for (int i = 0; i < 70; ++i) deep += "]}";
@@ -233,7 +233,7 @@ TEST_CASE("nesting deeper than the limit") {
   CHECK(unknown.errors()[0].reason == "nesting deeper than 64 levels");
 }
 
-TEST_CASE("errors convert to the framework's 422 / 400") {
+TEST_CASE("errors convert to the framework's 422 / 400", "[json]") {
   auto bad_fields = keel::json_io::read<item>(std::string_view(R"({"name":1,"price":1,"quantity":1})"));
   keel::http_error e = keel::json_io::to_http_error(bad_fields);
   CHECK(e.status() == keel::http::status::unprocessable_content);

@@ -101,7 +101,7 @@ bool same(const article& a, const article& b) {
 using namespace json_read_test;
 using keel::json_io::read;
 
-TEST_CASE("a DTO round-trips through write and read") {
+TEST_CASE("a DTO round-trips through write and read", "[json]") {
   article original = sample_article();
   std::string text = keel::json_io::to_string(original);
   auto result = read<article>(std::string_view(text));
@@ -115,7 +115,7 @@ TEST_CASE("a DTO round-trips through write and read") {
   CHECK(same(*pretty, original));
 }
 
-TEST_CASE("fields in any order, optional fields absent; null for an optional field is refused") {
+TEST_CASE("fields in any order, optional fields absent; null for an optional field is refused", "[json]") {
   auto r = read<author>(std::string_view(R"({"bio":"b","username":"x"})"));
   REQUIRE(r.ok());
   CHECK(r->username == "x");
@@ -144,13 +144,13 @@ struct patch {
   std::vector<std::optional<int>> scores;  // an array element may be null: the rule is about DTO fields
 };
 
-TEST_CASE("keel_null_fields = keel::as_absent reads null for an optional field as absent") {
+TEST_CASE("keel_null_fields = keel::as_absent reads null for an optional field as absent", "[json]") {
   auto r = read<lenient_author>(std::string_view(R"({"bio":null,"username":"x"})"));
   REQUIRE(r.ok());
   CHECK_FALSE(r->bio.has_value());
 }
 
-TEST_CASE("keel::nullable<T>: absent, null and a value are three states") {
+TEST_CASE("keel::nullable<T>: absent, null and a value are three states", "[json]") {
   auto r = read<patch>(std::string_view(R"({"bio":null,"priority":3,"scores":[1,null]})"));
   REQUIRE(r.ok());
   CHECK(r->bio.is_null());
@@ -190,26 +190,26 @@ TEST_CASE("keel::nullable<T>: absent, null and a value are three states") {
   CHECK(keel::json_io::to_string(*absent) == R"({"scores":[]})");
 }
 
-TEST_CASE("unknown fields are ignored by default, whatever their shape") {
+TEST_CASE("unknown fields are ignored by default, whatever their shape", "[json]") {
   auto r = read<author>(
       std::string_view(R"({"extra":{"deep":[1,{"x":null}],"s":"\u00e9"},"username":"u","n":-1.5e3})"));
   REQUIRE(r.ok());
   CHECK(r->username == "u");
 }
 
-TEST_CASE("keys written with escapes still match") {
+TEST_CASE("keys written with escapes still match", "[json]") {
   auto r = read<author>(std::string_view(R"({"user\u006eame":"esc"})"));
   REQUIRE(r.ok());
   CHECK(r->username == "esc");
 }
 
-TEST_CASE("strings are unescaped, UTF-8 kept") {
+TEST_CASE("strings are unescaped, UTF-8 kept", "[json]") {
   auto r = read<author>(std::string_view(R"({"username":"a\"b\\c\/d\n\u00e9\ud83d\ude00"})"));
   REQUIRE(r.ok());
   CHECK(r->username == "a\"b\\c/d\n\xc3\xa9\xf0\x9f\x98\x80");
 }
 
-TEST_CASE("every integer width at its limits") {
+TEST_CASE("every integer width at its limits", "[json]") {
   std::string text = R"({"i8":-128,"u8":255,"i16":-32768,"u16":65535,"i32":-2147483648,"u32":4294967295,)"
                      R"("i64":-9223372036854775808,"u64":18446744073709551615,"f":1.5})";
   auto r = read<widths>(std::string_view(text));
@@ -225,13 +225,13 @@ TEST_CASE("every integer width at its limits") {
   CHECK(r->f == 1.5f);
 }
 
-TEST_CASE("doubles accept integers and exponents") {
+TEST_CASE("doubles accept integers and exponents", "[json]") {
   auto r = read<std::vector<double>>(std::string_view("[1, -0.5, 2e3, 1E-2, 0]"));
   REQUIRE(r.ok());
   CHECK(*r == std::vector<double>{1, -0.5, 2000, 0.01, 0});
 }
 
-TEST_CASE("containers: fixed arrays, maps, nested vectors, vectors of DTOs") {
+TEST_CASE("containers: fixed arrays, maps, nested vectors, vectors of DTOs", "[json]") {
   auto r = read<containers>(std::string_view(
       R"({"triple":[1,2,3],"counts":{"a":1,"b":2},"groups":{"g":["x","y"]},"grid":[[],[1,2]],)"
       R"("people":[{"username":"p1"},{"username":"p2","bio":"b"}]})"));
@@ -244,7 +244,7 @@ TEST_CASE("containers: fixed arrays, maps, nested vectors, vectors of DTOs") {
   CHECK(r->people[1].bio == "b");
 }
 
-TEST_CASE("the root may be an array or a map") {
+TEST_CASE("the root may be an array or a map", "[json]") {
   auto list = read<std::vector<author>>(std::string_view(R"([{"username":"a"},{"username":"b"}])"));
   REQUIRE(list.ok());
   CHECK(list->size() == 2);
@@ -253,7 +253,7 @@ TEST_CASE("the root may be an array or a map") {
   CHECK(map->at("x") == 1);
 }
 
-TEST_CASE("variants pick the alternative by JSON type") {
+TEST_CASE("variants pick the alternative by JSON type", "[json]") {
   auto value_of = [](std::string_view json) {
     auto r = read<shape>(json);
     REQUIRE(r.ok());
@@ -269,7 +269,7 @@ TEST_CASE("variants pick the alternative by JSON type") {
   CHECK(std::holds_alternative<std::monostate>(value_of(R"({"value":null})")));
 }
 
-TEST_CASE("time points accept any RFC 3339 offset and fraction") {
+TEST_CASE("time points accept any RFC 3339 offset and fraction", "[json]") {
   using namespace std::chrono;
   auto r = read<std::vector<system_clock::time_point>>(std::string_view(
       R"(["2026-11-21T12:00:00Z","2026-11-21T14:00:00+02:00","2026-11-21t11:30:00.5-00:30","2026-11-21 12:00:00.123456z"])"));
@@ -281,7 +281,7 @@ TEST_CASE("time points accept any RFC 3339 offset and fraction") {
   CHECK(time_point_cast<microseconds>((*r)[3]) == noon + 123456us);
 }
 
-TEST_CASE("use_defaults keeps member initializers for missing fields") {
+TEST_CASE("use_defaults keeps member initializers for missing fields", "[json]") {
   auto r = read<with_defaults>(std::string_view(R"({"per_page":50})"));
   REQUIRE(r.ok());
   CHECK(r->page == 1);
@@ -289,14 +289,14 @@ TEST_CASE("use_defaults keeps member initializers for missing fields") {
   CHECK(r->sort == "new");
 }
 
-TEST_CASE("recursive DTOs") {
+TEST_CASE("recursive DTOs", "[json]") {
   auto r = read<tree>(std::string_view(
       R"({"value":1,"children":[{"value":2,"children":[]},{"value":3,"children":[{"value":4,"children":[]}]}]})"));
   REQUIRE(r.ok());
   CHECK(r->children[1].children[0].value == 4);
 }
 
-TEST_CASE("parsing in place from a buffer with padding") {
+TEST_CASE("parsing in place from a buffer with padding", "[json]") {
   std::string text = R"({"username":"in place"})";
   std::vector<char> buffer(text.size() + simdjson::SIMDJSON_PADDING);
   std::copy(text.begin(), text.end(), buffer.begin());
@@ -308,14 +308,14 @@ TEST_CASE("parsing in place from a buffer with padding") {
   CHECK(view->username == "in place");
 }
 
-TEST_CASE("a buffer without padding is copied") {
+TEST_CASE("a buffer without padding is copied", "[json]") {
   std::string text = R"({"username":"tight"})";
   auto r = read<author>(text.data(), text.size(), text.size());
   REQUIRE(r.ok());
   CHECK(r->username == "tight");
 }
 
-TEST_CASE("std::string with spare capacity, and without") {
+TEST_CASE("std::string with spare capacity, and without", "[json]") {
   std::string roomy = R"({"username":"roomy"})";
   roomy.reserve(roomy.size() + 100);
   auto r = read<author>(roomy);
@@ -328,7 +328,7 @@ TEST_CASE("std::string with spare capacity, and without") {
   CHECK(t->username == "tight");
 }
 
-TEST_CASE("values do not point into the parser's buffer after the next read") {
+TEST_CASE("values do not point into the parser's buffer after the next read", "[json]") {
   auto first = read<author>(std::string_view(R"({"username":"first"})"));
   auto second = read<author>(std::string_view(R"({"username":"second-and-longer"})"));
   REQUIRE(first.ok());
@@ -337,7 +337,7 @@ TEST_CASE("values do not point into the parser's buffer after the next read") {
   CHECK(second->username == "second-and-longer");
 }
 
-TEST_CASE("large documents") {
+TEST_CASE("large documents", "[json]") {
   std::vector<article> many(300, sample_article());
   std::string text = keel::json_io::to_string(many);
   auto r = read<std::vector<article>>(std::string_view(text));

@@ -122,7 +122,7 @@ struct keel::json_traits<json_traits_test::settings_blob> {
 using namespace json_traits_test;
 using errors = std::vector<keel::json_io::error>;
 
-TEST_CASE("traits decide how a type is written") {
+TEST_CASE("traits decide how a type is written", "[json]") {
   STATIC_REQUIRE(keel::HasJsonTraits<money>);
   STATIC_REQUIRE_FALSE(keel::Dto<money>);  // an aggregate, but its traits win
   STATIC_REQUIRE(keel::JsonWritableByTraits<secret_handle>);
@@ -131,7 +131,7 @@ TEST_CASE("traits decide how a type is written") {
   CHECK(keel::json_io::to_string(inv) == R"({"total":"12.50","path":[[1,2],[3,4]],"handle":"<hidden>"})");
 }
 
-TEST_CASE("traits decide how a type is read") {
+TEST_CASE("traits decide how a type is read", "[json]") {
   auto r = keel::json_io::read<incoming>(std::string_view(R"({"total":"99.05","path":[[5,6]]})"));
   REQUIRE(r.ok());
   CHECK(r->total.cents == 9905);
@@ -140,7 +140,7 @@ TEST_CASE("traits decide how a type is read") {
   CHECK(r->path[0].y() == 6);
 }
 
-TEST_CASE("the stand-in's own checks and from_json's refusals become errors at the path") {
+TEST_CASE("the stand-in's own checks and from_json's refusals become errors at the path", "[json]") {
   auto r =
       keel::json_io::read<incoming>(std::string_view(R"({"total":"12.5","path":[[1,2],[-1,0],[1],"x"]})"));
   CHECK(r.errors() == errors{
@@ -154,7 +154,7 @@ TEST_CASE("the stand-in's own checks and from_json's refusals become errors at t
   CHECK(big.errors() == errors{{"total", "amount too large"}});
 }
 
-TEST_CASE("from_json may itself call json_io::read") {
+TEST_CASE("from_json may itself call json_io::read", "[json]") {
   envelope e{"n", {{3}}, "tail"};
   std::string text = keel::json_io::to_string(e);
   CHECK(text == R"({"name":"n","settings":"{\"level\":3}","after":"tail"})");

@@ -54,7 +54,7 @@ struct views {
 using namespace json_write_test;
 using keel::json_io::to_string;
 
-TEST_CASE("scalars") {
+TEST_CASE("scalars", "[json]") {
   CHECK(to_string(true) == "true");
   CHECK(to_string(false) == "false");
   CHECK(to_string(0) == "0");
@@ -66,7 +66,7 @@ TEST_CASE("scalars") {
   CHECK(to_string(std::monostate{}) == "null");
 }
 
-TEST_CASE("doubles are the shortest text that reads back to the same value") {
+TEST_CASE("doubles are the shortest text that reads back to the same value", "[json]") {
   CHECK(to_string(0.1) == "0.1");
   CHECK(to_string(1.0) == "1");
   CHECK(to_string(-2.5e-300) == "-2.5e-300");
@@ -77,13 +77,13 @@ TEST_CASE("doubles are the shortest text that reads back to the same value") {
   CHECK(to_string(std::numeric_limits<double>::max()) == "1.7976931348623157e+308");
 }
 
-TEST_CASE("NaN and infinities become null") {
+TEST_CASE("NaN and infinities become null", "[json]") {
   CHECK(to_string(std::nan("")) == "null");
   CHECK(to_string(std::numeric_limits<double>::infinity()) == "null");
   CHECK(to_string(-std::numeric_limits<float>::infinity()) == "null");
 }
 
-TEST_CASE("strings are escaped") {
+TEST_CASE("strings are escaped", "[json]") {
   CHECK(to_string(std::string("plain")) == R"("plain")");
   CHECK(to_string(std::string_view("a\"b\\c")) == R"("a\"b\\c")");
   CHECK(to_string("\n\r\t\b\f") == R"("\n\r\t\b\f")");
@@ -93,7 +93,7 @@ TEST_CASE("strings are escaped") {
   CHECK(to_string("") == R"("")");
 }
 
-TEST_CASE("escapes are found in every position of the 8-byte blocks") {
+TEST_CASE("escapes are found in every position of the 8-byte blocks", "[json]") {
   for (std::size_t length = 1; length <= 40; ++length) {
     for (std::size_t at = 0; at < length; ++at) {
       for (char special : {'"', '\\', '\n', '\x01'}) {
@@ -120,7 +120,7 @@ TEST_CASE("escapes are found in every position of the 8-byte blocks") {
   }
 }
 
-TEST_CASE("non-ASCII passes through as UTF-8, or as \\u escapes on request") {
+TEST_CASE("non-ASCII passes through as UTF-8, or as \\u escapes on request", "[json]") {
   std::string text = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80!";  // café € 😀!
   CHECK(to_string(text) == "\"" + text + "\"");
   keel::json_io::write_options ascii{.escape_unicode = true};
@@ -131,7 +131,7 @@ TEST_CASE("non-ASCII passes through as UTF-8, or as \\u escapes on request") {
   CHECK(to_string(std::string("\xe2\x82"), ascii) == R"("\ufffd\ufffd")");
 }
 
-TEST_CASE("containers") {
+TEST_CASE("containers", "[json]") {
   CHECK(to_string(std::vector<int>{}) == "[]");
   CHECK(to_string(std::vector<int>{1, 2, 3}) == "[1,2,3]");
   CHECK(to_string(std::array<bool, 2>{true, false}) == "[true,false]");
@@ -145,7 +145,7 @@ TEST_CASE("containers") {
   CHECK(to_string(holes) == "[1,null]");
 }
 
-TEST_CASE("DTOs: names after the naming policy, empty optionals left out") {
+TEST_CASE("DTOs: names after the naming policy, empty optionals left out", "[json]") {
   article a{4294967297, "Hi", {"x", "y"}, {"jake", std::nullopt}, status::published, std::nullopt};
   CHECK(
       to_string(a) ==
@@ -159,35 +159,35 @@ TEST_CASE("DTOs: names after the naming policy, empty optionals left out") {
   CHECK(to_string(author{"solo", std::nullopt}) == R"({"username":"solo"})");
 }
 
-TEST_CASE("empty optionals as null on request") {
+TEST_CASE("empty optionals as null on request", "[json]") {
   keel::json_io::write_options nulls{.null_for_empty_optional = true};
   CHECK(to_string(author{"a", std::nullopt}, nulls) == R"({"username":"a","bio":null})");
 }
 
-TEST_CASE("an optional that only has empty fields writes an empty object") {
+TEST_CASE("an optional that only has empty fields writes an empty object", "[json]") {
   CHECK(to_string(only_optional{}) == "{}");
   CHECK(to_string(only_optional{std::nullopt, 2}) == R"({"b":2})");
   CHECK(to_string(std::vector<only_optional>{{}, {1, std::nullopt}}) == R"([{},{"a":1}])");
 }
 
-TEST_CASE("views and pointers are writable") {
+TEST_CASE("views and pointers are writable", "[json]") {
   int numbers[] = {4, 5};
   views v{"n", "c", numbers};
   CHECK(to_string(v) == R"({"name":"n","c_string":"c","numbers":[4,5]})");
 }
 
-TEST_CASE("a null C string is null") {
+TEST_CASE("a null C string is null", "[json]") {
   const char* nothing = nullptr;
   CHECK(to_string(nothing) == "null");
   CHECK(to_string(std::vector<const char*>{"a", nullptr}) == R"(["a",null])");
 }
 
-TEST_CASE("enums as names, unnamed values as numbers") {
+TEST_CASE("enums as names, unnamed values as numbers", "[json]") {
   CHECK(to_string(status::draft) == R"("draft")");
   CHECK(to_string(static_cast<status>(7)) == "7");
 }
 
-TEST_CASE("time points as RFC 3339 UTC with milliseconds") {
+TEST_CASE("time points as RFC 3339 UTC with milliseconds", "[json]") {
   using namespace std::chrono;
   system_clock::time_point t = sys_days{year{2026} / 11 / 21} + 12h;
   CHECK(to_string(t) == R"("2026-11-21T12:00:00.000Z")");
@@ -198,7 +198,7 @@ TEST_CASE("time points as RFC 3339 UTC with milliseconds") {
         R"("2024-02-29T23:59:59.999Z")");
 }
 
-TEST_CASE("variants write their active alternative") {
+TEST_CASE("variants write their active alternative", "[json]") {
   std::variant<int, std::string, author> v = 5;
   CHECK(to_string(v) == "5");
   v = std::string("s");
@@ -207,7 +207,7 @@ TEST_CASE("variants write their active alternative") {
   CHECK(to_string(v) == R"({"username":"x"})");
 }
 
-TEST_CASE("write appends to what the buffer holds") {
+TEST_CASE("write appends to what the buffer holds", "[json]") {
   std::string out = "prefix:";
   keel::json_io::write(out, std::vector<int>{1});
   CHECK(out == "prefix:[1]");
@@ -215,7 +215,7 @@ TEST_CASE("write appends to what the buffer holds") {
   CHECK(out == "prefix:[1]2");
 }
 
-TEST_CASE("large output grows the buffer") {
+TEST_CASE("large output grows the buffer", "[json]") {
   std::vector<std::string> many(2000, std::string(50, 'q'));
   std::string out = keel::json_io::to_string(many);
   CHECK(out.size() == 2 + 2000 * 52 + 1999);
@@ -225,7 +225,7 @@ TEST_CASE("large output grows the buffer") {
   CHECK(keel::json_io::to_string(escaped_heavy).size() == 20002);
 }
 
-TEST_CASE("long strings are escaped across chunk borders") {
+TEST_CASE("long strings are escaped across chunk borders", "[json]") {
   // "x" then 2-byte sequences: the 4096-byte chunk border falls inside a sequence.
   std::string text = "x";
   for (int i = 0; i < 3000; ++i) text += "\xc3\xa9";
@@ -236,7 +236,7 @@ TEST_CASE("long strings are escaped across chunk borders") {
   CHECK(to_string(text, {.escape_unicode = true}) == ascii + "\\\"\"");
 }
 
-TEST_CASE("pretty printing") {
+TEST_CASE("pretty printing", "[json]") {
   article a{1, "T", {"x"}, {"u", std::nullopt}, status::draft, std::nullopt};
   CHECK(to_string(a, {.pretty = true}) == R"({
   "id": 1,

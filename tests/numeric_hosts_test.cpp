@@ -35,7 +35,7 @@ keel::server_config test_config(std::string host) {
 
 }  // namespace
 
-TEST_CASE("numeric hosts only: a numeric address and localhost are served") {
+TEST_CASE("numeric hosts only: a numeric address and localhost are served", "[server]") {
   for (const char* host : {"127.0.0.1", "localhost"}) {
     fake_app app;
     test_server server(app, test_config(host));
@@ -48,7 +48,7 @@ TEST_CASE("numeric hosts only: a numeric address and localhost are served") {
   }
 }
 
-TEST_CASE("numeric hosts only: a name is refused without a lookup") {
+TEST_CASE("numeric hosts only: a name is refused without a lookup", "[server]") {
   fake_app app;
   test_server server(app, test_config("example.invalid"));
   try {

@@ -85,12 +85,12 @@ keel::task<int> nested_offloads(int depth) {
 
 }  // namespace
 
-TEST_CASE("offload returns the worker's result on the reactor thread") {
+TEST_CASE("offload returns the worker's result on the reactor thread", "[offload]") {
   keel::worker_pool pool(2);
   CHECK(*run_on_reactor(offload_sum(), pool).value == 42);
 }
 
-TEST_CASE("offload rethrows the worker's exception in the coroutine") {
+TEST_CASE("offload rethrows the worker's exception in the coroutine", "[offload]") {
   keel::worker_pool pool(2);
   auto r = run_on_reactor(offload_throws(), pool);
   REQUIRE(r.exception);
@@ -98,17 +98,17 @@ TEST_CASE("offload rethrows the worker's exception in the coroutine") {
   CHECK(*run_on_reactor(offload_catches(), pool).value == "caught bad");
 }
 
-TEST_CASE("offload moves move-only functions and results") {
+TEST_CASE("offload moves move-only functions and results", "[offload]") {
   keel::worker_pool pool(1);
   CHECK(**run_on_reactor(offload_move_only(), pool).value == "xxxyz");
 }
 
-TEST_CASE("nested tasks offload at every level") {
+TEST_CASE("nested tasks offload at every level", "[offload]") {
   keel::worker_pool pool(2);
   CHECK(*run_on_reactor(nested_offloads(10), pool).value == 1 + 55);
 }
 
-TEST_CASE("many concurrent offloads all resume on their reactor") {
+TEST_CASE("many concurrent offloads all resume on their reactor", "[offload]") {
   keel::worker_pool pool(4);
   asio::io_context reactor;
   keel::detail::reactor_scope scope(reactor, &pool);
@@ -141,7 +141,7 @@ TEST_CASE("many concurrent offloads all resume on their reactor") {
   CHECK(all_on_reactor);
 }
 
-TEST_CASE("sleep_for suspends on the reactor's timers") {
+TEST_CASE("sleep_for suspends on the reactor's timers", "[offload]") {
   keel::worker_pool pool(1);
   auto slow = []() -> keel::task<int> {
     co_await keel::sleep_for(5ms);
@@ -150,7 +150,7 @@ TEST_CASE("sleep_for suspends on the reactor's timers") {
   CHECK(*run_on_reactor(slow(), pool).value == 9);
 }
 
-TEST_CASE("without a bound reactor offload runs inline") {
+TEST_CASE("without a bound reactor offload runs inline", "[offload]") {
   auto inline_work = []() -> keel::task<int> { co_return co_await keel::offload([] { return 11; }); };
   int result = 0;
   keel::detail::start_detached(inline_work(), [&](keel::detail::task_result<int>&& r) { result = *r.value; });

@@ -171,7 +171,7 @@ keel::openapi::info sample_info() {
 
 }  // namespace
 
-TEST_CASE("openapi: document header, paths and operation ids") {
+TEST_CASE("openapi: document header, paths and operation ids", "[openapi]") {
   auto r = make_router();
   std::string text = keel::openapi::document(r, sample_info());
   parsed doc(text);
@@ -198,7 +198,7 @@ TEST_CASE("openapi: document header, paths and operation ids") {
   CHECK(keel::openapi::document<router_t>(sample_info()) == text);
 }
 
-TEST_CASE("openapi: parameters from path values, query DTOs and headers") {
+TEST_CASE("openapi: parameters from path values, query DTOs and headers", "[openapi]") {
   parsed doc(keel::openapi::document(make_router()));
   auto paths = doc.root["paths"];
   auto id = param_named(paths["/todos/{id}"]["get"], "id");
@@ -230,7 +230,7 @@ TEST_CASE("openapi: parameters from path values, query DTOs and headers") {
         "#/components/schemas/todo");
 }
 
-TEST_CASE("openapi: request bodies and responses from return types and the error model") {
+TEST_CASE("openapi: request bodies and responses from return types and the error model", "[openapi]") {
   parsed doc(keel::openapi::document(make_router()));
   auto paths = doc.root["paths"];
   auto create = paths["/todos"]["post"];
@@ -264,7 +264,7 @@ TEST_CASE("openapi: request bodies and responses from return types and the error
                     ["$ref"]) == "#/components/schemas/Error");
 }
 
-TEST_CASE("openapi: an app with its own error shape describes it") {
+TEST_CASE("openapi: an app with its own error shape describes it", "[openapi]") {
   keel::openapi::info meta;
   meta.error_schema = R"({"type":"object","properties":{"errors":{"type":"object"}},"required":["errors"]})";
   parsed doc(keel::openapi::document(make_router(), meta));
@@ -276,7 +276,8 @@ TEST_CASE("openapi: an app with its own error shape describes it") {
       "#/components/schemas/Error");
 }
 
-TEST_CASE("openapi: DTO schemas carry constraints, required fields, enums, formats and examples") {
+TEST_CASE("openapi: DTO schemas carry constraints, required fields, enums, formats and examples",
+          "[openapi]") {
   parsed doc(keel::openapi::document(make_router()));
   auto schemas = doc.root["components"]["schemas"];
   auto todo = schemas["todo"];
@@ -317,7 +318,7 @@ TEST_CASE("openapi: DTO schemas carry constraints, required fields, enums, forma
   CHECK(str(schemas["node"]["properties"]["children"]["items"]["$ref"]) == "#/components/schemas/node");
 }
 
-TEST_CASE("openapi: documentation for a route that does not exist is an error") {
+TEST_CASE("openapi: documentation for a route that does not exist is an error", "[openapi]") {
   keel::openapi::info bad{.operations = {{"GET /todo/{id}", {.summary = "typo"}}}};
   CHECK_THROWS_AS(keel::openapi::document(make_router(), bad), std::invalid_argument);
   keel::openapi::info twice{
@@ -325,7 +326,7 @@ TEST_CASE("openapi: documentation for a route that does not exist is an error") 
   CHECK_THROWS_AS(keel::openapi::document(make_router(), twice), std::invalid_argument);
 }
 
-TEST_CASE("openapi_docs: serves /openapi.json, /docs and the Swagger UI assets") {
+TEST_CASE("openapi_docs: serves /openapi.json, /docs and the Swagger UI assets", "[openapi]") {
   auto dir = std::filesystem::temp_directory_path() / ("keel-openapi-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "swagger-ui-bundle.js") << "var bundle = 1; // \xc3\xa9\n";
@@ -385,7 +386,7 @@ TEST_CASE("openapi_docs: serves /openapi.json, /docs and the Swagger UI assets")
   std::filesystem::remove(dir.parent_path() / "keel-openapi-secret.txt");
 }
 
-TEST_CASE("openapi: component names drop namespaces, also inside template arguments") {
+TEST_CASE("openapi: component names drop namespaces, also inside template arguments", "[openapi]") {
   keel::openapi::schema_registry reg;
   CHECK(reg.component_of<api::hidden>() == "hidden");
   CHECK(reg.component_of<api::page<api::todo>>() == "page_todo");
@@ -406,7 +407,7 @@ struct login {
 };
 }  // namespace api
 
-TEST_CASE("openapi: keel's own extractors (query, json, form, header, cookie)") {
+TEST_CASE("openapi: keel's own extractors (query, json, form, header, cookie)", "[openapi]") {
   auto r = keel::router{
       keel::get<"/search">([](keel::query<api::filter>, keel::header<"X-Api-Key", std::string>,
                               keel::cookie<"session", std::optional<std::string>>) { return "found"; }),
@@ -433,7 +434,8 @@ TEST_CASE("openapi: keel's own extractors (query, json, form, header, cookie)") 
   CHECK(has(paths["/login"]["post"]["responses"]["422"]));
 }
 
-TEST_CASE("openapi_docs: without local assets the page loads the pinned Swagger UI from the CDN") {
+TEST_CASE("openapi_docs: without local assets the page loads the pinned Swagger UI from the CDN",
+          "[openapi]") {
   auto app = keel::app{make_router()}.use(keel::openapi_docs(make_router(), {.assets_dir = ""}));
   keel::test_client client{app};
   auto page = client.get("/docs");
@@ -457,7 +459,8 @@ TEST_CASE("openapi_docs: without local assets the page loads the pinned Swagger 
   CHECK(asset.header("Content-Type") == "application/json");
 }
 
-TEST_CASE("openapi_docs: paths and title come from the options; without assets the page says what to do") {
+TEST_CASE("openapi_docs: paths and title come from the options; without assets the page says what to do",
+          "[openapi]") {
   auto r = make_router();
   auto app =
       keel::app{std::move(r)}.use(keel::openapi_docs(make_router(), {.info = {.title = "A <b>&</b> API"},
@@ -488,7 +491,8 @@ struct note {
 };
 }  // namespace api
 
-TEST_CASE("openapi: documentation on the route itself, merged with the table; a route's 404 message") {
+TEST_CASE("openapi: documentation on the route itself, merged with the table; a route's 404 message",
+          "[openapi]") {
   auto make = [] {
     return keel::router{
         keel::get<"/notes/{id}">([](std::int64_t id) -> std::optional<api::note> {

@@ -54,7 +54,7 @@ std::string get_with(std::string_view fields) {
 
 }  // namespace
 
-TEST_CASE("a minimal GET fills every field") {
+TEST_CASE("a minimal GET fills every field", "[parser]") {
   std::string text =
       "GET /hello/world?x=1&y=2 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8\r\nAccept: */*\r\n\r\n";
   request req;
@@ -81,7 +81,7 @@ TEST_CASE("a minimal GET fills every field") {
   CHECK(req.header("missing").empty());
 }
 
-TEST_CASE("every method parses; unknown tokens are kept by name") {
+TEST_CASE("every method parses; unknown tokens are kept by name", "[parser]") {
   const std::pair<std::string_view, method> methods[] = {
       {"GET", method::get},         {"HEAD", method::head},      {"POST", method::post},
       {"PUT", method::put},         {"DELETE", method::delete_}, {"PATCH", method::patch},
@@ -112,7 +112,7 @@ TEST_CASE("every method parses; unknown tokens are kept by name") {
   }
 }
 
-TEST_CASE("request-target forms") {
+TEST_CASE("request-target forms", "[parser]") {
   request req;
   SECTION("absolute-form takes the path from the URI") {
     std::string text = "GET http://example.com:8080/a/b?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n";
@@ -147,7 +147,7 @@ TEST_CASE("request-target forms") {
   }
 }
 
-TEST_CASE("pipelined requests are parsed one at a time") {
+TEST_CASE("pipelined requests are parsed one at a time", "[parser]") {
   std::string text =
       "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
       "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
@@ -167,7 +167,7 @@ TEST_CASE("pipelined requests are parsed one at a time") {
   CHECK(seen == std::vector<std::string>{"/a:", "/b:hello", "/c:"});
 }
 
-TEST_CASE("byte-by-byte feeding gives the same result as the whole buffer") {
+TEST_CASE("byte-by-byte feeding gives the same result as the whole buffer", "[parser]") {
   const std::string texts[] = {
       "GET /a?b=c HTTP/1.1\r\nHost: h\r\nX-Tab: a\tb\r\nConnection: close\r\n\r\n",
       "\r\n\r\nPOST /form HTTP/1.0\r\nContent-Length: 11\r\nConnection: keep-alive\r\n\r\nhello world",
@@ -206,7 +206,7 @@ TEST_CASE("byte-by-byte feeding gives the same result as the whole buffer") {
   }
 }
 
-TEST_CASE("an incomplete body reports that the headers are complete") {
+TEST_CASE("an incomplete body reports that the headers are complete", "[parser]") {
   std::string text = "POST /p HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\nabc";
   request_parser parser;
   request req;
@@ -235,7 +235,7 @@ TEST_CASE("an incomplete body reports that the headers are complete") {
   }
 }
 
-TEST_CASE("chunked bodies are de-chunked in place, with extensions ignored and trailers kept") {
+TEST_CASE("chunked bodies are de-chunked in place, with extensions ignored and trailers kept", "[parser]") {
   std::string text =
       "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
       "4;name=value;flag\r\nWiki\r\n5 ; spaced=\"quoted\"\r\npedia\r\n0\r\nX-Trailer: yes\r\n\r\n"
@@ -272,7 +272,7 @@ TEST_CASE("chunked bodies are de-chunked in place, with extensions ignored and t
   }
 }
 
-TEST_CASE("Expect: 100-continue") {
+TEST_CASE("Expect: 100-continue", "[parser]") {
   request req;
   std::string v11 = "POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 0\r\n\r\n";
   REQUIRE(parse_whole(v11, req).status == parse_status::complete);
@@ -285,7 +285,7 @@ TEST_CASE("Expect: 100-continue") {
   CHECK_FALSE(req.expect_continue);
 }
 
-TEST_CASE("keep-alive follows the version and the Connection options") {
+TEST_CASE("keep-alive follows the version and the Connection options", "[parser]") {
   auto keep_alive = [](std::string text) {
     request req;
     REQUIRE(parse_whole(text, req).status == parse_status::complete);
@@ -302,7 +302,7 @@ TEST_CASE("keep-alive follows the version and the Connection options") {
   CHECK_FALSE(keep_alive("GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n"));
 }
 
-TEST_CASE("field values: optional whitespace is trimmed, HTAB and obs-text are allowed") {
+TEST_CASE("field values: optional whitespace is trimmed, HTAB and obs-text are allowed", "[parser]") {
   std::string text = get_with("X-A:   spaced value \t \r\nX-B:\r\nX-C: tab\there\r\nX-D: caf\xc3\xa9\r\n");
   request req;
   REQUIRE(parse_whole(text, req).status == parse_status::complete);
@@ -313,7 +313,7 @@ TEST_CASE("field values: optional whitespace is trimmed, HTAB and obs-text are a
   CHECK(req.header("x-d") == "caf\xc3\xa9");
 }
 
-TEST_CASE("empty lines before the request line are skipped") {
+TEST_CASE("empty lines before the request line are skipped", "[parser]") {
   std::string text = "\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
   request req;
   const parse_result r = parse_whole(text, req);
@@ -322,7 +322,7 @@ TEST_CASE("empty lines before the request line are skipped") {
   CHECK(req.method == method::get);
 }
 
-TEST_CASE("400: malformed request lines") {
+TEST_CASE("400: malformed request lines", "[parser]") {
   CHECK(rejection("GET /\r\n\r\n") == status::bad_request);  // HTTP/0.9
   CHECK(rejection("GET  / HTTP/1.1\r\nHost: h\r\n\r\n") == status::bad_request);
   CHECK(rejection("GET / HTTP/1.1 \r\nHost: h\r\n\r\n") == status::bad_request);
@@ -332,7 +332,7 @@ TEST_CASE("400: malformed request lines") {
   CHECK(rejection("\n") == status::bad_request);
 }
 
-TEST_CASE("400: invalid characters in the method, target, names and values") {
+TEST_CASE("400: invalid characters in the method, target, names and values", "[parser]") {
   CHECK(rejection("GE(T / HTTP/1.1\r\nHost: h\r\n\r\n") == status::bad_request);
   CHECK(rejection("G\x01T / HTTP/1.1\r\nHost: h\r\n\r\n") == status::bad_request);
   CHECK(rejection("GET /a\x01z HTTP/1.1\r\nHost: h\r\n\r\n") == status::bad_request);
@@ -348,14 +348,14 @@ TEST_CASE("400: invalid characters in the method, target, names and values") {
   CHECK(rejection(get_with("NoColon\r\n")) == status::bad_request);
 }
 
-TEST_CASE("400: obs-fold and whitespace before the colon") {
+TEST_CASE("400: obs-fold and whitespace before the colon", "[parser]") {
   CHECK(rejection(get_with("X-Long: first\r\n  continued\r\n")) == status::bad_request);
   CHECK(rejection(get_with("X-Long: first\r\n\tcontinued\r\n")) == status::bad_request);
   CHECK(rejection(get_with("X-Space : v\r\n")) == status::bad_request);
   CHECK(rejection(get_with("X-Tab\t: v\r\n")) == status::bad_request);
 }
 
-TEST_CASE("400: bare LF or lone CR where CRLF is required") {
+TEST_CASE("400: bare LF or lone CR where CRLF is required", "[parser]") {
   CHECK(rejection("GET / HTTP/1.1\nHost: h\n\n") == status::bad_request);
   CHECK(rejection("GET / HTTP/1.1\r\nHost: h\n\r\n") == status::bad_request);
   CHECK(rejection("GET / HTTP/1.1\r\nHost: h\r\n\n") == status::bad_request);
@@ -369,7 +369,7 @@ TEST_CASE("400: bare LF or lone CR where CRLF is required") {
         status::bad_request);
 }
 
-TEST_CASE("400: Host is required once in HTTP/1.1") {
+TEST_CASE("400: Host is required once in HTTP/1.1", "[parser]") {
   CHECK(rejection("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n") == status::bad_request);
   CHECK(rejection("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n") == status::bad_request);
   std::string v10 = "GET / HTTP/1.0\r\n\r\n";
@@ -377,7 +377,7 @@ TEST_CASE("400: Host is required once in HTTP/1.1") {
   CHECK(parse_whole(v10, req).status == parse_status::complete);
 }
 
-TEST_CASE("400: Content-Length must be one unambiguous number") {
+TEST_CASE("400: Content-Length must be one unambiguous number", "[parser]") {
   const std::string post = "POST / HTTP/1.1\r\nHost: h\r\n";
   CHECK(rejection(post + "Content-Length: 12a\r\n\r\n") == status::bad_request);
   CHECK(rejection(post + "Content-Length: -1\r\n\r\n") == status::bad_request);
@@ -394,14 +394,14 @@ TEST_CASE("400: Content-Length must be one unambiguous number") {
   }
 }
 
-TEST_CASE("400: Content-Length together with Transfer-Encoding") {
+TEST_CASE("400: Content-Length together with Transfer-Encoding", "[parser]") {
   CHECK(rejection("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
                   "3\r\nabc\r\n0\r\n\r\n") == status::bad_request);
   CHECK(rejection("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
                   "3\r\nabc\r\n0\r\n\r\n") == status::bad_request);
 }
 
-TEST_CASE("Transfer-Encoding other than a final chunked") {
+TEST_CASE("Transfer-Encoding other than a final chunked", "[parser]") {
   const std::string post = "POST / HTTP/1.1\r\nHost: h\r\n";
   CHECK(rejection(post + "Transfer-Encoding: gzip\r\n\r\n") == status::not_implemented);
   CHECK(rejection(post + "Transfer-Encoding: gzip, chunked\r\n\r\n") == status::not_implemented);
@@ -414,7 +414,7 @@ TEST_CASE("Transfer-Encoding other than a final chunked") {
   CHECK(rejection(post + "Transfer-Encoding: \r\n\r\n") == status::bad_request);
 }
 
-TEST_CASE("400: invalid chunk framing") {
+TEST_CASE("400: invalid chunk framing", "[parser]") {
   const std::string head = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n";
   CHECK(rejection(head + "zz\r\nxx\r\n0\r\n\r\n") == status::bad_request);
   CHECK(rejection(head + ";ext\r\n0\r\n\r\n") == status::bad_request);
@@ -430,7 +430,7 @@ TEST_CASE("400: invalid chunk framing") {
   }
 }
 
-TEST_CASE("431: header section over the byte or field limit") {
+TEST_CASE("431: header section over the byte or field limit", "[parser]") {
   http_limits limits;
   limits.max_header_bytes = 200;
   limits.max_headers = 4;
@@ -456,7 +456,7 @@ TEST_CASE("431: header section over the byte or field limit") {
   }
 }
 
-TEST_CASE("414: request-target over the limit, also before the request line ends") {
+TEST_CASE("414: request-target over the limit, also before the request line ends", "[parser]") {
   http_limits limits;
   limits.max_target_bytes = 32;
   CHECK(rejection("GET /" + std::string(40, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n", limits) ==
@@ -470,7 +470,7 @@ TEST_CASE("414: request-target over the limit, also before the request line ends
   CHECK(parse_whole(fits, req, limits).status == parse_status::complete);
 }
 
-TEST_CASE("413: body over the limit, decided from Content-Length or while de-chunking") {
+TEST_CASE("413: body over the limit, decided from Content-Length or while de-chunking", "[parser]") {
   http_limits limits;
   limits.max_body_bytes = 8;
   SECTION("Content-Length is checked before any body byte arrives") {
@@ -496,7 +496,7 @@ TEST_CASE("413: body over the limit, decided from Content-Length or while de-chu
   }
 }
 
-TEST_CASE("505 for well-formed versions other than 1.0/1.1, 400 for garbage") {
+TEST_CASE("505 for well-formed versions other than 1.0/1.1, 400 for garbage", "[parser]") {
   CHECK(rejection("GET / HTTP/2.0\r\nHost: h\r\n\r\n") == status::http_version_not_supported);
   CHECK(rejection("GET / HTTP/3\r\nHost: h\r\n\r\n") == status::http_version_not_supported);
   CHECK(rejection("GET / HTTP/1.2\r\nHost: h\r\n\r\n") == status::http_version_not_supported);
@@ -510,7 +510,7 @@ TEST_CASE("505 for well-formed versions other than 1.0/1.1, 400 for garbage") {
   CHECK(rejection("GET / HTTP/11.1\r\nHost: h\r\n\r\n") == status::bad_request);
 }
 
-TEST_CASE("garbage is rejected before the head is complete") {
+TEST_CASE("garbage is rejected before the head is complete", "[parser]") {
   request_parser parser;
   request req;
   std::string text = "GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n";  // no blank line yet
@@ -522,7 +522,7 @@ TEST_CASE("garbage is rejected before the head is complete") {
   CHECK(p2.parse(tls.data(), tls.size(), req).status == parse_status::error);
 }
 
-TEST_CASE("the parser is reusable after reset()") {
+TEST_CASE("the parser is reusable after reset()", "[parser]") {
   request_parser parser;
   request req;
   std::string bad = "GET / HTTP/1.1\r\nHost: h\r\nX : y\r\n\r\n";
@@ -538,7 +538,7 @@ TEST_CASE("the parser is reusable after reset()") {
 
 // Found by tests/fuzz/parser_fuzz: a duplicate Host was rejected at once in a whole buffer but only at the
 // end of the head when fed in pieces. Errors that need a field's meaning now wait for the end of the section.
-TEST_CASE("regression: field-meaning errors are reported when the head completes") {
+TEST_CASE("regression: field-meaning errors are reported when the head completes", "[parser]") {
   for (const std::string_view field : {"Host: b\r\n", "Content-Length: x\r\n"}) {
     std::string text = "POST / HTTP/1.1\r\nHost: a\r\n" + std::string(field) + "X: \xff";
     request req;
@@ -549,7 +549,7 @@ TEST_CASE("regression: field-meaning errors are reported when the head completes
   }
 }
 
-TEST_CASE("regression: a chunked trailer section counts against max_header_bytes as a whole") {
+TEST_CASE("regression: a chunked trailer section counts against max_header_bytes as a whole", "[parser]") {
   // Found by the fuzzer: short trailer lines adding up past the limit were accepted when the request came
   // whole and rejected with 431 when it came in pieces.
   http_limits limits;
@@ -568,7 +568,7 @@ TEST_CASE("regression: a chunked trailer section counts against max_header_bytes
 
 // The scanners switch between 16-byte SSE2, 8-byte SWAR and byte loops depending on how much input is left,
 // so every check is tried at every offset of short and long values and names.
-TEST_CASE("character checks hold at every position of values and names") {
+TEST_CASE("character checks hold at every position of values and names", "[parser]") {
   request req;
   for (std::size_t length = 1; length <= 40; ++length) {
     for (std::size_t at = 0; at < length; ++at) {
@@ -604,7 +604,8 @@ TEST_CASE("character checks hold at every position of values and names") {
 // Plain field lines are sliced from one classification of the head in 64-byte windows; any other line (and
 // every line after it) goes through the careful loop. Lines of every length around the window edges, mixed
 // with lines only the careful loop takes, must come out in order with the same values, whole or bytewise.
-TEST_CASE("field lines keep order and values across the fast path, its windows and the careful loop") {
+TEST_CASE("field lines keep order and values across the fast path, its windows and the careful loop",
+          "[parser]") {
   const std::vector<std::pair<std::string, std::string>> careful_lines = {
       {"X-Tab:\tt \r\n", "t"}, {"X-Two:  two\r\n", "two"}, {"X-Trail: trail \r\n", "trail"},
       {"X_Under: u\r\n", "u"}, {"X-Empty:\r\n", ""},       {"X-Obs: \xe2\x82\xac\r\n", "\xe2\x82\xac"},
@@ -632,7 +633,7 @@ TEST_CASE("field lines keep order and values across the fast path, its windows a
   }
 }
 
-TEST_CASE("the field limit applies to plainly formed lines before a malformed one") {
+TEST_CASE("the field limit applies to plainly formed lines before a malformed one", "[parser]") {
   http_limits limits;
   limits.max_headers = 2;
   CHECK(rejection(get_with("A: 1\r\nC: 3\r\nB : 2\r\n"), limits) == status::request_header_fields_too_large);

@@ -92,7 +92,7 @@ struct keel::enum_range<reflect_test::sparse> {
 
 using namespace reflect_test;
 
-TEST_CASE("field names come from the C++ declaration") {
+TEST_CASE("field names come from the C++ declaration", "[reflect]") {
   STATIC_REQUIRE(keel::field_count<user> == 3);
   STATIC_REQUIRE(keel::json_field_name<user, 0> == "id");
   STATIC_REQUIRE(keel::json_field_name<user, 1> == "email_address");
@@ -102,7 +102,7 @@ TEST_CASE("field names come from the C++ declaration") {
   CHECK(keel::detail::json_key_token<user, 1> == "\"email_address\":");
 }
 
-TEST_CASE("naming policies transform names at compile time") {
+TEST_CASE("naming policies transform names at compile time", "[reflect]") {
   STATIC_REQUIRE(keel::json_field_name<camel_article, 1> == "tagList");
   STATIC_REQUIRE(keel::json_field_name<camel_article, 2> == "createdAtUtc");
   STATIC_REQUIRE(keel::json_field_name<camel_article, 3> == "leading");
@@ -113,7 +113,7 @@ TEST_CASE("naming policies transform names at compile time") {
   STATIC_REQUIRE(keel::json_field_name<shouting, 0> == "QUIET_PLEASE");
 }
 
-TEST_CASE("renames win over the naming policy and are escaped in key tokens") {
+TEST_CASE("renames win over the naming policy and are escaped in key tokens", "[reflect]") {
   STATIC_REQUIRE(keel::json_field_name<renamed, 0> == "ID");
   STATIC_REQUIRE(keel::json_field_name<renamed, 1> == "body");
   STATIC_REQUIRE(keel::json_field_name<renamed, 2> == "tagList");
@@ -123,7 +123,7 @@ TEST_CASE("renames win over the naming policy and are escaped in key tokens") {
   CHECK(keel::detail::json_key_token<quoted_rename, 0> == "\"a\\\"b\":");
 }
 
-TEST_CASE("the Dto concept accepts plain aggregates only") {
+TEST_CASE("the Dto concept accepts plain aggregates only", "[reflect]") {
   STATIC_REQUIRE(keel::Dto<user>);
   STATIC_REQUIRE(keel::Dto<camel_article>);
   STATIC_REQUIRE_FALSE(keel::Dto<int>);
@@ -133,14 +133,14 @@ TEST_CASE("the Dto concept accepts plain aggregates only") {
   STATIC_REQUIRE_FALSE(keel::Dto<std::optional<user>>);
 }
 
-TEST_CASE("DTO policies are read from member aliases") {
+TEST_CASE("DTO policies are read from member aliases", "[reflect]") {
   STATIC_REQUIRE(keel::rejects_unknown_fields<strict>);
   STATIC_REQUIRE(keel::missing_fields_use_defaults<strict>);
   STATIC_REQUIRE_FALSE(keel::rejects_unknown_fields<user>);
   STATIC_REQUIRE_FALSE(keel::missing_fields_use_defaults<user>);
 }
 
-TEST_CASE("for_each_field visits members in order with their index") {
+TEST_CASE("for_each_field visits members in order with their index", "[reflect]") {
   user u{7, "a@b.c", {1, 2}};
   std::vector<std::string> seen;
   keel::for_each_field(u, [&]<std::size_t I>(std::integral_constant<std::size_t, I>, auto& member) {
@@ -151,7 +151,7 @@ TEST_CASE("for_each_field visits members in order with their index") {
   CHECK(u.id == 8);
 }
 
-TEST_CASE("enum names by compile-time extraction") {
+TEST_CASE("enum names by compile-time extraction", "[reflect]") {
   STATIC_REQUIRE(keel::enum_name(color::red) == "red");
   STATIC_REQUIRE(keel::enum_name(color::green) == "green");
   STATIC_REQUIRE(keel::enum_name(color::blue) == "blue");
@@ -165,7 +165,7 @@ TEST_CASE("enum names by compile-time extraction") {
   CHECK(keel::enum_entries<small>.size() == 2);
 }
 
-TEST_CASE("enum_range widens the searched values") {
+TEST_CASE("enum_range widens the searched values", "[reflect]") {
   CHECK(keel::enum_name(sparse::far) == "far");
   CHECK(keel::enum_from_name<sparse>("far") == sparse::far);
   CHECK(keel::enum_entries<sparse>.size() == 2);

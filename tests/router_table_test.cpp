@@ -44,7 +44,7 @@ auto make_app(std::index_sequence<Is...>) {
 
 }  // namespace
 
-TEST_CASE("every one of many routes answers through the dispatch table") {
+TEST_CASE("every one of many routes answers through the dispatch table", "[router]") {
   const auto app = make_app(std::make_index_sequence<loose_routes>{});
   using routes = std::remove_cvref_t<decltype(app.router())>::routes_type;
   STATIC_REQUIRE(std::tuple_size_v<routes> == loose_routes + 5);
@@ -62,7 +62,7 @@ TEST_CASE("every one of many routes answers through the dispatch table") {
   CHECK(client.get("/h/c").body == "group c");
 }
 
-TEST_CASE("a table-dispatched router keeps 404, 405 and the path parameter errors") {
+TEST_CASE("a table-dispatched router keeps 404, 405 and the path parameter errors", "[router]") {
   const auto app = make_app(std::make_index_sequence<loose_routes>{});
   keel::test_client client{app};
   CHECK(client.get("/r99/1").status == 404);
@@ -72,7 +72,7 @@ TEST_CASE("a table-dispatched router keeps 404, 405 and the path parameter error
   CHECK(r.header("Allow") == "GET, HEAD, POST, OPTIONS");
 }
 
-TEST_CASE("flattened route types are in declaration order") {
+TEST_CASE("flattened route types are in declaration order", "[router]") {
   using flat = keel::detail::flat_routes_t<decltype(numbered_route<3>()), decltype(numbered_route<4>())>;
   STATIC_REQUIRE(std::tuple_element_t<0, flat>::path == numbered_path<3>());
   STATIC_REQUIRE(std::tuple_element_t<1, flat>::path == numbered_path<4>());

@@ -4,6 +4,7 @@
 
 #include "keel/app.hpp"
 #include "keel/offload.hpp"
+#include "support/local_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,6 +21,8 @@ using keel_test::eventually;
 using keel_test::raw_client;
 
 namespace {
+
+using keel_test::run_command;
 
 std::atomic<int> slow_started{0};
 
@@ -46,29 +49,11 @@ auto make_app() {
 }
 using app_type = decltype(make_app());
 
-keel::server_config test_config() {
-  keel::server_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = 0;
-  cfg.threads = 2;
-  cfg.workers = 2;
-  cfg.handle_signals = false;
-  return cfg;
-}
-
-std::string run_command(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    ::pclose(p);
-  }
-  return out;
-}
+keel::server_config test_config() { return keel_test::local_config(2); }
 
 }  // namespace
 
-TEST_CASE("curl gets answers from a keel app, sync and async") {
+TEST_CASE("curl gets answers from a keel app, sync and async", "[server][socket]") {
   const auto app = make_app();
   keel::detail::server<const app_type> server(app, test_config());
   const auto base = "http://127.0.0.1:" + std::to_string(server.start());
@@ -78,7 +63,7 @@ TEST_CASE("curl gets answers from a keel app, sync and async") {
   CHECK(run_command("curl -s --max-time 10 -o /dev/null -w '%{http_code}' " + base + "/nope") == "404");
 }
 
-TEST_CASE("pipelined sync and async requests come back in order over a socket") {
+TEST_CASE("pipelined sync and async requests come back in order over a socket", "[server][socket]") {
   const auto app = make_app();
   keel::detail::server<const app_type> server(app, test_config());
   raw_client c("127.0.0.1", server.start());
@@ -102,7 +87,8 @@ TEST_CASE("pipelined sync and async requests come back in order over a socket") 
   CHECK(err < p3);
 }
 
-TEST_CASE("a graceful stop lets an async handler in flight answer, with Connection: close") {
+TEST_CASE("a graceful stop lets an async handler in flight answer, with Connection: close",
+          "[server][socket]") {
   const auto app = make_app();
   keel::detail::server<const app_type> server(app, test_config());
   const auto port = server.start();
@@ -128,7 +114,7 @@ TEST_CASE("a graceful stop lets an async handler in flight answer, with Connecti
   CHECK_FALSE(raw_client("127.0.0.1", port).connected());
 }
 
-TEST_CASE("a slowloris client gets 408 from keel's session") {
+TEST_CASE("a slowloris client gets 408 from keel's session", "[server][socket]") {
   const auto app = make_app();
   auto cfg = test_config();
   cfg.timeout.header = 200ms;
@@ -140,7 +126,7 @@ TEST_CASE("a slowloris client gets 408 from keel's session") {
   CHECK(out.starts_with("HTTP/1.1 408"));
 }
 
-TEST_CASE("a body that stops arriving gets 408 after the body timeout") {
+TEST_CASE("a body that stops arriving gets 408 after the body timeout", "[server][socket]") {
   const auto app = make_app();
   auto cfg = test_config();
   cfg.timeout.body = 200ms;
@@ -152,7 +138,7 @@ TEST_CASE("a body that stops arriving gets 408 after the body timeout") {
   CHECK(out.starts_with("HTTP/1.1 408"));
 }
 
-TEST_CASE("a complete body is echoed over a keep-alive connection") {
+TEST_CASE("a complete body is echoed over a keep-alive connection", "[server][socket]") {
   const auto app = make_app();
   keel::detail::server<const app_type> server(app, test_config());
   raw_client c("127.0.0.1", server.start());

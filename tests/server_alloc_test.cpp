@@ -196,7 +196,8 @@ void check_no_allocations_per_request(App& app, Path path_for, Expect expected_i
 
 }  // namespace
 
-TEST_CASE("handler_memory serves one operation from its storage and the rest from the heap") {
+TEST_CASE("handler_memory serves one operation from its storage and the rest from the heap",
+          "[server][alloc]") {
   keel::detail::handler_memory<64> memory;
   keel::detail::handler_allocator<std::uint64_t, 64> alloc(memory);
   std::uint64_t* first = alloc.allocate(4);
@@ -233,7 +234,8 @@ TEST_CASE("handler_memory serves one operation from its storage and the rest fro
   over_aligned.deallocate(w, 1);
 }
 
-TEST_CASE("handlers suspended on keel::offload allocate nothing per request under 32 connections") {
+TEST_CASE("handlers suspended on keel::offload allocate nothing per request under 32 connections",
+          "[server][alloc]") {
   auto app = keel::app{keel::router{
       keel::get<"/square/{n}">([](int n) -> keel::task<kv_row> {
         const std::int64_t squared = co_await keel::offload([n] { return std::int64_t{n} * n; });
@@ -248,7 +250,8 @@ TEST_CASE("handlers suspended on keel::offload allocate nothing per request unde
       });
 }
 
-TEST_CASE("handlers suspended on batched keel::db reads allocate nothing per request under 32 connections") {
+TEST_CASE("handlers suspended on batched keel::db reads allocate nothing per request under 32 connections",
+          "[server][alloc]") {
   temp_db_file file;
   keel::db db{"sqlite:" + file.path};
   seed(db);
@@ -298,7 +301,8 @@ class ready_probe final : public keel::detail::connection_base {
 
 }  // namespace
 
-TEST_CASE("connections resumed in one round are driven by one post, in order; an unrun list lets them go") {
+TEST_CASE("connections resumed in one round are driven by one post, in order; an unrun list lets them go",
+          "[server][alloc]") {
   keel::detail::connection_registry registry;
   ready_probe::log handed_back;
   ready_probe a(registry, handed_back, 1), b(registry, handed_back, 2), c(registry, handed_back, 3);
@@ -324,7 +328,7 @@ TEST_CASE("connections resumed in one round are driven by one post, in order; an
   CHECK(handed_back == ready_probe::log{{2, false}, {1, false}});
 }
 
-TEST_CASE("a streamed response allocates nothing per chunk") {
+TEST_CASE("a streamed response allocates nothing per chunk", "[server][alloc]") {
   auto app = keel::app{keel::router{
       keel::get<"/chunks/{n}">([](int n, keel::stream_writer out) -> keel::task<> {
         const std::string piece(1024, 'x');

@@ -1,6 +1,7 @@
 #include "keel/server/basic_server.hpp"
 
 #include "support/fake_session.hpp"
+#include "support/local_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -21,13 +22,10 @@ using test_server = keel::detail::basic_server<fake_session, fake_app>;
 
 namespace {
 
+using keel_test::run_command;
+
 keel::server_config test_config() {
-  keel::server_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = 0;
-  cfg.threads = 2;
-  cfg.workers = 2;
-  cfg.handle_signals = false;
+  keel::server_config cfg = keel_test::local_config(2);
   cfg.timeout.header = 2s;
   cfg.timeout.idle = 5s;
   cfg.timeout.shutdown = 2s;
@@ -39,19 +37,9 @@ std::string get(std::string_view path, bool close = false) {
          (close ? "Connection: close\r\n" : "") + "\r\n";
 }
 
-std::string run_command(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    ::pclose(p);
-  }
-  return out;
-}
-
 }  // namespace
 
-TEST_CASE("keep-alive: one connection serves requests one after another") {
+TEST_CASE("keep-alive: one connection serves requests one after another", "[server][socket]") {
   fake_app app;
   test_server server(app, test_config());
   const auto port = server.start();
@@ -65,7 +53,7 @@ TEST_CASE("keep-alive: one connection serves requests one after another") {
   CHECK(server.open_connections() == 1);
 }
 
-TEST_CASE("pipelined requests are answered in order") {
+TEST_CASE("pipelined requests are answered in order", "[server][socket]") {
   fake_app app;
   test_server server(app, test_config());
   const auto port = server.start();
@@ -83,7 +71,7 @@ TEST_CASE("pipelined requests are answered in order") {
   CHECK(r3 < r4);
 }
 
-TEST_CASE("Connection: close ends the connection after the response") {
+TEST_CASE("Connection: close ends the connection after the response", "[server][socket]") {
   fake_app app;
   test_server server(app, test_config());
   const auto port = server.start();
@@ -96,7 +84,7 @@ TEST_CASE("Connection: close ends the connection after the response") {
   CHECK(eventually([&] { return server.open_connections() == 0; }));
 }
 
-TEST_CASE("many clients on several reactor threads") {
+TEST_CASE("many clients on several reactor threads", "[server][socket]") {
   fake_app app;
   auto cfg = test_config();
   cfg.threads = 3;
@@ -119,7 +107,7 @@ TEST_CASE("many clients on several reactor threads") {
   for (int i = 0; i < clients; ++i) CHECK(ok[i] == requests);
 }
 
-TEST_CASE("a shared acceptor hands connections to every reactor") {
+TEST_CASE("a shared acceptor hands connections to every reactor", "[server][socket]") {
   fake_app app;
   auto cfg = test_config();
   cfg.reuse_port = false;
@@ -134,7 +122,7 @@ TEST_CASE("a shared acceptor hands connections to every reactor") {
   CHECK(server.open_connections() == 6);
 }
 
-TEST_CASE("connections over the cap are accepted and closed at once") {
+TEST_CASE("connections over the cap are accepted and closed at once", "[server][socket]") {
   fake_app app;
   auto cfg = test_config();
   cfg.max_connections = 2;
@@ -162,7 +150,7 @@ TEST_CASE("connections over the cap are accepted and closed at once") {
   CHECK(later.read_responses(1).ends_with("resp 1"));
 }
 
-TEST_CASE("a half-sent header gets 408 after the header timeout (slowloris)") {
+TEST_CASE("a half-sent header gets 408 after the header timeout (slowloris)", "[server][socket]") {
   fake_app app;
   auto cfg = test_config();
   cfg.timeout.header = 300ms;
@@ -191,7 +179,7 @@ TEST_CASE("a half-sent header gets 408 after the header timeout (slowloris)") {
   CHECK(app.timeouts_seen.load() == 1);
 }
 
-TEST_CASE("an idle keep-alive connection is closed quietly after the idle timeout") {
+TEST_CASE("an idle keep-alive connection is closed quietly after the idle timeout", "[server][socket]") {
   fake_app app;
   auto cfg = test_config();
   cfg.timeout.idle = 200ms;
@@ -206,7 +194,7 @@ TEST_CASE("an idle keep-alive connection is closed quietly after the idle timeou
   CHECK(app.timeouts_seen.load() == 1);
 }
 
-TEST_CASE("a client that stops reading is dropped after the write timeout") {
+TEST_CASE("a client that stops reading is dropped after the write timeout", "[server][socket]") {
   fake_app app;
   auto cfg = test_config();
   cfg.timeout.write = 300ms;
@@ -218,7 +206,7 @@ TEST_CASE("a client that stops reading is dropped after the write timeout") {
   CHECK(app.sessions.load() == 0);
 }
 
-TEST_CASE("a client that leaves during an async handler does not break the server") {
+TEST_CASE("a client that leaves during an async handler does not break the server", "[server][socket]") {
   fake_app app;
   app.slow_delay = 100ms;
   test_server server(app, test_config());
@@ -234,7 +222,7 @@ TEST_CASE("a client that leaves during an async handler does not break the serve
   CHECK(again.read_responses(1).ends_with("resp 1"));
 }
 
-TEST_CASE("curl talks to the server over plain HTTP") {
+TEST_CASE("curl talks to the server over plain HTTP", "[server][socket]") {
   fake_app app;
   test_server server(app, test_config());
   const auto port = server.start();
@@ -242,7 +230,7 @@ TEST_CASE("curl talks to the server over plain HTTP") {
   CHECK(run_command("curl -sS --max-time 10 " + url + " " + url + "slow") == "resp 1slow 2");
 }
 
-TEST_CASE("IPv6 on ::1 when the machine has it") {
+TEST_CASE("IPv6 on ::1 when the machine has it", "[server][socket]") {
   fake_app app;
   auto cfg = test_config();
   cfg.host = "::1";
@@ -260,7 +248,7 @@ TEST_CASE("IPv6 on ::1 when the machine has it") {
   CHECK(c.read_responses(1).ends_with("resp 1"));
 }
 
-TEST_CASE("a host that cannot be bound is reported") {
+TEST_CASE("a host that cannot be bound is reported", "[server][socket]") {
   fake_app app;
   auto cfg = test_config();
   cfg.host = "192.0.2.1";  // TEST-NET-1: not an address of this machine

@@ -1,6 +1,7 @@
 #include "keel/server/basic_server.hpp"
 
 #include "support/fake_session.hpp"
+#include "support/local_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -20,12 +21,7 @@ using test_server = keel::detail::basic_server<fake_session, fake_app>;
 namespace {
 
 keel::server_config test_config() {
-  keel::server_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = 0;
-  cfg.threads = 2;
-  cfg.workers = 2;
-  cfg.handle_signals = false;
+  keel::server_config cfg = keel_test::local_config(2);
   cfg.timeout.shutdown = 5s;
   return cfg;
 }
@@ -35,7 +31,7 @@ const std::string fast_request = "GET /a HTTP/1.1\r\nHost: t\r\n\r\n";
 
 }  // namespace
 
-TEST_CASE("stop() lets a slow request in flight finish, then refuses new connections") {
+TEST_CASE("stop() lets a slow request in flight finish, then refuses new connections", "[shutdown][socket]") {
   fake_app app;
   app.slow_delay = 400ms;
   test_server server(app, test_config());
@@ -58,7 +54,7 @@ TEST_CASE("stop() lets a slow request in flight finish, then refuses new connect
   CHECK_FALSE(late.connected());
 }
 
-TEST_CASE("stop() closes idle keep-alive connections at once") {
+TEST_CASE("stop() closes idle keep-alive connections at once", "[shutdown][socket]") {
   fake_app app;
   test_server server(app, test_config());
   const auto port = server.start();
@@ -73,7 +69,7 @@ TEST_CASE("stop() closes idle keep-alive connections at once") {
   CHECK(app.sessions.load() == 0);
 }
 
-TEST_CASE("after the shutdown deadline the remaining connections are closed") {
+TEST_CASE("after the shutdown deadline the remaining connections are closed", "[shutdown][socket]") {
   fake_app app;
   app.slow_delay = 800ms;
   auto cfg = test_config();
@@ -92,7 +88,7 @@ TEST_CASE("after the shutdown deadline the remaining connections are closed") {
   CHECK(app.sessions.load() == 0);
 }
 
-TEST_CASE("SIGTERM starts a graceful shutdown when signals are handled") {
+TEST_CASE("SIGTERM starts a graceful shutdown when signals are handled", "[shutdown][socket]") {
   fake_app app;
   app.slow_delay = 300ms;
   auto cfg = test_config();
@@ -110,7 +106,7 @@ TEST_CASE("SIGTERM starts a graceful shutdown when signals are handled") {
   CHECK(app.sessions.load() == 0);
 }
 
-TEST_CASE("stop() before any connection and a second stop() are harmless") {
+TEST_CASE("stop() before any connection and a second stop() are harmless", "[shutdown][socket]") {
   fake_app app;
   test_server server(app, test_config());
   server.start();
@@ -120,7 +116,7 @@ TEST_CASE("stop() before any connection and a second stop() are harmless") {
   CHECK(server.open_connections() == 0);
 }
 
-TEST_CASE("stop() before start() makes the server shut down as soon as it started") {
+TEST_CASE("stop() before start() makes the server shut down as soon as it started", "[shutdown][socket]") {
   fake_app app;
   test_server server(app, test_config());
   server.stop();

@@ -131,7 +131,7 @@ std::string text_after(const std::string& body, std::string_view after) {
 }  // namespace sql_reliability_test
 using namespace sql_reliability_test;
 
-TEST_CASE("sql reliability: 100 repeated tags are one flat query, 200 are a 422, never a 5xx") {
+TEST_CASE("sql reliability: 100 repeated tags are one flat query, 200 are a 422, never a 5xx", "[sql]") {
   served_todos t("keel-many-tags");
   REQUIRE(request(t.port, "POST", "/todos", R"({"title":"tagged","tags":["t"]})").status == 201);
 
@@ -147,7 +147,7 @@ TEST_CASE("sql reliability: 100 repeated tags are one flat query, 200 are a 422,
   CHECK(beyond.body.find("must have at most 100 items") != std::string::npos);
 }
 
-TEST_CASE("sql reliability: a run-time condition combined 300 times stays flat") {
+TEST_CASE("sql reliability: a run-time condition combined 300 times stays flat", "[sql]") {
   keel::sql::condition all;
   for (int i = 0; i < 300; ++i) {
     keel::sql::condition term{"1 = ?", {}};
@@ -164,7 +164,8 @@ TEST_CASE("sql reliability: a run-time condition combined 300 times stays flat")
   CHECK(mixed.text.ends_with(") OR (0 = 1)) AND (2 = 2)"));
 }
 
-TEST_CASE("sql reliability: a statement too large for SQLite is a 413, and its message quotes 200 bytes") {
+TEST_CASE("sql reliability: a statement too large for SQLite is a 413, and its message quotes 200 bytes",
+          "[sql]") {
   std::string deep = "SELECT " + std::string(300, '(') + "1" + std::string(300, ')');
   keel::db db{"sqlite::memory:"};
   try {
@@ -188,7 +189,7 @@ TEST_CASE("sql reliability: a statement too large for SQLite is a 413, and its m
   CHECK(r.body.find("parser") == std::string::npos);  // the engine's message stays out of the answer
 }
 
-TEST_CASE("sql reliability: a NUL in a search is a 422, not a search for the text before it") {
+TEST_CASE("sql reliability: a NUL in a search is a 422, not a search for the text before it", "[sql]") {
   served_todos t("keel-nul");
   REQUIRE(request(t.port, "POST", "/todos", R"({"title":"x"})").status == 201);
   REQUIRE(request(t.port, "POST", "/todos", R"({"title":"xyz"})").status == 201);
@@ -206,7 +207,8 @@ TEST_CASE("sql reliability: a NUL in a search is a 422, not a search for the tex
                   keel::http_error);
 }
 
-TEST_CASE("sql reliability: another connection holding the write lock makes a write 503 with Retry-After") {
+TEST_CASE("sql reliability: another connection holding the write lock makes a write 503 with Retry-After",
+          "[sql]") {
   keel::sql::db_options options;
   options.sqlite.busy_timeout_ms = 100;
   served_todos t("keel-busy", options);
@@ -235,7 +237,8 @@ TEST_CASE("sql reliability: another connection holding the write lock makes a wr
   CHECK(request(t.port, "POST", "/todos", R"({"title":"after"})").status == 201);
 }
 
-TEST_CASE("sql reliability: with every connection busy and max_waiting requests queued, one more is a 503") {
+TEST_CASE("sql reliability: with every connection busy and max_waiting requests queued, one more is a 503",
+          "[sql]") {
   keel::sql::db_options options;
   options.sqlite.busy_timeout_ms = 5000;  // the first write waits on the lock, holding the one writer
   options.max_waiting = 2;
@@ -283,7 +286,7 @@ int torn_read_seconds() {
   return n > 0 ? n : 3;
 }
 
-TEST_CASE("sql reliability: readers racing 20 writers never see a todo torn from its tags") {
+TEST_CASE("sql reliability: readers racing 20 writers never see a todo torn from its tags", "[sql]") {
   served_todos t("keel-torn");
   constexpr int todos = 4;
   for (int i = 0; i < todos; ++i)
@@ -345,7 +348,7 @@ TEST_CASE("sql reliability: readers racing 20 writers never see a todo torn from
   CHECK(torn == 0);
 }
 
-TEST_CASE("sql reliability: a read snapshot on SQLite does not see a commit made after it began") {
+TEST_CASE("sql reliability: a read snapshot on SQLite does not see a commit made after it began", "[sql]") {
   temp_db_file file("keel-snapshot");
   keel::db db{file.url()};
   db.execute_script_sync("CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (1)");

@@ -59,6 +59,13 @@ auto make_app() {
           co_await keel::sleep_for(20ms);
         }
       }),
+      // Resumed by a timer, not by the connection: the write and the end wake the connection in one turn.
+      keel::get<"/after-timer">([](keel::stream_writer out) -> keel::task<> {
+        co_await out.write("early\n");
+        co_await out.flush();
+        co_await keel::sleep_for(20ms);
+        co_await out.write("late\n");
+      }),
       keel::get<"/no-content">([](keel::stream_writer out) -> keel::task<> {
         out.response().status(keel::http::status::no_content);
         co_await out.write("dropped");
@@ -111,6 +118,27 @@ TEST_CASE("a stream writer's pieces arrive chunked, in order", "[stream]") {
   CHECK_FALSE(r.has_header("Content-Length"));
   CHECK(r.header("Content-Type") == "text/plain");
   CHECK(r.body == "0\n1\n2\n3\n4\n");
+}
+
+TEST_CASE("a stream that a timer resumed writes its last piece and ends once", "[stream]") {
+  auto app = make_app();
+  keel::detail::server<app_type> server(app, test_config());
+  const auto port = server.start();
+  for (const char* connection : {"close", "keep-alive"}) {
+    INFO(connection);
+    raw_client c("127.0.0.1", port);
+    REQUIRE(c.send(std::string("GET /after-timer HTTP/1.1\r\nHost: t\r\nConnection: ") + connection +
+                   "\r\n\r\nGET /a HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    std::string all;
+    CHECK(c.read_until_closed(&all));
+    const std::string body = "6\r\nearly\n\r\n5\r\nlate\n\r\n0\r\n\r\n";
+    REQUIRE(all.find(body) != std::string::npos);
+    CHECK(all.find(body, all.find(body) + 1) == std::string::npos);  // not written twice
+    CHECK(all.find("late") == all.rfind("late"));
+    if (std::string_view(connection) == "keep-alive") CHECK(all.ends_with("\r\n\r\nA"));
+  }
+  server.stop();
+  server.wait();
 }
 
 TEST_CASE("set_length sends Content-Length; a short body closes the connection", "[stream]") {

@@ -57,7 +57,7 @@ keel::detail::task_result<T> run_sync(keel::task<T> t) {
 
 }  // namespace
 
-TEST_CASE("a task is lazy and runs only when started") {
+TEST_CASE("a task is lazy and runs only when started", "[task]") {
   int counter = 0;
   {
     auto t = bump(counter);
@@ -69,7 +69,7 @@ TEST_CASE("a task is lazy and runs only when started") {
   CHECK_FALSE(r.exception);
 }
 
-TEST_CASE("values flow through co_await and start_detached") {
+TEST_CASE("values flow through co_await and start_detached", "[task]") {
   CHECK(*run_sync(greet()).value == "hello");
   CHECK(*run_sync(add_two_answers()).value == 84);
   CHECK(**run_sync(move_only()).value == 5);
@@ -78,7 +78,7 @@ TEST_CASE("values flow through co_await and start_detached") {
   CHECK(p.y == 2);
 }
 
-TEST_CASE("exceptions propagate through co_await into the caller and into the result") {
+TEST_CASE("exceptions propagate through co_await into the caller and into the result", "[task]") {
   CHECK(*run_sync(catches_callee()).value == 7);
   auto r = run_sync(fails());
   REQUIRE(r.exception);
@@ -86,7 +86,7 @@ TEST_CASE("exceptions propagate through co_await into the caller and into the re
   CHECK_THROWS_WITH(std::rethrow_exception(r.exception), "boom");
 }
 
-TEST_CASE("symmetric transfer keeps deep synchronous chains off the stack") {
+TEST_CASE("symmetric transfer keeps deep synchronous chains off the stack", "[task]") {
   // 100k nested co_awaits overflow an 8 MiB stack unless each transfer is a tail call. clang always makes it
   // one; g++ 12 only when optimising (and __OPTIMIZE__ is unreliable under the tests' precompiled header), so
   // g++ builds check a depth any stack survives.
@@ -98,7 +98,7 @@ TEST_CASE("symmetric transfer keeps deep synchronous chains off the stack") {
   CHECK(*run_sync(deep(depth)).value == depth);
 }
 
-TEST_CASE("a suspended task finishes later and reports on the resuming thread") {
+TEST_CASE("a suspended task finishes later and reports on the resuming thread", "[task]") {
   std::coroutine_handle<> parked;
   struct park {
     std::coroutine_handle<>* slot;
@@ -119,7 +119,7 @@ TEST_CASE("a suspended task finishes later and reports on the resuming thread") 
   CHECK(result == 3);
 }
 
-TEST_CASE("coroutine frames are recycled per thread") {
+TEST_CASE("coroutine frames are recycled per thread", "[task]") {
   // Warm up the buckets this test uses, then prove that steady state never reaches the heap.
   for (int i = 0; i < 4; ++i) (void)run_sync(add_two_answers());
   const auto before = keel::detail::frame_allocator::heap_allocations();
@@ -127,7 +127,7 @@ TEST_CASE("coroutine frames are recycled per thread") {
   CHECK(keel::detail::frame_allocator::heap_allocations() == before);
 }
 
-TEST_CASE("frame allocator hands back a freed block of the same size class") {
+TEST_CASE("frame allocator hands back a freed block of the same size class", "[task]") {
   void* a = keel::detail::frame_allocator::allocate(200);
   keel::detail::frame_allocator::deallocate(a, 200);
   void* b = keel::detail::frame_allocator::allocate(193);

@@ -29,7 +29,7 @@ keel::server_config local_config() {
 
 }  // namespace
 
-TEST_CASE("a TLS certificate without keel/tls.hpp is refused at start, naming the header") {
+TEST_CASE("a TLS certificate without keel/tls.hpp is refused at start, naming the header", "[tls]") {
   fake_app app;
   keel::server_config cfg = local_config();
   cfg.tls.certificate_file = "/nonexistent/cert.pem";
@@ -42,7 +42,7 @@ TEST_CASE("a TLS certificate without keel/tls.hpp is refused at start, naming th
   }
 }
 
-TEST_CASE("plain HTTP is served without keel/tls.hpp") {
+TEST_CASE("plain HTTP is served without keel/tls.hpp", "[tls]") {
   fake_app app;
   test_server server(app, local_config());
   const auto port = server.start();
@@ -51,7 +51,7 @@ TEST_CASE("plain HTTP is served without keel/tls.hpp") {
   CHECK(c.read_responses(1).find("resp 1") != std::string::npos);
 }
 
-TEST_CASE("the program was linked without libssl and libcrypto (linker --as-needed)") {
+TEST_CASE("the program was linked without libssl and libcrypto (linker --as-needed)", "[tls]") {
   std::ifstream maps("/proc/self/maps");
   std::string line;
   bool ssl = false;

@@ -3,6 +3,7 @@
 #include "keel/server/basic_server.hpp"
 #include "support/fake_session.hpp"
 #include "support/raw_client.hpp"
+#include "support/self_signed.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,59 +20,19 @@ using test_server = keel::detail::basic_server<fake_session, fake_app>;
 
 namespace {
 
-std::string run_command(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[512];
-    while (std::fgets(buf, sizeof buf, p) != nullptr) out += buf;
-    ::pclose(p);
-  }
-  return out;
-}
-
-// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI in a fresh temp dir.
-struct self_signed {
-  std::filesystem::path dir;
-  std::string cert, key;
-  self_signed() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "keel-tls-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    dir = pattern;
-    cert = (dir / "cert.pem").string();
-    key = (dir / "key.pem").string();
-    const std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-        " -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1"
-        " -keyout " +
-        key + " -out " + cert + " 2>&1";
-    run_command(cmd);
-    REQUIRE(std::filesystem::exists(cert));
-    REQUIRE(std::filesystem::exists(key));
-  }
-  self_signed(const self_signed&) = delete;
-  self_signed& operator=(const self_signed&) = delete;
-  ~self_signed() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
-};
+using keel_test::run_command;
+using keel_test::self_signed;
 
 keel::server_config tls_config(const self_signed& files) {
-  keel::server_config cfg;
-  cfg.host = "127.0.0.1";
-  cfg.port = 0;
-  cfg.threads = 2;
-  cfg.workers = 2;
-  cfg.handle_signals = false;
+  keel::server_config cfg = files.serve_tls(keel_test::local_config(2));
   cfg.timeout.header = 300ms;
-  cfg.tls.certificate_file = files.cert;
-  cfg.tls.private_key_file = files.key;
   return cfg;
 }
 
 }  // namespace
 
-TEST_CASE("curl --cacert talks HTTPS to the server, keep-alive and async handlers included") {
+TEST_CASE("curl --cacert talks HTTPS to the server, keep-alive and async handlers included",
+          "[tls][socket]") {
   self_signed files;
   fake_app app;
   test_server server(app, tls_config(files));
@@ -86,7 +47,8 @@ TEST_CASE("curl --cacert talks HTTPS to the server, keep-alive and async handler
   }
 }
 
-TEST_CASE("a TLS client that never finishes the handshake is dropped after the header timeout") {
+TEST_CASE("a TLS client that never finishes the handshake is dropped after the header timeout",
+          "[tls][socket]") {
   self_signed files;
   fake_app app;
   test_server server(app, tls_config(files));
@@ -97,7 +59,7 @@ TEST_CASE("a TLS client that never finishes the handshake is dropped after the h
   CHECK(keel_test::eventually([&] { return server.open_connections() == 0; }));
 }
 
-TEST_CASE("plain HTTP sent to the TLS port is not answered as HTTP") {
+TEST_CASE("plain HTTP sent to the TLS port is not answered as HTTP", "[tls][socket]") {
   self_signed files;
   fake_app app;
   test_server server(app, tls_config(files));
@@ -109,7 +71,7 @@ TEST_CASE("plain HTTP sent to the TLS port is not answered as HTTP") {
   CHECK(out.find("resp") == std::string::npos);
 }
 
-TEST_CASE("a missing certificate or key is reported with the file name") {
+TEST_CASE("a missing certificate or key is reported with the file name", "[tls][socket]") {
   keel::tls_config tls;
   tls.certificate_file = "/nonexistent/cert.pem";
   tls.private_key_file = "/nonexistent/key.pem";

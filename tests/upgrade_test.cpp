@@ -8,6 +8,7 @@
 #include "keel/server/server.hpp"
 #include "keel/server/tls.hpp"
 #include "support/local_server.hpp"
+#include "support/self_signed.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -119,18 +120,11 @@ TEST_CASE("an upgraded connection counts against the cap and gets a goodbye at s
 }
 
 TEST_CASE("the echo protocol, and a file body, over TLS", "[upgrade][tls]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("keel-upgrade-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-  run_command(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
-      " -addext subjectAltName=IP:127.0.0.1 -keyout " +
-      key + " -out " + cert + " 2>&1");
-  REQUIRE(std::filesystem::exists(cert));
+  const keel_test::self_signed tls;  // cert.pem and key.pem in tls.dir
+  const std::filesystem::path& dir = tls.dir;
+  const std::string& cert = tls.cert;
   auto app = make_app();
-  keel::server_config cfg = test_config();
-  cfg.tls.certificate_file = cert;
-  cfg.tls.private_key_file = key;
+  keel::server_config cfg = tls.serve_tls(test_config());
   keel::detail::server<app_type> server(app, cfg);
   const auto port = server.start();
   // Python's ssl module as an independent TLS client: upgrade, one line echoed, close.
@@ -153,7 +147,6 @@ TEST_CASE("the echo protocol, and a file body, over TLS", "[upgrade][tls]") {
   CHECK(out == "HTTP/1.1 101 Switching Protocols|over tls\n");
   server.stop();
   server.wait();
-  std::filesystem::remove_all(dir);
 }
 
 // The protocol is made by the handler and may keep views into its request: the session (and its buffer)

@@ -11,7 +11,7 @@ using keel::http::path_segments;
 using keel::http::percent_decode;
 using keel::http::query_params;
 
-TEST_CASE("percent_decode decodes escapes and optionally '+'") {
+TEST_CASE("percent_decode decodes escapes and optionally '+'", "[url]") {
   std::string out = "previous contents";
   REQUIRE(percent_decode("a%20b%2Fc%e2%82%AC", out));
   CHECK(out == "a b/c\xe2\x82\xac");
@@ -25,7 +25,7 @@ TEST_CASE("percent_decode decodes escapes and optionally '+'") {
   CHECK(out == std::string(1, '\0'));
 }
 
-TEST_CASE("percent_decode rejects bad escapes and leaves the output empty") {
+TEST_CASE("percent_decode rejects bad escapes and leaves the output empty", "[url]") {
   std::string out;
   for (const char* bad : {"%", "%2", "abc%", "%zz", "%2g", "%g2", "ok%%41"}) {
     INFO(bad);
@@ -34,7 +34,7 @@ TEST_CASE("percent_decode rejects bad escapes and leaves the output empty") {
   }
 }
 
-TEST_CASE("needs_decoding finds work to do") {
+TEST_CASE("needs_decoding finds work to do", "[url]") {
   CHECK_FALSE(needs_decoding(""));
   CHECK_FALSE(needs_decoding("/plain/path"));
   CHECK(needs_decoding("/with%20space"));
@@ -43,7 +43,7 @@ TEST_CASE("needs_decoding finds work to do") {
   CHECK(needs_decoding(std::string(100, 'x') + "%41"));
 }
 
-TEST_CASE("query_params iterates raw pairs in order") {
+TEST_CASE("query_params iterates raw pairs in order", "[url]") {
   std::vector<std::pair<std::string_view, std::string_view>> pairs;
   for (auto [key, value] : query_params("a=1&b=&c&&d=x%20y&=v&e=f=g&")) pairs.emplace_back(key, value);
   using P = std::pair<std::string_view, std::string_view>;
@@ -56,7 +56,7 @@ TEST_CASE("query_params iterates raw pairs in order") {
   CHECK(count == 0);
 }
 
-TEST_CASE("query_params::find returns the first raw value") {
+TEST_CASE("query_params::find returns the first raw value", "[url]") {
   const query_params q("limit=20&tag=a%20b&tag=second&flag");
   CHECK(q.find("limit") == "20");
   CHECK(q.find("tag") == "a%20b");
@@ -68,7 +68,7 @@ TEST_CASE("query_params::find returns the first raw value") {
   CHECK_FALSE(q.contains("Flag"));
 }
 
-TEST_CASE("path_segments splits on '/' keeping a trailing empty segment") {
+TEST_CASE("path_segments splits on '/' keeping a trailing empty segment", "[url]") {
   auto split = [](std::string_view path) {
     std::vector<std::string_view> out;
     for (std::string_view s : path_segments(path)) out.push_back(s);

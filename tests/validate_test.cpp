@@ -67,7 +67,7 @@ constexpr std::string_view valid_article = R"({"title":"Hello","priority":3,"slu
 using namespace validate_test;
 using errors = std::vector<keel::json_io::error>;
 
-TEST_CASE("text counts code points") {
+TEST_CASE("text counts code points", "[validate]") {
   CHECK(keel::text<1, 5>{"h\xc3\xa9llo"}.check().empty());  // héllo: 5 code points, 6 bytes
   CHECK(keel::text<1, 5>{"h\xc3\xa9lloo"}.check() == "length must be 1..5");
   CHECK(keel::text<1, 5>{""}.check() == "length must be 1..5");
@@ -76,7 +76,7 @@ TEST_CASE("text counts code points") {
   CHECK(keel::text<0, 2>{"\xf0\x9f\x98\x80\xf0\x9f\x98\x80"}.check().empty());
 }
 
-TEST_CASE("range is inclusive and works for every arithmetic type") {
+TEST_CASE("range is inclusive and works for every arithmetic type", "[validate]") {
   CHECK(keel::range<int, 0, 5>{0}.check().empty());
   CHECK(keel::range<int, 0, 5>{5}.check().empty());
   CHECK(keel::range<int, 0, 5>{6}.check() == "must be between 0 and 5");
@@ -88,13 +88,13 @@ TEST_CASE("range is inclusive and works for every arithmetic type") {
   CHECK_FALSE(keel::range<double, 0, 1>{std::nan("")}.check().empty());
 }
 
-TEST_CASE("pattern searches with ECMAScript syntax") {
+TEST_CASE("pattern searches with ECMAScript syntax", "[validate]") {
   CHECK(keel::pattern<"^[a-z]+$">{"abc"}.check().empty());
   CHECK(keel::pattern<"^[a-z]+$">{"abC"}.check() == "must match pattern ^[a-z]+$");
   CHECK(keel::pattern<"\\d{3}">{"ab123cd"}.check().empty());  // unanchored, as JSON Schema
 }
 
-TEST_CASE("formats: email, uuid, url") {
+TEST_CASE("formats: email, uuid, url", "[validate]") {
   for (auto good : {"a@b.co", "first.last+tag@sub.example.org", "x_y@host-name.io"})
     CHECK(keel::email{good}.check().empty());
   for (auto bad : {"", "plain", "@b.co", "a@", "a@b", "a b@c.de", "a@@b.co", ".a@b.co", "a..b@c.de",
@@ -111,7 +111,7 @@ TEST_CASE("formats: email, uuid, url") {
     CHECK(keel::url{bad}.check() == "must be an http or https URL");
 }
 
-TEST_CASE("one_of, non_empty, sized") {
+TEST_CASE("one_of, non_empty, sized", "[validate]") {
   CHECK(keel::one_of<"a", "b">{"b"}.check().empty());
   CHECK(keel::one_of<"a", "b">{"c"}.check() == "must be one of: a, b");
   CHECK(keel::non_empty<std::vector<int>>{}.check() == "must not be empty");
@@ -121,7 +121,7 @@ TEST_CASE("one_of, non_empty, sized") {
   CHECK(keel::sized<std::vector<int>, 0, 1>{std::vector<int>{1, 2}}.check() == "must have at most 1 items");
 }
 
-TEST_CASE("validators behave like their value") {
+TEST_CASE("validators behave like their value", "[validate]") {
   keel::text<1, 10> title = "abc";
   CHECK(title == "abc");
   CHECK(title->size() == 3);
@@ -136,7 +136,7 @@ TEST_CASE("validators behave like their value") {
   CHECK(*n + 1 == 4);
 }
 
-TEST_CASE("a valid DTO reads and writes as plain JSON") {
+TEST_CASE("a valid DTO reads and writes as plain JSON", "[validate]") {
   auto r = keel::json_io::read<new_article>(valid_article);
   REQUIRE(r.ok());
   CHECK(r->title == "Hello");
@@ -149,7 +149,7 @@ TEST_CASE("a valid DTO reads and writes as plain JSON") {
         R"("homepage":"https://example.com/x?y=1","count":4,"listen":8080,"login":"jake"})");
 }
 
-TEST_CASE("every violation is reported with its path") {
+TEST_CASE("every violation is reported with its path", "[validate]") {
   auto r = keel::json_io::read<new_article>(std::string_view(
       R"({"title":"","priority":9,"slug":"Not Valid","author":"nobody","state":"gone","tags":["a","b","c"],)"
       R"("ids":[],"request":"nope","homepage":"ftp://x","count":3,"listen":70000,"login":"ab"})"));
@@ -171,7 +171,7 @@ TEST_CASE("every violation is reported with its path") {
                       });
 }
 
-TEST_CASE("a type error is reported instead of the validator's verdict") {
+TEST_CASE("a type error is reported instead of the validator's verdict", "[validate]") {
   auto r = keel::json_io::read<new_article>(std::string_view(
       R"({"title":5,"slug":"ok","author":"a@b.co","state":"draft","tags":[],"ids":[1],)"
       R"("request":"123e4567-e89b-12d3-a456-426614174000","homepage":"http://a","count":"2","listen":1,"login":"abcd"})"));
@@ -179,14 +179,15 @@ TEST_CASE("a type error is reported instead of the validator's verdict") {
         errors{{"title", "expected a string, got a number"}, {"count", "expected an integer, got a string"}});
 }
 
-TEST_CASE("composed rules report the first one broken") {
+TEST_CASE("composed rules report the first one broken", "[validate]") {
   keel::validated<std::string, keel::rules::length<3, 8>, keel::rules::matches<"^[a-z]+$">> login{"ABCD"};
   CHECK(login.check() == "must match pattern ^[a-z]+$");
   login = std::string("ab");
   CHECK(login.check() == "length must be 3..8");
 }
 
-TEST_CASE("cross-field validate() runs after the fields read cleanly, paths relative to the DTO") {
+TEST_CASE("cross-field validate() runs after the fields read cleanly, paths relative to the DTO",
+          "[validate]") {
   auto bad = keel::json_io::read<booking>(
       std::string_view(R"({"guest":"g","stays":[{"from":1,"to":2},{"from":5,"to":3}]})"));
   CHECK(bad.errors() == errors{{"stays[1].to", "must not be before from"}});
@@ -197,7 +198,7 @@ TEST_CASE("cross-field validate() runs after the fields read cleanly, paths rela
   CHECK(field_error.errors() == errors{{"stays[0].to", "expected an integer, got a string"}});
 }
 
-TEST_CASE("concepts") {
+TEST_CASE("concepts", "[validate]") {
   STATIC_REQUIRE(keel::Validator<keel::text<1, 2>>);
   STATIC_REQUIRE(keel::Validator<port>);
   STATIC_REQUIRE_FALSE(keel::Validator<int>);
@@ -209,7 +210,7 @@ TEST_CASE("concepts") {
   STATIC_REQUIRE(keel::Dto<new_article>);
 }
 
-TEST_CASE("constraint metadata for the OpenAPI generator") {
+TEST_CASE("constraint metadata for the OpenAPI generator", "[validate]") {
   STATIC_REQUIRE(keel::text<1, 120>::constraints.min_length == 1);
   STATIC_REQUIRE(keel::text<1, 120>::constraints.max_length == 120);
   STATIC_REQUIRE_FALSE(keel::text<0, 5>::constraints.min_length.has_value());

@@ -31,7 +31,7 @@ void check_bytes(const response& res, const writer_options& options, bool head, 
 
 }  // namespace
 
-TEST_CASE("200 with a body, Server and custom headers") {
+TEST_CASE("200 with a body, Server and custom headers", "[writer]") {
   response res(status::ok, "hello", "text/plain");
   res.header("X-Id", "7");
   check_bytes(res, {"keel"}, false, false,
@@ -39,14 +39,14 @@ TEST_CASE("200 with a body, Server and custom headers") {
               "Content-Type: text/plain\r\nX-Id: 7\r\n\r\nhello");
 }
 
-TEST_CASE("no Server header when the option is empty") {
+TEST_CASE("no Server header when the option is empty", "[writer]") {
   response res(status::created, "{}", "application/json");
   check_bytes(res, {}, false, false,
               "HTTP/1.1 201 Created\r\nDate: {date}\r\nContent-Length: 2\r\nContent-Type: "
               "application/json\r\n\r\n{}");
 }
 
-TEST_CASE("204 and 304 carry neither Content-Length nor a body") {
+TEST_CASE("204 and 304 carry neither Content-Length nor a body", "[writer]") {
   response no_content(status::no_content);
   no_content.body("ignored");
   check_bytes(no_content, {"keel"}, false, false,
@@ -61,13 +61,13 @@ TEST_CASE("204 and 304 carry neither Content-Length nor a body") {
               "HTTP/1.1 101 Switching Protocols\r\nDate: {date}\r\nUpgrade: websocket\r\n\r\n");
 }
 
-TEST_CASE("HEAD keeps GET's Content-Length but sends no body") {
+TEST_CASE("HEAD keeps GET's Content-Length but sends no body", "[writer]") {
   response res(status::ok, "0123456789", "text/plain");
   check_bytes(res, {}, true, false,
               "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Length: 10\r\nContent-Type: text/plain\r\n\r\n");
 }
 
-TEST_CASE("Connection: close when the connection will close") {
+TEST_CASE("Connection: close when the connection will close", "[writer]") {
   response res(status::not_found, "nope", "text/plain");
   check_bytes(
       res, {"keel"}, false, true,
@@ -75,17 +75,17 @@ TEST_CASE("Connection: close when the connection will close") {
       "Content-Type: text/plain\r\n\r\nnope");
 }
 
-TEST_CASE("an empty 200 still says Content-Length: 0") {
+TEST_CASE("an empty 200 still says Content-Length: 0", "[writer]") {
   response res;
   check_bytes(res, {}, false, false, "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Length: 0\r\n\r\n");
 }
 
-TEST_CASE("codes without a known reason phrase get an empty one") {
+TEST_CASE("codes without a known reason phrase get an empty one", "[writer]") {
   response res(static_cast<status>(418));
   check_bytes(res, {}, false, false, "HTTP/1.1 418 \r\nDate: {date}\r\nContent-Length: 0\r\n\r\n");
 }
 
-TEST_CASE("every named status gets its precomputed status line") {
+TEST_CASE("every named status gets its precomputed status line", "[writer]") {
   for (int code = 100; code < 600; ++code) {
     const auto s = static_cast<status>(code);
     const std::string_view reason = keel::http::reason_phrase(s);
@@ -98,7 +98,7 @@ TEST_CASE("every named status gets its precomputed status line") {
   }
 }
 
-TEST_CASE("write_response appends and never clears") {
+TEST_CASE("write_response appends and never clears", "[writer]") {
   std::string out = "HTTP/1.1 100 Continue\r\n\r\n";
   keel::http::write_continue(out);
   REQUIRE(out == "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n");
@@ -112,7 +112,7 @@ TEST_CASE("write_response appends and never clears") {
   CHECK(out.substr(out.size() - 1) == "a");
 }
 
-TEST_CASE("IMF-fixdate formatting") {
+TEST_CASE("IMF-fixdate formatting", "[writer]") {
   char text[keel::http::imf_fixdate_size];
   auto format = [&](std::int64_t t) {
     keel::http::format_imf_fixdate(t, text);
@@ -127,7 +127,7 @@ TEST_CASE("IMF-fixdate formatting") {
   CHECK(format(253402300799) == "Fri, 31 Dec 9999 23:59:59 GMT");
 }
 
-TEST_CASE("the date cache changes with the second and formats each value correctly") {
+TEST_CASE("the date cache changes with the second and formats each value correctly", "[writer]") {
   using keel::http::date_cache;
   CHECK(date_cache::at(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT");
   CHECK(date_cache::at(784111778) == "Sun, 06 Nov 1994 08:49:38 GMT");

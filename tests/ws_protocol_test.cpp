@@ -8,6 +8,7 @@
 #include "keel/server/server.hpp"
 #include "keel/server/tls.hpp"
 #include "support/local_server.hpp"
+#include "support/self_signed.hpp"
 #include "support/ws_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -954,19 +955,12 @@ TEST_CASE("shutdown: every client gets a 1001 close and the server waits for the
 // ---------------------------------------------------------------- over TLS
 
 TEST_CASE("wss: a real client over TLS echoes, then gets 1001 at shutdown", "[ws][tls]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("keel-ws-tls-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
-  keel_test::run_command(
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost"
-      " -addext subjectAltName=IP:127.0.0.1 -keyout " +
-      key + " -out " + cert + " 2>&1");
-  REQUIRE(std::filesystem::exists(cert));
+  const keel_test::self_signed tls;  // cert.pem and key.pem in tls.dir
+  const std::filesystem::path& dir = tls.dir;
+  const std::string& cert = tls.cert;
   auto app = make_app();
-  keel::server_config cfg = keel_test::local_config();
+  keel::server_config cfg = tls.serve_tls(keel_test::local_config());
   cfg.timeout.shutdown = 3000ms;
-  cfg.tls.certificate_file = cert;
-  cfg.tls.private_key_file = key;
   keel::detail::server<app_type> server(app, cfg);
   const auto port = server.start();
   // Debian's python3-websockets: echo one message, then wait for the server's close and print its code.
@@ -995,5 +989,4 @@ TEST_CASE("wss: a real client over TLS echoes, then gets 1001 at shutdown", "[ws
   client.join();
   server.wait();
   CHECK(out == "over tls\n1001\n");
-  std::filesystem::remove_all(dir);
 }

@@ -8,6 +8,7 @@
 #include "keel/error.hpp"
 #include "keel/lifecycle.hpp"
 #include "keel/middleware/middleware.hpp"
+#include "keel/router/layer_needs.hpp"
 #include "keel/router/router.hpp"
 #include "keel/server/config.hpp"
 
@@ -155,6 +156,9 @@ class app {
     detail::context_access::set_error_renderer(ctx, &render_error<ErrorFormat>);
   }
   dispatch_result handle(context_type& ctx) const {
+    // Each route has the layers its parameters and layers read from (keel/router/layer_needs.hpp).
+    [[maybe_unused]] constexpr bool layers_checked =
+        detail::routes_layer_check<Stack, typename Router::routes_type>::ok;
     return detail::run_stack(
         stack_, ctx, detail::context_access::app_layers_ran(ctx),
         [this](context_type& c) KEEL_ALWAYS_INLINE_LAMBDA { return router_.dispatch(c); },

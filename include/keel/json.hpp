@@ -11,6 +11,7 @@
 #include "keel/json/reader.hpp"
 #include "keel/json/response.hpp"
 #include "keel/json/writer.hpp"
+#include "keel/multipart.hpp"
 #include "keel/validate/formats.hpp"
 #include "keel/validate/rules.hpp"
 #include "keel/validate/validated.hpp"

@@ -90,7 +90,9 @@ class stream_writer {
  private:
   void begin() {
     detail::stream_channel& ch = *channel_;
-    if (!ch.started) ch.hooks->start_response(ch.session);
+    if (ch.started) return;
+    ch.start_encoding(ctx_);  // keel::compress may take the body (and change the headers) now
+    ch.hooks->start_response(ch.session);
   }
   // true: all of `bytes` is buffered, no need to suspend.
   bool put(std::string_view bytes) {
@@ -101,6 +103,8 @@ class stream_writer {
         bytes.size() > ch.declared_length - ch.sent_length)
       throw std::length_error("keel::stream_writer: more bytes written than set_length() announced");
     ch.sent_length += bytes.size();
+    if (ch.encoder != nullptr && !bytes.empty() && ch.body_allowed)
+      bytes = ch.encoding->encode(ch.encoder, bytes, false);  // valid until the next write: rest may view it
     const bool was_empty = ch.pending.empty();
     const bool all_in = ch.append(bytes);
     if (was_empty && !ch.pending.empty() && all_in) ch.wake();  // the connection writes it when it can

@@ -2016,6 +2016,9 @@ struct is_bearer_state : std::false_type {};
 template <class C>
 struct is_bearer_state<bearer_state<C>> : std::true_type {};
 
+// What .require<...>() needs: the state of a jwt_bearer layer of any claims type.
+struct any_bearer_state {};
+
 // The bearer state among a context's states (void when there is none).
 template <class States>
 struct find_bearer_state {
@@ -2226,6 +2229,9 @@ class jwt_bearer {
 namespace keel {
 inline namespace v0 {
 
+template <class S>
+struct state_satisfies<auth::detail::any_bearer_state, S> : auth::detail::is_bearer_state<S> {};
+
 // A handler parameter: the verified claims of the request's bearer token (401 when there is none or it does
 // not verify). `user->sub`, `*user`, `user.claims()`. std::optional<keel::bearer<Claims>>: empty when the
 // request has no credentials, still 401 when it has a bad token. Like the other extractors it is valid for
@@ -2236,6 +2242,8 @@ class bearer {
   using claims_type = Claims;
   // For the OpenAPI generator: this operation needs a bearer token.
   static constexpr std::string_view keel_security = "bearer";
+  // For the router's compile-time check: a jwt_bearer<Claims> layer must run for the route.
+  using keel_needs_state = auth::detail::bearer_state<Claims>;
 
   explicit bearer(const std::shared_ptr<const Claims>& claims) noexcept : claims_(&claims) {}
 
@@ -4424,6 +4432,8 @@ struct policy_layer {
   // For the OpenAPI generator: a bearer token is needed, a 403 is possible, and these scopes/roles.
   static constexpr std::string_view keel_security = "bearer";
   static constexpr bool keel_security_forbids = true;
+  // For the router's compile-time check: a jwt_bearer layer (of any claims type) runs before this one.
+  using keel_needs_state = auth::detail::any_bearer_state;
   static std::vector<std::string> keel_security_scopes() {
     std::vector<std::string> out;
     (collect_security_scopes<Ps>(out), ...);

@@ -2436,6 +2436,1077 @@ struct responder<created<T>> {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/json/response.hpp -----
+// ----- keel/multipart.hpp -----
+// keel::multipart<T>: a multipart/form-data request body (RFC 7578) read as it arrives into a DTO whose
+// fields are form values and keel::upload files, as a handler parameter of a coroutine handler.
+//
+//   struct new_photo {
+//     keel::text<1, 100> title;
+//     keel::upload file;
+//     static constexpr auto keel_multipart_limits = keel::multipart_limits{}.file_bytes(50 << 20).hash();
+//   };
+//   keel::post<"/photos">([](keel::multipart<new_photo> form) -> keel::task<photo> {
+//     co_return photo{std::string(form->title), form->file.filename, form->file.size, form->file.sha256};
+//   }).body_limit(std::size_t{51} << 20)
+//
+// The body is parsed before the handler runs, in pieces (the route reads its body as a stream, so its
+// body_limit may be far above the server's default). Text parts fill the other fields with the rules of
+// keel::form<T> (same conversions, same validators, every bad field listed in one 422). File parts stream to
+// a sink on the worker pool, never to memory: by default keel::temp_dir_sink, which writes each file under
+// a fresh mkstemp(3) name in its directory (the client's file name is only metadata, sanitized, never a
+// path). Files of a request that fails (a limit, a bad part, a 422) are removed before the error answer; the
+// files of a request that succeeded belong to the app (keep, move or remove them).
+//
+// Errors: not multipart/form-data, or a Content-Encoding 415; no or a bad boundary, a malformed body, a
+// truncated body 400; a file over its limit, too many parts, a part's headers over their limit, the whole
+// body over the total limit 413 (each with a field entry naming the part where there is one); DTO problems
+// 422.
+
+// ----- keel/detail/multipart_parser.hpp -----
+// A streaming multipart/form-data parser (RFC 7578 over RFC 2046's multipart framing): bytes go in as they
+// arrive, events come out (a part's headers, pieces of its content, its end, the end of the body). It holds
+// at most one part's header block (bounded) and never a part's content: a piece of content is a view into
+// the input, or into the delimiter itself for the few bytes that looked like the start of a delimiter at the
+// end of the previous input. keel::multipart<T> (keel/multipart.hpp) drives it; tests and the fuzzer use it
+// directly.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+// Walks the `; name=value` parameters after a header's first item (`form-data; name="a"; filename="b.txt"`,
+// `multipart/form-data; boundary=xyz`). Values may be tokens or quoted strings (a backslash escapes the next
+// character). fn(name, value) is called per parameter; returns false for malformed text.
+template <class Fn>
+bool for_each_header_param(std::string_view text, Fn&& fn) {
+  std::size_t i = text.find(';');
+  if (i == std::string_view::npos) return true;
+  std::string value;
+  auto skip_ws = [&] {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  };
+  while (i < text.size()) {
+    ++i;  // the ';'
+    skip_ws();
+    if (i == text.size()) break;  // a trailing ';'
+    const std::size_t name_begin = i;
+    while (i < text.size() && text[i] != '=' && text[i] != ';' && text[i] != ' ' && text[i] != '\t') ++i;
+    std::string_view name = text.substr(name_begin, i - name_begin);
+    skip_ws();
+    if (name.empty() || i == text.size() || text[i] != '=') return false;
+    ++i;
+    skip_ws();
+    value.clear();
+    if (i < text.size() && text[i] == '"') {
+      ++i;
+      bool closed = false;
+      while (i < text.size()) {
+        char c = text[i++];
+        if (c == '"') {
+          closed = true;
+          break;
+        }
+        if (c == '\\' && i < text.size()) c = text[i++];
+        value.push_back(c);
+      }
+      if (!closed) return false;
+    } else {
+      const std::size_t begin = i;
+      while (i < text.size() && text[i] != ';' && text[i] != ' ' && text[i] != '\t') ++i;
+      value.assign(text.substr(begin, i - begin));
+      if (value.empty()) return false;
+    }
+    skip_ws();
+    if (i < text.size() && text[i] != ';') return false;
+    fn(name, std::string_view(value));
+  }
+  return true;
+}
+
+// RFC 2046 §5.1.1: 1 to 70 characters of digits, letters and '()+_,-./:=? (space allowed, not last).
+inline bool valid_multipart_boundary(std::string_view b) noexcept {
+  if (b.empty() || b.size() > 70 || b.back() == ' ') return false;
+  for (char c : b) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    std::string_view("'()+_,-./:=? ").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The boundary of a `multipart/form-data; boundary=...` Content-Type; nothing when the type is another one,
+// or the boundary is missing or invalid.
+inline std::optional<std::string> multipart_boundary(std::string_view content_type) {
+  if (!iequals(media_type_of(content_type), "multipart/form-data")) return std::nullopt;
+  std::optional<std::string> boundary;
+  bool repeated = false;
+  const bool ok = for_each_header_param(content_type, [&](std::string_view name, std::string_view value) {
+    if (!iequals(name, "boundary")) return;
+    if (boundary) repeated = true;
+    boundary.emplace(value);
+  });
+  if (!ok || repeated || !boundary || !valid_multipart_boundary(*boundary)) return std::nullopt;
+  return boundary;
+}
+
+// The headers keel reads from a part: Content-Disposition's name and filename, and Content-Type.
+struct multipart_part_head {
+  std::string name;
+  std::string filename;  // as sent (not yet sanitized); see has_filename
+  std::string content_type = "text/plain";
+  bool has_filename = false;
+};
+
+// A client's file name made safe to show and store as metadata (never used as a path by keel): only the
+// last path component ('/' or '\\' separated), no control characters (NUL included), no leading dots or
+// spaces, no trailing dots or spaces, at most max_bytes bytes without splitting a UTF-8 sequence; "upload"
+// when nothing is left.
+inline std::string sanitize_filename(std::string_view raw, std::size_t max_bytes = 200) {
+  if (const std::size_t slash = raw.find_last_of("/\\"); slash != std::string_view::npos)
+    raw.remove_prefix(slash + 1);
+  std::string out;
+  out.reserve(raw.size() < max_bytes ? raw.size() : max_bytes);
+  for (char c : raw) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) continue;
+    if (out.empty() && (c == '.' || c == ' ')) continue;
+    out.push_back(c);
+  }
+  if (out.size() > max_bytes) {
+    std::size_t cut = max_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;  // a continuation byte
+    out.resize(cut);
+  }
+  while (!out.empty() && (out.back() == '.' || out.back() == ' ')) out.pop_back();
+  if (out.empty()) out = "upload";
+  return out;
+}
+
+enum class multipart_error : std::uint8_t {
+  none,
+  header_too_large,  // a part's header block is over the limit (413)
+  too_many_parts,    // 413
+  bad_delimiter,     // text after a boundary that is neither "--" nor padding + CRLF (400)
+  bad_header,        // a header line without ':', folded, or a bad Content-Disposition (400)
+  missing_name,      // a part without Content-Disposition: form-data; name=... (400)
+  truncated,         // the body ended before the close delimiter (400)
+  no_parts,          // no delimiter at all (400)
+};
+
+inline std::string_view multipart_error_message(multipart_error e) noexcept {
+  switch (e) {
+    case multipart_error::none:
+      return "";
+    case multipart_error::header_too_large:
+      return "a part's headers are too large";
+    case multipart_error::too_many_parts:
+      return "too many parts";
+    case multipart_error::bad_delimiter:
+      return "malformed multipart boundary line";
+    case multipart_error::bad_header:
+      return "malformed part header";
+    case multipart_error::missing_name:
+      return "a part has no Content-Disposition: form-data; name=...";
+    case multipart_error::truncated:
+      return "the multipart body ended before its closing boundary";
+    case multipart_error::no_parts:
+      return "the body holds no multipart boundary";
+  }
+  return "malformed multipart body";
+}
+
+// Parses one part's header block (lines "Name: value" separated by CRLF, without the final empty line).
+inline multipart_error parse_part_head(std::string_view block, multipart_part_head& out) {
+  out = multipart_part_head{};
+  bool disposition = false;
+  while (!block.empty()) {
+    std::size_t end = block.find("\r\n");
+    std::string_view line = block.substr(0, end);
+    block.remove_prefix(end == std::string_view::npos ? block.size() : end + 2);
+    if (line.empty()) continue;
+    if (line.front() == ' ' || line.front() == '\t') return multipart_error::bad_header;  // obsolete folding
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return multipart_error::bad_header;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    for (char c : name)
+      if (c <= ' ' || c == 0x7f) return multipart_error::bad_header;
+    if (iequals(name, "Content-Disposition")) {
+      if (disposition) return multipart_error::bad_header;
+      disposition = true;
+      if (!iequals(media_type_of(value), "form-data")) return multipart_error::missing_name;
+      bool has_name = false, twice = false;
+      const bool ok = for_each_header_param(value, [&](std::string_view p, std::string_view v) {
+        if (iequals(p, "name")) {
+          twice = twice || has_name;
+          has_name = true;
+          out.name.assign(v);
+        } else if (iequals(p, "filename")) {
+          twice = twice || out.has_filename;
+          out.has_filename = true;
+          out.filename.assign(v);
+        }
+      });
+      if (!ok || twice) return multipart_error::bad_header;
+      if (!has_name) return multipart_error::missing_name;
+    } else if (iequals(name, "Content-Type")) {
+      if (value.empty()) return multipart_error::bad_header;
+      out.content_type.assign(value);
+    }
+  }
+  return disposition ? multipart_error::none : multipart_error::missing_name;
+}
+
+struct multipart_parser_limits {
+  std::size_t max_parts = 100;
+  std::size_t max_header_bytes = 8 * 1024;
+};
+
+// The parser. Use: feed(bytes), then call next() until it says need_more (feed the next bytes) or done or
+// error; at the end of the body call finish() (an error unless the close delimiter was seen).
+//   part_begin: head() holds the new part's headers
+//   data:       data() is the next piece of the current part's content (valid until the next next()/feed())
+//   part_end:   the current part is complete
+class multipart_parser {
+ public:
+  enum class event : std::uint8_t { need_more, part_begin, data, part_end, done, error };
+
+  explicit multipart_parser(std::string_view boundary, multipart_parser_limits limits = {})
+      : delimiter_("\r\n--"), limits_(limits) {
+    delimiter_.append(boundary);
+    matched_ = 2;  // the body's start counts as a line start: "--boundary" may come first
+  }
+
+  void feed(std::string_view bytes) noexcept {
+    input_ = bytes;
+    pos_ = 0;
+  }
+
+  event next() {
+    for (;;) {
+      if (pending_end_) {  // a delimiter was matched behind the last piece of content
+        pending_end_ = false;
+        const bool was_content = state_ == state::content;
+        state_ = state::after_delimiter;
+        dashes_ = 0;
+        padding_ = 0;
+        seen_delimiter_ = true;
+        if (was_content) return event::part_end;
+      }
+      switch (state_) {
+        case state::preamble:
+        case state::content: {
+          if (state_ == state::content && !in_part_) {
+            in_part_ = true;
+            return event::part_begin;
+          }
+          std::string_view piece;
+          const bool found = scan(piece);
+          if (state_ == state::content && !piece.empty()) {
+            if (found) pending_end_ = true;
+            data_ = piece;
+            return event::data;
+          }
+          if (found)
+            pending_end_ = true;
+          else if (pos_ == input_.size())
+            return event::need_more;
+          break;
+        }
+        case state::after_delimiter:
+          if (pos_ == input_.size()) return event::need_more;
+          {
+            const char c = input_[pos_++];
+            if (dashes_ == 1) {
+              if (c != '-') return fail(multipart_error::bad_delimiter);
+              state_ = state::epilogue;
+              return event::done;
+            }
+            if (c == '-' && padding_ == 0) {
+              dashes_ = 1;
+            } else if (c == ' ' || c == '\t') {
+              if (++padding_ > 64) return fail(multipart_error::bad_delimiter);
+            } else if (c == '\r') {
+              state_ = state::delimiter_lf;
+            } else {
+              return fail(multipart_error::bad_delimiter);
+            }
+          }
+          break;
+        case state::delimiter_lf:
+          if (pos_ == input_.size()) return event::need_more;
+          if (input_[pos_++] != '\n') return fail(multipart_error::bad_delimiter);
+          if (++parts_ > limits_.max_parts) return fail(multipart_error::too_many_parts);
+          header_.assign("\r\n");
+          state_ = state::headers;
+          break;
+        case state::headers: {
+          while (pos_ < input_.size()) {
+            if (header_.size() >= limits_.max_header_bytes + 4)
+              return fail(multipart_error::header_too_large);
+            header_.push_back(input_[pos_++]);
+            if (header_.size() >= 4 && header_.ends_with("\r\n\r\n")) {
+              const std::string_view block = std::string_view(header_).substr(2, header_.size() - 4);
+              if (multipart_error e = parse_part_head(block, head_); e != multipart_error::none)
+                return fail(e);
+              state_ = state::content;
+              in_part_ = false;
+              matched_ = 0;
+              break;
+            }
+          }
+          if (state_ == state::headers) return event::need_more;
+          break;
+        }
+        case state::epilogue:
+          pos_ = input_.size();
+          return event::done;
+        case state::failed:
+          return event::error;
+      }
+    }
+  }
+
+  // The body ended: fine only after the close delimiter.
+  bool finish() noexcept {
+    if (state_ == state::epilogue) return true;
+    if (state_ != state::failed)
+      error_ = seen_delimiter_ ? multipart_error::truncated : multipart_error::no_parts;
+    state_ = state::failed;
+    return false;
+  }
+
+  const multipart_part_head& head() const noexcept { return head_; }
+  std::string_view data() const noexcept { return data_; }
+  multipart_error error() const noexcept { return error_; }
+  std::size_t parts() const noexcept { return parts_; }
+
+ private:
+  enum class state : std::uint8_t {
+    preamble,
+    after_delimiter,
+    delimiter_lf,
+    headers,
+    content,
+    epilogue,
+    failed
+  };
+
+  event fail(multipart_error e) noexcept {
+    error_ = e;
+    state_ = state::failed;
+    return event::error;
+  }
+
+  // Looks for the delimiter from pos_. Sets `piece` to content before it (or before a possible delimiter
+  // start at the end of the input) and returns true when the whole delimiter was matched (and consumed).
+  // Only delimiter_[0] is a CR (a boundary holds none), so after a mismatch the next possible start is the
+  // mismatching byte itself or a later CR: held-back bytes are always a prefix of the delimiter.
+  bool scan(std::string_view& piece) noexcept {
+    const std::string_view d = delimiter_;
+    if (matched_ > 0) {
+      while (matched_ < d.size() && pos_ < input_.size() && input_[pos_] == d[matched_]) {
+        ++matched_;
+        ++pos_;
+      }
+      if (matched_ == d.size()) {
+        matched_ = 0;
+        return true;
+      }
+      if (pos_ == input_.size()) return false;  // still a possible delimiter: keep holding it back
+      piece = d.substr(0, matched_);            // the held-back bytes were content after all
+      matched_ = 0;
+      return false;
+    }
+    const std::size_t start = pos_;
+    std::size_t at = start;
+    for (;;) {
+      const std::size_t cr = input_.find('\r', at);
+      if (cr == std::string_view::npos) {
+        pos_ = input_.size();
+        piece = input_.substr(start);
+        return false;
+      }
+      const std::size_t avail = input_.size() - cr;
+      const std::size_t n = avail < d.size() ? avail : d.size();
+      if (input_.compare(cr, n, d, 0, n) == 0) {
+        piece = input_.substr(start, cr - start);
+        pos_ = cr + n;
+        if (n == d.size()) return true;
+        matched_ = n;  // a delimiter may continue in the next input
+        return false;
+      }
+      at = cr + 1;
+    }
+  }
+
+  std::string delimiter_;
+  multipart_parser_limits limits_;
+  std::string_view input_;
+  std::size_t pos_ = 0;
+  std::size_t matched_ = 0;
+  std::size_t parts_ = 0;
+  std::size_t padding_ = 0;
+  std::string header_;
+  std::string_view data_;
+  multipart_part_head head_;
+  state state_ = state::preamble;
+  multipart_error error_ = multipart_error::none;
+  std::uint8_t dashes_ = 0;
+  bool in_part_ = false;
+  bool pending_end_ = false;
+  bool seen_delimiter_ = false;
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/detail/multipart_parser.hpp -----
+// ----- keel/detail/sha256.hpp -----
+// SHA-256 (FIPS 180-4) computed incrementally, without OpenSSL: keel::multipart<T> hashes uploads with it on
+// the worker pool, so the core and the JSON add-on need no crypto library.
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+class sha256_hasher {
+ public:
+  void update(std::string_view bytes) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    std::size_t n = bytes.size();
+    total_ += n;
+    if (used_ > 0) {
+      const std::size_t take = n < 64 - used_ ? n : 64 - used_;
+      std::memcpy(block_.data() + used_, p, take);
+      used_ += take;
+      p += take;
+      n -= take;
+      if (used_ < 64) return;
+      compress(block_.data());
+      used_ = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) compress(p);
+    std::memcpy(block_.data(), p, n);
+    used_ = n;
+  }
+
+  // The digest as 64 lowercase hex digits; the hasher is spent afterwards.
+  std::string hex() noexcept {
+    const std::uint64_t bits = total_ * 8;
+    block_[used_++] = 0x80;
+    if (used_ > 56) {
+      std::memset(block_.data() + used_, 0, 64 - used_);
+      compress(block_.data());
+      used_ = 0;
+    }
+    std::memset(block_.data() + used_, 0, 56 - used_);
+    for (int i = 0; i < 8; ++i) block_[56 + i] = static_cast<unsigned char>(bits >> (56 - 8 * i));
+    compress(block_.data());
+    std::string out(64, '0');
+    constexpr char digits[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < 8; ++i)
+      for (std::size_t j = 0; j < 8; ++j) out[i * 8 + j] = digits[(state_[i] >> (28 - 4 * j)) & 0xf];
+    return out;
+  }
+
+ private:
+  static constexpr std::uint32_t rotr(std::uint32_t x, int n) noexcept { return (x >> n) | (x << (32 - n)); }
+
+  void compress(const unsigned char* p) noexcept {
+    static constexpr std::uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+    std::uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+      w[i] = (std::uint32_t(p[4 * i]) << 24) | (std::uint32_t(p[4 * i + 1]) << 16) |
+             (std::uint32_t(p[4 * i + 2]) << 8) | std::uint32_t(p[4 * i + 3]);
+    for (int i = 16; i < 64; ++i) {
+      const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    std::uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3], e = state_[4], f = state_[5],
+                  g = state_[6], h = state_[7];
+    for (int i = 0; i < 64; ++i) {
+      const std::uint32_t t1 =
+          h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      h = g;
+      g = f;
+      f = e;
+      e = d + t1;
+      d = c;
+      c = b;
+      b = a;
+      a = t1 + t2;
+    }
+    state_[0] += a;
+    state_[1] += b;
+    state_[2] += c;
+    state_[3] += d;
+    state_[4] += e;
+    state_[5] += f;
+    state_[6] += g;
+    state_[7] += h;
+  }
+
+  std::array<std::uint32_t, 8> state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::array<unsigned char, 64> block_{};
+  std::uint64_t total_ = 0;
+  std::size_t used_ = 0;
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/detail/sha256.hpp -----
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+
+// One uploaded file, as a DTO field of keel::multipart<T> (also std::optional<upload>, std::vector<upload>).
+struct upload {
+  std::string field;         // the form field's name
+  std::string filename;      // the client's file name, sanitized (no path, no control characters)
+  std::string content_type;  // as the client sent it (text/plain when none, RFC 7578 §4.4)
+  std::uint64_t size = 0;    // bytes
+  std::string path;          // where the sink put it: keel::temp_dir_sink's file path, another sink's handle
+  std::string sha256;        // 64 hex digits when the limits ask for hashing, else empty
+
+  // OpenAPI: a file (Swagger UI shows a file picker).
+  static constexpr std::string_view keel_openapi_schema = R"("type":"string","format":"binary")";
+};
+
+// The limits of one multipart body. A DTO declares its own with
+//   static constexpr auto keel_multipart_limits = keel::multipart_limits{}.file_bytes(50 << 20);
+// The route's body_limit(n) bounds the whole body as well (checked against Content-Length before reading).
+struct multipart_limits {
+  std::uint64_t max_file_bytes = std::uint64_t{10} << 20;  // per file
+  std::uint64_t max_total_bytes = 0;                       // the whole body; 0: only the route's limit
+  std::size_t max_field_bytes = 64 * 1024;                 // per text value
+  std::size_t max_parts = 100;
+  std::size_t max_header_bytes = 8 * 1024;  // per part
+  bool sha256 = false;                      // hash every file (keel::upload::sha256)
+
+  constexpr multipart_limits file_bytes(std::uint64_t n) const noexcept {
+    multipart_limits l = *this;
+    l.max_file_bytes = n;
+    return l;
+  }
+  constexpr multipart_limits total_bytes(std::uint64_t n) const noexcept {
+    multipart_limits l = *this;
+    l.max_total_bytes = n;
+    return l;
+  }
+  constexpr multipart_limits field_bytes(std::size_t n) const noexcept {
+    multipart_limits l = *this;
+    l.max_field_bytes = n;
+    return l;
+  }
+  constexpr multipart_limits parts(std::size_t n) const noexcept {
+    multipart_limits l = *this;
+    l.max_parts = n;
+    return l;
+  }
+  constexpr multipart_limits header_bytes(std::size_t n) const noexcept {
+    multipart_limits l = *this;
+    l.max_header_bytes = n;
+    return l;
+  }
+  constexpr multipart_limits hash(bool on = true) const noexcept {
+    multipart_limits l = *this;
+    l.sha256 = on;
+    return l;
+  }
+};
+
+// What a sink learns when a file part starts.
+struct upload_start {
+  std::string_view field;
+  std::string_view filename;  // sanitized
+  std::string_view content_type;
+};
+
+// Where file parts go. All of it runs on the worker pool (blocking calls are fine):
+//   typename S::file f = sink.open(start);   f.write(bytes) (any number of times);
+//   std::string handle = f.commit();         once the whole request was accepted (becomes upload::path)
+//   f.discard();                             the request failed: forget the bytes
+// Errors throw (an http_error keeps its status; anything else is a 500). The app provides a configured sink
+// with app.provide(sink); otherwise a default-constructed one is used.
+template <class S>
+concept UploadSink = std::copy_constructible<S> && requires(S& s, const upload_start& start) {
+  typename S::file;
+  { s.open(start) } -> std::same_as<typename S::file>;
+} && requires(typename S::file& f, std::string_view bytes) {
+  f.write(bytes);
+  { f.commit() } -> std::convertible_to<std::string>;
+  f.discard();
+};
+
+// The default sink: files under `dir` ($TMPDIR, else /tmp, when empty) named keel-upload-XXXXXX by
+// mkostemp(3) (O_EXCL, mode 0600), so a name is never reused and never chosen by the client.
+struct temp_dir_sink {
+  std::string dir;
+
+  class file {
+   public:
+    file(int fd, std::string path) noexcept : fd_(fd), path_(std::move(path)) {}
+    file(file&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
+    file& operator=(file&& o) noexcept {
+      if (this != &o) {
+        discard();
+        fd_ = std::exchange(o.fd_, -1);
+        path_ = std::move(o.path_);
+      }
+      return *this;
+    }
+    ~file() { discard(); }
+
+    void write(std::string_view bytes) {
+      while (!bytes.empty()) {
+        const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          throw http_error(http::status::internal_server_error, "cannot store the uploaded file",
+                           "upload_storage_failed");
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+      }
+    }
+    std::string commit() {
+      if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+      return std::exchange(path_, std::string());
+    }
+    void discard() noexcept {
+      if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+      if (!path_.empty()) ::unlink(path_.c_str());
+      path_.clear();
+    }
+
+   private:
+    int fd_ = -1;
+    std::string path_;
+  };
+
+  file open(const upload_start&) const {
+    std::string path = dir;
+    if (path.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      path = (tmp != nullptr && *tmp != '\0') ? tmp : "/tmp";
+    }
+    if (path.back() != '/') path.push_back('/');
+    path.append("keel-upload-XXXXXX");
+    const int fd = ::mkostemp(path.data(), O_CLOEXEC);
+    if (fd < 0)
+      throw http_error(http::status::internal_server_error, "cannot create a file for the upload",
+                       "upload_storage_failed");
+    return file(fd, std::move(path));
+  }
+};
+static_assert(UploadSink<temp_dir_sink>);
+
+namespace detail {
+
+template <class M>
+inline constexpr bool is_upload_field =
+    std::same_as<M, upload> || std::same_as<M, std::optional<upload>> || std::same_as<M, std::vector<upload>>;
+
+template <class T>
+inline constexpr bool all_multipart_fields = []<std::size_t... I>(std::index_sequence<I...>) {
+  return ((text_field<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>> ||
+           is_upload_field<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>>)&&...);
+}
+(std::make_index_sequence<field_count<T>>{});
+
+template <class T>
+constexpr multipart_limits multipart_limits_of() {
+  if constexpr (requires { T::keel_multipart_limits; })
+    return T::keel_multipart_limits;
+  else
+    return multipart_limits{};
+}
+
+template <class T, std::size_t... I>
+constexpr bool multipart_field_is_upload(std::size_t index, std::index_sequence<I...>) {
+  bool out = false;
+  static_cast<void>(
+      ((index == I
+            ? (out = is_upload_field<std::remove_cvref_t<decltype(boost::pfr::get<I>(std::declval<T&>()))>>,
+               true)
+            : false) ||
+       ...));
+  return out;
+}
+
+// The upload at (field, item) of `out`: item is the position in a std::vector<upload>.
+template <class T>
+upload* upload_at(T& out, std::size_t field, std::size_t item) {
+  upload* found = nullptr;
+  for_each_field(out, [&]<std::size_t I>(std::integral_constant<std::size_t, I>, auto& member) {
+    using M = std::remove_cvref_t<decltype(member)>;
+    if (I != field) return;
+    if constexpr (std::same_as<M, upload>)
+      found = &member;
+    else if constexpr (std::same_as<M, std::optional<upload>>)
+      found = member ? &*member : nullptr;
+    else if constexpr (std::same_as<M, std::vector<upload>>)
+      found = item < member.size() ? &member[item] : nullptr;
+  });
+  return found;
+}
+
+// Reads a multipart body into `out`. Throws http_error for every problem, after discarding stored files.
+template <class T, UploadSink Sink>
+class multipart_reader {
+ public:
+  multipart_reader(Sink sink, multipart_limits limits) : sink_(std::move(sink)), limits_(limits) {}
+
+  task<> read(body_stream body, std::string_view content_type, T& out) {
+    std::optional<http_error> failure;
+    std::exception_ptr other;
+    try {
+      task<> parsing = parse(body, content_type, out);
+      co_await std::move(parsing);
+    } catch (http_error& e) {
+      failure.emplace(std::move(e));
+    } catch (...) {
+      other = std::current_exception();
+    }
+    if (failure || other) {
+      auto cleanup = [this] {
+        for (auto& f : files_) f.file.discard();
+        if (current_) current_->discard();
+      };
+      co_await keel::offload(cleanup);
+      if (other) std::rethrow_exception(other);
+      throw std::move(*failure);
+    }
+    auto commit = [this, &out] {
+      for (auto& f : files_)
+        if (upload* u = upload_at(out, f.field, f.item)) u->path = f.file.commit();
+    };
+    co_await keel::offload(commit);
+  }
+
+ private:
+  struct stored {
+    typename Sink::file file;
+    std::size_t field;
+    std::size_t item;
+  };
+  static constexpr std::size_t count = field_count<T>;
+  using indices = std::make_index_sequence<count>;
+  static constexpr std::size_t write_chunk = 256 * 1024;  // file bytes gathered per write on the pool
+
+  http_error too_large(std::string message, std::string_view code, std::string_view field) {
+    http_error e(http::status::payload_too_large, std::move(message), code);
+    if (!field.empty()) e.add_field("multipart", std::string(field), std::string(e.message()));
+    return e;
+  }
+
+  task<> flush() {
+    if (buffer_.empty()) co_return;
+    auto work = [this] {
+      current_->write(buffer_);
+      if (hasher_) hasher_->update(buffer_);
+      buffer_.clear();
+    };
+    co_await keel::offload(work);
+  }
+
+  task<> parse(body_stream& body, std::string_view content_type, T& out) {
+    std::optional<std::string> boundary = multipart_boundary(content_type);
+    if (!boundary) {
+      if (!iequals(media_type_of(content_type), "multipart/form-data"))
+        throw http_error(http::status::unsupported_media_type, "expected Content-Type: multipart/form-data",
+                         "unsupported_media_type");
+      throw http_error(http::status::bad_request, "missing or invalid multipart boundary", "bad_multipart");
+    }
+    if constexpr (requires { typename T::keel_missing_fields; })
+      absent_keeps_default_ = missing_fields_use_defaults<T>;
+    multipart_parser parser(*boundary, {limits_.max_parts, limits_.max_header_bytes});
+    std::array<std::size_t, count> repeats{};
+    text_field_errors errors("multipart");
+    std::string text;
+    enum class kind { skip, text, file } part = kind::skip;
+    std::size_t index = count;
+    std::uint64_t total = 0;
+    bool finished = false;
+    for (std::string_view piece;;) {
+      piece = co_await body.read();
+      total += piece.size();
+      if (limits_.max_total_bytes != 0 && total > limits_.max_total_bytes)
+        throw too_large("the multipart body is too large", "payload_too_large", {});
+      if (piece.empty()) {
+        if (!finished && !parser.finish()) throw malformed(parser.error());
+        break;
+      }
+      if (finished) continue;  // the epilogue: read and dropped
+      parser.feed(piece);
+      for (bool more = true; more;) {
+        switch (parser.next()) {
+          case multipart_parser::event::need_more:
+            more = false;
+            break;
+          case multipart_parser::event::done:
+            finished = true;
+            more = false;
+            break;
+          case multipart_parser::event::error:
+            throw malformed(parser.error());
+          case multipart_parser::event::part_begin: {
+            const multipart_part_head& head = parser.head();
+            index = match_unescaped_field<T>(head.name, indices{});
+            part = kind::skip;
+            if (index == count) {
+              if constexpr (rejects_unknown_fields<T>) errors.add(head.name, "unknown field");
+              break;
+            }
+            const bool wants_file = multipart_field_is_upload<T>(index, indices{});
+            if (wants_file != head.has_filename) {
+              errors.add(head.name, wants_file ? "must be a file" : "must be a form value, not a file");
+              break;
+            }
+            if (!wants_file) {
+              part = kind::text;
+              text.clear();
+              break;
+            }
+            upload* u = begin_upload(out, index, repeats[index], errors, head);
+            if (u == nullptr) break;
+            part = kind::file;
+            current_upload_ = u;
+            item_ = repeats[index] - 1;
+            const upload_start start{u->field, u->filename, u->content_type};
+            auto open = [this, start] { current_.emplace(sink_.open(start)); };
+            co_await keel::offload(open);
+            if (limits_.sha256) hasher_.emplace();
+            break;
+          }
+          case multipart_parser::event::data: {
+            const std::string_view data = parser.data();
+            if (part == kind::text) {
+              if (text.size() + data.size() > limits_.max_field_bytes) {
+                errors.add(parser.head().name,
+                           "must be at most " + std::to_string(limits_.max_field_bytes) + " bytes");
+                part = kind::skip;
+                break;
+              }
+              text.append(data);
+            } else if (part == kind::file) {
+              current_upload_->size += data.size();
+              if (current_upload_->size > limits_.max_file_bytes)
+                throw too_large(
+                    "the file is too large (at most " + std::to_string(limits_.max_file_bytes) + " bytes)",
+                    "file_too_large", current_upload_->field);
+              std::string_view rest = data;
+              while (!rest.empty()) {
+                const std::size_t room = write_chunk - buffer_.size();
+                const std::size_t take = rest.size() < room ? rest.size() : room;
+                buffer_.append(rest.substr(0, take));
+                rest.remove_prefix(take);
+                if (buffer_.size() == write_chunk) {
+                  task<> writing = flush();
+                  co_await std::move(writing);
+                }
+              }
+            }
+            break;
+          }
+          case multipart_parser::event::part_end:
+            if (part == kind::text) {
+              assign_value(index, std::string_view(text), repeats[index]++, out, errors);
+            } else if (part == kind::file) {
+              task<> writing = flush();
+              co_await std::move(writing);
+              if (hasher_) {
+                current_upload_->sha256 = hasher_->hex();
+                hasher_.reset();
+              }
+              files_.push_back(stored{std::move(*current_), index, item_});
+              current_.reset();
+            }
+            part = kind::skip;
+            break;
+        }
+      }
+    }
+    finish_fields(out, repeats, errors);
+    if (errors.any()) throw std::move(errors).take();
+  }
+
+  // A text part's value into text field `index` (keel::form<T>'s conversions and validators).
+  static void assign_value(std::size_t index, std::string_view text, std::size_t repeat, T& out,
+                           text_field_errors& errors) {
+    for_each_field(out, [&]<std::size_t I>(std::integral_constant<std::size_t, I>, auto& member) {
+      using M = std::remove_cvref_t<decltype(member)>;
+      if constexpr (!is_upload_field<M>)
+        if (I == index) assign_text_field(json_field_name<T, I>, text, repeat, member, errors);
+    });
+  }
+
+  // Makes room for a new file in field `index`; nothing when the field takes no more files.
+  upload* begin_upload(T& out, std::size_t index, std::size_t& repeat, text_field_errors& errors,
+                       const multipart_part_head& head) {
+    upload* u = nullptr;
+    for_each_field(out, [&]<std::size_t I>(std::integral_constant<std::size_t, I>, auto& member) {
+      using M = std::remove_cvref_t<decltype(member)>;
+      if (I != index) return;
+      if constexpr (std::same_as<M, upload> || std::same_as<M, std::optional<upload>>) {
+        if (repeat != 0) return errors.add(std::string(head.name), "repeated key; expected one value");
+        if constexpr (std::same_as<M, upload>)
+          u = &member;
+        else
+          u = &member.emplace();
+      } else if constexpr (std::same_as<M, std::vector<upload>>) {
+        if (repeat >= limits_.max_parts) return;
+        u = &member.emplace_back();
+      }
+    });
+    if (u == nullptr) return nullptr;
+    ++repeat;
+    u->field = head.name;
+    u->filename = sanitize_filename(head.filename);
+    u->content_type = head.content_type;
+    return u;
+  }
+
+  void finish_fields(T& out, const std::array<std::size_t, count>& repeats, text_field_errors& errors) {
+    for_each_field(out, [&]<std::size_t I>(std::integral_constant<std::size_t, I>, auto& member) {
+      using M = std::remove_cvref_t<decltype(member)>;
+      if constexpr (std::same_as<M, upload>) {
+        if (repeats[I] == 0) errors.add(std::string(json_field_name<T, I>), "file required");
+      } else if constexpr (is_upload_field<M>) {
+      } else if constexpr (text_vector_validator<M>) {
+        if (std::string_view reason = member.check(); !reason.empty())
+          errors.add(std::string(json_field_name<T, I>), std::string(reason));
+      } else if constexpr (!is_text_optional<M> && !is_text_vector<M>) {
+        if (repeats[I] == 0 && !absent_keeps_default_)
+          errors.add(std::string(json_field_name<T, I>), "field required");
+      }
+    });
+    if constexpr (SelfValidating<T>) {
+      if (!errors.any())
+        for (auto& e : out.validate()) errors.add(std::move(e.path), std::move(e.reason));
+    }
+  }
+
+  http_error malformed(multipart_error e) {
+    const std::string message(multipart_error_message(e));
+    switch (e) {
+      case multipart_error::header_too_large:
+        return too_large(message, "part_header_too_large", {});
+      case multipart_error::too_many_parts:
+        return too_large(message + " (at most " + std::to_string(limits_.max_parts) + ")", "too_many_parts",
+                         {});
+      default:
+        return http_error(http::status::bad_request, message, "bad_multipart");
+    }
+  }
+
+  Sink sink_;
+  multipart_limits limits_;
+  std::vector<stored> files_;
+  std::optional<typename Sink::file> current_;
+  upload* current_upload_ = nullptr;
+  std::size_t item_ = 0;
+  std::string buffer_;
+  std::optional<sha256_hasher> hasher_;
+  bool absent_keeps_default_ = false;
+};
+
+}  // namespace detail
+
+// The handler parameter. Sink: where files go (keel::temp_dir_sink unless given; the app's service of that
+// type when it provides one, e.g. a temp_dir_sink with its `dir` set).
+template <Dto T, UploadSink Sink = temp_dir_sink>
+struct multipart : detail::value_holder<T> {
+  static_assert(detail::all_multipart_fields<T>,
+                "keel::multipart<T>: every field of T must be a keel::upload (or std::optional / std::vector "
+                "of one), or a field keel::form<T> accepts (bool, integer, floating point, std::string, enum "
+                "or a validator over one, or a std::optional / std::vector of those)");
+  using keel_dto = T;  // for the OpenAPI generator
+  static constexpr std::string_view keel_location = "multipart";
+  static constexpr std::string_view keel_content_type = "multipart/form-data";
+  static constexpr bool keel_needs_coroutine = true;
+  static constexpr bool keel_reads_body_stream = true;
+
+  multipart() = default;
+  multipart(request_context& ctx, Sink sink) : ctx_(&ctx), sink_(std::move(sink)) {}
+
+  // Run by the router before the handler: reads the whole body (throws http_error on bad input).
+  task<> keel_prepare() {
+    body_stream body(*ctx_, *detail::context_access::channel(*ctx_));
+    detail::multipart_reader<T, Sink> reader(std::move(sink_), detail::multipart_limits_of<T>());
+    const std::string_view coding = ctx_->request().header("Content-Encoding");
+    if (!coding.empty() && !detail::iequals(coding, "identity"))  // a streamed body is read as sent
+      throw http_error(http::status::unsupported_media_type, "a multipart body must not be Content-Encoded",
+                       "unsupported_content_encoding");
+    const std::string_view content_type = ctx_->request().header("Content-Type");
+    task<> reading = reader.read(body, content_type, this->value);
+    co_await std::move(reading);
+  }
+
+ private:
+  request_context* ctx_ = nullptr;
+  Sink sink_{};
+};
+
+template <class T, class Sink>
+struct extractor<multipart<T, Sink>> {
+  template <class Ctx>
+  static multipart<T, Sink> extract(Ctx& ctx) {
+    if constexpr (Ctx::template has_service<Sink>)
+      return multipart<T, Sink>(ctx, ctx.template service<Sink>());
+    else
+      return multipart<T, Sink>(ctx, Sink{});
+  }
+};
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/multipart.hpp -----
 // ----- keel/validate/formats.hpp -----
 // Hand-written checks for string formats (email, UUID, URL, UTF-8 length): no std::regex, no allocation.
 

@@ -410,6 +410,8 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
     out.push_back('}');
     if (c.min_items) detail::append_unsigned(out, "minProperties", *c.min_items);
     if (c.max_items) detail::append_unsigned(out, "maxProperties", *c.max_items);
+  } else if constexpr (requires { std::string_view(T::keel_openapi_schema); }) {
+    out.append(T::keel_openapi_schema);  // a type with its own schema (keel::upload: a file)
   } else if constexpr (Dto<T>) {
     out.append("\"$ref\":");
     detail::append_json_string(out, ref(component_of<T>()));
@@ -459,7 +461,8 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
 //
 // Handler parameters that are extractors describe themselves with
 //   using keel_dto = T;                                    // the value type (a DTO for query/body/form)
-//   static constexpr std::string_view keel_location = "query" | "header" | "cookie" | "body" | "form";
+//   static constexpr std::string_view keel_location = "query" | "header" | "cookie" | "body" | "form" |
+//                                                     "multipart";
 //   static constexpr std::string_view keel_name = "X-Token";  // header and cookie names
 // A query DTO becomes one query parameter per field; keel::body (raw) becomes an octet-stream body.
 //
@@ -756,8 +759,12 @@ struct operation_builder {
     } else if constexpr (where == "form") {
       needs.validation = true;
       set_body("application/x-www-form-urlencoded", schemas.schema_of<V>(), true);
+    } else if constexpr (where == "multipart") {
+      needs.validation = true;
+      set_body("multipart/form-data", schemas.schema_of<V>(), true);
     } else {
-      static_assert(where == "query", "keel: keel_location must be query, header, cookie, body or form");
+      static_assert(where == "query",
+                    "keel: keel_location must be query, header, cookie, body, form or multipart");
     }
   }
 

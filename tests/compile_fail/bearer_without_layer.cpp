@@ -1,5 +1,5 @@
 // A handler takes the bearer token's claims, but the app has no keel::auth::jwt_bearer<Claims> layer: one
-// message saying which layer to add.
+// message naming the route and saying which layer to add.
 #include <keel.hpp>
 #include <keel/auth/bearer.hpp>
 #include <keel/test_client.hpp>

@@ -31,6 +31,7 @@
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
 #include "keel/http/status.hpp"
+#include "keel/router/layer_needs.hpp"
 
 #include <time.h>
 
@@ -87,6 +88,9 @@ template <class T>
 struct is_bearer_state : std::false_type {};
 template <class C>
 struct is_bearer_state<bearer_state<C>> : std::true_type {};
+
+// What .require<...>() needs: the state of a jwt_bearer layer of any claims type.
+struct any_bearer_state {};
 
 // The bearer state among a context's states (void when there is none).
 template <class States>
@@ -298,6 +302,9 @@ class jwt_bearer {
 namespace keel {
 inline namespace v0 {
 
+template <class S>
+struct state_satisfies<auth::detail::any_bearer_state, S> : auth::detail::is_bearer_state<S> {};
+
 // A handler parameter: the verified claims of the request's bearer token (401 when there is none or it does
 // not verify). `user->sub`, `*user`, `user.claims()`. std::optional<keel::bearer<Claims>>: empty when the
 // request has no credentials, still 401 when it has a bad token. Like the other extractors it is valid for
@@ -308,6 +315,8 @@ class bearer {
   using claims_type = Claims;
   // For the OpenAPI generator: this operation needs a bearer token.
   static constexpr std::string_view keel_security = "bearer";
+  // For the router's compile-time check: a jwt_bearer<Claims> layer must run for the route.
+  using keel_needs_state = auth::detail::bearer_state<Claims>;
 
   explicit bearer(const std::shared_ptr<const Claims>& claims) noexcept : claims_(&claims) {}
 

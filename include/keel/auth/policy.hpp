@@ -297,6 +297,8 @@ struct policy_layer {
   // For the OpenAPI generator: a bearer token is needed, a 403 is possible, and these scopes/roles.
   static constexpr std::string_view keel_security = "bearer";
   static constexpr bool keel_security_forbids = true;
+  // For the router's compile-time check: a jwt_bearer layer (of any claims type) runs before this one.
+  using keel_needs_state = auth::detail::any_bearer_state;
   static std::vector<std::string> keel_security_scopes() {
     std::vector<std::string> out;
     (collect_security_scopes<Ps>(out), ...);

@@ -36,8 +36,25 @@ struct stream_session_hooks {
   bool (*pull_body)(void* session);
 };
 
+// A layer's encoding of streamed bodies (keel::compress). The layer's before() names it for the request; the
+// stream's first write asks it, with the response about to go out, whether to encode; every piece then goes
+// through encode(), and the end of the body asks for the last bytes (a gzip trailer).
+struct stream_filter {
+  // Before the head is written. `ctx` is the request_context; the filter may change the response's headers.
+  // Returns the state of this stream's encoder, or nullptr to leave the body as it is.
+  void* (*start)(const void* layer, void* ctx, bool length_declared);
+  // Encodes `in` (finish: and ends the encoded stream). The result stays valid until the next call.
+  std::string_view (*encode)(void* encoder, std::string_view in, bool finish);
+  void (*release)(void* encoder) noexcept;
+};
+
 struct stream_channel {
   static constexpr std::uint64_t unknown_length = std::numeric_limits<std::uint64_t>::max();
+
+  stream_channel() = default;
+  stream_channel(const stream_channel&) = delete;
+  stream_channel& operator=(const stream_channel&) = delete;
+  ~stream_channel() { release_encoder(); }
 
   void* session = nullptr;
   const stream_session_hooks* hooks = nullptr;
@@ -54,6 +71,10 @@ struct stream_channel {
   std::uint64_t declared_length = unknown_length;  // set_length() before the first write
   std::uint64_t sent_length = 0;                   // body bytes produced so far
   std::size_t high_water = 64 * 1024;              // pending's bound before a writer waits
+  const stream_filter* filter = nullptr;           // named by a layer for this request (see stream_filter)
+  const void* filter_layer = nullptr;              // ... and the layer's object
+  const stream_filter* encoding = nullptr;         // the filter that took this stream's body, and its state
+  void* encoder = nullptr;
 
   // --- the request body
   bool body_streaming = false;     // the route reads its body with keel::body_stream
@@ -71,6 +92,30 @@ struct stream_channel {
     body_allowed = true;
     declared_length = unknown_length;
     sent_length = 0;
+    release_encoder();
+    filter = nullptr;
+    filter_layer = nullptr;
+  }
+  void release_encoder() noexcept {
+    if (encoder != nullptr) encoding->release(encoder);
+    encoder = nullptr;
+    encoding = nullptr;
+  }
+  // The head is about to go out: a filter the request's layers named may take the body.
+  void start_encoding(void* ctx) {
+    if (filter == nullptr) return;
+    encoder = filter->start(filter_layer, ctx, declared_length != unknown_length);
+    if (encoder != nullptr) encoding = filter;
+  }
+  // The end of the body: the encoder's last bytes, all of them whatever the bound, then its state goes.
+  void finish_encoding() {
+    if (encoder == nullptr) return;
+    const std::string_view tail = encoding->encode(encoder, {}, true);
+    const std::size_t bound = high_water;
+    high_water = std::numeric_limits<std::size_t>::max();
+    append(tail);
+    high_water = bound;
+    release_encoder();
   }
   // After a streamed request body's handler finished.
   void reset_body() noexcept {

@@ -37,7 +37,8 @@
 //
 // Handler parameters that are extractors describe themselves with
 //   using keel_dto = T;                                    // the value type (a DTO for query/body/form)
-//   static constexpr std::string_view keel_location = "query" | "header" | "cookie" | "body" | "form";
+//   static constexpr std::string_view keel_location = "query" | "header" | "cookie" | "body" | "form" |
+//                                                     "multipart";
 //   static constexpr std::string_view keel_name = "X-Token";  // header and cookie names
 // A query DTO becomes one query parameter per field; keel::body (raw) becomes an octet-stream body.
 //
@@ -334,8 +335,12 @@ struct operation_builder {
     } else if constexpr (where == "form") {
       needs.validation = true;
       set_body("application/x-www-form-urlencoded", schemas.schema_of<V>(), true);
+    } else if constexpr (where == "multipart") {
+      needs.validation = true;
+      set_body("multipart/form-data", schemas.schema_of<V>(), true);
     } else {
-      static_assert(where == "query", "keel: keel_location must be query, header, cookie, body or form");
+      static_assert(where == "query",
+                    "keel: keel_location must be query, header, cookie, body, form or multipart");
     }
   }
 

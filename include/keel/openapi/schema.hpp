@@ -372,6 +372,8 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
     out.push_back('}');
     if (c.min_items) detail::append_unsigned(out, "minProperties", *c.min_items);
     if (c.max_items) detail::append_unsigned(out, "maxProperties", *c.max_items);
+  } else if constexpr (requires { std::string_view(T::keel_openapi_schema); }) {
+    out.append(T::keel_openapi_schema);  // a type with its own schema (keel::upload: a file)
   } else if constexpr (Dto<T>) {
     out.append("\"$ref\":");
     detail::append_json_string(out, ref(component_of<T>()));

@@ -64,6 +64,13 @@ concept reads_body_stream = requires {
   std::remove_cvref_t<P>::keel_reads_body_stream;
 };
 
+// keel::multipart<T>: a parameter that reads the request before the handler runs, with
+// `co_await p.keel_prepare()` (a keel::task<> throwing http_error on bad input).
+template <class P>
+concept prepared_param = requires(std::remove_cvref_t<P>& p) {
+  p.keel_prepare();
+};
+
 template <class Args>
 struct any_reads_body_stream;
 template <class... A>

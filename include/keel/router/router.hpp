@@ -199,8 +199,13 @@ struct route_pipeline {
                   "returning keel::task<...>: it awaits the connection as it writes or reads");
     if constexpr (is_coroutine) {
       (check_coroutine_param<std::tuple_element_t<Is, args>>(), ...);
-      auto t = route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
       using T = typename result_type::value_type;
+      auto t = [&] {
+        if constexpr ((prepared_param<std::tuple_element_t<Is, args>> || ...))
+          return call_prepared(route, std::move(storage));
+        else
+          return route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
+      }();
       start_detached(std::move(t), [&route, &ctx](task_result<T>&& res) {
         if (res.exception) {
           try {
@@ -230,6 +235,31 @@ struct route_pipeline {
       respond_for(route, ctx,
                   route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...));
       return dispatch_result::done;
+    }
+  }
+
+  // A handler with a parameter that reads the request first (keel::multipart<T>): the parameter's
+  // keel_prepare() runs, then the handler, in one coroutine that owns the arguments.
+  template <class Storage>
+  static result_type call_prepared(const Route& route, Storage storage) {
+    constexpr std::size_t k = []<std::size_t... Ks>(std::index_sequence<Ks...>) {
+      std::size_t found = sizeof...(Ks);
+      static_cast<void>(
+          ((prepared_param<std::tuple_element_t<Ks, args>> ? (found = Ks, true) : false) || ...));
+      return found;
+    }
+    (std::make_index_sequence<std::tuple_size_v<args>>{});
+    auto preparing = (*std::get<k>(storage)).keel_prepare();
+    co_await std::move(preparing);
+    auto call = [&]<std::size_t... Is>(std::index_sequence<Is...>) {
+      return route.handler(pass_arg<std::tuple_element_t<Is, args>>(std::get<Is>(storage))...);
+    };
+    auto handling = call(std::make_index_sequence<std::tuple_size_v<args>>{});
+    if constexpr (std::is_void_v<typename result_type::value_type>) {
+      co_await std::move(handling);
+    } else {
+      auto value = co_await std::move(handling);
+      co_return value;
     }
   }
 

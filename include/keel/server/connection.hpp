@@ -485,6 +485,10 @@ class connection final : public connection_base {
       resumed_early_ = true;  // the session finished its handler before returning `wait`
       return;
     }
+    // Once per wait: a handler resumed by something else (a timer, the worker pool) may wake the session
+    // twice in one turn (a stream write, then its completion); a second after_wait would start a second
+    // write of the same output while the first is in flight.
+    if (std::exchange(resume_queued_, true)) return;
     // Queued rather than called: the hook fires from inside the session's completion path, which must unwind
     // before process() runs again.
     if (reactor_ != nullptr) return queue_ready(*reactor_, &connection::on_ready);
@@ -497,6 +501,7 @@ class connection final : public connection_base {
     --self->refs_;
   }
   void after_wait() {
+    resume_queued_ = false;
     state_ = io_state::none;
     --refs_;  // the reference taken when `wait` began; the caller holds another
     if (closed_) {
@@ -864,6 +869,7 @@ class connection final : public connection_base {
   bool read_timed_out_ = false;
   bool close_after_write_ = false;
   bool resumed_early_ = false;
+  bool resume_queued_ = false;  // an after_wait is queued for the current wait
   bool closed_ = false;
   bool dropped_ = false;
   bool park_armed_ = false;  // the deadline is park_after's, not the idle timeout's

@@ -392,6 +392,7 @@ class http_session {
     keel::response& res = ctx_.response();
     switch (context_access::kind(ctx_)) {
       case body_kind::stream: {
+        channel_.finish_encoding();  // a compressed stream's last bytes
         if (channel_.chunked) channel_.pending.append("0\r\n\r\n");
         // A body shorter than announced, or one delimited by the close itself: only closing tells the client.
         const bool short_body = channel_.declared_length != stream_channel::unknown_length &&
