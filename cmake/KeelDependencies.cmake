@@ -5,6 +5,7 @@
 #   component  headers                                          needs
 #   core       keel.hpp: server, router, HTTP, middleware        standalone Asio, threads
 #   json       keel/json.hpp, keel/openapi.hpp, extractors/json  core + simdjson, Boost.PFR (headers only)
+#              keel/settings.hpp (typed settings, app commands)
 #   sql        keel/sql.hpp (SQLite engine)                      json + SQLite3
 #   postgres   keel/postgres.hpp, keel/sql/postgres.hpp          sql + libpq
 #   tls        keel/tls.hpp                                     core + OpenSSL 3

@@ -3,6 +3,7 @@
 // Cache-Control by pattern) and gzip/brotli compression of the dynamic answers.
 //
 //   build/examples/site --port 8080 --root ./public [--spa] [--io-on-reactor] [--upload-dir DIR]
+//   build/examples/site routes | config | openapi | --help      (SITE_ROOT=... works like --root)
 //   curl -i --compressed http://127.0.0.1:8080/
 //   curl http://127.0.0.1:8080/metrics ; curl -i http://127.0.0.1:8080/readyz
 //
@@ -11,14 +12,43 @@
 #include <keel.hpp>
 #include <keel/compress.hpp>
 #include <keel/json.hpp>
+#include <keel/settings.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
+
+// --- command line (keel/settings.hpp): settings, commands and --help --------------------------------------
+// `site --help`, `site routes`, `site config` (the effective settings), `site openapi`; settings come from
+// the flags, SITE_<NAME> variables (SITE_ROOT) or --config FILE, and keel's own flags from the same line.
+namespace site {  // named: field names are reflected from structs with linkage
+
+struct site_settings {
+  std::string root = ".";
+  bool spa = false;
+  bool io_on_reactor = false;
+  std::optional<std::string> upload_dir;  // POST /upload keeps files here (unset: $TMPDIR or /tmp)
+
+  static constexpr std::pair<std::string_view, std::string_view> keel_field_descriptions[] = {
+      {"root", "directory to serve"},
+      {"spa", "serve index.html for unknown paths without an extension"},
+      {"io_on_reactor",
+       "open and stat files on the reactor thread, not the worker pool (small hot local sites)"},
+      {"upload_dir", "where POST /upload keeps files (default $TMPDIR or /tmp)"},
+  };
+  static constexpr std::pair<std::string_view, std::string_view> keel_value_names[] = {{"root", "DIR"},
+                                                                                       {"upload_dir", "DIR"}};
+};
+
+}  // namespace site
+// --- end of the command line block ------------------------------------------------------------------------
 
 namespace keel_site {
 // Readiness: the served directory can still be listed (a lost mount makes this fail). On the worker pool.
@@ -59,22 +89,9 @@ inline auto route() {
 // --- end of multipart uploads
 
 int main(int argc, char** argv) {
-  const auto cli = keel::parse_command_line(
-      argc, argv,
-      {
-          {.name = "root", .value_name = "DIR", .description = "directory to serve (default .)"},
-          {.name = "spa",
-           .value_name = "",
-           .description = "serve index.html for unknown paths without an extension"},
-          {.name = "io-on-reactor",
-           .value_name = "",
-           .description =
-               "open and stat files on the reactor thread, not the worker pool (small hot local sites)"},
-          {.name = "upload-dir",
-           .value_name = "DIR",
-           .description = "where POST /upload keeps files (default $TMPDIR or /tmp)"},
-      });
-  const std::string root = cli.value("root").value_or(".");
+  const auto cli = keel::parse_app_command_line<site::site_settings>(
+      argc, argv, {.env_prefix = "SITE_", .about = "A static site with compression.", .migrations = false});
+  const std::string& root = cli.settings.root;
 
   keel::static_files_options files{
       .cache_control =
@@ -83,8 +100,8 @@ int main(int argc, char** argv) {
               {"assets/*", "public, max-age=31536000, immutable"},  // fingerprinted build output
               {"*", "public, max-age=3600"},
           },
-      .spa_fallback = cli.has("spa"),
-      .offload_io = !cli.has("io-on-reactor"),
+      .spa_fallback = cli.settings.spa,
+      .offload_io = !cli.settings.io_on_reactor,
       // Text files without a .br/.gz sibling are read into memory below this size and compressed per request.
       .buffer_compressible_below = 256 * 1024,
   };
@@ -99,7 +116,7 @@ int main(int argc, char** argv) {
   health.check("root", [&root] { return keel_site::root_readable(root); });
   // --- end operations ---
 
-  keel::temp_dir_sink upload_sink{cli.value("upload-dir").value_or("")};  // multipart uploads
+  keel::temp_dir_sink upload_sink{cli.settings.upload_dir.value_or("")};  // multipart uploads
   if (struct stat st{};
       !upload_sink.dir.empty() && (::stat(upload_sink.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
     std::fprintf(stderr, "site: --upload-dir %s is not a directory\n", upload_sink.dir.c_str());
@@ -111,6 +128,8 @@ int main(int argc, char** argv) {
       site_upload::route(),
       keel::static_files<"/">(root, std::move(files)),
   };
+  if (auto status = keel::run_command(cli, api, {.openapi = {.title = "site", .version = "1.0.0"}}))
+    return *status;
   keel::app{std::move(api)}
       .use(metrics, keel::compress{}, keel::decompress_requests{})  // metrics first: it times the others
       .provide(upload_sink)                                         // multipart uploads: where files go

@@ -4,7 +4,8 @@
 //   build/examples/todo --port 8080                       todo.db in the working directory
 //   build/examples/todo --db /var/lib/todo.db             another file (also KEEL_DATABASE_URL)
 //   build/examples/todo --db postgres://user@127.0.0.1/todo
-//   build/examples/todo --migrate                         apply the migrations and exit
+//   build/examples/todo migrate [up|status]               apply the migrations (or list them) and exit
+//   build/examples/todo routes | openapi | config | --help
 //   J='Content-Type: application/json'
 //   curl -i -H "$J" -d '{"title":"buy milk","tags":["home"]}' localhost:8080/todos
 //   curl -i 'localhost:8080/todos?done=false&tag=home&limit=10'
@@ -13,6 +14,7 @@
 // clang-format on
 #include "todo_app.hpp"
 
+#include <keel/settings.hpp>
 #include <keel/sql/migrate.hpp>
 #if KEEL_EXAMPLE_POSTGRES
 #include <keel/sql/postgres.hpp>  // lets keel::db open postgres:// URLs
@@ -20,30 +22,48 @@
 
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <utility>
 
-namespace {
+namespace todo_cli {  // named: keel reflects field names from structs with linkage
+
+// The command line (keel/settings.hpp): these, TODO_DB / TODO_MIGRATE, or --config FILE; keel's flags too.
+struct settings {
+  std::string db{};
+  bool migrate = false;  // the older spelling of `todo migrate`
+
+  static constexpr std::pair<std::string_view, std::string_view> keel_field_descriptions[] = {
+      {"db", "database: a file, sqlite:FILE or postgres://... (default $KEEL_DATABASE_URL, else todo.db)"},
+      {"migrate", "apply the migrations and exit (as `todo migrate`)"},
+  };
+  static constexpr std::pair<std::string_view, std::string_view> keel_value_names[] = {{"db", "URL"}};
+};
 
 // --db wins, then $KEEL_DATABASE_URL, then todo.db in the working directory.
-std::string database_url(const keel::command_line& cli) {
-  if (auto url = cli.value("db")) return *url;
+std::string database_url(const settings& s) {
+  if (!s.db.empty()) return s.db;
   if (const char* url = std::getenv("KEEL_DATABASE_URL"); url != nullptr && *url != '\0') return url;
   return "sqlite:todo.db";
 }
 
-}  // namespace
+}  // namespace todo_cli
 
 int main(int argc, char** argv) {
-  // Strict: an unknown flag or a bad value prints one line and exits 2; --help lists these and keel's flags.
-  const auto cli = keel::parse_command_line(
+  // Strict: every unknown flag or bad value is listed and the exit status is 2; --help lists the commands,
+  // these settings and keel's flags. `todo routes`, `todo openapi` and `todo config` open no database.
+  const auto cli = keel::parse_app_command_line<todo_cli::settings>(
       argc, argv,
-      {{.name = "db",
-        .value_name = "URL",
-        .description = "database: a file, sqlite:FILE or postgres://... (default $KEEL_DATABASE_URL, else "
-                       "todo.db)"},
-       {.name = "migrate", .value_name = "", .description = "apply the migrations and exit"}});
-  keel::db db{database_url(cli)};
-  auto migrations = todo::migrations_for(db.engine());
-  if (keel::sql::migrate_command(argc, argv, db, migrations)) return 0;
-  keel::sql::migrate_sync(db, migrations);
+      {.env_prefix = "TODO_", .about = "A CRUD API over SQLite or PostgreSQL.", .migrations = true});
+  const std::string url = todo_cli::database_url(cli.settings);
+  auto migrate = [&url](std::string_view action) {
+    keel::db db{url};
+    return keel::sql::run_migrate_command(db, todo::migrations_for(db.engine()), action);
+  };
+  if (cli.settings.migrate) return migrate("up");
+  if (auto status =
+          keel::run_command(cli, todo::make_router(), {.openapi = todo::api_info(), .migrate = migrate}))
+    return *status;
+  keel::db db{url};
+  keel::sql::migrate_sync(db, todo::migrations_for(db.engine()));
   todo::make_app(db).serve(cli.config);
 }

@@ -26,15 +26,19 @@ inline auto make_router() {
   };
 }
 
+// The OpenAPI document's info: served at /openapi.json and printed by `todo openapi`.
+inline keel::openapi::info api_info() {
+  return {.title = "Todo API",
+          .version = "1.0.0",
+          .description =
+              "keel's example: a small CRUD API over validated DTOs, stored in SQLite (or PostgreSQL)."};
+}
+
 // The app over `db` (migrated with migrations_for(db.engine()); it must outlive the app).
 inline auto make_app(keel::db& db) {
   auto api = make_router();
   // --- OpenAPI / docs: `/openapi.json` and `/docs` (Swagger UI from the CDN, or from $KEEL_DOCS_ASSETS). ---
-  auto docs = keel::openapi_docs(
-      api, {.info = {.title = "Todo API",
-                     .version = "1.0.0",
-                     .description = "keel's example: a small CRUD API over validated DTOs, stored in SQLite "
-                                    "(or PostgreSQL)."}});
+  auto docs = keel::openapi_docs(api, {.info = api_info()});
   return keel::app{std::move(api)}.use(std::move(docs)).provide(db);
 }
 

@@ -1318,6 +1318,18 @@ inline std::string unknown_flag_message(std::string_view key, std::span<const cl
   return message;
 }
 
+// "--key=value" -> ("key", "value"); "--key" -> ("key", nullopt). `arg` starts with "--".
+struct flag_parts {
+  std::string_view key;
+  std::optional<std::string_view> inline_value;
+};
+inline flag_parts split_flag(std::string_view arg) {
+  arg.remove_prefix(2);
+  if (const auto eq = arg.find('='); eq != std::string_view::npos)
+    return {arg.substr(0, eq), arg.substr(eq + 1)};
+  return {arg, std::nullopt};
+}
+
 inline const cli_flag* find_app_flag(std::string_view key, std::span<const cli_flag> app_flags) {
   for (const cli_flag& f : app_flags)
     if (f.name == key) return &f;
@@ -1326,29 +1338,49 @@ inline const cli_flag* find_app_flag(std::string_view key, std::span<const cli_f
 
 }  // namespace detail
 
+namespace detail {
+
+// One titled block of --help: "--flag VALUE" and its description per row.
+struct help_section {
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> rows;
+};
+
+// keel's own flags, as --help lists them under every app's.
+inline help_section server_help_section() {
+  help_section out{"server flags (also KEEL_<NAME> variables, e.g. KEEL_PORT)", {}};
+  for (const setting_description& s : settings)
+    out.rows.emplace_back("--" + std::string(s.key) + " " + std::string(s.value_name),
+                          std::string(s.description));
+  out.rows.emplace_back("--no-server-header", "send no Server header");
+  out.rows.emplace_back("--help", "print this help and exit");
+  return out;
+}
+
+// The usage line, then each non-empty section, descriptions lined up across all of them.
+inline std::string render_help(std::string_view usage, std::span<const help_section> sections) {
+  std::size_t width = 0;
+  for (const help_section& section : sections)
+    for (const auto& row : section.rows) width = std::max(width, row.first.size());
+  std::string out = "usage: " + std::string(usage) + "\n";
+  for (const help_section& section : sections) {
+    if (section.rows.empty()) continue;
+    out.append("\n").append(section.title).append(":\n");
+    for (const auto& [flag, description] : section.rows)
+      out.append("  ").append(flag).append(width - flag.size() + 2, ' ').append(description).append("\n");
+  }
+  return out;
+}
+
+}  // namespace detail
+
 // The --help text: usage, then the app's flags, then keel's, one line each.
 inline std::string command_line_help(std::string_view program, std::span<const cli_flag> app_flags) {
-  std::vector<std::pair<std::string, std::string_view>> app_rows, keel_rows;
+  detail::help_section app{"flags", {}};
   for (const cli_flag& f : app_flags)
-    app_rows.emplace_back("--" + f.name + (f.takes_value() ? " " + f.value_name : ""), f.description);
-  for (const detail::setting_description& s : detail::settings)
-    keel_rows.emplace_back("--" + std::string(s.key) + " " + std::string(s.value_name), s.description);
-  keel_rows.emplace_back("--no-server-header", "send no Server header");
-  keel_rows.emplace_back("--help", "print this help and exit");
-  std::size_t width = 0;
-  for (const auto* rows : {&app_rows, &keel_rows})
-    for (const auto& row : *rows) width = std::max(width, row.first.size());
-  std::string out = "usage: " + std::string(program) + " [flags]\n";
-  auto section = [&](std::string_view title, const auto& rows) {
-    if (rows.empty()) return;
-    out.append("\n").append(title).append(":\n");
-    for (const auto& [flag, description] : rows) {
-      out.append("  ").append(flag).append(width - flag.size() + 2, ' ').append(description).append("\n");
-    }
-  };
-  section("flags", app_rows);
-  section("server flags (also KEEL_<NAME> variables, e.g. KEEL_PORT)", keel_rows);
-  return out;
+    app.rows.emplace_back("--" + f.name + (f.takes_value() ? " " + f.value_name : ""), f.description);
+  const detail::help_section sections[] = {std::move(app), detail::server_help_section()};
+  return detail::render_help(std::string(program) + " [flags]", sections);
 }
 
 // The strict parse without the exiting, for tests and for apps that report errors their own way. --help is
@@ -1359,13 +1391,7 @@ inline command_line parse_command_line_or_throw(int argc, char** argv, std::span
     std::string_view arg = argv[i];
     if (!arg.starts_with("--") || arg.size() == 2)
       throw command_line_error("keel: unexpected argument '" + std::string(arg) + "'");
-    arg.remove_prefix(2);
-    std::string_view key = arg;
-    std::optional<std::string_view> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      key = arg.substr(0, eq);
-      inline_value = arg.substr(eq + 1);
-    }
+    const auto [key, inline_value] = detail::split_flag(arg);
     const std::string flag = "--" + std::string(key);
     const cli_flag* app_flag = detail::find_app_flag(key, app_flags);
     const bool is_switch = key == "no-server-header" || (app_flag != nullptr && !app_flag->takes_value());
@@ -8490,10 +8516,33 @@ class connection final : public connection_base {
           read_deadline_set_ = false;
           disarm();
           ++refs_;  // the pending async handler's reference, dropped in resume()
+          if constexpr (!is_tls_stream<Stream>) watch_peer();
           return;
       }
     }
     finish();
+  }
+
+  // While a handler streams a response nobody reads the socket: a client that left (an EventSource closed,
+  // a download cancelled) would only be noticed by a later write. A readiness wait notices its FIN at once
+  // and closes, so the handler's next write or wait ends (keel::stream_closed). Bytes instead of a FIN (a
+  // pipelined request) end the watch: they are read after the stream. Plain TCP only: under TLS a close
+  // is a record, not a FIN.
+  void watch_peer() {
+    if constexpr (requires { session_->streaming_response(); }) {
+      if (peer_watched_ || closed_ || session_ == nullptr || !session_->streaming_response()) return;
+    } else {
+      return;
+    }
+    peer_watched_ = true;
+    stream_.async_wait(asio::socket_base::wait_read, [self = ref(this)](const std::error_code& ec) {
+      self->peer_watched_ = false;
+      if (ec || self->closed_) return;
+      char byte;
+      const auto n = ::recv(self->stream_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        self->close_socket();
+    });
   }
 
   static void resume_thunk(void* self) { static_cast<connection*>(self)->on_resume(); }
@@ -8887,6 +8936,7 @@ class connection final : public connection_base {
   bool close_after_write_ = false;
   bool resumed_early_ = false;
   bool resume_queued_ = false;  // an after_wait is queued for the current wait
+  bool peer_watched_ = false;   // watch_peer's readiness wait is pending
   bool closed_ = false;
   bool dropped_ = false;
   bool park_armed_ = false;  // the deadline is park_after's, not the idle timeout's
@@ -9537,6 +9587,7 @@ struct stream_channel {
   bool chunked = false;            // pieces are framed as chunks
   bool body_allowed = true;        // false for HEAD, 204 and 304: pieces are dropped
   bool broken = false;             // the connection is gone: every write fails
+  bool stopping = false;           // the server is shutting down: a long stream should end soon
   std::uint64_t declared_length = unknown_length;  // set_length() before the first write
   std::uint64_t sent_length = 0;                   // body bytes produced so far
   std::size_t high_water = 64 * 1024;              // pending's bound before a writer waits
@@ -10903,7 +10954,13 @@ class http_session {
   bool handler_running() const noexcept { return state_ == state::waiting; }
 
   // Graceful shutdown: the request being served is answered with Connection: close, then the session ends.
-  void request_close() noexcept { close_requested_ = true; }
+  void request_close() noexcept {
+    close_requested_ = true;
+    channel_.stopping = true;  // a streaming handler sees stream_writer::stopping()
+  }
+  // Whether a handler is in flight with a response stream already started (the connection then watches for
+  // the peer going away, since nobody reads from it).
+  bool streaming_response() const noexcept { return state_ == state::waiting && channel_.started; }
 
   // The transport is gone (the peer left, a write failed or timed out, a forced shutdown): a handler parked
   // in a stream write or body read resumes with keel::stream_closed, and later ones fail at once.
@@ -10983,7 +11040,7 @@ class http_session {
     processing_ = close_after_write_ = close_requested_ = sendfile_ok_ = stream_close_ = false;
     channel_.reset_response();
     channel_.reset_body();
-    channel_.broken = false;
+    channel_.broken = channel_.stopping = false;
     if (channel_.pending.capacity() > keep_output_capacity) channel_.pending.release();
     body_start_ = body_pos_ = 0;
     file_.reset();
@@ -12296,6 +12353,9 @@ class stream_writer {
   bool started() const noexcept { return channel_->started; }
   // Whether the connection is gone: every write would throw keel::stream_closed.
   bool closed() const noexcept { return channel_->broken; }
+  // Whether the server is shutting down (graceful stop): an endless stream (events, a feed) should end now;
+  // the connection closes after it.
+  bool stopping() const noexcept { return channel_->stopping; }
 
   // co_await out.write(bytes): copies `bytes` into the connection's buffer, suspending while it is full.
   // `bytes` must stay valid until the co_await completes (it does, as an argument of the expression).

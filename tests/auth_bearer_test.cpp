@@ -210,6 +210,26 @@ TEST_CASE("bearer: the scheme word and realm are configurable (RealWorld's Token
   CHECK(r.header("WWW-Authenticate") == "Token realm=\"conduit\"");
 }
 
+TEST_CASE("bearer: a second scheme word is accepted too (Token and Bearer)", "[auth][bearer]") {
+  auto app = make_app({.scheme = "Token", .also_scheme = "Bearer", .realm = "conduit"});
+  keel::test_client client{app};
+  const std::string t = token({.sub = "jake"});
+  CHECK(client.get("/me", {{"Authorization", "Token " + t}}).body == "you are jake");
+  CHECK(client.get("/me", {{"Authorization", "Bearer " + t}}).body == "you are jake");
+  CHECK(client.get("/me", {{"Authorization", "bearer  " + t}}).body == "you are jake");
+  CHECK(client.get("/feed", {{"Authorization", "Bearer " + t}}).body == "feed for jake");
+  // Challenges name the first word; a third word is no credential; a bad token under either word is refused.
+  auto r = client.get("/me", {{"Authorization", "Basic YWxpY2U6c2VjcmV0"}});
+  CHECK(r.status == 401);
+  CHECK(r.header("WWW-Authenticate") == "Token realm=\"conduit\"");
+  CHECK(client.get("/feed", {{"Authorization", "Basic YWxpY2U6c2VjcmV0"}}).body == "public feed");
+  r = client.get("/me", {{"Authorization", "Bearer not.a.jwt"}});
+  CHECK(r.status == 401);
+  CHECK(r.header("WWW-Authenticate").find("Token realm=\"conduit\", error=\"invalid_token\"") == 0);
+  CHECK(client.get("/feed", {{"Authorization", "Bearer"}}).status == 401);
+  CHECK(client.get("/me", {{"Authorization", "Bearerx " + t}}).status == 401);
+}
+
 TEST_CASE("bearer: cached tokens still expire, and the cache is per layer", "[auth][bearer]") {
   auto app = make_app({.verify = {.leeway = std::chrono::seconds(0)}});
   keel::test_client client{app};

@@ -92,6 +92,20 @@ TEST_CASE("sqlite: conduit: a list page costs the same statements whatever its l
     t.client.post("/api/articles/post-0/comments", R"({"comment":{"body":"c"}})", t.as(ben));
   CHECK(statements_for(t, "/api/articles/post-0/comments", t.as(ann)) ==
         statements_for(t, "/api/articles/post-1/comments", t.as(ann)));
+
+  // (Un)favoriting is one write that finds the article by its slug, then the article's read (its row, its
+  // tags) in a snapshot.
+  auto favorite_statements = [&](bool on) {
+    const int before = statements.load();
+    auto r = on ? t.client.post("/api/articles/post-1/favorite", "", t.as(ben))
+                : t.client.del("/api/articles/post-1/favorite", t.as(ben));
+    REQUIRE(r.status == 200);
+    return statements.load() - before;
+  };
+  const int favorite = favorite_statements(true);
+  CAPTURE(favorite);
+  CHECK(favorite == 3);  // write, article, tags (a server adds the snapshot's BEGIN and COMMIT: 5)
+  CHECK(favorite_statements(false) == favorite);
 }
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include "keel/server/command_line.hpp"
 
+#include "support/env_guard.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -13,24 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Sets KEEL_* variables for one test and removes them afterwards.
-class env_guard {
- public:
-  env_guard(std::initializer_list<std::pair<const char*, const char*>> vars) {
-    for (const auto& [name, value] : vars) {
-      ::setenv(name, value, 1);
-      names_.push_back(name);
-    }
-  }
-  env_guard(const env_guard&) = delete;
-  env_guard& operator=(const env_guard&) = delete;
-  ~env_guard() {
-    for (const auto& n : names_) ::unsetenv(n.c_str());
-  }
-
- private:
-  std::vector<std::string> names_;
-};
+using keel_test::env_guard;
 
 keel::server_config parse(std::vector<std::string> args) {
   args.insert(args.begin(), "app");

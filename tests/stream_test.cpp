@@ -32,6 +32,9 @@ std::atomic<int> big_cleanups{0};
 std::string file_dir;
 
 // Counts the frame's destruction: proof that a handler unwound.
+std::atomic<int> streams_noticed_gone{0};
+std::atomic<int> streams_told_to_stop{0};
+
 struct cleanup_counter {
   ~cleanup_counter() { ++big_cleanups; }
 };
@@ -65,6 +68,17 @@ auto make_app() {
         co_await out.flush();
         co_await keel::sleep_for(20ms);
         co_await out.write("late\n");
+      }),
+      // Waits, writing nothing, until the client leaves or the server stops.
+      keel::get<"/until-gone">([](keel::stream_writer out) -> keel::task<> {
+        co_await out.write("open\n");
+        co_await out.flush();
+        for (int i = 0; i < 1000 && !out.closed() && !out.stopping(); ++i) co_await keel::sleep_for(10ms);
+        if (out.closed()) ++streams_noticed_gone;
+        if (out.stopping()) {
+          ++streams_told_to_stop;
+          co_await out.write("bye\n");
+        }
       }),
       keel::get<"/no-content">([](keel::stream_writer out) -> keel::task<> {
         out.response().status(keel::http::status::no_content);
@@ -139,6 +153,43 @@ TEST_CASE("a stream that a timer resumed writes its last piece and ends once", "
   }
   server.stop();
   server.wait();
+}
+
+TEST_CASE("a client that leaves a quiet stream is noticed at once, not at the next write", "[stream]") {
+  auto app = make_app();
+  keel::detail::server<app_type> server(app, test_config());
+  const auto port = server.start();
+  const int before = streams_noticed_gone.load();
+  {
+    raw_client c("127.0.0.1", port);
+    REQUIRE(c.send("GET /until-gone HTTP/1.1\r\nHost: t\r\n\r\n"));
+    REQUIRE(c.read_until("open\n"));
+  }  // the client closes; the handler writes nothing more, yet learns it within the sweep
+  CHECK(keel_test::eventually([&] { return streams_noticed_gone.load() == before + 1; }));
+  CHECK(keel_test::eventually([&] { return server.open_connections() == 0; }));
+  server.stop();
+  server.wait();
+}
+
+TEST_CASE("a graceful stop tells a streaming handler, which ends its stream", "[stream][shutdown]") {
+  auto app = make_app();
+  keel::server_config cfg = test_config();
+  cfg.timeout.shutdown = 20s;  // the stream must end by itself, long before this
+  keel::detail::server<app_type> server(app, cfg);
+  const auto port = server.start();
+  const int before = streams_told_to_stop.load();
+  raw_client c("127.0.0.1", port);
+  REQUIRE(c.send("GET /until-gone HTTP/1.1\r\nHost: t\r\n\r\n"));
+  REQUIRE(c.read_until("open\n"));
+  const auto start = std::chrono::steady_clock::now();
+  server.stop();
+  std::string rest;
+  CHECK(c.read_until_closed(&rest));
+  CHECK(rest.find("bye\n") != std::string::npos);
+  CHECK(rest.ends_with("0\r\n\r\n"));
+  server.wait();
+  CHECK(streams_told_to_stop.load() == before + 1);
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
 }
 
 TEST_CASE("set_length sends Content-Length; a short body closes the connection", "[stream]") {

@@ -81,17 +81,18 @@ inline auto make_router() {
 inline auto make_app(keel::db& db, authority& auth) {
   auto api = make_router();
   auto docs = keel::openapi_docs(
-      api,
-      {.info = {.title = "RealWorld Conduit API",
-                .version = "1.1.0",
-                .description = "keel's flagship example: the RealWorld \"Conduit\" API (users, profiles, "
-                               "articles, comments, favorites, tags) over SQLite or PostgreSQL. "
-                               "Authenticated calls send `Authorization: Token <jwt>`.",
-                .error_schema = error_schema},
-       .spec_path = "/api/openapi.json",
-       .docs_path = "/docs"});
+      api, {.info = {.title = "RealWorld Conduit API",
+                     .version = "1.1.0",
+                     .description =
+                         "keel's flagship example: the RealWorld \"Conduit\" API (users, profiles, "
+                         "articles, comments, favorites, tags) over SQLite or PostgreSQL. "
+                         "Authenticated calls send `Authorization: Token <jwt>` (RealWorld's word) or "
+                         "`Bearer <jwt>`: in Swagger UI, Authorize with the token from Login or CreateUser.",
+                     .error_schema = error_schema},
+            .spec_path = "/api/openapi.json",
+            .docs_path = "/docs"});
   return keel::app{std::move(api)}
-      .use(keel::cors{}, std::move(docs))
+      .use(keel::cors{}, std::move(docs), bearer_layer(auth))
       .provide(db, auth)
       .template errors<error_format>();
 }

@@ -25,7 +25,7 @@ inline keel::http_error no_article(const std::string& slug) { return keel::not_f
 inline keel::task<articles_body> list_articles(keel::query<article_filter> filter, visitor me, keel::db& db) {
   const article_filter& f = *filter;
   article_query q;
-  q.viewer = me.id;
+  q.viewer = viewer_id(me);
   q.tag = f.tag;
   q.author = f.author;
   q.favorited = f.favorited;
@@ -36,8 +36,8 @@ inline keel::task<articles_body> list_articles(keel::query<article_filter> filte
 
 inline keel::task<articles_body> feed(keel::query<feed_filter> filter, signed_in me, keel::db& db) {
   article_query q;
-  q.viewer = me.id;
-  q.feed = me.id;
+  q.viewer = me->uid;
+  q.feed = me->uid;
   q.limit = *filter->limit;
   q.offset = *filter->offset;
   co_return co_await article_page(db, std::move(q));
@@ -45,7 +45,8 @@ inline keel::task<articles_body> feed(keel::query<feed_filter> filter, signed_in
 
 inline keel::task<keel::result<article_body>> get_article(std::string slug, visitor me, keel::db& db) {
   auto snapshot = co_await db.snapshot();
-  auto article = co_await find_article(snapshot, slug, me.id);
+  const std::optional<std::int64_t> viewer = viewer_id(me);
+  auto article = co_await find_article(snapshot, slug, viewer);
   if (!article) co_return no_article(slug);
   co_return article_body{std::move(*article)};
 }
@@ -98,13 +99,13 @@ inline keel::task<keel::result<keel::created<article_body>>> create_article(sign
                                                                             keel::db& db) {
   const new_article& n = in->article;
   const time_point now = now_ms();
-  article_row row{0, {}, *n.title, *n.description, *n.body, me.id, now, now};
+  article_row row{0, {}, *n.title, *n.description, *n.body, me->uid, now, now};
   auto tx = co_await db.begin();
   row.slug = co_await free_slug(tx, row.title, 0);
   auto insert = keel::sql::insert(row);
   row.id = *co_await tx.fetch_one(std::move(insert));
   co_await write_tags(tx, row.id, tag_names(n.tag_list));
-  auto article = co_await find_article(tx, row.slug, me.id);
+  auto article = co_await find_article(tx, row.slug, me->uid);
   co_await tx.commit();
   std::string location = "/api/articles/" + row.slug;
   co_return keel::created<article_body>{article_body{std::move(*article)}, std::move(location)};
@@ -124,7 +125,7 @@ inline keel::task<keel::result<article_body>> update_article(std::string slug, s
                                                              keel::db& db) {
   const article_update& u = in->article;
   auto tx = co_await db.begin();
-  auto found = co_await own_article(tx, slug, me.id);
+  auto found = co_await own_article(tx, slug, me->uid);
   if (!found) co_return std::move(found).error();
   article_row row = std::move(*found);
   if (u.title && **u.title != row.title) {
@@ -137,7 +138,7 @@ inline keel::task<keel::result<article_body>> update_article(std::string slug, s
   auto update = keel::sql::update(row);
   co_await tx.run(std::move(update));
   if (u.tag_list) co_await write_tags(tx, row.id, tag_names(u.tag_list));
-  auto article = co_await find_article(tx, row.slug, me.id);
+  auto article = co_await find_article(tx, row.slug, me->uid);
   co_await tx.commit();
   co_return article_body{std::move(*article)};
 }
@@ -146,7 +147,7 @@ inline keel::task<keel::result<article_body>> update_article(std::string slug, s
 inline keel::task<keel::result<keel::status_only>> delete_article(std::string slug, signed_in me,
                                                                   keel::db& db) {
   auto tx = co_await db.begin();
-  auto found = co_await own_article(tx, slug, me.id);
+  auto found = co_await own_article(tx, slug, me->uid);
   if (!found) co_return std::move(found).error();
   auto remove = keel::sql::remove<article_row>(found->id);
   co_await tx.run(std::move(remove));
@@ -156,33 +157,41 @@ inline keel::task<keel::result<keel::status_only>> delete_article(std::string sl
 
 struct favorite_edge {
   std::int64_t user = 0;
-  std::int64_t article = 0;
+  std::string slug;
 };
 
-// Favoriting twice, or unfavoriting an article not favorited, changes nothing and answers the article.
+// Favoriting twice, or unfavoriting an article not favorited, changes nothing and answers the article. The
+// write is one statement that finds the article by its slug (an unknown slug writes nothing, and the read
+// after it answers 404), outside a transaction: a transaction would keep its row lock while waiting for a
+// worker thread, and on PostgreSQL concurrent (un)favorites of one article could then block every worker on
+// each other's locks.
 inline keel::task<keel::result<article_body>> set_favorite(std::string slug, std::int64_t me, bool favorite,
                                                            keel::db& db) {
-  auto tx = co_await db.begin();
-  auto id = co_await article_id(tx, slug);
-  if (!id) co_return no_article(slug);
-  favorite_edge edge{me, *id};
+  favorite_edge edge{me, slug};
   if (favorite)
-    co_await tx.execute(
-        "INSERT INTO favorite (user_id, article_id) VALUES (:user, :article) ON CONFLICT DO NOTHING", edge);
+    co_await db.execute(
+        "INSERT INTO favorite (user_id, article_id) SELECT :user, a.id FROM article a WHERE a.slug = :slug"
+        " ON CONFLICT DO NOTHING",
+        edge);
   else
-    co_await tx.execute("DELETE FROM favorite WHERE user_id = :user AND article_id = :article", edge);
-  auto article = co_await find_article(tx, slug, me);
-  co_await tx.commit();
+    co_await db.execute(
+        "DELETE FROM favorite WHERE user_id = :user AND article_id IN (SELECT a.id FROM article a WHERE "
+        "a.slug "
+        "= :slug)",
+        edge);
+  auto snapshot = co_await db.snapshot();
+  auto article = co_await find_article(snapshot, slug, me);
+  if (!article) co_return no_article(slug);
   co_return article_body{std::move(*article)};
 }
 
 inline keel::task<keel::result<article_body>> favorite_article(std::string slug, signed_in me, keel::db& db) {
-  co_return co_await set_favorite(std::move(slug), me.id, true, db);
+  co_return co_await set_favorite(std::move(slug), me->uid, true, db);
 }
 
 inline keel::task<keel::result<article_body>> unfavorite_article(std::string slug, signed_in me,
                                                                  keel::db& db) {
-  co_return co_await set_favorite(std::move(slug), me.id, false, db);
+  co_return co_await set_favorite(std::move(slug), me->uid, false, db);
 }
 
 // Every tag in use, the most used first.

@@ -1,8 +1,7 @@
-// Conduit's authentication: HS256 tokens (keel::auth::sign / verify) carrying the user's id, read from
-// `Authorization: Token <jwt>` (or `Bearer <jwt>`), and Argon2id password hashes on the worker pool.
-// Self-contained so it can be swapped for keel::bearer<Claims> once that exists: handlers only see
-// `conduit::signed_in` (required: 401 without a valid token) and `conduit::visitor` (optional: anonymous
-// without the header, 401 with a bad token).
+// Conduit's authentication: HS256 tokens (keel::auth::sign) carrying the user's id, verified by keel's
+// jwt_bearer layer from `Authorization: Token <jwt>` (or `Bearer <jwt>`), and Argon2id password hashes on the
+// worker pool. Handlers see `conduit::signed_in` (keel::bearer: 401 without a valid token) and
+// `conduit::visitor` (optional bearer: anonymous without the header, 401 with a bad token).
 #pragma once
 
 #include "errors.hpp"
@@ -40,13 +39,8 @@ class authority {
     const std::int64_t now = keel::auth::unix_now();
     return keel::auth::sign(token_claims{user_id, now, now + token_seconds_}, key_);
   }
-  // The user id of a valid token, else the 401 to answer with.
-  keel::result<std::int64_t> check(std::string_view token) const {
-    auto r = keel::auth::verify<token_claims>(token, key_, options_);
-    if (!r) return unauthorized("invalid or expired token");
-    return r->uid;
-  }
   const keel::auth::password_params& passwords() const noexcept { return passwords_; }
+  const keel::auth::jwt_key& key() const noexcept { return key_; }
 
   static keel::http_error unauthorized(std::string message) {
     keel::http_error e(keel::http::status::unauthorized, std::move(message));
@@ -56,7 +50,6 @@ class authority {
 
  private:
   keel::auth::jwt_key key_;
-  keel::auth::verify_options options_{};
   keel::auth::password_params passwords_;
   std::int64_t token_seconds_;
 };
@@ -89,64 +82,25 @@ inline std::string load_or_create_secret(const std::filesystem::path& path) {
   return secret;
 }
 
-// The token of `Authorization: Token <jwt>` or `Bearer <jwt>` (scheme in any letter case); nullopt when the
-// header is absent, "" when it is there but malformed.
-inline std::optional<std::string_view> presented_token(std::string_view header) {
-  if (header.empty()) return std::nullopt;
-  std::size_t space = header.find(' ');
-  if (space == std::string_view::npos) return std::string_view{};
-  std::string_view scheme = header.substr(0, space);
-  auto is = [&](std::string_view word) {
-    if (scheme.size() != word.size()) return false;
-    for (std::size_t i = 0; i < word.size(); ++i)
-      if ((scheme[i] | 0x20) != word[i]) return false;
-    return true;
-  };
-  if (!is("token") && !is("bearer")) return std::string_view{};
-  std::string_view token = header.substr(space + 1);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  return token;
+// Handler parameters: the caller's verified claims through keel::bearer (the jwt_bearer layer of
+// bearer_layer() below reads `Authorization: Token <jwt>` or `Bearer <jwt>`). signed_in: 401 without a valid
+// token; visitor: anonymous without credentials, still 401 with a bad token. The OpenAPI document takes its
+// per-operation security from these types.
+using signed_in = keel::bearer<token_claims>;
+using visitor = keel::optional_bearer<token_claims>;
+
+// The user id of a visitor, if signed in.
+inline std::optional<std::int64_t> viewer_id(const visitor& me) {
+  if (!me) return std::nullopt;
+  return (*me)->uid;
 }
 
-// A handler parameter: the caller, who must be signed in.
-struct signed_in {
-  std::int64_t id = 0;
-  // For the OpenAPI document: a required Authorization header.
-  using keel_dto = std::string;
-  static constexpr std::string_view keel_location = "header";
-  static constexpr std::string_view keel_name = "Authorization";
-};
-
-// A handler parameter: the caller if signed in (a token that is there must be valid).
-struct visitor {
-  std::optional<std::int64_t> id;
-  using keel_dto = std::optional<std::string>;
-  static constexpr std::string_view keel_location = "header";
-  static constexpr std::string_view keel_name = "Authorization";
-};
+// The app's layer that verifies tokens with `auth`'s key: RealWorld's word `Token`, and `Bearer` too (what
+// many frontends and Swagger UI's Authorize send).
+inline keel::auth::jwt_bearer<token_claims> bearer_layer(const authority& auth) {
+  return keel::auth::jwt_bearer<token_claims>{
+      auth.key(),
+      {.verify = {}, .scheme = "Token", .also_scheme = "Bearer", .realm = "conduit", .cache = true}};
+}
 
 }  // namespace conduit
-
-template <>
-struct keel::extractor<conduit::signed_in> {
-  template <class Ctx>
-  static keel::result<conduit::signed_in> extract(Ctx& ctx) {
-    auto token = conduit::presented_token(ctx.request().header("Authorization"));
-    if (!token) return conduit::authority::unauthorized("missing Authorization: Token <jwt>");
-    auto id = ctx.template service<conduit::authority>().check(*token);
-    if (!id) return std::move(id).error();
-    return conduit::signed_in{*id};
-  }
-};
-
-template <>
-struct keel::extractor<conduit::visitor> {
-  template <class Ctx>
-  static keel::result<conduit::visitor> extract(Ctx& ctx) {
-    auto token = conduit::presented_token(ctx.request().header("Authorization"));
-    if (!token) return conduit::visitor{};
-    auto id = ctx.template service<conduit::authority>().check(*token);
-    if (!id) return std::move(id).error();
-    return conduit::visitor{*id};
-  }
-};

@@ -45,7 +45,7 @@ inline keel::task<keel::result<comments_body>> list_comments(std::string slug, v
   auto snapshot = co_await db.snapshot();
   auto article = co_await article_id(snapshot, slug);
   if (!article) co_return keel::not_found("no article " + slug);
-  comment_query q{*article, me.id, std::nullopt};
+  comment_query q{*article, viewer_id(me), std::nullopt};
   auto records = co_await snapshot.query<comment_record>(comments_sql, q);
   comments_body out;
   out.comments.reserve(records.size());
@@ -60,10 +60,10 @@ inline keel::task<keel::result<comment_body>> add_comment(std::string slug, sign
   auto article = co_await article_id(tx, slug);
   if (!article) co_return keel::not_found("no article " + slug);
   const time_point now = now_ms();
-  comment_row row{0, *article, me.id, *in->comment.body, now, now};
+  comment_row row{0, *article, me->uid, *in->comment.body, now, now};
   auto insert = keel::sql::insert(row);
   row.id = *co_await tx.fetch_one(std::move(insert));
-  comment_query q{*article, me.id, row.id};
+  comment_query q{*article, me->uid, row.id};
   auto records = co_await tx.query<comment_record>(comments_sql, q);
   co_await tx.commit();
   co_return comment_body{to_view(records.front())};
@@ -76,10 +76,10 @@ inline keel::task<keel::result<keel::status_only>> delete_comment(std::string sl
   auto tx = co_await db.begin();
   auto article = co_await article_id(tx, slug);
   if (!article) co_return keel::not_found("no article " + slug);
-  comment_query q{*article, me.id, id};
+  comment_query q{*article, me->uid, id};
   auto records = co_await tx.query<comment_record>(comments_sql, q);
   if (records.empty()) co_return keel::not_found("no comment " + std::to_string(id) + " on " + slug);
-  if (records.front().author_id != me.id) co_return keel::forbidden("only its author may delete a comment");
+  if (records.front().author_id != me->uid) co_return keel::forbidden("only its author may delete a comment");
   auto remove = keel::sql::remove<comment_row>(id);
   co_await tx.run(std::move(remove));
   co_await tx.commit();

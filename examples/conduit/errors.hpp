@@ -25,7 +25,8 @@ struct error_format {
   static void format(const keel::http_error& e, std::string_view /*request_id*/, keel::response& res) {
     std::string& out = res.body_buffer();
     out.assign("{\"errors\":{");
-    if (e.fields().empty()) {
+    // A refused token names the Authorization header as its field: RealWorld shows it as a body message.
+    if (e.fields().empty() || e.status() == keel::http::status::unauthorized) {
       out.append("\"body\":[");
       keel::detail::append_json_string(out, e.message());
       out.append("]");

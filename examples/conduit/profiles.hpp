@@ -20,7 +20,8 @@ inline keel::http_error no_profile(const std::string& username) {
 }
 
 inline keel::task<keel::result<profile_body>> get_profile(std::string username, visitor me, keel::db& db) {
-  auto profile = co_await find_profile(db, username, me.id);
+  const std::optional<std::int64_t> viewer = viewer_id(me);
+  auto profile = co_await find_profile(db, username, viewer);
   if (!profile) co_return no_profile(username);
   co_return profile_body{to_view(*profile)};
 }
@@ -49,12 +50,12 @@ inline keel::task<keel::result<profile_body>> set_following(std::string username
 }
 
 inline keel::task<keel::result<profile_body>> follow_user(std::string username, signed_in me, keel::db& db) {
-  co_return co_await set_following(std::move(username), me.id, true, db);
+  co_return co_await set_following(std::move(username), me->uid, true, db);
 }
 
 inline keel::task<keel::result<profile_body>> unfollow_user(std::string username, signed_in me,
                                                             keel::db& db) {
-  co_return co_await set_following(std::move(username), me.id, false, db);
+  co_return co_await set_following(std::move(username), me->uid, false, db);
 }
 
 }  // namespace conduit

@@ -83,7 +83,7 @@ inline keel::task<keel::result<user_body>> login(keel::json<login_body> in, keel
 }
 
 inline keel::task<keel::result<user_body>> current_user(signed_in me, keel::db& db, authority& auth) {
-  auto find = keel::sql::find<user_row>(me.id);
+  auto find = keel::sql::find<user_row>(me->uid);
   auto user = co_await db.fetch_one(std::move(find));
   if (!user) co_return authority::unauthorized("the token's user no longer exists");
   co_return to_body(*user, auth.issue(user->id));
@@ -94,7 +94,7 @@ inline keel::task<keel::result<user_body>> update_user(signed_in me, keel::json<
   const user_update& u = in->user;
   std::optional<std::string> fresh_hash;
   if (u.password) fresh_hash = co_await keel::auth::hash_password(**u.password, auth.passwords());
-  auto find = keel::sql::find<user_row>(me.id);
+  auto find = keel::sql::find<user_row>(me->uid);
   auto tx = co_await db.begin();
   auto user = co_await tx.fetch_one(std::move(find));
   if (!user) co_return authority::unauthorized("the token's user no longer exists");

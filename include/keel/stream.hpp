@@ -57,6 +57,9 @@ class stream_writer {
   bool started() const noexcept { return channel_->started; }
   // Whether the connection is gone: every write would throw keel::stream_closed.
   bool closed() const noexcept { return channel_->broken; }
+  // Whether the server is shutting down (graceful stop): an endless stream (events, a feed) should end now;
+  // the connection closes after it.
+  bool stopping() const noexcept { return channel_->stopping; }
 
   // co_await out.write(bytes): copies `bytes` into the connection's buffer, suspending while it is full.
   // `bytes` must stay valid until the co_await completes (it does, as an argument of the expression).

@@ -526,8 +526,8 @@ class basic_hub {
     hub_subscription sub = subscribe(topic, after);
     co_await es.comment();  // the head goes out: the client sees the stream open
     for (;;) {
-      if (es.closed()) co_return;
-      // Wake at least once a second: a connection the server closed (shutdown) ends the loop promptly.
+      if (es.closed() || es.stopping()) co_return;
+      // Wake at least once a second: a client gone or a shutdown begun ends the loop promptly.
       const clock::duration until_keepalive = es.keepalive_due() - clock::now();
       const clock::duration wait = std::min<clock::duration>(until_keepalive, std::chrono::seconds(1));
       hub_message_ptr m = co_await sub.next(wait);

@@ -3167,26 +3167,31 @@ struct applied_migration {
   std::string checksum;
 };
 
-inline migration_report apply_migrations(connection& c, std::span<const migration> list, bool nested,
-                                         std::string_view table) {
+// The bookkeeping table (created when missing) and what it records, oldest first.
+inline std::vector<applied_migration> applied_migrations(connection& c, std::string_view table) {
   if (table.empty()) throw migration_error("keel::sql: empty migration table name");
   for (char ch : table)
     if (!is_identifier_char(ch))
       throw migration_error("keel::sql: bad migration table name: " + std::string(table));
+  const std::string name(table);
+  c.execute_script(
+      "CREATE TABLE IF NOT EXISTS " + name +
+      " (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT "
+      "NULL)");
+  return fetch_all<applied_migration>(c, "SELECT version, name, checksum FROM " + name + " ORDER BY version");
+}
+
+inline migration_report apply_migrations(connection& c, std::span<const migration> list, bool nested,
+                                         std::string_view table) {
   const std::string name(table);
   for (std::size_t i = 1; i < list.size(); ++i)
     if (list[i].version <= list[i - 1].version)
       throw migration_error("keel::sql: migration versions must increase (" +
                             std::to_string(list[i - 1].version) + " is followed by " +
                             std::to_string(list[i].version) + ")");
-  c.execute_script(
-      "CREATE TABLE IF NOT EXISTS " + name +
-      " (version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT "
-      "NULL)");
-  const std::string select_applied = "SELECT version, name, checksum FROM " + name + " ORDER BY version";
+  auto applied = applied_migrations(c, table);
   const std::string record =
       "INSERT INTO " + name + " (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
-  auto applied = fetch_all<applied_migration>(c, select_applied);
   migration_report report;
   std::int64_t newest = 0;
   for (const applied_migration& a : applied) {
@@ -3263,6 +3268,38 @@ inline bool migrate_command(int argc, char** argv, db& database, std::span<const
   std::printf("keel: %zu migration(s) applied, %zu already applied\n", report.applied.size(),
               report.already_applied);
   return true;
+}
+
+// `app migrate [up|status]` (keel::command_options::migrate in keel/settings.hpp): "up" applies the
+// migrations like migrate_command; "status" prints one line per migration, applied or pending (creating only
+// the bookkeeping table). Returns the exit status: 0, or 1 after printing a migration_error to stderr.
+inline int run_migrate_command(db& database, std::span<const migration> list, std::string_view action,
+                               std::string_view table = default_migration_table) {
+  try {
+    if (action != "status") {
+      migration_report report = migrate_sync(database, list, table);
+      std::printf("keel: %zu migration(s) applied, %zu already applied\n", report.applied.size(),
+                  report.already_applied);
+      return 0;
+    }
+    auto applied =
+        database.blocking(access::write, [&](connection& c) { return detail::applied_migrations(c, table); });
+    std::size_t pending = 0;
+    for (const migration& m : list) {
+      std::string_view state = "pending";
+      for (const detail::applied_migration& a : applied)
+        if (a.version == m.version)
+          state = a.checksum == detail::migration_checksum(m.sql) ? "applied" : "applied, changed since";
+      pending += state == "pending" ? 1 : 0;
+      std::printf("%6lld  %-8s  %.*s\n", static_cast<long long>(m.version), std::string(state).c_str(),
+                  static_cast<int>(m.name.size()), m.name.data());
+    }
+    std::printf("keel: %zu applied, %zu pending\n", list.size() - pending, pending);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
 }
 
 }  // namespace sql

@@ -183,6 +183,8 @@ class event_stream {
 
   // Whether the connection is gone (a write failed, or the server closed it): every send would throw.
   bool closed() const noexcept { return out_.closed(); }
+  // The server is shutting down: end the stream (keel::hub::stream does within a second).
+  bool stopping() const noexcept { return out_.stopping(); }
   stream_writer& writer() noexcept { return out_; }
   keel::response& response() noexcept { return out_.response(); }
 

@@ -7,10 +7,8 @@
 'use strict';
 
 const crypto = require('crypto');
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { withChromium, authorize } = require('../openapi/chromium.js');
 
 const base = process.argv[2];
 const artifacts = process.argv[3];
@@ -64,18 +62,7 @@ async function execute(block) {
 }
 
 async function checkBrowser() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1000 },
-  });
-  const pageErrors = [];
-  try {
-    const page = context.pages()[0] || (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await withChromium({ width: 1280, height: 1000 }, async (page) => {
     const sentAuthorization = [];
     page.on('request', (r) => {
       if (r.url().endsWith('/me')) sentAuthorization.push(r.headers()['authorization'] || '');
@@ -96,17 +83,7 @@ async function checkBrowser() {
 
     // Authorize with a token in the dialog.
     const jwt = token({ sub: 'alice', roles: ['user'], exp: Math.floor(Date.now() / 1000) + 600 });
-    await page.locator('.auth-wrapper .authorize').first().click();
-    const modal = page.locator('.modal-ux');
-    await modal.waitFor({ timeout: 10000 });
-    const container = modal.locator('.auth-container').filter({ hasText: 'bearerAuth' });
-    if ((await container.count()) !== 1) fail('the Authorize dialog has no bearerAuth entry');
-    await container.locator('input').first().fill(jwt);
-    // Swagger UI labels its buttons "Apply credentials" / "Remove authorization" for screen readers.
-    await container.locator('button.authorize').click();
-    await container.locator('button[aria-label="Remove authorization"]').waitFor({ timeout: 10000 });
-    await container.locator('button.btn-done').click();
-    await modal.waitFor({ state: 'detached', timeout: 10000 });
+    await authorize(page, 'bearerAuth', jwt);
 
     status = await execute(block);
     await page.waitForFunction(
@@ -118,11 +95,7 @@ async function checkBrowser() {
       fail(`the browser sent Authorization: ${sentAuthorization[sentAuthorization.length - 1]}`);
     console.log('browser: Authorize with a token, then GET /me: 200, "hello, alice", Authorization: Bearer <token> sent');
     await page.screenshot({ path: path.join(artifacts, 'authorize.png'), fullPage: false });
-    if (pageErrors.length) fail(`page errors: ${pageErrors.join('; ')}`);
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
 (async () => {

@@ -5,10 +5,9 @@
 'use strict';
 
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const SwaggerParser = require('@apidevtools/swagger-parser');
-const { chromium } = require('playwright-core');
+const { withChromium } = require('./chromium.js');
 
 const base = process.argv[2];
 const artifacts = process.argv[3];
@@ -42,18 +41,7 @@ async function validateDocument() {
 }
 
 async function checkBrowser(operations) {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-           '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
-  });
-  const pageErrors = [];
-  try {
-    const page = context.pages()[0] || (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await withChromium({ width: 1280, height: 900 }, async (page) => {
     page.on('response', (r) => { if (r.status() >= 400) console.log(`browser: ${r.status()} for ${r.url()}`); });
     page.on('console', (m) => { if (m.type() === 'error') console.log(`browser console: ${m.text()}`); });
     const res = await page.goto(`${base}/docs`);
@@ -92,11 +80,7 @@ async function checkBrowser(operations) {
     const shot = path.join(artifacts, 'docs.png');
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`screenshot: ${shot}`);
-    if (pageErrors.length) fail(`page errors: ${pageErrors.join('; ')}`);
-  } finally {
-    await context.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
 (async () => {

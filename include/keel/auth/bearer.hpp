@@ -56,8 +56,10 @@ namespace auth {
 struct bearer_options {
   verify_options verify{};        // issuer, audience, leeway, ... (keel/auth/jwt.hpp)
   std::string scheme = "Bearer";  // the word before the token in Authorization ("Token" for RealWorld)
-  std::string realm = "api";      // the realm of the WWW-Authenticate challenge
-  bool cache = true;              // keep verified tokens per thread (see above)
+  std::string also_scheme{};  // a second word accepted as well ("" none): {.scheme = "Token", .also_scheme
+                              // = "Bearer"}; challenges name `scheme`
+  std::string realm = "api";  // the realm of the WWW-Authenticate challenge
+  bool cache = true;          // keep verified tokens per thread (see above)
 };
 
 namespace detail {
@@ -181,7 +183,10 @@ const std::shared_ptr<const Claims>& authenticate(const request_context& ctx, be
   if (st.checked) return st.claims;
   st.checked = true;
   const bearer_config& config = *st.config;
-  const auto token = credentials_for(ctx.request().header("Authorization"), config.options.scheme);
+  const std::string_view header = ctx.request().header("Authorization");
+  auto token = credentials_for(header, config.options.scheme);
+  if (!token && !config.options.also_scheme.empty())
+    token = credentials_for(header, config.options.also_scheme);
   if (!token) {
     st.missing = true;
     return st.claims;

@@ -68,6 +68,7 @@ struct stream_channel {
   bool chunked = false;            // pieces are framed as chunks
   bool body_allowed = true;        // false for HEAD, 204 and 304: pieces are dropped
   bool broken = false;             // the connection is gone: every write fails
+  bool stopping = false;           // the server is shutting down: a long stream should end soon
   std::uint64_t declared_length = unknown_length;  // set_length() before the first write
   std::uint64_t sent_length = 0;                   // body bytes produced so far
   std::size_t high_water = 64 * 1024;              // pending's bound before a writer waits

@@ -100,6 +100,18 @@ inline std::string unknown_flag_message(std::string_view key, std::span<const cl
   return message;
 }
 
+// "--key=value" -> ("key", "value"); "--key" -> ("key", nullopt). `arg` starts with "--".
+struct flag_parts {
+  std::string_view key;
+  std::optional<std::string_view> inline_value;
+};
+inline flag_parts split_flag(std::string_view arg) {
+  arg.remove_prefix(2);
+  if (const auto eq = arg.find('='); eq != std::string_view::npos)
+    return {arg.substr(0, eq), arg.substr(eq + 1)};
+  return {arg, std::nullopt};
+}
+
 inline const cli_flag* find_app_flag(std::string_view key, std::span<const cli_flag> app_flags) {
   for (const cli_flag& f : app_flags)
     if (f.name == key) return &f;
@@ -108,29 +120,49 @@ inline const cli_flag* find_app_flag(std::string_view key, std::span<const cli_f
 
 }  // namespace detail
 
+namespace detail {
+
+// One titled block of --help: "--flag VALUE" and its description per row.
+struct help_section {
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> rows;
+};
+
+// keel's own flags, as --help lists them under every app's.
+inline help_section server_help_section() {
+  help_section out{"server flags (also KEEL_<NAME> variables, e.g. KEEL_PORT)", {}};
+  for (const setting_description& s : settings)
+    out.rows.emplace_back("--" + std::string(s.key) + " " + std::string(s.value_name),
+                          std::string(s.description));
+  out.rows.emplace_back("--no-server-header", "send no Server header");
+  out.rows.emplace_back("--help", "print this help and exit");
+  return out;
+}
+
+// The usage line, then each non-empty section, descriptions lined up across all of them.
+inline std::string render_help(std::string_view usage, std::span<const help_section> sections) {
+  std::size_t width = 0;
+  for (const help_section& section : sections)
+    for (const auto& row : section.rows) width = std::max(width, row.first.size());
+  std::string out = "usage: " + std::string(usage) + "\n";
+  for (const help_section& section : sections) {
+    if (section.rows.empty()) continue;
+    out.append("\n").append(section.title).append(":\n");
+    for (const auto& [flag, description] : section.rows)
+      out.append("  ").append(flag).append(width - flag.size() + 2, ' ').append(description).append("\n");
+  }
+  return out;
+}
+
+}  // namespace detail
+
 // The --help text: usage, then the app's flags, then keel's, one line each.
 inline std::string command_line_help(std::string_view program, std::span<const cli_flag> app_flags) {
-  std::vector<std::pair<std::string, std::string_view>> app_rows, keel_rows;
+  detail::help_section app{"flags", {}};
   for (const cli_flag& f : app_flags)
-    app_rows.emplace_back("--" + f.name + (f.takes_value() ? " " + f.value_name : ""), f.description);
-  for (const detail::setting_description& s : detail::settings)
-    keel_rows.emplace_back("--" + std::string(s.key) + " " + std::string(s.value_name), s.description);
-  keel_rows.emplace_back("--no-server-header", "send no Server header");
-  keel_rows.emplace_back("--help", "print this help and exit");
-  std::size_t width = 0;
-  for (const auto* rows : {&app_rows, &keel_rows})
-    for (const auto& row : *rows) width = std::max(width, row.first.size());
-  std::string out = "usage: " + std::string(program) + " [flags]\n";
-  auto section = [&](std::string_view title, const auto& rows) {
-    if (rows.empty()) return;
-    out.append("\n").append(title).append(":\n");
-    for (const auto& [flag, description] : rows) {
-      out.append("  ").append(flag).append(width - flag.size() + 2, ' ').append(description).append("\n");
-    }
-  };
-  section("flags", app_rows);
-  section("server flags (also KEEL_<NAME> variables, e.g. KEEL_PORT)", keel_rows);
-  return out;
+    app.rows.emplace_back("--" + f.name + (f.takes_value() ? " " + f.value_name : ""), f.description);
+  const detail::help_section sections[] = {std::move(app), detail::server_help_section()};
+  return detail::render_help(std::string(program) + " [flags]", sections);
 }
 
 // The strict parse without the exiting, for tests and for apps that report errors their own way. --help is
@@ -141,13 +173,7 @@ inline command_line parse_command_line_or_throw(int argc, char** argv, std::span
     std::string_view arg = argv[i];
     if (!arg.starts_with("--") || arg.size() == 2)
       throw command_line_error("keel: unexpected argument '" + std::string(arg) + "'");
-    arg.remove_prefix(2);
-    std::string_view key = arg;
-    std::optional<std::string_view> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      key = arg.substr(0, eq);
-      inline_value = arg.substr(eq + 1);
-    }
+    const auto [key, inline_value] = detail::split_flag(arg);
     const std::string flag = "--" + std::string(key);
     const cli_flag* app_flag = detail::find_app_flag(key, app_flags);
     const bool is_switch = key == "no-server-header" || (app_flag != nullptr && !app_flag->takes_value());

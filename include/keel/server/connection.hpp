@@ -473,10 +473,33 @@ class connection final : public connection_base {
           read_deadline_set_ = false;
           disarm();
           ++refs_;  // the pending async handler's reference, dropped in resume()
+          if constexpr (!is_tls_stream<Stream>) watch_peer();
           return;
       }
     }
     finish();
+  }
+
+  // While a handler streams a response nobody reads the socket: a client that left (an EventSource closed,
+  // a download cancelled) would only be noticed by a later write. A readiness wait notices its FIN at once
+  // and closes, so the handler's next write or wait ends (keel::stream_closed). Bytes instead of a FIN (a
+  // pipelined request) end the watch: they are read after the stream. Plain TCP only: under TLS a close
+  // is a record, not a FIN.
+  void watch_peer() {
+    if constexpr (requires { session_->streaming_response(); }) {
+      if (peer_watched_ || closed_ || session_ == nullptr || !session_->streaming_response()) return;
+    } else {
+      return;
+    }
+    peer_watched_ = true;
+    stream_.async_wait(asio::socket_base::wait_read, [self = ref(this)](const std::error_code& ec) {
+      self->peer_watched_ = false;
+      if (ec || self->closed_) return;
+      char byte;
+      const auto n = ::recv(self->stream_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        self->close_socket();
+    });
   }
 
   static void resume_thunk(void* self) { static_cast<connection*>(self)->on_resume(); }
@@ -870,6 +893,7 @@ class connection final : public connection_base {
   bool close_after_write_ = false;
   bool resumed_early_ = false;
   bool resume_queued_ = false;  // an after_wait is queued for the current wait
+  bool peer_watched_ = false;   // watch_peer's readiness wait is pending
   bool closed_ = false;
   bool dropped_ = false;
   bool park_armed_ = false;  // the deadline is park_after's, not the idle timeout's

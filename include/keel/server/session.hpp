@@ -158,7 +158,13 @@ class http_session {
   bool handler_running() const noexcept { return state_ == state::waiting; }
 
   // Graceful shutdown: the request being served is answered with Connection: close, then the session ends.
-  void request_close() noexcept { close_requested_ = true; }
+  void request_close() noexcept {
+    close_requested_ = true;
+    channel_.stopping = true;  // a streaming handler sees stream_writer::stopping()
+  }
+  // Whether a handler is in flight with a response stream already started (the connection then watches for
+  // the peer going away, since nobody reads from it).
+  bool streaming_response() const noexcept { return state_ == state::waiting && channel_.started; }
 
   // The transport is gone (the peer left, a write failed or timed out, a forced shutdown): a handler parked
   // in a stream write or body read resumes with keel::stream_closed, and later ones fail at once.
@@ -238,7 +244,7 @@ class http_session {
     processing_ = close_after_write_ = close_requested_ = sendfile_ok_ = stream_close_ = false;
     channel_.reset_response();
     channel_.reset_body();
-    channel_.broken = false;
+    channel_.broken = channel_.stopping = false;
     if (channel_.pending.capacity() > keep_output_capacity) channel_.pending.release();
     body_start_ = body_pos_ = 0;
     file_.reset();
