@@ -115,7 +115,7 @@ class db : public sql::query_api<db> {
       c->execute_script(sql::detail::snapshot_begin_sql(c->engine()));
     };
     try {
-      co_await keel::offload(job);
+      co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
@@ -136,7 +136,7 @@ class db : public sql::query_api<db> {
       c->execute_script(sql);
     };
     try {
-      co_await keel::offload(job);
+      co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
@@ -183,7 +183,7 @@ class db : public sql::query_api<db> {
       return fn(*c);
     };
     try {
-      co_return co_await keel::offload(job);
+      co_return co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
