@@ -202,6 +202,7 @@ int main(int argc, char** argv) {
         .description =
             "Redis (redis://host:port) sharing the rooms between chat processes (default: local)"}});
 
+  // snippet: redis-hub
   keel::hub_options ho;
   ho.stamp = &add_seq;
   if (const std::optional<std::string> url = cli.value("redis")) {
@@ -218,4 +219,5 @@ int main(int argc, char** argv) {
     keel::hub rooms(ho);  // outlives serve()
     serve(rooms, cli.config);
   }
+  // end snippet: redis-hub
 }
