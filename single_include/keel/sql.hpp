@@ -1879,6 +1879,15 @@ class connection_slots {
   void add(connection* c) {
     std::lock_guard lock(mutex_);
     free_.push_back(c);
+    ++total_;
+  }
+  // Connections in the pool, idle ones, and callers waiting for one, read together (for keel::metrics).
+  struct usage_counts {
+    std::size_t total = 0, idle = 0, waiting = 0;
+  };
+  usage_counts usage() const {
+    std::lock_guard lock(mutex_);
+    return {total_, free_.size(), waiters_.size() + static_cast<std::size_t>(blocked_)};
   }
   std::size_t size_hint() const {
     std::lock_guard lock(mutex_);
@@ -1975,6 +1984,7 @@ class connection_slots {
   std::deque<waiter*> waiters_;
   std::size_t wait_limit_ = default_wait_limit;
   int blocked_ = 0;
+  std::size_t total_ = 0;
 
  public:
   static constexpr std::size_t default_wait_limit = 1024;
@@ -2901,6 +2911,20 @@ class db : public sql::query_api<db> {
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
+  }
+
+  // fn(name, total, idle, waiting) for each connection pool with connections: "read" and "write" (SQLite;
+  // "snapshot" for a file database's snapshot readers), "connections" (PostgreSQL, one pool for both).
+  template <class F>
+  void for_each_pool(F&& fn) const {
+    const bool one_pool = read_slots_.usage().total == 0;
+    auto report = [&fn](std::string_view name, const sql::connection_slots& slots) {
+      const auto u = slots.usage();
+      if (u.total != 0) fn(name, u.total, u.idle, u.waiting);
+    };
+    report("read", read_slots_);
+    report(one_pool && engine_ == sql::engine::postgres ? "connections" : "write", write_slots_);
+    report("snapshot", snapshot_slots_);
   }
 
   // --- Blocking API: start-up code, tools, tests and benchmarks; never on a reactor thread (checked in

@@ -189,6 +189,20 @@ class db : public sql::query_api<db> {
     }
   }
 
+  // fn(name, total, idle, waiting) for each connection pool with connections: "read" and "write" (SQLite;
+  // "snapshot" for a file database's snapshot readers), "connections" (PostgreSQL, one pool for both).
+  template <class F>
+  void for_each_pool(F&& fn) const {
+    const bool one_pool = read_slots_.usage().total == 0;
+    auto report = [&fn](std::string_view name, const sql::connection_slots& slots) {
+      const auto u = slots.usage();
+      if (u.total != 0) fn(name, u.total, u.idle, u.waiting);
+    };
+    report("read", read_slots_);
+    report(one_pool && engine_ == sql::engine::postgres ? "connections" : "write", write_slots_);
+    report("snapshot", snapshot_slots_);
+  }
+
   // --- Blocking API: start-up code, tools, tests and benchmarks; never on a reactor thread (checked in
   // debug builds).
   template <class T, class... Args>
