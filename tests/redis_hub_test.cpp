@@ -83,20 +83,25 @@ TEST_CASE("two hubs share a Redis: B's subscribers get what A publishes, once ea
   asio::io_context io;
   redis::client check(io, quick(server));
   redis_hub a(roomy(), quick(server));
-  redis_hub b(roomy(), quick(server));
+  redis_hub b(roomy(), server.url());  // from the URL, with the default prefix
+  redis_hub other(roomy(), server.url(), "other-app:");
   CHECK(b.backend().channel("lobby") == "keel:hub:lobby");
+  CHECK(other.backend().channel("lobby") == "other-app:lobby");
 
-  run_on(io, [](redis_hub& a, redis_hub& b, redis::client& check) -> keel::task<void> {
+  run_on(io, [](redis_hub& a, redis_hub& b, redis_hub& other, redis::client& check) -> keel::task<void> {
     const std::vector<std::string> topics = {"lobby", "news", "ops"};
     constexpr int count = 500;
     std::vector<keel::hub_subscription> subs;
     for (const std::string& t : topics) subs.push_back(b.subscribe(t));
     keel::hub_subscription own = a.subscribe("news");  // A hears its own messages through Redis too
+    keel::hub_subscription apart = other.subscribe("lobby");
     for (const std::string& t : topics) {
       const std::int64_t wanted = t == "news" ? 2 : 1;
       co_await until_numsub(check, b.backend().channel(t), wanted);
     }
+    co_await until_numsub(check, "other-app:lobby", 1);
     co_await until_connected(a.backend().client());
+    co_await until_connected(other.backend().client());
 
     for (int i = 1; i <= count; ++i)
       for (const std::string& t : topics) CHECK(a.publish(t, payload(t, i)) == 0);  // numbered on arrival
@@ -135,7 +140,14 @@ TEST_CASE("two hubs share a Redis: B's subscribers get what A publishes, once ea
     CHECK(after->payload() == "after");
     CHECK(b.last_seq("lobby") == static_cast<std::uint64_t>(count + 1));  // "unheard" never reached B
     CHECK(b.backend().undelivered() == 0);
-  }(a, b, check));
+
+    // Another prefix is another bus: the other hub's "lobby" heard none of A's, its own message is its first.
+    other.publish("lobby", "other app");
+    keel::hub_message_ptr mine = co_await apart.next(10s);
+    REQUIRE(mine != nullptr);
+    CHECK(mine->payload() == "other app");
+    CHECK(mine->seq() == 1);
+  }(a, b, other, check));
 }
 
 TEST_CASE("Redis restarts: the subscriptions come back and A's messages reach B again", "[redis_hub]") {
