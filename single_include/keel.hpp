@@ -1568,11 +1568,18 @@ struct upgrade_slot {
   void (*destroy)(void*) = nullptr;
   void* (*start)(void* protocol, void* io) = nullptr;  // starts the protocol's task over `io`
   std::string_view name;
+  // The protocol keeps no view into its upgrade request (it copied what it needs, as keel::ws does): the
+  // connection may give the HTTP session back to its pool right after the 101.
+  bool owns_request = false;
   upgrade_slot() = default;
   upgrade_slot(const upgrade_slot&) = delete;
   upgrade_slot& operator=(const upgrade_slot&) = delete;
   upgrade_slot(upgrade_slot&& o) noexcept
-      : protocol(std::exchange(o.protocol, nullptr)), destroy(o.destroy), start(o.start), name(o.name) {}
+      : protocol(std::exchange(o.protocol, nullptr)),
+        destroy(o.destroy),
+        start(o.start),
+        name(o.name),
+        owns_request(o.owns_request) {}
   upgrade_slot& operator=(upgrade_slot&& o) noexcept {
     if (this != &o) {
       reset();
@@ -1580,12 +1587,14 @@ struct upgrade_slot {
       destroy = o.destroy;
       start = o.start;
       name = o.name;
+      owns_request = o.owns_request;
     }
     return *this;
   }
   ~upgrade_slot() { reset(); }
   void reset() noexcept {
     if (protocol != nullptr) destroy(std::exchange(protocol, nullptr));
+    owns_request = false;
   }
 };
 
@@ -9140,7 +9149,11 @@ class connection final : public connection_base {
     park_armed_ = parking_ = false;
     protocol_ = std::move(session_->upgrade_protocol());
     // The session stays until the connection ends: the protocol was made by the handler, and may hold views
-    // into its request (the target, a path parameter, a header), which live in the session's buffer.
+    // into its request (the target, a path parameter, a header), which live in the session's buffer. A
+    // protocol that copied what it keeps (keel::ws) lets a plain-TCP connection give it back to the pool now.
+    if constexpr (pooled) {
+      if (protocol_.owns_request) pool_->give(std::exchange(session_, nullptr));
+    }
     protocol_.start(protocol_.protocol, transport_.get());
   }
   static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {
@@ -13011,6 +13024,14 @@ class upgraded_io {
 };
 
 namespace detail {
+// A protocol type that declares `static constexpr bool owns_request = true` copied everything it keeps out
+// of its upgrade request (keel::ws does): its connection's HTTP session is free once the 101 is written.
+// Any other protocol may hold views into the request, which then stays as long as the connection.
+template <class F>
+inline constexpr bool protocol_owns_request = false;
+template <class F>
+requires(F::owns_request) inline constexpr bool protocol_owns_request<F> = true;
+
 template <class F>
 struct upgrade_protocol {
   F run;
@@ -13060,6 +13081,7 @@ struct responder<upgrade<F>> {
     slot.protocol = new detail::upgrade_protocol<F>{std::move(u.run_), upgraded_io{}};
     slot.destroy = &detail::upgrade_protocol<F>::destroy;
     slot.start = &detail::upgrade_protocol<F>::start;
+    slot.owns_request = detail::protocol_owns_request<F>;
     detail::context_access::set_kind(ctx, detail::body_kind::upgrade);
   }
 };

@@ -115,11 +115,18 @@ struct upgrade_slot {
   void (*destroy)(void*) = nullptr;
   void* (*start)(void* protocol, void* io) = nullptr;  // starts the protocol's task over `io`
   std::string_view name;
+  // The protocol keeps no view into its upgrade request (it copied what it needs, as keel::ws does): the
+  // connection may give the HTTP session back to its pool right after the 101.
+  bool owns_request = false;
   upgrade_slot() = default;
   upgrade_slot(const upgrade_slot&) = delete;
   upgrade_slot& operator=(const upgrade_slot&) = delete;
   upgrade_slot(upgrade_slot&& o) noexcept
-      : protocol(std::exchange(o.protocol, nullptr)), destroy(o.destroy), start(o.start), name(o.name) {}
+      : protocol(std::exchange(o.protocol, nullptr)),
+        destroy(o.destroy),
+        start(o.start),
+        name(o.name),
+        owns_request(o.owns_request) {}
   upgrade_slot& operator=(upgrade_slot&& o) noexcept {
     if (this != &o) {
       reset();
@@ -127,12 +134,14 @@ struct upgrade_slot {
       destroy = o.destroy;
       start = o.start;
       name = o.name;
+      owns_request = o.owns_request;
     }
     return *this;
   }
   ~upgrade_slot() { reset(); }
   void reset() noexcept {
     if (protocol != nullptr) destroy(std::exchange(protocol, nullptr));
+    owns_request = false;
   }
 };
 

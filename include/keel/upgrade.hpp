@@ -110,6 +110,14 @@ class upgraded_io {
 };
 
 namespace detail {
+// A protocol type that declares `static constexpr bool owns_request = true` copied everything it keeps out
+// of its upgrade request (keel::ws does): its connection's HTTP session is free once the 101 is written.
+// Any other protocol may hold views into the request, which then stays as long as the connection.
+template <class F>
+inline constexpr bool protocol_owns_request = false;
+template <class F>
+requires(F::owns_request) inline constexpr bool protocol_owns_request<F> = true;
+
 template <class F>
 struct upgrade_protocol {
   F run;
@@ -159,6 +167,7 @@ struct responder<upgrade<F>> {
     slot.protocol = new detail::upgrade_protocol<F>{std::move(u.run_), upgraded_io{}};
     slot.destroy = &detail::upgrade_protocol<F>::destroy;
     slot.start = &detail::upgrade_protocol<F>::start;
+    slot.owns_request = detail::protocol_owns_request<F>;
     detail::context_access::set_kind(ctx, detail::body_kind::upgrade);
   }
 };

@@ -67,6 +67,9 @@ constexpr bool is_context_param = std::is_base_of_v<request_context, std::remove
 
 template <class H, class... P>
 struct protocol {
+  // Everything the handler gets was copied out of the request (args, agreed): the HTTP session goes back to
+  // its pool right after the 101, and an idle WebSocket costs only its own state.
+  static constexpr bool owns_request = true;
   std::shared_ptr<const route_state<H>> route;
   std::tuple<stored_t<P>...> args;
   websocket::accepted agreed;
