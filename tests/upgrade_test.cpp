@@ -186,3 +186,49 @@ TEST_CASE("a protocol's view of its upgrade request outlives other connections a
   server.stop();
   server.wait();
 }
+
+// A protocol that copied what it keeps says so: its session goes back to the pool right after the 101 (as
+// keel::ws does); the next connection's request is parsed into that session's buffer, and the copy stays
+// right.
+struct copied_target {
+  static constexpr bool owns_request = true;
+  std::string target;
+  keel::task<> operator()(keel::upgraded_io& io) {
+    char buf[64];
+    while (co_await io.read_some(buf)) co_await io.write(target + "\n");
+  }
+};
+static_assert(keel::detail::protocol_owns_request<copied_target>);
+static_assert(!keel::detail::protocol_owns_request<decltype(&line_echo)>);
+
+TEST_CASE("a protocol that owns its request data gives the session back at once", "[upgrade][socket]") {
+  auto app = keel::app{keel::router{
+      keel::get<"/a">([] { return "A"; }),
+      keel::get<"/room">([](const keel::request_context& ctx) {
+        return keel::upgrade("x", copied_target{std::string(ctx.request().target)});
+      }),
+  }};
+  keel::server_config cfg = test_config();
+  cfg.threads = 1;
+  keel::detail::server<decltype(app)> server(app, cfg);
+  const auto port = server.start();
+  raw_client a("127.0.0.1", port);
+  REQUIRE(a.send("GET /room?alice HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"));
+  REQUIRE(a.read_until("\r\n\r\n"));
+  a.take();
+  raw_client b("127.0.0.1", port);  // takes the session `a` gave back
+  REQUIRE(b.send("GET /a?ZZZZZZZZZZZZZZZZ HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(b.read_until("A"));
+  raw_client c("127.0.0.1", port);
+  REQUIRE(c.send("GET /room?bob HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"));
+  REQUIRE(c.read_until("\r\n\r\n"));
+  c.take();
+  REQUIRE(a.send("x\n"));
+  REQUIRE(a.read_until("\n"));
+  CHECK(a.take() == "/room?alice\n");
+  REQUIRE(c.send("x\n"));
+  REQUIRE(c.read_until("\n"));
+  CHECK(c.take() == "/room?bob\n");
+  server.stop();
+  server.wait();
+}
