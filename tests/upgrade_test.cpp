@@ -149,6 +149,19 @@ TEST_CASE("the echo protocol, and a file body, over TLS", "[upgrade][tls]") {
   server.wait();
 }
 
+keel::server_config one_thread_config() {
+  keel::server_config cfg = test_config();
+  cfg.threads = 1;
+  return cfg;
+}
+// Upgrades `c` on GET /room?<who> and drops the 101's head.
+void upgrade_room(raw_client& c, std::string_view who) {
+  REQUIRE(c.send("GET /room?" + std::string(who) +
+                 " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"));
+  REQUIRE(c.read_until("\r\n\r\n"));
+  c.take();
+}
+
 // The protocol is made by the handler and may keep views into its request: the session (and its buffer)
 // stays with the connection while the protocol runs, not lent to the next connection or freed by the pool.
 keel::task<> echo_target(std::string_view target, keel::upgraded_io& io) {
@@ -165,14 +178,10 @@ TEST_CASE("a protocol's view of its upgrade request outlives other connections a
         return keel::upgrade("x", [target](keel::upgraded_io& io) { return echo_target(target, io); });
       }),
   }};
-  keel::server_config cfg = test_config();
-  cfg.threads = 1;
-  keel::detail::server<decltype(app)> server(app, cfg);
+  keel::detail::server<decltype(app)> server(app, one_thread_config());
   const auto port = server.start();
   raw_client a("127.0.0.1", port);
-  REQUIRE(a.send("GET /room?alice HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"));
-  REQUIRE(a.read_until("\r\n\r\n"));
-  a.take();
+  upgrade_room(a, "alice");
   raw_client b("127.0.0.1", port);  // served by the same reactor, with a session from its pool
   REQUIRE(b.send("GET /a?ZZZZZZZZ HTTP/1.1\r\nHost: x\r\n\r\n"));
   REQUIRE(b.read_until("A"));
@@ -208,21 +217,15 @@ TEST_CASE("a protocol that owns its request data gives the session back at once"
         return keel::upgrade("x", copied_target{std::string(ctx.request().target)});
       }),
   }};
-  keel::server_config cfg = test_config();
-  cfg.threads = 1;
-  keel::detail::server<decltype(app)> server(app, cfg);
+  keel::detail::server<decltype(app)> server(app, one_thread_config());
   const auto port = server.start();
   raw_client a("127.0.0.1", port);
-  REQUIRE(a.send("GET /room?alice HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"));
-  REQUIRE(a.read_until("\r\n\r\n"));
-  a.take();
+  upgrade_room(a, "alice");
   raw_client b("127.0.0.1", port);  // takes the session `a` gave back
   REQUIRE(b.send("GET /a?ZZZZZZZZZZZZZZZZ HTTP/1.1\r\nHost: x\r\n\r\n"));
   REQUIRE(b.read_until("A"));
   raw_client c("127.0.0.1", port);
-  REQUIRE(c.send("GET /room?bob HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"));
-  REQUIRE(c.read_until("\r\n\r\n"));
-  c.take();
+  upgrade_room(c, "bob");
   REQUIRE(a.send("x\n"));
   REQUIRE(a.read_until("\n"));
   CHECK(a.take() == "/room?alice\n");
