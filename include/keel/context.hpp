@@ -224,6 +224,9 @@ class request_context {
   // `before`: the app's and the matched route's.
   std::size_t app_layers_ = 0;
   std::size_t route_layers_ = 0;
+  // The whole context object's size (the typed context's, with the middleware states in it), so that the
+  // WebSocket route can tell a reference into the request's state from one to an app service.
+  std::size_t object_size_ = sizeof(request_context);
 };
 
 namespace detail {
@@ -256,6 +259,14 @@ struct context_access {
   static upgrade_slot& upgrade(request_context& c) noexcept { return c.upgrade_; }
   static std::size_t& app_layers_ran(request_context& c) noexcept { return c.app_layers_; }
   static std::size_t& route_layers_ran(request_context& c) noexcept { return c.route_layers_; }
+  static void set_object_size(request_context& c, std::size_t n) noexcept { c.object_size_ = n; }
+  // Whether `p` points into the context object (a middleware state, say), which is reused by the next
+  // request.
+  static bool holds(const request_context& c, const void* p) noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    const auto begin = reinterpret_cast<std::uintptr_t>(&c);
+    return at >= begin && at - begin < c.object_size_;
+  }
 };
 }  // namespace detail
 
@@ -269,6 +280,8 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
  public:
   using states_type = std::tuple<States...>;
   using services_type = std::tuple<Services*...>;
+
+  context() noexcept { detail::context_access::set_object_size(*this, sizeof(context)); }
 
   template <class T>
   static constexpr bool has_state = detail::tuple_index<T, std::tuple<States...>>::found;
