@@ -117,77 +117,77 @@ keel::task<> flood(keel::websocket& ws) {
   co_await echo(ws);
 }
 
+// Answers each message with values taken from its upgrade request, long after the request's session went back
+// to the pool and served other connections.
+keel::task<> later(std::string room, keel::query<who> q, keel::header<"X-Tag", std::string> tag,
+                   keel::websocket& ws) {
+  while (auto msg = co_await ws.receive()) {
+    co_await ws.send_text(room + ":" + q->user + ":" + *tag + ":" + std::string(ws.subprotocol()) + ":" +
+                          std::string(msg.data));
+  }
+}
+
 auto make_app() {
-  return keel::app{
-      keel::router{
-          keel::ws<"/echo">(&echo, echo_options()),
-          keel::ws<"/takeover">(&echo, takeover_options()),
-          keel::ws<"/plain">(&echo),
-          keel::ws<"/ping">(&echo, ping_options()),
-          keel::ws<"/rooms/{room}">(
-              [](std::string room, keel::query<who> q, keel::websocket& ws) -> keel::task<> {
-                co_await ws.send_text(room + ":" + q->user + ":" + std::to_string(q->n) + ":" +
-                                      std::string(ws.subprotocol()));
-                co_await echo(ws);
-              }),
-          // Answers each message with values taken from its upgrade request, long after the request's session
-          // went back to the pool and served other connections.
-          keel::ws<"/later/{room}">(
-              [](std::string room, keel::query<who> q, keel::header<"X-Tag", std::string> tag,
-                 keel::websocket& ws) -> keel::task<> {
-                while (auto msg = co_await ws.receive()) {
-                  co_await ws.send_text(room + ":" + q->user + ":" + *tag + ":" +
-                                        std::string(ws.subprotocol()) + ":" + std::string(msg.data));
-                }
-              },
-              echo_options()),
-          // A middleware state by non-const reference lives in the request's context: that session stays.
-          keel::ws<"/ticket-ref">([](chat_state& s, keel::websocket& ws) -> keel::task<> {
-            while (auto msg = co_await ws.receive()) co_await ws.send_text("ticket " + s.ticket);
-          }).use(ticket_check{}),
-          keel::ws<"/ticket">([](const chat_state& s, keel::websocket& ws) -> keel::task<> {
-            co_await ws.send_text("ticket " + s.ticket);
-            co_await echo(ws);
-          }).use(ticket_check{}),
-          keel::ws<"/json">([](keel::websocket& ws) -> keel::task<> {
-            while (auto line = co_await ws.receive_json<chat_line>()) {
-              chat_line reply{"got " + line->text, line->priority + 1};
-              co_await ws.send_json(reply);
-            }
-          }),
-          keel::ws<"/json-strict">(
-              [](keel::websocket& ws) -> keel::task<> {
-                while (auto line = co_await ws.receive_json<chat_line>()) co_await ws.send_text(line->text);
-              },
-              json_close_options()),
-          keel::ws<"/flood-close">(&flood, queue_options(keel::ws_overflow::close)),
-          keel::ws<"/flood-drop">(&flood, queue_options(keel::ws_overflow::drop_oldest)),
-          keel::ws<"/handles">(
-              [](keel::websocket& ws) -> keel::task<> {
-                // On the connection's own thread try_send queues directly: with a limit of 4, the first four
-                // (one being written, three waiting) are taken and the rest refused.
-                keel::ws_handle h = ws.handle();
-                auto frame = keel::ws_frame::text("queued");
-                int taken = 0;
-                for (int i = 0; i < 10; ++i) taken += h.try_send(frame) ? 1 : 0;
-                co_await ws.send_text("taken " + std::to_string(taken));
-                // Another thread closes the connection through the handle.
-                std::thread([h] { h.close(4000, "closed from another thread"); }).detach();
-                keel::ws_message end = co_await ws.receive();
-                co_await ws.send_text("unreachable");  // closing: throws keel::stream_closed
-                (void)end;
-              },
-              queue_options(keel::ws_overflow::close)),
-          keel::ws<"/threads">([](keel::websocket& ws) -> keel::task<> {
-            // Another thread posts through the handle; the frame is serialised once and shared.
-            std::thread([h = ws.handle()] {
-              auto shared = keel::ws_frame::text("from another thread");
-              for (int i = 0; i < 50; ++i) h.post(shared);
-              h.post(keel::ws_frame::text("done"));
-            }).detach();
+  return keel::app{keel::router{
+      keel::ws<"/echo">(&echo, echo_options()),
+      keel::ws<"/takeover">(&echo, takeover_options()),
+      keel::ws<"/plain">(&echo),
+      keel::ws<"/ping">(&echo, ping_options()),
+      keel::ws<"/rooms/{room}">(
+          [](std::string room, keel::query<who> q, keel::websocket& ws) -> keel::task<> {
+            co_await ws.send_text(room + ":" + q->user + ":" + std::to_string(q->n) + ":" +
+                                  std::string(ws.subprotocol()));
             co_await echo(ws);
           }),
-      }};
+      keel::ws<"/later/{room}">(&later, echo_options()),
+      // A middleware state by non-const reference is a copy made at handshake time (the request's states are
+      // reset for the next request once the 101 is written).
+      keel::ws<"/ticket-ref">([](chat_state& s, keel::websocket& ws) -> keel::task<> {
+        while (auto msg = co_await ws.receive()) co_await ws.send_text("ticket " + s.ticket);
+      }).use(ticket_check{}),
+      keel::ws<"/ticket">([](const chat_state& s, keel::websocket& ws) -> keel::task<> {
+        co_await ws.send_text("ticket " + s.ticket);
+        co_await echo(ws);
+      }).use(ticket_check{}),
+      keel::ws<"/json">([](keel::websocket& ws) -> keel::task<> {
+        while (auto line = co_await ws.receive_json<chat_line>()) {
+          chat_line reply{"got " + line->text, line->priority + 1};
+          co_await ws.send_json(reply);
+        }
+      }),
+      keel::ws<"/json-strict">(
+          [](keel::websocket& ws) -> keel::task<> {
+            while (auto line = co_await ws.receive_json<chat_line>()) co_await ws.send_text(line->text);
+          },
+          json_close_options()),
+      keel::ws<"/flood-close">(&flood, queue_options(keel::ws_overflow::close)),
+      keel::ws<"/flood-drop">(&flood, queue_options(keel::ws_overflow::drop_oldest)),
+      keel::ws<"/handles">(
+          [](keel::websocket& ws) -> keel::task<> {
+            // On the connection's own thread try_send queues directly: with a limit of 4, the first four
+            // (one being written, three waiting) are taken and the rest refused.
+            keel::ws_handle h = ws.handle();
+            auto frame = keel::ws_frame::text("queued");
+            int taken = 0;
+            for (int i = 0; i < 10; ++i) taken += h.try_send(frame) ? 1 : 0;
+            co_await ws.send_text("taken " + std::to_string(taken));
+            // Another thread closes the connection through the handle.
+            std::thread([h] { h.close(4000, "closed from another thread"); }).detach();
+            keel::ws_message end = co_await ws.receive();
+            co_await ws.send_text("unreachable");  // closing: throws keel::stream_closed
+            (void)end;
+          },
+          queue_options(keel::ws_overflow::close)),
+      keel::ws<"/threads">([](keel::websocket& ws) -> keel::task<> {
+        // Another thread posts through the handle; the frame is serialised once and shared.
+        std::thread([h = ws.handle()] {
+          auto shared = keel::ws_frame::text("from another thread");
+          for (int i = 0; i < 50; ++i) h.post(shared);
+          h.post(keel::ws_frame::text("done"));
+        }).detach();
+        co_await echo(ws);
+      }),
+  }};
 }
 using app_type = decltype(make_app());
 
