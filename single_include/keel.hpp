@@ -1568,11 +1568,18 @@ struct upgrade_slot {
   void (*destroy)(void*) = nullptr;
   void* (*start)(void* protocol, void* io) = nullptr;  // starts the protocol's task over `io`
   std::string_view name;
+  // The protocol keeps no view into its upgrade request (it copied what it needs, as keel::ws does): the
+  // connection may give the HTTP session back to its pool right after the 101.
+  bool owns_request = false;
   upgrade_slot() = default;
   upgrade_slot(const upgrade_slot&) = delete;
   upgrade_slot& operator=(const upgrade_slot&) = delete;
   upgrade_slot(upgrade_slot&& o) noexcept
-      : protocol(std::exchange(o.protocol, nullptr)), destroy(o.destroy), start(o.start), name(o.name) {}
+      : protocol(std::exchange(o.protocol, nullptr)),
+        destroy(o.destroy),
+        start(o.start),
+        name(o.name),
+        owns_request(o.owns_request) {}
   upgrade_slot& operator=(upgrade_slot&& o) noexcept {
     if (this != &o) {
       reset();
@@ -1580,12 +1587,14 @@ struct upgrade_slot {
       destroy = o.destroy;
       start = o.start;
       name = o.name;
+      owns_request = o.owns_request;
     }
     return *this;
   }
   ~upgrade_slot() { reset(); }
   void reset() noexcept {
     if (protocol != nullptr) destroy(std::exchange(protocol, nullptr));
+    owns_request = false;
   }
 };
 
@@ -1668,6 +1677,9 @@ class request_context {
   // `before`: the app's and the matched route's.
   std::size_t app_layers_ = 0;
   std::size_t route_layers_ = 0;
+  // The whole context object's size (the typed context's, with the middleware states in it), so that the
+  // WebSocket route can tell a reference into the request's state from one to an app service.
+  std::size_t object_size_ = sizeof(request_context);
 };
 
 namespace detail {
@@ -1700,6 +1712,14 @@ struct context_access {
   static upgrade_slot& upgrade(request_context& c) noexcept { return c.upgrade_; }
   static std::size_t& app_layers_ran(request_context& c) noexcept { return c.app_layers_; }
   static std::size_t& route_layers_ran(request_context& c) noexcept { return c.route_layers_; }
+  static void set_object_size(request_context& c, std::size_t n) noexcept { c.object_size_ = n; }
+  // Whether `p` points into the context object (a middleware state, say), which is reused by the next
+  // request.
+  static bool holds(const request_context& c, const void* p) noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    const auto begin = reinterpret_cast<std::uintptr_t>(&c);
+    return at >= begin && at - begin < c.object_size_;
+  }
 };
 }  // namespace detail
 
@@ -1713,6 +1733,8 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
  public:
   using states_type = std::tuple<States...>;
   using services_type = std::tuple<Services*...>;
+
+  context() noexcept { detail::context_access::set_object_size(*this, sizeof(context)); }
 
   template <class T>
   static constexpr bool has_state = detail::tuple_index<T, std::tuple<States...>>::found;
@@ -9155,7 +9177,11 @@ class connection final : public connection_base {
     park_armed_ = parking_ = false;
     protocol_ = std::move(session_->upgrade_protocol());
     // The session stays until the connection ends: the protocol was made by the handler, and may hold views
-    // into its request (the target, a path parameter, a header), which live in the session's buffer.
+    // into its request (the target, a path parameter, a header), which live in the session's buffer. A
+    // protocol that copied what it keeps (keel::ws) lets a plain-TCP connection give it back to the pool now.
+    if constexpr (pooled) {
+      if (protocol_.owns_request) pool_->give(std::exchange(session_, nullptr));
+    }
     protocol_.start(protocol_.protocol, transport_.get());
   }
   static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {
@@ -13026,6 +13052,18 @@ class upgraded_io {
 };
 
 namespace detail {
+// A protocol whose `owns_request` (a static constant or a member) is true copied everything it keeps out of
+// its upgrade request (keel::ws does): its connection's HTTP session is free once the 101 is written. Any
+// other protocol may hold views into the request, which then stays as long as the connection.
+template <class F>
+bool protocol_owns_request(const F& f) noexcept {
+  if constexpr (requires { static_cast<bool>(f.owns_request); }) {
+    return static_cast<bool>(f.owns_request);
+  } else {
+    return false;
+  }
+}
+
 template <class F>
 struct upgrade_protocol {
   F run;
@@ -13072,9 +13110,11 @@ struct responder<upgrade<F>> {
     for (const auto& [name, value] : u.headers_) res.header(name, value);
     detail::upgrade_slot& slot = detail::context_access::upgrade(ctx);
     slot.reset();
+    const bool owns_request = detail::protocol_owns_request(u.run_);
     slot.protocol = new detail::upgrade_protocol<F>{std::move(u.run_), upgraded_io{}};
     slot.destroy = &detail::upgrade_protocol<F>::destroy;
     slot.start = &detail::upgrade_protocol<F>::start;
+    slot.owns_request = owns_request;
     detail::context_access::set_kind(ctx, detail::body_kind::upgrade);
   }
 };

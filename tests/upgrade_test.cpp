@@ -149,6 +149,19 @@ TEST_CASE("the echo protocol, and a file body, over TLS", "[upgrade][tls]") {
   server.wait();
 }
 
+keel::server_config one_thread_config() {
+  keel::server_config cfg = test_config();
+  cfg.threads = 1;
+  return cfg;
+}
+// Upgrades `c` on GET /room?<who> and drops the 101's head.
+void upgrade_room(raw_client& c, std::string_view who) {
+  REQUIRE(c.send("GET /room?" + std::string(who) +
+                 " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"));
+  REQUIRE(c.read_until("\r\n\r\n"));
+  c.take();
+}
+
 // The protocol is made by the handler and may keep views into its request: the session (and its buffer)
 // stays with the connection while the protocol runs, not lent to the next connection or freed by the pool.
 keel::task<> echo_target(std::string_view target, keel::upgraded_io& io) {
@@ -165,14 +178,10 @@ TEST_CASE("a protocol's view of its upgrade request outlives other connections a
         return keel::upgrade("x", [target](keel::upgraded_io& io) { return echo_target(target, io); });
       }),
   }};
-  keel::server_config cfg = test_config();
-  cfg.threads = 1;
-  keel::detail::server<decltype(app)> server(app, cfg);
+  keel::detail::server<decltype(app)> server(app, one_thread_config());
   const auto port = server.start();
   raw_client a("127.0.0.1", port);
-  REQUIRE(a.send("GET /room?alice HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n"));
-  REQUIRE(a.read_until("\r\n\r\n"));
-  a.take();
+  upgrade_room(a, "alice");
   raw_client b("127.0.0.1", port);  // served by the same reactor, with a session from its pool
   REQUIRE(b.send("GET /a?ZZZZZZZZ HTTP/1.1\r\nHost: x\r\n\r\n"));
   REQUIRE(b.read_until("A"));
@@ -183,6 +192,46 @@ TEST_CASE("a protocol's view of its upgrade request outlives other connections a
   REQUIRE(a.send("x\n"));
   REQUIRE(a.read_until("\n"));
   CHECK(a.take() == "/room?alice\n");
+  server.stop();
+  server.wait();
+}
+
+// A protocol that copied what it keeps says so: its session goes back to the pool right after the 101 (as
+// keel::ws does); the next connection's request is parsed into that session's buffer, and the copy stays
+// right.
+struct copied_target {
+  static constexpr bool owns_request = true;
+  std::string target;
+  keel::task<> operator()(keel::upgraded_io& io) {
+    char buf[64];
+    while (co_await io.read_some(buf)) co_await io.write(target + "\n");
+  }
+};
+
+TEST_CASE("a protocol that owns its request data gives the session back at once", "[upgrade][socket]") {
+  auto app = keel::app{keel::router{
+      keel::get<"/a">([] { return "A"; }),
+      keel::get<"/room">([](const keel::request_context& ctx) {
+        return keel::upgrade("x", copied_target{std::string(ctx.request().target)});
+      }),
+  }};
+  keel::detail::server<decltype(app)> server(app, one_thread_config());
+  const auto port = server.start();
+  CHECK(keel::detail::protocol_owns_request(copied_target{}));
+  CHECK_FALSE(keel::detail::protocol_owns_request(&line_echo));
+  raw_client a("127.0.0.1", port);
+  upgrade_room(a, "alice");
+  raw_client b("127.0.0.1", port);  // takes the session `a` gave back
+  REQUIRE(b.send("GET /a?ZZZZZZZZZZZZZZZZ HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(b.read_until("A"));
+  raw_client c("127.0.0.1", port);
+  upgrade_room(c, "bob");
+  REQUIRE(a.send("x\n"));
+  REQUIRE(a.read_until("\n"));
+  CHECK(a.take() == "/room?alice\n");
+  REQUIRE(c.send("x\n"));
+  REQUIRE(c.read_until("\n"));
+  CHECK(c.take() == "/room?bob\n");
   server.stop();
   server.wait();
 }

@@ -5,6 +5,7 @@
 #include "keel/websocket.hpp"
 
 #include "keel/app.hpp"
+#include "keel/extractors/header.hpp"
 #include "keel/server/server.hpp"
 #include "keel/server/tls.hpp"
 #include "support/local_server.hpp"
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -115,6 +117,16 @@ keel::task<> flood(keel::websocket& ws) {
   co_await echo(ws);
 }
 
+// Answers each message with values taken from its upgrade request, long after the request's session went back
+// to the pool and served other connections.
+keel::task<> later(std::string room, keel::query<who> q, keel::header<"X-Tag", std::string> tag,
+                   keel::websocket& ws) {
+  while (auto msg = co_await ws.receive()) {
+    co_await ws.send_text(room + ":" + q->user + ":" + *tag + ":" + std::string(ws.subprotocol()) + ":" +
+                          std::string(msg.data));
+  }
+}
+
 auto make_app() {
   return keel::app{keel::router{
       keel::ws<"/echo">(&echo, echo_options()),
@@ -127,6 +139,12 @@ auto make_app() {
                                   std::string(ws.subprotocol()));
             co_await echo(ws);
           }),
+      keel::ws<"/later/{room}">(&later, echo_options()),
+      // A middleware state by non-const reference is a copy made at handshake time (the request's states are
+      // reset for the next request once the 101 is written).
+      keel::ws<"/ticket-ref">([](chat_state& s, keel::websocket& ws) -> keel::task<> {
+        while (auto msg = co_await ws.receive()) co_await ws.send_text("ticket " + s.ticket);
+      }).use(ticket_check{}),
       keel::ws<"/ticket">([](const chat_state& s, keel::websocket& ws) -> keel::task<> {
         co_await ws.send_text("ticket " + s.ticket);
         co_await echo(ws);
@@ -401,6 +419,41 @@ TEST_CASE("handshake: path parameters, extractors and middleware run before the 
     auto m = c.read();
     REQUIRE(m);
     CHECK(m->payload == "ticket t-42");
+  }
+}
+
+TEST_CASE("handshake: the handler's values outlive the upgrade request's session",
+          "[ws][handshake][memory]") {
+  // The ws route copies what its handler keeps, so the HTTP session (request, read buffer) goes back to the
+  // reactor's pool right after the 101; the next connections' requests are parsed into that same buffer.
+  fixture f;
+  std::vector<std::unique_ptr<ws_client>> clients;
+  for (int i = 0; i < 8; ++i) {
+    auto c = std::make_unique<ws_client>(f.port);
+    const std::string id = std::to_string(i);
+    const std::string head = c->handshake("/later/room-" + id + "?user=user-" + id + "&n=" + id,
+                                          "X-Tag: tag-" + id + "\r\nSec-WebSocket-Protocol: chat.v1\r\n");
+    REQUIRE(head.starts_with("HTTP/1.1 101 "));
+    clients.push_back(std::move(c));
+  }
+  ws_client by_ref(f.port);
+  REQUIRE(by_ref.handshake("/ticket-ref", "X-Ticket: t-7\r\n").starts_with("HTTP/1.1 101 "));
+  {
+    ws_client other(f.port);  // a plain request, also through a pooled session
+    CHECK(other.handshake("/no-such-route").starts_with("HTTP/1.1 404 "));
+    ws_client another(f.port);
+    REQUIRE(another.handshake("/ticket", "X-Ticket: t-8\r\n").starts_with("HTTP/1.1 101 "));
+  }
+  REQUIRE(by_ref.text("again"));
+  auto ticket = by_ref.read();
+  REQUIRE(ticket);
+  CHECK(ticket->payload == "ticket t-7");
+  for (int i = 7; i >= 0; --i) {
+    const std::string id = std::to_string(i);
+    REQUIRE(clients[static_cast<std::size_t>(i)]->text("hi " + id));
+    auto m = clients[static_cast<std::size_t>(i)]->read();
+    REQUIRE(m);
+    CHECK(m->payload == "room-" + id + ":user-" + id + ":tag-" + id + ":chat.v1:hi " + id);
   }
 }
 

@@ -115,11 +115,18 @@ struct upgrade_slot {
   void (*destroy)(void*) = nullptr;
   void* (*start)(void* protocol, void* io) = nullptr;  // starts the protocol's task over `io`
   std::string_view name;
+  // The protocol keeps no view into its upgrade request (it copied what it needs, as keel::ws does): the
+  // connection may give the HTTP session back to its pool right after the 101.
+  bool owns_request = false;
   upgrade_slot() = default;
   upgrade_slot(const upgrade_slot&) = delete;
   upgrade_slot& operator=(const upgrade_slot&) = delete;
   upgrade_slot(upgrade_slot&& o) noexcept
-      : protocol(std::exchange(o.protocol, nullptr)), destroy(o.destroy), start(o.start), name(o.name) {}
+      : protocol(std::exchange(o.protocol, nullptr)),
+        destroy(o.destroy),
+        start(o.start),
+        name(o.name),
+        owns_request(o.owns_request) {}
   upgrade_slot& operator=(upgrade_slot&& o) noexcept {
     if (this != &o) {
       reset();
@@ -127,12 +134,14 @@ struct upgrade_slot {
       destroy = o.destroy;
       start = o.start;
       name = o.name;
+      owns_request = o.owns_request;
     }
     return *this;
   }
   ~upgrade_slot() { reset(); }
   void reset() noexcept {
     if (protocol != nullptr) destroy(std::exchange(protocol, nullptr));
+    owns_request = false;
   }
 };
 
@@ -215,6 +224,9 @@ class request_context {
   // `before`: the app's and the matched route's.
   std::size_t app_layers_ = 0;
   std::size_t route_layers_ = 0;
+  // The whole context object's size (the typed context's, with the middleware states in it), so that the
+  // WebSocket route can tell a reference into the request's state from one to an app service.
+  std::size_t object_size_ = sizeof(request_context);
 };
 
 namespace detail {
@@ -247,6 +259,14 @@ struct context_access {
   static upgrade_slot& upgrade(request_context& c) noexcept { return c.upgrade_; }
   static std::size_t& app_layers_ran(request_context& c) noexcept { return c.app_layers_; }
   static std::size_t& route_layers_ran(request_context& c) noexcept { return c.route_layers_; }
+  static void set_object_size(request_context& c, std::size_t n) noexcept { c.object_size_ = n; }
+  // Whether `p` points into the context object (a middleware state, say), which is reused by the next
+  // request.
+  static bool holds(const request_context& c, const void* p) noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    const auto begin = reinterpret_cast<std::uintptr_t>(&c);
+    return at >= begin && at - begin < c.object_size_;
+  }
 };
 }  // namespace detail
 
@@ -260,6 +280,8 @@ class context<std::tuple<States...>, std::tuple<Services...>> : public request_c
  public:
   using states_type = std::tuple<States...>;
   using services_type = std::tuple<Services*...>;
+
+  context() noexcept { detail::context_access::set_object_size(*this, sizeof(context)); }
 
   template <class T>
   static constexpr bool has_state = detail::tuple_index<T, std::tuple<States...>>::found;

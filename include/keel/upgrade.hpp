@@ -110,6 +110,18 @@ class upgraded_io {
 };
 
 namespace detail {
+// A protocol whose `owns_request` (a static constant or a member) is true copied everything it keeps out of
+// its upgrade request (keel::ws does): its connection's HTTP session is free once the 101 is written. Any
+// other protocol may hold views into the request, which then stays as long as the connection.
+template <class F>
+bool protocol_owns_request(const F& f) noexcept {
+  if constexpr (requires { static_cast<bool>(f.owns_request); }) {
+    return static_cast<bool>(f.owns_request);
+  } else {
+    return false;
+  }
+}
+
 template <class F>
 struct upgrade_protocol {
   F run;
@@ -156,9 +168,11 @@ struct responder<upgrade<F>> {
     for (const auto& [name, value] : u.headers_) res.header(name, value);
     detail::upgrade_slot& slot = detail::context_access::upgrade(ctx);
     slot.reset();
+    const bool owns_request = detail::protocol_owns_request(u.run_);
     slot.protocol = new detail::upgrade_protocol<F>{std::move(u.run_), upgraded_io{}};
     slot.destroy = &detail::upgrade_protocol<F>::destroy;
     slot.start = &detail::upgrade_protocol<F>::start;
+    slot.owns_request = owns_request;
     detail::context_access::set_kind(ctx, detail::body_kind::upgrade);
   }
 };

@@ -1812,7 +1812,6 @@ task<> websocket::send_json(const T& value) {
 
 #include <cstddef>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -1831,16 +1830,43 @@ struct route_state {
   ws_options options;
 };
 
+// A non-const reference parameter, kept for the connection's lifetime: an app service stays a reference; a
+// middleware state lives in the request's context, which is reset for the next request as soon as the 101 is
+// written, so the handler gets a copy of it taken at handshake time.
+template <class T>
+class kept_ref {
+ public:
+  kept_ref(T& r, bool in_request) : ptr_(&r) {
+    if constexpr (std::is_copy_constructible_v<T>) {
+      if (in_request) copy_ = std::make_unique<T>(r);
+    }
+  }
+  T& get() const noexcept { return copy_ ? *copy_ : *ptr_; }
+
+ private:
+  T* ptr_;
+  std::unique_ptr<T> copy_;
+};
+
 // How a handler parameter is kept for the connection's lifetime: values are copied out of the request (whose
-// buffers are gone after the upgrade); a non-const reference (an app service) is kept as a reference.
+// buffers are gone after the upgrade); a non-const reference is a kept_ref.
 template <class P>
-using stored_t =
-    std::conditional_t<std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>,
-                       std::reference_wrapper<std::remove_reference_t<P>>, std::decay_t<P>>;
+constexpr bool is_mutable_ref = std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>;
+template <class P>
+using stored_t = std::conditional_t<is_mutable_ref<P>, kept_ref<std::remove_reference_t<P>>, std::decay_t<P>>;
+
+template <class P>
+stored_t<P> store(request_context& ctx, P&& p) {
+  if constexpr (is_mutable_ref<P>) {
+    return stored_t<P>(p, detail::context_access::holds(ctx, &p));
+  } else {
+    return stored_t<P>(std::forward<P>(p));
+  }
+}
 
 template <class P, class S>
 decltype(auto) pass(S& stored) {
-  if constexpr (std::is_lvalue_reference_v<P> && !std::is_const_v<std::remove_reference_t<P>>) {
+  if constexpr (is_mutable_ref<P>) {
     return stored.get();
   } else if constexpr (std::is_reference_v<P>) {
     return static_cast<const S&>(stored);
@@ -1856,6 +1882,9 @@ constexpr bool is_context_param = std::is_base_of_v<request_context, std::remove
 
 template <class H, class... P>
 struct protocol {
+  // Everything the handler gets was copied out of the request (args, agreed): the HTTP session goes back to
+  // its pool right after the 101, and an idle WebSocket costs only its own state.
+  static constexpr bool owns_request = true;
   std::shared_ptr<const route_state<H>> route;
   std::tuple<stored_t<P>...> args;
   websocket::accepted agreed;
@@ -1890,7 +1919,7 @@ struct endpoint<H, std::tuple<P...>> {
 
   upgrade<protocol<H, P...>> operator()(request_context& ctx, P... params) const {
     handshake_result hs = check_handshake(ctx.request(), state->options);
-    protocol<H, P...> proto{state, std::tuple<stored_t<P>...>(std::forward<P>(params)...),
+    protocol<H, P...> proto{state, std::tuple<stored_t<P>...>(store<P>(ctx, std::forward<P>(params))...),
                             websocket::accepted{std::string(hs.subprotocol), hs.deflate}};
     upgrade<protocol<H, P...>> u("websocket", std::move(proto));
     u.header("Sec-WebSocket-Accept", hs.accept);

@@ -755,7 +755,11 @@ class connection final : public connection_base {
     park_armed_ = parking_ = false;
     protocol_ = std::move(session_->upgrade_protocol());
     // The session stays until the connection ends: the protocol was made by the handler, and may hold views
-    // into its request (the target, a path parameter, a header), which live in the session's buffer.
+    // into its request (the target, a path parameter, a header), which live in the session's buffer. A
+    // protocol that copied what it keeps (keel::ws) lets a plain-TCP connection give it back to the pool now.
+    if constexpr (pooled) {
+      if (protocol_.owns_request) pool_->give(std::exchange(session_, nullptr));
+    }
     protocol_.start(protocol_.protocol, transport_.get());
   }
   static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {
