@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
   // --files DIR is keel_bench's own flag; the rest are the server's.
   std::string files_dir;
   bool token_cache = true;
-  bool with_metrics = false;  // --metrics: the app with keel::metrics (GET /metrics), for its cost per request
+  bool with_metrics =
+      false;  // --metrics: the app with keel::metrics (GET /metrics), for its cost per request
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-token-cache") == 0) {
