@@ -18,6 +18,7 @@
 #include "keel/extractors/cookie.hpp"
 #include "keel/extractors/header.hpp"
 #include "keel/file.hpp"
+#include "keel/http_cache.hpp"
 #include "keel/middleware/access_log.hpp"
 #include "keel/middleware/cors.hpp"
 #include "keel/middleware/middleware.hpp"

@@ -6037,6 +6037,348 @@ struct responder<file> {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/file.hpp -----
+// ----- keel/http_cache.hpp -----
+// keel/http_cache.hpp: HTTP caching for handlers. Entity tags (strong and weak, or a hash of the body),
+// Last-Modified, Cache-Control values, and conditional GETs: If-None-Match / If-Modified-Since answer 304
+// with the same rules keel::static_files uses (keel/http/conditional.hpp).
+//
+//   app.get("/articles/{id}", [](keel::request_context& ctx, int id) {
+//     const article a = load(id);
+//     keel::cache_validators v{keel::etag_of(a.body), keel::unix_seconds(a.updated),
+//                              keel::cache_control().public_().max_age(std::chrono::minutes(5)).str()};
+//     return keel::conditional_response(ctx, v, [&] { return keel::response(keel::http::status::ok, a.body);
+//     });
+//   });
+
+// ----- keel/http/conditional.hpp -----
+// The conditional-request rules (RFC 9110 13.1, 13.2.2) shared by keel/static_files.hpp and
+// keel/http_cache.hpp: entity-tag lists, IMF-fixdate parsing, and whether If-None-Match / If-Modified-Since
+// say the client's copy is current.
+
+
+#include <cstdint>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+inline std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into Unix seconds; false when it is not one.
+inline bool parse_imf_fixdate(std::string_view s, std::int64_t& out) noexcept {
+  s = trim_ows(s);
+  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+      s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT")
+    return false;
+  auto num = [&](std::size_t at, std::size_t n, int& v) {
+    v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const std::size_t m = months.find(s.substr(8, 3));
+  if (m == std::string_view::npos || m % 3 != 0) return false;
+  int day, year, hh, mm, ss;
+  if (!num(5, 2, day) || !num(12, 4, year) || !num(17, 2, hh) || !num(20, 2, mm) || !num(23, 2, ss))
+    return false;
+  const int month = static_cast<int>(m / 3) + 1;
+  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return false;
+  // Days from the civil date (proleptic Gregorian).
+  const int y = year - (month <= 2);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = static_cast<unsigned>((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1);
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  out = days * 86400 + hh * 3600 + mm * 60 + ss;
+  return true;
+}
+
+// Whether the ETag `tag` is in the If-None-Match / If-Match list `header` ("*" matches any); weak comparison
+// (W/ prefixes ignored) unless `strong`.
+inline bool etag_listed(std::string_view header, std::string_view tag, bool strong) noexcept {
+  header = trim_ows(header);
+  if (header == "*") return true;
+  while (!header.empty()) {
+    const std::size_t comma = header.find(',');
+    std::string_view item = trim_ows(header.substr(0, comma));
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    const bool weak = item.starts_with("W/");
+    if (weak) {
+      if (strong) continue;
+      item.remove_prefix(2);
+    }
+    std::string_view t = tag;
+    if (t.starts_with("W/")) t.remove_prefix(2);
+    if (item == t) return true;
+  }
+  return false;
+}
+
+// If-None-Match decides when present (weak comparison), else If-Modified-Since against `last_modified`
+// (Unix seconds; negative: the representation has none). True: answer 304 (for GET and HEAD).
+inline bool client_copy_is_current(std::string_view if_none_match, std::string_view if_modified_since,
+                                   std::string_view etag, std::int64_t last_modified) noexcept {
+  if (!if_none_match.empty()) {
+    if (etag.empty()) return trim_ows(if_none_match) == "*";  // the representation exists, untagged
+    return etag_listed(if_none_match, etag, false);
+  }
+  if (if_modified_since.empty() || last_modified < 0) return false;
+  std::int64_t since = 0;
+  return parse_imf_fixdate(if_modified_since, since) && last_modified <= since;
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/http/conditional.hpp -----
+// ----- keel/http/date.hpp -----
+// keel::http::cached_date: the IMF-fixdate for the Date header, formatted once per second per thread.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+struct cached_date_text {
+  std::int64_t seconds = -1;
+  char text[32] = {};
+};
+// One per thread, so reactor threads never share a cache line or need a lock. constinit: no thread-local
+// guard or init call on each access.
+inline constinit thread_local cached_date_text date_state{};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+
+namespace keel {
+inline namespace v0 {
+namespace http {
+
+// Length of "Sun, 06 Nov 1994 08:49:37 GMT".
+inline constexpr std::size_t imf_fixdate_size = 29;
+
+// Writes the IMF-fixdate (RFC 9110 section 5.6.7) for `unix_seconds` into out[0..29). Pure arithmetic
+// (days-to-civil), so it neither reads the time zone nor takes the locale lock that gmtime/strftime may.
+constexpr void format_imf_fixdate(std::int64_t unix_seconds, char* out) noexcept {
+  constexpr char weekdays[] = "ThuFriSatSunMonTueWed";  // 1970-01-01 was a Thursday
+  constexpr char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  std::int64_t days = unix_seconds / 86400;
+  std::int64_t secs = unix_seconds % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    --days;
+  }
+  const std::int64_t weekday = ((days % 7) + 7) % 7;
+
+  // Howard Hinnant's civil_from_days.
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+
+  auto two = [](char* p, std::int64_t v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  for (int i = 0; i < 3; ++i) out[i] = weekdays[weekday * 3 + i];
+  out[3] = ',';
+  out[4] = ' ';
+  two(out + 5, day);
+  out[7] = ' ';
+  for (int i = 0; i < 3; ++i) out[8 + i] = months[(month - 1) * 3 + i];
+  out[11] = ' ';
+  const std::int64_t y = year < 0 ? 0 : year % 10000;
+  two(out + 12, y / 100);
+  two(out + 14, y % 100);
+  out[16] = ' ';
+  two(out + 17, secs / 3600);
+  out[19] = ':';
+  two(out + 20, secs / 60 % 60);
+  out[22] = ':';
+  two(out + 23, secs % 60);
+  out[25] = ' ';
+  out[26] = 'G';
+  out[27] = 'M';
+  out[28] = 'T';
+}
+
+class date_cache {
+ public:
+  // The current Date value. Reads CLOCK_REALTIME_COARSE (a vDSO call, no syscall, a few ns) and reformats
+  // only when the second changed. The coarse clock lags by at most a scheduler tick, far below Date's
+  // one-second resolution.
+  static std::string_view get() noexcept {
+    refresh(coarse_seconds());
+    return {detail::date_state.text, imf_fixdate_size};
+  }
+
+  // A reactor can call this from a periodic timer; get() stays correct without it.
+  static void tick() noexcept { refresh(coarse_seconds()); }
+
+  // For tests: the value as of `unix_seconds`, stored in this thread's cache.
+  static std::string_view at(std::int64_t unix_seconds) noexcept {
+    refresh(unix_seconds);
+    return {detail::date_state.text, imf_fixdate_size};
+  }
+
+ private:
+  static std::int64_t coarse_seconds() noexcept {
+    timespec now{};
+#if defined(CLOCK_REALTIME_COARSE)
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+#else
+    clock_gettime(CLOCK_REALTIME, &now);
+#endif
+    return static_cast<std::int64_t>(now.tv_sec);
+  }
+
+  static KEEL_ALWAYS_INLINE void refresh(std::int64_t seconds) noexcept {
+    if (KEEL_LIKELY(seconds == detail::date_state.seconds)) return;
+    format_imf_fixdate(seconds, detail::date_state.text);
+    detail::date_state.seconds = seconds;
+  }
+};
+
+// The Date header value for the current second, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+inline std::string_view cached_date() noexcept { return date_cache::get(); }
+
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/http/date.hpp -----
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+
+// A strong entity tag around `opaque` (which must not contain '"'): "\"v42\"".
+inline std::string strong_etag(std::string_view opaque) {
+  std::string t;
+  t.reserve(opaque.size() + 2);
+  t.push_back('"');
+  t.append(opaque);
+  t.push_back('"');
+  return t;
+}
+// A weak one: W/"v42" (same meaning, not byte-for-byte the same: no ranges on it).
+inline std::string weak_etag(std::string_view opaque) { return "W/" + strong_etag(opaque); }
+
+// An entity tag from the bytes of a representation (64-bit FNV-1a, hex): the same body, the same tag.
+inline std::string etag_of(std::string_view body, bool weak = false) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (const char c : body) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  char text[16];
+  for (int i = 15; i >= 0; --i, h >>= 4) text[i] = hex[h & 0xf];
+  const std::string_view opaque(text, sizeof text);
+  return weak ? weak_etag(opaque) : strong_etag(opaque);
+}
+
+inline std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// A Cache-Control value: cache_control().public_().max_age(std::chrono::hours(1)).immutable().str()
+class cache_control {
+ public:
+  cache_control& public_() { return add("public"); }
+  cache_control& private_() { return add("private"); }
+  cache_control& no_cache() { return add("no-cache"); }
+  cache_control& no_store() { return add("no-store"); }
+  cache_control& must_revalidate() { return add("must-revalidate"); }
+  cache_control& immutable() { return add("immutable"); }
+  cache_control& max_age(std::chrono::seconds s) { return add_seconds("max-age=", s); }
+  cache_control& s_maxage(std::chrono::seconds s) { return add_seconds("s-maxage=", s); }
+  cache_control& stale_while_revalidate(std::chrono::seconds s) {
+    return add_seconds("stale-while-revalidate=", s);
+  }
+  const std::string& str() const noexcept { return value_; }
+
+ private:
+  cache_control& add(std::string_view directive) {
+    if (!value_.empty()) value_.append(", ");
+    value_.append(directive);
+    return *this;
+  }
+  cache_control& add_seconds(std::string_view directive, std::chrono::seconds s) {
+    add(directive);
+    value_.append(std::to_string(s.count() < 0 ? 0 : s.count()));
+    return *this;
+  }
+  std::string value_;
+};
+
+// What a response says about its representation; empty / negative fields are left out.
+struct cache_validators {
+  std::string etag;                 // a whole entity tag: strong_etag(), weak_etag() or etag_of()
+  std::int64_t last_modified = -1;  // Unix seconds (unix_seconds()); -1: none
+  std::string cache_control;        // cache_control().str(), or a literal value
+};
+
+// Whether the request's If-None-Match (else If-Modified-Since) says the client's copy is current. Only GET
+// and HEAD are answered 304; other methods are never "fresh" here.
+inline bool is_fresh(const http::request& req, const cache_validators& v) {
+  if (req.method != http::method::get && req.method != http::method::head) return false;
+  return detail::client_copy_is_current(req.header("If-None-Match"), req.header("If-Modified-Since"), v.etag,
+                                        v.last_modified);
+}
+
+// Adds ETag, Last-Modified and Cache-Control (those that are set) to `res`.
+inline void apply_validators(response& res, const cache_validators& v) {
+  if (!v.etag.empty()) res.set_header("ETag", v.etag);
+  if (v.last_modified >= 0) {
+    char date[http::imf_fixdate_size];
+    http::format_imf_fixdate(v.last_modified, date);
+    res.set_header("Last-Modified", std::string_view(date, sizeof date));
+  }
+  if (!v.cache_control.empty()) res.set_header("Cache-Control", v.cache_control);
+}
+
+// 304 Not Modified with the validators (no body) when the request is fresh; otherwise make() (returning a
+// keel::response), with the validators added. make() does not run for a 304.
+template <class F>
+response conditional_response(const request_context& ctx, const cache_validators& v, F&& make) {
+  if (is_fresh(ctx.request(), v)) {
+    response not_modified(http::status::not_modified);
+    apply_validators(not_modified, v);
+    return not_modified;
+  }
+  response res = std::forward<F>(make)();
+  apply_validators(res, v);
+  return res;
+}
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/http_cache.hpp -----
 // ----- keel/middleware/access_log.hpp -----
 // keel::access_log: one JSON line per request, to stderr, a file, or a callback.
 
@@ -9513,132 +9855,6 @@ class body_decoder {
 // ----- keel/http/writer.hpp -----
 // keel::http::write_response: serialises a keel::response into HTTP/1.1 bytes, appending to an output buffer.
 
-// ----- keel/http/date.hpp -----
-// keel::http::cached_date: the IMF-fixdate for the Date header, formatted once per second per thread.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <ctime>
-#include <string_view>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-struct cached_date_text {
-  std::int64_t seconds = -1;
-  char text[32] = {};
-};
-// One per thread, so reactor threads never share a cache line or need a lock. constinit: no thread-local
-// guard or init call on each access.
-inline constinit thread_local cached_date_text date_state{};
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-
-namespace keel {
-inline namespace v0 {
-namespace http {
-
-// Length of "Sun, 06 Nov 1994 08:49:37 GMT".
-inline constexpr std::size_t imf_fixdate_size = 29;
-
-// Writes the IMF-fixdate (RFC 9110 section 5.6.7) for `unix_seconds` into out[0..29). Pure arithmetic
-// (days-to-civil), so it neither reads the time zone nor takes the locale lock that gmtime/strftime may.
-constexpr void format_imf_fixdate(std::int64_t unix_seconds, char* out) noexcept {
-  constexpr char weekdays[] = "ThuFriSatSunMonTueWed";  // 1970-01-01 was a Thursday
-  constexpr char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  std::int64_t days = unix_seconds / 86400;
-  std::int64_t secs = unix_seconds % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    --days;
-  }
-  const std::int64_t weekday = ((days % 7) + 7) % 7;
-
-  // Howard Hinnant's civil_from_days.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-
-  auto two = [](char* p, std::int64_t v) {
-    p[0] = static_cast<char>('0' + v / 10);
-    p[1] = static_cast<char>('0' + v % 10);
-  };
-  for (int i = 0; i < 3; ++i) out[i] = weekdays[weekday * 3 + i];
-  out[3] = ',';
-  out[4] = ' ';
-  two(out + 5, day);
-  out[7] = ' ';
-  for (int i = 0; i < 3; ++i) out[8 + i] = months[(month - 1) * 3 + i];
-  out[11] = ' ';
-  const std::int64_t y = year < 0 ? 0 : year % 10000;
-  two(out + 12, y / 100);
-  two(out + 14, y % 100);
-  out[16] = ' ';
-  two(out + 17, secs / 3600);
-  out[19] = ':';
-  two(out + 20, secs / 60 % 60);
-  out[22] = ':';
-  two(out + 23, secs % 60);
-  out[25] = ' ';
-  out[26] = 'G';
-  out[27] = 'M';
-  out[28] = 'T';
-}
-
-class date_cache {
- public:
-  // The current Date value. Reads CLOCK_REALTIME_COARSE (a vDSO call, no syscall, a few ns) and reformats
-  // only when the second changed. The coarse clock lags by at most a scheduler tick, far below Date's
-  // one-second resolution.
-  static std::string_view get() noexcept {
-    refresh(coarse_seconds());
-    return {detail::date_state.text, imf_fixdate_size};
-  }
-
-  // A reactor can call this from a periodic timer; get() stays correct without it.
-  static void tick() noexcept { refresh(coarse_seconds()); }
-
-  // For tests: the value as of `unix_seconds`, stored in this thread's cache.
-  static std::string_view at(std::int64_t unix_seconds) noexcept {
-    refresh(unix_seconds);
-    return {detail::date_state.text, imf_fixdate_size};
-  }
-
- private:
-  static std::int64_t coarse_seconds() noexcept {
-    timespec now{};
-#if defined(CLOCK_REALTIME_COARSE)
-    clock_gettime(CLOCK_REALTIME_COARSE, &now);
-#else
-    clock_gettime(CLOCK_REALTIME, &now);
-#endif
-    return static_cast<std::int64_t>(now.tv_sec);
-  }
-
-  static KEEL_ALWAYS_INLINE void refresh(std::int64_t seconds) noexcept {
-    if (KEEL_LIKELY(seconds == detail::date_state.seconds)) return;
-    format_imf_fixdate(seconds, detail::date_state.text);
-    detail::date_state.seconds = seconds;
-  }
-};
-
-// The Date header value for the current second, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
-inline std::string_view cached_date() noexcept { return date_cache::get(); }
-
-}  // namespace http
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/http/date.hpp -----
 
 #include <array>
 #include <charconv>
@@ -10710,12 +10926,6 @@ inline bool glob_match(std::string_view pattern, std::string_view text) noexcept
   return p == pattern.size();
 }
 
-inline std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // A q-value ("1", "0.5", "0.001") in thousandths; -1 when malformed.
 inline int parse_qvalue(std::string_view v) noexcept {
   v = trim_ows(v);
@@ -10766,39 +10976,6 @@ inline int accept_encoding_q(std::string_view header, std::string_view coding) n
   if (own >= 0) return own;
   if (any >= 0) return any;
   return iequals(coding, "identity") ? 1 : 0;
-}
-
-// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into Unix seconds; false when it is not one.
-inline bool parse_imf_fixdate(std::string_view s, std::int64_t& out) noexcept {
-  s = trim_ows(s);
-  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-      s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT")
-    return false;
-  auto num = [&](std::size_t at, std::size_t n, int& v) {
-    v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      v = v * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  const std::size_t m = months.find(s.substr(8, 3));
-  if (m == std::string_view::npos || m % 3 != 0) return false;
-  int day, year, hh, mm, ss;
-  if (!num(5, 2, day) || !num(12, 4, year) || !num(17, 2, hh) || !num(20, 2, mm) || !num(23, 2, ss))
-    return false;
-  const int month = static_cast<int>(m / 3) + 1;
-  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return false;
-  // Days from the civil date (proleptic Gregorian).
-  const int y = year - (month <= 2);
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = static_cast<unsigned>((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1);
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
-  out = days * 86400 + hh * 3600 + mm * 60 + ss;
-  return true;
 }
 
 struct byte_range {
@@ -10864,27 +11041,6 @@ inline range_parse parse_range(std::string_view header, std::uint64_t size, std:
   }
   out.resize(w + 1);
   return range_parse::ok;
-}
-
-// Whether the ETag `tag` is in the If-None-Match / If-Match list `header` ("*" matches any); weak comparison
-// (W/ prefixes ignored) unless `strong`.
-inline bool etag_listed(std::string_view header, std::string_view tag, bool strong) noexcept {
-  header = trim_ows(header);
-  if (header == "*") return true;
-  while (!header.empty()) {
-    const std::size_t comma = header.find(',');
-    std::string_view item = trim_ows(header.substr(0, comma));
-    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-    const bool weak = item.starts_with("W/");
-    if (weak) {
-      if (strong) continue;
-      item.remove_prefix(2);
-    }
-    std::string_view t = tag;
-    if (t.starts_with("W/")) t.remove_prefix(2);
-    if (item == t) return true;
-  }
-  return false;
 }
 
 // What a static request resolves to, decided on the worker (or the reactor with offload_io = false) and
@@ -11145,14 +11301,8 @@ inline static_plan plan_static(const static_root& root, const static_request& re
   }
 
   // Conditional requests (RFC 9110 13.2.2): If-None-Match, else If-Modified-Since.
-  bool not_modified = false;
-  if (!req.if_none_match.empty()) {
-    not_modified = etag_listed(req.if_none_match, plan.etag, false);
-  } else if (!req.if_modified_since.empty()) {
-    std::int64_t since = 0;
-    if (parse_imf_fixdate(req.if_modified_since, since)) not_modified = f.st.st_mtim.tv_sec <= since;
-  }
-  if (not_modified) {
+  if (client_copy_is_current(req.if_none_match, req.if_modified_since, plan.etag,
+                             static_cast<std::int64_t>(f.st.st_mtim.tv_sec))) {
     plan.status = http::status::not_modified;
     ::close(std::exchange(plan.fd, -1));
     return plan;

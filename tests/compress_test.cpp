@@ -8,6 +8,7 @@
 #include "keel/server/server.hpp"
 #include "keel/static_files.hpp"
 #include "keel/stream.hpp"
+#include "support/curl_output.hpp"
 #include "support/local_server.hpp"
 #include "support/raw_client.hpp"
 
@@ -134,20 +135,8 @@ auto make_app(const std::string& dir) {
 }
 using app_type = decltype(make_app(""));
 
-std::string header_of(const std::string& response, std::string_view name) {
-  std::string lower;
-  for (char c : response) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string key = "\r\n";
-  for (char c : name) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  key += ": ";
-  const std::size_t at = lower.find(key);
-  if (at == std::string::npos) return {};
-  const std::size_t from = at + key.size();
-  return response.substr(from, response.find("\r\n", from) - from);
-}
-int status_of(const std::string& response) {
-  return response.size() > 12 ? std::atoi(response.c_str() + 9) : 0;
-}
+using keel_test::header_of;
+using keel_test::status_of;
 
 struct running {
   temp_dir dir;

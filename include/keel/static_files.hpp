@@ -36,6 +36,7 @@
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
+#include "keel/http/conditional.hpp"
 #include "keel/http/date.hpp"
 #include "keel/http/method.hpp"
 #include "keel/http/request.hpp"
@@ -161,12 +162,6 @@ inline bool glob_match(std::string_view pattern, std::string_view text) noexcept
   return p == pattern.size();
 }
 
-inline std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // A q-value ("1", "0.5", "0.001") in thousandths; -1 when malformed.
 inline int parse_qvalue(std::string_view v) noexcept {
   v = trim_ows(v);
@@ -217,39 +212,6 @@ inline int accept_encoding_q(std::string_view header, std::string_view coding) n
   if (own >= 0) return own;
   if (any >= 0) return any;
   return iequals(coding, "identity") ? 1 : 0;
-}
-
-// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into Unix seconds; false when it is not one.
-inline bool parse_imf_fixdate(std::string_view s, std::int64_t& out) noexcept {
-  s = trim_ows(s);
-  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-      s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT")
-    return false;
-  auto num = [&](std::size_t at, std::size_t n, int& v) {
-    v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      v = v * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  const std::size_t m = months.find(s.substr(8, 3));
-  if (m == std::string_view::npos || m % 3 != 0) return false;
-  int day, year, hh, mm, ss;
-  if (!num(5, 2, day) || !num(12, 4, year) || !num(17, 2, hh) || !num(20, 2, mm) || !num(23, 2, ss))
-    return false;
-  const int month = static_cast<int>(m / 3) + 1;
-  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return false;
-  // Days from the civil date (proleptic Gregorian).
-  const int y = year - (month <= 2);
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = static_cast<unsigned>((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1);
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
-  out = days * 86400 + hh * 3600 + mm * 60 + ss;
-  return true;
 }
 
 struct byte_range {
@@ -315,27 +277,6 @@ inline range_parse parse_range(std::string_view header, std::uint64_t size, std:
   }
   out.resize(w + 1);
   return range_parse::ok;
-}
-
-// Whether the ETag `tag` is in the If-None-Match / If-Match list `header` ("*" matches any); weak comparison
-// (W/ prefixes ignored) unless `strong`.
-inline bool etag_listed(std::string_view header, std::string_view tag, bool strong) noexcept {
-  header = trim_ows(header);
-  if (header == "*") return true;
-  while (!header.empty()) {
-    const std::size_t comma = header.find(',');
-    std::string_view item = trim_ows(header.substr(0, comma));
-    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-    const bool weak = item.starts_with("W/");
-    if (weak) {
-      if (strong) continue;
-      item.remove_prefix(2);
-    }
-    std::string_view t = tag;
-    if (t.starts_with("W/")) t.remove_prefix(2);
-    if (item == t) return true;
-  }
-  return false;
 }
 
 // What a static request resolves to, decided on the worker (or the reactor with offload_io = false) and
@@ -596,14 +537,8 @@ inline static_plan plan_static(const static_root& root, const static_request& re
   }
 
   // Conditional requests (RFC 9110 13.2.2): If-None-Match, else If-Modified-Since.
-  bool not_modified = false;
-  if (!req.if_none_match.empty()) {
-    not_modified = etag_listed(req.if_none_match, plan.etag, false);
-  } else if (!req.if_modified_since.empty()) {
-    std::int64_t since = 0;
-    if (parse_imf_fixdate(req.if_modified_since, since)) not_modified = f.st.st_mtim.tv_sec <= since;
-  }
-  if (not_modified) {
+  if (client_copy_is_current(req.if_none_match, req.if_modified_since, plan.etag,
+                             static_cast<std::int64_t>(f.st.st_mtim.tv_sec))) {
     plan.status = http::status::not_modified;
     ::close(std::exchange(plan.fd, -1));
     return plan;
