@@ -57,26 +57,27 @@ inline void register_jobs(services& s) {
     co_await std::move(sending);
   });
 
-  s.jobs.handle<newsletter_fanout>([&s](const newsletter_fanout& f, keel::jobs::context&) -> keel::task<void> {
-    // Keyset pages of subscribers, each page's jobs in one transaction. The unique keys make a second run
-    // of this job (after a crash) enqueue only what is missing.
-    std::int64_t after = 0;
-    for (;;) {
-      std::vector<std::int64_t> ids = co_await s.db.query<std::int64_t>(
-          "SELECT id FROM subscribers WHERE id > ? ORDER BY id LIMIT ?", after,
-          static_cast<std::int64_t>(s.batch_size));
-      if (ids.empty()) break;
-      auto tx = co_await s.db.begin();
-      for (std::int64_t id : ids) {
-        newsletter_email mail{f.newsletter_id, id};
-        keel::jobs::enqueue_options o;
-        o.unique_key = "newsletter:" + std::to_string(f.newsletter_id) + ":" + std::to_string(id);
-        co_await s.jobs.enqueue(tx, mail, o);
-      }
-      co_await tx.commit();
-      after = ids.back();
-    }
-  });
+  s.jobs.handle<newsletter_fanout>(
+      [&s](const newsletter_fanout& f, keel::jobs::context&) -> keel::task<void> {
+        // Keyset pages of subscribers, each page's jobs in one transaction. The unique keys make a second run
+        // of this job (after a crash) enqueue only what is missing.
+        std::int64_t after = 0;
+        for (;;) {
+          std::vector<std::int64_t> ids =
+              co_await s.db.query<std::int64_t>("SELECT id FROM subscribers WHERE id > ? ORDER BY id LIMIT ?",
+                                                after, static_cast<std::int64_t>(s.batch_size));
+          if (ids.empty()) break;
+          auto tx = co_await s.db.begin();
+          for (std::int64_t id : ids) {
+            newsletter_email mail{f.newsletter_id, id};
+            keel::jobs::enqueue_options o;
+            o.unique_key = "newsletter:" + std::to_string(f.newsletter_id) + ":" + std::to_string(id);
+            co_await s.jobs.enqueue(tx, mail, o);
+          }
+          co_await tx.commit();
+          after = ids.back();
+        }
+      });
 
   s.jobs.handle<newsletter_email>([&s](const newsletter_email& n, keel::jobs::context&) -> keel::task<void> {
     std::optional<std::string> to =

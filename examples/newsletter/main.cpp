@@ -67,14 +67,15 @@ int main(int argc, char** argv) {
     opt.retry.base = std::chrono::seconds(2);
     keel::jobs::queue jobs{db, opt};
     newsletter::subscriber_cache cache{cfg.redis};
-    newsletter::services s{db,
-                           jobs,
-                           cache,
-                           newsletter::smtp_options_from(cfg.smtp, *cfg.smtp_security),
-                           cfg.mail_from,
-                           cfg.webhook,
-                           cfg.webhook_secret.reveal().empty() ? unknowable_secret() : cfg.webhook_secret.reveal(),
-                           *cfg.batch_size};
+    newsletter::services s{
+        db,
+        jobs,
+        cache,
+        newsletter::smtp_options_from(cfg.smtp, *cfg.smtp_security),
+        cfg.mail_from,
+        cfg.webhook,
+        cfg.webhook_secret.reveal().empty() ? unknowable_secret() : cfg.webhook_secret.reveal(),
+        *cfg.batch_size};
     newsletter::register_jobs(s);
     auto app = keel::app{newsletter::make_router(s)};
     app.on_start([&jobs] { jobs.check(); });

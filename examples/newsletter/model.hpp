@@ -30,7 +30,11 @@ struct newsletter_settings {
       {"webhook_secret", "HMAC secret of outgoing webhooks and of /hooks/incoming"},
       {"batch_size", "subscribers per transaction when a newsletter is queued"}};
   static constexpr std::pair<std::string_view, std::string_view> keel_value_names[] = {
-      {"db", "URL"}, {"redis", "URL"}, {"smtp", "HOST:PORT"}, {"webhook", "URL"}, {"webhook_secret", "SECRET"}};
+      {"db", "URL"},
+      {"redis", "URL"},
+      {"smtp", "HOST:PORT"},
+      {"webhook", "URL"},
+      {"webhook_secret", "SECRET"}};
 };
 
 namespace newsletter {

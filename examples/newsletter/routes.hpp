@@ -22,7 +22,8 @@
 namespace newsletter {
 
 inline std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -31,13 +32,14 @@ inline keel::response json_response(keel::http::status status, std::string body)
 }
 
 // POST /subscribers: the row, its welcome mail and (with --webhook) its webhook, all or nothing.
+// snippet: create_subscriber
 inline keel::task<keel::created<subscriber>> create_subscriber(services& s, new_subscriber in) {
   subscriber sub{0, lower(*in.email)};
   auto tx = co_await s.db.begin();
   bool taken = false;
   try {
-    std::optional<std::int64_t> id =
-        co_await tx.query_one<std::int64_t>("INSERT INTO subscribers (email) VALUES (?) RETURNING id", sub.email);
+    std::optional<std::int64_t> id = co_await tx.query_one<std::int64_t>(
+        "INSERT INTO subscribers (email) VALUES (?) RETURNING id", sub.email);
     sub.id = *id;
   } catch (const keel::sql::constraint_error&) {
     taken = true;  // the UNIQUE index: dropping tx rolls it back
@@ -57,8 +59,10 @@ inline keel::task<keel::created<subscriber>> create_subscriber(services& s, new_
   std::string location = "/subscribers/" + std::to_string(sub.id);
   co_return keel::created<subscriber>{std::move(sub), std::move(location)};
 }
+// end snippet: create_subscriber
 
 // GET /subscribers/{id}: from the cache (loaded on a miss), with an ETag of the body; If-None-Match -> 304.
+// snippet: get_subscriber
 inline keel::task<keel::response> get_subscriber(services& s, keel::request_context& ctx, std::int64_t id) {
   auto load = [&s, id]() -> keel::task<subscriber> {
     std::optional<std::string> email =
@@ -70,11 +74,14 @@ inline keel::task<keel::response> get_subscriber(services& s, keel::request_cont
   subscriber sub = co_await std::move(finding);
   std::string body = keel::json_io::to_string(sub);
   keel::cache_validators v{keel::etag_of(body), -1, keel::cache_control().private_().no_cache().str()};
-  co_return keel::conditional_response(ctx, v, [&body] { return json_response(keel::http::status::ok, body); });
+  co_return keel::conditional_response(ctx, v,
+                                       [&body] { return json_response(keel::http::status::ok, body); });
 }
+// end snippet: get_subscriber
 
 // PATCH /subscribers/{id}: a new address; the cached entry goes (every process sharing Redis misses next).
-inline keel::task<std::optional<subscriber>> patch_subscriber(services& s, std::int64_t id, new_subscriber in) {
+inline keel::task<std::optional<subscriber>> patch_subscriber(services& s, std::int64_t id,
+                                                              new_subscriber in) {
   subscriber sub{id, lower(*in.email)};
   bool taken = false;
   std::int64_t changed = 0;

@@ -20,7 +20,8 @@ namespace newsletter {
 // "HOST:PORT" (or "[v6]:PORT") and the security mode as keel::smtp_options.
 inline keel::smtp_options smtp_options_from(std::string_view host_port, std::string_view security) {
   const auto colon = host_port.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) throw std::invalid_argument("--smtp: expected HOST:PORT");
+  if (colon == std::string_view::npos || colon == 0)
+    throw std::invalid_argument("--smtp: expected HOST:PORT");
   std::string_view host = host_port.substr(0, colon);
   const std::string_view port = host_port.substr(colon + 1);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
