@@ -46,7 +46,8 @@ class subscriber_cache {
     if (redis_url) {
       io_ = std::make_unique<keel::redis::io_thread>();
       client_ = std::make_unique<keel::redis::client>(io_->context(), *redis_url);
-      shared_.emplace(keel::cache::redis_store(*client_, "newsletter:"));
+      shared_ = std::make_unique<keel::cache::cache<keel::cache::redis_store>>(
+          keel::cache::redis_store(*client_, "newsletter:"));
     } else {
       local_.emplace();
     }
@@ -81,7 +82,9 @@ class subscriber_cache {
   // Declared in this order so that the cache goes first, then its client, then the client's thread.
   std::unique_ptr<keel::redis::io_thread> io_;
   std::unique_ptr<keel::redis::client> client_;
-  std::optional<keel::cache::cache<keel::cache::redis_store>> shared_;
+  // unique_ptr, not optional: cache<redis_store> has no default constructor, which clang's
+  // std::optional<cache<redis_store>> instantiates eagerly through the constructor's default argument.
+  std::unique_ptr<keel::cache::cache<keel::cache::redis_store>> shared_;
   std::optional<keel::cache::cache<>> local_;
 };
 
