@@ -118,6 +118,39 @@ def mails(out_dir):
     return found
 
 
+def start_smtp(node_dir, mail_dir):
+    """npm smtp-server in plain mode (a local relay) on a free port; each mail lands in mail_dir as JSON."""
+    port = free_port()
+    env = dict(os.environ, NODE_PATH=str(pathlib.Path(node_dir) / "node_modules"))
+    smtp = subprocess.Popen(["node", str(SMTP_SERVER), str(port), "plain", str(mail_dir)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = smtp.stdout.readline()
+    if "ready" not in line:
+        smtp.kill()
+        raise SystemExit(f"newsletter: smtp-server did not start: {line}{smtp.stdout.read()}")
+    return port, smtp
+
+
+def start_app(cmd, work, log_name):
+    """The newsletter binary (cmd without --port) in work, on a free port; returns it once it listens."""
+    port = free_port()
+    log_path = work / log_name
+    app = subprocess.Popen(cmd + ["--port", str(port)], cwd=work, stdout=open(log_path, "w"),
+                           stderr=subprocess.STDOUT)
+
+    def up():
+        if app.poll() is not None:
+            raise SystemExit("newsletter: the app exited: " + log_path.read_text())
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    wait_until(up, "the app to listen")
+    return app, f"http://127.0.0.1:{port}"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
@@ -130,15 +163,8 @@ def main():
     mail_dir.mkdir()
     procs = []
     try:
-        # SMTP server (plain: a local relay).
-        smtp_port = free_port()
-        env = dict(os.environ, NODE_PATH=str(pathlib.Path(args.node_dir) / "node_modules"))
-        smtp = subprocess.Popen(["node", str(SMTP_SERVER), str(smtp_port), "plain", str(mail_dir)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        smtp_port, smtp = start_smtp(args.node_dir, mail_dir)
         procs.append(smtp)
-        line = smtp.stdout.readline()
-        if "ready" not in line:
-            raise SystemExit(f"newsletter: smtp-server did not start: {line}{smtp.stdout.read()}")
 
         # Webhook receiver.
         receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
@@ -146,26 +172,12 @@ def main():
         hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/subscribers"
 
         # The app, in the work dir (its default database is newsletter.db there).
-        port = free_port()
-        cmd = [os.path.abspath(args.binary), "--port", str(port), "--smtp", f"127.0.0.1:{smtp_port}", "--smtp-security", "none",
+        cmd = [os.path.abspath(args.binary), "--smtp", f"127.0.0.1:{smtp_port}", "--smtp-security", "none",
                "--webhook", hook_url, "--webhook-secret", SECRET, "--batch-size", "2"]
         if args.db:
             cmd += ["--db", args.db]
-        log = open(work / "app.log", "w")
-        app = subprocess.Popen(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+        app, base = start_app(cmd, work, "app.log")
         procs.append(app)
-        base = f"http://127.0.0.1:{port}"
-
-        def up():
-            if app.poll() is not None:
-                raise SystemExit("newsletter: the app exited: " + (work / "app.log").read_text())
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return True
-            except OSError:
-                return False
-
-        wait_until(up, "the app to listen")
         if not args.db:
             check((work / "newsletter.db").exists(), "SQLite by default: newsletter.db in the working directory")
 
