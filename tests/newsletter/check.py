@@ -118,6 +118,37 @@ def mails(out_dir):
     return found
 
 
+def wait_for_port(proc, port, what, log_path):
+    """Until proc accepts connections on port; its log when it exits first."""
+    def up():
+        if proc.poll() is not None:
+            raise SystemExit(f"newsletter: {what} exited: " + pathlib.Path(log_path).read_text())
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    wait_until(up, f"{what} to listen")
+
+
+def finish(procs, work, logs, name):
+    """Kills what still runs; prints the logs on failure (else removes work); returns the exit status."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    if failures:
+        for log in logs:
+            if (work / log).exists():
+                print(f"--- {log}\n" + (work / log).read_text())
+        print(f"{name}: {len(failures)} check(s) failed", file=sys.stderr)
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"{name}: all checks passed")
+    return 0
+
+
 def start_smtp(node_dir, mail_dir):
     """npm smtp-server in plain mode (a local relay) on a free port; each mail lands in mail_dir as JSON."""
     port = free_port()
@@ -138,16 +169,7 @@ def start_app(cmd, work, log_name):
     app = subprocess.Popen(cmd + ["--port", str(port)], cwd=work, stdout=open(log_path, "w"),
                            stderr=subprocess.STDOUT)
 
-    def up():
-        if app.poll() is not None:
-            raise SystemExit("newsletter: the app exited: " + log_path.read_text())
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return True
-        except OSError:
-            return False
-
-    wait_until(up, "the app to listen")
+    wait_for_port(app, port, "the app", log_path)
     return app, f"http://127.0.0.1:{port}"
 
 
@@ -281,23 +303,11 @@ def main():
 
         app.send_signal(signal.SIGTERM)
         check(app.wait(timeout=20) == 0, "the app stops cleanly on SIGTERM")
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if failures:
-            app_log = work / "app.log"
-            if app_log.exists():
-                print(app_log.read_text())
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"newsletter: {len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    print("newsletter: all checks passed")
-    return 0
-
+    except BaseException:
+        failures.append("an exception")
+        finish(procs, work, ["app.log"], "newsletter")
+        raise
+    return finish(procs, work, ["app.log"], "newsletter")
 
 if __name__ == "__main__":
     sys.exit(main())

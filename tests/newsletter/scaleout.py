@@ -12,13 +12,12 @@ import argparse
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from check import check, failures, free_port, mails, request, start_app, start_smtp, wait_until
+from check import check, failures, finish, free_port, mails, request, start_app, start_smtp, wait_for_port, wait_until
 
 SUBSCRIBERS = 24
 
@@ -57,16 +56,7 @@ def start_nginx(work, upstreams):
     proc = subprocess.Popen([nginx, "-p", p, "-e", f"{p}/error.log", "-c", f"{p}/nginx.conf"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
-    def up():
-        if proc.poll() is not None:
-            raise SystemExit("newsletter: nginx exited: " + (prefix / "error.log").read_text())
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return True
-        except OSError:
-            return False
-
-    wait_until(up, "nginx")
+    wait_for_port(proc, port, "nginx", prefix / "error.log")
     return f"http://127.0.0.1:{port}", proc
 
 
@@ -158,23 +148,11 @@ def main():
         for p in (a, b):
             p.terminate()
             check(p.wait(timeout=20) == 0, "a newsletter process stops cleanly on SIGTERM")
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if failures:
-            for log in ("a.log", "b.log"):
-                if (work / log).exists():
-                    print(f"--- {log}\n" + (work / log).read_text())
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"newsletter scale-out: {len(failures)} check(s) failed", file=sys.stderr)
-        return 1
-    print("newsletter scale-out: all checks passed")
-    return 0
-
+    except BaseException:
+        failures.append("an exception")
+        finish(procs, work, ["a.log", "b.log"], "newsletter scale-out")
+        raise
+    return finish(procs, work, ["a.log", "b.log"], "newsletter scale-out")
 
 if __name__ == "__main__":
     sys.exit(main())
