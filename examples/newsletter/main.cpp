@@ -51,11 +51,12 @@ int main(int argc, char** argv) {
   auto cli = keel::parse_app_command_line<newsletter_settings>(
       argc, argv, {.env_prefix = "NEWSLETTER_", .about = "keel's newsletter example (docs/newsletter.md)."});
   const newsletter_settings& cfg = cli.settings;
-  if (cfg.smtp.empty()) {
+  const bool serving = cli.command == "serve";  // routes, openapi and config need no mail server
+  if (serving && cfg.smtp.empty()) {
     std::fprintf(stderr, "newsletter: --smtp HOST:PORT is required\nnewsletter: see newsletter --help\n");
     return 2;
   }
-  if (cfg.webhook && cfg.webhook_secret.reveal().empty()) {
+  if (serving && cfg.webhook && cfg.webhook_secret.reveal().empty()) {
     std::fprintf(stderr, "newsletter: --webhook needs --webhook-secret\nnewsletter: see newsletter --help\n");
     return 2;
   }
@@ -71,13 +72,18 @@ int main(int argc, char** argv) {
         db,
         jobs,
         cache,
-        newsletter::smtp_options_from(cfg.smtp, *cfg.smtp_security),
+        cfg.smtp.empty() ? keel::smtp_options{} : newsletter::smtp_options_from(cfg.smtp, *cfg.smtp_security),
         cfg.mail_from,
         cfg.webhook,
         cfg.webhook_secret.reveal().empty() ? unknowable_secret() : cfg.webhook_secret.reveal(),
         *cfg.batch_size};
     newsletter::register_jobs(s);
-    auto app = keel::app{newsletter::make_router(s)};
+    auto api = newsletter::make_router(s);
+    keel::command_options commands;
+    commands.openapi.title = "Newsletter";
+    commands.openapi.version = "1.0.0";
+    if (auto status = keel::run_command(cli, api, commands)) return *status;
+    auto app = keel::app{std::move(api)};
     app.on_start([&jobs] { jobs.check(); });
     app.spawn([&jobs](keel::background& bg) { return jobs.run(bg); });
     app.serve(cli.config);

@@ -120,18 +120,26 @@ inline keel::task<job_counts> job_stats(services& s) {
 inline auto make_router(services& s) {
   return keel::router{
       keel::post<"/subscribers">(
-          [&s](keel::json<new_subscriber> body) { return create_subscriber(s, std::move(*body)); }),
-      keel::get<"/subscribers/{id}">(
-          [&s](keel::request_context& ctx, std::int64_t id) { return get_subscriber(s, ctx, id); }),
+          [&s](keel::json<new_subscriber> body) { return create_subscriber(s, std::move(*body)); })
+          .doc({.summary =
+                    "Subscribe: 201, 409 when the address exists; enqueues the welcome mail (and webhook)"}),
+      keel::get<"/subscribers/{id}">([&s](keel::request_context& ctx, std::int64_t id) {
+        return get_subscriber(s, ctx, id);
+      }).doc({.summary = "One subscriber, cached, with an ETag (304 on If-None-Match)"}),
       keel::patch<"/subscribers/{id}">([&s](std::int64_t id, keel::json<new_subscriber> body) {
         return patch_subscriber(s, id, std::move(*body));
-      }),
-      keel::post<"/newsletters">(
-          [&s](keel::json<new_newsletter> body) { return create_newsletter(s, std::move(*body)); }),
-      keel::get<"/stats/jobs">([&s] { return job_stats(s); }),
+      })
+          .doc({.summary = "Change a subscriber's address; invalidates the cached entry",
+                .not_found = "no such subscriber"}),
+      keel::post<"/newsletters">([&s](keel::json<new_newsletter> body) {
+        return create_newsletter(s, std::move(*body));
+      }).doc({.summary = "Queue a newsletter to every subscriber: 202"}),
+      keel::get<"/stats/jobs">([&s] { return job_stats(s); }).doc({.summary = "Jobs by state"}),
       keel::post<"/hooks/incoming">([](keel::request_context& ctx) {
         return hook_received{true, ctx.request().body.size()};
-      }).use(keel::webhook::verify_signature{s.webhook_secret}),
+      })
+          .doc({.summary = "An incoming webhook: 200 when Keel-Signature verifies, else 401"})
+          .use(keel::webhook::verify_signature{s.webhook_secret}),
   };
 }
 
