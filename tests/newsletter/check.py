@@ -149,9 +149,10 @@ def finish(procs, work, logs, name):
     return 0
 
 
-def start_smtp(node_dir, mail_dir):
-    """npm smtp-server in plain mode (a local relay) on a free port; each mail lands in mail_dir as JSON."""
-    port = free_port()
+def start_smtp(node_dir, mail_dir, port=None):
+    """npm smtp-server in plain mode (a local relay) on port (a free one by default); each mail lands in
+    mail_dir as JSON."""
+    port = port or free_port()
     env = dict(os.environ, NODE_PATH=str(pathlib.Path(node_dir) / "node_modules"))
     smtp = subprocess.Popen(["node", str(SMTP_SERVER), str(port), "plain", str(mail_dir)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -281,14 +282,36 @@ def main():
               "newsletter text and html parts")
 
         # --- /stats/jobs: everything done. 3 welcome + 4 webhook attempts + 1 fan-out + 3 newsletter mails.
-        def settled():
+        def settled(done):
             s = request(base, "GET", "/stats/jobs").json()
-            return s if s["queued"] == 0 and s["running"] == 0 and s["done"] >= 11 else None
+            return s if s["queued"] == 0 and s["running"] == 0 and s["done"] >= done else None
 
-        stats = wait_until(settled, "all jobs done")
+        stats = wait_until(lambda: settled(11), "all jobs done")
         check(stats == {"queued": 0, "running": 0, "done": 11, "failed": 0, "dead": 0}, f"/stats/jobs {stats}")
         time.sleep(0.5)
         check(len(mails(mail_dir)) == 6, "no mail sent twice")
+
+        # --- SMTP server down: the welcome job fails (keel::jobs keeps it for a retry); back up, it arrives.
+        smtp.kill()
+        smtp.wait()
+        r = request(base, "POST", "/subscribers", {"email": "late@example.com"})
+        check(r.status == 201, "POST /subscribers while the SMTP server is down: 201")
+
+        def failed_once():
+            s = request(base, "GET", "/stats/jobs").json()
+            return s if s["failed"] >= 1 else None
+
+        stats = wait_until(failed_once, "the welcome job to fail")
+        check(stats["failed"] == 1 and stats["dead"] == 0, f"a failed send waits for its retry: {stats}")
+        retry_dir = work / "mail-retry"
+        retry_dir.mkdir()
+        _, smtp = start_smtp(args.node_dir, retry_dir, smtp_port)
+        procs.append(smtp)
+        late = wait_until(lambda: mails(retry_dir) or None, "the retried welcome mail", seconds=60)
+        check([m["rcpt_to"] for m in late] == [["late@example.com"]], "the retried welcome mail arrived, once")
+        stats = wait_until(lambda: settled(13), "the retried job done", seconds=60)
+        check(stats == {"queued": 0, "running": 0, "done": 13, "failed": 0, "dead": 0},
+              f"/stats/jobs after the retry {stats} (its welcome job and its webhook)")
 
         # --- /hooks/incoming verifies Keel-Signature with the same secret.
         payload = json.dumps({"event": "ping"}).encode()
