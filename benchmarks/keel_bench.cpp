@@ -11,6 +11,8 @@
 // without):
 //   the cost of keel::bearer<Claims> (benchmarks/instructions.sh --paths /plaintext,/protected --header
 //   "Authorization: Bearer $(cat benchmarks/bench_token.txt)"). --no-token-cache verifies every request.
+// --metrics serves the same app with keel::metrics as its outermost layer (and GET /metrics): its cost per
+//   request (benchmarks/instructions.sh --server-arg --metrics).
 #include <keel.hpp>
 #include <keel/auth/bearer.hpp>
 #include <keel/json/response.hpp>
@@ -95,10 +97,13 @@ int main(int argc, char** argv) {
   // --files DIR is keel_bench's own flag; the rest are the server's.
   std::string files_dir;
   bool token_cache = true;
+  bool with_metrics = false;  // --metrics: the app with keel::metrics (GET /metrics), for its cost per request
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-token-cache") == 0) {
       token_cache = false;
+    } else if (std::strcmp(argv[i], "--metrics") == 0) {
+      with_metrics = true;
     } else if (std::strcmp(argv[i], "--files") == 0 && i + 1 < argc) {
       files_dir = argv[++i];
     } else {
@@ -140,5 +145,10 @@ int main(int argc, char** argv) {
               {.verify = {.issuer = "https://keel.example", .audience = "https://api.keel.example"},
                .cache = token_cache}}),
   };
-  keel::app{std::move(api)}.serve(keel::server_config::from_args(static_cast<int>(args.size()), args.data()));
+  const auto cfg = keel::server_config::from_args(static_cast<int>(args.size()), args.data());
+  if (with_metrics) {
+    keel::app{std::move(api)}.use(keel::metrics{}).serve(cfg);
+  } else {
+    keel::app{std::move(api)}.serve(cfg);
+  }
 }

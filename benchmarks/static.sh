@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static files: examples/site (keel::static_files, file lookup on the worker pool, and with --io-on-reactor)
-# against nginx serving the same directory in the same run: a 1 KiB page, a 64 KiB file, and a 304
+# against nginx serving the same directory in the same run: a 1 KiB page, 4 KiB, 64 KiB and 64 MiB files, and a 304
 # (If-None-Match). One server thread pinned to CPU 0 (plus keel's worker pool, whose CPU is counted), wrk
 # pinned to CPU 1, servers alternating run by run; server CPU is utime+stime of the whole process from /proc.
 set -euo pipefail
@@ -50,7 +50,9 @@ keel_port=$(free_port)
 nginx_port=$(free_port)
 mkdir -p "$work/files/assets"
 python3 -c "print('<p>' + 'x' * 1010 + '</p>')" >"$work/files/page.html"
+head -c $((4 * 1024)) /dev/urandom >"$work/files/assets/f4k.bin"
 head -c $((64 * 1024)) /dev/urandom >"$work/files/assets/f64k.bin"
+head -c $((64 * 1024 * 1024)) /dev/urandom >"$work/files/assets/f64m.bin"
 chmod -R a+rX "$work/files"
 cat >"$work/nginx.conf" <<CONF
 daemon off;
@@ -116,7 +118,7 @@ run() {
   echo "$rps $(python3 -c "print(($after - $before) / 100)") $requests"
 }
 
-tests=(page f64k notmod)
+tests=(page f4k f64k f64m notmod)
 declare -A results
 names=(keel keel-reactor nginx)
 for round in $(seq "$runs"); do
@@ -127,16 +129,19 @@ for round in $(seq "$runs"); do
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$base/page.html")
     [[ $code == 304 ]] || { echo "static.sh: $name answers If-None-Match with $code" >&2; exit 1; }
     results[$name.page.$round]=$(run "$name" "$base/page.html")
+    results[$name.f4k.$round]=$(run "$name" "$base/assets/f4k.bin")
     results[$name.f64k.$round]=$(run "$name" "$base/assets/f64k.bin")
+    results[$name.f64m.$round]=$(run "$name" "$base/assets/f64m.bin")
     results[$name.notmod.$round]=$(run "$name" "$base/page.html" "If-None-Match: $etag")
     stop_server
   done
 done
 
 median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
-table="| test | server | req/s (median of $runs) | server CPU per request | req/s vs nginx |
-|---|---|---:|---:|---:|"
-declare -A label=([page]="1 KiB page.html" [f64k]="64 KiB file" [notmod]="304 (If-None-Match)")
+table="| test | server | req/s (median of $runs) | MB/s | server CPU per request | req/s vs nginx |
+|---|---|---:|---:|---:|---:|"
+declare -A bytes=([page]=1018 [f4k]=4096 [f64k]=65536 [f64m]=67108864 [notmod]=0)
+declare -A label=([page]="1 KiB page.html" [f4k]="4 KiB file" [f64k]="64 KiB file" [f64m]="64 MiB file" [notmod]="304 (If-None-Match)")
 declare -A sname=([keel]="keel, lookup on the worker pool" [keel-reactor]="keel --io-on-reactor" [nginx]="nginx 1.22 sendfile")
 for t in "${tests[@]}"; do
   declare -A rps=() cpu=()
@@ -153,7 +158,7 @@ for t in "${tests[@]}"; do
   for name in "${names[@]}"; do
     ratio=$(python3 -c "print(round(${rps[$name]} / ${rps[nginx]}, 2))")
     table+="
-| ${label[$t]} | ${sname[$name]} | ${rps[$name]} | $(printf '%.1f' "${cpu[$name]}") µs | ${ratio}x |"
+| ${label[$t]} | ${sname[$name]} | ${rps[$name]} | $(python3 -c "print(round(${rps[$name]} * ${bytes[$t]} / 1e6, 1))") | $(printf '%.1f' "${cpu[$name]}") µs | ${ratio}x |"
   done
 done
 

@@ -11,9 +11,11 @@
 // POST /rooms/{room}/messages     {"user","text"} -> 202, broadcast to both kinds of subscriber
 // GET  /echo                      WebSocket echo (permessage-deflate when the client offers it)
 //
-// --redis URL is accepted but not wired yet: the hub is local to this process.
+// --redis URL (redis://host:port): the rooms are shared through Redis pub/sub by every chat process started
+// with the same URL (keel::redis_hub_backend); without it they are local to this process.
 #include <keel.hpp>
 #include <keel/hub.hpp>
+#include <keel/redis_hub.hpp>
 #include <keel/tls.hpp>  // wss:// with --tls-cert/--tls-key
 #include <keel/websocket.hpp>
 
@@ -99,7 +101,8 @@ std::string add_seq(std::string_view, std::uint64_t seq, std::string_view payloa
   return out;
 }
 
-std::uint64_t publish(keel::hub& rooms, std::string_view room, std::string_view user, std::string_view text) {
+template <class Hub>
+std::uint64_t publish(Hub& rooms, std::string_view room, std::string_view user, std::string_view text) {
   try {
     return rooms.publish(room, chat_payload(room, user, text));
   } catch (const std::length_error&) {
@@ -107,7 +110,8 @@ std::uint64_t publish(keel::hub& rooms, std::string_view room, std::string_view 
   }
 }
 
-keel::task<> member(keel::query<join_query> q, keel::hub& rooms, keel::websocket& ws) {
+template <class Hub>
+keel::task<> member(keel::query<join_query> q, Hub& rooms, keel::websocket& ws) {
   const std::string room = q->room;
   const std::string user = q->user;
   if (!valid_room(room) || !valid_user(user)) {
@@ -136,14 +140,16 @@ keel::ws_options member_options() {
   return o;
 }
 
-keel::task<> events(keel::query<room_query> q, keel::hub& rooms, keel::event_stream es) {
+template <class Hub>
+keel::task<> events(keel::query<room_query> q, Hub& rooms, keel::event_stream es) {
   const std::string room = q->room;
   if (!valid_room(room)) throw keel::bad_request("room: 1..64 of A-Z a-z 0-9 _ . -");
   keel::task<> t = rooms.stream(room, es);  // Last-Event-ID replay, keepalives; ends when the client goes
   co_await std::move(t);
 }
 
-keel::status_only post_message(std::string room, keel::json<posted> in, keel::hub& rooms) {
+template <class Hub>
+keel::status_only post_message(std::string room, keel::json<posted> in, Hub& rooms) {
   if (!valid_room(room)) throw keel::bad_request("room: 1..64 of A-Z a-z 0-9 _ . -");
   if (!valid_user(in->user)) throw keel::unprocessable("user: 1..64 characters");
   if (!valid_text(in->text)) throw keel::unprocessable("text: 1..2000 characters");
@@ -171,6 +177,21 @@ keel::ws_options echo_options() {
   return o;
 }
 
+// The routes over either hub: keel::hub (this process) or keel::basic_hub<keel::redis_hub_backend>.
+template <class Hub>
+void serve(Hub& rooms, const keel::server_config& config) {
+  auto api = keel::router{
+      keel::get<"/">([] {
+        return keel::static_body{chat::page, "text/html; charset=utf-8"};
+      }),
+      keel::ws<"/ws">(&member<Hub>, member_options()),
+      keel::get<"/events">(&events<Hub>),
+      keel::post<"/rooms/{room}/messages">(&post_message<Hub>),
+      keel::ws<"/echo">(&echo, echo_options()),
+  };
+  keel::app{std::move(api)}.provide(rooms).serve(config);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -179,22 +200,24 @@ int main(int argc, char** argv) {
       {{.name = "redis",
         .value_name = "URL",
         .description =
-            "Redis for a multi-process hub: NOT WIRED YET (accepted and ignored; the hub is local)"}});
-  if (cli.has("redis"))
-    std::fprintf(stderr, "chat: --redis is not wired yet; rooms are local to this process\n");
+            "Redis (redis://host:port) sharing the rooms between chat processes (default: local)"}});
 
+  // snippet: redis-hub
   keel::hub_options ho;
   ho.stamp = &add_seq;
-  keel::hub rooms(ho);  // outlives serve()
-
-  auto api = keel::router{
-      keel::get<"/">([] {
-        return keel::static_body{chat::page, "text/html; charset=utf-8"};
-      }),
-      keel::ws<"/ws">(&member, member_options()),
-      keel::get<"/events">(&events),
-      keel::post<"/rooms/{room}/messages">(&post_message),
-      keel::ws<"/echo">(&echo, echo_options()),
-  };
-  keel::app{std::move(api)}.provide(rooms).serve(cli.config);
+  if (const std::optional<std::string> url = cli.value("redis")) {
+    keel::redis::config redis;
+    try {
+      redis = keel::redis::parse_url(*url);
+    } catch (const std::invalid_argument& e) {
+      std::fprintf(stderr, "chat: --redis: %s\n", e.what());
+      return 2;
+    }
+    keel::basic_hub<keel::redis_hub_backend> rooms(ho, std::move(redis));  // outlives serve()
+    serve(rooms, cli.config);
+  } else {
+    keel::hub rooms(ho);  // outlives serve()
+    serve(rooms, cli.config);
+  }
+  // end snippet: redis-hub
 }

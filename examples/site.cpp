@@ -5,6 +5,7 @@
 //   build/examples/site --port 8080 --root ./public [--spa] [--io-on-reactor] [--upload-dir DIR]
 //   build/examples/site routes | config | openapi | --help      (SITE_ROOT=... works like --root)
 //   curl -i --compressed http://127.0.0.1:8080/
+//   curl http://127.0.0.1:8080/metrics ; curl -i http://127.0.0.1:8080/readyz
 //
 // Precompress once at deploy time (`gzip -k -9 app.js; brotli -k app.js`) and the siblings go out instead of
 // the file to clients that accept them, without compressing per request.
@@ -14,10 +15,12 @@
 #include <keel/settings.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +49,15 @@ struct site_settings {
 
 }  // namespace site
 // --- end of the command line block ------------------------------------------------------------------------
+
+namespace keel_site {
+// Readiness: the served directory can still be listed (a lost mount makes this fail). On the worker pool.
+inline keel::task<void> root_readable(const std::string& root) {
+  auto probe = [&root] { return ::access(root.c_str(), R_OK | X_OK) == 0; };
+  const bool ok = co_await keel::offload(probe);
+  if (!ok) throw std::runtime_error("cannot read " + root);
+}
+}  // namespace keel_site
 
 // --- multipart uploads: POST /upload (fields `title`, 1..100 characters, and `file`, at most 50 MiB) -------
 //   curl -F title=Holiday -F file=@photo.jpg http://127.0.0.1:8080/upload
@@ -98,6 +110,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "site: --root %s is not a directory\n", root.c_str());
     return 2;
   }
+  // --- operations: GET /metrics (Prometheus), GET /healthz, GET /readyz (docs/operations.md) ---
+  keel::metrics metrics;  // the app's outermost layer: counts and times every request
+  keel::health health;    // /readyz: 503 while the root is unreadable, and once shutdown begins
+  health.check("root", [&root] { return keel_site::root_readable(root); });
+  // --- end operations ---
+
   keel::temp_dir_sink upload_sink{cli.settings.upload_dir.value_or("")};  // multipart uploads
   if (struct stat st{};
       !upload_sink.dir.empty() && (::stat(upload_sink.dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
@@ -105,15 +123,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto api = keel::router{
-      // Operational endpoints go here, before the catch-all mount (literal routes win over it anyway):
-      //   multipart uploads (POST /upload), GET /metrics, GET /healthz, GET /readyz.
+      // Operational endpoints go here, before the catch-all mount (literal routes win over it anyway).
+      keel::health_routes(health),  // operations: GET /healthz, GET /readyz
       site_upload::route(),
       keel::static_files<"/">(root, std::move(files)),
   };
   if (auto status = keel::run_command(cli, api, {.openapi = {.title = "site", .version = "1.0.0"}}))
     return *status;
   keel::app{std::move(api)}
-      .use(keel::compress{}, keel::decompress_requests{})
-      .provide(upload_sink)  // multipart uploads: where files go
+      .use(metrics, keel::compress{}, keel::decompress_requests{})  // metrics first: it times the others
+      .provide(upload_sink)                                         // multipart uploads: where files go
       .serve(cli.config);
 }

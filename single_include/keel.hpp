@@ -1609,6 +1609,13 @@ class request_context {
   std::string_view request_id() const noexcept { return request_id_; }
   void set_request_id(std::string_view id) { request_id_.assign(id.data(), id.size()); }
 
+  // The W3C trace id of a request with a valid `traceparent` header (32 lowercase hex digits), set by the
+  // keel::traceparent middleware on every request; "" without it. Log lines carry it.
+  std::string_view trace_id() const noexcept { return {trace_id_.data(), trace_id_size_}; }
+  void set_trace_id(std::string_view id) noexcept {
+    trace_id_size_ = static_cast<std::uint8_t>(id.copy(trace_id_.data(), trace_id_.size()));
+  }
+
   bool is_tls() const noexcept { return is_tls_; }
   // The peer's IP address as text ("127.0.0.1", "::1"), as the TCP connection sees it: a reverse proxy's
   // address when there is one (see X-Forwarded-For then). "" in the in-process test client.
@@ -1647,6 +1654,8 @@ class request_context {
   std::string_view route_path_;
   std::array<std::string, 4> scratch_{};
   bool is_tls_ = false;
+  std::uint8_t trace_id_size_ = 0;  // not reset per request: only keel::traceparent sets it, on every request
+  std::array<char, 32> trace_id_{};
   std::uint8_t remote_size_ = 0;
   std::array<char, 46> remote_{};  // INET6_ADDRSTRLEN
   detail::body_kind body_kind_ = detail::body_kind::buffered;
@@ -2277,6 +2286,8 @@ inline void log_handler_exception(request_context& ctx, const char* what) {
   append_json_string(line, ctx.route_path());
   line.append(R"(,"what":)");
   append_json_string(line, what);
+  // With keel::traceparent: the W3C trace id, as keel::access_log and keel/log.hpp lines carry it.
+  if (!ctx.trace_id().empty()) line.append(R"(,"trace_id":")").append(ctx.trace_id()).push_back('"');
   line.append("}\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
@@ -6379,6 +6390,264 @@ response conditional_response(const request_context& ctx, const cache_validators
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/http_cache.hpp -----
+// ----- keel/health.hpp -----
+// keel::health: liveness and readiness endpoints for load balancers and orchestrators.
+//
+//   keel::health health;
+//   health.database(db);                                      // readiness pings the database (SELECT 1)
+//   health.check("redis", [&]() -> keel::task<void> { co_await redis.ping(); });   // throws: not ready
+//   auto api = keel::router{..., keel::health_routes(health)};  // GET /healthz and GET /readyz
+//
+// GET /healthz answers 200 {"status":"ok"} while the process serves requests at all (liveness: restart me
+// when this fails). GET /readyz runs the checks in the order they were added and answers 200
+// {"status":"ready","checks":{"database":"ok"}} when all pass, else 503 with the first failing check named:
+// {"status":"unavailable","failing":"database","checks":{"database":"<what it threw>"}}. From the moment
+// graceful shutdown begins (SIGTERM, server.stop()), or after health.drain(), /readyz answers 503
+// {"status":"shutting_down"} without running the checks, so a load balancer stops sending new requests while
+// the ones in flight finish.
+
+// ----- keel/server/reactor.hpp -----
+// keel::detail::current_reactor / current_worker_pool: which io_context and pool this thread serves.
+
+// ----- keel/server/worker_pool.hpp -----
+// keel::worker_pool: the threads that run blocking work (SQL, hashing, files) away from the reactors.
+
+
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+
+// The threads start with the first job (or the first executor() call): an app that never offloads keeps
+// only its reactor threads, and their stacks stay out of its resident memory.
+class worker_pool {
+ public:
+  // 0 threads = max(2, hardware threads): blocking calls must not starve each other on a small machine.
+  explicit worker_pool(unsigned threads = 0) : threads_(resolve(threads)) {}
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+  ~worker_pool() { join(); }
+
+  unsigned size() const noexcept { return threads_; }
+  // Whether any thread has been started yet.
+  bool started() const noexcept { return started_.load(std::memory_order_acquire) != nullptr; }
+  asio::thread_pool::executor_type executor() { return pool().get_executor(); }
+
+  // Runs fn() on one of the pool's threads.
+  template <class F>
+  void post(F&& fn) {
+    asio::post(pool(), std::forward<F>(fn));
+  }
+
+  // Waits until every posted job has finished and the threads have exited; no new work is accepted after.
+  void join() {
+    std::lock_guard lock(start_mutex_);
+    joined_ = true;
+    if (pool_) pool_->join();
+  }
+
+ private:
+  static unsigned resolve(unsigned n) {
+    if (n != 0) return n;
+    return std::max(2u, std::thread::hardware_concurrency());
+  }
+
+  asio::thread_pool& pool() {
+    if (asio::thread_pool* ready = started_.load(std::memory_order_acquire)) return *ready;
+    std::lock_guard lock(start_mutex_);
+    if (!pool_) {
+      pool_.emplace(threads_);
+      // A pool asked for after join() gets no threads, as asio's own would after join(): its jobs never run.
+      if (joined_) pool_->join();
+    }
+    started_.store(&*pool_, std::memory_order_release);
+    return *pool_;
+  }
+
+  unsigned threads_;
+  std::mutex start_mutex_;  // taken once per pool start and at join, never per job
+  bool joined_ = false;
+  std::atomic<asio::thread_pool*> started_{nullptr};
+  std::optional<asio::thread_pool> pool_;
+};
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/server/worker_pool.hpp -----
+
+#include <asio/io_context.hpp>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+struct reactor_binding {
+  asio::io_context* reactor = nullptr;
+  worker_pool* workers = nullptr;
+  const bool* shutting_down = nullptr;  // the server's flag for this reactor, set when shutdown begins
+};
+
+inline reactor_binding& current_binding() noexcept {
+  thread_local reactor_binding binding;
+  return binding;
+}
+
+// The io_context this thread runs (a reactor thread, or a test driving one by hand); nullptr elsewhere.
+inline asio::io_context* current_reactor() noexcept { return current_binding().reactor; }
+// The pool keel::offload sends work to from this thread; nullptr when none was bound.
+inline worker_pool* current_worker_pool() noexcept { return current_binding().workers; }
+
+// Whether the server running this reactor thread began its graceful shutdown (false off reactor threads).
+inline bool reactor_shutting_down() noexcept {
+  const bool* flag = current_binding().shutting_down;
+  return flag != nullptr && *flag;
+}
+
+// Binds a reactor (and optionally a worker pool) to the current thread for the scope's lifetime; nests.
+class reactor_scope {
+ public:
+  explicit reactor_scope(asio::io_context& reactor, worker_pool* workers = nullptr,
+                         const bool* shutting_down = nullptr) noexcept
+      : previous_(current_binding()) {
+    current_binding() = reactor_binding{&reactor, workers, shutting_down};
+  }
+  reactor_scope(const reactor_scope&) = delete;
+  reactor_scope& operator=(const reactor_scope&) = delete;
+  ~reactor_scope() { current_binding() = previous_; }
+
+ private:
+  reactor_binding previous_;
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/server/reactor.hpp -----
+
+#include <atomic>
+#include <exception>
+#include <stdexcept>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+
+class health {
+ public:
+  // A readiness check: a coroutine that returns when the dependency is usable and throws when it is not
+  // (the exception's what() becomes the check's message). It runs on the reactor serving /readyz: what
+  // blocks belongs in keel::offload (keel::db's queries already run on the worker pool).
+  using check_fn = std::function<task<void>()>;
+
+  health() : state_(std::make_shared<state>()) {}
+
+  // Adds a check; checks run in the order they were added, before the server starts serving them.
+  health& check(std::string name, check_fn fn) {
+    std::lock_guard lock(state_->mutex);
+    state_->checks.push_back({std::move(name), std::move(fn)});
+    return *this;
+  }
+  // Adds a check that runs `SELECT 1` on a keel::db (which must outlive the server).
+  template <class Db>
+  requires requires(Db& d) { d.template query_one<int>("SELECT 1"); }
+  health& database(Db& db, std::string name = "database") {
+    return check(std::move(name), [&db]() -> task<void> {
+      auto one = co_await db.template query_one<int>("SELECT 1");
+      if (!one || *one != 1) throw std::runtime_error("SELECT 1 did not return 1");
+    });
+  }
+
+  // From now on /readyz answers 503 (a rolling deploy draining this instance before it stops). Any thread.
+  void drain() noexcept { state_->draining.store(true, std::memory_order_relaxed); }
+  bool draining() const noexcept {
+    return state_->draining.load(std::memory_order_relaxed) || detail::reactor_shutting_down();
+  }
+
+  // The answers, for apps that route them themselves.
+  static response live() { return response(http::status::ok, R"({"status":"ok"})", "application/json"); }
+  task<response> ready() const { return run_checks(state_); }
+
+ private:
+  struct named_check {
+    std::string name;
+    check_fn fn;
+  };
+  struct state {
+    std::mutex mutex;
+    std::vector<named_check> checks;
+    std::atomic<bool> draining{false};
+  };
+
+  static task<response> run_checks(std::shared_ptr<state> st) {
+    response res(http::status::service_unavailable);
+    res.content_type("application/json");
+    res.header("Cache-Control", "no-store");
+    if (st->draining.load(std::memory_order_relaxed) || detail::reactor_shutting_down()) {
+      res.body(R"({"status":"shutting_down"})");
+      co_return res;
+    }
+    std::vector<named_check> checks;
+    {
+      std::lock_guard lock(st->mutex);
+      checks = st->checks;
+    }
+    std::string listed;
+    std::string_view failing;
+    for (const auto& c : checks) {
+      std::string message = "ok";
+      try {
+        task<void> t = c.fn();
+        co_await std::move(t);
+      } catch (const std::exception& e) {
+        message = e.what();
+        if (message.empty() || message == "ok") message = "failed";
+      } catch (...) {
+        message = "failed";
+      }
+      if (failing.empty() && message != "ok") failing = c.name;
+      listed.append(listed.empty() ? "" : ",");
+      detail::append_json_string(listed, c.name);
+      listed.push_back(':');
+      detail::append_json_string(listed, message);
+    }
+    std::string body = failing.empty() ? R"({"status":"ready")" : R"({"status":"unavailable","failing":)";
+    if (!failing.empty()) detail::append_json_string(body, failing);
+    body.append(R"(,"checks":{)").append(listed).append("}}");
+    if (failing.empty()) res.status(http::status::ok);
+    res.body(std::move(body));
+    co_return res;
+  }
+
+  std::shared_ptr<state> state_;
+};
+
+// GET Live ("/healthz") and GET Ready ("/readyz") answering for `h`, as one group to put in a router.
+template <fixed_string Live = "/healthz", fixed_string Ready = "/readyz">
+auto health_routes(const health& h) {
+  auto r1 = get<Live>([] { return health::live(); });
+  auto r2 = get<Ready>([h]() -> task<response> { return h.ready(); });
+  using group_type = route_group<fixed_string<1>{}, std::tuple<decltype(r1), decltype(r2)>>;
+  return group_type{std::tuple<decltype(r1), decltype(r2)>(std::move(r1), std::move(r2)), {}};
+}
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/health.hpp -----
 // ----- keel/middleware/access_log.hpp -----
 // keel::access_log: one JSON line per request, to stderr, a file, or a callback.
 
@@ -6532,6 +6801,8 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
 // A line looks like
 //   {"time":"2026-11-21T12:00:00.123Z","method":"GET","path":"/users/42","status":200,"bytes":27,
 //    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
+// and, when the app uses keel::traceparent and the request carried a valid traceparent header,
+//    ...,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 // The path is the raw path without the query string: queries often carry tokens that must not reach logs.
 // Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
 //
@@ -6655,6 +6926,8 @@ class access_log {
     detail::append_json_string(out, ctx.request_id());
     out.append(R"(,"route":)");
     detail::append_json_string(out, ctx.route_path());
+    // With keel::traceparent in the app: the trace id of a request that carried a valid traceparent.
+    if (!ctx.trace_id().empty()) out.append(R"(,"trace_id":")").append(ctx.trace_id()).push_back('"');
     out.push_back('}');
   }
 
@@ -7031,6 +7304,808 @@ struct security_headers {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/middleware/security_headers.hpp -----
+// ----- keel/middleware/trace_context.hpp -----
+// keel::traceparent: accepts the W3C Trace Context `traceparent` header and keeps its trace id, parent id
+// and flags for the request, so log lines (keel::access_log, keel/log.hpp) and handlers see them: the trace
+// id as ctx.trace_id() on any keel::request_context, all of it as a `const keel::trace_context&` parameter.
+//
+//   keel::app{api}.use<keel::request_id, keel::traceparent, keel::access_log>()
+//   keel::get<"/x">([](const keel::trace_context& trace) { ... trace.trace_id() ... })
+//
+// A header that breaks the W3C Trace Context rules (https://www.w3.org/TR/trace-context/#traceparent-header)
+// is ignored, as the specification asks: the request then has no trace (trace_context::valid() is false
+// and log lines carry no trace id). The rules checked: four '-'-separated fields; a 2-digit lowercase hex
+// version other than "ff"; a 32-digit lowercase hex trace id and a 16-digit parent id, neither all zeros;
+// 2 hex flag digits; version 00 has exactly those 55 characters, a later version may append "-..." after
+// them. Several traceparent headers are ignored too (the value is ambiguous).
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+
+// The request's trace, as its traceparent header named it.
+class trace_context {
+ public:
+  bool valid() const noexcept { return valid_; }
+  // 32 lowercase hex digits; "" when the request carried no valid traceparent.
+  std::string_view trace_id() const noexcept { return valid_ ? std::string_view(trace_id_.data(), 32) : ""; }
+  // The caller's span: 16 lowercase hex digits; "" without a valid traceparent.
+  std::string_view parent_id() const noexcept {
+    return valid_ ? std::string_view(parent_id_.data(), 16) : "";
+  }
+  std::uint8_t flags() const noexcept { return flags_; }
+  bool sampled() const noexcept { return (flags_ & 1u) != 0; }
+
+  // Takes `header` when it is a valid traceparent value; returns whether it was.
+  bool parse(std::string_view header) noexcept {
+    valid_ = false;
+    // version "-" trace-id "-" parent-id "-" flags: 2 + 1 + 32 + 1 + 16 + 1 + 2
+    if (header.size() < 55) return false;
+    if (!lower_hex(header.substr(0, 2)) || header.substr(0, 2) == "ff") return false;
+    if (header[2] != '-' || header[35] != '-' || header[52] != '-') return false;
+    const std::string_view trace = header.substr(3, 32), parent = header.substr(36, 16),
+                           flags = header.substr(53, 2);
+    if (!lower_hex(trace) || !lower_hex(parent) || !lower_hex(flags)) return false;
+    if (all_zero(trace) || all_zero(parent)) return false;
+    // Version 00 is exactly 55 characters; a future version may add fields after a '-'.
+    if (header.substr(0, 2) == "00" ? header.size() != 55 : (header.size() > 55 && header[55] != '-'))
+      return false;
+    trace.copy(trace_id_.data(), 32);
+    parent.copy(parent_id_.data(), 16);
+    flags_ = static_cast<std::uint8_t>(hex_value(flags[0]) * 16 + hex_value(flags[1]));
+    valid_ = true;
+    return true;
+  }
+
+ private:
+  static constexpr bool lower_hex(std::string_view s) noexcept {
+    for (char c : s)
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+  }
+  static constexpr bool all_zero(std::string_view s) noexcept {
+    for (char c : s)
+      if (c != '0') return false;
+    return true;
+  }
+  static constexpr unsigned hex_value(char c) noexcept {
+    return c <= '9' ? static_cast<unsigned>(c - '0') : static_cast<unsigned>(c - 'a' + 10);
+  }
+
+  std::array<char, 32> trace_id_{};
+  std::array<char, 16> parent_id_{};
+  std::uint8_t flags_ = 0;
+  bool valid_ = false;
+};
+
+// The middleware: fills the request's keel::trace_context from its traceparent header.
+struct traceparent {
+  using state = trace_context;
+
+  template <class Ctx>
+  void before(Ctx& ctx) const {
+    const http::request& req = ctx.request();
+    std::string_view value;
+    int seen = 0;
+    for (const auto& h : req.headers)
+      if (h.name.size() == 11 && detail::iequals(h.name, "traceparent")) {
+        value = h.value;
+        ++seen;
+      }
+    trace_context& t = ctx.template state<trace_context>();
+    if (seen == 1) t.parse(value);
+    ctx.set_trace_id(t.trace_id());
+  }
+};
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/middleware/trace_context.hpp -----
+// ----- keel/metrics.hpp -----
+// keel::metrics: Prometheus metrics for an app, served at GET /metrics in the text format (version 0.0.4).
+//
+//   keel::metrics metrics;                                   // before the app: it is shared with the layer
+//   metrics.watch(db);                                       // SQL pool gauges (optional)
+//   metrics.gauge("jobs_queued", "Jobs waiting.", [&] { return double(queue.size()); });
+//   keel::app{api}.use(metrics, keel::request_id{}, keel::access_log{}).serve(cfg);
+//
+// What it counts (per thread, into plain per-thread counters: no lock and no atomic read-modify-write on the
+// request path; a scrape sums the threads):
+//   keel_http_requests_total{route,method,status}       by route template ("/users/{id}"), method, 2xx..5xx
+//   keel_http_request_duration_seconds{route}           histogram, fixed buckets (options::buckets)
+//   keel_http_requests_in_flight                        requests between this layer's before and after
+//   keel_http_connections_open, keel_http_connections_total
+//   keel_http_received_bytes_total, keel_http_sent_bytes_total   bytes read and written by HTTP connections
+//   keel_sql_connections{pool,state}, keel_sql_waiting_requests{pool}   with watch(db)
+// plus the gauges and collectors registered with gauge() and collect(), read at scrape time.
+//
+// Put it first in .use(...): it then times every other layer too, and counts requests the session rejects
+// before routing (400, 413, 431...) under route="(unmatched)", like requests no route matched. An app
+// without keel::metrics compiles to the code it had before: the transport counts bytes and connections
+// only when a layer of the app asks for it (`static constexpr bool counts_io`).
+
+// ----- keel/detail/metrics.hpp -----
+// keel::detail metrics internals: the tick clock, the per-thread shards keel::metrics counts into, and the
+// helpers that write the Prometheus text format.
+
+// ----- keel/server/io_counters.hpp -----
+// keel::detail::io_counters: bytes in and out and connections opened and closed, counted per thread by the
+// transport of apps that ask for it (a middleware declaring `static constexpr bool counts_io = true`, such as
+// keel::metrics), and summed over all threads when read.
+//
+// Each thread writes only its own block, with a relaxed load and store (no read-modify-write, no lock); a
+// reader on another thread sees each value whole. A thread's block is handed to the next thread when it
+// ends, so its counts are never lost and the totals stay monotonic.
+
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+// Adds n to a counter only this thread writes.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct io_counters {
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  std::atomic<std::uint64_t> connections_opened{0};
+  std::atomic<std::uint64_t> connections_closed{0};
+
+  struct totals {
+    std::uint64_t bytes_in = 0, bytes_out = 0, connections_opened = 0, connections_closed = 0;
+  };
+
+  // This thread's block.
+  static io_counters& local() noexcept {
+    thread_local holder h;
+    return *h.block;
+  }
+  // The sums over every thread that ever counted.
+  static totals sum() {
+    totals t;
+    std::lock_guard lock(blocks().mutex);
+    for (const auto& b : blocks().all) {
+      t.bytes_in += b->bytes_in.load(std::memory_order_relaxed);
+      t.bytes_out += b->bytes_out.load(std::memory_order_relaxed);
+      t.connections_opened += b->connections_opened.load(std::memory_order_relaxed);
+      t.connections_closed += b->connections_closed.load(std::memory_order_relaxed);
+    }
+    return t;
+  }
+
+ private:
+  struct list {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<io_counters>> all;
+    std::vector<io_counters*> spare;  // of threads that ended
+  };
+  static list& blocks() {
+    static list l;
+    return l;
+  }
+  struct holder {
+    io_counters* block;
+    holder() {
+      std::lock_guard lock(blocks().mutex);
+      if (!blocks().spare.empty()) {
+        block = blocks().spare.back();
+        blocks().spare.pop_back();
+      } else {
+        block = blocks().all.emplace_back(std::make_unique<io_counters>()).get();
+      }
+    }
+    ~holder() {
+      std::lock_guard lock(blocks().mutex);
+      blocks().spare.push_back(block);
+    }
+    holder(const holder&) = delete;
+    holder& operator=(const holder&) = delete;
+  };
+};
+
+// Whether a middleware stack asks the transport to count bytes and connections.
+template <class M>
+concept counts_io_layer = requires {
+  requires M::counts_io;
+};
+template <class Stack>
+struct stack_counts_io : std::false_type {};
+template <class... Ms>
+struct stack_counts_io<std::tuple<Ms...>> : std::bool_constant<(counts_io_layer<Ms> || ...)> {};
+
+// Whether a session type (its app) wants bytes and connections counted; test doubles do not.
+template <class Session>
+inline constexpr bool session_counts_io = requires {
+  requires Session::counts_io;
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/server/io_counters.hpp -----
+
+#include <array>
+#include <atomic>
+#include <bit>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+// A monotonic tick count, as cheap as the machine allows: the TSC on x86 (constant-rate on every CPU of the
+// last fifteen years), steady_clock elsewhere. Request latency is two reads of it.
+inline std::uint64_t metric_ticks() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_ia32_rdtsc();
+#else
+  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+#endif
+}
+
+// Ticks per second, measured once against steady_clock (a 2 ms spin, at the first keel::metrics).
+inline double metric_ticks_per_second() {
+  static const double rate = [] {
+#if defined(__x86_64__) || defined(__i386__)
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    const std::uint64_t c0 = __builtin_ia32_rdtsc();
+    while (clock::now() - t0 < std::chrono::milliseconds(2)) {
+    }
+    const auto t1 = clock::now();
+    const std::uint64_t c1 = __builtin_ia32_rdtsc();
+    return static_cast<double>(c1 - c0) / std::chrono::duration<double>(t1 - t0).count();
+#else
+    using period = std::chrono::steady_clock::period;
+    return static_cast<double>(period::den) / static_cast<double>(period::num);
+#endif
+  }();
+  return rate;
+}
+
+// Methods by slot: GET .. TRACE in keel::http::method's bit order (0..8), then 9 for extension methods;
+// branch-free (the bit above TRACE stands in for "none").
+inline constexpr std::size_t metric_method_slots = 10;
+inline std::size_t metric_method_slot(http::method m) noexcept {
+  return static_cast<std::size_t>(
+      std::countr_zero(static_cast<unsigned>(static_cast<std::uint16_t>(m)) | 0x200u));
+}
+inline std::string_view metric_method_name(std::size_t slot) noexcept {
+  return slot < 9 ? http::to_string(http::all_methods[slot]) : std::string_view("other");
+}
+// Status classes by slot: code / 100, capped at 7 (eight slots: the index is a shift); slots 1..5 are
+// 1xx..5xx, the others hold anything outside 100-599 (reported as status="other").
+inline constexpr std::size_t metric_status_slots = 8;
+inline std::size_t metric_status_slot(int code) noexcept {
+  const unsigned c = static_cast<unsigned>(code) / 100u;
+  return c < 7u ? c : 7u;
+}
+
+// The most latency buckets a keel::metrics may have (without +Inf).
+inline constexpr std::size_t metric_max_buckets = 24;
+
+// One route's counts on one thread: requests by method and status class, latency buckets (not cumulative:
+// each request adds to its one bucket; the last one is +Inf) and the sum of latencies in ticks.
+struct route_series {
+  std::string_view route;
+  std::array<std::array<std::atomic<std::uint64_t>, metric_status_slots>, metric_method_slots> requests{};
+  std::array<std::atomic<std::uint64_t>, metric_max_buckets + 1> buckets{};
+  std::atomic<std::uint64_t> sum_ticks{0};
+};
+
+// What one thread counted for one keel::metrics. Only its thread writes it; the scrape reads it.
+class metric_shard {
+ public:
+  std::atomic<std::uint64_t> started{0};  // requests that entered the layer (finished ones are in buckets)
+
+  metric_shard() { never_used_.route = std::string_view(&tag_, 1); }  // matches no route's text
+  metric_shard(const metric_shard&) = delete;
+  metric_shard& operator=(const metric_shard&) = delete;
+
+  // The series of a route template, found by the address of its text (a route's template is one static
+  // string), or made on its first request on this thread.
+  KEEL_ALWAYS_INLINE route_series& series(std::string_view route) {
+    // The address alone: each route template is its own static string.
+    if (KEEL_LIKELY(last_->route.data() == route.data())) return *last_;
+    return find(route);
+  }
+
+  // Calls fn(const route_series&) for each series (on the scraping thread).
+  template <class F>
+  void for_each(F&& fn) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& s : owned_) fn(*s);
+  }
+
+ private:
+  KEEL_NOINLINE route_series& find(std::string_view route) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash(route.data()) & mask;; i = (i + 1) & mask) {
+      route_series* s = slots_[i];
+      if (s != nullptr && s->route.data() == route.data() && s->route.size() == route.size())
+        return *(last_ = s);
+      if (s == nullptr) return *(last_ = &add(route));
+    }
+  }
+  static std::size_t hash(const char* p) noexcept {
+    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(p) * 0x9E3779B97F4A7C15ull) >> 40);
+  }
+  KEEL_NOINLINE route_series& add(std::string_view route) {
+    std::lock_guard lock(mutex_);  // against a scrape reading owned_
+    auto& s = *owned_.emplace_back(std::make_unique<route_series>());
+    s.route = route;
+    if (owned_.size() * 2 > slots_.size()) {
+      std::vector<route_series*> bigger(slots_.size() * 2, nullptr);
+      for (const auto& o : owned_) place(bigger, o.get());
+      slots_.swap(bigger);
+    } else {
+      place(slots_, &s);
+    }
+    return s;
+  }
+  static void place(std::vector<route_series*>& table, route_series* s) {
+    const std::size_t mask = table.size() - 1;
+    std::size_t i = hash(s->route.data()) & mask;
+    while (table[i] != nullptr) i = (i + 1) & mask;
+    table[i] = s;
+  }
+
+  // The series the last request used (a dummy one, never counted into, before the first): most requests
+  // on a thread in a row hit the same few routes.
+  char tag_ = 0;
+  route_series never_used_;
+  route_series* last_ = &never_used_;
+  std::vector<route_series*> slots_ = std::vector<route_series*>(32, nullptr);
+  std::vector<std::unique_ptr<route_series>> owned_;
+  mutable std::mutex mutex_;
+};
+
+// The shards of one keel::metrics, one per thread that served a request. A thread finds its shard through
+// a thread-local cache keyed by the registry's id (ids are never reused, so a registry made at a dead one's
+// address is never confused with it).
+class metric_shards {
+ public:
+  metric_shards() : id_(next_id()) {}
+  metric_shards(const metric_shards&) = delete;
+  metric_shards& operator=(const metric_shards&) = delete;
+
+  KEEL_ALWAYS_INLINE metric_shard& local() {
+    thread_local cache c;
+    if (KEEL_LIKELY(c.id == id_)) return *c.shard;
+    return attach(c);
+  }
+
+  template <class F>
+  void for_each(F&& fn) const {
+    std::lock_guard lock(mutex_);
+    for (const auto& s : shards_) fn(*s);
+  }
+
+ private:
+  struct cache {
+    std::uint64_t id = 0;
+    metric_shard* shard = nullptr;
+  };
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> n{0};
+    return n.fetch_add(1) + 1;
+  }
+  KEEL_NOINLINE metric_shard& attach(cache& c) {
+    std::lock_guard lock(mutex_);
+    // A thread that alternates between two registries makes a new shard each time it switches; the counts
+    // stay right (the scrape sums them all). Servers run one app per reactor thread, so it does not happen.
+    c.shard = shards_.emplace_back(std::make_unique<metric_shard>()).get();
+    c.id = id_;
+    return *c.shard;
+  }
+
+  std::uint64_t id_;
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<metric_shard>> shards_;
+};
+
+// --- the text format (version 0.0.4)
+
+inline void append_metric_number(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out.append("NaN");
+  } else if (std::isinf(v)) {
+    out.append(v > 0 ? "+Inf" : "-Inf");
+  } else {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+  }
+}
+inline void append_metric_number(std::string& out, std::uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// A label value: backslash, double quote and line feed escaped.
+inline void append_label_value(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\')
+      out.append("\\\\");
+    else if (c == '"')
+      out.append("\\\"");
+    else if (c == '\n')
+      out.append("\\n");
+    else
+      out.push_back(c);
+  }
+}
+// A HELP text: backslash and line feed escaped.
+inline void append_help_text(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\')
+      out.append("\\\\");
+    else if (c == '\n')
+      out.append("\\n");
+    else
+      out.push_back(c);
+  }
+}
+
+// [a-zA-Z_:][a-zA-Z0-9_:]* (metric names); labels do not take ':'.
+constexpr bool valid_metric_name(std::string_view name, bool label = false) noexcept {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c == ':' && !label) ||
+                    (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/detail/metrics.hpp -----
+
+#include <array>
+#include <cmath>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+
+// What a collector (metrics.collect(...)) writes into: metric families in the text format. Names must match
+// [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-zA-Z_][a-zA-Z0-9_]* (std::invalid_argument otherwise); values
+// and HELP texts are escaped here.
+class metrics_text {
+ public:
+  using label = std::pair<std::string_view, std::string_view>;
+
+  explicit metrics_text(std::string& out) : out_(out) {}
+
+  // The "# HELP" and "# TYPE" lines of a family; type is counter, gauge, histogram, summary or untyped.
+  metrics_text& family(std::string_view name, std::string_view type, std::string_view help) {
+    check_name(name, false);
+    out_.append("# HELP ").append(name).push_back(' ');
+    detail::append_help_text(out_, help);
+    out_.append("\n# TYPE ").append(name).push_back(' ');
+    out_.append(type).push_back('\n');
+    return *this;
+  }
+  // One sample line: name{labels} value.
+  metrics_text& sample(std::string_view name, std::initializer_list<label> labels, double value) {
+    begin_sample(name, labels.begin(), labels.end());
+    detail::append_metric_number(out_, value);
+    out_.push_back('\n');
+    return *this;
+  }
+  metrics_text& sample(std::string_view name, std::initializer_list<label> labels, std::uint64_t value) {
+    begin_sample(name, labels.begin(), labels.end());
+    detail::append_metric_number(out_, value);
+    out_.push_back('\n');
+    return *this;
+  }
+  std::string& text() noexcept { return out_; }
+
+ private:
+  static void check_name(std::string_view name, bool label) {
+    if (!detail::valid_metric_name(name, label))
+      throw std::invalid_argument("keel::metrics: invalid " + std::string(label ? "label" : "metric") +
+                                  " name '" + std::string(name) + "'");
+  }
+  void begin_sample(std::string_view name, const label* first, const label* last) {
+    check_name(name, false);
+    out_.append(name);
+    if (first != last) {
+      out_.push_back('{');
+      for (const label* l = first; l != last; ++l) {
+        check_name(l->first, true);
+        if (l != first) out_.push_back(',');
+        out_.append(l->first).append("=\"");
+        detail::append_label_value(out_, l->second);
+        out_.push_back('"');
+      }
+      out_.push_back('}');
+    }
+    out_.push_back(' ');
+  }
+
+  std::string& out_;
+};
+
+class metrics {
+ public:
+  struct options {
+    // Where GET (and HEAD) is answered with the metrics.
+    std::string path = "/metrics";
+    // Upper bounds of the latency histogram's buckets, in seconds, ascending (+Inf is added); at most 24.
+    std::vector<double> buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  };
+
+  // Per-request state: when the request entered this layer, in ticks.
+  struct state {
+    std::uint64_t start = 0;
+    detail::metric_shard* shard = nullptr;  // this thread's, found once in before()
+  };
+
+  // The transport counts bytes in and out and connections for apps with this layer.
+  static constexpr bool counts_io = true;
+  // Requests the session rejects before routing are counted too.
+  static constexpr bool sees_rejected_requests = true;
+
+  metrics() : metrics(options{}) {}
+  // Throws std::invalid_argument for buckets that are not ascending and finite, or more than 24.
+  explicit metrics(options opts) : shared_(std::make_shared<registry>()) {
+    if (opts.buckets.size() > detail::metric_max_buckets)
+      throw std::invalid_argument("keel::metrics: at most 24 latency buckets");
+    for (std::size_t i = 0; i < opts.buckets.size(); ++i)
+      if (!(opts.buckets[i] > 0) || std::isinf(opts.buckets[i]) ||
+          (i > 0 && !(opts.buckets[i] > opts.buckets[i - 1])))
+        throw std::invalid_argument("keel::metrics: latency buckets must be positive, finite and ascending");
+    const double rate = detail::metric_ticks_per_second();
+    shared_->path = std::move(opts.path);
+    shared_->seconds_per_tick = 1.0 / rate;
+    shared_->bucket_count = opts.buckets.size();
+    for (std::size_t i = 0; i < opts.buckets.size(); ++i) {
+      shared_->bounds[i] = opts.buckets[i];
+      shared_->bound_ticks[i] = static_cast<std::uint64_t>(opts.buckets[i] * rate);
+    }
+    shared_->bound_ticks[opts.buckets.size()] = ~std::uint64_t{0};
+  }
+
+  // A gauge read at scrape time: `read` runs on the thread serving the scrape (a reactor: keep it quick).
+  metrics& gauge(std::string name, std::string help, std::function<double()> read) {
+    if (!detail::valid_metric_name(name)) throw std::invalid_argument("keel::metrics: invalid name " + name);
+    std::lock_guard lock(shared_->mutex);
+    shared_->gauges.push_back({std::move(name), std::move(help), std::move(read)});
+    return *this;
+  }
+  // Families written at scrape time, after keel's own (job queues by name, cache sizes, ...).
+  metrics& collect(std::function<void(metrics_text&)> fn) {
+    std::lock_guard lock(shared_->mutex);
+    shared_->collectors.push_back(std::move(fn));
+    return *this;
+  }
+  // The connection pools of a keel::db: connections in use and idle, and requests waiting for one. The
+  // database must outlive the metrics.
+  template <class Db>
+  requires requires(const Db& d) {
+    d.for_each_pool([](std::string_view, std::size_t, std::size_t, std::size_t) {});
+  }
+  metrics& watch(const Db& db) {
+    return collect([&db](metrics_text& out) {
+      out.family("keel_sql_connections", "gauge", "SQL connections of each pool, by state (in_use or idle).");
+      db.for_each_pool([&](std::string_view pool, std::size_t total, std::size_t idle, std::size_t) {
+        out.sample("keel_sql_connections", {{"pool", pool}, {"state", "in_use"}},
+                   static_cast<std::uint64_t>(total - idle));
+        out.sample("keel_sql_connections", {{"pool", pool}, {"state", "idle"}},
+                   static_cast<std::uint64_t>(idle));
+      });
+      out.family("keel_sql_waiting_requests", "gauge", "Requests waiting for a connection of each SQL pool.");
+      db.for_each_pool([&](std::string_view pool, std::size_t, std::size_t, std::size_t waiting) {
+        out.sample("keel_sql_waiting_requests", {{"pool", pool}}, static_cast<std::uint64_t>(waiting));
+      });
+    });
+  }
+
+  const std::string& path() const noexcept { return shared_->path; }
+
+  // The whole exposition text, as GET /metrics answers it.
+  std::string render() const {
+    std::string out;
+    out.reserve(4096);
+    metrics_text text(out);
+    render_http(text);
+    std::vector<gauge_entry> gauges;
+    std::vector<std::function<void(metrics_text&)>> collectors;
+    {
+      std::lock_guard lock(shared_->mutex);
+      gauges = shared_->gauges;
+      collectors = shared_->collectors;
+    }
+    for (const auto& g : gauges) {
+      text.family(g.name, "gauge", g.help);
+      text.sample(g.name, {}, g.read());
+    }
+    for (const auto& c : collectors) c(text);
+    return out;
+  }
+
+  // --- the middleware
+  template <class Ctx>
+  KEEL_ALWAYS_INLINE flow before(Ctx& ctx) const {
+    state& st = ctx.template state<state>();
+    st.start = detail::metric_ticks();
+    registry& reg = *shared_;
+    detail::metric_shard& shard = reg.shards.local();
+    st.shard = &shard;
+    detail::bump(shard.started);
+    if (KEEL_UNLIKELY(ctx.request().path.size() == reg.path.size())) return maybe_answer(ctx);
+    return flow::next;
+  }
+  template <class Ctx>
+  KEEL_ALWAYS_INLINE void after(Ctx& ctx) const {
+    const state& st = ctx.template state<state>();
+    const std::uint64_t elapsed = detail::metric_ticks() - st.start;
+    detail::route_series& s = st.shard->series(ctx.route_path());
+    const auto& req = ctx.request();
+    detail::bump(s.requests[detail::metric_method_slot(req.method)]
+                           [detail::metric_status_slot(ctx.response().status_code())]);
+    std::size_t b = 0;
+    const auto& bounds = shared_->bound_ticks;
+    while (elapsed > bounds[b]) ++b;
+    detail::bump(s.buckets[b]);
+    detail::bump(s.sum_ticks, elapsed);
+  }
+
+ private:
+  struct gauge_entry {
+    std::string name, help;
+    std::function<double()> read;
+  };
+  struct registry {
+    detail::metric_shards shards;
+    std::string path;
+    double seconds_per_tick = 1e-9;
+    std::size_t bucket_count = 0;
+    std::array<double, detail::metric_max_buckets> bounds{};
+    std::array<std::uint64_t, detail::metric_max_buckets + 1> bound_ticks{};
+    std::mutex mutex;  // gauges and collectors
+    std::vector<gauge_entry> gauges;
+    std::vector<std::function<void(metrics_text&)>> collectors;
+  };
+
+  // A route's counts summed over the threads.
+  struct route_totals {
+    std::array<std::array<std::uint64_t, detail::metric_status_slots>, detail::metric_method_slots>
+        requests{};
+    std::array<std::uint64_t, detail::metric_max_buckets + 1> buckets{};
+    std::uint64_t sum_ticks = 0;
+  };
+
+  KEEL_NOINLINE flow maybe_answer(request_context& ctx) const {
+    const http::request& req = ctx.request();
+    if (req.path != shared_->path || (req.method != http::method::get && req.method != http::method::head))
+      return flow::next;
+    detail::context_access::set_route_path(ctx, shared_->path);
+    answer(ctx.response());
+    return flow::respond;
+  }
+  void answer(keel::response& res) const {
+    res.status(http::status::ok);
+    res.content_type("text/plain; version=0.0.4; charset=utf-8");
+    res.header("Cache-Control", "no-store");
+    res.body(render());
+  }
+
+  void render_http(metrics_text& text) const {
+    std::map<std::string, route_totals, std::less<>> routes;
+    std::uint64_t started = 0, finished = 0;
+    shared_->shards.for_each([&](const detail::metric_shard& shard) {
+      started += shard.started.load(std::memory_order_relaxed);
+      shard.for_each([&](const detail::route_series& s) {
+        auto& t = routes[std::string(s.route.empty() ? std::string_view("(unmatched)") : s.route)];
+        for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
+          for (std::size_t c = 0; c < detail::metric_status_slots; ++c)
+            t.requests[m][c] += s.requests[m][c].load(std::memory_order_relaxed);
+        for (std::size_t b = 0; b <= shared_->bucket_count; ++b) {
+          const std::uint64_t n = s.buckets[b].load(std::memory_order_relaxed);
+          t.buckets[b] += n;
+          finished += n;  // every request that went through after() is in one bucket
+        }
+        t.sum_ticks += s.sum_ticks.load(std::memory_order_relaxed);
+      });
+    });
+    static constexpr std::string_view classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    text.family("keel_http_requests_total", "counter",
+                "HTTP requests answered, by route template, method and status class.");
+    for (const auto& [route, t] : routes)
+      for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
+        for (std::size_t c = 0; c < 6; ++c) {
+          // Slots 0, 6 and 7 (below 100, above 599) are one series.
+          std::uint64_t n = t.requests[m][c];
+          if (c == 0)
+            for (std::size_t o = 6; o < detail::metric_status_slots; ++o) n += t.requests[m][o];
+          if (n != 0)
+            text.sample("keel_http_requests_total",
+                        {{"route", route}, {"method", detail::metric_method_name(m)}, {"status", classes[c]}},
+                        n);
+        }
+    text.family("keel_http_request_duration_seconds", "histogram",
+                "Time from the metrics layer's before to its after, by route template.");
+    for (const auto& [route, t] : routes) {
+      std::uint64_t cumulative = 0;
+      char le[32];
+      for (std::size_t b = 0; b <= shared_->bucket_count; ++b) {
+        cumulative += t.buckets[b];
+        std::string_view bound = "+Inf";
+        if (b < shared_->bucket_count) {
+          auto r = std::to_chars(le, le + sizeof le, shared_->bounds[b], std::chars_format::fixed);
+          if (r.ec != std::errc{}) r = std::to_chars(le, le + sizeof le, shared_->bounds[b]);  // huge: 1e+30
+          bound = std::string_view(le, static_cast<std::size_t>(r.ptr - le));
+        }
+        text.sample("keel_http_request_duration_seconds_bucket", {{"route", route}, {"le", bound}},
+                    cumulative);
+      }
+      text.sample("keel_http_request_duration_seconds_sum", {{"route", route}},
+                  static_cast<double>(t.sum_ticks) * shared_->seconds_per_tick);
+      text.sample("keel_http_request_duration_seconds_count", {{"route", route}}, cumulative);
+    }
+    text.family("keel_http_requests_in_flight", "gauge",
+                "HTTP requests being served (this scrape included).");
+    text.sample("keel_http_requests_in_flight", {}, started - finished);
+    const detail::io_counters::totals io = detail::io_counters::sum();
+    text.family("keel_http_connections_open", "gauge", "Open HTTP connections.");
+    text.sample("keel_http_connections_open", {}, io.connections_opened - io.connections_closed);
+    text.family("keel_http_connections_total", "counter", "HTTP connections accepted.");
+    text.sample("keel_http_connections_total", {}, io.connections_opened);
+    text.family("keel_http_received_bytes_total", "counter", "Bytes read from HTTP connections.");
+    text.sample("keel_http_received_bytes_total", {}, io.bytes_in);
+    text.family("keel_http_sent_bytes_total", "counter", "Bytes written to HTTP connections.");
+    text.sample("keel_http_sent_bytes_total", {}, io.bytes_out);
+  }
+
+  std::shared_ptr<registry> shared_;  // shared by the copies (the app keeps one in its stack)
+};
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/metrics.hpp -----
 // ----- keel/offload.hpp -----
 // keel::offload / keel::sleep_for: awaitables that leave the reactor thread (or wait on it) without blocking
 // it.
@@ -7136,124 +8211,6 @@ auto with_memory(handler_memory<Size>& memory, Handler&& fn) {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/detail/handler_memory.hpp -----
-// ----- keel/server/reactor.hpp -----
-// keel::detail::current_reactor / current_worker_pool: which io_context and pool this thread serves.
-
-// ----- keel/server/worker_pool.hpp -----
-// keel::worker_pool: the threads that run blocking work (SQL, hashing, files) away from the reactors.
-
-
-#include <asio/post.hpp>
-#include <asio/thread_pool.hpp>
-
-#include <algorithm>
-#include <atomic>
-#include <cstddef>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <utility>
-
-namespace keel {
-inline namespace v0 {
-
-// The threads start with the first job (or the first executor() call): an app that never offloads keeps
-// only its reactor threads, and their stacks stay out of its resident memory.
-class worker_pool {
- public:
-  // 0 threads = max(2, hardware threads): blocking calls must not starve each other on a small machine.
-  explicit worker_pool(unsigned threads = 0) : threads_(resolve(threads)) {}
-  worker_pool(const worker_pool&) = delete;
-  worker_pool& operator=(const worker_pool&) = delete;
-  ~worker_pool() { join(); }
-
-  unsigned size() const noexcept { return threads_; }
-  // Whether any thread has been started yet.
-  bool started() const noexcept { return started_.load(std::memory_order_acquire) != nullptr; }
-  asio::thread_pool::executor_type executor() { return pool().get_executor(); }
-
-  // Runs fn() on one of the pool's threads.
-  template <class F>
-  void post(F&& fn) {
-    asio::post(pool(), std::forward<F>(fn));
-  }
-
-  // Waits until every posted job has finished and the threads have exited; no new work is accepted after.
-  void join() {
-    std::lock_guard lock(start_mutex_);
-    joined_ = true;
-    if (pool_) pool_->join();
-  }
-
- private:
-  static unsigned resolve(unsigned n) {
-    if (n != 0) return n;
-    return std::max(2u, std::thread::hardware_concurrency());
-  }
-
-  asio::thread_pool& pool() {
-    if (asio::thread_pool* ready = started_.load(std::memory_order_acquire)) return *ready;
-    std::lock_guard lock(start_mutex_);
-    if (!pool_) {
-      pool_.emplace(threads_);
-      // A pool asked for after join() gets no threads, as asio's own would after join(): its jobs never run.
-      if (joined_) pool_->join();
-    }
-    started_.store(&*pool_, std::memory_order_release);
-    return *pool_;
-  }
-
-  unsigned threads_;
-  std::mutex start_mutex_;  // taken once per pool start and at join, never per job
-  bool joined_ = false;
-  std::atomic<asio::thread_pool*> started_{nullptr};
-  std::optional<asio::thread_pool> pool_;
-};
-
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/server/worker_pool.hpp -----
-
-#include <asio/io_context.hpp>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-struct reactor_binding {
-  asio::io_context* reactor = nullptr;
-  worker_pool* workers = nullptr;
-};
-
-inline reactor_binding& current_binding() noexcept {
-  thread_local reactor_binding binding;
-  return binding;
-}
-
-// The io_context this thread runs (a reactor thread, or a test driving one by hand); nullptr elsewhere.
-inline asio::io_context* current_reactor() noexcept { return current_binding().reactor; }
-// The pool keel::offload sends work to from this thread; nullptr when none was bound.
-inline worker_pool* current_worker_pool() noexcept { return current_binding().workers; }
-
-// Binds a reactor (and optionally a worker pool) to the current thread for the scope's lifetime; nests.
-class reactor_scope {
- public:
-  explicit reactor_scope(asio::io_context& reactor, worker_pool* workers = nullptr) noexcept
-      : previous_(current_binding()) {
-    current_binding() = reactor_binding{&reactor, workers};
-  }
-  reactor_scope(const reactor_scope&) = delete;
-  reactor_scope& operator=(const reactor_scope&) = delete;
-  ~reactor_scope() { current_binding() = previous_; }
-
- private:
-  reactor_binding previous_;
-};
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/server/reactor.hpp -----
 
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
@@ -7280,6 +8237,9 @@ class offload_awaiter {
   using result_type = std::remove_cvref_t<std::invoke_result_t<F&, Args&&...>>;
 
   explicit offload_awaiter(F fn, Args... args) : fn_(std::move(fn)), args_(std::move(args)...) {}
+  // On `pool` instead of the reactor's worker pool (nullptr: the reactor's).
+  offload_awaiter(worker_pool* pool, F fn, Args... args)
+      : pool_(pool), fn_(std::move(fn)), args_(std::move(args)...) {}
 
   bool await_ready() const noexcept { return false; }
 
@@ -7288,7 +8248,8 @@ class offload_awaiter {
   bool await_suspend(std::coroutine_handle<> awaiting) {
     asio::io_context* reactor = current_reactor();
     worker_pool* workers = current_worker_pool();
-    if (reactor == nullptr || workers == nullptr) {
+    if (reactor == nullptr ||
+        workers == nullptr) {  // (a dedicated pool too: no reactor, no resumption there)
       run();
       return false;
     }
@@ -7297,6 +8258,7 @@ class offload_awaiter {
     auto home = asio::prefer(reactor->get_executor(), asio::execution::outstanding_work.tracked);
     // Both posts take their memory from this awaiter, which lives in the coroutine frame: asio releases the
     // first before its handler runs, so the second finds the storage free again.
+    if (pool_ != nullptr) workers = pool_;
     workers->post(with_memory(post_memory_, [this, awaiting, home = std::move(home)]() mutable {
       run();
       asio::post(home, with_memory(post_memory_, [awaiting] { awaiting.resume(); }));
@@ -7323,6 +8285,7 @@ class offload_awaiter {
   }
 
   struct no_value {};
+  worker_pool* pool_ = nullptr;
   post_memory post_memory_;
   F fn_;
   [[no_unique_address]] std::tuple<Args...> args_;
@@ -7368,6 +8331,15 @@ requires std::is_invocable_v < std::decay_t<F>
   return detail::offload_awaiter<std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(fn),
                                                                          std::forward<Args>(args)...);
 }
+
+namespace detail {
+// co_await offload_on(pool, fn): keel::offload on a given pool (nullptr: the reactor's worker pool).
+// keel::sql runs a PostgreSQL connection's statements on a thread of its own this way.
+template <class F>
+[[nodiscard]] auto offload_on(worker_pool* pool, F&& fn) {
+  return offload_awaiter<std::decay_t<F>>(pool, std::forward<F>(fn));
+}
+}  // namespace detail
 
 // co_await keel::sleep_for(d): suspends for d on the current reactor's timer queue (blocks when there is
 // none).
@@ -8080,6 +9052,7 @@ class connection final : public connection_base {
     // The bytes won over the deadline, which still stands: due now, so a phase that does not end with them
     // (a header still incomplete) times out at the next sweep instead of never.
     if (KEEL_UNLIKELY(timed_out)) arm(clock::now());
+    if constexpr (session_counts_io<Session>) bump(io_counters::local().bytes_in, n);
     session_->on_read(n);
     drive();
   }
@@ -8090,14 +9063,16 @@ class connection final : public connection_base {
     read_deadline_set_ = false;
     arm(clock::now() + cfg_.timeout.write);
     const std::string_view out = session_->output();
-    asio::async_write(stream_, asio::buffer(out.data(), out.size()),
-                      with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
-                        self->state_ = io_state::none;
-                        if (ec || self->closed_) return self->finish();
-                        self->session_->on_written();
-                        if (self->close_after_write_) return self->linger();
-                        self->drive();
-                      }));
+    asio::async_write(
+        stream_, asio::buffer(out.data(), out.size()),
+        with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t n) {
+          if constexpr (session_counts_io<Session>) bump(io_counters::local().bytes_out, n);
+          self->state_ = io_state::none;
+          if (ec || self->closed_) return self->finish();
+          self->session_->on_written();
+          if (self->close_after_write_) return self->linger();
+          self->drive();
+        }));
   }
 
   // Sends the session's file region with sendfile(2): no copy through user space. A turn sends at most
@@ -8118,6 +9093,7 @@ class connection final : public connection_base {
       const ssize_t sent = ::send(socket.native_handle(), head.data(), head.size(), MSG_MORE | MSG_NOSIGNAL);
       if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return finish();
       const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+      if constexpr (session_counts_io<Session>) bump(io_counters::local().bytes_out, done);
       if (done < head.size()) return write_rest(head.substr(done));
       session_->on_written();
     }
@@ -8127,6 +9103,8 @@ class connection final : public connection_base {
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(file.length(), 1u << 20));
       const ssize_t n = ::sendfile(socket.native_handle(), file.fd(), &offset, want);
       if (n > 0) {
+        if constexpr (session_counts_io<Session>)
+          bump(io_counters::local().bytes_out, static_cast<std::uint64_t>(n));
         session_->on_file_sent(static_cast<std::size_t>(n));
         budget -= std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(n));
         continue;
@@ -8149,13 +9127,15 @@ class connection final : public connection_base {
 
   // Writes the rest of output() that a direct send left, then drives on (start_send_file resumes the file).
   void write_rest(std::string_view rest) {
-    asio::async_write(stream_, asio::buffer(rest.data(), rest.size()),
-                      with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
-                        self->state_ = io_state::none;
-                        if (ec || self->closed_) return self->finish();
-                        self->session_->on_written();
-                        self->drive();
-                      }));
+    asio::async_write(
+        stream_, asio::buffer(rest.data(), rest.size()),
+        with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t n) {
+          if constexpr (session_counts_io<Session>) bump(io_counters::local().bytes_out, n);
+          self->state_ = io_state::none;
+          if (ec || self->closed_) return self->finish();
+          self->session_->on_written();
+          self->drive();
+        }));
   }
 
   // Hands the stream to the protocol the session's last response named. The connection stays registered
@@ -8543,7 +9523,7 @@ class basic_server {
   }
 
   void run_reactor(reactor& r) {
-    reactor_scope scope(r.ctx, &*workers_);
+    reactor_scope scope(r.ctx, &*workers_, &r.shutting_down);
     r.ctx.run();
   }
 
@@ -8669,6 +9649,7 @@ class basic_server {
       return;
     }
     socket.set_option(tcp::no_delay(true), ignored);
+    if constexpr (session_counts_io<Session>) bump(io_counters::local().connections_opened);
     if (tls_.context) {
       tls_.start_connection(tls_.context.get(), std::move(socket), app_, cfg_, r.connections);
     } else {
@@ -8679,6 +9660,7 @@ class basic_server {
   static void on_connection_end(void* context) {
     auto& r = *static_cast<reactor*>(context);
     r.owner->open_.fetch_sub(1, std::memory_order_relaxed);
+    if constexpr (session_counts_io<Session>) bump(io_counters::local().connections_closed);
     if (r.shutting_down &&
         r.connections.empty()) {  // the last one just went: let the reactor run out of work
       r.shutdown_deadline.cancel();
@@ -10136,6 +11118,13 @@ template <class App>
 class http_session {
  public:
   using context_type = typename App::context_type;
+  // The transport counts bytes and connections only for apps with a layer that reads them (keel::metrics).
+  static constexpr bool counts_io = [] {
+    if constexpr (requires { typename App::stack_type; })
+      return stack_counts_io<typename App::stack_type>::value;
+    else
+      return false;
+  }();
 
   http_session(const App& app, const server_config& cfg, bool is_tls)
       : app_(app), cfg_(cfg), parser_(cfg.limits) {

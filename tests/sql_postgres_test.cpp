@@ -5,6 +5,8 @@
 #include "keel/sql/postgres.hpp"
 
 #include "keel/app.hpp"
+#include "keel/offload.hpp"
+#include "keel/server/worker_pool.hpp"
 #include "keel/sql/aggregate.hpp"
 #include "keel/sql/json_column.hpp"
 #include "keel/sql/migrate.hpp"
@@ -16,7 +18,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <asio/io_context.hpp>
+
 #include <array>
+#include <exception>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -122,4 +127,52 @@ TEST_CASE(
   std::string wide = "SELECT 1";  // a target list of 2000 entries: 54011 program_limit_exceeded
   for (int i = 1; i < 2000; ++i) wide += ", 1";
   CHECK_THROWS_AS(db.query_sync<std::int64_t>(wide), keel::sql::limit_error);
+}
+
+// A transaction holds a row lock across a co_await while more statements than the app has worker threads wait
+// for that lock. Each PostgreSQL connection runs its statements on a thread of its own, so the waiters block
+// only their connections and the COMMIT that frees them runs. (With the shared pool the waiters took both
+// workers and the commit never ran: the Conduit example hung under concurrent favorites.) A statement timeout
+// turns the old behaviour into errors instead of a hung test.
+TEST_CASE("postgres: a transaction commits while more statements than workers wait on its lock", "[sql]") {
+  std::string url = server_url();
+  url += (url.find('?') == std::string::npos ? "?" : "&");
+  url += "options=-c%20statement_timeout%3D5000";
+  keel::sql::db_options options;
+  options.postgres_connections = 4;
+  keel::db db{url, options};
+  db.execute_script_sync(
+      "CREATE TABLE IF NOT EXISTS keel_lock_waiters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); "
+      "DELETE FROM keel_lock_waiters; INSERT INTO keel_lock_waiters VALUES (1, 0)");
+  asio::io_context reactor;
+  keel::worker_pool workers(2);
+  keel::detail::reactor_scope scope(reactor, &workers);
+  int finished = 0;
+  std::vector<std::exception_ptr> failures;
+  auto holder = [&]() -> keel::task<void> {
+    auto tx = co_await db.begin();
+    co_await tx.execute("UPDATE keel_lock_waiters SET n = n + 1 WHERE id = 1");
+    co_await keel::sleep_for(std::chrono::milliseconds(300));  // the waiters take every worker meanwhile
+    co_await tx.commit();
+  };
+  auto waiter = [&]() -> keel::task<void> {
+    co_await keel::sleep_for(std::chrono::milliseconds(50));
+    co_await db.execute("UPDATE keel_lock_waiters SET n = n + 1 WHERE id = 1");
+  };
+  auto done = [&](keel::detail::task_result<void>&& r) {
+    ++finished;
+    if (r.exception) failures.push_back(r.exception);
+  };
+  keel::detail::start_detached(holder(), done);
+  for (int i = 0; i < 3; ++i) keel::detail::start_detached(waiter(), done);
+  reactor.run_for(std::chrono::seconds(30));
+  CHECK(finished == 4);
+  for (const std::exception_ptr& e : failures) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      FAIL_CHECK(ex.what());
+    }
+  }
+  CHECK(db.query_one_sync<std::int64_t>("SELECT n FROM keel_lock_waiters WHERE id = 1") == 4);
 }

@@ -1,6 +1,7 @@
 // The README's tour of the add-on headers, compiled (see core.cpp): `// snippet: NAME` regions are README
 // blocks. Built where keel::compress (zlib, libbrotli) is.
 #include <keel.hpp>
+#include <keel/cache.hpp>
 #include <keel/compress.hpp>
 #include <keel/http_client.hpp>
 #include <keel/hub.hpp>
@@ -92,5 +93,30 @@ auto api = keel::router{
     // end snippet: http_client
 };
 }  // namespace outgoing
+
+namespace caching {
+struct user {
+  int id = 0;
+  std::string name;
+};
+keel::task<user> load_user(int id) { co_return user{id, "ada"}; }
+
+[[maybe_unused]] void serve(const keel::server_config& cfg) {
+  // snippet: cache
+  keel::redis::io_thread redis_io;
+  keel::redis::client redis(redis_io.context(), "redis://127.0.0.1:6379/0");
+  keel::cache::cache<keel::cache::redis_store> cache{keel::cache::redis_store(redis)};
+
+  auto api = keel::router{
+      keel::get<"/users/{id}">([&](int id) -> keel::task<user> {
+        auto load = [id]() -> keel::task<user> { co_return co_await load_user(id); };
+        std::string key = "user:" + std::to_string(id);
+        co_return co_await cache.get_or_compute<user>(key, std::chrono::minutes(5), load);  // computed once
+      }),
+  };
+  // end snippet: cache
+  keel::app{std::move(api)}.serve(cfg);
+}
+}  // namespace caching
 
 }  // namespace tour

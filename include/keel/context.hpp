@@ -156,6 +156,13 @@ class request_context {
   std::string_view request_id() const noexcept { return request_id_; }
   void set_request_id(std::string_view id) { request_id_.assign(id.data(), id.size()); }
 
+  // The W3C trace id of a request with a valid `traceparent` header (32 lowercase hex digits), set by the
+  // keel::traceparent middleware on every request; "" without it. Log lines carry it.
+  std::string_view trace_id() const noexcept { return {trace_id_.data(), trace_id_size_}; }
+  void set_trace_id(std::string_view id) noexcept {
+    trace_id_size_ = static_cast<std::uint8_t>(id.copy(trace_id_.data(), trace_id_.size()));
+  }
+
   bool is_tls() const noexcept { return is_tls_; }
   // The peer's IP address as text ("127.0.0.1", "::1"), as the TCP connection sees it: a reverse proxy's
   // address when there is one (see X-Forwarded-For then). "" in the in-process test client.
@@ -194,6 +201,8 @@ class request_context {
   std::string_view route_path_;
   std::array<std::string, 4> scratch_{};
   bool is_tls_ = false;
+  std::uint8_t trace_id_size_ = 0;  // not reset per request: only keel::traceparent sets it, on every request
+  std::array<char, 32> trace_id_{};
   std::uint8_t remote_size_ = 0;
   std::array<char, 46> remote_{};  // INET6_ADDRSTRLEN
   detail::body_kind body_kind_ = detail::body_kind::buffered;

@@ -31,6 +31,9 @@ class offload_awaiter {
   using result_type = std::remove_cvref_t<std::invoke_result_t<F&, Args&&...>>;
 
   explicit offload_awaiter(F fn, Args... args) : fn_(std::move(fn)), args_(std::move(args)...) {}
+  // On `pool` instead of the reactor's worker pool (nullptr: the reactor's).
+  offload_awaiter(worker_pool* pool, F fn, Args... args)
+      : pool_(pool), fn_(std::move(fn)), args_(std::move(args)...) {}
 
   bool await_ready() const noexcept { return false; }
 
@@ -39,7 +42,8 @@ class offload_awaiter {
   bool await_suspend(std::coroutine_handle<> awaiting) {
     asio::io_context* reactor = current_reactor();
     worker_pool* workers = current_worker_pool();
-    if (reactor == nullptr || workers == nullptr) {
+    if (reactor == nullptr ||
+        workers == nullptr) {  // (a dedicated pool too: no reactor, no resumption there)
       run();
       return false;
     }
@@ -48,6 +52,7 @@ class offload_awaiter {
     auto home = asio::prefer(reactor->get_executor(), asio::execution::outstanding_work.tracked);
     // Both posts take their memory from this awaiter, which lives in the coroutine frame: asio releases the
     // first before its handler runs, so the second finds the storage free again.
+    if (pool_ != nullptr) workers = pool_;
     workers->post(with_memory(post_memory_, [this, awaiting, home = std::move(home)]() mutable {
       run();
       asio::post(home, with_memory(post_memory_, [awaiting] { awaiting.resume(); }));
@@ -74,6 +79,7 @@ class offload_awaiter {
   }
 
   struct no_value {};
+  worker_pool* pool_ = nullptr;
   post_memory post_memory_;
   F fn_;
   [[no_unique_address]] std::tuple<Args...> args_;
@@ -119,6 +125,15 @@ requires std::is_invocable_v < std::decay_t<F>
   return detail::offload_awaiter<std::decay_t<F>, std::decay_t<Args>...>(std::forward<F>(fn),
                                                                          std::forward<Args>(args)...);
 }
+
+namespace detail {
+// co_await offload_on(pool, fn): keel::offload on a given pool (nullptr: the reactor's worker pool).
+// keel::sql runs a PostgreSQL connection's statements on a thread of its own this way.
+template <class F>
+[[nodiscard]] auto offload_on(worker_pool* pool, F&& fn) {
+  return offload_awaiter<std::decay_t<F>>(pool, std::forward<F>(fn));
+}
+}  // namespace detail
 
 // co_await keel::sleep_for(d): suspends for d on the current reactor's timer queue (blocks when there is
 // none).

@@ -362,6 +362,12 @@ class connection {
   // Runs SQL text that may hold several statements and takes no parameters (migrations, DDL, BEGIN).
   virtual void execute_script(std::string_view sql) = 0;
 
+  // The thread this connection's statements run on, or nullptr for the app's worker pool. A PostgreSQL
+  // connection has one of its own: a statement waiting for a row lock then blocks only its connection, never
+  // the pool's threads, so the transaction holding the lock can always run its COMMIT (with a shared pool,
+  // statements waiting on a lock could take every worker and the commit that frees them could never run).
+  worker_pool* own_thread() noexcept { return own_thread_.get(); }
+
   std::size_t cached_statements() const noexcept { return cache_.size(); }
   void clear_statement_cache() {
     last_ = nullptr;
@@ -370,10 +376,14 @@ class connection {
 
  protected:
   virtual std::unique_ptr<statement> make_statement(const rewritten_sql& engine_sql) = 0;
+  // For engines whose statements block on other connections (row locks): a thread of its own (see
+  // own_thread).
+  void run_on_own_thread() { own_thread_ = std::make_unique<worker_pool>(1); }
 
  private:
   std::unordered_map<std::string, std::unique_ptr<statement>, detail::string_hash, std::equal_to<>> cache_;
   statement* last_ = nullptr;
+  std::unique_ptr<worker_pool> own_thread_;  // last member: its thread is joined before the rest goes
 };
 
 }  // namespace sql
@@ -1879,6 +1889,15 @@ class connection_slots {
   void add(connection* c) {
     std::lock_guard lock(mutex_);
     free_.push_back(c);
+    ++total_;
+  }
+  // Connections in the pool, idle ones, and callers waiting for one, read together (for keel::metrics).
+  struct usage_counts {
+    std::size_t total = 0, idle = 0, waiting = 0;
+  };
+  usage_counts usage() const {
+    std::lock_guard lock(mutex_);
+    return {total_, free_.size(), waiters_.size() + static_cast<std::size_t>(blocked_)};
   }
   std::size_t size_hint() const {
     std::lock_guard lock(mutex_);
@@ -1975,6 +1994,7 @@ class connection_slots {
   std::deque<waiter*> waiters_;
   std::size_t wait_limit_ = default_wait_limit;
   int blocked_ = 0;
+  std::size_t total_ = 0;
 
  public:
   static constexpr std::size_t default_wait_limit = 1024;
@@ -2492,7 +2512,7 @@ class read_snapshot : public query_api<read_snapshot> {
         detail::check_not_on_reactor();
         end_read(*c);
       };
-      co_await keel::offload(job);
+      co_await keel::detail::offload_on(c->own_thread(), job);
     }
     lease_.release();
   }
@@ -2510,7 +2530,7 @@ class read_snapshot : public query_api<read_snapshot> {
       return fn(*c);
     };
     try {
-      co_return co_await keel::offload(job);
+      co_return co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql_error&) {
       detail::rethrow_for_request();
     }
@@ -2538,13 +2558,14 @@ class read_snapshot : public query_api<read_snapshot> {
       lease_.release();
       return;
     }
+    worker_pool* own = lease_.get()->own_thread();
     auto job = [lease = std::move(lease_)]() mutable noexcept {
       end_read(*lease);
       lease.release();
     };
     worker_pool* workers = keel::detail::current_worker_pool();
     if (workers != nullptr && keel::detail::current_reactor() != nullptr) {
-      workers->post(std::move(job));
+      (own != nullptr ? own : workers)->post(std::move(job));
     } else {
       job();
     }
@@ -2672,7 +2693,7 @@ class transaction : public query_api<transaction> {
       return fn(*state->conn);
     };
     try {
-      co_return co_await keel::offload(job);
+      co_return co_await keel::detail::offload_on(state->conn->own_thread(), job);
     } catch (const sql_error&) {
       detail::rethrow_for_request();
     }
@@ -2715,9 +2736,11 @@ class transaction : public query_api<transaction> {
       }
       state->lease.release();
     };
+    worker_pool* own = state_->conn->own_thread();
     state_.reset();
     worker_pool* workers = keel::detail::current_worker_pool();
     if (workers != nullptr && keel::detail::current_reactor() != nullptr) {
+      if (own != nullptr) workers = own;
       workers->post(std::move(job));
     } else {
       job();
@@ -2829,7 +2852,7 @@ class db : public sql::query_api<db> {
       c->execute_script(sql::detail::snapshot_begin_sql(c->engine()));
     };
     try {
-      co_await keel::offload(job);
+      co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
@@ -2850,7 +2873,7 @@ class db : public sql::query_api<db> {
       c->execute_script(sql);
     };
     try {
-      co_await keel::offload(job);
+      co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
@@ -2897,10 +2920,24 @@ class db : public sql::query_api<db> {
       return fn(*c);
     };
     try {
-      co_return co_await keel::offload(job);
+      co_return co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
+  }
+
+  // fn(name, total, idle, waiting) for each connection pool with connections: "read" and "write" (SQLite;
+  // "snapshot" for a file database's snapshot readers), "connections" (PostgreSQL, one pool for both).
+  template <class F>
+  void for_each_pool(F&& fn) const {
+    const bool one_pool = read_slots_.usage().total == 0;
+    auto report = [&fn](std::string_view name, const sql::connection_slots& slots) {
+      const auto u = slots.usage();
+      if (u.total != 0) fn(name, u.total, u.idle, u.waiting);
+    };
+    report("read", read_slots_);
+    report(one_pool && engine_ == sql::engine::postgres ? "connections" : "write", write_slots_);
+    report("snapshot", snapshot_slots_);
   }
 
   // --- Blocking API: start-up code, tools, tests and benchmarks; never on a reactor thread (checked in

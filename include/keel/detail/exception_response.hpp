@@ -25,6 +25,8 @@ inline void log_handler_exception(request_context& ctx, const char* what) {
   append_json_string(line, ctx.route_path());
   line.append(R"(,"what":)");
   append_json_string(line, what);
+  // With keel::traceparent: the W3C trace id, as keel::access_log and keel/log.hpp lines carry it.
+  if (!ctx.trace_id().empty()) line.append(R"(,"trace_id":")").append(ctx.trace_id()).push_back('"');
   line.append("}\n");
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

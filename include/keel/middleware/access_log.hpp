@@ -28,6 +28,8 @@
 // A line looks like
 //   {"time":"2026-11-21T12:00:00.123Z","method":"GET","path":"/users/42","status":200,"bytes":27,
 //    "duration_us":85,"request_id":"4f1c...-2a","route":"/users/{id}"}
+// and, when the app uses keel::traceparent and the request carried a valid traceparent header,
+//    ...,"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
 // The path is the raw path without the query string: queries often carry tokens that must not reach logs.
 // Put it inside keel::request_id (after it in .use<>) so the id is known when the line is written.
 //
@@ -151,6 +153,8 @@ class access_log {
     detail::append_json_string(out, ctx.request_id());
     out.append(R"(,"route":)");
     detail::append_json_string(out, ctx.route_path());
+    // With keel::traceparent in the app: the trace id of a request that carried a valid traceparent.
+    if (!ctx.trace_id().empty()) out.append(R"(,"trace_id":")").append(ctx.trace_id()).push_back('"');
     out.push_back('}');
   }
 

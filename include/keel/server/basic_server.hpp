@@ -6,6 +6,7 @@
 #include "keel/lifecycle.hpp"
 #include "keel/server/config.hpp"
 #include "keel/server/connection.hpp"
+#include "keel/server/io_counters.hpp"
 #include "keel/server/reactor.hpp"
 #include "keel/server/signals.hpp"
 #include "keel/server/worker_pool.hpp"
@@ -179,7 +180,7 @@ class basic_server {
   }
 
   void run_reactor(reactor& r) {
-    reactor_scope scope(r.ctx, &*workers_);
+    reactor_scope scope(r.ctx, &*workers_, &r.shutting_down);
     r.ctx.run();
   }
 
@@ -305,6 +306,7 @@ class basic_server {
       return;
     }
     socket.set_option(tcp::no_delay(true), ignored);
+    if constexpr (session_counts_io<Session>) bump(io_counters::local().connections_opened);
     if (tls_.context) {
       tls_.start_connection(tls_.context.get(), std::move(socket), app_, cfg_, r.connections);
     } else {
@@ -315,6 +317,7 @@ class basic_server {
   static void on_connection_end(void* context) {
     auto& r = *static_cast<reactor*>(context);
     r.owner->open_.fetch_sub(1, std::memory_order_relaxed);
+    if constexpr (session_counts_io<Session>) bump(io_counters::local().connections_closed);
     if (r.shutting_down &&
         r.connections.empty()) {  // the last one just went: let the reactor run out of work
       r.shutdown_deadline.cancel();

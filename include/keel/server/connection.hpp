@@ -4,6 +4,7 @@
 #include "keel/config.hpp"
 #include "keel/detail/handler_memory.hpp"
 #include "keel/server/config.hpp"
+#include "keel/server/io_counters.hpp"
 
 #include "keel/detail/upgrade_transport.hpp"
 
@@ -651,6 +652,7 @@ class connection final : public connection_base {
     // The bytes won over the deadline, which still stands: due now, so a phase that does not end with them
     // (a header still incomplete) times out at the next sweep instead of never.
     if (KEEL_UNLIKELY(timed_out)) arm(clock::now());
+    if constexpr (session_counts_io<Session>) bump(io_counters::local().bytes_in, n);
     session_->on_read(n);
     drive();
   }
@@ -661,14 +663,16 @@ class connection final : public connection_base {
     read_deadline_set_ = false;
     arm(clock::now() + cfg_.timeout.write);
     const std::string_view out = session_->output();
-    asio::async_write(stream_, asio::buffer(out.data(), out.size()),
-                      with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
-                        self->state_ = io_state::none;
-                        if (ec || self->closed_) return self->finish();
-                        self->session_->on_written();
-                        if (self->close_after_write_) return self->linger();
-                        self->drive();
-                      }));
+    asio::async_write(
+        stream_, asio::buffer(out.data(), out.size()),
+        with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t n) {
+          if constexpr (session_counts_io<Session>) bump(io_counters::local().bytes_out, n);
+          self->state_ = io_state::none;
+          if (ec || self->closed_) return self->finish();
+          self->session_->on_written();
+          if (self->close_after_write_) return self->linger();
+          self->drive();
+        }));
   }
 
   // Sends the session's file region with sendfile(2): no copy through user space. A turn sends at most
@@ -689,6 +693,7 @@ class connection final : public connection_base {
       const ssize_t sent = ::send(socket.native_handle(), head.data(), head.size(), MSG_MORE | MSG_NOSIGNAL);
       if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return finish();
       const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+      if constexpr (session_counts_io<Session>) bump(io_counters::local().bytes_out, done);
       if (done < head.size()) return write_rest(head.substr(done));
       session_->on_written();
     }
@@ -698,6 +703,8 @@ class connection final : public connection_base {
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(file.length(), 1u << 20));
       const ssize_t n = ::sendfile(socket.native_handle(), file.fd(), &offset, want);
       if (n > 0) {
+        if constexpr (session_counts_io<Session>)
+          bump(io_counters::local().bytes_out, static_cast<std::uint64_t>(n));
         session_->on_file_sent(static_cast<std::size_t>(n));
         budget -= std::min<std::uint64_t>(budget, static_cast<std::uint64_t>(n));
         continue;
@@ -720,13 +727,15 @@ class connection final : public connection_base {
 
   // Writes the rest of output() that a direct send left, then drives on (start_send_file resumes the file).
   void write_rest(std::string_view rest) {
-    asio::async_write(stream_, asio::buffer(rest.data(), rest.size()),
-                      with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t) {
-                        self->state_ = io_state::none;
-                        if (ec || self->closed_) return self->finish();
-                        self->session_->on_written();
-                        self->drive();
-                      }));
+    asio::async_write(
+        stream_, asio::buffer(rest.data(), rest.size()),
+        with_memory(write_memory_, [self = ref(this)](const std::error_code& ec, std::size_t n) {
+          if constexpr (session_counts_io<Session>) bump(io_counters::local().bytes_out, n);
+          self->state_ = io_state::none;
+          if (ec || self->closed_) return self->finish();
+          self->session_->on_written();
+          self->drive();
+        }));
   }
 
   // Hands the stream to the protocol the session's last response named. The connection stays registered

@@ -13,6 +13,7 @@ namespace detail {
 struct reactor_binding {
   asio::io_context* reactor = nullptr;
   worker_pool* workers = nullptr;
+  const bool* shutting_down = nullptr;  // the server's flag for this reactor, set when shutdown begins
 };
 
 inline reactor_binding& current_binding() noexcept {
@@ -25,12 +26,19 @@ inline asio::io_context* current_reactor() noexcept { return current_binding().r
 // The pool keel::offload sends work to from this thread; nullptr when none was bound.
 inline worker_pool* current_worker_pool() noexcept { return current_binding().workers; }
 
+// Whether the server running this reactor thread began its graceful shutdown (false off reactor threads).
+inline bool reactor_shutting_down() noexcept {
+  const bool* flag = current_binding().shutting_down;
+  return flag != nullptr && *flag;
+}
+
 // Binds a reactor (and optionally a worker pool) to the current thread for the scope's lifetime; nests.
 class reactor_scope {
  public:
-  explicit reactor_scope(asio::io_context& reactor, worker_pool* workers = nullptr) noexcept
+  explicit reactor_scope(asio::io_context& reactor, worker_pool* workers = nullptr,
+                         const bool* shutting_down = nullptr) noexcept
       : previous_(current_binding()) {
-    current_binding() = reactor_binding{&reactor, workers};
+    current_binding() = reactor_binding{&reactor, workers, shutting_down};
   }
   reactor_scope(const reactor_scope&) = delete;
   reactor_scope& operator=(const reactor_scope&) = delete;

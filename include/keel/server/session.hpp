@@ -27,6 +27,7 @@
 #include "keel/http/writer.hpp"
 #include "keel/router/router.hpp"
 #include "keel/server/config.hpp"
+#include "keel/server/io_counters.hpp"
 
 #include <unistd.h>
 
@@ -89,6 +90,13 @@ template <class App>
 class http_session {
  public:
   using context_type = typename App::context_type;
+  // The transport counts bytes and connections only for apps with a layer that reads them (keel::metrics).
+  static constexpr bool counts_io = [] {
+    if constexpr (requires { typename App::stack_type; })
+      return stack_counts_io<typename App::stack_type>::value;
+    else
+      return false;
+  }();
 
   http_session(const App& app, const server_config& cfg, bool is_tls)
       : app_(app), cfg_(cfg), parser_(cfg.limits) {

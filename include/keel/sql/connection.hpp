@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/server/worker_pool.hpp"
 #include "keel/sql/error.hpp"
 
 #include <cstdint>
@@ -214,6 +215,12 @@ class connection {
   // Runs SQL text that may hold several statements and takes no parameters (migrations, DDL, BEGIN).
   virtual void execute_script(std::string_view sql) = 0;
 
+  // The thread this connection's statements run on, or nullptr for the app's worker pool. A PostgreSQL
+  // connection has one of its own: a statement waiting for a row lock then blocks only its connection, never
+  // the pool's threads, so the transaction holding the lock can always run its COMMIT (with a shared pool,
+  // statements waiting on a lock could take every worker and the commit that frees them could never run).
+  worker_pool* own_thread() noexcept { return own_thread_.get(); }
+
   std::size_t cached_statements() const noexcept { return cache_.size(); }
   void clear_statement_cache() {
     last_ = nullptr;
@@ -222,10 +229,14 @@ class connection {
 
  protected:
   virtual std::unique_ptr<statement> make_statement(const rewritten_sql& engine_sql) = 0;
+  // For engines whose statements block on other connections (row locks): a thread of its own (see
+  // own_thread).
+  void run_on_own_thread() { own_thread_ = std::make_unique<worker_pool>(1); }
 
  private:
   std::unordered_map<std::string, std::unique_ptr<statement>, detail::string_hash, std::equal_to<>> cache_;
   statement* last_ = nullptr;
+  std::unique_ptr<worker_pool> own_thread_;  // last member: its thread is joined before the rest goes
 };
 
 }  // namespace sql

@@ -115,7 +115,7 @@ class db : public sql::query_api<db> {
       c->execute_script(sql::detail::snapshot_begin_sql(c->engine()));
     };
     try {
-      co_await keel::offload(job);
+      co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
@@ -136,7 +136,7 @@ class db : public sql::query_api<db> {
       c->execute_script(sql);
     };
     try {
-      co_await keel::offload(job);
+      co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
@@ -183,10 +183,24 @@ class db : public sql::query_api<db> {
       return fn(*c);
     };
     try {
-      co_return co_await keel::offload(job);
+      co_return co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql::sql_error&) {
       sql::detail::rethrow_for_request();
     }
+  }
+
+  // fn(name, total, idle, waiting) for each connection pool with connections: "read" and "write" (SQLite;
+  // "snapshot" for a file database's snapshot readers), "connections" (PostgreSQL, one pool for both).
+  template <class F>
+  void for_each_pool(F&& fn) const {
+    const bool one_pool = read_slots_.usage().total == 0;
+    auto report = [&fn](std::string_view name, const sql::connection_slots& slots) {
+      const auto u = slots.usage();
+      if (u.total != 0) fn(name, u.total, u.idle, u.waiting);
+    };
+    report("read", read_slots_);
+    report(one_pool && engine_ == sql::engine::postgres ? "connections" : "write", write_slots_);
+    report("snapshot", snapshot_slots_);
   }
 
   // --- Blocking API: start-up code, tools, tests and benchmarks; never on a reactor thread (checked in

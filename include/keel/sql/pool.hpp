@@ -96,6 +96,15 @@ class connection_slots {
   void add(connection* c) {
     std::lock_guard lock(mutex_);
     free_.push_back(c);
+    ++total_;
+  }
+  // Connections in the pool, idle ones, and callers waiting for one, read together (for keel::metrics).
+  struct usage_counts {
+    std::size_t total = 0, idle = 0, waiting = 0;
+  };
+  usage_counts usage() const {
+    std::lock_guard lock(mutex_);
+    return {total_, free_.size(), waiters_.size() + static_cast<std::size_t>(blocked_)};
   }
   std::size_t size_hint() const {
     std::lock_guard lock(mutex_);
@@ -192,6 +201,7 @@ class connection_slots {
   std::deque<waiter*> waiters_;
   std::size_t wait_limit_ = default_wait_limit;
   int blocked_ = 0;
+  std::size_t total_ = 0;
 
  public:
   static constexpr std::size_t default_wait_limit = 1024;

@@ -170,6 +170,7 @@ class postgres_connection final : public connection {
         conn_, [](void*, const char*) {}, nullptr);
     // Time points are exchanged as RFC 3339 UTC text.
     execute_script("SET TimeZone TO 'UTC'; SET client_min_messages TO warning");
+    run_on_own_thread();
   }
   ~postgres_connection() override {
     clear_statement_cache();

@@ -71,7 +71,7 @@ class read_snapshot : public query_api<read_snapshot> {
         detail::check_not_on_reactor();
         end_read(*c);
       };
-      co_await keel::offload(job);
+      co_await keel::detail::offload_on(c->own_thread(), job);
     }
     lease_.release();
   }
@@ -89,7 +89,7 @@ class read_snapshot : public query_api<read_snapshot> {
       return fn(*c);
     };
     try {
-      co_return co_await keel::offload(job);
+      co_return co_await keel::detail::offload_on(c->own_thread(), job);
     } catch (const sql_error&) {
       detail::rethrow_for_request();
     }
@@ -117,13 +117,14 @@ class read_snapshot : public query_api<read_snapshot> {
       lease_.release();
       return;
     }
+    worker_pool* own = lease_.get()->own_thread();
     auto job = [lease = std::move(lease_)]() mutable noexcept {
       end_read(*lease);
       lease.release();
     };
     worker_pool* workers = keel::detail::current_worker_pool();
     if (workers != nullptr && keel::detail::current_reactor() != nullptr) {
-      workers->post(std::move(job));
+      (own != nullptr ? own : workers)->post(std::move(job));
     } else {
       job();
     }

@@ -119,7 +119,7 @@ class transaction : public query_api<transaction> {
       return fn(*state->conn);
     };
     try {
-      co_return co_await keel::offload(job);
+      co_return co_await keel::detail::offload_on(state->conn->own_thread(), job);
     } catch (const sql_error&) {
       detail::rethrow_for_request();
     }
@@ -162,9 +162,11 @@ class transaction : public query_api<transaction> {
       }
       state->lease.release();
     };
+    worker_pool* own = state_->conn->own_thread();
     state_.reset();
     worker_pool* workers = keel::detail::current_worker_pool();
     if (workers != nullptr && keel::detail::current_reactor() != nullptr) {
+      if (own != nullptr) workers = own;
       workers->post(std::move(job));
     } else {
       job();
