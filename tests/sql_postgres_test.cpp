@@ -144,28 +144,30 @@ TEST_CASE("postgres: a transaction commits while more statements than workers wa
   db.execute_script_sync(
       "CREATE TABLE IF NOT EXISTS keel_lock_waiters (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); "
       "DELETE FROM keel_lock_waiters; INSERT INTO keel_lock_waiters VALUES (1, 0)");
-  asio::io_context reactor;
-  keel::worker_pool workers(2);
-  keel::detail::reactor_scope scope(reactor, &workers);
   int finished = 0;
   std::vector<std::exception_ptr> failures;
-  auto holder = [&]() -> keel::task<void> {
-    auto tx = co_await db.begin();
-    co_await tx.execute("UPDATE keel_lock_waiters SET n = n + 1 WHERE id = 1");
-    co_await keel::sleep_for(std::chrono::milliseconds(300));  // the waiters take every worker meanwhile
-    co_await tx.commit();
-  };
-  auto waiter = [&]() -> keel::task<void> {
-    co_await keel::sleep_for(std::chrono::milliseconds(50));
-    co_await db.execute("UPDATE keel_lock_waiters SET n = n + 1 WHERE id = 1");
-  };
-  auto done = [&](keel::detail::task_result<void>&& r) {
-    ++finished;
-    if (r.exception) failures.push_back(r.exception);
-  };
-  keel::detail::start_detached(holder(), done);
-  for (int i = 0; i < 3; ++i) keel::detail::start_detached(waiter(), done);
-  reactor.run_for(std::chrono::seconds(30));
+  asio::io_context reactor;
+  keel::worker_pool workers(2);
+  {
+    keel::detail::reactor_scope scope(reactor, &workers);
+    auto holder = [&]() -> keel::task<void> {
+      auto tx = co_await db.begin();
+      co_await tx.execute("UPDATE keel_lock_waiters SET n = n + 1 WHERE id = 1");
+      co_await keel::sleep_for(std::chrono::milliseconds(300));  // the waiters take every worker meanwhile
+      co_await tx.commit();
+    };
+    auto waiter = [&]() -> keel::task<void> {
+      co_await keel::sleep_for(std::chrono::milliseconds(50));
+      co_await db.execute("UPDATE keel_lock_waiters SET n = n + 1 WHERE id = 1");
+    };
+    auto done = [&](keel::detail::task_result<void>&& r) {
+      ++finished;
+      if (r.exception) failures.push_back(r.exception);
+    };
+    keel::detail::start_detached(holder(), done);
+    for (int i = 0; i < 3; ++i) keel::detail::start_detached(waiter(), done);
+    reactor.run_for(std::chrono::seconds(30));
+  }  // the blocking check below runs off the reactor
   CHECK(finished == 4);
   for (const std::exception_ptr& e : failures) {
     try {

@@ -146,7 +146,10 @@ class hub_subscription {
   void reset() noexcept {
     if (!sub_) return;
     sub_->waiter = nullptr;
-    if (sub_->timer) sub_->timer->cancel();
+    // Gone now, on the reactor's thread: the hub may keep the subscription until a publish prunes it, and it
+    // may outlive the reactor (a hub the app provides is destroyed after serve() returned). A pending wait
+    // completes with operation_aborted.
+    sub_->timer.reset();
     core_->unsubscribe(*sub_);
     sub_.reset();
   }

@@ -129,9 +129,11 @@ class single_flight {
       if (home != nullptr) f->followers.back().work.emplace(home->get_executor());
       return true;
     }
-    const flight& await_resume() const {
+    // The flight itself, shared: a reference would die with this awaiter (a temporary of the co_await
+    // expression) when it held the last reference.
+    std::shared_ptr<const flight> await_resume() const {
       if (f->error) std::rethrow_exception(f->error);
-      return *f;
+      return f;
     }
   };
   waiter wait(std::shared_ptr<flight> f) { return waiter{this, std::move(f)}; }
@@ -417,8 +419,8 @@ class cache {
       if (hit) co_return std::move(*hit);
     }
     if (std::shared_ptr<detail::flight> f = flights_.join(key)) {
-      const detail::flight& landed = co_await flights_.wait(std::move(f));
-      std::optional<T> shared = detail::decode<T>(landed.value);
+      std::shared_ptr<const detail::flight> landed = co_await flights_.wait(std::move(f));
+      std::optional<T> shared = detail::decode<T>(landed->value);
       if (!shared) throw std::runtime_error("keel::cache: a computed value did not read back");
       co_return std::move(*shared);
     }

@@ -119,8 +119,8 @@ class cache {
       if (hit) co_return std::move(*hit);
     }
     if (std::shared_ptr<detail::flight> f = flights_.join(key)) {
-      const detail::flight& landed = co_await flights_.wait(std::move(f));
-      std::optional<T> shared = detail::decode<T>(landed.value);
+      std::shared_ptr<const detail::flight> landed = co_await flights_.wait(std::move(f));
+      std::optional<T> shared = detail::decode<T>(landed->value);
       if (!shared) throw std::runtime_error("keel::cache: a computed value did not read back");
       co_return std::move(*shared);
     }

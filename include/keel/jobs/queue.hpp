@@ -270,6 +270,7 @@ class queue {
       }
     }
     home_.store(nullptr);
+    timer_.reset();  // now, on its reactor: the queue usually outlives the app's reactors
   }
 
   // Runs every due job now, one after another, on the calling coroutine (and fires due cron schedules);

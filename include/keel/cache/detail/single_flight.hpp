@@ -87,9 +87,11 @@ class single_flight {
       if (home != nullptr) f->followers.back().work.emplace(home->get_executor());
       return true;
     }
-    const flight& await_resume() const {
+    // The flight itself, shared: a reference would die with this awaiter (a temporary of the co_await
+    // expression) when it held the last reference.
+    std::shared_ptr<const flight> await_resume() const {
       if (f->error) std::rethrow_exception(f->error);
-      return *f;
+      return f;
     }
   };
   waiter wait(std::shared_ptr<flight> f) { return waiter{this, std::move(f)}; }
