@@ -14,20 +14,13 @@
 #include <vector>
 
 namespace redis = keel::redis;
+using keel_test_support::quick_config;
 using keel_test_support::redis_server;
 using keel_test_support::run_on;
 using namespace std::chrono_literals;
 using redis_hub = keel::basic_hub<keel::redis_hub_backend>;
 
 namespace {
-
-redis::config quick(const redis_server& server) {
-  redis::config c = redis::parse_url(server.url());
-  c.command_timeout = 2000ms;
-  c.reconnect_min = 20ms;
-  c.reconnect_max = 200ms;
-  return c;
-}
 
 keel::hub_options roomy() {
   keel::hub_options o;
@@ -81,8 +74,8 @@ TEST_CASE("two hubs share a Redis: B's subscribers get what A publishes, once ea
           "[redis_hub]") {
   redis_server server;
   asio::io_context io;
-  redis::client check(io, quick(server));
-  redis_hub a(roomy(), quick(server));
+  redis::client check(io, quick_config(server));
+  redis_hub a(roomy(), quick_config(server));
   redis_hub b(roomy(), server.url());  // from the URL, with the default prefix
   redis_hub other(roomy(), server.url(), "other-app:");
   CHECK(b.backend().channel("lobby") == "keel:hub:lobby");
@@ -153,9 +146,9 @@ TEST_CASE("two hubs share a Redis: B's subscribers get what A publishes, once ea
 TEST_CASE("Redis restarts: the subscriptions come back and A's messages reach B again", "[redis_hub]") {
   redis_server server;
   asio::io_context io;
-  redis::client check(io, quick(server));
-  redis_hub a(roomy(), quick(server));
-  redis_hub b(roomy(), quick(server));
+  redis::client check(io, quick_config(server));
+  redis_hub a(roomy(), quick_config(server));
+  redis_hub b(roomy(), quick_config(server));
 
   run_on(io, [](redis_hub& a, redis_hub& b, redis::client& check, redis_server& server) -> keel::task<void> {
     keel::hub_subscription sub = b.subscribe("room");

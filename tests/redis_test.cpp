@@ -14,19 +14,12 @@
 #include <vector>
 
 namespace redis = keel::redis;
+using keel_test_support::quick_config;
 using keel_test_support::redis_server;
 using keel_test_support::run_on;
 using namespace std::chrono_literals;
 
 namespace {
-
-redis::config quick(const redis_server& server) {
-  redis::config c = redis::parse_url(server.url());
-  c.command_timeout = 2000ms;
-  c.reconnect_min = 20ms;
-  c.reconnect_max = 200ms;
-  return c;
-}
 
 // Retries `PUBLISH channel payload` until at least `receivers` got it (a subscriber that reconnects needs a
 // moment to subscribe again).
@@ -100,7 +93,7 @@ TEST_CASE("the RESP2 parser takes whole replies, waits for partial ones and reje
 TEST_CASE("commands: get, set with a TTL, del, raw commands, error replies, binary values", "[redis]") {
   redis_server server;
   asio::io_context io;
-  redis::client c(io, quick(server));
+  redis::client c(io, quick_config(server));
   run_on(io, [](redis::client& c) -> keel::task<void> {
     co_await c.set("greeting", "hello");
     auto got = co_await c.get("greeting");
@@ -143,7 +136,7 @@ TEST_CASE("commands: get, set with a TTL, del, raw commands, error replies, bina
 TEST_CASE("pipelining: a thousand coroutines share one connection, each gets its own reply", "[redis]") {
   redis_server server;
   asio::io_context io;
-  redis::client c(io, quick(server));
+  redis::client c(io, quick_config(server));
   constexpr int count = 1000;
   int finished = 0, wrong = 0;
   auto one = [](redis::client& c, int i, int& finished, int& wrong) -> keel::task<void> {
@@ -215,10 +208,10 @@ TEST_CASE("password and database from the URL; a wrong password fails commands w
 TEST_CASE("a command without a reply times out; the client reconnects and goes on", "[redis]") {
   redis_server server;
   asio::io_context io;
-  redis::config cfg = quick(server);
+  redis::config cfg = quick_config(server);
   cfg.command_timeout = 300ms;
   redis::client c(io, cfg);
-  redis::client admin(io, quick(server));
+  redis::client admin(io, quick_config(server));
   run_on(io, [](redis::client& c, redis::client& admin) -> keel::task<void> {
     co_await c.ping();
     redis::reply paused = co_await admin.command("CLIENT", "PAUSE", 1500, "ALL");
@@ -240,7 +233,7 @@ TEST_CASE("a command without a reply times out; the client reconnects and goes o
 TEST_CASE("the client reconnects after redis-server restarts", "[redis]") {
   redis_server server;
   asio::io_context io;
-  redis::client c(io, quick(server));
+  redis::client c(io, quick_config(server));
   run_on(io, [](redis::client& c, redis_server& server) -> keel::task<void> {
     co_await c.set("k", "before");
     server.stop();
@@ -262,8 +255,8 @@ TEST_CASE("the client reconnects after redis-server restarts", "[redis]") {
 TEST_CASE("pub/sub: channels, patterns, unsubscribe, callback and next()", "[redis][pubsub]") {
   redis_server server;
   asio::io_context io;
-  redis::client pub(io, quick(server));
-  redis::subscriber sub(io, quick(server));
+  redis::client pub(io, quick_config(server));
+  redis::subscriber sub(io, quick_config(server));
   run_on(io, [](redis::client& pub, redis::subscriber& sub) -> keel::task<void> {
     co_await sub.subscribe("news");
     co_await sub.psubscribe("user:*");
@@ -286,7 +279,7 @@ TEST_CASE("pub/sub: channels, patterns, unsubscribe, callback and next()", "[red
     CHECK(none == 0);
   }(pub, sub));
 
-  redis::subscriber cb(io, quick(server));
+  redis::subscriber cb(io, quick_config(server));
   std::vector<std::string> got;
   cb.on_message([&got](redis::message& m) { got.push_back(m.channel + "=" + m.payload); });
   run_on(io,
@@ -323,8 +316,8 @@ TEST_CASE("pub/sub: channels, patterns, unsubscribe, callback and next()", "[red
 TEST_CASE("pub/sub: redis-server restarts on the same port, the subscriptions come back", "[redis][pubsub]") {
   redis_server server;
   asio::io_context io;
-  redis::client pub(io, quick(server));
-  redis::subscriber sub(io, quick(server));
+  redis::client pub(io, quick_config(server));
+  redis::subscriber sub(io, quick_config(server));
   int connects = 0;
   std::vector<std::string> got;
   sub.on_connect([&connects] { ++connects; });
@@ -357,8 +350,8 @@ TEST_CASE("a client on its own io_thread serves coroutines of another reactor, r
           "[redis][threads]") {
   redis_server server;
   redis::io_thread redis_io;
-  redis::client c(redis_io.context(), quick(server));
-  redis::subscriber sub(redis_io.context(), quick(server));
+  redis::client c(redis_io.context(), quick_config(server));
+  redis::subscriber sub(redis_io.context(), quick_config(server));
   asio::io_context reactor;
   const auto reactor_thread = std::this_thread::get_id();
   bool all_here = true;

@@ -3,6 +3,8 @@
 // cannot start.
 #pragma once
 
+#include "keel/redis/config.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -127,5 +129,15 @@ class redis_server {
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
+
+// The server's address with short timeouts and quick reconnects, so restart tests take milliseconds, not
+// the defaults' seconds.
+inline keel::redis::config quick_config(const redis_server& server) {
+  keel::redis::config c = keel::redis::parse_url(server.url());
+  c.command_timeout = std::chrono::milliseconds(2000);
+  c.reconnect_min = std::chrono::milliseconds(20);
+  c.reconnect_max = std::chrono::milliseconds(200);
+  return c;
+}
 
 }  // namespace keel_test_support
