@@ -330,6 +330,50 @@ TEST_CASE("cron_tz: next fire across spring-forward and fall-back (Berlin, New Y
         utc(2026, 12, 6, 3, 0));
 }
 
+TEST_CASE("cron_tz: every matching wall time runs once, when the wall clock first reaches it", "[jobs][tz]") {
+  // A brute-force reference walks every UTC minute of a year with a DST change (or Samoa's skipped day) and
+  // fires at minute u when the wall clock, advancing from its highest value so far to wall(u), passes a
+  // matching wall minute. next_after must produce exactly those instants.
+  struct zone_year {
+    const char* zone;
+    int year;
+  };
+  const zone_year cases[] = {{"Europe/Berlin", 2026},
+                             {"America/New_York", 2026},
+                             {"Australia/Lord_Howe", 2026},
+                             {"America/Sao_Paulo", 2018},
+                             {"Pacific/Apia", 2011}};
+  const char* const schedules[] = {"30 2 * * *", "0,30 2 * * *", "*/15 * * * *",
+                                   "17 * * * *", "0 0,12 * * *", "45 1 * * 0"};
+  for (const zone_year& c : cases) {
+    time_zone z = time_zone::load(c.zone);
+    auto from = utc(c.year, 1, 1, 0, 0);
+    auto to = utc(c.year + 1, 1, 1, 0, 0);
+    std::vector<std::chrono::local_seconds> wall;
+    for (auto u = from; u < to; u += 1min)
+      wall.push_back(z.to_local(std::chrono::floor<std::chrono::seconds>(u)));
+    for (const char* text : schedules) {
+      INFO(c.zone << " " << c.year << " \"" << text << "\"");
+      cron plain = cron::parse(text);
+      cron zoned = plain.in_zone(z);
+      std::vector<sys_clock::time_point> expected;
+      std::chrono::local_seconds reached = wall[0];
+      for (std::size_t i = 1; i < wall.size(); ++i) {
+        bool fire = false;
+        for (auto m = reached + 1min; m <= wall[i]; m += 1min)
+          fire = fire || plain.matches(sys_clock::time_point(
+                             std::chrono::duration_cast<sys_clock::duration>(m.time_since_epoch())));
+        reached = std::max(reached, wall[i]);
+        if (fire) expected.push_back(from + std::chrono::minutes(i));
+      }
+      std::vector<sys_clock::time_point> actual;
+      for (auto t = zoned.next_after(from); t < to; t = zoned.next_after(t)) actual.push_back(t);
+      CHECK(actual.size() == expected.size());
+      CHECK(actual == expected);
+    }
+  }
+}
+
 TEST_CASE("cron_tz: far-future instants follow the zone's footer rule", "[jobs][tz]") {
   // Beyond the last transition stored in the file: the POSIX rule "CET-1CEST,M3.5.0,M10.5.0/3" decides.
   // 2100: the last Sunday of March is the 28th, of October the 31st.
