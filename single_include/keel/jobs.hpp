@@ -47,7 +47,7 @@
 //   auto b = keel::jobs::cron::parse("30 2 * * *").in_zone("Europe/Berlin");  // loads the zone file now
 // In a zone, a wall time skipped by a spring-forward gap fires once, at the first instant after the gap (all
 // matches inside one gap collapse into that one run); a wall time repeated by a fall-back overlap fires once,
-// at its first occurrence.
+// at its first occurrence: each matching wall time runs once, when the wall clock first reaches it.
 // Fields take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, and lists `a,b-c`; day-of-week 0 and 7 are
 // Sunday. When both day fields are restricted a day matches either one (as in Vixie cron). Named months and
 // days, `@daily` and friends, and `L`/`W`/`#` are not supported (an error names the field).
