@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     keel::jobs::options opt;
     opt.queues = {{"emails", 4}, {"webhooks", 2}};
     opt.retry.base = std::chrono::seconds(2);
+    opt.lease = std::chrono::seconds(*cfg.job_lease);  // how soon another process reruns a dead one's jobs
     keel::jobs::queue jobs{db, opt};
     newsletter::subscriber_cache cache{cfg.redis};
     newsletter::services s{
@@ -76,9 +77,12 @@ int main(int argc, char** argv) {
         cfg.mail_from,
         cfg.webhook,
         cfg.webhook_secret.reveal().empty() ? unknowable_secret() : cfg.webhook_secret.reveal(),
-        *cfg.batch_size};
+        *cfg.batch_size,
+        cfg.admin_password.reveal()};
     newsletter::register_jobs(s);
-    auto api = newsletter::make_router(s);
+    newsletter::admin_session_store session_store{cache.redis()};
+    auto sessions = keel::auth::server_sessions<newsletter::admin_session>(session_store);
+    auto api = newsletter::make_router(s, sessions);
     keel::command_options commands;
     commands.openapi.title = "Newsletter";
     commands.openapi.version = "1.0.0";
