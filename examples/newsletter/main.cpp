@@ -1,5 +1,5 @@
 // keel's newsletter example: subscribers, welcome mails and newsletters as durable jobs, signed webhooks,
-// a cached subscriber resource with ETags. See docs/newsletter.md.
+// a cached subscriber resource with ETags, an admin session. See docs/newsletter.md.
 // clang-format off
 //   build/examples/newsletter --port 8080 --smtp 127.0.0.1:2525 --smtp-security none
 //   build/examples/newsletter --port 8080 --db postgres://keel@127.0.0.1/news --redis redis://127.0.0.1:6379
@@ -8,6 +8,8 @@
 //   curl -i localhost:8080/subscribers/1            then again with -H 'If-None-Match: "..."' -> 304
 //   curl -H 'Content-Type: application/json' -d '{"subject":"News","text":"Hello"}' localhost:8080/newsletters
 //   curl localhost:8080/stats/jobs
+//   curl -c jar -H 'Content-Type: application/json' -d '{"name":"ada","password":"..."}' localhost:8080/session
+//   curl -b jar localhost:8080/session            (with --admin-password; in Redis with --redis)
 // clang-format on
 #include "jobs.hpp"
 #include "model.hpp"
