@@ -29,7 +29,8 @@ import tempfile
 import threading
 import time
 
-from check import check, failures, finish, free_port, mails, request, start_app, start_smtp, wait_for_port, wait_until
+from check import (check, failures, finish, free_port, mails, request, session_cookie, start_app, start_smtp,
+                   wait_for_port, wait_until)
 
 SUBSCRIBERS = 24
 ADMIN_PASSWORD = "admin-pass-for-the-scale-test"
@@ -141,14 +142,6 @@ def start_nginx(work, upstreams, name="nginx"):
 
 def psql(db, sql):
     return subprocess.run(["psql", "-qAt", db, "-c", sql], capture_output=True, text=True, check=True).stdout.strip()
-
-
-def session_cookie(r):
-    for header in r.headers.get_all("Set-Cookie") or []:
-        name, _, rest = header.partition("=")
-        if name.strip() == "keel_session":
-            return "keel_session=" + rest.split(";", 1)[0]
-    return None
 
 
 def redis_keys(port, pattern):
