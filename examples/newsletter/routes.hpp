@@ -127,7 +127,7 @@ using admin_session_state = keel::auth::session<admin_session>;
 inline keel::result<admin_who> sign_in(const services& s, admin_session_state& sess, admin_login in) {
   const std::string& expected = s.admin_password;
   const bool ok = !expected.empty() && keel::auth::detail::constant_time_equals(in.password, expected);
-  if (!ok) return keel::unauthorized("wrong name or password");
+  if (!ok) return keel::unauthorized("wrong password");
   std::string name(in.name.get());
   sess.login(admin_session{name});  // a new session id: none planted before sign-in survives it
   return admin_who{std::move(name)};
