@@ -15,13 +15,21 @@ added, and every acknowledged subscriber's welcome job must end `done` through t
 process's jobs once their lease ran out (attempt 2), the others after one attempt; one job per idempotency
 key; a mail for every acknowledged address, and exactly one for every address the killed process did not
 hold.
+
+Last, with `--chat BINARY`: two examples/chat processes sharing the same Redis behind a second nginx that
+proxies WebSocket upgrades: two members joined through nginx land on different processes, and a message posted
+to either process, or sent over either member's WebSocket, reaches the member of the other.
 """
 
 import argparse
+import base64
+import hashlib
+import json
 import os
 import pathlib
 import shutil
 import signal
+import socket
 import socketserver
 import subprocess
 import sys
@@ -37,7 +45,7 @@ ADMIN_PASSWORD = "admin-pass-for-the-scale-test"
 KILL_BEFORE, KILL_AFTER = 12, 4  # subscribers added before and after the SIGKILL
 SLOW_GREETING = 2.0  # seconds the slow SMTP server waits before its 220
 JOB_LEASE = 4  # --job-lease of the second pair (seconds)
-LOGS = ["a.log", "b.log", "c.log", "d.log"]
+LOGS = ["a.log", "b.log", "c.log", "d.log", "chat-a.log", "chat-b.log"]
 
 
 class SlowSmtp(socketserver.ThreadingTCPServer):
@@ -117,13 +125,16 @@ def start_redis(work):
     return port, redis
 
 
-def start_nginx(work, upstreams, name="nginx"):
+def start_nginx(work, upstreams, name="nginx", websocket=False):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     port = free_port()
     prefix = work / name
     prefix.mkdir()
     p = str(prefix)
     servers = "".join(f"    server {u.removeprefix('http://')};\n" for u in upstreams)
+    # A WebSocket proxy passes the upgrade on (RFC 6455 section 4.1 through an HTTP/1.1 proxy).
+    connection = ('proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";'
+                  if websocket else 'proxy_set_header Connection "";')
     (prefix / "nginx.conf").write_text(
         f"daemon off;\nmaster_process off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\n"
         f"events {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n"
@@ -132,7 +143,7 @@ def start_nginx(work, upstreams, name="nginx"):
         f"  upstream newsletter {{\n{servers}  }}\n"
         f"  server {{\n    listen 127.0.0.1:{port};\n"
         f"    location / {{ proxy_pass http://newsletter; proxy_http_version 1.1;\n"
-        f"      proxy_set_header Connection \"\"; add_header X-Upstream $upstream_addr always; }}\n  }}\n}}\n")
+        f"      {connection} add_header X-Upstream $upstream_addr always; }}\n  }}\n}}\n")
     proc = subprocess.Popen([nginx, "-p", p, "-e", f"{p}/error.log", "-c", f"{p}/nginx.conf"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
@@ -259,11 +270,126 @@ def check_sigkill(args, work, procs, smtp_redis_args):
     slow.shutdown()
 
 
+class ws_member:
+    """A WebSocket client written out here (RFC 6455: handshake, masked text frames out, unmasked frames in),
+    so the test needs no client package."""
+
+    def __init__(self, base, path):
+        host, port = base.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                          .encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise SystemExit("newsletter: the WebSocket handshake through nginx was cut off")
+            self.buf += chunk
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = lines[0]
+        self.headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        self.accepted = self.status.startswith("HTTP/1.1 101") and \
+            self.headers.get("sec-websocket-accept") == accept.decode()
+
+    def _take(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def text(self, timeout):
+        """The next text message within timeout seconds (control frames skipped), or None."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                b0, b1 = self._take(2)
+                n = b1 & 0x7F
+                if n == 126:
+                    n = int.from_bytes(self._take(2), "big")
+                elif n == 127:
+                    n = int.from_bytes(self._take(8), "big")
+                payload = self._take(n)
+                if b0 & 0x0F == 1:
+                    return payload.decode()
+        except (socket.timeout, EOFError):
+            return None
+
+    def send_text(self, text):
+        data = text.encode()
+        mask = os.urandom(4)
+        assert len(data) < 126
+        self.sock.sendall(bytes([0x81, 0x80 | len(data)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data)))
+
+    def heard(self, needle, seconds=2.0):
+        """The first message holding needle within seconds, or None."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            line = self.text(left)
+            if line is not None and needle in line:
+                return line
+        return None
+
+
+def post_chat(base, user, text):
+    return request(base, "POST", "/rooms/lobby/messages", {"user": user, "text": text}).status
+
+
+def check_websocket(chat_binary, work, procs, redis_port):
+    """Two chat processes on the same Redis behind a WebSocket-proxying nginx: members of both hear each other."""
+    cmd = [os.path.abspath(chat_binary), "--host", "127.0.0.1", "--threads", "1", "--redis",
+           f"redis://127.0.0.1:{redis_port}"]
+    a, base_a = start_app(cmd, work, "chat-a.log")
+    procs.append(a)
+    b, base_b = start_app(cmd, work, "chat-b.log")
+    procs.append(b)
+    base, nginx = start_nginx(work, [base_a, base_b], "nginx-ws", websocket=True)
+    procs.append(nginx)
+
+    ann = ws_member(base, "/ws?room=lobby&user=ann")
+    bob = ws_member(base, "/ws?room=lobby&user=bob")
+    check(ann.accepted and bob.accepted, f"both WebSocket handshakes through nginx: 101 ({ann.status}, {bob.status})")
+    on = {ann.headers.get("x-upstream"), bob.headers.get("x-upstream")}
+    check(on == {base_a.removeprefix("http://"), base_b.removeprefix("http://")},
+          f"nginx put the two members on different processes ({sorted(map(str, on))})")
+    by_upstream = {ann.headers.get("x-upstream"): ann, bob.headers.get("x-upstream"): bob}
+    member_a = by_upstream.get(base_a.removeprefix("http://"), ann)
+    member_b = by_upstream.get(base_b.removeprefix("http://"), bob)
+
+    def reaches(post_to, listener, tag):
+        # A process's Redis publisher drops what is published before its connection is up: retry until heard.
+        for k in range(50):
+            if post_chat(post_to, "carol", f"{tag} {k}") != 202:
+                return False
+            if listener.heard(f"{tag} {k}", 0.5):
+                return True
+        return False
+
+    check(reaches(base_a, member_b, "posted to A"), "a message posted to process A reaches a member on B")
+    check(reaches(base_b, member_a, "posted to B"), "a message posted to process B reaches a member on A")
+    member_a.send_text(json.dumps({"text": "over the socket on A"}))
+    line = member_b.heard("over the socket on A", 5)
+    check(line is not None, f"a WebSocket message sent on A reaches the member on B ({line})")
+    member_b.send_text(json.dumps({"text": "over the socket on B"}))
+    check(member_a.heard("over the socket on B", 5) is not None,
+          "a WebSocket message sent on B reaches the member on A")
+    for p in (a, b):
+        p.terminate()
+        check(p.wait(timeout=20) == 0, "a chat process stops cleanly on SIGTERM")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", required=True)
     parser.add_argument("--node-dir", required=True)
     parser.add_argument("--db", required=True)  # postgres://...
+    parser.add_argument("--chat", required=True)  # examples/chat, for the WebSocket case
     args = parser.parse_args()
 
     work = pathlib.Path(tempfile.mkdtemp(prefix="keel-newsletter-scale-"))
@@ -350,6 +476,9 @@ def main():
 
         # --- SIGKILL one of two processes while it holds running jobs.
         check_sigkill(args, work, procs, shared)
+
+        # --- A WebSocket member of one process hears what is published on the other (Redis hub), via nginx.
+        check_websocket(args.chat, work, procs, redis_port)
     except BaseException:
         failures.append("an exception")
         finish(procs, work, LOGS, "newsletter scale-out")
