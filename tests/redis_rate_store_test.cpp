@@ -172,6 +172,17 @@ TEMPLATE_TEST_CASE("rate store: a bucket holds `limit`, refills at limit/window,
   CHECK(take(fx, "a", p).remaining == 2);
 }
 
+TEST_CASE("rate_limit: a synchronous store keeps a synchronous before, an asynchronous one awaits",
+          "[rate_limit][redis]") {
+  using memory_app = decltype(make_app(std::declval<keel::auth::memory_rate_store&>()));
+  using redis_app = decltype(make_app(std::declval<keel::redis::rate_store&>()));
+  using memory_layer = keel::auth::rate_limit<keel::auth::by_header, keel::auth::memory_rate_store>;
+  using redis_layer = keel::auth::rate_limit<keel::auth::by_header, keel::redis::rate_store>;
+  STATIC_REQUIRE(keel::has_before<memory_layer, memory_app::context_type>);
+  STATIC_REQUIRE_FALSE(keel::has_async_before<memory_layer, memory_app::context_type>);
+  STATIC_REQUIRE(keel::has_async_before<redis_layer, redis_app::context_type>);
+}
+
 TEMPLATE_TEST_CASE("rate store: costs, peeking takes nothing, reset forgets", "[rate_limit][redis]",
                    memory_stores, redis_stores) {
   TestType fx;
