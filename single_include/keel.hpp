@@ -6299,6 +6299,10 @@ class date_cache {
   // A reactor can call this from a periodic timer; get() stays correct without it.
   static void tick() noexcept { refresh(coarse_seconds()); }
 
+  // The value as of this thread's last get() or tick(), without reading the clock: for a caller that ticks
+  // once per batch of pipelined requests (the server's session does, before each batch it answers).
+  static std::string_view current() noexcept { return {detail::date_state.text, imf_fixdate_size}; }
+
   // For tests: the value as of `unix_seconds`, stored in this thread's cache.
   static std::string_view at(std::int64_t unix_seconds) noexcept {
     refresh(unix_seconds);
@@ -10974,17 +10978,18 @@ constexpr bool status_allows_body(int code) noexcept { return code >= 200 && cod
 // "Connection: close" when `close`, the response's Content-Type and other header lines, the blank line and
 // the body (not for a HEAD request, which still gets the Content-Length a GET would). Never clears `out`.
 // `close` is the connection's decision: the caller folds in response::close(), the request's keep-alive
-// state and shutdown. `out` is a std::string or a keel::detail::output_buffer.
+// state and shutdown. `out` is a std::string or a keel::detail::output_buffer. `date` is the Date value
+// (imf_fixdate_size bytes): the server's session reads the clock once per batch of pipelined requests and
+// passes date_cache::current(); the overload without it reads the clock.
 template <class Output>
 void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
-                    bool close) {
+                    bool close, std::string_view date) {
   const int code = res.status_code();
   const bool with_body = status_allows_body(code);
   const std::string_view body = res.body();
   const std::string_view headers = res.extra_header_lines();
   const std::string_view type = res.content_type();
   const bool typed = res.has_content_type();
-  const std::string_view date = cached_date();
 
   char length_digits[24];
   const std::size_t length_size = static_cast<std::size_t>(
@@ -11040,6 +11045,12 @@ void write_response(Output& out, const keel::response& res, const writer_options
   if (!headers.empty()) put(headers);
   put(crlf);
   if (send_body && !body.empty()) put(body);
+}
+
+template <class Output>
+void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
+                    bool close) {
+  write_response(out, res, options, head_request, close, cached_date());
 }
 
 // How the body after a head written by write_head is delimited.
@@ -11212,6 +11223,7 @@ class http_session {
 
   session_action process() {
     processing_ = true;
+    http::date_cache::tick();  // one clock read for the batch: the responses below take date_cache::current()
     const session_action a = run();
     processing_ = false;
     return a;
@@ -11455,7 +11467,8 @@ class http_session {
       // An HTTP/1.0 client that asked to keep the connection must read that it is kept (RFC 9112 C.2.2).
       if (KEEL_UNLIKELY(req.version_minor == 0) && !close)
         ctx_.response().append_owned_header_line("Connection: keep-alive\r\n");
-      http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+      http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close,
+                           http::date_cache::current());
       in_begin_ += current_size_;
       if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     } else {

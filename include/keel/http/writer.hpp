@@ -86,17 +86,18 @@ constexpr bool status_allows_body(int code) noexcept { return code >= 200 && cod
 // "Connection: close" when `close`, the response's Content-Type and other header lines, the blank line and
 // the body (not for a HEAD request, which still gets the Content-Length a GET would). Never clears `out`.
 // `close` is the connection's decision: the caller folds in response::close(), the request's keep-alive
-// state and shutdown. `out` is a std::string or a keel::detail::output_buffer.
+// state and shutdown. `out` is a std::string or a keel::detail::output_buffer. `date` is the Date value
+// (imf_fixdate_size bytes): the server's session reads the clock once per batch of pipelined requests and
+// passes date_cache::current(); the overload without it reads the clock.
 template <class Output>
 void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
-                    bool close) {
+                    bool close, std::string_view date) {
   const int code = res.status_code();
   const bool with_body = status_allows_body(code);
   const std::string_view body = res.body();
   const std::string_view headers = res.extra_header_lines();
   const std::string_view type = res.content_type();
   const bool typed = res.has_content_type();
-  const std::string_view date = cached_date();
 
   char length_digits[24];
   const std::size_t length_size = static_cast<std::size_t>(
@@ -152,6 +153,12 @@ void write_response(Output& out, const keel::response& res, const writer_options
   if (!headers.empty()) put(headers);
   put(crlf);
   if (send_body && !body.empty()) put(body);
+}
+
+template <class Output>
+void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
+                    bool close) {
+  write_response(out, res, options, head_request, close, cached_date());
 }
 
 // How the body after a head written by write_head is delimited.
