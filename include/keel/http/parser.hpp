@@ -433,16 +433,17 @@ class request_parser {
     // whitespace) and leaves everything else, from the first such line on, to the careful loop below, which
     // applies every rule; both accept and store a line the same way.
     detail::head_window window = detail::load_head_window(p, data, end);
+    const std::size_t max_fields = max_fields_;  // a local: the stores into `out` below could alias it
     for (;;) {
-      const char* const name_end = detail::find_token_end(p, end);
-      if (KEEL_UNLIKELY(name_end == end)) break;
-      if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) {
-        if (name_end == p && end - p >= 2 && detail::load_u16(p) == detail::word16("\r\n")) {
-          p += 2;
-          section_done = true;
-        }
+      // The empty line ending the section, tested before the name scan (which it would end at once).
+      if (KEEL_UNLIKELY(end - p < 2)) break;
+      if (detail::load_u16(p) == detail::word16("\r\n")) {
+        p += 2;
+        section_done = true;
         break;
       }
+      const char* const name_end = detail::find_token_end(p, end);
+      if (KEEL_UNLIKELY(name_end == end || *name_end != ':' || name_end == p)) break;
       const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
       if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
       // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
@@ -450,7 +451,7 @@ class request_parser {
       const char* const value = name_end + 1 + (name_end[1] == ' ');
       if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
         break;
-      if (KEEL_UNLIKELY(++fields > max_fields_))
+      if (KEEL_UNLIKELY(++fields > max_fields))
         return {parse_status::error, http::status::request_header_fields_too_large};
       const std::string_view name(p, static_cast<std::size_t>(name_end - p));
       const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
