@@ -93,8 +93,9 @@ class request_parser {
       progress_.phase = out.chunked ? stage::chunked_body : stage::fixed_body;
       if (split_) return {parse_status::incomplete, head.end, http::status::bad_request, true};
     } else {
-      // The head was validated by an earlier call; refill `out` so the caller may pass a fresh request.
-      parse_head(data, progress_.head_end, out);
+      // The head was validated by an earlier call; refill `out` so the caller may pass a fresh request
+      // (out of line: a second inlined copy of parse_head here would double parse's code for a cold path).
+      refresh_head(data, out);
     }
     return progress_.phase == stage::chunked_body ? parse_chunked_body(data, size, out)
                                                   : parse_fixed_body(data, size, out);
@@ -102,7 +103,9 @@ class request_parser {
 
   // Fills `out` again from the head the last parse() stopped after (split mode), for a caller that moved the
   // request's bytes to `data`.
-  void refresh_head(char* data, request& out) noexcept { parse_head(data, progress_.head_end, out); }
+  KEEL_NOINLINE void refresh_head(char* data, request& out) noexcept {
+    parse_head(data, progress_.head_end, out);
+  }
 
   // Forgets any partial progress; call before parsing from a new buffer position after an error.
   void reset() noexcept { progress_ = {}; }
