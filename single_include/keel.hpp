@@ -1092,9 +1092,9 @@ inline namespace v0 {
 namespace detail {
 
 // Whole-string unsigned decimal in [min, max]; anything else throws with the setting's name in the message.
-template <class Int>
-Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
-                  Int max = std::numeric_limits<Int>::max()) {
+// One out-of-line body for every integer type (three instantiations of the whole parse cost a program 3 KB).
+inline unsigned long long parse_unsigned_setting(std::string_view name, std::string_view text,
+                                                 unsigned long long min, unsigned long long max) {
   unsigned long long value = 0;
   const char* first = text.data();
   const char* last = first + text.size();
@@ -1104,7 +1104,13 @@ Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
                                 " (expected an integer from " + std::to_string(min) + " to " +
                                 std::to_string(max) + ")");
   }
-  return static_cast<Int>(value);
+  return value;
+}
+
+template <class Int>
+Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
+                  Int max = std::numeric_limits<Int>::max()) {
+  return static_cast<Int>(parse_unsigned_setting(name, text, min, max));
 }
 
 inline std::chrono::milliseconds parse_millis(std::string_view name, std::string_view text) {
@@ -4795,15 +4801,26 @@ int match_path_from(const Trie& t, std::size_t node, std::string_view rest, bool
 // the whole match, so no backtracking is lost. Static paths like "/plaintext" never call the recursive
 // matcher, whose entry and exit (it keeps six registers across its recursive calls) cost more than the
 // comparisons.
+// Whether any node of `t` can need match_path_from: a parameter or tail child, or many labels. A table of
+// literal paths with few labels per node (hello's) never does, and does without the recursive matcher.
 template <class Trie>
+constexpr bool needs_match_path_from(const Trie& t) noexcept {
+  for (const trie_node& n : t.nodes)
+    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count > 8) return true;
+  return false;
+}
+
+template <bool Backtracking = true, class Trie>
 KEEL_ALWAYS_INLINE int match_path(const Trie& t, std::string_view rest, bool at_end,
                                   std::string_view* params) {
   std::size_t node = 0;
   for (;;) {
     const trie_node& n = t.nodes[node];
     if (at_end) return n.leaf;
-    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count == 0 || n.edge_count > 8)
-      return match_path_from(t, node, rest, at_end, params, 0);
+    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count == 0 || n.edge_count > 8) {
+      if constexpr (Backtracking) return match_path_from(t, node, rest, at_end, params, 0);
+      return -1;  // (without Backtracking only a node without labels gets here)
+    }
     const char* const begin = rest.data();
     const std::size_t size = rest.size();
     const trie_edge* const last = t.edges.data() + n.first_edge + n.edge_count;
@@ -5138,8 +5155,9 @@ class router<std::tuple<Routes...>> {
       return dispatch_result::done;
     }
     // (Not path.substr(1): its bounds check is a call g++ does not always inline, on every request.)
-    int leaf = detail::match_path(trie_, std::string_view(path.data() + 1, path.size() - 1), path.size() == 1,
-                                  detail::context_access::param_slots(ctx).data());
+    int leaf = detail::match_path<detail::needs_match_path_from(trie_)>(
+        trie_, std::string_view(path.data() + 1, path.size() - 1), path.size() == 1,
+        detail::context_access::param_slots(ctx).data());
     if (leaf < 0) {
       ctx.fail(http_error(http::status::not_found));
       return dispatch_result::done;
@@ -5174,8 +5192,9 @@ class router<std::tuple<Routes...>> {
     const http::request& req = ctx.request();
     const std::string_view path = req.path;
     if (path.empty() || path.front() != '/') return {};
-    const int leaf = detail::match_path(trie_, std::string_view(path.data() + 1, path.size() - 1),
-                                        path.size() == 1, detail::context_access::param_slots(ctx).data());
+    const int leaf = detail::match_path<detail::needs_match_path_from(trie_)>(
+        trie_, std::string_view(path.data() + 1, path.size() - 1), path.size() == 1,
+        detail::context_access::param_slots(ctx).data());
     if (leaf < 0) return {};
     const detail::trie_leaf& l = trie_.leaves[static_cast<std::size_t>(leaf)];
     for (std::size_t i = 0; i < l.count; ++i) {
@@ -10221,7 +10240,7 @@ class request_parser {
   // Fills `out` again from the head the last parse() stopped after (split mode), for a caller that moved the
   // request's bytes to `data`.
   KEEL_NOINLINE void refresh_head(char* data, request& out) noexcept {
-    parse_head(data, progress_.head_end, out);
+    parse_head<false>(data, progress_.head_end, out);
   }
 
   // Forgets any partial progress; call before parsing from a new buffer position after an error.
@@ -10394,24 +10413,20 @@ class request_parser {
     transfer_encoding
   };
 
-  // The kind of a field name (a token), by the names the parser acts on.
+  // The kind of a field name (a token), by the names the parser acts on. (Compares, not a switch: a jump
+  // table per inlined copy is rodata every program carries.)
   static KEEL_ALWAYS_INLINE field_kind classify(std::string_view name) noexcept {
     using detail::token_equals_lower;
-    switch (name.size()) {
-      case 4:
-        return token_equals_lower(name, "host") ? field_kind::host : field_kind::unknown;
-      case 6:
-        return token_equals_lower(name, "expect") ? field_kind::expect : field_kind::unknown;
-      case 10:
-        return token_equals_lower(name, "connection") ? field_kind::connection : field_kind::unknown;
-      case 14:
-        return token_equals_lower(name, "content-length") ? field_kind::content_length : field_kind::unknown;
-      case 17:
-        return token_equals_lower(name, "transfer-encoding") ? field_kind::transfer_encoding
-                                                             : field_kind::unknown;
-      default:
-        return field_kind::unknown;
-    }
+    const std::size_t n = name.size();
+    if (n == 4) return token_equals_lower(name, "host") ? field_kind::host : field_kind::unknown;
+    if (n == 10) return token_equals_lower(name, "connection") ? field_kind::connection : field_kind::unknown;
+    if (n == 14)
+      return token_equals_lower(name, "content-length") ? field_kind::content_length : field_kind::unknown;
+    if (n == 6) return token_equals_lower(name, "expect") ? field_kind::expect : field_kind::unknown;
+    if (n == 17)
+      return token_equals_lower(name, "transfer-encoding") ? field_kind::transfer_encoding
+                                                           : field_kind::unknown;
+    return field_kind::unknown;
   }
 
   // Whether p[0, N - 1) is `name_colon` (a lower-case field name and ':'), letters in either case and every
@@ -10495,32 +10510,24 @@ class request_parser {
     }
 
     KEEL_ALWAYS_INLINE void note(field_kind kind, std::string_view value, request& out) noexcept {
-      switch (kind) {
-        case field_kind::host:
-          malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
-          host_seen = true;
-          break;
-        case field_kind::expect:
-          if (detail::token_equals_lower(value, "100-continue")) out.expect_continue = out.version_minor == 1;
-          break;
-        case field_kind::connection:
-          note_connection(value);
-          break;
-        case field_kind::content_length:
-          note_content_length(value);
-          break;
-        case field_kind::transfer_encoding:
-          coding_seen = true;
-          detail::for_each_list_element(value, [&](std::string_view coding) {
-            if (chunked_last) coding_misplaced = true;
-            chunked_last = detail::token_equals_lower(coding, "chunked");
-            if (!chunked_last) coding_unknown = true;
-            return true;
-          });
-          break;
-        case field_kind::unknown:
-        case field_kind::other:
-          break;
+      if (kind <= field_kind::other) return;  // most fields: nothing to act on
+      if (kind == field_kind::host) {
+        malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
+        host_seen = true;
+      } else if (kind == field_kind::connection) {
+        note_connection(value);
+      } else if (kind == field_kind::content_length) {
+        note_content_length(value);
+      } else if (kind == field_kind::expect) {
+        if (detail::token_equals_lower(value, "100-continue")) out.expect_continue = out.version_minor == 1;
+      } else {  // transfer_encoding
+        coding_seen = true;
+        detail::for_each_list_element(value, [&](std::string_view coding) {
+          if (chunked_last) coding_misplaced = true;
+          chunked_last = detail::token_equals_lower(coding, "chunked");
+          if (!chunked_last) coding_unknown = true;
+          return true;
+        });
       }
     }
 
@@ -10577,7 +10584,9 @@ class request_parser {
     out.trailer_begin = 0;
   }
 
-  // The request line and the header section. Fills every field of `out` but the body.
+  // The request line and the header section. Fills every field of `out` but the body. Without `fast_fields`
+  // every field line takes the careful loop (same result, less code: the refill of a validated head).
+  template <bool fast_fields = true>
   KEEL_ALWAYS_INLINE head_result parse_head(const char* data, std::size_t size, request& out) const noexcept {
     clear_request(out);
     head_result result;
@@ -10649,39 +10658,41 @@ class request_parser {
     // It takes only lines that are plainly well formed (values without HTAB, control bytes or unusual
     // whitespace) and leaves everything else, from the first such line on, to the careful loop below, which
     // applies every rule; both accept and store a line the same way.
-    detail::head_window window = detail::load_head_window(p, data, end);
-    const std::size_t max_fields = max_fields_;  // a local: the stores into `out` below could alias it
-    for (;;) {
-      // The empty line ending the section, tested before the name scan (which it would end at once).
-      if (KEEL_UNLIKELY(end - p < 2)) break;
-      if (detail::load_u16(p) == detail::word16("\r\n")) {
-        p += 2;
-        section_done = true;
-        break;
+    if constexpr (fast_fields) {
+      detail::head_window window = detail::load_head_window(p, data, end);
+      const std::size_t max_fields = max_fields_;  // a local: the stores into `out` below could alias it
+      for (;;) {
+        // The empty line ending the section, tested before the name scan (which it would end at once).
+        if (KEEL_UNLIKELY(end - p < 2)) break;
+        if (detail::load_u16(p) == detail::word16("\r\n")) {
+          p += 2;
+          section_done = true;
+          break;
+        }
+        // A common name and its ':' are matched whole; any other name is scanned.
+        field_kind kind = field_kind::unknown;
+        const std::size_t common = end - p >= std::ptrdiff_t{common_name_bytes} ? common_name(p, kind) : 0;
+        const char* name_end = p + common;
+        if (common == 0) {
+          name_end = detail::find_token_end(p, end);
+          if (KEEL_UNLIKELY(name_end == end || *name_end != ':' || name_end == p)) break;
+          kind = classify(std::string_view(p, static_cast<std::size_t>(name_end - p)));
+        }
+        const std::string_view name(p, static_cast<std::size_t>(name_end - p));
+        const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
+        if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
+        // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
+        // (no HTAB can be here: it would have ended the line above).
+        const char* const value = name_end + 1 + (name_end[1] == ' ');
+        if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
+          break;
+        if (KEEL_UNLIKELY(++fields > max_fields))
+          return {parse_status::error, http::status::request_header_fields_too_large};
+        const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
+        out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
+        facts.note(kind, field_value, out);
+        p = line_end + 2;
       }
-      // A common name and its ':' are matched whole; any other name is scanned.
-      field_kind kind = field_kind::unknown;
-      const std::size_t common = end - p >= std::ptrdiff_t{common_name_bytes} ? common_name(p, kind) : 0;
-      const char* name_end = p + common;
-      if (common == 0) {
-        name_end = detail::find_token_end(p, end);
-        if (KEEL_UNLIKELY(name_end == end || *name_end != ':' || name_end == p)) break;
-        kind = classify(std::string_view(p, static_cast<std::size_t>(name_end - p)));
-      }
-      const std::string_view name(p, static_cast<std::size_t>(name_end - p));
-      const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
-      if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
-      // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
-      // (no HTAB can be here: it would have ended the line above).
-      const char* const value = name_end + 1 + (name_end[1] == ' ');
-      if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
-        break;
-      if (KEEL_UNLIKELY(++fields > max_fields))
-        return {parse_status::error, http::status::request_header_fields_too_large};
-      const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
-      out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
-      facts.note(kind, field_value, out);
-      p = line_end + 2;
     }
     // The careful loop: the same checks as parse_field_line, with the error timing of the incremental path.
     while (!section_done) {
@@ -11020,19 +11031,31 @@ inline namespace v0 {
 
 namespace detail {
 
+// The bytes of every "HTTP/1.1 <code> <reason>\r\n" line in the table below.
+consteval std::size_t status_text_size(int first_code, int code_count) {
+  std::size_t n = 0;
+  for (int code = first_code; code < first_code + code_count; ++code) {
+    const std::string_view reason = http::reason_phrase(static_cast<http::status>(code));
+    if (reason != "Unknown") n += 13 + reason.size() + 2;  // "HTTP/1.1 200 " reason "\r\n"
+  }
+  return n;
+}
+
 // "HTTP/1.1 <code> <reason>\r\n" for every code that http::reason_phrase names, built at compile time and
-// packed into one buffer, so writing a status line is one memcpy.
+// packed into one buffer, so writing a status line is one memcpy. Line i spans [offset[i], offset[i + 1]):
+// empty for a code without a name.
 struct status_line_table {
   static constexpr int first_code = 100;
-  static constexpr int code_count = 500;
-  std::array<char, 2048> text{};
-  std::array<std::uint16_t, code_count> offset{};
-  std::array<std::uint8_t, code_count> length{};
+  static constexpr int code_count = 406;  // 100..505: http::status names nothing above 505 (checked below)
+  std::array<char, status_text_size(first_code, code_count)> text{};
+  std::array<std::uint16_t, code_count + 1> offset{};
 
   constexpr std::string_view find(int code) const noexcept {
     const int i = code - first_code;
-    if (i < 0 || i >= code_count || length[static_cast<std::size_t>(i)] == 0) return {};
-    return {text.data() + offset[static_cast<std::size_t>(i)], length[static_cast<std::size_t>(i)]};
+    if (i < 0 || i >= code_count) return {};
+    const std::size_t begin = offset[static_cast<std::size_t>(i)],
+                      end = offset[static_cast<std::size_t>(i) + 1];
+    return {text.data() + begin, end - begin};
   }
 };
 
@@ -11044,9 +11067,10 @@ consteval status_line_table make_status_line_table() {
   };
   for (int code = status_line_table::first_code;
        code < status_line_table::first_code + status_line_table::code_count; ++code) {
+    const auto i = static_cast<std::size_t>(code - status_line_table::first_code);
+    table.offset[i] = static_cast<std::uint16_t>(used);
     const std::string_view reason = http::reason_phrase(static_cast<http::status>(code));
     if (reason == "Unknown") continue;
-    const std::size_t begin = used;
     put("HTTP/1.1 ");
     table.text[used++] = static_cast<char>('0' + code / 100);
     table.text[used++] = static_cast<char>('0' + code / 10 % 10);
@@ -11054,14 +11078,20 @@ consteval status_line_table make_status_line_table() {
     table.text[used++] = ' ';
     put(reason);
     put("\r\n");
-    const auto i = static_cast<std::size_t>(code - status_line_table::first_code);
-    table.offset[i] = static_cast<std::uint16_t>(begin);
-    table.length[i] = static_cast<std::uint8_t>(used - begin);
   }
+  table.offset[status_line_table::code_count] = static_cast<std::uint16_t>(used);
   return table;
 }
 
 inline constexpr status_line_table status_lines = make_status_line_table();
+
+consteval bool no_named_status_after_table() {
+  for (int code = status_line_table::first_code + status_line_table::code_count; code < 1000; ++code)
+    if (http::reason_phrase(static_cast<http::status>(code)) != "Unknown") return false;
+  return true;
+}
+static_assert(no_named_status_after_table(),
+              "keel: status_line_table::code_count must cover every named status");
 
 // "HTTP/1.1 <code> \r\n" for codes without a reason phrase (the phrase may be empty), written into `buffer`.
 KEEL_NOINLINE inline std::string_view unnamed_status_line(int code, char (&buffer)[32]) noexcept {

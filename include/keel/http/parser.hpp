@@ -104,7 +104,7 @@ class request_parser {
   // Fills `out` again from the head the last parse() stopped after (split mode), for a caller that moved the
   // request's bytes to `data`.
   KEEL_NOINLINE void refresh_head(char* data, request& out) noexcept {
-    parse_head(data, progress_.head_end, out);
+    parse_head<false>(data, progress_.head_end, out);
   }
 
   // Forgets any partial progress; call before parsing from a new buffer position after an error.
@@ -277,24 +277,20 @@ class request_parser {
     transfer_encoding
   };
 
-  // The kind of a field name (a token), by the names the parser acts on.
+  // The kind of a field name (a token), by the names the parser acts on. (Compares, not a switch: a jump
+  // table per inlined copy is rodata every program carries.)
   static KEEL_ALWAYS_INLINE field_kind classify(std::string_view name) noexcept {
     using detail::token_equals_lower;
-    switch (name.size()) {
-      case 4:
-        return token_equals_lower(name, "host") ? field_kind::host : field_kind::unknown;
-      case 6:
-        return token_equals_lower(name, "expect") ? field_kind::expect : field_kind::unknown;
-      case 10:
-        return token_equals_lower(name, "connection") ? field_kind::connection : field_kind::unknown;
-      case 14:
-        return token_equals_lower(name, "content-length") ? field_kind::content_length : field_kind::unknown;
-      case 17:
-        return token_equals_lower(name, "transfer-encoding") ? field_kind::transfer_encoding
-                                                             : field_kind::unknown;
-      default:
-        return field_kind::unknown;
-    }
+    const std::size_t n = name.size();
+    if (n == 4) return token_equals_lower(name, "host") ? field_kind::host : field_kind::unknown;
+    if (n == 10) return token_equals_lower(name, "connection") ? field_kind::connection : field_kind::unknown;
+    if (n == 14)
+      return token_equals_lower(name, "content-length") ? field_kind::content_length : field_kind::unknown;
+    if (n == 6) return token_equals_lower(name, "expect") ? field_kind::expect : field_kind::unknown;
+    if (n == 17)
+      return token_equals_lower(name, "transfer-encoding") ? field_kind::transfer_encoding
+                                                           : field_kind::unknown;
+    return field_kind::unknown;
   }
 
   // Whether p[0, N - 1) is `name_colon` (a lower-case field name and ':'), letters in either case and every
@@ -378,32 +374,24 @@ class request_parser {
     }
 
     KEEL_ALWAYS_INLINE void note(field_kind kind, std::string_view value, request& out) noexcept {
-      switch (kind) {
-        case field_kind::host:
-          malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
-          host_seen = true;
-          break;
-        case field_kind::expect:
-          if (detail::token_equals_lower(value, "100-continue")) out.expect_continue = out.version_minor == 1;
-          break;
-        case field_kind::connection:
-          note_connection(value);
-          break;
-        case field_kind::content_length:
-          note_content_length(value);
-          break;
-        case field_kind::transfer_encoding:
-          coding_seen = true;
-          detail::for_each_list_element(value, [&](std::string_view coding) {
-            if (chunked_last) coding_misplaced = true;
-            chunked_last = detail::token_equals_lower(coding, "chunked");
-            if (!chunked_last) coding_unknown = true;
-            return true;
-          });
-          break;
-        case field_kind::unknown:
-        case field_kind::other:
-          break;
+      if (kind <= field_kind::other) return;  // most fields: nothing to act on
+      if (kind == field_kind::host) {
+        malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
+        host_seen = true;
+      } else if (kind == field_kind::connection) {
+        note_connection(value);
+      } else if (kind == field_kind::content_length) {
+        note_content_length(value);
+      } else if (kind == field_kind::expect) {
+        if (detail::token_equals_lower(value, "100-continue")) out.expect_continue = out.version_minor == 1;
+      } else {  // transfer_encoding
+        coding_seen = true;
+        detail::for_each_list_element(value, [&](std::string_view coding) {
+          if (chunked_last) coding_misplaced = true;
+          chunked_last = detail::token_equals_lower(coding, "chunked");
+          if (!chunked_last) coding_unknown = true;
+          return true;
+        });
       }
     }
 
@@ -460,7 +448,9 @@ class request_parser {
     out.trailer_begin = 0;
   }
 
-  // The request line and the header section. Fills every field of `out` but the body.
+  // The request line and the header section. Fills every field of `out` but the body. Without `fast_fields`
+  // every field line takes the careful loop (same result, less code: the refill of a validated head).
+  template <bool fast_fields = true>
   KEEL_ALWAYS_INLINE head_result parse_head(const char* data, std::size_t size, request& out) const noexcept {
     clear_request(out);
     head_result result;
@@ -532,39 +522,41 @@ class request_parser {
     // It takes only lines that are plainly well formed (values without HTAB, control bytes or unusual
     // whitespace) and leaves everything else, from the first such line on, to the careful loop below, which
     // applies every rule; both accept and store a line the same way.
-    detail::head_window window = detail::load_head_window(p, data, end);
-    const std::size_t max_fields = max_fields_;  // a local: the stores into `out` below could alias it
-    for (;;) {
-      // The empty line ending the section, tested before the name scan (which it would end at once).
-      if (KEEL_UNLIKELY(end - p < 2)) break;
-      if (detail::load_u16(p) == detail::word16("\r\n")) {
-        p += 2;
-        section_done = true;
-        break;
+    if constexpr (fast_fields) {
+      detail::head_window window = detail::load_head_window(p, data, end);
+      const std::size_t max_fields = max_fields_;  // a local: the stores into `out` below could alias it
+      for (;;) {
+        // The empty line ending the section, tested before the name scan (which it would end at once).
+        if (KEEL_UNLIKELY(end - p < 2)) break;
+        if (detail::load_u16(p) == detail::word16("\r\n")) {
+          p += 2;
+          section_done = true;
+          break;
+        }
+        // A common name and its ':' are matched whole; any other name is scanned.
+        field_kind kind = field_kind::unknown;
+        const std::size_t common = end - p >= std::ptrdiff_t{common_name_bytes} ? common_name(p, kind) : 0;
+        const char* name_end = p + common;
+        if (common == 0) {
+          name_end = detail::find_token_end(p, end);
+          if (KEEL_UNLIKELY(name_end == end || *name_end != ':' || name_end == p)) break;
+          kind = classify(std::string_view(p, static_cast<std::size_t>(name_end - p)));
+        }
+        const std::string_view name(p, static_cast<std::size_t>(name_end - p));
+        const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
+        if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
+        // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
+        // (no HTAB can be here: it would have ended the line above).
+        const char* const value = name_end + 1 + (name_end[1] == ' ');
+        if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
+          break;
+        if (KEEL_UNLIKELY(++fields > max_fields))
+          return {parse_status::error, http::status::request_header_fields_too_large};
+        const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
+        out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
+        facts.note(kind, field_value, out);
+        p = line_end + 2;
       }
-      // A common name and its ':' are matched whole; any other name is scanned.
-      field_kind kind = field_kind::unknown;
-      const std::size_t common = end - p >= std::ptrdiff_t{common_name_bytes} ? common_name(p, kind) : 0;
-      const char* name_end = p + common;
-      if (common == 0) {
-        name_end = detail::find_token_end(p, end);
-        if (KEEL_UNLIKELY(name_end == end || *name_end != ':' || name_end == p)) break;
-        kind = classify(std::string_view(p, static_cast<std::size_t>(name_end - p)));
-      }
-      const std::string_view name(p, static_cast<std::size_t>(name_end - p));
-      const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
-      if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
-      // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
-      // (no HTAB can be here: it would have ended the line above).
-      const char* const value = name_end + 1 + (name_end[1] == ' ');
-      if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
-        break;
-      if (KEEL_UNLIKELY(++fields > max_fields))
-        return {parse_status::error, http::status::request_header_fields_too_large};
-      const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
-      out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
-      facts.note(kind, field_value, out);
-      p = line_end + 2;
     }
     // The careful loop: the same checks as parse_field_line, with the error timing of the incremental path.
     while (!section_done) {

@@ -326,15 +326,26 @@ int match_path_from(const Trie& t, std::size_t node, std::string_view rest, bool
 // the whole match, so no backtracking is lost. Static paths like "/plaintext" never call the recursive
 // matcher, whose entry and exit (it keeps six registers across its recursive calls) cost more than the
 // comparisons.
+// Whether any node of `t` can need match_path_from: a parameter or tail child, or many labels. A table of
+// literal paths with few labels per node (hello's) never does, and does without the recursive matcher.
 template <class Trie>
+constexpr bool needs_match_path_from(const Trie& t) noexcept {
+  for (const trie_node& n : t.nodes)
+    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count > 8) return true;
+  return false;
+}
+
+template <bool Backtracking = true, class Trie>
 KEEL_ALWAYS_INLINE int match_path(const Trie& t, std::string_view rest, bool at_end,
                                   std::string_view* params) {
   std::size_t node = 0;
   for (;;) {
     const trie_node& n = t.nodes[node];
     if (at_end) return n.leaf;
-    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count == 0 || n.edge_count > 8)
-      return match_path_from(t, node, rest, at_end, params, 0);
+    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count == 0 || n.edge_count > 8) {
+      if constexpr (Backtracking) return match_path_from(t, node, rest, at_end, params, 0);
+      return -1;  // (without Backtracking only a node without labels gets here)
+    }
     const char* const begin = rest.data();
     const std::size_t size = rest.size();
     const trie_edge* const last = t.edges.data() + n.first_edge + n.edge_count;
