@@ -1092,9 +1092,9 @@ inline namespace v0 {
 namespace detail {
 
 // Whole-string unsigned decimal in [min, max]; anything else throws with the setting's name in the message.
-template <class Int>
-Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
-                  Int max = std::numeric_limits<Int>::max()) {
+// One out-of-line body for every integer type (three instantiations of the whole parse cost a program 3 KB).
+inline unsigned long long parse_unsigned_setting(std::string_view name, std::string_view text,
+                                                 unsigned long long min, unsigned long long max) {
   unsigned long long value = 0;
   const char* first = text.data();
   const char* last = first + text.size();
@@ -1104,7 +1104,13 @@ Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
                                 " (expected an integer from " + std::to_string(min) + " to " +
                                 std::to_string(max) + ")");
   }
-  return static_cast<Int>(value);
+  return value;
+}
+
+template <class Int>
+Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
+                  Int max = std::numeric_limits<Int>::max()) {
+  return static_cast<Int>(parse_unsigned_setting(name, text, min, max));
 }
 
 inline std::chrono::milliseconds parse_millis(std::string_view name, std::string_view text) {
@@ -4726,8 +4732,8 @@ KEEL_ALWAYS_INLINE const char* find_slash(const char* p, const char* end) noexce
 // Matches `rest` (the path after its leading '/'; `at_end` when nothing is left) from `node`. Captured
 // parameter values go to params[depth...]. Returns the leaf index or -1.
 template <class Trie>
-int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_end, std::string_view* params,
-               std::size_t depth) {
+int match_path_from(const Trie& t, std::size_t node, std::string_view rest, bool at_end,
+                    std::string_view* params, std::size_t depth) {
   const trie_node& n = t.nodes[node];
   if (at_end) return n.leaf;
   const char* const begin = rest.data();
@@ -4743,7 +4749,7 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
         const bool last_segment = len == size;
         const std::string_view after =
             last_segment ? std::string_view{} : std::string_view(begin + len + 1, size - len - 1);
-        const int r = match_path(t, it->node, after, last_segment, params, depth);
+        const int r = match_path_from(t, it->node, after, last_segment, params, depth);
         if (r >= 0) return r;
         break;
       }
@@ -4774,13 +4780,13 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
     }
     if (lo != t.edges.data() + n.first_edge + n.edge_count && lo->label.size() == seg.size() &&
         equal_bytes(lo->label.data(), seg.data(), seg.size())) {
-      const int r = match_path(t, lo->node, after, next_end, params, depth);
+      const int r = match_path_from(t, lo->node, after, next_end, params, depth);
       if (r >= 0) return r;
     }
   }
   if (n.param_child >= 0 && !seg.empty()) {
     params[depth] = seg;
-    int r = match_path(t, static_cast<std::size_t>(n.param_child), after, next_end, params, depth + 1);
+    int r = match_path_from(t, static_cast<std::size_t>(n.param_child), after, next_end, params, depth + 1);
     if (r >= 0) return r;
   }
   if (n.tail_leaf >= 0) {
@@ -4788,6 +4794,48 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
     return n.tail_leaf;
   }
   return -1;
+}
+
+// match_path_from(t, 0, ...), with the descent through nodes that offer nothing to fall back on (a few
+// literal children, no parameter child, no tail parameter) done in a loop inline: a failed label there fails
+// the whole match, so no backtracking is lost. Static paths like "/plaintext" never call the recursive
+// matcher, whose entry and exit (it keeps six registers across its recursive calls) cost more than the
+// comparisons.
+// Whether any node of `t` can need match_path_from: a parameter or tail child, or many labels. A table of
+// literal paths with few labels per node (hello's) never does, and does without the recursive matcher.
+template <class Trie>
+constexpr bool needs_match_path_from(const Trie& t) noexcept {
+  for (const trie_node& n : t.nodes)
+    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count > 8) return true;
+  return false;
+}
+
+template <bool Backtracking = true, class Trie>
+KEEL_ALWAYS_INLINE int match_path(const Trie& t, std::string_view rest, bool at_end,
+                                  std::string_view* params) {
+  std::size_t node = 0;
+  for (;;) {
+    const trie_node& n = t.nodes[node];
+    if (at_end) return n.leaf;
+    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count == 0 || n.edge_count > 8) {
+      if constexpr (Backtracking) return match_path_from(t, node, rest, at_end, params, 0);
+      return -1;  // (without Backtracking only a node without labels gets here)
+    }
+    const char* const begin = rest.data();
+    const std::size_t size = rest.size();
+    const trie_edge* const last = t.edges.data() + n.first_edge + n.edge_count;
+    const trie_edge* it = t.edges.data() + n.first_edge;
+    for (;; ++it) {
+      if (it == last) return -1;
+      const std::size_t len = it->label.size();
+      if (len > size) return -1;
+      if ((len == size || begin[len] == '/') && equal_bytes(it->label.data(), begin, len)) break;
+    }
+    const std::size_t len = it->label.size();
+    node = it->node;
+    at_end = len == size;
+    rest = at_end ? std::string_view{} : std::string_view(begin + len + 1, size - len - 1);
+  }
 }
 
 }  // namespace detail
@@ -5107,8 +5155,9 @@ class router<std::tuple<Routes...>> {
       return dispatch_result::done;
     }
     // (Not path.substr(1): its bounds check is a call g++ does not always inline, on every request.)
-    int leaf = detail::match_path(trie_, 0, std::string_view(path.data() + 1, path.size() - 1),
-                                  path.size() == 1, detail::context_access::param_slots(ctx).data(), 0);
+    int leaf = detail::match_path<detail::needs_match_path_from(trie_)>(
+        trie_, std::string_view(path.data() + 1, path.size() - 1), path.size() == 1,
+        detail::context_access::param_slots(ctx).data());
     if (leaf < 0) {
       ctx.fail(http_error(http::status::not_found));
       return dispatch_result::done;
@@ -5143,8 +5192,9 @@ class router<std::tuple<Routes...>> {
     const http::request& req = ctx.request();
     const std::string_view path = req.path;
     if (path.empty() || path.front() != '/') return {};
-    const int leaf = detail::match_path(trie_, 0, std::string_view(path.data() + 1, path.size() - 1),
-                                        path.size() == 1, detail::context_access::param_slots(ctx).data(), 0);
+    const int leaf = detail::match_path<detail::needs_match_path_from(trie_)>(
+        trie_, std::string_view(path.data() + 1, path.size() - 1), path.size() == 1,
+        detail::context_access::param_slots(ctx).data());
     if (leaf < 0) return {};
     const detail::trie_leaf& l = trie_.leaves[static_cast<std::size_t>(leaf)];
     for (std::size_t i = 0; i < l.count; ++i) {
@@ -6267,6 +6317,10 @@ class date_cache {
 
   // A reactor can call this from a periodic timer; get() stays correct without it.
   static void tick() noexcept { refresh(coarse_seconds()); }
+
+  // The value as of this thread's last get() or tick(), without reading the clock: for a caller that ticks
+  // once per batch of pipelined requests (the server's session does, before each batch it answers).
+  static std::string_view current() noexcept { return {detail::date_state.text, imf_fixdate_size}; }
 
   // For tests: the value as of `unix_seconds`, stored in this thread's cache.
   static std::string_view at(std::int64_t unix_seconds) noexcept {
@@ -10175,8 +10229,9 @@ class request_parser {
       progress_.phase = out.chunked ? stage::chunked_body : stage::fixed_body;
       if (split_) return {parse_status::incomplete, head.end, http::status::bad_request, true};
     } else {
-      // The head was validated by an earlier call; refill `out` so the caller may pass a fresh request.
-      parse_head(data, progress_.head_end, out);
+      // The head was validated by an earlier call; refill `out` so the caller may pass a fresh request
+      // (out of line: a second inlined copy of parse_head here would double parse's code for a cold path).
+      refresh_head(data, out);
     }
     return progress_.phase == stage::chunked_body ? parse_chunked_body(data, size, out)
                                                   : parse_fixed_body(data, size, out);
@@ -10184,7 +10239,9 @@ class request_parser {
 
   // Fills `out` again from the head the last parse() stopped after (split mode), for a caller that moved the
   // request's bytes to `data`.
-  void refresh_head(char* data, request& out) noexcept { parse_head(data, progress_.head_end, out); }
+  KEEL_NOINLINE void refresh_head(char* data, request& out) noexcept {
+    parse_head<false>(data, progress_.head_end, out);
+  }
 
   // Forgets any partial progress; call before parsing from a new buffer position after an error.
   void reset() noexcept { progress_ = {}; }
@@ -10345,6 +10402,100 @@ class request_parser {
     return true;
   }
 
+  // A field name the parser acts on, another common request field name, or neither.
+  enum class field_kind : std::uint8_t {
+    unknown,
+    other,
+    host,
+    expect,
+    connection,
+    content_length,
+    transfer_encoding
+  };
+
+  // The kind of a field name (a token), by the names the parser acts on. (Compares, not a switch: a jump
+  // table per inlined copy is rodata every program carries.)
+  static KEEL_ALWAYS_INLINE field_kind classify(std::string_view name) noexcept {
+    using detail::token_equals_lower;
+    const std::size_t n = name.size();
+    if (n == 4) return token_equals_lower(name, "host") ? field_kind::host : field_kind::unknown;
+    if (n == 10) return token_equals_lower(name, "connection") ? field_kind::connection : field_kind::unknown;
+    if (n == 14)
+      return token_equals_lower(name, "content-length") ? field_kind::content_length : field_kind::unknown;
+    if (n == 6) return token_equals_lower(name, "expect") ? field_kind::expect : field_kind::unknown;
+    if (n == 17)
+      return token_equals_lower(name, "transfer-encoding") ? field_kind::transfer_encoding
+                                                           : field_kind::unknown;
+    return field_kind::unknown;
+  }
+
+  // Whether p[0, N - 1) is `name_colon` (a lower-case field name and ':'), letters in either case and every
+  // other byte exactly: a match proves the name a token without scanning it. The caller guarantees the bytes.
+  // The case bits come from the literal itself (0x20 where it holds a lower-case letter: bit 0x40 shifted
+  // down), so no control byte can pass for '-' or ':'.
+  template <std::size_t N>
+  static KEEL_ALWAYS_INLINE bool starts_with_name(const char* p, const char (&name_colon)[N]) noexcept {
+    constexpr std::size_t n = N - 1;
+    static_assert(n >= 4 && n <= 24);
+    constexpr std::uint64_t bit6 = 0x4040404040404040ull;
+    if constexpr (n < 8) {
+      const std::uint32_t a = detail::load_u32(name_colon), b = detail::load_u32(name_colon + n - 4);
+      return (detail::load_u32(p) | ((a & 0x40404040u) >> 1)) == a &&
+             (detail::load_u32(p + n - 4) | ((b & 0x40404040u) >> 1)) == b;
+    } else {
+      for (std::size_t i = 0; i + 8 < n; i += 8) {
+        const std::uint64_t w = detail::load_u64(name_colon + i);
+        if ((detail::load_u64(p + i) | ((w & bit6) >> 1)) != w) return false;
+      }
+      const std::uint64_t w = detail::load_u64(name_colon + n - 8);
+      return (detail::load_u64(p + n - 8) | ((w & bit6) >> 1)) == w;
+    }
+  }
+
+  // The most common request field names, matched with their ':' from the line's first byte. Returns the
+  // name's length (0: not one of them; the caller scans the name) and sets `kind`. Needs 18 readable bytes.
+  static constexpr std::size_t common_name_bytes = 18;
+  static KEEL_ALWAYS_INLINE std::size_t common_name(const char* p, field_kind& kind) noexcept {
+    auto is = [&](const auto& name_colon, field_kind k) KEEL_ALWAYS_INLINE_LAMBDA {
+      if (!starts_with_name(p, name_colon)) return false;
+      kind = k;
+      return true;
+    };
+    constexpr field_kind other = field_kind::other;
+    switch (*p | 0x20) {
+      case 'a':
+        if (is("accept:", other)) return 6;
+        if (is("accept-encoding:", other) || is("accept-language:", other)) return 15;
+        if (is("authorization:", other)) return 13;
+        return 0;
+      case 'c':
+        if (is("connection:", field_kind::connection)) return 10;
+        if (is("content-length:", field_kind::content_length)) return 14;
+        if (is("content-type:", other)) return 12;
+        if (is("cookie:", other)) return 6;
+        if (is("cache-control:", other)) return 13;
+        return 0;
+      case 'e':
+        return is("expect:", field_kind::expect) ? 6 : 0;
+      case 'h':
+        return is("host:", field_kind::host) ? 4 : 0;
+      case 'i':
+        if (is("if-none-match:", other)) return 13;
+        return is("if-modified-since:", other) ? 17 : 0;
+      case 'o':
+        return is("origin:", other) ? 6 : 0;
+      case 'r':
+        return is("referer:", other) ? 7 : 0;
+      case 't':
+        return is("transfer-encoding:", field_kind::transfer_encoding) ? 17 : 0;
+      case 'u':
+        if (is("user-agent:", other)) return 10;
+        return is("upgrade:", other) ? 7 : 0;
+      default:
+        return 0;
+    }
+  }
+
   // What the parser acts on in the header section. Errors that need a field's meaning wait for the end of
   // the section, so a head fed in pieces is rejected exactly when the same head in one buffer is.
   struct header_facts {
@@ -10354,38 +10505,29 @@ class request_parser {
     bool connection_close = false, connection_keep_alive = false;
     std::size_t content_length = 0;
 
-    // Only names whose length matches one the parser acts on are compared.
     KEEL_ALWAYS_INLINE void note(std::string_view name, std::string_view value, request& out) noexcept {
-      switch (name.size()) {
-        case 4:
-          if (detail::token_equals_lower(name, "host")) {
-            malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
-            host_seen = true;
-          }
-          break;
-        case 6:
-          if (detail::token_equals_lower(name, "expect") && detail::token_equals_lower(value, "100-continue"))
-            out.expect_continue = out.version_minor == 1;
-          break;
-        case 10:
-          if (detail::token_equals_lower(name, "connection")) note_connection(value);
-          break;
-        case 14:
-          if (detail::token_equals_lower(name, "content-length")) note_content_length(value);
-          break;
-        case 17:
-          if (detail::token_equals_lower(name, "transfer-encoding")) {
-            coding_seen = true;
-            detail::for_each_list_element(value, [&](std::string_view coding) {
-              if (chunked_last) coding_misplaced = true;
-              chunked_last = detail::token_equals_lower(coding, "chunked");
-              if (!chunked_last) coding_unknown = true;
-              return true;
-            });
-          }
-          break;
-        default:
-          break;
+      note(classify(name), value, out);
+    }
+
+    KEEL_ALWAYS_INLINE void note(field_kind kind, std::string_view value, request& out) noexcept {
+      if (kind <= field_kind::other) return;  // most fields: nothing to act on
+      if (kind == field_kind::host) {
+        malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
+        host_seen = true;
+      } else if (kind == field_kind::connection) {
+        note_connection(value);
+      } else if (kind == field_kind::content_length) {
+        note_content_length(value);
+      } else if (kind == field_kind::expect) {
+        if (detail::token_equals_lower(value, "100-continue")) out.expect_continue = out.version_minor == 1;
+      } else {  // transfer_encoding
+        coding_seen = true;
+        detail::for_each_list_element(value, [&](std::string_view coding) {
+          if (chunked_last) coding_misplaced = true;
+          chunked_last = detail::token_equals_lower(coding, "chunked");
+          if (!chunked_last) coding_unknown = true;
+          return true;
+        });
       }
     }
 
@@ -10442,7 +10584,9 @@ class request_parser {
     out.trailer_begin = 0;
   }
 
-  // The request line and the header section. Fills every field of `out` but the body.
+  // The request line and the header section. Fills every field of `out` but the body. Without `fast_fields`
+  // every field line takes the careful loop (same result, less code: the refill of a validated head).
+  template <bool fast_fields = true>
   KEEL_ALWAYS_INLINE head_result parse_head(const char* data, std::size_t size, request& out) const noexcept {
     clear_request(out);
     head_result result;
@@ -10514,31 +10658,41 @@ class request_parser {
     // It takes only lines that are plainly well formed (values without HTAB, control bytes or unusual
     // whitespace) and leaves everything else, from the first such line on, to the careful loop below, which
     // applies every rule; both accept and store a line the same way.
-    detail::head_window window = detail::load_head_window(p, data, end);
-    for (;;) {
-      const char* const name_end = detail::find_token_end(p, end);
-      if (KEEL_UNLIKELY(name_end == end)) break;
-      if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) {
-        if (name_end == p && end - p >= 2 && detail::load_u16(p) == detail::word16("\r\n")) {
+    if constexpr (fast_fields) {
+      detail::head_window window = detail::load_head_window(p, data, end);
+      const std::size_t max_fields = max_fields_;  // a local: the stores into `out` below could alias it
+      for (;;) {
+        // The empty line ending the section, tested before the name scan (which it would end at once).
+        if (KEEL_UNLIKELY(end - p < 2)) break;
+        if (detail::load_u16(p) == detail::word16("\r\n")) {
           p += 2;
           section_done = true;
+          break;
         }
-        break;
+        // A common name and its ':' are matched whole; any other name is scanned.
+        field_kind kind = field_kind::unknown;
+        const std::size_t common = end - p >= std::ptrdiff_t{common_name_bytes} ? common_name(p, kind) : 0;
+        const char* name_end = p + common;
+        if (common == 0) {
+          name_end = detail::find_token_end(p, end);
+          if (KEEL_UNLIKELY(name_end == end || *name_end != ':' || name_end == p)) break;
+          kind = classify(std::string_view(p, static_cast<std::size_t>(name_end - p)));
+        }
+        const std::string_view name(p, static_cast<std::size_t>(name_end - p));
+        const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
+        if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
+        // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
+        // (no HTAB can be here: it would have ended the line above).
+        const char* const value = name_end + 1 + (name_end[1] == ' ');
+        if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
+          break;
+        if (KEEL_UNLIKELY(++fields > max_fields))
+          return {parse_status::error, http::status::request_header_fields_too_large};
+        const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
+        out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
+        facts.note(kind, field_value, out);
+        p = line_end + 2;
       }
-      const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
-      if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
-      // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
-      // (no HTAB can be here: it would have ended the line above).
-      const char* const value = name_end + 1 + (name_end[1] == ' ');
-      if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
-        break;
-      if (KEEL_UNLIKELY(++fields > max_fields_))
-        return {parse_status::error, http::status::request_header_fields_too_large};
-      const std::string_view name(p, static_cast<std::size_t>(name_end - p));
-      const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
-      out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
-      facts.note(name, field_value, out);
-      p = line_end + 2;
     }
     // The careful loop: the same checks as parse_field_line, with the error timing of the incremental path.
     while (!section_done) {
@@ -10877,19 +11031,31 @@ inline namespace v0 {
 
 namespace detail {
 
+// The bytes of every "HTTP/1.1 <code> <reason>\r\n" line in the table below.
+consteval std::size_t status_text_size(int first_code, int code_count) {
+  std::size_t n = 0;
+  for (int code = first_code; code < first_code + code_count; ++code) {
+    const std::string_view reason = http::reason_phrase(static_cast<http::status>(code));
+    if (reason != "Unknown") n += 13 + reason.size() + 2;  // "HTTP/1.1 200 " reason "\r\n"
+  }
+  return n;
+}
+
 // "HTTP/1.1 <code> <reason>\r\n" for every code that http::reason_phrase names, built at compile time and
-// packed into one buffer, so writing a status line is one memcpy.
+// packed into one buffer, so writing a status line is one memcpy. Line i spans [offset[i], offset[i + 1]):
+// empty for a code without a name.
 struct status_line_table {
   static constexpr int first_code = 100;
-  static constexpr int code_count = 500;
-  std::array<char, 2048> text{};
-  std::array<std::uint16_t, code_count> offset{};
-  std::array<std::uint8_t, code_count> length{};
+  static constexpr int code_count = 406;  // 100..505: http::status names nothing above 505 (checked below)
+  std::array<char, status_text_size(first_code, code_count)> text{};
+  std::array<std::uint16_t, code_count + 1> offset{};
 
   constexpr std::string_view find(int code) const noexcept {
     const int i = code - first_code;
-    if (i < 0 || i >= code_count || length[static_cast<std::size_t>(i)] == 0) return {};
-    return {text.data() + offset[static_cast<std::size_t>(i)], length[static_cast<std::size_t>(i)]};
+    if (i < 0 || i >= code_count) return {};
+    const std::size_t begin = offset[static_cast<std::size_t>(i)],
+                      end = offset[static_cast<std::size_t>(i) + 1];
+    return {text.data() + begin, end - begin};
   }
 };
 
@@ -10901,9 +11067,10 @@ consteval status_line_table make_status_line_table() {
   };
   for (int code = status_line_table::first_code;
        code < status_line_table::first_code + status_line_table::code_count; ++code) {
+    const auto i = static_cast<std::size_t>(code - status_line_table::first_code);
+    table.offset[i] = static_cast<std::uint16_t>(used);
     const std::string_view reason = http::reason_phrase(static_cast<http::status>(code));
     if (reason == "Unknown") continue;
-    const std::size_t begin = used;
     put("HTTP/1.1 ");
     table.text[used++] = static_cast<char>('0' + code / 100);
     table.text[used++] = static_cast<char>('0' + code / 10 % 10);
@@ -10911,14 +11078,20 @@ consteval status_line_table make_status_line_table() {
     table.text[used++] = ' ';
     put(reason);
     put("\r\n");
-    const auto i = static_cast<std::size_t>(code - status_line_table::first_code);
-    table.offset[i] = static_cast<std::uint16_t>(begin);
-    table.length[i] = static_cast<std::uint8_t>(used - begin);
   }
+  table.offset[status_line_table::code_count] = static_cast<std::uint16_t>(used);
   return table;
 }
 
 inline constexpr status_line_table status_lines = make_status_line_table();
+
+consteval bool no_named_status_after_table() {
+  for (int code = status_line_table::first_code + status_line_table::code_count; code < 1000; ++code)
+    if (http::reason_phrase(static_cast<http::status>(code)) != "Unknown") return false;
+  return true;
+}
+static_assert(no_named_status_after_table(),
+              "keel: status_line_table::code_count must cover every named status");
 
 // "HTTP/1.1 <code> \r\n" for codes without a reason phrase (the phrase may be empty), written into `buffer`.
 KEEL_NOINLINE inline std::string_view unnamed_status_line(int code, char (&buffer)[32]) noexcept {
@@ -10943,17 +11116,18 @@ constexpr bool status_allows_body(int code) noexcept { return code >= 200 && cod
 // "Connection: close" when `close`, the response's Content-Type and other header lines, the blank line and
 // the body (not for a HEAD request, which still gets the Content-Length a GET would). Never clears `out`.
 // `close` is the connection's decision: the caller folds in response::close(), the request's keep-alive
-// state and shutdown. `out` is a std::string or a keel::detail::output_buffer.
+// state and shutdown. `out` is a std::string or a keel::detail::output_buffer. `date` is the Date value
+// (imf_fixdate_size bytes): the server's session reads the clock once per batch of pipelined requests and
+// passes date_cache::current(); the overload without it reads the clock.
 template <class Output>
 void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
-                    bool close) {
+                    bool close, std::string_view date) {
   const int code = res.status_code();
   const bool with_body = status_allows_body(code);
   const std::string_view body = res.body();
   const std::string_view headers = res.extra_header_lines();
   const std::string_view type = res.content_type();
   const bool typed = res.has_content_type();
-  const std::string_view date = cached_date();
 
   char length_digits[24];
   const std::size_t length_size = static_cast<std::size_t>(
@@ -11009,6 +11183,12 @@ void write_response(Output& out, const keel::response& res, const writer_options
   if (!headers.empty()) put(headers);
   put(crlf);
   if (send_body && !body.empty()) put(body);
+}
+
+template <class Output>
+void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
+                    bool close) {
+  write_response(out, res, options, head_request, close, cached_date());
 }
 
 // How the body after a head written by write_head is delimited.
@@ -11181,6 +11361,7 @@ class http_session {
 
   session_action process() {
     processing_ = true;
+    http::date_cache::tick();  // one clock read for the batch: the responses below take date_cache::current()
     const session_action a = run();
     processing_ = false;
     return a;
@@ -11424,7 +11605,8 @@ class http_session {
       // An HTTP/1.0 client that asked to keep the connection must read that it is kept (RFC 9112 C.2.2).
       if (KEEL_UNLIKELY(req.version_minor == 0) && !close)
         ctx_.response().append_owned_header_line("Connection: keep-alive\r\n");
-      http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+      http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close,
+                           http::date_cache::current());
       in_begin_ += current_size_;
       if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     } else {

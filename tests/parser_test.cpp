@@ -640,3 +640,40 @@ TEST_CASE("the field limit applies to plainly formed lines before a malformed on
   CHECK(rejection(get_with("A: 1\r\nB : 2\r\n"), limits) == status::bad_request);
   CHECK(rejection(get_with("B : 2\r\n"), limits) == status::bad_request);
 }
+
+// Common field names are matched whole with their ':' (letters in either case, every other byte exactly)
+// instead of being scanned; any near miss must fall back to the scan and meet the same rules.
+TEST_CASE("common field names matched whole keep every rule", "[parser]") {
+  const std::string tail = "X-Padding-To-Keep-The-Line-Long: 0123456789\r\n";
+  request req;
+  std::string mixed =
+      "GET / HTTP/1.1\r\nhOsT: a\r\nCONTENT-LENGTH: 0\r\nconnection: CLOSE\r\n"
+      "Accept-Encoding: gzip\r\nUSER-AGENT: t\r\n" +
+      tail + "\r\n";
+  REQUIRE(parse_whole(mixed, req).status == parse_status::complete);
+  CHECK(req.header("host") == "a");
+  CHECK(req.header("accept-encoding") == "gzip");
+  CHECK(req.header("user-agent") == "t");
+  CHECK_FALSE(req.keep_alive);
+
+  CHECK(rejection("GET / HTTP/1.1\r\nHost: a\r\nHOST: b\r\n" + tail + "\r\n") == status::bad_request);
+  CHECK(rejection("GET / HTTP/1.1\r\nHost: a\r\ncontent-length: 1\r\nContent-Length: 2\r\n" + tail +
+                  "\r\n") == status::bad_request);
+  CHECK(rejection("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n" + tail + "\r\n") ==
+        status::not_implemented);
+  // A control byte or a look-alike where the literal has '-' or ':' (0x0D | 0x20 == '-', 0x1A | 0x20 == ':').
+  for (const std::string bad :
+       {"Content\rLength: 0\r\n", "Host\x1a a\r\n", "Accept\x1a */*\r\n", "User\rAgent: t\r\n",
+        "Connection\x1a close\r\n", "Cookie : a\r\n", "Ac(ept: a\r\n", "Hos\x80: a\r\n"}) {
+    INFO(bad);
+    CHECK(rejection("GET / HTTP/1.1\r\nHost: a\r\n" + bad + tail + "\r\n") == status::bad_request);
+  }
+  // Names that only start like a common one are scanned and kept.
+  std::string longer =
+      "GET / HTTP/1.1\r\nHost: a\r\nHostname: b\r\nAccept-Charset: c\r\nConnections: d\r\n" + tail + "\r\n";
+  REQUIRE(parse_whole(longer, req).status == parse_status::complete);
+  CHECK(req.header("hostname") == "b");
+  CHECK(req.header("accept-charset") == "c");
+  CHECK(req.header("connections") == "d");
+  CHECK(req.keep_alive);
+}

@@ -94,6 +94,10 @@ class date_cache {
   // A reactor can call this from a periodic timer; get() stays correct without it.
   static void tick() noexcept { refresh(coarse_seconds()); }
 
+  // The value as of this thread's last get() or tick(), without reading the clock: for a caller that ticks
+  // once per batch of pipelined requests (the server's session does, before each batch it answers).
+  static std::string_view current() noexcept { return {detail::date_state.text, imf_fixdate_size}; }
+
   // For tests: the value as of `unix_seconds`, stored in this thread's cache.
   static std::string_view at(std::int64_t unix_seconds) noexcept {
     refresh(unix_seconds);

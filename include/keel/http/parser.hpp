@@ -93,8 +93,9 @@ class request_parser {
       progress_.phase = out.chunked ? stage::chunked_body : stage::fixed_body;
       if (split_) return {parse_status::incomplete, head.end, http::status::bad_request, true};
     } else {
-      // The head was validated by an earlier call; refill `out` so the caller may pass a fresh request.
-      parse_head(data, progress_.head_end, out);
+      // The head was validated by an earlier call; refill `out` so the caller may pass a fresh request
+      // (out of line: a second inlined copy of parse_head here would double parse's code for a cold path).
+      refresh_head(data, out);
     }
     return progress_.phase == stage::chunked_body ? parse_chunked_body(data, size, out)
                                                   : parse_fixed_body(data, size, out);
@@ -102,7 +103,9 @@ class request_parser {
 
   // Fills `out` again from the head the last parse() stopped after (split mode), for a caller that moved the
   // request's bytes to `data`.
-  void refresh_head(char* data, request& out) noexcept { parse_head(data, progress_.head_end, out); }
+  KEEL_NOINLINE void refresh_head(char* data, request& out) noexcept {
+    parse_head<false>(data, progress_.head_end, out);
+  }
 
   // Forgets any partial progress; call before parsing from a new buffer position after an error.
   void reset() noexcept { progress_ = {}; }
@@ -263,6 +266,100 @@ class request_parser {
     return true;
   }
 
+  // A field name the parser acts on, another common request field name, or neither.
+  enum class field_kind : std::uint8_t {
+    unknown,
+    other,
+    host,
+    expect,
+    connection,
+    content_length,
+    transfer_encoding
+  };
+
+  // The kind of a field name (a token), by the names the parser acts on. (Compares, not a switch: a jump
+  // table per inlined copy is rodata every program carries.)
+  static KEEL_ALWAYS_INLINE field_kind classify(std::string_view name) noexcept {
+    using detail::token_equals_lower;
+    const std::size_t n = name.size();
+    if (n == 4) return token_equals_lower(name, "host") ? field_kind::host : field_kind::unknown;
+    if (n == 10) return token_equals_lower(name, "connection") ? field_kind::connection : field_kind::unknown;
+    if (n == 14)
+      return token_equals_lower(name, "content-length") ? field_kind::content_length : field_kind::unknown;
+    if (n == 6) return token_equals_lower(name, "expect") ? field_kind::expect : field_kind::unknown;
+    if (n == 17)
+      return token_equals_lower(name, "transfer-encoding") ? field_kind::transfer_encoding
+                                                           : field_kind::unknown;
+    return field_kind::unknown;
+  }
+
+  // Whether p[0, N - 1) is `name_colon` (a lower-case field name and ':'), letters in either case and every
+  // other byte exactly: a match proves the name a token without scanning it. The caller guarantees the bytes.
+  // The case bits come from the literal itself (0x20 where it holds a lower-case letter: bit 0x40 shifted
+  // down), so no control byte can pass for '-' or ':'.
+  template <std::size_t N>
+  static KEEL_ALWAYS_INLINE bool starts_with_name(const char* p, const char (&name_colon)[N]) noexcept {
+    constexpr std::size_t n = N - 1;
+    static_assert(n >= 4 && n <= 24);
+    constexpr std::uint64_t bit6 = 0x4040404040404040ull;
+    if constexpr (n < 8) {
+      const std::uint32_t a = detail::load_u32(name_colon), b = detail::load_u32(name_colon + n - 4);
+      return (detail::load_u32(p) | ((a & 0x40404040u) >> 1)) == a &&
+             (detail::load_u32(p + n - 4) | ((b & 0x40404040u) >> 1)) == b;
+    } else {
+      for (std::size_t i = 0; i + 8 < n; i += 8) {
+        const std::uint64_t w = detail::load_u64(name_colon + i);
+        if ((detail::load_u64(p + i) | ((w & bit6) >> 1)) != w) return false;
+      }
+      const std::uint64_t w = detail::load_u64(name_colon + n - 8);
+      return (detail::load_u64(p + n - 8) | ((w & bit6) >> 1)) == w;
+    }
+  }
+
+  // The most common request field names, matched with their ':' from the line's first byte. Returns the
+  // name's length (0: not one of them; the caller scans the name) and sets `kind`. Needs 18 readable bytes.
+  static constexpr std::size_t common_name_bytes = 18;
+  static KEEL_ALWAYS_INLINE std::size_t common_name(const char* p, field_kind& kind) noexcept {
+    auto is = [&](const auto& name_colon, field_kind k) KEEL_ALWAYS_INLINE_LAMBDA {
+      if (!starts_with_name(p, name_colon)) return false;
+      kind = k;
+      return true;
+    };
+    constexpr field_kind other = field_kind::other;
+    switch (*p | 0x20) {
+      case 'a':
+        if (is("accept:", other)) return 6;
+        if (is("accept-encoding:", other) || is("accept-language:", other)) return 15;
+        if (is("authorization:", other)) return 13;
+        return 0;
+      case 'c':
+        if (is("connection:", field_kind::connection)) return 10;
+        if (is("content-length:", field_kind::content_length)) return 14;
+        if (is("content-type:", other)) return 12;
+        if (is("cookie:", other)) return 6;
+        if (is("cache-control:", other)) return 13;
+        return 0;
+      case 'e':
+        return is("expect:", field_kind::expect) ? 6 : 0;
+      case 'h':
+        return is("host:", field_kind::host) ? 4 : 0;
+      case 'i':
+        if (is("if-none-match:", other)) return 13;
+        return is("if-modified-since:", other) ? 17 : 0;
+      case 'o':
+        return is("origin:", other) ? 6 : 0;
+      case 'r':
+        return is("referer:", other) ? 7 : 0;
+      case 't':
+        return is("transfer-encoding:", field_kind::transfer_encoding) ? 17 : 0;
+      case 'u':
+        if (is("user-agent:", other)) return 10;
+        return is("upgrade:", other) ? 7 : 0;
+      default:
+        return 0;
+    }
+  }
+
   // What the parser acts on in the header section. Errors that need a field's meaning wait for the end of
   // the section, so a head fed in pieces is rejected exactly when the same head in one buffer is.
   struct header_facts {
@@ -272,38 +369,29 @@ class request_parser {
     bool connection_close = false, connection_keep_alive = false;
     std::size_t content_length = 0;
 
-    // Only names whose length matches one the parser acts on are compared.
     KEEL_ALWAYS_INLINE void note(std::string_view name, std::string_view value, request& out) noexcept {
-      switch (name.size()) {
-        case 4:
-          if (detail::token_equals_lower(name, "host")) {
-            malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
-            host_seen = true;
-          }
-          break;
-        case 6:
-          if (detail::token_equals_lower(name, "expect") && detail::token_equals_lower(value, "100-continue"))
-            out.expect_continue = out.version_minor == 1;
-          break;
-        case 10:
-          if (detail::token_equals_lower(name, "connection")) note_connection(value);
-          break;
-        case 14:
-          if (detail::token_equals_lower(name, "content-length")) note_content_length(value);
-          break;
-        case 17:
-          if (detail::token_equals_lower(name, "transfer-encoding")) {
-            coding_seen = true;
-            detail::for_each_list_element(value, [&](std::string_view coding) {
-              if (chunked_last) coding_misplaced = true;
-              chunked_last = detail::token_equals_lower(coding, "chunked");
-              if (!chunked_last) coding_unknown = true;
-              return true;
-            });
-          }
-          break;
-        default:
-          break;
+      note(classify(name), value, out);
+    }
+
+    KEEL_ALWAYS_INLINE void note(field_kind kind, std::string_view value, request& out) noexcept {
+      if (kind <= field_kind::other) return;  // most fields: nothing to act on
+      if (kind == field_kind::host) {
+        malformed |= host_seen;  // RFC 9112 section 3.2: exactly one Host
+        host_seen = true;
+      } else if (kind == field_kind::connection) {
+        note_connection(value);
+      } else if (kind == field_kind::content_length) {
+        note_content_length(value);
+      } else if (kind == field_kind::expect) {
+        if (detail::token_equals_lower(value, "100-continue")) out.expect_continue = out.version_minor == 1;
+      } else {  // transfer_encoding
+        coding_seen = true;
+        detail::for_each_list_element(value, [&](std::string_view coding) {
+          if (chunked_last) coding_misplaced = true;
+          chunked_last = detail::token_equals_lower(coding, "chunked");
+          if (!chunked_last) coding_unknown = true;
+          return true;
+        });
       }
     }
 
@@ -360,7 +448,9 @@ class request_parser {
     out.trailer_begin = 0;
   }
 
-  // The request line and the header section. Fills every field of `out` but the body.
+  // The request line and the header section. Fills every field of `out` but the body. Without `fast_fields`
+  // every field line takes the careful loop (same result, less code: the refill of a validated head).
+  template <bool fast_fields = true>
   KEEL_ALWAYS_INLINE head_result parse_head(const char* data, std::size_t size, request& out) const noexcept {
     clear_request(out);
     head_result result;
@@ -432,31 +522,41 @@ class request_parser {
     // It takes only lines that are plainly well formed (values without HTAB, control bytes or unusual
     // whitespace) and leaves everything else, from the first such line on, to the careful loop below, which
     // applies every rule; both accept and store a line the same way.
-    detail::head_window window = detail::load_head_window(p, data, end);
-    for (;;) {
-      const char* const name_end = detail::find_token_end(p, end);
-      if (KEEL_UNLIKELY(name_end == end)) break;
-      if (KEEL_UNLIKELY(*name_end != ':' || name_end == p)) {
-        if (name_end == p && end - p >= 2 && detail::load_u16(p) == detail::word16("\r\n")) {
+    if constexpr (fast_fields) {
+      detail::head_window window = detail::load_head_window(p, data, end);
+      const std::size_t max_fields = max_fields_;  // a local: the stores into `out` below could alias it
+      for (;;) {
+        // The empty line ending the section, tested before the name scan (which it would end at once).
+        if (KEEL_UNLIKELY(end - p < 2)) break;
+        if (detail::load_u16(p) == detail::word16("\r\n")) {
           p += 2;
           section_done = true;
+          break;
         }
-        break;
+        // A common name and its ':' are matched whole; any other name is scanned.
+        field_kind kind = field_kind::unknown;
+        const std::size_t common = end - p >= std::ptrdiff_t{common_name_bytes} ? common_name(p, kind) : 0;
+        const char* name_end = p + common;
+        if (common == 0) {
+          name_end = detail::find_token_end(p, end);
+          if (KEEL_UNLIKELY(name_end == end || *name_end != ':' || name_end == p)) break;
+          kind = classify(std::string_view(p, static_cast<std::size_t>(name_end - p)));
+        }
+        const std::string_view name(p, static_cast<std::size_t>(name_end - p));
+        const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
+        if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
+        // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
+        // (no HTAB can be here: it would have ended the line above).
+        const char* const value = name_end + 1 + (name_end[1] == ' ');
+        if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
+          break;
+        if (KEEL_UNLIKELY(++fields > max_fields))
+          return {parse_status::error, http::status::request_header_fields_too_large};
+        const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
+        out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
+        facts.note(kind, field_value, out);
+        p = line_end + 2;
       }
-      const char* const line_end = detail::find_control_in_head(window, name_end + 1, data, end);
-      if (KEEL_UNLIKELY(end - line_end < 2 || detail::load_u16(line_end) != detail::word16("\r\n"))) break;
-      // One SP after the colon and none before the CR is the norm; other whitespace takes the careful loop
-      // (no HTAB can be here: it would have ended the line above).
-      const char* const value = name_end + 1 + (name_end[1] == ' ');
-      if (KEEL_UNLIKELY((*value == ' ' && value != line_end) || (line_end[-1] == ' ' && line_end != value)))
-        break;
-      if (KEEL_UNLIKELY(++fields > max_fields_))
-        return {parse_status::error, http::status::request_header_fields_too_large};
-      const std::string_view name(p, static_cast<std::size_t>(name_end - p));
-      const std::string_view field_value(value, static_cast<std::size_t>(line_end - value));
-      out.headers.push_unchecked(name, field_value);  // max_fields_ <= capacity, so it fits
-      facts.note(name, field_value, out);
-      p = line_end + 2;
     }
     // The careful loop: the same checks as parse_field_line, with the error timing of the incremental path.
     while (!section_done) {

@@ -20,19 +20,31 @@ inline namespace v0 {
 
 namespace detail {
 
+// The bytes of every "HTTP/1.1 <code> <reason>\r\n" line in the table below.
+consteval std::size_t status_text_size(int first_code, int code_count) {
+  std::size_t n = 0;
+  for (int code = first_code; code < first_code + code_count; ++code) {
+    const std::string_view reason = http::reason_phrase(static_cast<http::status>(code));
+    if (reason != "Unknown") n += 13 + reason.size() + 2;  // "HTTP/1.1 200 " reason "\r\n"
+  }
+  return n;
+}
+
 // "HTTP/1.1 <code> <reason>\r\n" for every code that http::reason_phrase names, built at compile time and
-// packed into one buffer, so writing a status line is one memcpy.
+// packed into one buffer, so writing a status line is one memcpy. Line i spans [offset[i], offset[i + 1]):
+// empty for a code without a name.
 struct status_line_table {
   static constexpr int first_code = 100;
-  static constexpr int code_count = 500;
-  std::array<char, 2048> text{};
-  std::array<std::uint16_t, code_count> offset{};
-  std::array<std::uint8_t, code_count> length{};
+  static constexpr int code_count = 406;  // 100..505: http::status names nothing above 505 (checked below)
+  std::array<char, status_text_size(first_code, code_count)> text{};
+  std::array<std::uint16_t, code_count + 1> offset{};
 
   constexpr std::string_view find(int code) const noexcept {
     const int i = code - first_code;
-    if (i < 0 || i >= code_count || length[static_cast<std::size_t>(i)] == 0) return {};
-    return {text.data() + offset[static_cast<std::size_t>(i)], length[static_cast<std::size_t>(i)]};
+    if (i < 0 || i >= code_count) return {};
+    const std::size_t begin = offset[static_cast<std::size_t>(i)],
+                      end = offset[static_cast<std::size_t>(i) + 1];
+    return {text.data() + begin, end - begin};
   }
 };
 
@@ -44,9 +56,10 @@ consteval status_line_table make_status_line_table() {
   };
   for (int code = status_line_table::first_code;
        code < status_line_table::first_code + status_line_table::code_count; ++code) {
+    const auto i = static_cast<std::size_t>(code - status_line_table::first_code);
+    table.offset[i] = static_cast<std::uint16_t>(used);
     const std::string_view reason = http::reason_phrase(static_cast<http::status>(code));
     if (reason == "Unknown") continue;
-    const std::size_t begin = used;
     put("HTTP/1.1 ");
     table.text[used++] = static_cast<char>('0' + code / 100);
     table.text[used++] = static_cast<char>('0' + code / 10 % 10);
@@ -54,14 +67,20 @@ consteval status_line_table make_status_line_table() {
     table.text[used++] = ' ';
     put(reason);
     put("\r\n");
-    const auto i = static_cast<std::size_t>(code - status_line_table::first_code);
-    table.offset[i] = static_cast<std::uint16_t>(begin);
-    table.length[i] = static_cast<std::uint8_t>(used - begin);
   }
+  table.offset[status_line_table::code_count] = static_cast<std::uint16_t>(used);
   return table;
 }
 
 inline constexpr status_line_table status_lines = make_status_line_table();
+
+consteval bool no_named_status_after_table() {
+  for (int code = status_line_table::first_code + status_line_table::code_count; code < 1000; ++code)
+    if (http::reason_phrase(static_cast<http::status>(code)) != "Unknown") return false;
+  return true;
+}
+static_assert(no_named_status_after_table(),
+              "keel: status_line_table::code_count must cover every named status");
 
 // "HTTP/1.1 <code> \r\n" for codes without a reason phrase (the phrase may be empty), written into `buffer`.
 KEEL_NOINLINE inline std::string_view unnamed_status_line(int code, char (&buffer)[32]) noexcept {
@@ -86,17 +105,18 @@ constexpr bool status_allows_body(int code) noexcept { return code >= 200 && cod
 // "Connection: close" when `close`, the response's Content-Type and other header lines, the blank line and
 // the body (not for a HEAD request, which still gets the Content-Length a GET would). Never clears `out`.
 // `close` is the connection's decision: the caller folds in response::close(), the request's keep-alive
-// state and shutdown. `out` is a std::string or a keel::detail::output_buffer.
+// state and shutdown. `out` is a std::string or a keel::detail::output_buffer. `date` is the Date value
+// (imf_fixdate_size bytes): the server's session reads the clock once per batch of pipelined requests and
+// passes date_cache::current(); the overload without it reads the clock.
 template <class Output>
 void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
-                    bool close) {
+                    bool close, std::string_view date) {
   const int code = res.status_code();
   const bool with_body = status_allows_body(code);
   const std::string_view body = res.body();
   const std::string_view headers = res.extra_header_lines();
   const std::string_view type = res.content_type();
   const bool typed = res.has_content_type();
-  const std::string_view date = cached_date();
 
   char length_digits[24];
   const std::size_t length_size = static_cast<std::size_t>(
@@ -152,6 +172,12 @@ void write_response(Output& out, const keel::response& res, const writer_options
   if (!headers.empty()) put(headers);
   put(crlf);
   if (send_body && !body.empty()) put(body);
+}
+
+template <class Output>
+void write_response(Output& out, const keel::response& res, const writer_options& options, bool head_request,
+                    bool close) {
+  write_response(out, res, options, head_request, close, cached_date());
 }
 
 // How the body after a head written by write_head is delimited.

@@ -329,8 +329,9 @@ class router<std::tuple<Routes...>> {
       return dispatch_result::done;
     }
     // (Not path.substr(1): its bounds check is a call g++ does not always inline, on every request.)
-    int leaf = detail::match_path(trie_, 0, std::string_view(path.data() + 1, path.size() - 1),
-                                  path.size() == 1, detail::context_access::param_slots(ctx).data(), 0);
+    int leaf = detail::match_path<detail::needs_match_path_from(trie_)>(
+        trie_, std::string_view(path.data() + 1, path.size() - 1), path.size() == 1,
+        detail::context_access::param_slots(ctx).data());
     if (leaf < 0) {
       ctx.fail(http_error(http::status::not_found));
       return dispatch_result::done;
@@ -365,8 +366,9 @@ class router<std::tuple<Routes...>> {
     const http::request& req = ctx.request();
     const std::string_view path = req.path;
     if (path.empty() || path.front() != '/') return {};
-    const int leaf = detail::match_path(trie_, 0, std::string_view(path.data() + 1, path.size() - 1),
-                                        path.size() == 1, detail::context_access::param_slots(ctx).data(), 0);
+    const int leaf = detail::match_path<detail::needs_match_path_from(trie_)>(
+        trie_, std::string_view(path.data() + 1, path.size() - 1), path.size() == 1,
+        detail::context_access::param_slots(ctx).data());
     if (leaf < 0) return {};
     const detail::trie_leaf& l = trie_.leaves[static_cast<std::size_t>(leaf)];
     for (std::size_t i = 0; i < l.count; ++i) {

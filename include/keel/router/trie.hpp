@@ -257,8 +257,8 @@ KEEL_ALWAYS_INLINE const char* find_slash(const char* p, const char* end) noexce
 // Matches `rest` (the path after its leading '/'; `at_end` when nothing is left) from `node`. Captured
 // parameter values go to params[depth...]. Returns the leaf index or -1.
 template <class Trie>
-int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_end, std::string_view* params,
-               std::size_t depth) {
+int match_path_from(const Trie& t, std::size_t node, std::string_view rest, bool at_end,
+                    std::string_view* params, std::size_t depth) {
   const trie_node& n = t.nodes[node];
   if (at_end) return n.leaf;
   const char* const begin = rest.data();
@@ -274,7 +274,7 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
         const bool last_segment = len == size;
         const std::string_view after =
             last_segment ? std::string_view{} : std::string_view(begin + len + 1, size - len - 1);
-        const int r = match_path(t, it->node, after, last_segment, params, depth);
+        const int r = match_path_from(t, it->node, after, last_segment, params, depth);
         if (r >= 0) return r;
         break;
       }
@@ -305,13 +305,13 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
     }
     if (lo != t.edges.data() + n.first_edge + n.edge_count && lo->label.size() == seg.size() &&
         equal_bytes(lo->label.data(), seg.data(), seg.size())) {
-      const int r = match_path(t, lo->node, after, next_end, params, depth);
+      const int r = match_path_from(t, lo->node, after, next_end, params, depth);
       if (r >= 0) return r;
     }
   }
   if (n.param_child >= 0 && !seg.empty()) {
     params[depth] = seg;
-    int r = match_path(t, static_cast<std::size_t>(n.param_child), after, next_end, params, depth + 1);
+    int r = match_path_from(t, static_cast<std::size_t>(n.param_child), after, next_end, params, depth + 1);
     if (r >= 0) return r;
   }
   if (n.tail_leaf >= 0) {
@@ -319,6 +319,48 @@ int match_path(const Trie& t, std::size_t node, std::string_view rest, bool at_e
     return n.tail_leaf;
   }
   return -1;
+}
+
+// match_path_from(t, 0, ...), with the descent through nodes that offer nothing to fall back on (a few
+// literal children, no parameter child, no tail parameter) done in a loop inline: a failed label there fails
+// the whole match, so no backtracking is lost. Static paths like "/plaintext" never call the recursive
+// matcher, whose entry and exit (it keeps six registers across its recursive calls) cost more than the
+// comparisons.
+// Whether any node of `t` can need match_path_from: a parameter or tail child, or many labels. A table of
+// literal paths with few labels per node (hello's) never does, and does without the recursive matcher.
+template <class Trie>
+constexpr bool needs_match_path_from(const Trie& t) noexcept {
+  for (const trie_node& n : t.nodes)
+    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count > 8) return true;
+  return false;
+}
+
+template <bool Backtracking = true, class Trie>
+KEEL_ALWAYS_INLINE int match_path(const Trie& t, std::string_view rest, bool at_end,
+                                  std::string_view* params) {
+  std::size_t node = 0;
+  for (;;) {
+    const trie_node& n = t.nodes[node];
+    if (at_end) return n.leaf;
+    if (n.param_child >= 0 || n.tail_leaf >= 0 || n.edge_count == 0 || n.edge_count > 8) {
+      if constexpr (Backtracking) return match_path_from(t, node, rest, at_end, params, 0);
+      return -1;  // (without Backtracking only a node without labels gets here)
+    }
+    const char* const begin = rest.data();
+    const std::size_t size = rest.size();
+    const trie_edge* const last = t.edges.data() + n.first_edge + n.edge_count;
+    const trie_edge* it = t.edges.data() + n.first_edge;
+    for (;; ++it) {
+      if (it == last) return -1;
+      const std::size_t len = it->label.size();
+      if (len > size) return -1;
+      if ((len == size || begin[len] == '/') && equal_bytes(it->label.data(), begin, len)) break;
+    }
+    const std::size_t len = it->label.size();
+    node = it->node;
+    at_end = len == size;
+    rest = at_end ? std::string_view{} : std::string_view(begin + len + 1, size - len - 1);
+  }
 }
 
 }  // namespace detail

@@ -19,9 +19,9 @@ inline namespace v0 {
 namespace detail {
 
 // Whole-string unsigned decimal in [min, max]; anything else throws with the setting's name in the message.
-template <class Int>
-Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
-                  Int max = std::numeric_limits<Int>::max()) {
+// One out-of-line body for every integer type (three instantiations of the whole parse cost a program 3 KB).
+inline unsigned long long parse_unsigned_setting(std::string_view name, std::string_view text,
+                                                 unsigned long long min, unsigned long long max) {
   unsigned long long value = 0;
   const char* first = text.data();
   const char* last = first + text.size();
@@ -31,7 +31,13 @@ Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
                                 " (expected an integer from " + std::to_string(min) + " to " +
                                 std::to_string(max) + ")");
   }
-  return static_cast<Int>(value);
+  return value;
+}
+
+template <class Int>
+Int parse_setting(std::string_view name, std::string_view text, Int min = 0,
+                  Int max = std::numeric_limits<Int>::max()) {
+  return static_cast<Int>(parse_unsigned_setting(name, text, min, max));
 }
 
 inline std::chrono::milliseconds parse_millis(std::string_view name, std::string_view text) {

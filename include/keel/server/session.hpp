@@ -127,6 +127,7 @@ class http_session {
 
   session_action process() {
     processing_ = true;
+    http::date_cache::tick();  // one clock read for the batch: the responses below take date_cache::current()
     const session_action a = run();
     processing_ = false;
     return a;
@@ -370,7 +371,8 @@ class http_session {
       // An HTTP/1.0 client that asked to keep the connection must read that it is kept (RFC 9112 C.2.2).
       if (KEEL_UNLIKELY(req.version_minor == 0) && !close)
         ctx_.response().append_owned_header_line("Connection: keep-alive\r\n");
-      http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close);
+      http::write_response(out_, ctx_.response(), writer_, req.method == http::method::head, close,
+                           http::date_cache::current());
       in_begin_ += current_size_;
       if (in_begin_ == in_end_) in_begin_ = in_end_ = 0;
     } else {
