@@ -45,9 +45,31 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-keel_port=$(free_port)
-nginx_port=$(free_port)
+# Two distinct free ports below the kernel's ephemeral range: a port from bind(0) comes from that range, and
+# once its server stops between rounds, one of wrk's or curl's outgoing connections may take it as its local
+# port, so the next server cannot bind it (or a check connects to the wrong socket).
+free_ports() {
+  python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+found = []
+for port in random.sample(range(max(1024, low - 12000), low), 400):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        found.append(port)
+    except OSError:
+        pass
+    finally:
+        s.close()
+    if len(found) == 2:
+        break
+print(*found)
+PY
+}
+read -r keel_port nginx_port <<<"$(free_ports)"
+[[ -n $nginx_port ]] || { echo "static.sh: no free ports" >&2; exit 1; }
 mkdir -p "$work/files/assets"
 python3 -c "print('<p>' + 'x' * 1010 + '</p>')" >"$work/files/page.html"
 head -c $((4 * 1024)) /dev/urandom >"$work/files/assets/f4k.bin"
@@ -82,21 +104,39 @@ http {
 CONF
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+server_name=""
+# The server's own output goes to $work/NAME.log, shown when it fails to start or dies during a run.
 start_server() {  # keel|keel-reactor|nginx
+  server_name=$1
   case $1 in
-    keel) taskset -c 0 "$site" --host 127.0.0.1 --port "$keel_port" --threads 1 --workers 1 --root "$work/files" 2>/dev/null & ;;
-    keel-reactor) taskset -c 0 "$site" --host 127.0.0.1 --port "$keel_port" --threads 1 --workers 1 --root "$work/files" --io-on-reactor 2>/dev/null & ;;
-    nginx) taskset -c 0 nginx -p "$work" -e "$work/error.log" -c "$work/nginx.conf" & ;;
+    keel) taskset -c 0 "$site" --host 127.0.0.1 --port "$keel_port" --threads 1 --workers 1 --root "$work/files" >"$work/$1.log" 2>&1 & ;;
+    keel-reactor) taskset -c 0 "$site" --host 127.0.0.1 --port "$keel_port" --threads 1 --workers 1 --root "$work/files" --io-on-reactor >"$work/$1.log" 2>&1 & ;;
+    nginx) taskset -c 0 nginx -p "$work" -e "$work/error.log" -c "$work/nginx.conf" >"$work/$1.log" 2>&1 & ;;
   esac
   server=$!
   local port=$nginx_port
   [[ $1 == keel* ]] && port=$keel_port
-  for _ in $(seq 100); do
+  # Ready when this process answers HTTP on its port (a bare TCP connect can reach someone else's socket,
+  # or a server still starting up).
+  for _ in $(seq 200); do
     kill -0 "$server" 2>/dev/null || break
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    if [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/page.html") == 200 ]]; then
+      kill -0 "$server" 2>/dev/null && return 0
+    fi
     sleep 0.05
   done
-  echo "static.sh: $1 did not start" >&2; exit 1
+  server_failed "did not start"
+}
+server_failed() {
+  echo "static.sh: $server_name $1" >&2
+  if ! kill -0 "$server" 2>/dev/null; then
+    local status=0
+    wait "$server" 2>/dev/null || status=$?
+    echo "static.sh: $server_name exited with status $status" >&2
+    server=""
+  fi
+  tail -n 20 "$work/$server_name.log" "$work/error.log" >&2 2>/dev/null || true
+  exit 1
 }
 stop_server() { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""; }
 port_of() { [[ $1 == keel* ]] && echo "$keel_port" || echo "$nginx_port"; }
@@ -104,17 +144,19 @@ port_of() { [[ $1 == keel* ]] && echo "$keel_port" || echo "$nginx_port"; }
 # run NAME URL [HEADER] -> prints "req_per_s cpu_seconds requests"
 run() {
   local before after out rps requests
-  kill -0 "$server" 2>/dev/null || { echo "static.sh: $1 is not running" >&2; exit 1; }
+  kill -0 "$server" 2>/dev/null || server_failed "is not running before the run on $2"
   before=$(cpu_ticks "$server")
   if [[ -n ${3:-} ]]; then
     out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" -H "$3" "$2" 2>&1)
   else
     out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" "$2" 2>&1)
   fi
+  kill -0 "$server" 2>/dev/null || server_failed "died during the run on $2"
   after=$(cpu_ticks "$server")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   if grep -q "Non-2xx" <<<"$out" && [[ -z ${3:-} ]]; then echo "static.sh: $1 $2 answered errors" >&2; exit 1; fi
+  [[ ${requests:-0} -gt 0 ]] || { echo "static.sh: $1 $2: no request completed in ${duration}s" >&2; echo "$out" >&2; exit 1; }
   echo "$rps $(python3 -c "print(($after - $before) / 100)") $requests"
 }
 
