@@ -12788,54 +12788,48 @@ inline static_request static_request_of(request_context& ctx, std::string_view r
   return q;
 }
 
-// The coroutine both routes run. With the open-file cache, a fresh entry answers on the reactor (the worker
-// pool only reads what a compressed or multipart answer needs); a miss or a stale entry resolves the path
-// again like the uncached path does and stores the outcome.
-inline task<status_only> serve_static(std::shared_ptr<const static_root> root, request_context& ctx,
-                                      std::string_view raw_rest) {
-  const static_request q = static_request_of(ctx, raw_rest);
-  const static_files_options& opt = root->options;
+// An answer already written into the response: a frame of a few bytes (recycled), nothing suspends.
+inline task<status_only> static_answered(http::status s) { co_return status_only{s}; }
+
+// Without the cache: the whole plan on the worker pool (or the reactor with offload_io = false).
+inline task<status_only> serve_static_uncached(std::shared_ptr<const static_root> root, request_context& ctx,
+                                               static_request q) {
   const static_root* r = root.get();
-  static_file_cache* cache = r->cache();
-  if (cache == nullptr) {
-    if (opt.offload_io) {
-      auto work = offload(&plan_static, std::cref(*r), std::cref(q));
-      static_plan plan = co_await work;
-      apply_static_plan(ctx, plan);
-    } else {
-      static_plan plan = plan_static(*r, q);
-      apply_static_plan(ctx, plan);
-    }
-    co_return status_only{ctx.response().status()};
-  }
-  if (!clean_relative_path(raw_rest, opt.allow_dotfiles, cache->rel, cache->decoded)) {
-    static_plan plan = refused_plan();
+  if (r->options.offload_io) {
+    auto work = offload(&plan_static, std::cref(*r), std::cref(q));
+    static_plan plan = co_await work;
     apply_static_plan(ctx, plan);
-    co_return status_only{ctx.response().status()};
+  } else {
+    static_plan plan = plan_static(*r, q);
+    apply_static_plan(ctx, plan);
   }
-  // "dir/" serves dir's index, "dir" redirects to it: different keys.
-  if (q.request_path.ends_with('/')) cache->rel.push_back('/');
-  const auto now = static_file_cache::clock::now();
-  if (const static_entry_ptr* hit = cache->find(cache->rel, now)) {
-    static_plan plan = plan_from_entry(opt, *hit, q);
-    if (plan.read == static_read::none) {
-      apply_static_plan(ctx, plan);
-    } else if (opt.offload_io) {
-      auto work = offload(&read_static_body, std::move(plan));
-      static_plan done = co_await work;
-      apply_static_plan(ctx, done);
-    } else {
-      static_plan done = read_static_body(std::move(plan));
-      apply_static_plan(ctx, done);
-    }
-    co_return status_only{ctx.response().status()};
+  co_return status_only{ctx.response().status()};
+}
+
+// A cache hit whose answer needs the file's bytes in memory (compressed or multipart).
+inline task<status_only> serve_static_read(std::shared_ptr<const static_root> root, request_context& ctx,
+                                           static_plan plan) {
+  if (root->options.offload_io) {
+    auto work = offload(&read_static_body, std::move(plan));
+    static_plan done = co_await work;
+    apply_static_plan(ctx, done);
+  } else {
+    static_plan done = read_static_body(std::move(plan));
+    apply_static_plan(ctx, done);
   }
-  // The scratch strings serve other requests while this one waits: copies.
-  const std::string key = cache->rel;
+  co_return status_only{ctx.response().status()};
+}
+
+// A miss or a stale entry: resolves `key` again like the uncached path, then stores the outcome in this
+// reactor's cache (or drops the entry when the path no longer resolves to a file).
+inline task<status_only> serve_static_miss(std::shared_ptr<const static_root> root, request_context& ctx,
+                                           static_request q, std::string key,
+                                           static_file_cache::clock::time_point now) {
+  const static_root* r = root.get();
   std::string rel = key;
   if (!rel.empty() && rel.back() == '/') rel.pop_back();
   static_plan plan;
-  if (opt.offload_io) {
+  if (r->options.offload_io) {
     auto work = offload(&plan_for_cache, std::cref(*r), std::cref(rel), std::cref(q));
     static_plan resolved = co_await work;
     plan = std::move(resolved);
@@ -12850,6 +12844,30 @@ inline task<status_only> serve_static(std::shared_ptr<const static_root> root, r
   }
   apply_static_plan(ctx, plan);
   co_return status_only{ctx.response().status()};
+}
+
+// What both routes run. With the open-file cache, a fresh entry answers here, on the reactor, without a
+// coroutine of its own to suspend (the worker pool only reads what a compressed or multipart answer needs).
+inline task<status_only> serve_static(const std::shared_ptr<const static_root>& root, request_context& ctx,
+                                      std::string_view raw_rest) {
+  const static_request q = static_request_of(ctx, raw_rest);
+  const static_root* r = root.get();
+  static_file_cache* cache = r->cache();
+  if (cache == nullptr) return serve_static_uncached(root, ctx, q);
+  if (!clean_relative_path(raw_rest, r->options.allow_dotfiles, cache->rel, cache->decoded)) {
+    static_plan plan = refused_plan();
+    apply_static_plan(ctx, plan);
+    return static_answered(ctx.response().status());
+  }
+  // "dir/" serves dir's index, "dir" redirects to it: different keys.
+  if (q.request_path.ends_with('/')) cache->rel.push_back('/');
+  const auto now = static_file_cache::clock::now();
+  const static_entry_ptr* hit = cache->find(cache->rel, now);
+  if (hit == nullptr) return serve_static_miss(root, ctx, q, cache->rel, now);  // copies the scratch key
+  static_plan plan = plan_from_entry(r->options, *hit, q);
+  if (plan.read != static_read::none) return serve_static_read(root, ctx, std::move(plan));
+  apply_static_plan(ctx, plan);
+  return static_answered(ctx.response().status());
 }
 
 inline std::shared_ptr<const static_root> make_static_root(const std::string& dir, static_files_options opt) {
