@@ -44,7 +44,15 @@ work=$(mktemp -d /tmp/keel-static-bench.XXXXXX)
 chmod 755 "$work"
 server=""
 cleanup() {
-  [[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  if [[ -n $server ]]; then
+    if kill "$server" 2>/dev/null; then
+      wait "$server" 2>/dev/null || true
+    else  # it had died: how (141 is SIGPIPE, 139 SIGSEGV)
+      local status=0
+      wait "$server" 2>/dev/null || status=$?
+      echo "static.sh: the server had exited with status $status" >&2
+    fi
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -131,13 +139,9 @@ start_server() {  # keel|keel-reactor|nginx
   server_failed "did not start"
 }
 server_failed() {
+  # (In run's command substitution this exits the subshell; the script then stops, and cleanup, in the
+  # shell that started the server, reports its exit status.)
   echo "static.sh: $server_name $1" >&2
-  if ! kill -0 "$server" 2>/dev/null; then
-    local status=0
-    wait "$server" 2>/dev/null || status=$?
-    echo "static.sh: $server_name exited with status $status" >&2
-    server=""
-  fi
   tail -n 20 "$work/$server_name.log" "$work/error.log" >&2 2>/dev/null || true
   exit 1
 }
