@@ -390,6 +390,62 @@ TEST_CASE("jobs: cron schedules enqueue once per matching minute, across process
   CHECK_THROWS_AS(h.run(c.run_due()), keel::jobs::config_error);
 }
 
+TEST_CASE("jobs: a cron schedule in a named zone enqueues at the right instants across DST", "[jobs]") {
+  temp_db_path file;
+  keel::db db{"sqlite:" + file.path};
+  manual_clock clock;
+  auto utc = [](int y, unsigned mo, unsigned d, int h, int mi) {
+    return clock_t_::time_point(std::chrono::sys_days(std::chrono::year(y) / mo / d)) +
+           std::chrono::hours(h) + std::chrono::minutes(mi);
+  };
+  auto ms = [](clock_t_::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  };
+  clock.set(utc(2026, 3, 28, 12, 0));
+  std::vector<std::string> ran;
+  keel::jobs::queue jobs{db, test_options(clock)};
+  jobs.handle<report>([&](const report& r, keel::jobs::context&) -> keel::task<void> {
+    ran.push_back(r.name);
+    co_return;
+  });
+  // 02:30 Berlin time: skipped on 29 March 2026 (runs at the end of the gap, 03:00 CEST = 01:00Z), twice on
+  // 25 October 2026 (runs at the first, 02:30 CEST = 00:30Z).
+  jobs.schedule("berlin", keel::jobs::cron::parse("30 2 * * *").in_zone("Europe/Berlin"), report{"berlin"});
+  CHECK_THROWS_AS(
+      jobs.schedule("bad", keel::jobs::cron::parse("30 2 * * *").in_zone("Europe/../etc"), report{}),
+      keel::jobs::time_zone_error);
+  harness h;
+  CHECK(h.run(jobs.run_due()) == 0);
+  clock.set(utc(2026, 3, 29, 0, 59));
+  CHECK(h.run(jobs.run_due()) == 0);
+  clock.set(utc(2026, 3, 29, 1, 0));
+  CHECK(h.run(jobs.run_due()) == 1);
+  clock.set(utc(2026, 3, 30, 0, 30));  // 02:30 CEST
+  CHECK(h.run(jobs.run_due()) == 1);
+  // The workers poll through the summer; the next fire is an instant, so the autumn change needs no care.
+  for (int day = 0; day < 208; ++day) {
+    clock.advance(24h);
+    h.run(jobs.run_due());
+  }
+  std::size_t before = ran.size();
+  clock.set(utc(2026, 10, 24, 12, 0));
+  h.run(jobs.run_due());
+  clock.set(utc(2026, 10, 25, 0, 30));  // 02:30 CEST
+  CHECK(h.run(jobs.run_due()) == 1);
+  clock.set(utc(2026, 10, 25, 1, 30));  // 02:30 CET, the same wall time again
+  CHECK(h.run(jobs.run_due()) == 0);
+  clock.set(utc(2026, 10, 26, 1, 30));  // 02:30 CET next day
+  CHECK(h.run(jobs.run_due()) == 1);
+  CHECK(ran.size() == before + 2);
+  auto run_ats = db.query_sync<std::int64_t>(
+      "SELECT run_at FROM keel_jobs WHERE unique_key LIKE 'cron:berlin:%' ORDER BY run_at");
+  REQUIRE(run_ats.size() >= 5);
+  CHECK(run_ats[0] == ms(utc(2026, 3, 29, 1, 0)));
+  CHECK(run_ats[1] == ms(utc(2026, 3, 30, 0, 30)));
+  CHECK(run_ats[run_ats.size() - 2] == ms(utc(2026, 10, 25, 0, 30)));
+  CHECK(run_ats.back() == ms(utc(2026, 10, 26, 1, 30)));
+}
+
 TEST_CASE("jobs: a job held by a killed process runs again after its lease expires", "[jobs]") {
   temp_db_path file;
   manual_clock clock;

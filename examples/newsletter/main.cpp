@@ -1,5 +1,5 @@
 // keel's newsletter example: subscribers, welcome mails and newsletters as durable jobs, signed webhooks,
-// a cached subscriber resource with ETags. See docs/newsletter.md.
+// a cached subscriber resource with ETags, an admin session. See docs/newsletter.md.
 // clang-format off
 //   build/examples/newsletter --port 8080 --smtp 127.0.0.1:2525 --smtp-security none
 //   build/examples/newsletter --port 8080 --db postgres://keel@127.0.0.1/news --redis redis://127.0.0.1:6379
@@ -8,6 +8,8 @@
 //   curl -i localhost:8080/subscribers/1            then again with -H 'If-None-Match: "..."' -> 304
 //   curl -H 'Content-Type: application/json' -d '{"subject":"News","text":"Hello"}' localhost:8080/newsletters
 //   curl localhost:8080/stats/jobs
+//   curl -c jar -H 'Content-Type: application/json' -d '{"name":"ada","password":"..."}' localhost:8080/session
+//   curl -b jar localhost:8080/session            (with --admin-password; in Redis with --redis)
 // clang-format on
 #include "jobs.hpp"
 #include "model.hpp"
@@ -66,6 +68,7 @@ int main(int argc, char** argv) {
     keel::jobs::options opt;
     opt.queues = {{"emails", 4}, {"webhooks", 2}};
     opt.retry.base = std::chrono::seconds(2);
+    opt.lease = std::chrono::seconds(*cfg.job_lease);  // how soon another process reruns a dead one's jobs
     keel::jobs::queue jobs{db, opt};
     newsletter::subscriber_cache cache{cfg.redis};
     newsletter::services s{
@@ -76,9 +79,12 @@ int main(int argc, char** argv) {
         cfg.mail_from,
         cfg.webhook,
         cfg.webhook_secret.reveal().empty() ? unknowable_secret() : cfg.webhook_secret.reveal(),
-        *cfg.batch_size};
+        *cfg.batch_size,
+        cfg.admin_password.reveal()};
     newsletter::register_jobs(s);
-    auto api = newsletter::make_router(s);
+    newsletter::admin_session_store session_store{cache.redis()};
+    auto sessions = keel::auth::server_sessions<newsletter::admin_session>(session_store);
+    auto api = newsletter::make_router(s, sessions);
     keel::command_options commands;
     commands.openapi.title = "Newsletter";
     commands.openapi.version = "1.0.0";

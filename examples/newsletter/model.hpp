@@ -20,6 +20,8 @@ struct newsletter_settings {
   std::optional<std::string> webhook;
   keel::secret<std::string> webhook_secret;
   keel::range<int, 1, 10000> batch_size = 500;
+  keel::secret<std::string> admin_password;
+  keel::range<int, 1, 3600> job_lease = 60;
   static constexpr std::pair<std::string_view, std::string_view> keel_field_descriptions[] = {
       {"db", "database: sqlite:FILE or postgres://..."},
       {"redis", "redis://host:port: the subscriber cache in Redis (in memory without it)"},
@@ -28,13 +30,17 @@ struct newsletter_settings {
       {"mail_from", "the From address of every mail"},
       {"webhook", "URL that receives a signed subscriber.created event"},
       {"webhook_secret", "HMAC secret of outgoing webhooks and of /hooks/incoming"},
-      {"batch_size", "subscribers per transaction when a newsletter is queued"}};
+      {"batch_size", "subscribers per transaction when a newsletter is queued"},
+      {"admin_password", "password of POST /session (without it nobody can sign in)"},
+      {"job_lease", "seconds a running job stays claimed; a process that dies gives its jobs back after it"}};
   static constexpr std::pair<std::string_view, std::string_view> keel_value_names[] = {
       {"db", "URL"},
       {"redis", "URL"},
       {"smtp", "HOST:PORT"},
       {"webhook", "URL"},
-      {"webhook_secret", "SECRET"}};
+      {"webhook_secret", "SECRET"},
+      {"admin_password", "SECRET"},
+      {"job_lease", "SECONDS"}};
 };
 
 namespace newsletter {
@@ -68,6 +74,21 @@ struct job_counts {
 struct hook_received {
   bool verified = true;
   std::size_t bytes = 0;
+};
+
+// POST /session: an admin signs in; GET /session answers who is signed in.
+struct admin_login {
+  keel::text<1, 100> name;
+  std::string password;
+};
+
+struct admin_who {
+  std::string name;
+};
+
+// What the admin session holds (in Redis with --redis, so every process reads it).
+struct admin_session {
+  std::string name;
 };
 
 // The body of the outgoing webhook.

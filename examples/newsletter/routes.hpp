@@ -7,6 +7,8 @@
 #include "services.hpp"
 
 #include <keel.hpp>
+#include <keel/auth/detail/crypto.hpp>
+#include <keel/auth/session.hpp>
 #include <keel/http_cache.hpp>
 #include <keel/jobs.hpp>
 #include <keel/sql/error.hpp>
@@ -117,7 +119,32 @@ inline keel::task<job_counts> job_stats(services& s) {
   co_return job_counts{st.queued, st.running, st.done, st.failed, st.dead};
 }
 
-inline auto make_router(services& s) {
+// The admin session: keel::auth::server_sessions over admin_session_store (Redis with --redis).
+using admin_sessions = keel::auth::sessions<admin_session, keel::auth::server_side<admin_session_store>>;
+using admin_session_state = keel::auth::session<admin_session>;
+
+// POST /session {"name","password"}: the password is --admin-password (without it nobody signs in).
+inline keel::result<admin_who> sign_in(const services& s, admin_session_state& sess, admin_login in) {
+  const std::string& expected = s.admin_password;
+  const bool ok = !expected.empty() && keel::auth::detail::constant_time_equals(in.password, expected);
+  if (!ok) return keel::unauthorized("wrong password");
+  std::string name(in.name.get());
+  sess.login(admin_session{name});  // a new session id: none planted before sign-in survives it
+  return admin_who{std::move(name)};
+}
+
+inline keel::result<admin_who> signed_in(const admin_session_state& sess) {
+  if (!sess) return keel::unauthorized("not signed in");
+  return admin_who{sess->name};
+}
+
+inline admin_who sign_out(admin_session_state& sess) {
+  std::string name = sess ? sess->name : std::string();
+  sess.logout();
+  return admin_who{std::move(name)};
+}
+
+inline auto make_router(services& s, const admin_sessions& sessions) {
   return keel::router{
       keel::post<"/subscribers">(
           [&s](keel::json<new_subscriber> body) { return create_subscriber(s, std::move(*body)); })
@@ -135,6 +162,17 @@ inline auto make_router(services& s) {
         return create_newsletter(s, std::move(*body));
       }).doc({.summary = "Queue a newsletter to every subscriber: 202"}),
       keel::get<"/stats/jobs">([&s] { return job_stats(s); }).doc({.summary = "Jobs by state"}),
+      keel::post<"/session">([&s](admin_session_state& sess, keel::json<admin_login> body) {
+        return sign_in(s, sess, std::move(*body));
+      })
+          .doc({.summary = "Admin sign-in: a session cookie; 401 for a wrong password"})
+          .use(sessions),
+      keel::get<"/session">([](const admin_session_state& sess) { return signed_in(sess); })
+          .doc({.summary = "The signed-in admin; 401 without a valid session"})
+          .use(sessions),
+      keel::del<"/session">([](admin_session_state& sess) { return sign_out(sess); })
+          .doc({.summary = "Sign out: the session is deleted everywhere"})
+          .use(sessions),
       keel::post<"/hooks/incoming">([](keel::request_context& ctx) {
         return hook_received{true, ctx.request().body.size()};
       })

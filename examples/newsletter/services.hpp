@@ -47,6 +47,7 @@ struct services {
   std::optional<std::string> webhook_url;  // none: no webhook jobs
   std::string webhook_secret;              // also checks /hooks/incoming
   int batch_size = 500;
+  std::string admin_password;  // empty: POST /session refuses everyone
 };
 
 }  // namespace newsletter

@@ -4,8 +4,10 @@
 
 #include "model.hpp"
 
+#include <keel/auth/session.hpp>
 #include <keel/cache.hpp>
 #include <keel/redis.hpp>
+#include <keel/redis/session_store.hpp>
 #include <keel/sql/database.hpp>
 #include <keel/sql/migrate.hpp>
 
@@ -67,6 +69,9 @@ class subscriber_cache {
     co_return co_await std::move(found);
   }
 
+  // The Redis connection the cache uses (null without --redis): the admin sessions share it.
+  keel::redis::client* redis() const noexcept { return client_.get(); }
+
   keel::task<void> invalidate(std::int64_t id) {
     std::string k = key(id);
     if (shared_) {
@@ -86,6 +91,34 @@ class subscriber_cache {
   // std::optional<cache<redis_store>> instantiates eagerly through the constructor's default argument.
   std::unique_ptr<keel::cache::cache<keel::cache::redis_store>> shared_;
   std::optional<keel::cache::cache<>> local_;
+};
+
+// Where the admin sessions live: in Redis (prefix `newsletter:session:`) when the cache is there, so every
+// process behind the load balancer knows every session; else in this process's memory.
+class admin_session_store {
+ public:
+  explicit admin_session_store(keel::redis::client* redis) {
+    if (redis != nullptr) shared_.emplace(*redis, "newsletter:session:");
+  }
+
+  keel::task<std::optional<std::string>> load(std::string key) {
+    keel::task<std::optional<std::string>> found =
+        shared_ ? shared_->load(std::move(key)) : local_.load(std::move(key));
+    co_return co_await std::move(found);
+  }
+  keel::task<void> save(std::string key, std::string value, std::int64_t expires_at) {
+    keel::task<void> saving = shared_ ? shared_->save(std::move(key), std::move(value), expires_at)
+                                      : local_.save(std::move(key), std::move(value), expires_at);
+    co_await std::move(saving);
+  }
+  keel::task<void> remove(std::string key) {
+    keel::task<void> removing = shared_ ? shared_->remove(std::move(key)) : local_.remove(std::move(key));
+    co_await std::move(removing);
+  }
+
+ private:
+  std::optional<keel::redis::session_store> shared_;
+  keel::auth::memory_session_store local_;
 };
 
 }  // namespace newsletter

@@ -2,6 +2,8 @@
 #include <keel.hpp>
 #include <keel/auth.hpp>
 #include <keel/auth/sql_api_key_store.hpp>
+#include <keel/redis.hpp>
+#include <keel/redis/rate_store.hpp>
 #include <keel/sql.hpp>
 
 #include <chrono>
@@ -60,6 +62,21 @@ std::string stats() { return "stats"; }
       .use(keel::auth::jwt_bearer<claims>{key, {.scheme = "Bearer"}})
       .serve(keel::server_config::from_env());
   // end snippet: bearer_routes
+}
+
+[[maybe_unused]] void shared_rate_limits() {
+  // snippet: redis_rate_limit
+  keel::redis::io_thread redis_io;
+  keel::redis::config cfg = keel::redis::parse_url("redis://127.0.0.1:6379/0");
+  cfg.command_timeout = std::chrono::milliseconds(200);  // the longest a request waits for the limiter
+  keel::redis::client redis(redis_io.context(), cfg);
+  keel::redis::rate_store buckets(redis);  // Redis down: requests pass (on_failure::refuse: 503)
+  auto per_key = keel::auth::rate_limit{{.limit = 100, .window = std::chrono::minutes(1), .name = "key"},
+                                        keel::auth::by_header{"X-API-Key"},
+                                        buckets};
+  auto api = keel::router{keel::get<"/items">([] { return "items"; })};
+  keel::app{std::move(api)}.use(per_key).serve(keel::server_config::from_env());  // one budget, every process
+  // end snippet: redis_rate_limit
 }
 
 }  // namespace tour

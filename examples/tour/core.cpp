@@ -167,6 +167,8 @@ void serve(keel::db& db, const keel::server_config& cfg) {
   });
   jobs.handle<nightly_report>([](const nightly_report&, keel::jobs::context&) {});
   jobs.schedule("nightly", "0 3 * * *", nightly_report{});  // 5-field cron, UTC
+  // or in a zone's wall time, DST included (the zone file is read here, at start-up)
+  jobs.schedule("berlin", keel::jobs::cron::parse("0 9 * * 1-5").in_zone("Europe/Berlin"), nightly_report{});
   auto api = keel::router{keel::get<"/">([] { return "hi"; })};
   keel::app{std::move(api)}
       .provide(db, jobs)

@@ -37,20 +37,536 @@
 // keel::jobs: a durable background job queue in the app's database (SQLite by default, PostgreSQL with
 // FOR UPDATE SKIP LOCKED). Typed payloads, handlers registered by type, enqueue inside the caller's
 // transaction, retries with backoff, dead letters, delayed and unique jobs, cron schedules, leases and
-// statistics. See docs/jobs.md.
+// statistics; cron in UTC or a named zone (keel::jobs::time_zone). See docs/jobs.md.
 
 // ----- keel/jobs/cron.hpp -----
-// keel::jobs::cron: a 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC.
+// keel::jobs::cron: a 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC
+// or in the wall time of a named zone.
 //   auto c = keel::jobs::cron::parse("*/15 9-17 * * 1-5");   // every 15 minutes, 09:00-17:45, Monday-Friday
 //   auto next = c.next_after(std::chrono::system_clock::now());
+//   auto b = keel::jobs::cron::parse("30 2 * * *").in_zone("Europe/Berlin");  // loads the zone file now
+// In a zone, a wall time skipped by a spring-forward gap fires once, at the first instant after the gap (all
+// matches inside one gap collapse into that one run); a wall time repeated by a fall-back overlap fires once,
+// at its first occurrence: each matching wall time runs once, when the wall clock first reaches it.
 // Fields take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, and lists `a,b-c`; day-of-week 0 and 7 are
 // Sunday. When both day fields are restricted a day matches either one (as in Vixie cron). Named months and
 // days, `@daily` and friends, and `L`/`W`/`#` are not supported (an error names the field).
 
+// ----- keel/jobs/time_zone.hpp -----
+// keel::jobs::time_zone: a named IANA zone read from the system's tz database (TZif files in $TZDIR, else
+// /usr/share/zoneinfo), for cron schedules in local wall time. libstdc++ 12 has no std::chrono::tzdb, and
+// localtime_r reads the process-wide TZ, so keel reads the zone files itself (keel/jobs/detail/tzif.hpp).
+//   auto berlin = keel::jobs::time_zone::load("Europe/Berlin");   // file I/O: at configuration time
+//   std::chrono::seconds off = berlin.offset_at(now);                // +3600s or +7200s: pure computation
+//   std::chrono::local_seconds wall = berlin.to_local(now);
+//   auto r = berlin.resolve(wall);         // the instant of a wall time; says when it was skipped or
+//   repeated
+// A name must be a relative path of [A-Za-z0-9_+-.] components without "." or ".." (no absolute paths);
+// anything else, a missing file or one that is not a TZif file throws time_zone_error.
+
+// ----- keel/jobs/detail/tzif.hpp -----
+// keel::jobs::detail: a reader of TZif files (RFC 8536, versions 1 to 4) and of the POSIX TZ rule in their
+// footer. Parsing is done once (time_zone::load, at configuration time); the queries are pure computation:
+//   tz_data z = parse_tzif(bytes, "Europe/Berlin");
+//   std::int32_t offset = z.offset_at(unix_seconds);          // UTC offset in seconds at that instant
+//   std::optional<std::int64_t> t = z.next_change(unix_seconds);  // first instant after it with another
+//   offset
+// Version 2+ files are read through their 64-bit block; instants after the last transition follow the footer
+// rule ("CET-1CEST,M3.5.0,M10.5.0/3": Mm.w.d, Jn and n dates, times up to +-167 h as RFC 8536 allows).
+
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+namespace jobs {
+namespace detail {
+
+class tz_parse_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One date of a POSIX TZ rule: Jn (1-365, February 29 never counted), n (0-365) or Mm.w.d; time is the
+// local time of day (in the offset in force before the change) at which it happens, in seconds.
+struct posix_date {
+  enum class kind : std::uint8_t { julian1, julian0, month_week_day };
+  kind k = kind::month_week_day;
+  int day = 0;  // Jn / n: the number; Mm.w.d: d (0 = Sunday)
+  int month = 0;
+  int week = 0;  // 1-5, 5 = the last
+  std::int32_t time = 2 * 3600;
+
+  // The instant it happens in year y, given the UTC offset in force before it.
+  std::int64_t instant(int y, std::int32_t offset_before) const {
+    using namespace std::chrono;
+    sys_days d;
+    if (k == kind::month_week_day) {
+      sys_days first = sys_days(year(y) / month / 1);
+      unsigned wd = weekday(first).c_encoding();
+      int dom = 1 + (day - static_cast<int>(wd) + 7) % 7 + 7 * (week - 1);
+      int month_days = static_cast<int>(static_cast<unsigned>((year(y) / month / std::chrono::last).day()));
+      while (dom > month_days) dom -= 7;
+      d = first + days(dom - 1);
+    } else if (k == kind::julian1) {
+      d = sys_days(year(y) / 1 / 1) + days(day - 1);
+      if (year(y).is_leap() && day >= 60) d += days(1);
+    } else {
+      d = sys_days(year(y) / 1 / 1) + days(day);
+    }
+    return static_cast<std::int64_t>(d.time_since_epoch().count()) * 86400 + time - offset_before;
+  }
+};
+
+struct posix_rule {
+  std::int32_t std_offset = 0;  // seconds east of UTC
+  bool has_dst = false;
+  std::int32_t dst_offset = 0;
+  posix_date start;  // DST begins (given in standard time)
+  posix_date end;    // DST ends (given in daylight time)
+
+  std::int32_t offset_at(std::int64_t t) const {
+    if (!has_dst) return std_offset;
+    // The last change at or before t among the changes of the neighbouring years decides.
+    int y = year_of(t);
+    std::int64_t best = INT64_MIN;
+    std::int32_t off = std_offset;
+    for (int yy = y - 1; yy <= y + 1; ++yy) {
+      std::int64_t e = end.instant(yy, dst_offset);
+      std::int64_t s = start.instant(yy, std_offset);
+      if (e <= t && e >= best) best = e, off = std_offset;
+      if (s <= t && s >= best) best = s, off = dst_offset;  // a start at the same instant as an end wins
+    }
+    return off;
+  }
+
+  // The first instant > t at which the offset differs from the one at t.
+  std::optional<std::int64_t> next_change(std::int64_t t) const {
+    if (!has_dst || std_offset == dst_offset) return std::nullopt;
+    std::int32_t now = offset_at(t);
+    int y = year_of(t);
+    for (int yy = y - 1; yy <= y + 2; ++yy) {
+      std::int64_t cand[2] = {start.instant(yy, std_offset), end.instant(yy, dst_offset)};
+      std::sort(cand, cand + 2);
+      for (std::int64_t c : cand)
+        if (c > t && offset_at(c) != now) return c;
+    }
+    return std::nullopt;  // all-year daylight time ("0/0,J365/25"): no change
+  }
+
+  static int year_of(std::int64_t t) {
+    using namespace std::chrono;
+    std::int64_t d = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+    return static_cast<int>(year_month_day(sys_days(days(d))).year());
+  }
+};
+
+struct tz_type {
+  std::int32_t offset = 0;
+  bool dst = false;
+};
+
+struct tz_data {
+  std::vector<std::int64_t> times;   // transition instants, ascending
+  std::vector<std::uint8_t> index;   // the type in force from times[i]
+  std::vector<tz_type> types;        // at least one
+  std::optional<posix_rule> footer;  // instants after the last transition
+
+  std::int32_t offset_at(std::int64_t t) const {
+    if (times.empty() || t < times.front()) {
+      if (times.empty() && footer) return footer->offset_at(t);
+      return types.front().offset;
+    }
+    if (t >= times.back() && footer) return footer->offset_at(t);
+    auto it = std::upper_bound(times.begin(), times.end(), t);
+    return types[index[static_cast<std::size_t>(it - times.begin()) - 1]].offset;
+  }
+
+  std::optional<std::int64_t> next_change(std::int64_t t) const {
+    std::int32_t now = offset_at(t);
+    for (auto it = std::upper_bound(times.begin(), times.end(), t); it != times.end(); ++it)
+      if (offset_at(*it) != now) return *it;
+    if (!footer) return std::nullopt;
+    std::int64_t from = times.empty() ? t : std::max(t, times.back());
+    if (from > t && footer->offset_at(from) != now) return from;
+    return footer->next_change(from);
+  }
+};
+
+class posix_reader {
+ public:
+  explicit posix_reader(std::string_view s) : s_(s) {}
+
+  posix_rule read() {
+    posix_rule r;
+    name();
+    r.std_offset = -offset(24);
+    if (done()) return r;
+    name();
+    r.has_dst = true;
+    r.dst_offset = r.std_offset + 3600;
+    if (!done() && peek() != ',') r.dst_offset = -offset(24);
+    if (done()) {  // POSIX's default rule is implementation-defined; glibc and tzcode use the US one
+      r.start = {posix_date::kind::month_week_day, 0, 3, 2, 7200};
+      r.end = {posix_date::kind::month_week_day, 0, 11, 1, 7200};
+      return r;
+    }
+    expect(',');
+    r.start = date();
+    expect(',');
+    r.end = date();
+    if (!done()) fail("trailing characters");
+    return r;
+  }
+
+ private:
+  bool done() const { return i_ == s_.size(); }
+  char peek() const { return done() ? '\0' : s_[i_]; }
+  [[noreturn]] void fail(const char* why) const {
+    throw tz_parse_error("TZ rule \"" + std::string(s_) + "\": " + why);
+  }
+  void expect(char c) {
+    if (peek() != c) fail("unexpected character");
+    ++i_;
+  }
+  void name() {
+    if (peek() == '<') {
+      std::size_t close = s_.find('>', i_);
+      if (close == std::string_view::npos) fail("unterminated <name>");
+      i_ = close + 1;
+      return;
+    }
+    std::size_t start = i_;
+    while (!done() && ((peek() >= 'A' && peek() <= 'Z') || (peek() >= 'a' && peek() <= 'z'))) ++i_;
+    if (i_ - start < 3) fail("expected a zone abbreviation");
+  }
+  int number(int max) {
+    if (done() || peek() < '0' || peek() > '9') fail("expected a number");
+    int v = 0;
+    while (!done() && peek() >= '0' && peek() <= '9') {
+      v = v * 10 + (s_[i_++] - '0');
+      if (v > max) fail("number out of range");
+    }
+    return v;
+  }
+  // [+-]hh[:mm[:ss]] in seconds (POSIX sign: positive is west of UTC for offsets).
+  std::int32_t offset(int max_hours) {
+    int sign = 1;
+    if (peek() == '+' || peek() == '-') sign = s_[i_++] == '-' ? -1 : 1;
+    std::int32_t v = number(max_hours) * 3600;
+    if (peek() == ':') {
+      ++i_;
+      v += number(59) * 60;
+      if (peek() == ':') {
+        ++i_;
+        v += number(59);
+      }
+    }
+    return sign * v;
+  }
+  posix_date date() {
+    posix_date d;
+    if (peek() == 'M') {
+      ++i_;
+      d.k = posix_date::kind::month_week_day;
+      d.month = number(12);
+      expect('.');
+      d.week = number(5);
+      expect('.');
+      d.day = number(6);
+      if (d.month < 1 || d.week < 1) fail("bad Mm.w.d date");
+    } else if (peek() == 'J') {
+      ++i_;
+      d.k = posix_date::kind::julian1;
+      d.day = number(365);
+      if (d.day < 1) fail("bad Jn date");
+    } else {
+      d.k = posix_date::kind::julian0;
+      d.day = number(365);
+    }
+    if (peek() == '/') {
+      ++i_;
+      d.time = offset(167);  // RFC 8536 (version 3): -167 to 167 hours
+    }
+    return d;
+  }
+
+  std::string_view s_;
+  std::size_t i_ = 0;
+};
+
+class tzif_reader {
+ public:
+  tzif_reader(std::string_view bytes, std::string_view what) : b_(bytes), what_(what) {}
+
+  tz_data read() {
+    header h = read_header();
+    tz_data out;
+    if (h.version == 0) {
+      read_block(h, 4, out);
+      return out;
+    }
+    skip(block_size(h, 4));  // the version 1 block: the 64-bit one follows
+    header h2 = read_header();
+    read_block(h2, 8, out);
+    if (need(1), b_[pos_] != '\n') fail("missing footer");
+    std::size_t end = b_.find('\n', pos_ + 1);
+    if (end == std::string_view::npos) fail("unterminated footer");
+    std::string_view rule = b_.substr(pos_ + 1, end - pos_ - 1);
+    if (!rule.empty()) out.footer = posix_reader(rule).read();
+    return out;
+  }
+
+ private:
+  struct header {
+    int version = 0;
+    std::uint32_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
+  };
+
+  [[noreturn]] void fail(const std::string& why) const {
+    throw tz_parse_error(std::string(what_) + ": not a valid TZif file (" + why + ")");
+  }
+  void need(std::size_t n) const {
+    if (b_.size() - pos_ < n) fail("truncated");
+  }
+  void skip(std::size_t n) {
+    need(n);
+    pos_ += n;
+  }
+  std::uint8_t u8() {
+    need(1);
+    return static_cast<std::uint8_t>(b_[pos_++]);
+  }
+  std::uint32_t u32() {
+    std::uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) v = (v << 8) | u8();
+    return v;
+  }
+  std::int64_t i64() {
+    std::uint64_t v = 0;
+    for (int k = 0; k < 8; ++k) v = (v << 8) | u8();
+    return static_cast<std::int64_t>(v);
+  }
+  header read_header() {
+    if (b_.substr(pos_, 4) != "TZif") fail("no TZif magic");
+    need(44);
+    header h;
+    char v = b_[pos_ + 4];
+    if (v == '\0')
+      h.version = 0;
+    else if (v >= '2' && v <= '4')
+      h.version = v - '0';
+    else
+      fail("unknown version");
+    pos_ += 20;
+    h.isutcnt = u32();
+    h.isstdcnt = u32();
+    h.leapcnt = u32();
+    h.timecnt = u32();
+    h.typecnt = u32();
+    h.charcnt = u32();
+    if (h.typecnt == 0 || h.typecnt > 256 || h.timecnt > 100000 || h.charcnt > 100000 || h.leapcnt > 100000)
+      fail("bad counts");
+    return h;
+  }
+  static std::size_t block_size(const header& h, std::size_t time_size) {
+    return h.timecnt * time_size + h.timecnt + h.typecnt * 6 + h.charcnt + h.leapcnt * (time_size + 4) +
+           h.isstdcnt + h.isutcnt;
+  }
+  void read_block(const header& h, std::size_t time_size, tz_data& out) {
+    need(block_size(h, time_size));
+    if (h.leapcnt != 0) fail("leap-second (\"right/\") zones are not supported");
+    out.times.resize(h.timecnt);
+    for (std::int64_t& t : out.times) t = time_size == 8 ? i64() : static_cast<std::int32_t>(u32());
+    out.index.resize(h.timecnt);
+    for (std::uint8_t& i : out.index) {
+      i = u8();
+      if (i >= h.typecnt) fail("bad type index");
+    }
+    for (std::size_t k = 1; k < out.times.size(); ++k)
+      if (out.times[k] <= out.times[k - 1]) fail("transitions out of order");
+    out.types.resize(h.typecnt);
+    for (tz_type& t : out.types) {
+      t.offset = static_cast<std::int32_t>(u32());
+      t.dst = u8() != 0;
+      u8();  // abbreviation index
+      if (t.offset <= -25 * 3600 || t.offset >= 26 * 3600) fail("offset out of range");
+    }
+    skip(h.charcnt + h.leapcnt * (time_size + 4) + h.isstdcnt + h.isutcnt);
+  }
+
+  std::string_view b_;
+  std::string_view what_;
+  std::size_t pos_ = 0;
+};
+
+inline tz_data parse_tzif(std::string_view bytes, std::string_view what) {
+  return tzif_reader(bytes, what).read();
+}
+
+}  // namespace detail
+}  // namespace jobs
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/jobs/detail/tzif.hpp -----
+
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace keel {
+inline namespace v0 {
+namespace jobs {
+
+class time_zone_error : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+class time_zone {
+ public:
+  // A wall time's instant. unique: it happens once; repeated: twice (a fall-back overlap), `instant` is the
+  // first and `later` the second; skipped: never (a spring-forward gap), `instant` is the first instant after
+  // the gap (the transition).
+  struct resolution {
+    enum class kind : std::uint8_t { unique, repeated, skipped };
+    kind what = kind::unique;
+    std::chrono::sys_seconds instant;
+    std::chrono::sys_seconds later;
+  };
+
+  time_zone() = default;  // UTC, without reading anything
+  static time_zone utc() { return time_zone(); }
+
+  static time_zone load(std::string_view name) {
+    check_name(name);
+    const char* env = std::getenv("TZDIR");
+    std::filesystem::path dir = env != nullptr && *env != '\0' ? env : "/usr/share/zoneinfo";
+    std::filesystem::path file = dir / std::filesystem::path(std::string(name));
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec))
+      throw time_zone_error("time zone \"" + std::string(name) + "\": no such zone in " + dir.string() +
+                            " (TZDIR; install tzdata)");
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof())
+      throw time_zone_error("time zone \"" + std::string(name) + "\": cannot read " + file.string());
+    time_zone z;
+    try {
+      z.data_ = std::make_shared<const detail::tz_data>(detail::parse_tzif(bytes, file.string()));
+    } catch (const detail::tz_parse_error& e) {
+      throw time_zone_error("time zone \"" + std::string(name) + "\": " + e.what());
+    }
+    z.name_ = std::string(name);
+    return z;
+  }
+
+  const std::string& name() const noexcept { return name_; }
+  bool is_utc() const noexcept { return data_ == nullptr; }
+
+  std::chrono::seconds offset_at(std::chrono::sys_seconds t) const {
+    return std::chrono::seconds(data_ ? data_->offset_at(t.time_since_epoch().count()) : 0);
+  }
+  std::chrono::local_seconds to_local(std::chrono::sys_seconds t) const {
+    return std::chrono::local_seconds(t.time_since_epoch() + offset_at(t));
+  }
+
+  // The first instant after t at which the UTC offset changes, if any.
+  std::optional<std::chrono::sys_seconds> next_change(std::chrono::sys_seconds t) const {
+    if (!data_) return std::nullopt;
+    auto c = data_->next_change(t.time_since_epoch().count());
+    if (!c) return std::nullopt;
+    return std::chrono::sys_seconds(std::chrono::seconds(*c));
+  }
+
+  resolution resolve(std::chrono::local_seconds wall) const {
+    using namespace std::chrono;
+    std::int64_t l = wall.time_since_epoch().count();
+    resolution r;
+    if (!data_) {
+      r.instant = sys_seconds(seconds(l));
+      return r;
+    }
+    // Walk the offset intervals around the wall time (offsets stay within +-26 h): each interval [from, to)
+    // with offset o covers the wall times [from + o, to + o).
+    std::int64_t from = l - 2 * 86400;
+    bool found = false;
+    for (int guard = 0; guard < 64; ++guard) {
+      std::int32_t o = data_->offset_at(from);
+      std::optional<std::int64_t> to = data_->next_change(from);
+      std::int64_t at = l - o;
+      if (at >= from && (!to || at < *to)) {
+        if (found) {
+          r.what = resolution::kind::repeated;
+          r.later = sys_seconds(seconds(at));
+          return r;
+        }
+        found = true;
+        r.instant = sys_seconds(seconds(at));
+      } else if (!found && to && at >= *to && l < *to + data_->offset_at(*to)) {
+        r.what = resolution::kind::skipped;  // the wall clock jumped over l at *to
+        r.instant = sys_seconds(seconds(*to));
+        return r;
+      }
+      if (!to || *to > l + 2 * 86400) break;
+      from = *to;
+    }
+    if (!found) r.instant = sys_seconds(seconds(l - data_->offset_at(l)));  // unreachable for sane zones
+    return r;
+  }
+
+ private:
+  static void check_name(std::string_view name) {
+    auto bad = [&](const char* why) {
+      throw time_zone_error("time zone \"" + std::string(name) + "\": " + why);
+    };
+    if (name.empty()) bad("empty name");
+    if (name.size() > 255) bad("name too long");
+    if (name.front() == '/') bad("absolute paths are not zone names (use e.g. \"Europe/Berlin\")");
+    for (char c : name)
+      if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '/' ||
+            c == '_' || c == '-' || c == '+' || c == '.'))
+        bad("invalid character in zone name");
+    std::size_t pos = 0;
+    while (pos <= name.size()) {
+      std::size_t slash = name.find('/', pos);
+      std::string_view part = name.substr(pos, slash == std::string_view::npos ? name.npos : slash - pos);
+      if (part.empty() || part == "." || part == "..")
+        bad("empty, \".\" or \"..\" path components are not allowed in zone names");
+      if (slash == std::string_view::npos) break;
+      pos = slash + 1;
+    }
+  }
+
+  std::shared_ptr<const detail::tz_data> data_;  // null: UTC
+  std::string name_ = "UTC";
+};
+
+}  // namespace jobs
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/jobs/time_zone.hpp -----
 
 #include <bitset>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -95,25 +611,38 @@ class cron {
 
   const std::string& text() const noexcept { return text_; }
 
-  // The first matching minute strictly after t (UTC). Throws cron_error when none comes within 5 years
-  // (e.g. "0 0 31 2 *").
+  // The same schedule in the wall time of a zone: in_zone("Europe/Berlin") reads the zone file (file I/O:
+  // call it at configuration time) and throws time_zone_error for a bad or unknown name.
+  cron in_zone(std::string_view zone_name) const { return in_zone(time_zone::load(zone_name)); }
+  cron in_zone(time_zone zone) const {
+    cron c = *this;
+    c.zone_ = std::move(zone);
+    return c;
+  }
+  const time_zone& zone() const noexcept { return zone_; }
+
+  // The first matching minute strictly after t, as an instant. Throws cron_error when none comes within 5
+  // years (e.g. "0 0 31 2 *"). In a zone the minutes are wall-clock minutes (gaps and overlaps: see above).
   std::chrono::system_clock::time_point next_after(std::chrono::system_clock::time_point t) const {
     using namespace std::chrono;
-    auto minute = floor<minutes>(t) + minutes(1);
-    auto day = floor<days>(minute);
-    auto first_minute_of_day = duration_cast<minutes>(minute - day).count();
-    for (int d = 0; d < 5 * 366 + 1; ++d, day += days(1), first_minute_of_day = 0) {
-      if (!day_matches(day)) continue;
-      for (int m = static_cast<int>(first_minute_of_day); m < 24 * 60; ++m)
-        if (hours_[static_cast<std::size_t>(m / 60)] && minutes_[static_cast<std::size_t>(m % 60)])
-          return time_point_cast<system_clock::duration>(day + minutes(m));
-    }
-    throw cron_error("cron \"" + text_ + "\": no matching time within 5 years");
+    using out = std::optional<system_clock::time_point>;
+    if (zone_.is_utc())
+      return search(floor<minutes>(sys_seconds(floor<seconds>(t))) + minutes(1),
+                    [](sys_seconds m) -> out { return time_point_cast<system_clock::duration>(m); });
+    local_seconds wall = zone_.to_local(floor<seconds>(t));
+    return search(sys_seconds(floor<minutes>(wall).time_since_epoch() + minutes(1)),
+                  [&](sys_seconds m) -> out {
+                    time_zone::resolution r = zone_.resolve(local_seconds(m.time_since_epoch()));
+                    auto at = time_point_cast<system_clock::duration>(r.instant);
+                    if (at > t) return at;
+                    return std::nullopt;  // the first occurrence of a repeated wall time that already passed
+                  });
   }
 
+  // Whether the (wall-clock, in a zone) minute of t matches.
   bool matches(std::chrono::system_clock::time_point t) const {
     using namespace std::chrono;
-    auto minute = floor<minutes>(t);
+    auto minute = floor<minutes>(sys_seconds(zone_.to_local(floor<seconds>(t)).time_since_epoch()));
     auto day = floor<days>(minute);
     auto m = duration_cast<minutes>(minute - day).count();
     return day_matches(day) && hours_[static_cast<std::size_t>(m / 60)] &&
@@ -121,6 +650,22 @@ class cron {
   }
 
  private:
+  // Walks calendar minutes from `minute` on (UTC minutes, or wall-clock ones in sys_seconds clothing) and
+  // returns the first accepted match.
+  template <class Accept>
+  std::chrono::system_clock::time_point search(std::chrono::sys_seconds minute, Accept accept) const {
+    using namespace std::chrono;
+    auto day = floor<days>(minute);
+    auto first_minute_of_day = duration_cast<minutes>(minute - day).count();
+    for (int d = 0; d < 5 * 366 + 1; ++d, day += days(1), first_minute_of_day = 0) {
+      if (!day_matches(day)) continue;
+      for (int m = static_cast<int>(first_minute_of_day); m < 24 * 60; ++m)
+        if (hours_[static_cast<std::size_t>(m / 60)] && minutes_[static_cast<std::size_t>(m % 60)])
+          if (auto at = accept(sys_seconds(day) + minutes(m))) return *at;
+    }
+    throw cron_error("cron \"" + text_ + "\": no matching time within 5 years");
+  }
+
   bool day_matches(std::chrono::sys_days day) const {
     using namespace std::chrono;
     year_month_day ymd{day};
@@ -189,6 +734,7 @@ class cron {
   std::bitset<8> weekdays_;
   bool days_any_ = true;
   bool weekdays_any_ = true;
+  time_zone zone_;
 };
 
 }  // namespace jobs
@@ -203,6 +749,7 @@ class cron {
 //   });
 //   jobs.handle<resize_image>([](const resize_image& r, keel::jobs::context&) { resize(r); });  // sync: pool
 //   jobs.schedule<nightly_report>("nightly", "0 3 * * *", nightly_report{});                  // UTC cron
+//   jobs.schedule("berlin", keel::jobs::cron::parse("0 3 * * *").in_zone("Europe/Berlin"), nightly_report{});
 //   auto tx = co_await db.begin();
 //   co_await tx.execute("INSERT INTO users ...");
 //   welcome_email mail{id};
@@ -611,13 +1158,19 @@ class queue {
   // passed while no process ran are not made up.
   template <class T>
   queue& schedule(std::string name, std::string_view cron_text, const T& job) {
+    return schedule(std::move(name), cron::parse(cron_text), job);
+  }
+  // The same with a parsed expression, e.g. one in a zone: cron::parse("0 3 * * *").in_zone("Europe/Berlin")
+  // (the zone is loaded there, at configuration time; the workers only compute).
+  template <class T>
+  queue& schedule(std::string name, cron expr, const T& job) {
     static_assert(payload<T>,
                   "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` "
                   "(keel::jobs::payload)");
     detail::check_name("schedule", name);
     for (const scheduled& s : schedules_)
       if (s.name == name) throw config_error("keel::jobs: schedule " + name + " is registered twice");
-    scheduled s{std::move(name),          cron::parse(cron_text),
+    scheduled s{std::move(name),          std::move(expr),
                 std::string(T::keel_job), std::string(queue_of<T>()),
                 json_io::to_string(job),  std::nullopt};
     schedules_.push_back(std::move(s));

@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 
 SECRET = "whsec-newsletter-test-0123456789"
+ADMIN_PASSWORD = "admin-pass-for-the-newsletter-test"
 HERE = pathlib.Path(__file__).resolve().parent
 SMTP_SERVER = HERE.parent / "smtp_server" / "server.js"
 
@@ -109,6 +110,15 @@ def request(base, method, path, body=None, headers=None):
             return Response(r.status, r.headers, r.read())
     except urllib.error.HTTPError as e:
         return Response(e.code, e.headers, e.read())
+
+
+def session_cookie(r):
+    """The "keel_session=ID" pair of a response's Set-Cookie, or None."""
+    for header in r.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        if name.strip() == "keel_session":
+            return "keel_session=" + rest.split(";", 1)[0]
+    return None
 
 
 def mails(out_dir):
@@ -196,7 +206,8 @@ def main():
 
         # The app, in the work dir (its default database is newsletter.db there).
         cmd = [os.path.abspath(args.binary), "--smtp", f"127.0.0.1:{smtp_port}", "--smtp-security", "none",
-               "--webhook", hook_url, "--webhook-secret", SECRET, "--batch-size", "2"]
+               "--webhook", hook_url, "--webhook-secret", SECRET, "--batch-size", "2",
+               "--admin-password", ADMIN_PASSWORD]
         if args.db:
             cmd += ["--db", args.db]
         app, base = start_app(cmd, work, "app.log")
@@ -323,6 +334,30 @@ def main():
         check(r.status == 401, "unsigned: 401")
         r = request(base, "POST", "/hooks/incoming", payload + b" ", {"Keel-Signature": sign(SECRET, payload)})
         check(r.status == 401, "body changed after signing: 401")
+
+        # --- Admin session (this process's memory store without --redis).
+        r = request(base, "POST", "/session", {"name": "ada", "password": "nope"})
+        check(r.status == 401 and r.json()["error"]["status"] == 401 and session_cookie(r) is None,
+              f"POST /session, wrong password: 401 without a cookie ({r.status})")
+        r = request(base, "POST", "/session", {"name": "", "password": ADMIN_PASSWORD})
+        check(r.status == 422, f"POST /session without a name: 422 ({r.status})")
+        r = request(base, "POST", "/session", {"name": "ada", "password": ADMIN_PASSWORD})
+        cookie = session_cookie(r)
+        set_cookie = " ".join(r.headers.get_all("Set-Cookie") or [])
+        check(r.status == 200 and r.json() == {"name": "ada"} and cookie is not None,
+              f"POST /session: 200 with a session cookie ({r.status})")
+        check("HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Secure" not in set_cookie,
+              f"the cookie is HttpOnly, SameSite=Lax, not Secure over plain HTTP ({set_cookie})")
+        jar = {"Cookie": cookie or ""}
+        r = request(base, "GET", "/session", headers=jar)
+        check(r.status == 200 and r.json() == {"name": "ada"}, f"GET /session with the cookie: 200 ({r.status})")
+        check(request(base, "GET", "/session").status == 401, "GET /session without it: 401")
+        check(request(base, "GET", "/session", headers={"Cookie": "keel_session=" + "A" * 43}).status == 401,
+              "GET /session with a made-up id: 401")
+        r = request(base, "DELETE", "/session", headers=jar)
+        check(r.status == 200 and "Max-Age=0" in " ".join(r.headers.get_all("Set-Cookie") or []),
+              f"DELETE /session: 200, the cookie expired ({r.status})")
+        check(request(base, "GET", "/session", headers=jar).status == 401, "the old cookie after sign-out: 401")
 
         app.send_signal(signal.SIGTERM)
         check(app.wait(timeout=20) == 0, "the app stops cleanly on SIGTERM")

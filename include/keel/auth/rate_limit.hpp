@@ -16,14 +16,16 @@
 //
 // The in-memory store is sharded (64 shards, each a small mutex over a hash map) so reactor threads rarely
 // meet, and bounded: a shard over its share of max_keys first drops buckets that have refilled completely
-// (they hold no information), then the least recently used one. Another store (Redis, ...) plugs in through
-// the rate_limit_store concept.
+// (they hold no information), then the least recently used one. Other stores plug in through the
+// rate_limit_store concept (synchronous: the memory store) or async_rate_limit_store (a store that does I/O,
+// keel::redis::rate_store: its functions are keel::tasks, and the middleware's `before` then awaits them).
 #pragma once
 
 #include "keel/config.hpp"
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/middleware/middleware.hpp"
+#include "keel/task.hpp"
 
 #include <algorithm>
 #include <array>
@@ -67,6 +69,19 @@ concept rate_limit_store = requires(S& s, std::string_view key, const rate_limit
   { s.peek(key, p) } -> std::same_as<rate_decision>;
   s.reset(key);
 };
+
+// A store that does I/O (Redis): the same three operations as keel::tasks, so a reactor thread never blocks
+// on them. Arguments are taken by value (the coroutine keeps them while it waits).
+template <class S>
+concept async_rate_limit_store = requires(S& s, std::string key, const rate_limit_policy& p,
+                                          std::uint32_t cost) {
+  { s.take(key, p, cost) } -> std::same_as<task<rate_decision>>;
+  { s.peek(key, p) } -> std::same_as<task<rate_decision>>;
+  { s.reset(key) } -> std::same_as<task<void>>;
+};
+
+template <class S>
+concept any_rate_limit_store = rate_limit_store<S> || async_rate_limit_store<S>;
 
 class memory_rate_store {
  public:
@@ -220,10 +235,14 @@ struct rate_limit_options {
 };
 
 // The middleware. KeyFn: `(Ctx&) -> something convertible to std::string_view` (or an optional of it); an
-// empty key is not limited (say, no API key: another layer answers that). Store: a rate_limit_store that
-// outlives the app (without one, the layer owns a memory_rate_store shared by its copies).
-template <class KeyFn, rate_limit_store Store = memory_rate_store>
+// empty key is not limited (say, no API key: another layer answers that). Store: a rate_limit_store or an
+// async_rate_limit_store that outlives the app (without one, the layer owns a memory_rate_store shared by its
+// copies). With a synchronous store `before` is a plain function; with an asynchronous one it is a
+// keel::task<flow> (only such a layer costs a coroutine frame).
+template <class KeyFn, any_rate_limit_store Store = memory_rate_store>
 class rate_limit {
+  static constexpr bool async = !rate_limit_store<Store>;
+
  public:
   // Per request: the decision, for the headers after the handler. Nested, so each layer has its own.
   struct info {
@@ -240,22 +259,33 @@ class rate_limit {
   }
 
   template <class Ctx>
-  flow before(Ctx& ctx) const {
+  requires(!async) flow before(Ctx& ctx)
+  const {
     const auto key = key_(ctx);
     const std::string_view k = detail::as_key(key);
     if (k.empty()) return flow::next;
     thread_local std::string scratch;  // prefix + key, without an allocation per request
     scratch.assign(options_.name).push_back(':');
     scratch.append(k);
-    const rate_decision d = store_->take(scratch, {options_.limit, options_.window}, 1);
-    info& i = ctx.template state<info>();
-    i.decision = d;
-    i.applied = true;
-    if (!d.allowed) {
-      ctx.fail(detail::too_many_requests(d.retry_after, "too many requests"));
-      return flow::respond;
+    return apply(ctx, store_->take(scratch, policy(), 1));
+  }
+
+  template <class Ctx>
+  requires async task<flow> before(Ctx& ctx)
+  const {
+    std::string full;
+    {
+      const auto key = key_(ctx);
+      const std::string_view k = detail::as_key(key);
+      if (k.empty()) co_return flow::next;
+      full.reserve(options_.name.size() + 1 + k.size());
+      full.assign(options_.name).push_back(':');
+      full.append(k);
     }
-    return flow::next;
+    const rate_limit_policy p = policy();
+    auto pending = store_->take(std::move(full), p, 1);
+    const rate_decision d = co_await std::move(pending);
+    co_return apply(ctx, d);
   }
 
   template <class Ctx>
@@ -266,6 +296,20 @@ class rate_limit {
   }
 
  private:
+  rate_limit_policy policy() const { return {options_.limit, options_.window}; }
+
+  template <class Ctx>
+  flow apply(Ctx& ctx, const rate_decision& d) const {
+    info& i = ctx.template state<info>();
+    i.decision = d;
+    i.applied = true;
+    if (!d.allowed) {
+      ctx.fail(detail::too_many_requests(d.retry_after, "too many requests"));
+      return flow::respond;
+    }
+    return flow::next;
+  }
+
   rate_limit_options options_;
   KeyFn key_;
   Store* store_ = nullptr;
@@ -322,8 +366,12 @@ struct login_throttle_options {
 // bucket empty, check() says how long to wait, before the password is even looked at.
 //   if (auto wait = throttle.check(user, client)) return throttle.refusal(*wait);   // 429 + Retry-After
 //   if (!password_ok) throttle.failed(user, client); else throttle.succeeded(user, client);
-template <rate_limit_store Store = memory_rate_store>
+// Over an async_rate_limit_store (Redis) the three are keel::tasks to co_await: check() gives a
+// task<std::optional<std::uint32_t>>, failed() and succeeded() a task<void>.
+template <any_rate_limit_store Store = memory_rate_store>
 class basic_login_throttle {
+  static constexpr bool async = !rate_limit_store<Store>;
+
  public:
   explicit basic_login_throttle(
       login_throttle_options options = {}) requires std::same_as<Store, memory_rate_store>
@@ -331,16 +379,27 @@ class basic_login_throttle {
   basic_login_throttle(login_throttle_options options, Store& store) : options_(options), store_(&store) {}
 
   // Seconds to wait when (username, client) failed too often, nullopt when it may try.
-  std::optional<std::uint32_t> check(std::string_view username, std::string_view client) const {
-    const rate_decision d = store_->peek(key(username, client), policy());
-    if (d.allowed) return std::nullopt;
-    return d.retry_after;
+  std::optional<std::uint32_t> check(std::string_view username, std::string_view client) const
+      requires(!async) {
+    return wait_of(store_->peek(key(username, client), policy()));
   }
-  void failed(std::string_view username, std::string_view client) const {
+  void failed(std::string_view username, std::string_view client) const requires(!async) {
     static_cast<void>(store_->take(key(username, client), policy(), 1));
   }
-  void succeeded(std::string_view username, std::string_view client) const {
+  void succeeded(std::string_view username, std::string_view client) const requires(!async) {
     store_->reset(key(username, client));
+  }
+
+  // The same over an asynchronous store. The arguments are read at once: they need not outlive the call.
+  task<std::optional<std::uint32_t>> check(std::string_view username,
+                                           std::string_view client) const requires async {
+    return check_in(*store_, key(username, client), policy());
+  }
+  task<void> failed(std::string_view username, std::string_view client) const requires async {
+    return fail_in(*store_, key(username, client), policy());
+  }
+  task<void> succeeded(std::string_view username, std::string_view client) const requires async {
+    return store_->reset(key(username, client));
   }
 
   // The 429 to answer with.
@@ -350,6 +409,21 @@ class basic_login_throttle {
 
  private:
   rate_limit_policy policy() const { return {options_.max_failures, options_.window}; }
+  static std::optional<std::uint32_t> wait_of(const rate_decision& d) {
+    if (d.allowed) return std::nullopt;
+    return d.retry_after;
+  }
+  static task<std::optional<std::uint32_t>> check_in(Store& store, std::string key, rate_limit_policy p) {
+    auto pending = store.peek(std::move(key), p);
+    const rate_decision d = co_await std::move(pending);
+    const std::optional<std::uint32_t> wait = wait_of(d);
+    co_return wait;
+  }
+  static task<void> fail_in(Store& store, std::string key, rate_limit_policy p) {
+    auto pending = store.take(std::move(key), p, 1);
+    const rate_decision d = co_await std::move(pending);
+    static_cast<void>(d);
+  }
   static std::string key(std::string_view username, std::string_view client) {
     std::string k = "login:";
     k.append(std::to_string(username.size())).push_back(':');  // length-prefixed: no ambiguity

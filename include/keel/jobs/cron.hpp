@@ -1,16 +1,23 @@
-// keel::jobs::cron: a 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC.
+// keel::jobs::cron: a 5-field cron expression (minute hour day-of-month month day-of-week), evaluated in UTC
+// or in the wall time of a named zone.
 //   auto c = keel::jobs::cron::parse("*/15 9-17 * * 1-5");   // every 15 minutes, 09:00-17:45, Monday-Friday
 //   auto next = c.next_after(std::chrono::system_clock::now());
+//   auto b = keel::jobs::cron::parse("30 2 * * *").in_zone("Europe/Berlin");  // loads the zone file now
+// In a zone, a wall time skipped by a spring-forward gap fires once, at the first instant after the gap (all
+// matches inside one gap collapse into that one run); a wall time repeated by a fall-back overlap fires once,
+// at its first occurrence: each matching wall time runs once, when the wall clock first reaches it.
 // Fields take `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, and lists `a,b-c`; day-of-week 0 and 7 are
 // Sunday. When both day fields are restricted a day matches either one (as in Vixie cron). Named months and
 // days, `@daily` and friends, and `L`/`W`/`#` are not supported (an error names the field).
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/jobs/time_zone.hpp"
 
 #include <bitset>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -55,25 +62,38 @@ class cron {
 
   const std::string& text() const noexcept { return text_; }
 
-  // The first matching minute strictly after t (UTC). Throws cron_error when none comes within 5 years
-  // (e.g. "0 0 31 2 *").
+  // The same schedule in the wall time of a zone: in_zone("Europe/Berlin") reads the zone file (file I/O:
+  // call it at configuration time) and throws time_zone_error for a bad or unknown name.
+  cron in_zone(std::string_view zone_name) const { return in_zone(time_zone::load(zone_name)); }
+  cron in_zone(time_zone zone) const {
+    cron c = *this;
+    c.zone_ = std::move(zone);
+    return c;
+  }
+  const time_zone& zone() const noexcept { return zone_; }
+
+  // The first matching minute strictly after t, as an instant. Throws cron_error when none comes within 5
+  // years (e.g. "0 0 31 2 *"). In a zone the minutes are wall-clock minutes (gaps and overlaps: see above).
   std::chrono::system_clock::time_point next_after(std::chrono::system_clock::time_point t) const {
     using namespace std::chrono;
-    auto minute = floor<minutes>(t) + minutes(1);
-    auto day = floor<days>(minute);
-    auto first_minute_of_day = duration_cast<minutes>(minute - day).count();
-    for (int d = 0; d < 5 * 366 + 1; ++d, day += days(1), first_minute_of_day = 0) {
-      if (!day_matches(day)) continue;
-      for (int m = static_cast<int>(first_minute_of_day); m < 24 * 60; ++m)
-        if (hours_[static_cast<std::size_t>(m / 60)] && minutes_[static_cast<std::size_t>(m % 60)])
-          return time_point_cast<system_clock::duration>(day + minutes(m));
-    }
-    throw cron_error("cron \"" + text_ + "\": no matching time within 5 years");
+    using out = std::optional<system_clock::time_point>;
+    if (zone_.is_utc())
+      return search(floor<minutes>(sys_seconds(floor<seconds>(t))) + minutes(1),
+                    [](sys_seconds m) -> out { return time_point_cast<system_clock::duration>(m); });
+    local_seconds wall = zone_.to_local(floor<seconds>(t));
+    return search(sys_seconds(floor<minutes>(wall).time_since_epoch() + minutes(1)),
+                  [&](sys_seconds m) -> out {
+                    time_zone::resolution r = zone_.resolve(local_seconds(m.time_since_epoch()));
+                    auto at = time_point_cast<system_clock::duration>(r.instant);
+                    if (at > t) return at;
+                    return std::nullopt;  // the first occurrence of a repeated wall time that already passed
+                  });
   }
 
+  // Whether the (wall-clock, in a zone) minute of t matches.
   bool matches(std::chrono::system_clock::time_point t) const {
     using namespace std::chrono;
-    auto minute = floor<minutes>(t);
+    auto minute = floor<minutes>(sys_seconds(zone_.to_local(floor<seconds>(t)).time_since_epoch()));
     auto day = floor<days>(minute);
     auto m = duration_cast<minutes>(minute - day).count();
     return day_matches(day) && hours_[static_cast<std::size_t>(m / 60)] &&
@@ -81,6 +101,22 @@ class cron {
   }
 
  private:
+  // Walks calendar minutes from `minute` on (UTC minutes, or wall-clock ones in sys_seconds clothing) and
+  // returns the first accepted match.
+  template <class Accept>
+  std::chrono::system_clock::time_point search(std::chrono::sys_seconds minute, Accept accept) const {
+    using namespace std::chrono;
+    auto day = floor<days>(minute);
+    auto first_minute_of_day = duration_cast<minutes>(minute - day).count();
+    for (int d = 0; d < 5 * 366 + 1; ++d, day += days(1), first_minute_of_day = 0) {
+      if (!day_matches(day)) continue;
+      for (int m = static_cast<int>(first_minute_of_day); m < 24 * 60; ++m)
+        if (hours_[static_cast<std::size_t>(m / 60)] && minutes_[static_cast<std::size_t>(m % 60)])
+          if (auto at = accept(sys_seconds(day) + minutes(m))) return *at;
+    }
+    throw cron_error("cron \"" + text_ + "\": no matching time within 5 years");
+  }
+
   bool day_matches(std::chrono::sys_days day) const {
     using namespace std::chrono;
     year_month_day ymd{day};
@@ -149,6 +185,7 @@ class cron {
   std::bitset<8> weekdays_;
   bool days_any_ = true;
   bool weekdays_any_ = true;
+  time_zone zone_;
 };
 
 }  // namespace jobs

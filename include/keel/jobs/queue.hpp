@@ -5,6 +5,7 @@
 //   });
 //   jobs.handle<resize_image>([](const resize_image& r, keel::jobs::context&) { resize(r); });  // sync: pool
 //   jobs.schedule<nightly_report>("nightly", "0 3 * * *", nightly_report{});                  // UTC cron
+//   jobs.schedule("berlin", keel::jobs::cron::parse("0 3 * * *").in_zone("Europe/Berlin"), nightly_report{});
 //   auto tx = co_await db.begin();
 //   co_await tx.execute("INSERT INTO users ...");
 //   welcome_email mail{id};
@@ -183,13 +184,19 @@ class queue {
   // passed while no process ran are not made up.
   template <class T>
   queue& schedule(std::string name, std::string_view cron_text, const T& job) {
+    return schedule(std::move(name), cron::parse(cron_text), job);
+  }
+  // The same with a parsed expression, e.g. one in a zone: cron::parse("0 3 * * *").in_zone("Europe/Berlin")
+  // (the zone is loaded there, at configuration time; the workers only compute).
+  template <class T>
+  queue& schedule(std::string name, cron expr, const T& job) {
     static_assert(payload<T>,
                   "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` "
                   "(keel::jobs::payload)");
     detail::check_name("schedule", name);
     for (const scheduled& s : schedules_)
       if (s.name == name) throw config_error("keel::jobs: schedule " + name + " is registered twice");
-    scheduled s{std::move(name),          cron::parse(cron_text),
+    scheduled s{std::move(name),          std::move(expr),
                 std::string(T::keel_job), std::string(queue_of<T>()),
                 json_io::to_string(job),  std::nullopt};
     schedules_.push_back(std::move(s));
