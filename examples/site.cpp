@@ -40,7 +40,8 @@ struct site_settings {
       {"root", "directory to serve"},
       {"spa", "serve index.html for unknown paths without an extension"},
       {"io_on_reactor",
-       "open and stat files on the reactor thread, not the worker pool (small hot local sites)"},
+       "resolve files on the reactor thread, not the worker pool (the open-file cache's misses; small "
+       "hot local sites)"},
       {"upload_dir", "where POST /upload keeps files (default $TMPDIR or /tmp)"},
   };
   static constexpr std::pair<std::string_view, std::string_view> keel_value_names[] = {{"root", "DIR"},

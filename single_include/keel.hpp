@@ -6477,7 +6477,10 @@ response conditional_response(const request_context& ctx, const cache_validators
 // GET /healthz answers 200 {"status":"ok"} while the process serves requests at all (liveness: restart me
 // when this fails). GET /readyz runs the checks in the order they were added and answers 200
 // {"status":"ready","checks":{"database":"ok"}} when all pass, else 503 with the first failing check named:
-// {"status":"unavailable","failing":"database","checks":{"database":"<what it threw>"}}. From the moment
+// {"status":"unavailable","failing":"database","checks":{"database":"<what it threw>"}}. Each check has a
+// deadline (health.timeout(), 1 s by default): one that has not finished by then counts as failed
+// ("timed out after 1000 ms") and /readyz answers without waiting for it (it keeps running; its late outcome
+// is dropped). From the moment
 // graceful shutdown begins (SIGTERM, server.stop()), or after health.drain(), /readyz answers 503
 // {"status":"shutting_down"} without running the checks, so a load balancer stops sending new requests while
 // the ones in flight finish.
@@ -6609,7 +6612,11 @@ class reactor_scope {
 }  // namespace keel
 // ----- end of keel/server/reactor.hpp -----
 
+#include <asio/steady_timer.hpp>
+
 #include <atomic>
+#include <chrono>
+#include <coroutine>
 #include <exception>
 #include <stdexcept>
 #include <functional>
@@ -6638,6 +6645,13 @@ class health {
     state_->checks.push_back({std::move(name), std::move(fn)});
     return *this;
   }
+  // How long each check may take before it counts as failed (default 1 s). Before the server starts.
+  health& timeout(std::chrono::milliseconds limit) {
+    std::lock_guard lock(state_->mutex);
+    state_->timeout = limit;
+    return *this;
+  }
+
   // Adds a check that runs `SELECT 1` on a keel::db (which must outlive the server).
   template <class Db>
   requires requires(Db& d) { d.template query_one<int>("SELECT 1"); }
@@ -6666,8 +6680,84 @@ class health {
   struct state {
     std::mutex mutex;
     std::vector<named_check> checks;
+    std::chrono::milliseconds timeout{1000};
     std::atomic<bool> draining{false};
   };
+
+  // One check against its deadline, all on the reactor thread: the check runs detached; whichever comes
+  // first, its end or the timer, settles `message`; the timer's handler (fired, or cancelled by the check's
+  // end) resumes the waiting /readyz. A check finishing after its deadline finds the race settled and
+  // touches nothing else (the timer lives in /readyz's frame, gone by then).
+  struct check_race {
+    bool settled = false;
+    std::string message;
+    asio::steady_timer* timer = nullptr;
+    std::coroutine_handle<> waiter;
+  };
+  struct race_awaiter {
+    check_race* race;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) const noexcept { race->waiter = h; }
+    void await_resume() const noexcept {}
+  };
+
+  static std::string message_of(const std::exception_ptr& error) {
+    if (!error) return "ok";
+    std::string message;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      message = e.what();
+    } catch (...) {
+    }
+    if (message.empty() || message == "ok") message = "failed";
+    return message;
+  }
+
+  // The check's outcome: "ok", what it threw, or that it timed out.
+  static task<std::string> run_check(const named_check& c, std::chrono::milliseconds limit) {
+    asio::io_context* io = detail::current_reactor();
+    if (io == nullptr) {  // not on a reactor (ready() driven by hand): no timer to race against
+      std::exception_ptr error;
+      try {
+        task<void> t = c.fn();
+        co_await std::move(t);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      co_return message_of(error);
+    }
+    asio::steady_timer timer(*io, limit);
+    auto race = std::make_shared<check_race>();
+    race->timer = &timer;
+    auto on_deadline = [race, limit](const std::error_code&) {
+      if (!race->settled) {
+        race->settled = true;
+        race->message = "timed out after " + std::to_string(limit.count()) + " ms";
+      }
+      if (auto h = std::exchange(race->waiter, {})) h.resume();
+    };
+    timer.async_wait(std::move(on_deadline));
+    // The check's function object outlives /readyz with it: a coroutine lambda's captures live there.
+    auto fn = std::make_shared<const check_fn>(c.fn);
+    auto on_end = [race, fn](detail::task_result<void>&& r) {
+      if (race->settled) return;
+      race->settled = true;
+      race->message = message_of(r.exception);
+      race->timer->cancel();
+    };
+    try {
+      task<void> t = (*fn)();
+      detail::start_detached(std::move(t), std::move(on_end));
+    } catch (...) {  // fn threw before returning its task
+      race->settled = true;
+      race->message = message_of(std::current_exception());
+      timer.cancel();
+    }
+    const race_awaiter settled{race.get()};
+    co_await settled;
+    co_return race->message;
+  }
 
   static task<response> run_checks(std::shared_ptr<state> st) {
     response res(http::status::service_unavailable);
@@ -6678,23 +6768,17 @@ class health {
       co_return res;
     }
     std::vector<named_check> checks;
+    std::chrono::milliseconds limit{};
     {
       std::lock_guard lock(st->mutex);
       checks = st->checks;
+      limit = st->timeout;
     }
     std::string listed;
     std::string_view failing;
     for (const auto& c : checks) {
-      std::string message = "ok";
-      try {
-        task<void> t = c.fn();
-        co_await std::move(t);
-      } catch (const std::exception& e) {
-        message = e.what();
-        if (message.empty() || message == "ok") message = "failed";
-      } catch (...) {
-        message = "failed";
-      }
+      task<std::string> run = run_check(c, limit);
+      std::string message = co_await std::move(run);
       if (failing.empty() && message != "ok") failing = c.name;
       listed.append(listed.empty() ? "" : ",");
       detail::append_json_string(listed, c.name);
@@ -9442,6 +9526,7 @@ class shutdown_signals {
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -9546,6 +9631,7 @@ class basic_server {
     const unsigned threads =
         cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
     fit_connections_to_descriptors(threads);
+    ignore_sigpipe();
     if (cfg_.tls.enabled()) tls_ = make_tls_acceptor<Session, App>(tls_tag{}, cfg_.tls, 0);
     const detail::lifecycle* life = lifecycle_of(app_);
     if (life != nullptr)
@@ -9577,6 +9663,14 @@ class basic_server {
     }
     if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
     return endpoint_.port();
+  }
+
+  // sendfile(2) has no MSG_NOSIGNAL: a client closing during a file download could make the next sendfile
+  // raise SIGPIPE, which kills the process. Ignored, as servers do, unless the app installed a handler.
+  static void ignore_sigpipe() noexcept {
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+      ::signal(SIGPIPE, SIG_IGN);
   }
 
   // Connections beyond the process's descriptor limit would wait in the kernel's backlog and time out
@@ -12007,8 +12101,182 @@ void app<Router, Stack, Services, ErrorFormat>::serve(const server_config& cfg) 
 // File system calls (realpath, open, fstat, the preads of a multipart body) run on the worker pool through
 // keel::offload by default: on a page-cache-warm local disk they take microseconds, but one slow disk or
 // network mount would stall every connection of the reactor. `offload_io = false` runs them on the reactor
-// thread (measurably faster for small hot files; see benchmarks/RESULTS.md).
+// thread. The open-file cache (open_file_cache, open_file_cache_valid) keeps what a path resolved to for a
+// second: a hit is answered on the reactor with no lookup at all (see benchmarks/RESULTS.md).
 
+// ----- keel/detail/static_cache.hpp -----
+// keel::static_files' open-file cache: what a request path resolved to (the open file, its precompressed
+// siblings, sizes, validators, Content-Type, Cache-Control), kept per reactor thread so a hit takes no lock,
+// no system call but a dup(), and no heap allocation. An entry is used for `valid` after it was resolved;
+// then the path is resolved again from scratch (realpath, open, fstat: every rule of static_files applies
+// again). At most `max_entries` per thread; an entry's files are closed when it is dropped (evicted,
+// replaced, or with the static_files routes).
+
+
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+// An owned file descriptor.
+class static_fd {
+ public:
+  static_fd() = default;
+  explicit static_fd(int fd) noexcept : fd_(fd) {}
+  static_fd(const static_fd&) = delete;
+  static_fd& operator=(const static_fd&) = delete;
+  static_fd(static_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  static_fd& operator=(static_fd&& o) noexcept {
+    if (this != &o) reset(std::exchange(o.fd_, -1));
+    return *this;
+  }
+  ~static_fd() { reset(); }
+  int get() const noexcept { return fd_; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+  bool open() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+// One representation of a path on disk: the file itself or a precompressed sibling.
+struct static_variant {
+  static_fd fd;  // not open: no such representation
+  std::uint64_t size = 0;
+  std::int64_t mtime = 0;  // seconds, for If-Modified-Since
+  std::string etag, last_modified;
+};
+
+// What a request path resolves to. Immutable once shared.
+struct static_entry {
+  enum coding : std::uint8_t { identity = 0, br = 1, gzip = 2 };
+  std::array<static_variant, 3> variants;  // by coding
+  std::string_view content_type;           // static storage (the MIME table)
+  std::string_view cache_control;          // the options' value (they live as long as the routes)
+};
+
+using static_entry_ptr = std::shared_ptr<const static_entry>;
+
+// One reactor thread's entries.
+class static_file_cache {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  static_file_cache(std::size_t max_entries, clock::duration valid) : max_(max_entries), valid_(valid) {
+    map_.reserve(max_entries);
+  }
+
+  // The entry for `rel` when it was resolved less than `valid` ago; null otherwise.
+  const static_entry_ptr* find(std::string_view rel, clock::time_point now) const {
+    const auto it = map_.find(rel);
+    if (it == map_.end() || now - it->second.resolved >= valid_) return nullptr;
+    return &it->second.entry;
+  }
+  // Stores what `rel` resolved to at `now`, dropping a stale entry (else the oldest) when full.
+  void store(std::string_view rel, static_entry_ptr entry, clock::time_point now) {
+    if (max_ == 0) return;
+    if (const auto it = map_.find(rel); it != map_.end()) {
+      it->second = slot{std::move(entry), now};
+      return;
+    }
+    if (map_.size() >= max_) evict(now);
+    map_.emplace(std::string(rel), slot{std::move(entry), now});
+  }
+  void erase(std::string_view rel) {
+    if (const auto it = map_.find(rel); it != map_.end()) map_.erase(it);
+  }
+  std::size_t size() const noexcept { return map_.size(); }
+
+  // Scratch space for cleaning a request's path (capacity reused request after request).
+  std::string decoded, rel;
+
+ private:
+  struct slot {
+    static_entry_ptr entry;
+    clock::time_point resolved;
+  };
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+
+  // Drops every stale entry; when none is, the one resolved longest ago.
+  void evict(clock::time_point now) {
+    auto oldest = map_.end();
+    for (auto it = map_.begin(); it != map_.end();) {
+      if (now - it->second.resolved >= valid_) {
+        it = map_.erase(it);
+        continue;
+      }
+      if (oldest == map_.end() || it->second.resolved < oldest->second.resolved) oldest = it;
+      ++it;
+    }
+    if (map_.size() >= max_ && oldest != map_.end()) map_.erase(oldest);
+  }
+
+  std::size_t max_;
+  clock::duration valid_;
+  std::unordered_map<std::string, slot, key_hash, std::equal_to<>> map_;
+};
+
+// The caches of one static_files mount, one per thread that serves it. A thread claims a slot on its first
+// request (one compare-and-swap) and is the only one to touch that slot's cache afterwards. Threads beyond
+// the slot count are served without a cache.
+class static_cache_slots {
+ public:
+  static constexpr std::size_t count = 64;
+
+  // This thread's cache; nullptr when the cache is off or every slot is taken.
+  static_file_cache* for_this_thread(std::size_t max_entries, static_file_cache::clock::duration valid) {
+    if (max_entries == 0) return nullptr;
+    const std::uint64_t me = thread_id();
+    for (slot& s : slots_) {
+      std::uint64_t owner = s.owner.load(std::memory_order_acquire);
+      if (owner == me) return s.cache.get();
+      if (owner == 0) {
+        if (!s.owner.compare_exchange_strong(owner, me, std::memory_order_acq_rel)) continue;
+        s.cache = std::make_unique<static_file_cache>(max_entries, valid);
+        return s.cache.get();
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  struct slot {
+    std::atomic<std::uint64_t> owner{0};  // thread_id() of the thread using it, 0: free
+    std::unique_ptr<static_file_cache> cache;
+  };
+  // Never reused, unlike std::thread::id: a slot's owner is only ever one thread.
+  static std::uint64_t thread_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    thread_local const std::uint64_t id = next.fetch_add(1, std::memory_order_relaxed);
+    return id;
+  }
+  std::array<slot, count> slots_;
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/detail/static_cache.hpp -----
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12017,6 +12285,7 @@ void app<Router, Stack, Services, ErrorFormat>::serve(const server_config& cfg) 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -12050,6 +12319,15 @@ struct static_files_options {
   // precompressed sibling, are read into memory and answered as a buffered body when the client sends
   // Accept-Encoding, so keel::compress can compress them (nginx's `gzip on`). 0: always sendfile.
   std::uint64_t buffer_compressible_below = 0;
+  // Open-file cache, one per reactor thread (nginx's open_file_cache): what a path resolved to (the open
+  // file and its .br/.gz siblings, size, ETag, Last-Modified, Content-Type, Cache-Control) answers later
+  // requests on the reactor, without the worker pool and without a system call but a dup(), for
+  // `open_file_cache_valid`; then the path is resolved and checked again from scratch. A file changed,
+  // replaced or removed on disk, or a symlink swapped, is seen at the latest after that interval (a file
+  // rewritten in place may go out with its old length and ETag until then). At most `open_file_cache` paths
+  // per thread, each holding up to three descriptors; 0 turns the cache off.
+  std::size_t open_file_cache = 256;
+  std::chrono::milliseconds open_file_cache_valid = std::chrono::seconds(1);
 };
 
 // The Content-Type for a file extension (without the dot, any case); "application/octet-stream" otherwise.
@@ -12240,45 +12518,28 @@ inline range_parse parse_range(std::string_view header, std::uint64_t size, std:
   return range_parse::ok;
 }
 
-// What a static request resolves to, decided on the worker (or the reactor with offload_io = false) and
-// written into the response on the reactor.
+// How a plan's body still has to be read from its file (on the worker pool, or on the reactor with
+// offload_io = false): the whole file (to be compressed), or the parts of a multipart/byteranges answer.
+enum class static_read : std::uint8_t { none, whole, multipart };
+
+// What a static request resolves to, written into the response on the reactor. Its views point into
+// `entry`, which it keeps alive, or into static storage.
 struct static_plan {
   http::status status = http::status::ok;
-  bool fail = false;  // answer with http_error(status) (404, 400, 416)
-  int fd = -1;        // send this file region
+  bool fail = false;  // answer with http_error(status) (404, 400, 416, 500)
+  static_fd fd;       // send this file region
   std::uint64_t offset = 0, length = 0;
   std::uint64_t size = 0;         // of the representation (for 416's Content-Range)
   std::string_view content_type;  // from the table (static storage)
   std::string_view encoding;      // "br", "gzip" or ""
   bool vary = false;
   bool buffered = false;  // `body` holds the whole file
-  std::string etag, last_modified, cache_control, content_range, location, multipart_type, body;
-
-  static_plan() = default;
-  static_plan(const static_plan&) = delete;
-  static_plan& operator=(const static_plan&) = delete;
-  static_plan(static_plan&& o) noexcept
-      : status(o.status),
-        fail(o.fail),
-        fd(std::exchange(o.fd, -1)),
-        offset(o.offset),
-        length(o.length),
-        size(o.size),
-        content_type(o.content_type),
-        encoding(o.encoding),
-        vary(o.vary),
-        buffered(o.buffered),
-        etag(std::move(o.etag)),
-        last_modified(std::move(o.last_modified)),
-        cache_control(std::move(o.cache_control)),
-        content_range(std::move(o.content_range)),
-        location(std::move(o.location)),
-        multipart_type(std::move(o.multipart_type)),
-        body(std::move(o.body)) {}
-  static_plan& operator=(static_plan&&) = delete;
-  ~static_plan() {
-    if (fd >= 0) ::close(fd);
-  }
+  static_read read = static_read::none;
+  std::string_view etag, last_modified, cache_control;
+  std::string content_range, location, multipart_type, body;
+  std::string boundary;            // static_read::multipart
+  std::vector<byte_range> ranges;  // static_read::multipart: the parts to read
+  static_entry_ptr entry;          // what the views point into; also what the cache keeps
 };
 
 // The request's parts the plan depends on (views into the connection's buffer, which stays put while the
@@ -12294,18 +12555,24 @@ struct static_request {
 struct static_root {
   std::string real;  // realpath of the root, no trailing '/'
   static_files_options options;
+  mutable static_cache_slots caches;
+
+  // The open-file cache of the calling thread; nullptr when it is off.
+  static_file_cache* cache() const {
+    return caches.for_this_thread(options.open_file_cache, options.open_file_cache_valid);
+  }
 };
 
 // Decodes and checks `raw` (the part of the URL below the prefix). Fills `rel` with the cleaned relative
-// path ("a/b.css", "" for the root). false: refused.
-inline bool clean_relative_path(std::string_view raw, bool allow_dotfiles, std::string& rel) {
+// path ("a/b.css", "" for the root), decoding into `decoded` (both keep their capacity). false: refused.
+inline bool clean_relative_path(std::string_view raw, bool allow_dotfiles, std::string& rel,
+                                std::string& decoded) {
   // Encoded separators never split a segment: refused (%2f, %5c), as is a raw backslash.
   for (std::size_t i = 0; i + 2 < raw.size(); ++i) {
     if (raw[i] != '%') continue;
     const char a = raw[i + 1], b = ascii_lower(raw[i + 2]);
     if ((a == '2' && b == 'f') || (a == '5' && b == 'c')) return false;
   }
-  std::string decoded;
   if (!http::percent_decode(raw, decoded)) return false;
   rel.clear();
   std::string_view rest = decoded;
@@ -12322,6 +12589,10 @@ inline bool clean_relative_path(std::string_view raw, bool allow_dotfiles, std::
     rel.append(seg);
   }
   return true;
+}
+inline bool clean_relative_path(std::string_view raw, bool allow_dotfiles, std::string& rel) {
+  std::string decoded;
+  return clean_relative_path(raw, allow_dotfiles, rel, decoded);
 }
 
 // realpath(path) when it is `root` or below it; "" otherwise (missing, or outside through a symlink).
@@ -12398,126 +12669,168 @@ inline bool compressible_type(std::string_view type) noexcept {
   return false;
 }
 
-// A 200 with the whole file: read into the body when buffer_compressible_below says so.
-inline static_plan whole_file(static_plan&& plan, const static_files_options& opt,
-                              const static_request& req) {
-  if (plan.size == 0 || plan.size >= opt.buffer_compressible_below || !plan.encoding.empty() ||
-      !req.has_accept_encoding || !compressible_type(plan.content_type))
-    return std::move(plan);
-  plan.status = http::status::ok;
-  plan.content_range.clear();
-  plan.body.clear();
-  if (!read_range(plan.fd, {0, plan.size - 1}, plan.body)) return std::move(plan);  // sendfile it after all
-  ::close(std::exchange(plan.fd, -1));
-  plan.buffered = true;
-  return std::move(plan);
+// One representation opened at `real` (already checked), its validators computed; fd not open when `real`
+// is not a regular file. `tag` marks a precompressed sibling's ETag ("br", "gz").
+inline static_variant open_variant(const std::string& real, std::string_view tag) {
+  static_variant v;
+  const opened_file f = open_regular(real);
+  if (f.fd < 0) return v;
+  v.fd.reset(f.fd);
+  v.size = static_cast<std::uint64_t>(f.st.st_size);
+  v.mtime = static_cast<std::int64_t>(f.st.st_mtim.tv_sec);
+  v.etag = "\"";
+  append_hex(v.etag, v.size);
+  v.etag.push_back('-');
+  append_hex(v.etag, static_cast<std::uint64_t>(f.st.st_mtim.tv_sec) * 1000000000ull +
+                         static_cast<std::uint64_t>(f.st.st_mtim.tv_nsec));
+  if (!tag.empty()) v.etag.append("-").append(tag);
+  v.etag.push_back('"');
+  v.last_modified.resize(http::imf_fixdate_size);
+  http::format_imf_fixdate(v.mtime, v.last_modified.data());
+  return v;
 }
 
-// The whole decision for one request: file lookup, conditional headers, ranges, precompressed siblings.
-inline static_plan plan_static(const static_root& root, const static_request& req) {
-  static_plan plan;
+// What a cleaned relative path resolves to: an entry, a redirect (a directory named without its trailing
+// '/'), or neither (404). Blocking: realpath, stat, open, fstat.
+struct static_resolution {
+  static_entry_ptr entry;
+  std::string location;
+};
+enum static_sibling : unsigned { sibling_br = 1, sibling_gzip = 2 };
+
+inline static_resolution resolve_static(const static_root& root, std::string rel,
+                                        std::string_view request_path, unsigned siblings) {
   const static_files_options& opt = root.options;
-  auto refuse = [&](http::status s = http::status::not_found) {
-    plan.fail = true;
-    plan.status = s;
-    return std::move(plan);
-  };
-  std::string rel;
-  if (!clean_relative_path(req.raw_rest, opt.allow_dotfiles, rel)) return refuse();
+  static_resolution out;
   std::string path = root.real;
   if (!rel.empty()) path.append("/").append(rel);
   std::string real = real_path_within(root.real, path);
-  bool spa = false;
   struct stat st {};
   if (!real.empty() && ::stat(real.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    if (!req.request_path.ends_with('/')) {
-      plan.status = http::status::moved_permanently;
+    if (!request_path.ends_with('/')) {
       // One leading '/': "//host/dir" must not become a protocol-relative redirect to another host.
-      std::string_view p = req.request_path;
+      std::string_view p = request_path;
       while (p.size() > 1 && p[1] == '/') p.remove_prefix(1);
-      plan.location = std::string(p) + "/";
-      return plan;
+      out.location = std::string(p) + "/";
+      return out;
     }
-    if (opt.index.empty()) return refuse();
+    if (opt.index.empty()) return out;
     rel = rel.empty() ? opt.index : rel + "/" + opt.index;
     real = real_path_within(root.real, root.real + "/" + rel);
   }
   if (real.empty() && opt.spa_fallback && !opt.index.empty() && extension_of(rel).empty()) {
     rel = opt.index;
     real = real_path_within(root.real, root.real + "/" + rel);
-    spa = true;
   }
-  if (real.empty()) return refuse();
-  opened_file f = open_regular(real);
-  if (f.fd < 0) return refuse();
-  (void)spa;
+  if (real.empty()) return out;
+  auto entry = std::make_shared<static_entry>();
+  entry->variants[static_entry::identity] = open_variant(real, "");
+  if (!entry->variants[static_entry::identity].fd.open()) return out;
+  entry->content_type = mime_type(extension_of(rel));
+  for (const auto& rule : opt.cache_control) {
+    if (glob_match(rule.pattern, rel)) {
+      entry->cache_control = rule.value;
+      break;
+    }
+  }
+  if (opt.precompressed) {
+    struct sibling {
+      unsigned bit;
+      const char* suffix;
+      static_entry::coding coding;
+      std::string_view tag;
+    };
+    for (const sibling& s : {sibling{sibling_br, ".br", static_entry::br, "br"},
+                             sibling{sibling_gzip, ".gz", static_entry::gzip, "gz"}}) {
+      if ((siblings & s.bit) == 0) continue;
+      const std::string sib = real_path_within(root.real, real + s.suffix);
+      if (!sib.empty()) entry->variants[s.coding] = open_variant(sib, s.tag);
+    }
+  }
+  out.entry = std::move(entry);
+  return out;
+}
 
-  plan.content_type = mime_type(extension_of(rel));
+inline static_plan refused_plan(http::status s = http::status::not_found) {
+  static_plan plan;
+  plan.fail = true;
+  plan.status = s;
+  return plan;
+}
+
+// The whole file, as a 200: read into the body when buffer_compressible_below says so.
+inline void plan_whole_file(static_plan& plan, const static_files_options& opt, const static_request& req) {
+  plan.status = http::status::ok;
+  plan.offset = 0;
+  plan.length = plan.size;
+  plan.content_range.clear();
+  if (plan.size == 0 || plan.size >= opt.buffer_compressible_below || !plan.encoding.empty() ||
+      !req.has_accept_encoding || !compressible_type(plan.content_type))
+    return;
+  plan.read = static_read::whole;
+}
+
+// The answer to `req` from a resolved entry: representation by Accept-Encoding, conditional headers,
+// ranges. No system call but the dup() of the file it sends; what must be read is left in plan.read.
+inline static_plan plan_from_entry(const static_files_options& opt, static_entry_ptr entry,
+                                   const static_request& req) {
+  static_plan plan;
+  const static_entry& e = *entry;
+  plan.entry = std::move(entry);
+  plan.content_type = e.content_type;
+  plan.cache_control = e.cache_control;
+  const static_variant* v = &e.variants[static_entry::identity];
   // Precompressed sibling, by q-value (br first on a tie).
   if (opt.precompressed) {
     plan.vary = true;
-    if (req.has_accept_encoding) {
-      const int qbr = accept_encoding_q(req.accept_encoding, "br");
-      const int qgz = accept_encoding_q(req.accept_encoding, "gzip");
+    if (req.has_accept_encoding &&
+        (e.variants[static_entry::br].fd.open() || e.variants[static_entry::gzip].fd.open())) {
       struct choice {
-        std::string_view suffix, coding;
+        static_entry::coding coding;
+        std::string_view name;
         int q;
       };
-      choice order[2] = {{".br", "br", qbr}, {".gz", "gzip", qgz}};
-      if (qgz > qbr) std::swap(order[0], order[1]);
+      choice order[2] = {{static_entry::br, "br", accept_encoding_q(req.accept_encoding, "br")},
+                         {static_entry::gzip, "gzip", accept_encoding_q(req.accept_encoding, "gzip")}};
+      if (order[1].q > order[0].q) std::swap(order[0], order[1]);
       for (const choice& c : order) {
-        if (c.q <= 0) continue;
-        const std::string sib = real_path_within(root.real, real + std::string(c.suffix));
-        if (sib.empty()) continue;
-        opened_file g = open_regular(sib);
-        if (g.fd < 0) continue;
-        ::close(f.fd);
-        f = g;
-        plan.encoding = c.coding;
+        if (c.q <= 0 || !e.variants[c.coding].fd.open()) continue;
+        v = &e.variants[c.coding];
+        plan.encoding = c.name;
         break;
       }
     }
   }
-  plan.fd = f.fd;
-  const std::uint64_t size = static_cast<std::uint64_t>(f.st.st_size);
+  const std::uint64_t size = v->size;
   plan.size = size;
-  plan.etag = "\"";
-  append_hex(plan.etag, size);
-  plan.etag.push_back('-');
-  append_hex(plan.etag, static_cast<std::uint64_t>(f.st.st_mtim.tv_sec) * 1000000000ull +
-                            static_cast<std::uint64_t>(f.st.st_mtim.tv_nsec));
-  if (!plan.encoding.empty()) plan.etag.append("-").append(plan.encoding == "br" ? "br" : "gz");
-  plan.etag.push_back('"');
-  plan.last_modified.resize(http::imf_fixdate_size);
-  http::format_imf_fixdate(static_cast<std::int64_t>(f.st.st_mtim.tv_sec), plan.last_modified.data());
-  for (const auto& rule : opt.cache_control) {
-    if (glob_match(rule.pattern, rel)) {
-      plan.cache_control = rule.value;
-      break;
-    }
-  }
+  plan.etag = v->etag;
+  plan.last_modified = v->last_modified;
 
   // Conditional requests (RFC 9110 13.2.2): If-None-Match, else If-Modified-Since.
-  if (client_copy_is_current(req.if_none_match, req.if_modified_since, plan.etag,
-                             static_cast<std::int64_t>(f.st.st_mtim.tv_sec))) {
+  if (client_copy_is_current(req.if_none_match, req.if_modified_since, plan.etag, v->mtime)) {
     plan.status = http::status::not_modified;
-    ::close(std::exchange(plan.fd, -1));
     return plan;
   }
-  plan.offset = 0;
-  plan.length = size;
-  if (req.range.empty() || !req.get) return whole_file(std::move(plan), opt, req);
+  plan.fd.reset(::fcntl(v->fd.get(), F_DUPFD_CLOEXEC, 0));  // the response closes its own descriptor
+  if (!plan.fd.open()) {
+    static_plan failed = refused_plan(http::status::internal_server_error);
+    failed.vary = plan.vary;
+    return failed;
+  }
+  plan_whole_file(plan, opt, req);
+  if (req.range.empty() || !req.get) return plan;
   if (!req.if_range.empty()) {
     const std::string_view ir = trim_ows(req.if_range);
     const bool fresh = ir.starts_with('"') ? ir == plan.etag : ir == plan.last_modified;
-    if (!fresh) return whole_file(std::move(plan), opt, req);
+    if (!fresh) return plan;
   }
   std::vector<byte_range> ranges;
   switch (parse_range(req.range, size, opt.max_ranges, ranges)) {
     case range_parse::ignore:
-      return whole_file(std::move(plan), opt, req);
+      return plan;
     case range_parse::unsatisfiable:
-      ::close(std::exchange(plan.fd, -1));
+      plan.fd.reset();
+      plan.read = static_read::none;
       plan.fail = true;
       plan.status = http::status::range_not_satisfiable;
       plan.content_range = "bytes */" + std::to_string(size);
@@ -12526,6 +12839,7 @@ inline static_plan plan_static(const static_root& root, const static_request& re
       break;
   }
   if (ranges.size() == 1) {
+    plan.read = static_read::none;
     plan.status = http::status::partial_content;
     plan.offset = ranges[0].first;
     plan.length = ranges[0].last - ranges[0].first + 1;
@@ -12535,27 +12849,83 @@ inline static_plan plan_static(const static_root& root, const static_request& re
   }
   std::uint64_t total = 0;
   for (const byte_range& r : ranges) total += r.last - r.first + 1;
-  if (total > opt.max_multipart_bytes)
-    return whole_file(std::move(plan), opt, req);  // too much to buffer: the whole file instead
-  std::string boundary = "keel-";
-  append_hex(boundary, std::hash<std::string>{}(plan.etag) ^ total);
-  for (const byte_range& r : ranges) {
-    plan.body.append("--").append(boundary).append("\r\nContent-Type: ").append(plan.content_type);
-    plan.body.append("\r\nContent-Range: bytes ")
-        .append(std::to_string(r.first))
-        .append("-")
-        .append(std::to_string(r.last))
-        .append("/")
-        .append(std::to_string(size))
-        .append("\r\n\r\n");
-    if (!read_range(plan.fd, r, plan.body)) return refuse(http::status::internal_server_error);
-    plan.body.append("\r\n");
-  }
-  plan.body.append("--").append(boundary).append("--\r\n");
-  ::close(std::exchange(plan.fd, -1));
+  if (total > opt.max_multipart_bytes) return plan;  // too much to buffer: the whole file instead
+  plan.boundary = "keel-";
+  append_hex(plan.boundary, std::hash<std::string_view>{}(plan.etag) ^ total);
+  plan.ranges = std::move(ranges);
+  plan.read = static_read::multipart;
   plan.status = http::status::partial_content;
-  plan.multipart_type = "multipart/byteranges; boundary=" + boundary;
+  plan.multipart_type = "multipart/byteranges; boundary=" + plan.boundary;
   return plan;
+}
+
+// Reads what plan.read asks for (blocking preads).
+inline static_plan read_static_body(static_plan plan) {
+  const static_read what = std::exchange(plan.read, static_read::none);
+  if (what == static_read::whole) {
+    plan.body.clear();
+    if (!read_range(plan.fd.get(), {0, plan.size - 1}, plan.body)) {
+      plan.body.clear();  // sendfile it after all
+      return plan;
+    }
+    plan.fd.reset();
+    plan.buffered = true;
+  } else if (what == static_read::multipart) {
+    plan.body.clear();
+    for (const byte_range& r : plan.ranges) {
+      plan.body.append("--").append(plan.boundary).append("\r\nContent-Type: ").append(plan.content_type);
+      plan.body.append("\r\nContent-Range: bytes ")
+          .append(std::to_string(r.first))
+          .append("-")
+          .append(std::to_string(r.last))
+          .append("/")
+          .append(std::to_string(plan.size))
+          .append("\r\n\r\n");
+      if (!read_range(plan.fd.get(), r, plan.body)) {
+        static_plan failed = refused_plan(http::status::internal_server_error);
+        failed.vary = plan.vary;
+        return failed;
+      }
+      plan.body.append("\r\n");
+    }
+    plan.body.append("--").append(plan.boundary).append("--\r\n");
+    plan.fd.reset();
+  }
+  return plan;
+}
+
+// The plan for a resolution (blocking: it reads what must be read).
+inline static_plan plan_resolved(const static_root& root, static_resolution&& r, const static_request& req) {
+  if (!r.location.empty()) {
+    static_plan plan;
+    plan.status = http::status::moved_permanently;
+    plan.location = std::move(r.location);
+    return plan;
+  }
+  if (!r.entry) return refused_plan();
+  return read_static_body(plan_from_entry(root.options, std::move(r.entry), req));
+}
+
+// The whole decision for one request without the cache: file lookup (precompressed siblings only when the
+// request accepts them), conditional headers, ranges.
+inline static_plan plan_static(const static_root& root, const static_request& req) {
+  const static_files_options& opt = root.options;
+  std::string rel;
+  if (!clean_relative_path(req.raw_rest, opt.allow_dotfiles, rel)) return refused_plan();
+  unsigned siblings = 0;
+  if (opt.precompressed && req.has_accept_encoding) {
+    if (accept_encoding_q(req.accept_encoding, "br") > 0) siblings |= sibling_br;
+    if (accept_encoding_q(req.accept_encoding, "gzip") > 0) siblings |= sibling_gzip;
+  }
+  static_resolution r = resolve_static(root, std::move(rel), req.request_path, siblings);
+  return plan_resolved(root, std::move(r), req);
+}
+
+// A cache miss: resolves `rel` with both siblings (the entry serves every Accept-Encoding later).
+inline static_plan plan_for_cache(const static_root& root, const std::string& rel,
+                                  const static_request& req) {
+  static_resolution r = resolve_static(root, rel, req.request_path, sibling_br | sibling_gzip);
+  return plan_resolved(root, std::move(r), req);
 }
 
 // Writes `plan` into the context's response.
@@ -12591,7 +12961,7 @@ inline void apply_static_plan(request_context& ctx, static_plan& plan) {
     return;
   }
   if (!plan.content_range.empty()) res.header("Content-Range", plan.content_range);
-  context_access::file(ctx).assign(std::exchange(plan.fd, -1), plan.offset, plan.length);
+  context_access::file(ctx).assign(plan.fd.release(), plan.offset, plan.length);
   context_access::set_kind(ctx, body_kind::file);
 }
 
@@ -12610,20 +12980,86 @@ inline static_request static_request_of(request_context& ctx, std::string_view r
   return q;
 }
 
-// The coroutine both routes run.
-inline task<status_only> serve_static(std::shared_ptr<const static_root> root, request_context& ctx,
-                                      std::string_view raw_rest) {
-  static_request q = static_request_of(ctx, raw_rest);
-  if (root->options.offload_io) {
-    const static_root* r = root.get();
+// An answer already written into the response: a frame of a few bytes (recycled), nothing suspends.
+inline task<status_only> static_answered(http::status s) { co_return status_only{s}; }
+
+// Without the cache: the whole plan on the worker pool (or the reactor with offload_io = false).
+inline task<status_only> serve_static_uncached(std::shared_ptr<const static_root> root, request_context& ctx,
+                                               static_request q) {
+  const static_root* r = root.get();
+  if (r->options.offload_io) {
     auto work = offload(&plan_static, std::cref(*r), std::cref(q));
     static_plan plan = co_await work;
     apply_static_plan(ctx, plan);
   } else {
-    static_plan plan = plan_static(*root, q);
+    static_plan plan = plan_static(*r, q);
     apply_static_plan(ctx, plan);
   }
   co_return status_only{ctx.response().status()};
+}
+
+// A cache hit whose answer needs the file's bytes in memory (compressed or multipart).
+inline task<status_only> serve_static_read(std::shared_ptr<const static_root> root, request_context& ctx,
+                                           static_plan plan) {
+  if (root->options.offload_io) {
+    auto work = offload(&read_static_body, std::move(plan));
+    static_plan done = co_await work;
+    apply_static_plan(ctx, done);
+  } else {
+    static_plan done = read_static_body(std::move(plan));
+    apply_static_plan(ctx, done);
+  }
+  co_return status_only{ctx.response().status()};
+}
+
+// A miss or a stale entry: resolves `key` again like the uncached path, then stores the outcome in this
+// reactor's cache (or drops the entry when the path no longer resolves to a file).
+inline task<status_only> serve_static_miss(std::shared_ptr<const static_root> root, request_context& ctx,
+                                           static_request q, std::string key,
+                                           static_file_cache::clock::time_point now) {
+  const static_root* r = root.get();
+  std::string rel = key;
+  if (!rel.empty() && rel.back() == '/') rel.pop_back();
+  static_plan plan;
+  if (r->options.offload_io) {
+    auto work = offload(&plan_for_cache, std::cref(*r), std::cref(rel), std::cref(q));
+    static_plan resolved = co_await work;
+    plan = std::move(resolved);
+  } else {
+    plan = plan_for_cache(*r, rel, q);
+  }
+  if (static_file_cache* mine = r->cache()) {  // this reactor's (the coroutine resumed on it)
+    if (plan.entry)
+      mine->store(key, plan.entry, now);
+    else
+      mine->erase(key);
+  }
+  apply_static_plan(ctx, plan);
+  co_return status_only{ctx.response().status()};
+}
+
+// What both routes run. With the open-file cache, a fresh entry answers here, on the reactor, without a
+// coroutine of its own to suspend (the worker pool only reads what a compressed or multipart answer needs).
+inline task<status_only> serve_static(const std::shared_ptr<const static_root>& root, request_context& ctx,
+                                      std::string_view raw_rest) {
+  const static_request q = static_request_of(ctx, raw_rest);
+  const static_root* r = root.get();
+  static_file_cache* cache = r->cache();
+  if (cache == nullptr) return serve_static_uncached(root, ctx, q);
+  if (!clean_relative_path(raw_rest, r->options.allow_dotfiles, cache->rel, cache->decoded)) {
+    static_plan plan = refused_plan();
+    apply_static_plan(ctx, plan);
+    return static_answered(ctx.response().status());
+  }
+  // "dir/" serves dir's index, "dir" redirects to it: different keys.
+  if (q.request_path.ends_with('/')) cache->rel.push_back('/');
+  const auto now = static_file_cache::clock::now();
+  const static_entry_ptr* hit = cache->find(cache->rel, now);
+  if (hit == nullptr) return serve_static_miss(root, ctx, q, cache->rel, now);  // copies the scratch key
+  static_plan plan = plan_from_entry(r->options, *hit, q);
+  if (plan.read != static_read::none) return serve_static_read(root, ctx, std::move(plan));
+  apply_static_plan(ctx, plan);
+  return static_answered(ctx.response().status());
 }
 
 inline std::shared_ptr<const static_root> make_static_root(const std::string& dir, static_files_options opt) {

@@ -10,6 +10,7 @@
 #include "keel/server/connection.hpp"
 #include "keel/server/server.hpp"
 #include "keel/sql/database.hpp"
+#include "keel/static_files.hpp"
 #include "keel/stream.hpp"
 #include "support/raw_client.hpp"
 
@@ -20,6 +21,7 @@
 #include <malloc.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -365,4 +367,23 @@ TEST_CASE("a streamed response allocates nothing per chunk", "[server][alloc]") 
   if (counts_allocations) CHECK(many <= few + 2);  // not one per chunk (2,900 more chunks)
   server.stop();
   server.wait();
+}
+
+TEST_CASE("static files answered from the open-file cache allocate nothing per request under 32 connections",
+          "[static][alloc]") {
+  char tmpl[] = "/tmp/keel-static-alloc-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  for (int i = 0; i < 4; ++i) {
+    FILE* f = std::fopen((dir + "/f" + std::to_string(i) + ".txt").c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fprintf(f, "file-%d-%s", i, std::string(2000, 'x').c_str());
+    std::fclose(f);
+  }
+  keel::static_files_options opt;
+  opt.open_file_cache_valid = std::chrono::hours(1);  // the warm-up fills the caches; no revalidation after
+  auto app = keel::app{keel::router{keel::static_files<"/">(dir, std::move(opt))}};
+  check_no_allocations_per_request(
+      app, [](int t, int i) { return "/f" + std::to_string((t + i) % 4) + ".txt"; },
+      [](int t, int i) { return "file-" + std::to_string((t + i) % 4) + "-x"; });
+  std::filesystem::remove_all(dir);
 }

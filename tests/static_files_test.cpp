@@ -10,12 +10,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -336,4 +339,39 @@ TEST_CASE("static files: dotfiles when allowed, helpers", "[static]") {
   CHECK(t == 784111777);
   CHECK_FALSE(keel::detail::parse_imf_fixdate("Sunday, 06-Nov-94 08:49:37 GMT", t));
   CHECK_THROWS(keel::static_files<"/x">("/nonexistent/dir"));
+}
+
+TEST_CASE("static files: clients closing during large downloads do not kill the server (SIGPIPE)",
+          "[static][socket]") {
+  fixture_tree tree;
+  {
+    std::ofstream big(tree.root + "/large.bin", std::ios::binary);
+    const std::string mib(1 << 20, 'z');
+    for (int i = 0; i < 32; ++i) big << mib;
+  }
+  auto app = keel::app{keel::router{keel::static_files<"/">(tree.root)}};
+  keel::detail::server<decltype(app)> server(app, keel_test::local_config(1));
+  const auto port = server.start();
+  // Each client reads what has arrived and closes with nothing left unread (a FIN, not a reset) while the
+  // server is still sending: its next sendfile meets the reset of a closed peer. Without SIGPIPE ignored,
+  // that signal ends this test process.
+  for (int round = 0; round < 20; ++round) {
+    std::vector<std::unique_ptr<keel_test::raw_client>> clients;
+    for (int i = 0; i < 8; ++i) {
+      clients.push_back(std::make_unique<keel_test::raw_client>("127.0.0.1", port));
+      REQUIRE(clients.back()->send("GET /large.bin HTTP/1.1\r\nHost: x\r\n\r\n"));
+    }
+    for (auto& c : clients) {
+      REQUIRE(c->read_some(65536) > 0);
+      char sink[1 << 16];
+      while (::recv(c->fd(), sink, sizeof sink, MSG_DONTWAIT) > 0) {
+      }
+      c->close();
+    }
+  }
+  const std::string after =
+      keel_test::run_command("curl -s --max-time 10 http://127.0.0.1:" + std::to_string(port) + "/hello.txt");
+  CHECK(after == "hello world\n");
+  server.stop();
+  server.wait();
 }

@@ -29,11 +29,13 @@
 // File system calls (realpath, open, fstat, the preads of a multipart body) run on the worker pool through
 // keel::offload by default: on a page-cache-warm local disk they take microseconds, but one slow disk or
 // network mount would stall every connection of the reactor. `offload_io = false` runs them on the reactor
-// thread (measurably faster for small hot files; see benchmarks/RESULTS.md).
+// thread. The open-file cache (open_file_cache, open_file_cache_valid) keeps what a path resolved to for a
+// second: a hit is answered on the reactor with no lookup at all (see benchmarks/RESULTS.md).
 #pragma once
 
 #include "keel/config.hpp"
 #include "keel/context.hpp"
+#include "keel/detail/static_cache.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
 #include "keel/http/conditional.hpp"
@@ -56,6 +58,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
@@ -89,6 +92,15 @@ struct static_files_options {
   // precompressed sibling, are read into memory and answered as a buffered body when the client sends
   // Accept-Encoding, so keel::compress can compress them (nginx's `gzip on`). 0: always sendfile.
   std::uint64_t buffer_compressible_below = 0;
+  // Open-file cache, one per reactor thread (nginx's open_file_cache): what a path resolved to (the open
+  // file and its .br/.gz siblings, size, ETag, Last-Modified, Content-Type, Cache-Control) answers later
+  // requests on the reactor, without the worker pool and without a system call but a dup(), for
+  // `open_file_cache_valid`; then the path is resolved and checked again from scratch. A file changed,
+  // replaced or removed on disk, or a symlink swapped, is seen at the latest after that interval (a file
+  // rewritten in place may go out with its old length and ETag until then). At most `open_file_cache` paths
+  // per thread, each holding up to three descriptors; 0 turns the cache off.
+  std::size_t open_file_cache = 256;
+  std::chrono::milliseconds open_file_cache_valid = std::chrono::seconds(1);
 };
 
 // The Content-Type for a file extension (without the dot, any case); "application/octet-stream" otherwise.
@@ -279,45 +291,28 @@ inline range_parse parse_range(std::string_view header, std::uint64_t size, std:
   return range_parse::ok;
 }
 
-// What a static request resolves to, decided on the worker (or the reactor with offload_io = false) and
-// written into the response on the reactor.
+// How a plan's body still has to be read from its file (on the worker pool, or on the reactor with
+// offload_io = false): the whole file (to be compressed), or the parts of a multipart/byteranges answer.
+enum class static_read : std::uint8_t { none, whole, multipart };
+
+// What a static request resolves to, written into the response on the reactor. Its views point into
+// `entry`, which it keeps alive, or into static storage.
 struct static_plan {
   http::status status = http::status::ok;
-  bool fail = false;  // answer with http_error(status) (404, 400, 416)
-  int fd = -1;        // send this file region
+  bool fail = false;  // answer with http_error(status) (404, 400, 416, 500)
+  static_fd fd;       // send this file region
   std::uint64_t offset = 0, length = 0;
   std::uint64_t size = 0;         // of the representation (for 416's Content-Range)
   std::string_view content_type;  // from the table (static storage)
   std::string_view encoding;      // "br", "gzip" or ""
   bool vary = false;
   bool buffered = false;  // `body` holds the whole file
-  std::string etag, last_modified, cache_control, content_range, location, multipart_type, body;
-
-  static_plan() = default;
-  static_plan(const static_plan&) = delete;
-  static_plan& operator=(const static_plan&) = delete;
-  static_plan(static_plan&& o) noexcept
-      : status(o.status),
-        fail(o.fail),
-        fd(std::exchange(o.fd, -1)),
-        offset(o.offset),
-        length(o.length),
-        size(o.size),
-        content_type(o.content_type),
-        encoding(o.encoding),
-        vary(o.vary),
-        buffered(o.buffered),
-        etag(std::move(o.etag)),
-        last_modified(std::move(o.last_modified)),
-        cache_control(std::move(o.cache_control)),
-        content_range(std::move(o.content_range)),
-        location(std::move(o.location)),
-        multipart_type(std::move(o.multipart_type)),
-        body(std::move(o.body)) {}
-  static_plan& operator=(static_plan&&) = delete;
-  ~static_plan() {
-    if (fd >= 0) ::close(fd);
-  }
+  static_read read = static_read::none;
+  std::string_view etag, last_modified, cache_control;
+  std::string content_range, location, multipart_type, body;
+  std::string boundary;            // static_read::multipart
+  std::vector<byte_range> ranges;  // static_read::multipart: the parts to read
+  static_entry_ptr entry;          // what the views point into; also what the cache keeps
 };
 
 // The request's parts the plan depends on (views into the connection's buffer, which stays put while the
@@ -333,18 +328,24 @@ struct static_request {
 struct static_root {
   std::string real;  // realpath of the root, no trailing '/'
   static_files_options options;
+  mutable static_cache_slots caches;
+
+  // The open-file cache of the calling thread; nullptr when it is off.
+  static_file_cache* cache() const {
+    return caches.for_this_thread(options.open_file_cache, options.open_file_cache_valid);
+  }
 };
 
 // Decodes and checks `raw` (the part of the URL below the prefix). Fills `rel` with the cleaned relative
-// path ("a/b.css", "" for the root). false: refused.
-inline bool clean_relative_path(std::string_view raw, bool allow_dotfiles, std::string& rel) {
+// path ("a/b.css", "" for the root), decoding into `decoded` (both keep their capacity). false: refused.
+inline bool clean_relative_path(std::string_view raw, bool allow_dotfiles, std::string& rel,
+                                std::string& decoded) {
   // Encoded separators never split a segment: refused (%2f, %5c), as is a raw backslash.
   for (std::size_t i = 0; i + 2 < raw.size(); ++i) {
     if (raw[i] != '%') continue;
     const char a = raw[i + 1], b = ascii_lower(raw[i + 2]);
     if ((a == '2' && b == 'f') || (a == '5' && b == 'c')) return false;
   }
-  std::string decoded;
   if (!http::percent_decode(raw, decoded)) return false;
   rel.clear();
   std::string_view rest = decoded;
@@ -361,6 +362,10 @@ inline bool clean_relative_path(std::string_view raw, bool allow_dotfiles, std::
     rel.append(seg);
   }
   return true;
+}
+inline bool clean_relative_path(std::string_view raw, bool allow_dotfiles, std::string& rel) {
+  std::string decoded;
+  return clean_relative_path(raw, allow_dotfiles, rel, decoded);
 }
 
 // realpath(path) when it is `root` or below it; "" otherwise (missing, or outside through a symlink).
@@ -437,126 +442,168 @@ inline bool compressible_type(std::string_view type) noexcept {
   return false;
 }
 
-// A 200 with the whole file: read into the body when buffer_compressible_below says so.
-inline static_plan whole_file(static_plan&& plan, const static_files_options& opt,
-                              const static_request& req) {
-  if (plan.size == 0 || plan.size >= opt.buffer_compressible_below || !plan.encoding.empty() ||
-      !req.has_accept_encoding || !compressible_type(plan.content_type))
-    return std::move(plan);
-  plan.status = http::status::ok;
-  plan.content_range.clear();
-  plan.body.clear();
-  if (!read_range(plan.fd, {0, plan.size - 1}, plan.body)) return std::move(plan);  // sendfile it after all
-  ::close(std::exchange(plan.fd, -1));
-  plan.buffered = true;
-  return std::move(plan);
+// One representation opened at `real` (already checked), its validators computed; fd not open when `real`
+// is not a regular file. `tag` marks a precompressed sibling's ETag ("br", "gz").
+inline static_variant open_variant(const std::string& real, std::string_view tag) {
+  static_variant v;
+  const opened_file f = open_regular(real);
+  if (f.fd < 0) return v;
+  v.fd.reset(f.fd);
+  v.size = static_cast<std::uint64_t>(f.st.st_size);
+  v.mtime = static_cast<std::int64_t>(f.st.st_mtim.tv_sec);
+  v.etag = "\"";
+  append_hex(v.etag, v.size);
+  v.etag.push_back('-');
+  append_hex(v.etag, static_cast<std::uint64_t>(f.st.st_mtim.tv_sec) * 1000000000ull +
+                         static_cast<std::uint64_t>(f.st.st_mtim.tv_nsec));
+  if (!tag.empty()) v.etag.append("-").append(tag);
+  v.etag.push_back('"');
+  v.last_modified.resize(http::imf_fixdate_size);
+  http::format_imf_fixdate(v.mtime, v.last_modified.data());
+  return v;
 }
 
-// The whole decision for one request: file lookup, conditional headers, ranges, precompressed siblings.
-inline static_plan plan_static(const static_root& root, const static_request& req) {
-  static_plan plan;
+// What a cleaned relative path resolves to: an entry, a redirect (a directory named without its trailing
+// '/'), or neither (404). Blocking: realpath, stat, open, fstat.
+struct static_resolution {
+  static_entry_ptr entry;
+  std::string location;
+};
+enum static_sibling : unsigned { sibling_br = 1, sibling_gzip = 2 };
+
+inline static_resolution resolve_static(const static_root& root, std::string rel,
+                                        std::string_view request_path, unsigned siblings) {
   const static_files_options& opt = root.options;
-  auto refuse = [&](http::status s = http::status::not_found) {
-    plan.fail = true;
-    plan.status = s;
-    return std::move(plan);
-  };
-  std::string rel;
-  if (!clean_relative_path(req.raw_rest, opt.allow_dotfiles, rel)) return refuse();
+  static_resolution out;
   std::string path = root.real;
   if (!rel.empty()) path.append("/").append(rel);
   std::string real = real_path_within(root.real, path);
-  bool spa = false;
   struct stat st {};
   if (!real.empty() && ::stat(real.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    if (!req.request_path.ends_with('/')) {
-      plan.status = http::status::moved_permanently;
+    if (!request_path.ends_with('/')) {
       // One leading '/': "//host/dir" must not become a protocol-relative redirect to another host.
-      std::string_view p = req.request_path;
+      std::string_view p = request_path;
       while (p.size() > 1 && p[1] == '/') p.remove_prefix(1);
-      plan.location = std::string(p) + "/";
-      return plan;
+      out.location = std::string(p) + "/";
+      return out;
     }
-    if (opt.index.empty()) return refuse();
+    if (opt.index.empty()) return out;
     rel = rel.empty() ? opt.index : rel + "/" + opt.index;
     real = real_path_within(root.real, root.real + "/" + rel);
   }
   if (real.empty() && opt.spa_fallback && !opt.index.empty() && extension_of(rel).empty()) {
     rel = opt.index;
     real = real_path_within(root.real, root.real + "/" + rel);
-    spa = true;
   }
-  if (real.empty()) return refuse();
-  opened_file f = open_regular(real);
-  if (f.fd < 0) return refuse();
-  (void)spa;
+  if (real.empty()) return out;
+  auto entry = std::make_shared<static_entry>();
+  entry->variants[static_entry::identity] = open_variant(real, "");
+  if (!entry->variants[static_entry::identity].fd.open()) return out;
+  entry->content_type = mime_type(extension_of(rel));
+  for (const auto& rule : opt.cache_control) {
+    if (glob_match(rule.pattern, rel)) {
+      entry->cache_control = rule.value;
+      break;
+    }
+  }
+  if (opt.precompressed) {
+    struct sibling {
+      unsigned bit;
+      const char* suffix;
+      static_entry::coding coding;
+      std::string_view tag;
+    };
+    for (const sibling& s : {sibling{sibling_br, ".br", static_entry::br, "br"},
+                             sibling{sibling_gzip, ".gz", static_entry::gzip, "gz"}}) {
+      if ((siblings & s.bit) == 0) continue;
+      const std::string sib = real_path_within(root.real, real + s.suffix);
+      if (!sib.empty()) entry->variants[s.coding] = open_variant(sib, s.tag);
+    }
+  }
+  out.entry = std::move(entry);
+  return out;
+}
 
-  plan.content_type = mime_type(extension_of(rel));
+inline static_plan refused_plan(http::status s = http::status::not_found) {
+  static_plan plan;
+  plan.fail = true;
+  plan.status = s;
+  return plan;
+}
+
+// The whole file, as a 200: read into the body when buffer_compressible_below says so.
+inline void plan_whole_file(static_plan& plan, const static_files_options& opt, const static_request& req) {
+  plan.status = http::status::ok;
+  plan.offset = 0;
+  plan.length = plan.size;
+  plan.content_range.clear();
+  if (plan.size == 0 || plan.size >= opt.buffer_compressible_below || !plan.encoding.empty() ||
+      !req.has_accept_encoding || !compressible_type(plan.content_type))
+    return;
+  plan.read = static_read::whole;
+}
+
+// The answer to `req` from a resolved entry: representation by Accept-Encoding, conditional headers,
+// ranges. No system call but the dup() of the file it sends; what must be read is left in plan.read.
+inline static_plan plan_from_entry(const static_files_options& opt, static_entry_ptr entry,
+                                   const static_request& req) {
+  static_plan plan;
+  const static_entry& e = *entry;
+  plan.entry = std::move(entry);
+  plan.content_type = e.content_type;
+  plan.cache_control = e.cache_control;
+  const static_variant* v = &e.variants[static_entry::identity];
   // Precompressed sibling, by q-value (br first on a tie).
   if (opt.precompressed) {
     plan.vary = true;
-    if (req.has_accept_encoding) {
-      const int qbr = accept_encoding_q(req.accept_encoding, "br");
-      const int qgz = accept_encoding_q(req.accept_encoding, "gzip");
+    if (req.has_accept_encoding &&
+        (e.variants[static_entry::br].fd.open() || e.variants[static_entry::gzip].fd.open())) {
       struct choice {
-        std::string_view suffix, coding;
+        static_entry::coding coding;
+        std::string_view name;
         int q;
       };
-      choice order[2] = {{".br", "br", qbr}, {".gz", "gzip", qgz}};
-      if (qgz > qbr) std::swap(order[0], order[1]);
+      choice order[2] = {{static_entry::br, "br", accept_encoding_q(req.accept_encoding, "br")},
+                         {static_entry::gzip, "gzip", accept_encoding_q(req.accept_encoding, "gzip")}};
+      if (order[1].q > order[0].q) std::swap(order[0], order[1]);
       for (const choice& c : order) {
-        if (c.q <= 0) continue;
-        const std::string sib = real_path_within(root.real, real + std::string(c.suffix));
-        if (sib.empty()) continue;
-        opened_file g = open_regular(sib);
-        if (g.fd < 0) continue;
-        ::close(f.fd);
-        f = g;
-        plan.encoding = c.coding;
+        if (c.q <= 0 || !e.variants[c.coding].fd.open()) continue;
+        v = &e.variants[c.coding];
+        plan.encoding = c.name;
         break;
       }
     }
   }
-  plan.fd = f.fd;
-  const std::uint64_t size = static_cast<std::uint64_t>(f.st.st_size);
+  const std::uint64_t size = v->size;
   plan.size = size;
-  plan.etag = "\"";
-  append_hex(plan.etag, size);
-  plan.etag.push_back('-');
-  append_hex(plan.etag, static_cast<std::uint64_t>(f.st.st_mtim.tv_sec) * 1000000000ull +
-                            static_cast<std::uint64_t>(f.st.st_mtim.tv_nsec));
-  if (!plan.encoding.empty()) plan.etag.append("-").append(plan.encoding == "br" ? "br" : "gz");
-  plan.etag.push_back('"');
-  plan.last_modified.resize(http::imf_fixdate_size);
-  http::format_imf_fixdate(static_cast<std::int64_t>(f.st.st_mtim.tv_sec), plan.last_modified.data());
-  for (const auto& rule : opt.cache_control) {
-    if (glob_match(rule.pattern, rel)) {
-      plan.cache_control = rule.value;
-      break;
-    }
-  }
+  plan.etag = v->etag;
+  plan.last_modified = v->last_modified;
 
   // Conditional requests (RFC 9110 13.2.2): If-None-Match, else If-Modified-Since.
-  if (client_copy_is_current(req.if_none_match, req.if_modified_since, plan.etag,
-                             static_cast<std::int64_t>(f.st.st_mtim.tv_sec))) {
+  if (client_copy_is_current(req.if_none_match, req.if_modified_since, plan.etag, v->mtime)) {
     plan.status = http::status::not_modified;
-    ::close(std::exchange(plan.fd, -1));
     return plan;
   }
-  plan.offset = 0;
-  plan.length = size;
-  if (req.range.empty() || !req.get) return whole_file(std::move(plan), opt, req);
+  plan.fd.reset(::fcntl(v->fd.get(), F_DUPFD_CLOEXEC, 0));  // the response closes its own descriptor
+  if (!plan.fd.open()) {
+    static_plan failed = refused_plan(http::status::internal_server_error);
+    failed.vary = plan.vary;
+    return failed;
+  }
+  plan_whole_file(plan, opt, req);
+  if (req.range.empty() || !req.get) return plan;
   if (!req.if_range.empty()) {
     const std::string_view ir = trim_ows(req.if_range);
     const bool fresh = ir.starts_with('"') ? ir == plan.etag : ir == plan.last_modified;
-    if (!fresh) return whole_file(std::move(plan), opt, req);
+    if (!fresh) return plan;
   }
   std::vector<byte_range> ranges;
   switch (parse_range(req.range, size, opt.max_ranges, ranges)) {
     case range_parse::ignore:
-      return whole_file(std::move(plan), opt, req);
+      return plan;
     case range_parse::unsatisfiable:
-      ::close(std::exchange(plan.fd, -1));
+      plan.fd.reset();
+      plan.read = static_read::none;
       plan.fail = true;
       plan.status = http::status::range_not_satisfiable;
       plan.content_range = "bytes */" + std::to_string(size);
@@ -565,6 +612,7 @@ inline static_plan plan_static(const static_root& root, const static_request& re
       break;
   }
   if (ranges.size() == 1) {
+    plan.read = static_read::none;
     plan.status = http::status::partial_content;
     plan.offset = ranges[0].first;
     plan.length = ranges[0].last - ranges[0].first + 1;
@@ -574,27 +622,83 @@ inline static_plan plan_static(const static_root& root, const static_request& re
   }
   std::uint64_t total = 0;
   for (const byte_range& r : ranges) total += r.last - r.first + 1;
-  if (total > opt.max_multipart_bytes)
-    return whole_file(std::move(plan), opt, req);  // too much to buffer: the whole file instead
-  std::string boundary = "keel-";
-  append_hex(boundary, std::hash<std::string>{}(plan.etag) ^ total);
-  for (const byte_range& r : ranges) {
-    plan.body.append("--").append(boundary).append("\r\nContent-Type: ").append(plan.content_type);
-    plan.body.append("\r\nContent-Range: bytes ")
-        .append(std::to_string(r.first))
-        .append("-")
-        .append(std::to_string(r.last))
-        .append("/")
-        .append(std::to_string(size))
-        .append("\r\n\r\n");
-    if (!read_range(plan.fd, r, plan.body)) return refuse(http::status::internal_server_error);
-    plan.body.append("\r\n");
-  }
-  plan.body.append("--").append(boundary).append("--\r\n");
-  ::close(std::exchange(plan.fd, -1));
+  if (total > opt.max_multipart_bytes) return plan;  // too much to buffer: the whole file instead
+  plan.boundary = "keel-";
+  append_hex(plan.boundary, std::hash<std::string_view>{}(plan.etag) ^ total);
+  plan.ranges = std::move(ranges);
+  plan.read = static_read::multipart;
   plan.status = http::status::partial_content;
-  plan.multipart_type = "multipart/byteranges; boundary=" + boundary;
+  plan.multipart_type = "multipart/byteranges; boundary=" + plan.boundary;
   return plan;
+}
+
+// Reads what plan.read asks for (blocking preads).
+inline static_plan read_static_body(static_plan plan) {
+  const static_read what = std::exchange(plan.read, static_read::none);
+  if (what == static_read::whole) {
+    plan.body.clear();
+    if (!read_range(plan.fd.get(), {0, plan.size - 1}, plan.body)) {
+      plan.body.clear();  // sendfile it after all
+      return plan;
+    }
+    plan.fd.reset();
+    plan.buffered = true;
+  } else if (what == static_read::multipart) {
+    plan.body.clear();
+    for (const byte_range& r : plan.ranges) {
+      plan.body.append("--").append(plan.boundary).append("\r\nContent-Type: ").append(plan.content_type);
+      plan.body.append("\r\nContent-Range: bytes ")
+          .append(std::to_string(r.first))
+          .append("-")
+          .append(std::to_string(r.last))
+          .append("/")
+          .append(std::to_string(plan.size))
+          .append("\r\n\r\n");
+      if (!read_range(plan.fd.get(), r, plan.body)) {
+        static_plan failed = refused_plan(http::status::internal_server_error);
+        failed.vary = plan.vary;
+        return failed;
+      }
+      plan.body.append("\r\n");
+    }
+    plan.body.append("--").append(plan.boundary).append("--\r\n");
+    plan.fd.reset();
+  }
+  return plan;
+}
+
+// The plan for a resolution (blocking: it reads what must be read).
+inline static_plan plan_resolved(const static_root& root, static_resolution&& r, const static_request& req) {
+  if (!r.location.empty()) {
+    static_plan plan;
+    plan.status = http::status::moved_permanently;
+    plan.location = std::move(r.location);
+    return plan;
+  }
+  if (!r.entry) return refused_plan();
+  return read_static_body(plan_from_entry(root.options, std::move(r.entry), req));
+}
+
+// The whole decision for one request without the cache: file lookup (precompressed siblings only when the
+// request accepts them), conditional headers, ranges.
+inline static_plan plan_static(const static_root& root, const static_request& req) {
+  const static_files_options& opt = root.options;
+  std::string rel;
+  if (!clean_relative_path(req.raw_rest, opt.allow_dotfiles, rel)) return refused_plan();
+  unsigned siblings = 0;
+  if (opt.precompressed && req.has_accept_encoding) {
+    if (accept_encoding_q(req.accept_encoding, "br") > 0) siblings |= sibling_br;
+    if (accept_encoding_q(req.accept_encoding, "gzip") > 0) siblings |= sibling_gzip;
+  }
+  static_resolution r = resolve_static(root, std::move(rel), req.request_path, siblings);
+  return plan_resolved(root, std::move(r), req);
+}
+
+// A cache miss: resolves `rel` with both siblings (the entry serves every Accept-Encoding later).
+inline static_plan plan_for_cache(const static_root& root, const std::string& rel,
+                                  const static_request& req) {
+  static_resolution r = resolve_static(root, rel, req.request_path, sibling_br | sibling_gzip);
+  return plan_resolved(root, std::move(r), req);
 }
 
 // Writes `plan` into the context's response.
@@ -630,7 +734,7 @@ inline void apply_static_plan(request_context& ctx, static_plan& plan) {
     return;
   }
   if (!plan.content_range.empty()) res.header("Content-Range", plan.content_range);
-  context_access::file(ctx).assign(std::exchange(plan.fd, -1), plan.offset, plan.length);
+  context_access::file(ctx).assign(plan.fd.release(), plan.offset, plan.length);
   context_access::set_kind(ctx, body_kind::file);
 }
 
@@ -649,20 +753,86 @@ inline static_request static_request_of(request_context& ctx, std::string_view r
   return q;
 }
 
-// The coroutine both routes run.
-inline task<status_only> serve_static(std::shared_ptr<const static_root> root, request_context& ctx,
-                                      std::string_view raw_rest) {
-  static_request q = static_request_of(ctx, raw_rest);
-  if (root->options.offload_io) {
-    const static_root* r = root.get();
+// An answer already written into the response: a frame of a few bytes (recycled), nothing suspends.
+inline task<status_only> static_answered(http::status s) { co_return status_only{s}; }
+
+// Without the cache: the whole plan on the worker pool (or the reactor with offload_io = false).
+inline task<status_only> serve_static_uncached(std::shared_ptr<const static_root> root, request_context& ctx,
+                                               static_request q) {
+  const static_root* r = root.get();
+  if (r->options.offload_io) {
     auto work = offload(&plan_static, std::cref(*r), std::cref(q));
     static_plan plan = co_await work;
     apply_static_plan(ctx, plan);
   } else {
-    static_plan plan = plan_static(*root, q);
+    static_plan plan = plan_static(*r, q);
     apply_static_plan(ctx, plan);
   }
   co_return status_only{ctx.response().status()};
+}
+
+// A cache hit whose answer needs the file's bytes in memory (compressed or multipart).
+inline task<status_only> serve_static_read(std::shared_ptr<const static_root> root, request_context& ctx,
+                                           static_plan plan) {
+  if (root->options.offload_io) {
+    auto work = offload(&read_static_body, std::move(plan));
+    static_plan done = co_await work;
+    apply_static_plan(ctx, done);
+  } else {
+    static_plan done = read_static_body(std::move(plan));
+    apply_static_plan(ctx, done);
+  }
+  co_return status_only{ctx.response().status()};
+}
+
+// A miss or a stale entry: resolves `key` again like the uncached path, then stores the outcome in this
+// reactor's cache (or drops the entry when the path no longer resolves to a file).
+inline task<status_only> serve_static_miss(std::shared_ptr<const static_root> root, request_context& ctx,
+                                           static_request q, std::string key,
+                                           static_file_cache::clock::time_point now) {
+  const static_root* r = root.get();
+  std::string rel = key;
+  if (!rel.empty() && rel.back() == '/') rel.pop_back();
+  static_plan plan;
+  if (r->options.offload_io) {
+    auto work = offload(&plan_for_cache, std::cref(*r), std::cref(rel), std::cref(q));
+    static_plan resolved = co_await work;
+    plan = std::move(resolved);
+  } else {
+    plan = plan_for_cache(*r, rel, q);
+  }
+  if (static_file_cache* mine = r->cache()) {  // this reactor's (the coroutine resumed on it)
+    if (plan.entry)
+      mine->store(key, plan.entry, now);
+    else
+      mine->erase(key);
+  }
+  apply_static_plan(ctx, plan);
+  co_return status_only{ctx.response().status()};
+}
+
+// What both routes run. With the open-file cache, a fresh entry answers here, on the reactor, without a
+// coroutine of its own to suspend (the worker pool only reads what a compressed or multipart answer needs).
+inline task<status_only> serve_static(const std::shared_ptr<const static_root>& root, request_context& ctx,
+                                      std::string_view raw_rest) {
+  const static_request q = static_request_of(ctx, raw_rest);
+  const static_root* r = root.get();
+  static_file_cache* cache = r->cache();
+  if (cache == nullptr) return serve_static_uncached(root, ctx, q);
+  if (!clean_relative_path(raw_rest, r->options.allow_dotfiles, cache->rel, cache->decoded)) {
+    static_plan plan = refused_plan();
+    apply_static_plan(ctx, plan);
+    return static_answered(ctx.response().status());
+  }
+  // "dir/" serves dir's index, "dir" redirects to it: different keys.
+  if (q.request_path.ends_with('/')) cache->rel.push_back('/');
+  const auto now = static_file_cache::clock::now();
+  const static_entry_ptr* hit = cache->find(cache->rel, now);
+  if (hit == nullptr) return serve_static_miss(root, ctx, q, cache->rel, now);  // copies the scratch key
+  static_plan plan = plan_from_entry(r->options, *hit, q);
+  if (plan.read != static_read::none) return serve_static_read(root, ctx, std::move(plan));
+  apply_static_plan(ctx, plan);
+  return static_answered(ctx.response().status());
 }
 
 inline std::shared_ptr<const static_root> make_static_root(const std::string& dir, static_files_options opt) {

@@ -19,6 +19,7 @@
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/steady_timer.hpp>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 
@@ -123,6 +124,7 @@ class basic_server {
     const unsigned threads =
         cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
     fit_connections_to_descriptors(threads);
+    ignore_sigpipe();
     if (cfg_.tls.enabled()) tls_ = make_tls_acceptor<Session, App>(tls_tag{}, cfg_.tls, 0);
     const detail::lifecycle* life = lifecycle_of(app_);
     if (life != nullptr)
@@ -154,6 +156,14 @@ class basic_server {
     }
     if (stopping_.exchange(false)) stop();  // stop() came before start(): honour it now
     return endpoint_.port();
+  }
+
+  // sendfile(2) has no MSG_NOSIGNAL: a client closing during a file download could make the next sendfile
+  // raise SIGPIPE, which kills the process. Ignored, as servers do, unless the app installed a handler.
+  static void ignore_sigpipe() noexcept {
+    struct sigaction current {};
+    if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+      ::signal(SIGPIPE, SIG_IGN);
   }
 
   // Connections beyond the process's descriptor limit would wait in the kernel's backlog and time out
