@@ -87,70 +87,81 @@ inline namespace v0 {}
 // DTO hooks. A DTO (a plain aggregate struct) declares them as members, or, when the struct belongs to
 // another library, a specialisation of keel::dto_traits<T> declares the same members under the same names:
 //
-//   namespace geo { struct point { double lat; double lon; std::int64_t id; }; }   // not yours to edit
+//   namespace geo { struct point { std::int64_t id; double lat; double lon; }; }  // not yours to edit
 //   template <> struct keel::dto_traits<geo::point> {
 //     using keel_unknown_fields = keel::reject;
 //     static constexpr std::string_view keel_table = "points";
 //   };
 //
-// A hook the specialisation declares wins over a member of the same name; every reader of a hook goes
-// through the accessor below, so both forms behave identically everywhere (JSON, form/query/multipart
-// extractors, OpenAPI, SQL, settings).
+// A hook the specialisation declares wins over a member of the same name. Every reader of a hook goes
+// through its accessor below, so both forms behave identically everywhere. A hook of the wrong type is a
+// static_assert naming the hook and its expected form. Each entry: the hook, an example declaration, what it
+// does [who reads it].
 //
-// | hook                      | declared as                                                   | read by |
-// |---------------------------|---------------------------------------------------------------|-----------------|
-// | keel_naming               | `using keel_naming = keel::camel_case;` (a NamingPolicy)      | JSON, OpenAPI
-// | |   how C++ field names become JSON keys (keel/json/naming.hpp); default: as declared | | keel_rename |
-// `using keel_rename = keel::renames<keel::rename<"id", "ID">>;`| JSON, OpenAPI   | |   single keys, winning
-// over keel_naming; each `from` must be a field of the struct                     | | keel_unknown_fields |
-// `using keel_unknown_fields = keel::reject;` (or keel::ignore) | JSON, form, query| |   keys the struct does
-// not have: 422 with reject; default ignore                                      | | keel_missing_fields |
-// `using keel_missing_fields = keel::use_defaults;` (or reject) | JSON, form, ... | |   absent non-optional
-// fields keep their member initializers; default reject (query DTOs: use_defaults)| | keel_null_fields |
-// `using keel_null_fields = keel::as_absent;` (or keel::reject) | JSON            | |   `null` for a
-// std::optional field reads as left out; default reject (422)                           | | keel_schema_name
-// | `static constexpr std::string_view keel_schema_name = "Todo";`| OpenAPI         | |   the component's
-// name under #/components/schemas; default: from the C++ type name                  | | keel_description |
-// `static constexpr std::string_view keel_description = "...";` | OpenAPI         | |   the schema's
-// description                                                                            | |
-// keel_field_descriptions   | `static constexpr std::pair<std::string_view, std::string_view>| OpenAPI, | |
-// |  keel_field_descriptions[] = {{"title", "what to do"}};`       | settings --help | |   one line per
-// field, keyed by JSON key                                                               | | keel_example |
-// `static T keel_example() { return {...}; }`                   | OpenAPI         | |   written as the
-// schema's `examples`                                                                  | | keel_value_names
-// | same shape as keel_field_descriptions: `{{"root", "DIR"}}`    | settings --help | |   the value's name in
-// `--root=DIR`; default from the field's type (TEXT, N, MS ...)                  | | keel_table | `static
-// constexpr std::string_view keel_table = "todo";`      | SQL             | |   makes the DTO a
-// keel::sql::Table (find/insert/update/remove, where())                              | | keel_primary_key |
-// `static constexpr std::string_view keel_primary_key = "code";`| SQL             | |   the key field's C++
-// name; default "id"                                                              | | keel_multipart_limits
-// | `static constexpr auto keel_multipart_limits =                | keel::multipart | | |
-// keel::multipart_limits{}.file_bytes(50 << 20);`              |                 | |   per-DTO limits of a
-// multipart body                                                                 | | keel_openapi_schema |
-// `static constexpr std::string_view keel_openapi_schema =      | OpenAPI         | | |
-// R"("type":"string","format":"binary")";`                     |                 | |   a non-DTO type's own
-// JSON Schema members (keel::upload: a file)                                    |
+// keel_naming            using keel_naming = keel::camel_case;
+//     How C++ field names become JSON keys (a NamingPolicy, keel/json/naming.hpp); default: as declared.
+//     [JSON, OpenAPI, form/query keys, settings]
+// keel_rename            using keel_rename = keel::renames<keel::rename<"id", "ID">>;   (or one keel::rename)
+//     Single keys, winning over keel_naming; each `from` must be a field of the struct. [same as keel_naming]
+// keel_unknown_fields    using keel_unknown_fields = keel::reject;                        (or keel::ignore)
+//     Keys the struct does not have: a 422 with reject; default ignore. [JSON, form, query, multipart]
+// keel_missing_fields    using keel_missing_fields = keel::use_defaults;                  (or keel::reject)
+//     Absent non-optional fields keep their member initializers; default reject (query DTOs: use_defaults).
+//     [JSON, form, query, multipart, OpenAPI `required`]
+// keel_null_fields       using keel_null_fields = keel::as_absent;                        (or keel::reject)
+//     `null` for a std::optional field reads as left out; default reject (a 422). [JSON]
+// keel_schema_name       static constexpr std::string_view keel_schema_name = "Todo";
+//     The OpenAPI component's name; default: from the C++ type name. [OpenAPI]
+// keel_description       static constexpr std::string_view keel_description = "A thing to do.";
+//     The schema's description. [OpenAPI]
+// keel_field_descriptions
+//                        static constexpr std::pair<std::string_view, std::string_view>
+//                            keel_field_descriptions[] = {{"title", "what to do"}};
+//     One line per field, keyed by JSON key. [OpenAPI, settings --help]
+// keel_example           static todo keel_example() { return {.id = 1, .title = "Buy milk"}; }
+//     Written as the schema's `examples`. [OpenAPI]
+// keel_value_names       static constexpr std::pair<std::string_view, std::string_view>
+//                            keel_value_names[] = {{"root", "DIR"}};
+//     The value's name in `--root=DIR`; default from the field's type (TEXT, N, MS ...). [settings --help]
+// keel_table             static constexpr std::string_view keel_table = "todo";
+//     Makes the DTO a keel::sql::Table: find, insert, update, remove, where(). [SQL]
+// keel_primary_key       static constexpr std::string_view keel_primary_key = "code";
+//     The key field's C++ name; default "id". [SQL]
+// keel_multipart_limits  static constexpr auto keel_multipart_limits = keel::multipart_limits{}.hash();
+//     Limits of a multipart body read into this DTO. [keel::multipart<T>]
+// keel_openapi_schema    static constexpr std::string_view keel_openapi_schema = R"("type":"string")";
+//     A non-DTO type's own JSON Schema members (keel::upload: a file). [OpenAPI]
 //
-// Extractor and middleware hooks: members of the extractor or middleware type you write for keel (so they
-// have no dto_traits form). keel's own extractors (keel::json<T>, keel::query<T>, keel::header<...>, ...)
-// declare them; a custom extractor declares what applies:
+// Extractor and middleware hooks: members of the extractor or middleware type written for keel (they have no
+// dto_traits form). keel's extractors (keel::json<T>, keel::query<T>, keel::header<"X", T>, ...) declare
+// them; a custom extractor declares those that apply.
 //
-// | keel_dto                  | `using keel_dto = T;` the value an extractor reads, for OpenAPI | |
-// keel_location             | `static constexpr keel::location keel_location = keel::location::header;`     |
-// |                           |   where it is read from (OpenAPI `in`, 422 error locations). An enum: a
-// string | |                           |   is a compile error naming the enum | | keel_name                 |
-// `static constexpr std::string_view keel_name = "X-Token";` header/cookie name  | | keel_content_type |
-// `static constexpr std::string_view keel_content_type = "application/json";`   | | keel_needs_coroutine |
-// `static constexpr bool keel_needs_coroutine = true;` handler must be a coroutine| | keel_reads_body_stream
-// | `static constexpr bool keel_reads_body_stream = true;` body is not buffered   | | keel_prepare |
-// `keel::task<> keel_prepare();` awaited before the handler runs (keel::multipart)| | keel_needs_state |
-// `using keel_needs_state = S;` a layer with state S must run first              | | keel_security | `static
-// constexpr std::string_view keel_security = "bearer";` (or "api_key")  | | keel_security_forbids     |
-// `static constexpr bool keel_security_forbids = true;` OpenAPI documents a 403 | | keel_security_scopes |
-// `static std::vector<std::string> keel_security_scopes();` OAuth2 scopes        |
+// keel_dto               using keel_dto = T;
+//     The value an extractor reads (a DTO for query/body/form/multipart). [OpenAPI]
+// keel_location          static constexpr keel::location keel_location = keel::location::header;
+//     Where it reads from: query, header, cookie, body, form or multipart. [OpenAPI `in`, 422 locations]
+//     An enum: the former string form is a compile error naming the enum.
+// keel_name              static constexpr std::string_view keel_name = "X-Token";
+//     A header's or cookie's name. [OpenAPI, 422 paths]
+// keel_content_type      static constexpr std::string_view keel_content_type = "application/json";
+//     The body's media type. [OpenAPI]
+// keel_needs_coroutine   static constexpr bool keel_needs_coroutine = true;
+//     The handler must be a coroutine (the parameter awaits the connection). [router]
+// keel_reads_body_stream static constexpr bool keel_reads_body_stream = true;
+//     The body is read in pieces by the handler, not buffered first. [router]
+// keel_prepare           keel::task<> keel_prepare();
+//     Awaited before the handler runs; throws keel::http_error on bad input (keel::multipart). [router]
+// keel_needs_state       using keel_needs_state = S;
+//     A layer with state S must run before this parameter or layer (compile-time check). [router]
+// keel_security          static constexpr std::string_view keel_security = "bearer";   (or "api_key")
+//     The operation's security scheme; documents a 401. [OpenAPI]
+// keel_security_forbids  static constexpr bool keel_security_forbids = true;
+//     The middleware may answer 403. [OpenAPI]
+// keel_security_scopes   static std::vector<std::string> keel_security_scopes();
+//     Scopes or roles of the security requirement. [OpenAPI]
 //
-// Job payloads (keel/jobs/types.hpp) declare `static constexpr std::string_view keel_job = "name";` and
-// optionally `keel_queue = "emails";`, as members.
+// Job payloads (keel/jobs/types.hpp) declare, as members, `static constexpr std::string_view keel_job =
+// "welcome_email";` (the stored job name) and optionally `keel_queue = "emails";`. [keel::jobs]
 
 namespace keel {
 inline namespace v0 {
@@ -192,75 +203,45 @@ namespace detail {
 // The type each DTO hook of T is read from: keel::dto_traits<T> when its specialisation declares the hook,
 // else T itself.
 template <class T>
-using naming_owner = std::conditional_t < requires {
-  typename dto_traits<T>::keel_naming;
-}
-, dto_traits<T>, T > ;
+using naming_owner =
+    std::conditional_t<(requires { typename dto_traits<T>::keel_naming; }), dto_traits<T>, T>;
 template <class T>
-using rename_owner = std::conditional_t < requires {
-  typename dto_traits<T>::keel_rename;
-}
-, dto_traits<T>, T > ;
+using rename_owner =
+    std::conditional_t<(requires { typename dto_traits<T>::keel_rename; }), dto_traits<T>, T>;
 template <class T>
-using unknown_fields_owner = std::conditional_t < requires {
-  typename dto_traits<T>::keel_unknown_fields;
-}
-, dto_traits<T>, T > ;
+using unknown_fields_owner =
+    std::conditional_t<(requires { typename dto_traits<T>::keel_unknown_fields; }), dto_traits<T>, T>;
 template <class T>
-using missing_fields_owner = std::conditional_t < requires {
-  typename dto_traits<T>::keel_missing_fields;
-}
-, dto_traits<T>, T > ;
+using missing_fields_owner =
+    std::conditional_t<(requires { typename dto_traits<T>::keel_missing_fields; }), dto_traits<T>, T>;
 template <class T>
-using null_fields_owner = std::conditional_t < requires {
-  typename dto_traits<T>::keel_null_fields;
-}
-, dto_traits<T>, T > ;
+using null_fields_owner =
+    std::conditional_t<(requires { typename dto_traits<T>::keel_null_fields; }), dto_traits<T>, T>;
 template <class T>
-using schema_name_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_schema_name;
-}
-, dto_traits<T>, T > ;
+using schema_name_owner =
+    std::conditional_t<(requires { dto_traits<T>::keel_schema_name; }), dto_traits<T>, T>;
 template <class T>
-using description_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_description;
-}
-, dto_traits<T>, T > ;
+using description_owner =
+    std::conditional_t<(requires { dto_traits<T>::keel_description; }), dto_traits<T>, T>;
 template <class T>
-using field_descriptions_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_field_descriptions;
-}
-, dto_traits<T>, T > ;
+using field_descriptions_owner =
+    std::conditional_t<(requires { dto_traits<T>::keel_field_descriptions; }), dto_traits<T>, T>;
 template <class T>
-using example_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_example();
-}
-, dto_traits<T>, T > ;
+using example_owner = std::conditional_t<(requires { dto_traits<T>::keel_example(); }), dto_traits<T>, T>;
 template <class T>
-using value_names_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_value_names;
-}
-, dto_traits<T>, T > ;
+using value_names_owner =
+    std::conditional_t<(requires { dto_traits<T>::keel_value_names; }), dto_traits<T>, T>;
 template <class T>
-using table_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_table;
-}
-, dto_traits<T>, T > ;
+using table_owner = std::conditional_t<(requires { dto_traits<T>::keel_table; }), dto_traits<T>, T>;
 template <class T>
-using primary_key_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_primary_key;
-}
-, dto_traits<T>, T > ;
+using primary_key_owner =
+    std::conditional_t<(requires { dto_traits<T>::keel_primary_key; }), dto_traits<T>, T>;
 template <class T>
-using multipart_limits_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_multipart_limits;
-}
-, dto_traits<T>, T > ;
+using multipart_limits_owner =
+    std::conditional_t<(requires { dto_traits<T>::keel_multipart_limits; }), dto_traits<T>, T>;
 template <class T>
-using openapi_schema_owner = std::conditional_t < requires {
-  dto_traits<T>::keel_openapi_schema;
-}
-, dto_traits<T>, T > ;
+using openapi_schema_owner =
+    std::conditional_t<(requires { dto_traits<T>::keel_openapi_schema; }), dto_traits<T>, T>;
 
 // --- type hooks: `declares_x<T>`, and `x_hook<T>` the declared type ---
 
