@@ -56,7 +56,7 @@ using namespace extract_form_test;
 
 TEST_CASE("form<T> exposes its DTO and place for the OpenAPI generator", "[extract][form]") {
   STATIC_REQUIRE(std::is_same_v<keel::form<signup>::keel_dto, signup>);
-  STATIC_REQUIRE(keel::form<signup>::keel_location == "form");
+  STATIC_REQUIRE(keel::form<signup>::keel_location == keel::location::form);
 }
 
 TEST_CASE("form<T> reads a urlencoded body, '+' as space", "[extract][form]") {

@@ -48,10 +48,10 @@ TEST_CASE("header<> and cookie<> expose name, type and place for the OpenAPI gen
   using h = keel::header<"X-Page", int>;
   using c = keel::cookie<"session", std::optional<std::string>>;
   STATIC_REQUIRE(h::keel_name == "X-Page");
-  STATIC_REQUIRE(h::keel_location == "header");
+  STATIC_REQUIRE(h::keel_location == keel::location::header);
   STATIC_REQUIRE(std::is_same_v<h::keel_dto, int>);
   STATIC_REQUIRE(c::keel_name == "session");
-  STATIC_REQUIRE(c::keel_location == "cookie");
+  STATIC_REQUIRE(c::keel_location == keel::location::cookie);
   STATIC_REQUIRE(std::is_same_v<c::keel_dto, std::optional<std::string>>);
   // Only single text values: no DTOs, no pointers.
   STATIC_REQUIRE_FALSE(keel::detail::single_text_target<std::vector<int>>);

@@ -44,7 +44,7 @@ using namespace extract_json_test;
 
 TEST_CASE("json<T> exposes its DTO and place for the OpenAPI generator", "[extract][json]") {
   STATIC_REQUIRE(std::is_same_v<keel::json<order>::keel_dto, order>);
-  STATIC_REQUIRE(keel::json<order>::keel_location == "body");
+  STATIC_REQUIRE(keel::json<order>::keel_location == keel::location::body);
 }
 
 TEST_CASE("json<T> reads a valid body", "[extract][json]") {

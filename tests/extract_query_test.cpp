@@ -72,7 +72,7 @@ using namespace extract_query_test;
 
 TEST_CASE("query<T> exposes its DTO and place for the OpenAPI generator", "[extract][query]") {
   STATIC_REQUIRE(std::is_same_v<keel::query<search>::keel_dto, search>);
-  STATIC_REQUIRE(keel::query<search>::keel_location == "query");
+  STATIC_REQUIRE(keel::query<search>::keel_location == keel::location::query);
   STATIC_REQUIRE(keel::detail::all_text_fields<search>);
   struct nested {
     search inner;

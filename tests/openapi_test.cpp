@@ -87,18 +87,18 @@ struct page {
 template <class T>
 struct fake_query {
   using keel_dto = T;
-  static constexpr std::string_view keel_location = "query";
+  static constexpr keel::location keel_location = keel::location::query;
   T value;
 };
 template <class T>
 struct fake_json {
   using keel_dto = T;
-  static constexpr std::string_view keel_location = "body";
+  static constexpr keel::location keel_location = keel::location::body;
   T value;
 };
 struct fake_token_header {
   using keel_dto = std::optional<std::string>;
-  static constexpr std::string_view keel_location = "header";
+  static constexpr keel::location keel_location = keel::location::header;
   static constexpr std::string_view keel_name = "X-Token";
 };
 

@@ -201,3 +201,28 @@ int main(int argc, char** argv) {
 }  // namespace configuration
 
 }  // namespace tour
+
+// --- A type from another library as a DTO
+// snippet: dto_traits
+namespace geo {  // another library's header: keel cannot add members to its structs
+struct place {
+  std::int64_t id;
+  std::string place_name;
+  double lat;
+  double lon;
+};
+}  // namespace geo
+
+template <>
+struct keel::dto_traits<geo::place> {    // any DTO hook of <keel/customization.hpp>, declared from outside
+  using keel_naming = keel::camel_case;  // place_name <-> "placeName"
+  using keel_unknown_fields = keel::reject;
+  static constexpr std::string_view keel_table = "place";  // a keel::sql::Table: find, insert, update
+};
+
+namespace tour::third_party {
+auto api = keel::router{
+    keel::post<"/places">([](keel::json<geo::place> place) { return *place; }),  // 422s, OpenAPI as usual
+};
+}  // namespace tour::third_party
+// end snippet: dto_traits

@@ -25,6 +25,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/context.hpp"
 #include "keel/detail/multipart_parser.hpp"
 #include "keel/detail/sha256.hpp"
@@ -212,9 +213,12 @@ inline constexpr bool all_multipart_fields = []<std::size_t... I>(std::index_seq
 
 template <class T>
 constexpr multipart_limits multipart_limits_of() {
-  if constexpr (requires { T::keel_multipart_limits; })
-    return T::keel_multipart_limits;
-  else
+  if constexpr (has_multipart_limits<T>) {
+    static_assert(std::is_convertible_v<decltype(multipart_limits_hook<T>()), multipart_limits>,
+                  "keel_multipart_limits must be a keel::multipart_limits: static constexpr auto "
+                  "keel_multipart_limits = keel::multipart_limits{}.file_bytes(50 << 20);");
+    return multipart_limits_hook<T>();
+  } else
     return multipart_limits{};
 }
 
@@ -314,8 +318,7 @@ class multipart_reader {
                          "unsupported_media_type");
       throw http_error(http::status::bad_request, "missing or invalid multipart boundary", "bad_multipart");
     }
-    if constexpr (requires { typename T::keel_missing_fields; })
-      absent_keeps_default_ = missing_fields_use_defaults<T>;
+    if constexpr (declares_missing_fields<T>) absent_keeps_default_ = missing_fields_use_defaults_hook<T>();
     multipart_parser parser(*boundary, {limits_.max_parts, limits_.max_header_bytes});
     std::array<std::size_t, count> repeats{};
     text_field_errors errors("multipart");
@@ -518,7 +521,7 @@ struct multipart : detail::value_holder<T> {
                 "of one), or a field keel::form<T> accepts (bool, integer, floating point, std::string, enum "
                 "or a validator over one, or a std::optional / std::vector of those)");
   using keel_dto = T;  // for the OpenAPI generator
-  static constexpr std::string_view keel_location = "multipart";
+  static constexpr keel::location keel_location = keel::location::multipart;
   static constexpr std::string_view keel_content_type = "multipart/form-data";
   static constexpr bool keel_needs_coroutine = true;
   static constexpr bool keel_reads_body_stream = true;

@@ -674,12 +674,11 @@ template <class T>
 struct naming_policy_of {
   using type = as_declared;
 };
-template <class T>
-requires requires { typename T::keel_naming; }
+template <declares_naming T>
 struct naming_policy_of<T> {
-  static_assert(NamingPolicy<typename T::keel_naming>,
+  static_assert(NamingPolicy<naming_hook<T>>,
                 "keel_naming must name a naming policy such as keel::camel_case");
-  using type = typename T::keel_naming;
+  using type = naming_hook<T>;
 };
 
 template <class R>
@@ -702,9 +701,8 @@ struct renames_of {
   static constexpr std::array<std::string_view, 0> from{};
   static constexpr std::array<std::string_view, 0> to{};
 };
-template <class T>
-requires requires { typename T::keel_rename; }
-struct renames_of<T> : rename_list<typename T::keel_rename> {};
+template <declares_rename T>
+struct renames_of<T> : rename_list<rename_hook<T>> {};
 
 template <class T>
 consteval bool renames_name_existing_fields() {
@@ -817,18 +815,8 @@ concept JsonReadableByTraits = requires(typename json_traits<T>::json_type&& j, 
 template <class T>
 concept HasJsonTraits = JsonWritableByTraits<T> || JsonReadableByTraits<T>;
 
-// DTO policies, chosen with member type aliases:
-//   using keel_unknown_fields = keel::reject;        // default keel::ignore
-//   using keel_missing_fields = keel::use_defaults;  // default keel::reject: every non-optional field
-//   required
-//   using keel_null_fields = keel::as_absent;       // default keel::reject: `null` for a std::optional
-//                                                   // field is a 422; as_absent reads it as left out
-// With use_defaults a missing field keeps the value of its default member initializer (std::optional
-// fields are never required either way). A field that must tell `null` from absent is a keel::nullable<T>.
-struct ignore {};
-struct reject {};
-struct use_defaults {};
-struct as_absent {};
+// DTO policies (keel::reject, keel::ignore, keel::use_defaults, keel::as_absent) and the hooks that choose
+// them (keel_unknown_fields, keel_missing_fields, keel_null_fields): keel/customization.hpp.
 
 }  // namespace v0
 }  // namespace keel
@@ -890,43 +878,15 @@ constexpr void for_each_field(const T& object, F&& f) {
   (std::make_index_sequence<field_count<T>>{});
 }
 
+// The DTO policies, from keel_unknown_fields, keel_null_fields and keel_missing_fields (members or
+// keel::dto_traits<T>, see keel/customization.hpp). `null` for a std::optional field: refused by default (a
+// client that sends null means "clear it", which an optional cannot say), or read as if it were left out.
 template <Dto T>
-inline constexpr bool rejects_unknown_fields = [] {
-  if constexpr (requires { typename T::keel_unknown_fields; }) {
-    using P = typename T::keel_unknown_fields;
-    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, ignore>,
-                  "keel_unknown_fields must be keel::reject or keel::ignore");
-    return std::is_same_v<P, reject>;
-  } else {
-    return false;
-  }
-}();
-
-// `null` for a std::optional field: refused (the default: a client that sends null means "clear it", which
-// an optional cannot say), or read as if the field were left out.
+inline constexpr bool rejects_unknown_fields = detail::rejects_unknown_fields_hook<T>();
 template <Dto T>
-inline constexpr bool null_fields_as_absent = [] {
-  if constexpr (requires { typename T::keel_null_fields; }) {
-    using P = typename T::keel_null_fields;
-    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, as_absent>,
-                  "keel_null_fields must be keel::reject or keel::as_absent");
-    return std::is_same_v<P, as_absent>;
-  } else {
-    return false;
-  }
-}();
-
+inline constexpr bool null_fields_as_absent = detail::null_fields_as_absent_hook<T>();
 template <Dto T>
-inline constexpr bool missing_fields_use_defaults = [] {
-  if constexpr (requires { typename T::keel_missing_fields; }) {
-    using P = typename T::keel_missing_fields;
-    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, use_defaults>,
-                  "keel_missing_fields must be keel::use_defaults or keel::reject");
-    return std::is_same_v<P, use_defaults>;
-  } else {
-    return false;
-  }
-}();
+inline constexpr bool missing_fields_use_defaults = detail::missing_fields_use_defaults_hook<T>();
 
 }  // namespace v0
 }  // namespace keel
@@ -1457,7 +1417,7 @@ std::string to_string(const T& value, const write_options& options = {}) {
 // T is a DTO or a container of them. The reader checks types, integer ranges, required fields, duplicates,
 // depth and validators, and reports every problem with its path.
 //
-// Policy, per DTO (see keel/json/traits.hpp): unknown fields are ignored unless the DTO says
+// Policy, per DTO (see keel/customization.hpp): unknown fields are ignored unless the DTO says
 // `using keel_unknown_fields = keel::reject;`. Every field is required unless it is a std::optional or the
 // DTO says `using keel_missing_fields = keel::use_defaults;` (missing fields then keep their default member
 // initializers). A DTO with a `validate() const` member returning std::vector<keel::json_io::error> gets it
@@ -2189,8 +2149,7 @@ template <class T>
 result<T> read_text_fields(std::string_view encoded, std::string_view location, bool absent_keeps_default) {
   constexpr std::size_t count = field_count<T>;
   using indices = std::make_index_sequence<count>;
-  if constexpr (requires { typename T::keel_missing_fields; })
-    absent_keeps_default = missing_fields_use_defaults<T>;
+  if constexpr (declares_missing_fields<T>) absent_keeps_default = missing_fields_use_defaults_hook<T>();
   // Per thread, so decoding costs no allocation once the buffers have grown.
   thread_local std::string key_buffer, value_buffer;
   T out{};
@@ -2255,7 +2214,7 @@ struct form : detail::value_holder<T> {
       "keel::form<T>: every field of T must be a bool, integer, floating point, std::string, enum or "
       "validator type over one, or a std::optional / std::vector of those");
   using keel_dto = T;  // for the OpenAPI generator: the request body's schema and where it comes from
-  static constexpr std::string_view keel_location = "form";
+  static constexpr keel::location keel_location = keel::location::form;
   static constexpr std::string_view keel_content_type = "application/x-www-form-urlencoded";
 };
 
@@ -2302,7 +2261,7 @@ inline namespace v0 {
 template <class T>
 struct json : detail::value_holder<T> {
   using keel_dto = T;  // for the OpenAPI generator: the request body's schema and where it comes from
-  static constexpr std::string_view keel_location = "body";
+  static constexpr keel::location keel_location = keel::location::body;
   static constexpr std::string_view keel_content_type = "application/json";
 };
 
@@ -2370,7 +2329,7 @@ struct query : detail::value_holder<T> {
       "keel::query<T>: every field of T must be a bool, integer, floating point, std::string, enum or "
       "validator type over one, or a std::optional / std::vector of those");
   using keel_dto = T;  // for the OpenAPI generator: each field of T is one query parameter
-  static constexpr std::string_view keel_location = "query";
+  static constexpr keel::location keel_location = keel::location::query;
 };
 
 template <class T>
@@ -3163,9 +3122,12 @@ inline constexpr bool all_multipart_fields = []<std::size_t... I>(std::index_seq
 
 template <class T>
 constexpr multipart_limits multipart_limits_of() {
-  if constexpr (requires { T::keel_multipart_limits; })
-    return T::keel_multipart_limits;
-  else
+  if constexpr (has_multipart_limits<T>) {
+    static_assert(std::is_convertible_v<decltype(multipart_limits_hook<T>()), multipart_limits>,
+                  "keel_multipart_limits must be a keel::multipart_limits: static constexpr auto "
+                  "keel_multipart_limits = keel::multipart_limits{}.file_bytes(50 << 20);");
+    return multipart_limits_hook<T>();
+  } else
     return multipart_limits{};
 }
 
@@ -3265,8 +3227,7 @@ class multipart_reader {
                          "unsupported_media_type");
       throw http_error(http::status::bad_request, "missing or invalid multipart boundary", "bad_multipart");
     }
-    if constexpr (requires { typename T::keel_missing_fields; })
-      absent_keeps_default_ = missing_fields_use_defaults<T>;
+    if constexpr (declares_missing_fields<T>) absent_keeps_default_ = missing_fields_use_defaults_hook<T>();
     multipart_parser parser(*boundary, {limits_.max_parts, limits_.max_header_bytes});
     std::array<std::size_t, count> repeats{};
     text_field_errors errors("multipart");
@@ -3469,7 +3430,7 @@ struct multipart : detail::value_holder<T> {
                 "of one), or a field keel::form<T> accepts (bool, integer, floating point, std::string, enum "
                 "or a validator over one, or a std::optional / std::vector of those)");
   using keel_dto = T;  // for the OpenAPI generator
-  static constexpr std::string_view keel_location = "multipart";
+  static constexpr keel::location keel_location = keel::location::multipart;
   static constexpr std::string_view keel_content_type = "multipart/form-data";
   static constexpr bool keel_needs_coroutine = true;
   static constexpr bool keel_reads_body_stream = true;

@@ -150,8 +150,8 @@ inline std::string component_name_from(std::string_view pretty) {
 
 template <class T>
 std::string component_name() {
-  if constexpr (requires { std::string_view(T::keel_schema_name); }) {
-    return std::string(T::keel_schema_name);
+  if constexpr (keel::detail::has_schema_name<T>) {
+    return std::string(keel::detail::schema_name_of<T>());
   } else {
     return component_name_from(pretty_type_text<T>());
   }
@@ -290,9 +290,9 @@ const std::string& schema_registry::component_of() {
 template <Dto T>
 std::string schema_registry::dto_schema() {
   std::string out = "{\"type\":\"object\"";
-  if constexpr (requires { std::string_view(T::keel_description); }) {
+  if constexpr (keel::detail::has_description<T>) {
     out.append(",\"description\":");
-    detail::append_json_string(out, std::string_view(T::keel_description));
+    detail::append_json_string(out, keel::detail::description_of<T>());
   }
   std::string required;
   out.append(",\"properties\":{");
@@ -303,8 +303,8 @@ std::string schema_registry::dto_schema() {
       detail::append_json_string(out, json_field_name<T, N>);
       out.append(":{");
       body<M>(out, {});
-      if constexpr (requires { T::keel_field_descriptions; }) {
-        for (const auto& [key, text] : T::keel_field_descriptions)
+      if constexpr (keel::detail::has_field_descriptions<T>) {
+        for (const auto& [key, text] : keel::detail::field_descriptions_of<T>())
           if (std::string_view(key) == json_field_name<T, N>) {
             out.append(",\"description\":");
             detail::append_json_string(out, std::string_view(text));
@@ -322,11 +322,9 @@ std::string schema_registry::dto_schema() {
   out.push_back('}');
   if (!required.empty()) out.append(",\"required\":[").append(required).append("]");
   if constexpr (rejects_unknown_fields<T>) out.append(",\"additionalProperties\":false");
-  if constexpr (requires {
-                  { T::keel_example() } -> std::convertible_to<T>;
-                }) {
+  if constexpr (keel::detail::has_example<T>) {
     out.append(",\"examples\":[");
-    json_io::write(out, T(T::keel_example()));
+    json_io::write(out, keel::detail::example_of<T>());
     out.push_back(']');
   }
   out.push_back('}');
@@ -410,8 +408,8 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
     out.push_back('}');
     if (c.min_items) detail::append_unsigned(out, "minProperties", *c.min_items);
     if (c.max_items) detail::append_unsigned(out, "maxProperties", *c.max_items);
-  } else if constexpr (requires { std::string_view(T::keel_openapi_schema); }) {
-    out.append(T::keel_openapi_schema);  // a type with its own schema (keel::upload: a file)
+  } else if constexpr (keel::detail::has_openapi_schema<T>) {
+    out.append(keel::detail::openapi_schema_of<T>());  // a type with its own schema (keel::upload: a file)
   } else if constexpr (Dto<T>) {
     out.append("\"$ref\":");
     detail::append_json_string(out, ref(component_of<T>()));
@@ -459,10 +457,10 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
 // cannot silently lose its documentation. Where both document one operation, the table's non-empty fields
 // win.
 //
-// Handler parameters that are extractors describe themselves with
+// Handler parameters that are extractors describe themselves with (the list: keel/customization.hpp)
 //   using keel_dto = T;                                    // the value type (a DTO for query/body/form)
-//   static constexpr std::string_view keel_location = "query" | "header" | "cookie" | "body" | "form" |
-//                                                     "multipart";
+//   static constexpr keel::location keel_location = keel::location::query;  // or header, cookie, body,
+//                                                                          // form, multipart
 //   static constexpr std::string_view keel_name = "X-Token";  // header and cookie names
 // A query DTO becomes one query parameter per field; keel::body (raw) becomes an octet-stream body.
 //
@@ -526,7 +524,7 @@ inline constexpr bool is_result<keel::result<T>> = true;
 template <class D>
 concept described_extractor = requires {
   typename D::keel_dto;
-  std::string_view(D::keel_location);
+  D::keel_location;
 };
 
 // What an operation's parameters and results need from the error model.
@@ -711,12 +709,7 @@ struct operation_builder {
   // those initial values are the parameters' defaults.
   template <Dto T>
   void add_query_fields() {
-    constexpr bool rejects_missing = [] {
-      if constexpr (requires { typename T::keel_missing_fields; })
-        return std::is_same_v<typename T::keel_missing_fields, keel::reject>;
-      else
-        return false;
-    }();
+    constexpr bool rejects_missing = !keel::detail::missing_fields_use_defaults_hook<T>(true);
     const T initial{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       auto field = [&]<std::size_t N>(std::integral_constant<std::size_t, N>) {
@@ -740,9 +733,9 @@ struct operation_builder {
   template <class D>
   void add_extractor() {
     using V = typename D::keel_dto;
-    constexpr std::string_view where = D::keel_location;
+    constexpr keel::location where = keel::detail::location_of<D>();
     needs.bad_request = true;
-    if constexpr (where == "query") {
+    if constexpr (where == keel::location::query) {
       if constexpr (Dto<V>) {
         needs.validation = true;
         add_query_fields<V>();
@@ -751,20 +744,18 @@ struct operation_builder {
             requires { std::string_view(D::keel_name); }, "keel: a single query value needs keel_name");
         add_param("query", D::keel_name, !keel::detail::is_optional<V>, schemas.schema_of<V>());
       }
-    } else if constexpr (where == "header" || where == "cookie") {
-      add_param(where, D::keel_name, !keel::detail::is_optional<V>, schemas.schema_of<V>());
-    } else if constexpr (where == "body") {
+    } else if constexpr (where == keel::location::header || where == keel::location::cookie) {
+      add_param(keel::to_string(where), D::keel_name, !keel::detail::is_optional<V>, schemas.schema_of<V>());
+    } else if constexpr (where == keel::location::body) {
       if constexpr (Dto<V> || keel::Validator<V>) needs.validation = true;
       set_body("application/json", schemas.schema_of<V>(), !keel::detail::is_optional<V>);
-    } else if constexpr (where == "form") {
+    } else if constexpr (where == keel::location::form) {
       needs.validation = true;
       set_body("application/x-www-form-urlencoded", schemas.schema_of<V>(), true);
-    } else if constexpr (where == "multipart") {
+    } else {
+      static_assert(where == keel::location::multipart);
       needs.validation = true;
       set_body("multipart/form-data", schemas.schema_of<V>(), true);
-    } else {
-      static_assert(where == "query",
-                    "keel: keel_location must be query, header, cookie, body, form or multipart");
     }
   }
 

@@ -393,8 +393,8 @@ consteval bool settings_flags_are_free() {
 // One line of --help from `keel_field_descriptions` (the table DTOs use for OpenAPI, keyed by JSON key).
 template <class S, std::size_t I>
 std::string_view field_description() {
-  if constexpr (requires { S::keel_field_descriptions; }) {
-    for (const auto& [key, text] : S::keel_field_descriptions)
+  if constexpr (has_field_descriptions<S>) {
+    for (const auto& [key, text] : field_descriptions_of<S>())
       if (std::string_view(key) == json_field_name<S, I>) return text;
   }
   return {};
@@ -403,8 +403,8 @@ std::string_view field_description() {
 // `keel_value_names` ({"root", "DIR"}) overrides the value name the type gives (TEXT, N, MS ...).
 template <class S, std::size_t I>
 std::string field_value_name() {
-  if constexpr (requires { S::keel_value_names; }) {
-    for (const auto& [key, text] : S::keel_value_names)
+  if constexpr (has_value_names<S>) {
+    for (const auto& [key, text] : value_names_of<S>())
       if (std::string_view(key) == json_field_name<S, I>) return std::string(text);
   }
   return value_name<boost::pfr::tuple_element_t<I, S>>();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
@@ -30,7 +31,7 @@ struct form : detail::value_holder<T> {
       "keel::form<T>: every field of T must be a bool, integer, floating point, std::string, enum or "
       "validator type over one, or a std::optional / std::vector of those");
   using keel_dto = T;  // for the OpenAPI generator: the request body's schema and where it comes from
-  static constexpr std::string_view keel_location = "form";
+  static constexpr keel::location keel_location = keel::location::form;
   static constexpr std::string_view keel_content_type = "application/x-www-form-urlencoded";
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
@@ -24,7 +25,7 @@ template <fixed_string Name, detail::single_text_target T>
 struct header : detail::value_holder<T> {
   using keel_dto = T;  // for the OpenAPI generator: the parameter's schema, its name and its place
   static constexpr std::string_view keel_name = Name.view();
-  static constexpr std::string_view keel_location = "header";
+  static constexpr keel::location keel_location = keel::location::header;
 };
 
 template <fixed_string Name, class T>

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
@@ -28,7 +29,7 @@ inline namespace v0 {
 template <class T>
 struct json : detail::value_holder<T> {
   using keel_dto = T;  // for the OpenAPI generator: the request body's schema and where it comes from
-  static constexpr std::string_view keel_location = "body";
+  static constexpr keel::location keel_location = keel::location::body;
   static constexpr std::string_view keel_content_type = "application/json";
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/context.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
@@ -30,7 +31,7 @@ struct query : detail::value_holder<T> {
       "keel::query<T>: every field of T must be a bool, integer, floating point, std::string, enum or "
       "validator type over one, or a std::optional / std::vector of those");
   using keel_dto = T;  // for the OpenAPI generator: each field of T is one query parameter
-  static constexpr std::string_view keel_location = "query";
+  static constexpr keel::location keel_location = keel::location::query;
 };
 
 template <class T>

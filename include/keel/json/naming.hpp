@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/detail/reflect/field_names.hpp"
 #include "keel/detail/reflect/static_text.hpp"
 #include "keel/router/fixed_string.hpp"
@@ -129,12 +130,11 @@ template <class T>
 struct naming_policy_of {
   using type = as_declared;
 };
-template <class T>
-requires requires { typename T::keel_naming; }
+template <declares_naming T>
 struct naming_policy_of<T> {
-  static_assert(NamingPolicy<typename T::keel_naming>,
+  static_assert(NamingPolicy<naming_hook<T>>,
                 "keel_naming must name a naming policy such as keel::camel_case");
-  using type = typename T::keel_naming;
+  using type = naming_hook<T>;
 };
 
 template <class R>
@@ -157,9 +157,8 @@ struct renames_of {
   static constexpr std::array<std::string_view, 0> from{};
   static constexpr std::array<std::string_view, 0> to{};
 };
-template <class T>
-requires requires { typename T::keel_rename; }
-struct renames_of<T> : rename_list<typename T::keel_rename> {};
+template <declares_rename T>
+struct renames_of<T> : rename_list<rename_hook<T>> {};
 
 template <class T>
 consteval bool renames_name_existing_fields() {

@@ -33,7 +33,7 @@
 // T is a DTO or a container of them. The reader checks types, integer ranges, required fields, duplicates,
 // depth and validators, and reports every problem with its path.
 //
-// Policy, per DTO (see keel/json/traits.hpp): unknown fields are ignored unless the DTO says
+// Policy, per DTO (see keel/customization.hpp): unknown fields are ignored unless the DTO says
 // `using keel_unknown_fields = keel::reject;`. Every field is required unless it is a std::optional or the
 // DTO says `using keel_missing_fields = keel::use_defaults;` (missing fields then keep their default member
 // initializers). A DTO with a `validate() const` member returning std::vector<keel::json_io::error> gets it

@@ -61,43 +61,15 @@ constexpr void for_each_field(const T& object, F&& f) {
   (std::make_index_sequence<field_count<T>>{});
 }
 
+// The DTO policies, from keel_unknown_fields, keel_null_fields and keel_missing_fields (members or
+// keel::dto_traits<T>, see keel/customization.hpp). `null` for a std::optional field: refused by default (a
+// client that sends null means "clear it", which an optional cannot say), or read as if it were left out.
 template <Dto T>
-inline constexpr bool rejects_unknown_fields = [] {
-  if constexpr (requires { typename T::keel_unknown_fields; }) {
-    using P = typename T::keel_unknown_fields;
-    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, ignore>,
-                  "keel_unknown_fields must be keel::reject or keel::ignore");
-    return std::is_same_v<P, reject>;
-  } else {
-    return false;
-  }
-}();
-
-// `null` for a std::optional field: refused (the default: a client that sends null means "clear it", which
-// an optional cannot say), or read as if the field were left out.
+inline constexpr bool rejects_unknown_fields = detail::rejects_unknown_fields_hook<T>();
 template <Dto T>
-inline constexpr bool null_fields_as_absent = [] {
-  if constexpr (requires { typename T::keel_null_fields; }) {
-    using P = typename T::keel_null_fields;
-    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, as_absent>,
-                  "keel_null_fields must be keel::reject or keel::as_absent");
-    return std::is_same_v<P, as_absent>;
-  } else {
-    return false;
-  }
-}();
-
+inline constexpr bool null_fields_as_absent = detail::null_fields_as_absent_hook<T>();
 template <Dto T>
-inline constexpr bool missing_fields_use_defaults = [] {
-  if constexpr (requires { typename T::keel_missing_fields; }) {
-    using P = typename T::keel_missing_fields;
-    static_assert(std::is_same_v<P, reject> || std::is_same_v<P, use_defaults>,
-                  "keel_missing_fields must be keel::use_defaults or keel::reject");
-    return std::is_same_v<P, use_defaults>;
-  } else {
-    return false;
-  }
-}();
+inline constexpr bool missing_fields_use_defaults = detail::missing_fields_use_defaults_hook<T>();
 
 }  // namespace v0
 }  // namespace keel

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 
 #include <string>
 #include <type_traits>
@@ -40,18 +41,8 @@ concept JsonReadableByTraits = requires(typename json_traits<T>::json_type&& j, 
 template <class T>
 concept HasJsonTraits = JsonWritableByTraits<T> || JsonReadableByTraits<T>;
 
-// DTO policies, chosen with member type aliases:
-//   using keel_unknown_fields = keel::reject;        // default keel::ignore
-//   using keel_missing_fields = keel::use_defaults;  // default keel::reject: every non-optional field
-//   required
-//   using keel_null_fields = keel::as_absent;       // default keel::reject: `null` for a std::optional
-//                                                   // field is a 422; as_absent reads it as left out
-// With use_defaults a missing field keeps the value of its default member initializer (std::optional
-// fields are never required either way). A field that must tell `null` from absent is a keel::nullable<T>.
-struct ignore {};
-struct reject {};
-struct use_defaults {};
-struct as_absent {};
+// DTO policies (keel::reject, keel::ignore, keel::use_defaults, keel::as_absent) and the hooks that choose
+// them (keel_unknown_fields, keel_missing_fields, keel_null_fields): keel/customization.hpp.
 
 }  // namespace v0
 }  // namespace keel

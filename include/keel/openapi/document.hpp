@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
 #include "keel/http/method.hpp"
@@ -35,10 +36,10 @@
 // cannot silently lose its documentation. Where both document one operation, the table's non-empty fields
 // win.
 //
-// Handler parameters that are extractors describe themselves with
+// Handler parameters that are extractors describe themselves with (the list: keel/customization.hpp)
 //   using keel_dto = T;                                    // the value type (a DTO for query/body/form)
-//   static constexpr std::string_view keel_location = "query" | "header" | "cookie" | "body" | "form" |
-//                                                     "multipart";
+//   static constexpr keel::location keel_location = keel::location::query;  // or header, cookie, body,
+//                                                                          // form, multipart
 //   static constexpr std::string_view keel_name = "X-Token";  // header and cookie names
 // A query DTO becomes one query parameter per field; keel::body (raw) becomes an octet-stream body.
 //
@@ -102,7 +103,7 @@ inline constexpr bool is_result<keel::result<T>> = true;
 template <class D>
 concept described_extractor = requires {
   typename D::keel_dto;
-  std::string_view(D::keel_location);
+  D::keel_location;
 };
 
 // What an operation's parameters and results need from the error model.
@@ -287,12 +288,7 @@ struct operation_builder {
   // those initial values are the parameters' defaults.
   template <Dto T>
   void add_query_fields() {
-    constexpr bool rejects_missing = [] {
-      if constexpr (requires { typename T::keel_missing_fields; })
-        return std::is_same_v<typename T::keel_missing_fields, keel::reject>;
-      else
-        return false;
-    }();
+    constexpr bool rejects_missing = !keel::detail::missing_fields_use_defaults_hook<T>(true);
     const T initial{};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       auto field = [&]<std::size_t N>(std::integral_constant<std::size_t, N>) {
@@ -316,9 +312,9 @@ struct operation_builder {
   template <class D>
   void add_extractor() {
     using V = typename D::keel_dto;
-    constexpr std::string_view where = D::keel_location;
+    constexpr keel::location where = keel::detail::location_of<D>();
     needs.bad_request = true;
-    if constexpr (where == "query") {
+    if constexpr (where == keel::location::query) {
       if constexpr (Dto<V>) {
         needs.validation = true;
         add_query_fields<V>();
@@ -327,20 +323,18 @@ struct operation_builder {
             requires { std::string_view(D::keel_name); }, "keel: a single query value needs keel_name");
         add_param("query", D::keel_name, !keel::detail::is_optional<V>, schemas.schema_of<V>());
       }
-    } else if constexpr (where == "header" || where == "cookie") {
-      add_param(where, D::keel_name, !keel::detail::is_optional<V>, schemas.schema_of<V>());
-    } else if constexpr (where == "body") {
+    } else if constexpr (where == keel::location::header || where == keel::location::cookie) {
+      add_param(keel::to_string(where), D::keel_name, !keel::detail::is_optional<V>, schemas.schema_of<V>());
+    } else if constexpr (where == keel::location::body) {
       if constexpr (Dto<V> || keel::Validator<V>) needs.validation = true;
       set_body("application/json", schemas.schema_of<V>(), !keel::detail::is_optional<V>);
-    } else if constexpr (where == "form") {
+    } else if constexpr (where == keel::location::form) {
       needs.validation = true;
       set_body("application/x-www-form-urlencoded", schemas.schema_of<V>(), true);
-    } else if constexpr (where == "multipart") {
+    } else {
+      static_assert(where == keel::location::multipart);
       needs.validation = true;
       set_body("multipart/form-data", schemas.schema_of<V>(), true);
-    } else {
-      static_assert(where == "query",
-                    "keel: keel_location must be query, header, cookie, body, form or multipart");
     }
   }
 

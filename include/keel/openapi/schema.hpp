@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/detail/json_escape.hpp"
 #include "keel/json/enum.hpp"
 #include "keel/json/nullable.hpp"
@@ -112,8 +113,8 @@ inline std::string component_name_from(std::string_view pretty) {
 
 template <class T>
 std::string component_name() {
-  if constexpr (requires { std::string_view(T::keel_schema_name); }) {
-    return std::string(T::keel_schema_name);
+  if constexpr (keel::detail::has_schema_name<T>) {
+    return std::string(keel::detail::schema_name_of<T>());
   } else {
     return component_name_from(pretty_type_text<T>());
   }
@@ -252,9 +253,9 @@ const std::string& schema_registry::component_of() {
 template <Dto T>
 std::string schema_registry::dto_schema() {
   std::string out = "{\"type\":\"object\"";
-  if constexpr (requires { std::string_view(T::keel_description); }) {
+  if constexpr (keel::detail::has_description<T>) {
     out.append(",\"description\":");
-    detail::append_json_string(out, std::string_view(T::keel_description));
+    detail::append_json_string(out, keel::detail::description_of<T>());
   }
   std::string required;
   out.append(",\"properties\":{");
@@ -265,8 +266,8 @@ std::string schema_registry::dto_schema() {
       detail::append_json_string(out, json_field_name<T, N>);
       out.append(":{");
       body<M>(out, {});
-      if constexpr (requires { T::keel_field_descriptions; }) {
-        for (const auto& [key, text] : T::keel_field_descriptions)
+      if constexpr (keel::detail::has_field_descriptions<T>) {
+        for (const auto& [key, text] : keel::detail::field_descriptions_of<T>())
           if (std::string_view(key) == json_field_name<T, N>) {
             out.append(",\"description\":");
             detail::append_json_string(out, std::string_view(text));
@@ -284,11 +285,9 @@ std::string schema_registry::dto_schema() {
   out.push_back('}');
   if (!required.empty()) out.append(",\"required\":[").append(required).append("]");
   if constexpr (rejects_unknown_fields<T>) out.append(",\"additionalProperties\":false");
-  if constexpr (requires {
-                  { T::keel_example() } -> std::convertible_to<T>;
-                }) {
+  if constexpr (keel::detail::has_example<T>) {
     out.append(",\"examples\":[");
-    json_io::write(out, T(T::keel_example()));
+    json_io::write(out, keel::detail::example_of<T>());
     out.push_back(']');
   }
   out.push_back('}');
@@ -372,8 +371,8 @@ void schema_registry::body(std::string& out, const keel::constraints& c) {
     out.push_back('}');
     if (c.min_items) detail::append_unsigned(out, "minProperties", *c.min_items);
     if (c.max_items) detail::append_unsigned(out, "maxProperties", *c.max_items);
-  } else if constexpr (requires { std::string_view(T::keel_openapi_schema); }) {
-    out.append(T::keel_openapi_schema);  // a type with its own schema (keel::upload: a file)
+  } else if constexpr (keel::detail::has_openapi_schema<T>) {
+    out.append(keel::detail::openapi_schema_of<T>());  // a type with its own schema (keel::upload: a file)
   } else if constexpr (Dto<T>) {
     out.append("\"$ref\":");
     detail::append_json_string(out, ref(component_of<T>()));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/error.hpp"
 #include "keel/extractors/detail/text_value.hpp"
 #include "keel/http/url.hpp"
@@ -139,8 +140,7 @@ template <class T>
 result<T> read_text_fields(std::string_view encoded, std::string_view location, bool absent_keeps_default) {
   constexpr std::size_t count = field_count<T>;
   using indices = std::make_index_sequence<count>;
-  if constexpr (requires { typename T::keel_missing_fields; })
-    absent_keeps_default = missing_fields_use_defaults<T>;
+  if constexpr (declares_missing_fields<T>) absent_keeps_default = missing_fields_use_defaults_hook<T>();
   // Per thread, so decoding costs no allocation once the buffers have grown.
   thread_local std::string key_buffer, value_buffer;
   T out{};

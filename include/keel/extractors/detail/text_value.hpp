@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/error.hpp"
 #include "keel/extract.hpp"
 #include "keel/json/enum.hpp"
@@ -130,7 +131,7 @@ result<W> extract_single_text(std::optional<std::string_view> raw) {
     if (parse_text_value(*raw, out.value, reason)) return out;
   }
   http_error e = validation_failed();
-  e.add_field(std::string(W::keel_location), std::string(W::keel_name), std::move(reason));
+  e.add_field(std::string(to_string(location_of<W>())), std::string(W::keel_name), std::move(reason));
   return e;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/customization.hpp"
 #include "keel/detail/reflect/field_names.hpp"
 #include "keel/json/reflect.hpp"
 #include "keel/sql/detail/query_text.hpp"
@@ -16,28 +17,18 @@ namespace keel {
 inline namespace v0 {
 namespace sql {
 
-// The table a row type maps to: `static constexpr std::string_view keel_table = "...";` in the DTO, and
-// optionally `keel_primary_key` (default "id").
+// The table a row type maps to: `static constexpr std::string_view keel_table = "...";` in the DTO (or in
+// keel::dto_traits<T>, see keel/customization.hpp), and optionally `keel_primary_key` (default "id").
 template <class T>
-concept Table = Row<T> && requires {
-  { T::keel_table } -> std::convertible_to<std::string_view>;
-};
+concept Table = Row<T> && keel::detail::has_table<T>;
 
 namespace detail {
-
-template <class T>
-consteval std::string_view primary_key_of() {
-  if constexpr (requires { T::keel_primary_key; })
-    return T::keel_primary_key;
-  else
-    return "id";
-}
 
 template <Table T>
 consteval std::size_t primary_key_index() {
   constexpr auto& names = keel::detail::cpp_field_names<T>;
   for (std::size_t i = 0; i < names.size(); ++i)
-    if (names[i] == primary_key_of<T>()) return i;
+    if (names[i] == keel::detail::primary_key_of<T>()) return i;
   return names.size();
 }
 
@@ -51,7 +42,7 @@ inline constexpr bool generated_key = std::is_integral_v<primary_key_type<T>>;
 
 template <Table T>
 struct table_sql {
-  static_assert(safe_identifier(T::keel_table),
+  static_assert(safe_identifier(keel::detail::table_of<T>()),
                 "keel::sql: keel_table must be a non-empty name without quotes");
   static_assert(primary_key_index<T>() < keel::field_count<T>,
                 "keel::sql: the table DTO has no primary key field (name it `id` or set keel_primary_key)");
@@ -68,7 +59,7 @@ struct table_sql {
     b.add("SELECT ");
     columns(b);
     b.add(" FROM ");
-    b.quoted(T::keel_table);
+    b.quoted(keel::detail::table_of<T>());
   }>::value;
   static constexpr std::string_view find_by_key = static_sql<[](text_builder& b) {
     b.add(select_all);
@@ -78,7 +69,7 @@ struct table_sql {
   }>::value;
   static constexpr std::string_view insert = static_sql<[](text_builder& b) {
     b.add("INSERT INTO ");
-    b.quoted(T::keel_table);
+    b.quoted(keel::detail::table_of<T>());
     b.add(" (");
     bool first = true;
     for (std::size_t i = 0; i < names.size(); ++i) {
@@ -99,7 +90,7 @@ struct table_sql {
   }>::value;
   static constexpr std::string_view update = static_sql<[](text_builder& b) {
     b.add("UPDATE ");
-    b.quoted(T::keel_table);
+    b.quoted(keel::detail::table_of<T>());
     b.add(" SET ");
     bool first = true;
     for (std::size_t i = 0; i < names.size(); ++i) {
@@ -115,7 +106,7 @@ struct table_sql {
   }>::value;
   static constexpr std::string_view remove = static_sql<[](text_builder& b) {
     b.add("DELETE FROM ");
-    b.quoted(T::keel_table);
+    b.quoted(keel::detail::table_of<T>());
     b.add(" WHERE ");
     b.quoted(names[key]);
     b.add(" = ?");
