@@ -160,8 +160,11 @@ inline namespace v0 {}
 // keel_security_scopes   static std::vector<std::string> keel_security_scopes();
 //     Scopes or roles of the security requirement. [OpenAPI]
 //
-// Job payloads (keel/jobs/types.hpp) declare, as members, `static constexpr std::string_view keel_job =
-// "welcome_email";` (the stored job name) and optionally `keel_queue = "emails";`. [keel::jobs]
+// Job payloads (keel/jobs/types.hpp) declare, as members or in dto_traits<T>:
+// keel_job               static constexpr std::string_view keel_job = "welcome_email";
+//     The job name stored with each job (renaming the struct keeps queued jobs runnable). [keel::jobs]
+// keel_queue             static constexpr std::string_view keel_queue = "emails";
+//     The queue the job runs on; "default" when absent. [keel::jobs]
 
 namespace keel {
 inline namespace v0 {
@@ -242,6 +245,10 @@ using multipart_limits_owner =
 template <class T>
 using openapi_schema_owner =
     std::conditional_t<(requires { dto_traits<T>::keel_openapi_schema; }), dto_traits<T>, T>;
+template <class T>
+using job_owner = std::conditional_t<(requires { dto_traits<T>::keel_job; }), dto_traits<T>, T>;
+template <class T>
+using queue_owner = std::conditional_t<(requires { dto_traits<T>::keel_queue; }), dto_traits<T>, T>;
 
 // --- type hooks: `declares_x<T>`, and `x_hook<T>` the declared type ---
 

@@ -26,6 +26,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+// A payload from a library keel cannot edit: its job name and queue come from keel::dto_traits.
+namespace vendor_jobs {
+struct invoice_ready {
+  std::int64_t invoice;
+};
+}  // namespace vendor_jobs
+template <>
+struct keel::dto_traits<vendor_jobs::invoice_ready> {
+  static constexpr std::string_view keel_job = "invoice_ready";
+  static constexpr std::string_view keel_queue = "billing";
+};
+
 namespace jobs_test {
 
 struct welcome_email {
@@ -249,6 +261,50 @@ TEST_CASE("jobs: workers run typed jobs on the worker pool and the reactor, then
   auto s = jobs.statistics_sync();
   CHECK(s.done == 25);
   CHECK(s.queued + s.running + s.failed + s.dead == 0);
+}
+
+TEST_CASE("jobs: a payload type keel cannot edit takes its name and queue from keel::dto_traits", "[jobs]") {
+  STATIC_REQUIRE(keel::jobs::payload<vendor_jobs::invoice_ready>);
+  STATIC_REQUIRE(keel::jobs::job_name_of<vendor_jobs::invoice_ready>() == "invoice_ready");
+  STATIC_REQUIRE(keel::jobs::queue_of<vendor_jobs::invoice_ready>() == "billing");
+  STATIC_REQUIRE(keel::jobs::queue_of<welcome_email>() == "default");
+  temp_db_path file;
+  keel::db db{"sqlite:" + file.path};
+  keel::jobs::options o;
+  o.poll_interval = 20ms;
+  o.queues = {{"billing", 1}};
+  keel::jobs::queue jobs{db, o};
+  std::vector<std::int64_t> ran;
+  std::string queue_seen;
+  jobs.handle<vendor_jobs::invoice_ready>(
+      [&](const vendor_jobs::invoice_ready& m, keel::jobs::context& ctx) -> keel::task<void> {
+        ran.push_back(m.invoice);
+        queue_seen = std::string(ctx.queue());
+        co_return;
+      });
+  jobs.enqueue_sync(vendor_jobs::invoice_ready{41});
+  jobs.enqueue_sync(vendor_jobs::invoice_ready{42});
+  const auto rows = all_jobs(db);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].type == "invoice_ready");
+  harness h;
+  keel::background bg(h.reactor);
+  auto watcher = [&]() -> keel::task<void> {
+    auto give_up = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < give_up) {
+      auto st = co_await jobs.statistics();
+      if (st.done == 2) break;
+      co_await keel::sleep_for(10ms);
+    }
+    bg.request_stop();
+  };
+  auto both = [&]() -> keel::task<void> {
+    keel::detail::start_detached(watcher(), [](keel::detail::task_result<void>&&) {});
+    co_await jobs.run(bg);
+  };
+  h.run(both());
+  CHECK(ran == std::vector<std::int64_t>{41, 42});
+  CHECK(queue_seen == "billing");
 }
 
 TEST_CASE("jobs: retries with exponential backoff, then dead with the last error", "[jobs]") {

@@ -891,17 +891,24 @@ namespace jobs {
 
 // A job payload: a DTO with a stable name. The name, not the C++ type, is what the table stores, so renaming
 // the struct keeps queued jobs runnable; renaming keel_job does not.
+// keel_job and keel_queue are read from keel::dto_traits<T> when it declares them (types keel cannot edit),
+// else from T (keel/customization.hpp).
 template <class T>
 concept payload = requires {
-  { T::keel_job } -> std::convertible_to<std::string_view>;
+  { keel::detail::job_owner<T>::keel_job } -> std::convertible_to<std::string_view>;
 };
+
+template <payload T>
+constexpr std::string_view job_name_of() noexcept {
+  return keel::detail::job_owner<T>::keel_job;
+}
 
 template <payload T>
 constexpr std::string_view queue_of() noexcept {
   if constexpr (requires {
-                  { T::keel_queue } -> std::convertible_to<std::string_view>;
+                  { keel::detail::queue_owner<T>::keel_queue } -> std::convertible_to<std::string_view>;
                 })
-    return T::keel_queue;
+    return keel::detail::queue_owner<T>::keel_queue;
   else
     return "default";
 }
@@ -1113,14 +1120,16 @@ class queue {
   template <class T, class F>
   queue& handle(F fn) {
     static_assert(payload<T>,
-                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` "
+                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` (a "
+                  "member, or in "
+                  "keel::dto_traits<T>) "
                   "(keel::jobs::payload)");
     static_assert(std::is_invocable_v<F&, const T&, context&>,
                   "keel::jobs: a handler is called as fn(const T&, keel::jobs::context&)");
     using R = std::invoke_result_t<F&, const T&, context&>;
     static_assert(std::is_same_v<R, task<void>> || std::is_void_v<R>,
                   "keel::jobs: a handler returns keel::task<void> (async) or void (runs on the worker pool)");
-    std::string_view name = T::keel_job;
+    std::string_view name = job_name_of<T>();
     detail::check_name("job", name);
     setup_done_ = false;  // the claim statements list the handled types: rebuilt before the next claim
     if (handler_for(name) != nullptr)
@@ -1145,11 +1154,13 @@ class queue {
   template <class T>
   queue& produces() {
     static_assert(payload<T>,
-                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` "
+                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` (a "
+                  "member, or in "
+                  "keel::dto_traits<T>) "
                   "(keel::jobs::payload)");
-    detail::check_name("job", T::keel_job);
+    detail::check_name("job", job_name_of<T>());
     detail::check_name("queue", queue_of<T>());
-    produced_.emplace_back(T::keel_job);
+    produced_.emplace_back(job_name_of<T>());
     return *this;
   }
 
@@ -1165,14 +1176,16 @@ class queue {
   template <class T>
   queue& schedule(std::string name, cron expr, const T& job) {
     static_assert(payload<T>,
-                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` "
+                  "keel::jobs: a job type needs `static constexpr std::string_view keel_job = \"name\";` (a "
+                  "member, or in "
+                  "keel::dto_traits<T>) "
                   "(keel::jobs::payload)");
     detail::check_name("schedule", name);
     for (const scheduled& s : schedules_)
       if (s.name == name) throw config_error("keel::jobs: schedule " + name + " is registered twice");
-    scheduled s{std::move(name),          std::move(expr),
-                std::string(T::keel_job), std::string(queue_of<T>()),
-                json_io::to_string(job),  std::nullopt};
+    scheduled s{
+        std::move(name),         std::move(expr), std::string(job_name_of<T>()), std::string(queue_of<T>()),
+        json_io::to_string(job), std::nullopt};
     schedules_.push_back(std::move(s));
     return *this;
   }
@@ -1367,15 +1380,15 @@ class queue {
 
   template <class T>
   detail::new_job make_row(const T& job, const enqueue_options& opt) const {
-    if (!known(T::keel_job))
-      throw config_error("keel::jobs: job " + std::string(T::keel_job) +
+    if (!known(job_name_of<T>()))
+      throw config_error("keel::jobs: job " + std::string(job_name_of<T>()) +
                          " has no handler in this queue (register jobs.handle<T>(...), or jobs.produces<T>() "
                          "when another process runs it)");
     auto now = options_.clock();
     auto at = opt.run_at != std::chrono::system_clock::time_point{} ? opt.run_at : now + opt.delay;
     detail::new_job row;
     row.queue = std::string(queue_of<T>());
-    row.type = std::string(T::keel_job);
+    row.type = std::string(job_name_of<T>());
     row.payload = json_io::to_string(job);
     row.max_attempts = opt.max_attempts > 0 ? opt.max_attempts : options_.retry.max_attempts;
     row.run_at = detail::to_ms(at);

@@ -7,6 +7,7 @@
 //   };
 #pragma once
 
+#include "keel/customization.hpp"
 #include "keel/config.hpp"
 
 #include <atomic>
@@ -25,17 +26,24 @@ namespace jobs {
 
 // A job payload: a DTO with a stable name. The name, not the C++ type, is what the table stores, so renaming
 // the struct keeps queued jobs runnable; renaming keel_job does not.
+// keel_job and keel_queue are read from keel::dto_traits<T> when it declares them (types keel cannot edit),
+// else from T (keel/customization.hpp).
 template <class T>
 concept payload = requires {
-  { T::keel_job } -> std::convertible_to<std::string_view>;
+  { keel::detail::job_owner<T>::keel_job } -> std::convertible_to<std::string_view>;
 };
+
+template <payload T>
+constexpr std::string_view job_name_of() noexcept {
+  return keel::detail::job_owner<T>::keel_job;
+}
 
 template <payload T>
 constexpr std::string_view queue_of() noexcept {
   if constexpr (requires {
-                  { T::keel_queue } -> std::convertible_to<std::string_view>;
+                  { keel::detail::queue_owner<T>::keel_queue } -> std::convertible_to<std::string_view>;
                 })
-    return T::keel_queue;
+    return keel::detail::queue_owner<T>::keel_queue;
   else
     return "default";
 }
