@@ -14,6 +14,7 @@
 // --metrics serves the same app with keel::metrics as its outermost layer (and GET /metrics): its cost per
 //   request (benchmarks/instructions.sh --server-arg --metrics).
 #include <keel.hpp>
+#include <keel/metrics.hpp>
 #include <keel/auth/bearer.hpp>
 #include <keel/json/response.hpp>
 

@@ -11,7 +11,9 @@
 // the file to clients that accept them, without compressing per request.
 #include <keel.hpp>
 #include <keel/compress.hpp>
+#include <keel/health.hpp>
 #include <keel/json.hpp>
+#include <keel/metrics.hpp>
 #include <keel/settings.hpp>
 
 #include <sys/stat.h>

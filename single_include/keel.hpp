@@ -6500,694 +6500,6 @@ struct responder<file> {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/file.hpp -----
-// ----- keel/http_cache.hpp -----
-// keel/http_cache.hpp: HTTP caching for handlers. Entity tags (strong and weak, or a hash of the body),
-// Last-Modified, Cache-Control values, and conditional GETs: If-None-Match / If-Modified-Since answer 304
-// with the same rules keel::static_files uses (keel/http/conditional.hpp).
-//
-//   app.get("/articles/{id}", [](keel::request_context& ctx, int id) {
-//     const article a = load(id);
-//     keel::cache_validators v{keel::etag_of(a.body), keel::unix_seconds(a.updated),
-//                              keel::cache_control().public_().max_age(std::chrono::minutes(5)).str()};
-//     return keel::conditional_response(ctx, v, [&] { return keel::response(keel::http::status::ok, a.body);
-//     });
-//   });
-
-// ----- keel/http/conditional.hpp -----
-// The conditional-request rules (RFC 9110 13.1, 13.2.2) shared by keel/static_files.hpp and
-// keel/http_cache.hpp: entity-tag lists, IMF-fixdate parsing, and whether If-None-Match / If-Modified-Since
-// say the client's copy is current.
-
-
-#include <cstdint>
-#include <string_view>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-inline std::string_view trim_ows(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into Unix seconds; false when it is not one.
-inline bool parse_imf_fixdate(std::string_view s, std::int64_t& out) noexcept {
-  s = trim_ows(s);
-  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-      s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT")
-    return false;
-  auto num = [&](std::size_t at, std::size_t n, int& v) {
-    v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      v = v * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  const std::size_t m = months.find(s.substr(8, 3));
-  if (m == std::string_view::npos || m % 3 != 0) return false;
-  int day, year, hh, mm, ss;
-  if (!num(5, 2, day) || !num(12, 4, year) || !num(17, 2, hh) || !num(20, 2, mm) || !num(23, 2, ss))
-    return false;
-  const int month = static_cast<int>(m / 3) + 1;
-  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return false;
-  // Days from the civil date (proleptic Gregorian).
-  const int y = year - (month <= 2);
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = static_cast<unsigned>((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1);
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
-  out = days * 86400 + hh * 3600 + mm * 60 + ss;
-  return true;
-}
-
-// Whether the ETag `tag` is in the If-None-Match / If-Match list `header` ("*" matches any); weak comparison
-// (W/ prefixes ignored) unless `strong`.
-inline bool etag_listed(std::string_view header, std::string_view tag, bool strong) noexcept {
-  header = trim_ows(header);
-  if (header == "*") return true;
-  while (!header.empty()) {
-    const std::size_t comma = header.find(',');
-    std::string_view item = trim_ows(header.substr(0, comma));
-    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
-    const bool weak = item.starts_with("W/");
-    if (weak) {
-      if (strong) continue;
-      item.remove_prefix(2);
-    }
-    std::string_view t = tag;
-    if (t.starts_with("W/")) t.remove_prefix(2);
-    if (item == t) return true;
-  }
-  return false;
-}
-
-// If-None-Match decides when present (weak comparison), else If-Modified-Since against `last_modified`
-// (Unix seconds; negative: the representation has none). True: answer 304 (for GET and HEAD).
-inline bool client_copy_is_current(std::string_view if_none_match, std::string_view if_modified_since,
-                                   std::string_view etag, std::int64_t last_modified) noexcept {
-  if (!if_none_match.empty()) {
-    if (etag.empty()) return trim_ows(if_none_match) == "*";  // the representation exists, untagged
-    return etag_listed(if_none_match, etag, false);
-  }
-  if (if_modified_since.empty() || last_modified < 0) return false;
-  std::int64_t since = 0;
-  return parse_imf_fixdate(if_modified_since, since) && last_modified <= since;
-}
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/http/conditional.hpp -----
-// ----- keel/http/date.hpp -----
-// keel::http::cached_date: the IMF-fixdate for the Date header, formatted once per second per thread.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <ctime>
-#include <string_view>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-struct cached_date_text {
-  std::int64_t seconds = -1;
-  char text[32] = {};
-};
-// One per thread, so reactor threads never share a cache line or need a lock. constinit: no thread-local
-// guard or init call on each access.
-inline constinit thread_local cached_date_text date_state{};
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-
-namespace keel {
-inline namespace v0 {
-namespace http {
-
-// Length of "Sun, 06 Nov 1994 08:49:37 GMT".
-inline constexpr std::size_t imf_fixdate_size = 29;
-
-// Writes the IMF-fixdate (RFC 9110 section 5.6.7) for `unix_seconds` into out[0..29). Pure arithmetic
-// (days-to-civil), so it neither reads the time zone nor takes the locale lock that gmtime/strftime may.
-constexpr void format_imf_fixdate(std::int64_t unix_seconds, char* out) noexcept {
-  constexpr char weekdays[] = "ThuFriSatSunMonTueWed";  // 1970-01-01 was a Thursday
-  constexpr char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  std::int64_t days = unix_seconds / 86400;
-  std::int64_t secs = unix_seconds % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    --days;
-  }
-  const std::int64_t weekday = ((days % 7) + 7) % 7;
-
-  // Howard Hinnant's civil_from_days.
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-
-  auto two = [](char* p, std::int64_t v) {
-    p[0] = static_cast<char>('0' + v / 10);
-    p[1] = static_cast<char>('0' + v % 10);
-  };
-  for (int i = 0; i < 3; ++i) out[i] = weekdays[weekday * 3 + i];
-  out[3] = ',';
-  out[4] = ' ';
-  two(out + 5, day);
-  out[7] = ' ';
-  for (int i = 0; i < 3; ++i) out[8 + i] = months[(month - 1) * 3 + i];
-  out[11] = ' ';
-  const std::int64_t y = year < 0 ? 0 : year % 10000;
-  two(out + 12, y / 100);
-  two(out + 14, y % 100);
-  out[16] = ' ';
-  two(out + 17, secs / 3600);
-  out[19] = ':';
-  two(out + 20, secs / 60 % 60);
-  out[22] = ':';
-  two(out + 23, secs % 60);
-  out[25] = ' ';
-  out[26] = 'G';
-  out[27] = 'M';
-  out[28] = 'T';
-}
-
-class date_cache {
- public:
-  // The current Date value. Reads CLOCK_REALTIME_COARSE (a vDSO call, no syscall, a few ns) and reformats
-  // only when the second changed. The coarse clock lags by at most a scheduler tick, far below Date's
-  // one-second resolution.
-  static std::string_view get() noexcept {
-    refresh(coarse_seconds());
-    return {detail::date_state.text, imf_fixdate_size};
-  }
-
-  // A reactor can call this from a periodic timer; get() stays correct without it.
-  static void tick() noexcept { refresh(coarse_seconds()); }
-
-  // The value as of this thread's last get() or tick(), without reading the clock: for a caller that ticks
-  // once per batch of pipelined requests (the server's session does, before each batch it answers).
-  static std::string_view current() noexcept { return {detail::date_state.text, imf_fixdate_size}; }
-
-  // For tests: the value as of `unix_seconds`, stored in this thread's cache.
-  static std::string_view at(std::int64_t unix_seconds) noexcept {
-    refresh(unix_seconds);
-    return {detail::date_state.text, imf_fixdate_size};
-  }
-
- private:
-  static std::int64_t coarse_seconds() noexcept {
-    timespec now{};
-#if defined(CLOCK_REALTIME_COARSE)
-    clock_gettime(CLOCK_REALTIME_COARSE, &now);
-#else
-    clock_gettime(CLOCK_REALTIME, &now);
-#endif
-    return static_cast<std::int64_t>(now.tv_sec);
-  }
-
-  static KEEL_ALWAYS_INLINE void refresh(std::int64_t seconds) noexcept {
-    if (KEEL_LIKELY(seconds == detail::date_state.seconds)) return;
-    format_imf_fixdate(seconds, detail::date_state.text);
-    detail::date_state.seconds = seconds;
-  }
-};
-
-// The Date header value for the current second, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
-inline std::string_view cached_date() noexcept { return date_cache::get(); }
-
-}  // namespace http
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/http/date.hpp -----
-
-#include <chrono>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <utility>
-
-namespace keel {
-inline namespace v0 {
-
-// A strong entity tag around `opaque` (which must not contain '"'): "\"v42\"".
-inline std::string strong_etag(std::string_view opaque) {
-  std::string t;
-  t.reserve(opaque.size() + 2);
-  t.push_back('"');
-  t.append(opaque);
-  t.push_back('"');
-  return t;
-}
-// A weak one: W/"v42" (same meaning, not byte-for-byte the same: no ranges on it).
-inline std::string weak_etag(std::string_view opaque) { return "W/" + strong_etag(opaque); }
-
-// An entity tag from the bytes of a representation (64-bit FNV-1a, hex): the same body, the same tag.
-inline std::string etag_of(std::string_view body, bool weak = false) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (const char c : body) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ull;
-  }
-  static constexpr char hex[] = "0123456789abcdef";
-  char text[16];
-  for (int i = 15; i >= 0; --i, h >>= 4) text[i] = hex[h & 0xf];
-  const std::string_view opaque(text, sizeof text);
-  return weak ? weak_etag(opaque) : strong_etag(opaque);
-}
-
-inline std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-// A Cache-Control value: cache_control().public_().max_age(std::chrono::hours(1)).immutable().str()
-class cache_control {
- public:
-  cache_control& public_() { return add("public"); }
-  cache_control& private_() { return add("private"); }
-  cache_control& no_cache() { return add("no-cache"); }
-  cache_control& no_store() { return add("no-store"); }
-  cache_control& must_revalidate() { return add("must-revalidate"); }
-  cache_control& immutable() { return add("immutable"); }
-  cache_control& max_age(std::chrono::seconds s) { return add_seconds("max-age=", s); }
-  cache_control& s_maxage(std::chrono::seconds s) { return add_seconds("s-maxage=", s); }
-  cache_control& stale_while_revalidate(std::chrono::seconds s) {
-    return add_seconds("stale-while-revalidate=", s);
-  }
-  const std::string& str() const noexcept { return value_; }
-
- private:
-  cache_control& add(std::string_view directive) {
-    if (!value_.empty()) value_.append(", ");
-    value_.append(directive);
-    return *this;
-  }
-  cache_control& add_seconds(std::string_view directive, std::chrono::seconds s) {
-    add(directive);
-    value_.append(std::to_string(s.count() < 0 ? 0 : s.count()));
-    return *this;
-  }
-  std::string value_;
-};
-
-// What a response says about its representation; empty / negative fields are left out.
-struct cache_validators {
-  std::string etag;                 // a whole entity tag: strong_etag(), weak_etag() or etag_of()
-  std::int64_t last_modified = -1;  // Unix seconds (unix_seconds()); -1: none
-  std::string cache_control;        // cache_control().str(), or a literal value
-};
-
-// Whether the request's If-None-Match (else If-Modified-Since) says the client's copy is current. Only GET
-// and HEAD are answered 304; other methods are never "fresh" here.
-inline bool is_fresh(const http::request& req, const cache_validators& v) {
-  if (req.method != http::method::get && req.method != http::method::head) return false;
-  return detail::client_copy_is_current(req.header("If-None-Match"), req.header("If-Modified-Since"), v.etag,
-                                        v.last_modified);
-}
-
-// Adds ETag, Last-Modified and Cache-Control (those that are set) to `res`.
-inline void apply_validators(response& res, const cache_validators& v) {
-  if (!v.etag.empty()) res.set_header("ETag", v.etag);
-  if (v.last_modified >= 0) {
-    char date[http::imf_fixdate_size];
-    http::format_imf_fixdate(v.last_modified, date);
-    res.set_header("Last-Modified", std::string_view(date, sizeof date));
-  }
-  if (!v.cache_control.empty()) res.set_header("Cache-Control", v.cache_control);
-}
-
-// 304 Not Modified with the validators (no body) when the request is fresh; otherwise make() (returning a
-// keel::response), with the validators added. make() does not run for a 304.
-template <class F>
-response conditional_response(const request_context& ctx, const cache_validators& v, F&& make) {
-  if (is_fresh(ctx.request(), v)) {
-    response not_modified(http::status::not_modified);
-    apply_validators(not_modified, v);
-    return not_modified;
-  }
-  response res = std::forward<F>(make)();
-  apply_validators(res, v);
-  return res;
-}
-
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/http_cache.hpp -----
-// ----- keel/health.hpp -----
-// keel::health: liveness and readiness endpoints for load balancers and orchestrators.
-//
-//   keel::health health;
-//   health.database(db);                                      // readiness pings the database (SELECT 1)
-//   health.check("redis", [&]() -> keel::task<void> { co_await redis.ping(); });   // throws: not ready
-//   auto api = keel::router{..., keel::health_routes(health)};  // GET /healthz and GET /readyz
-//
-// GET /healthz answers 200 {"status":"ok"} while the process serves requests at all (liveness: restart me
-// when this fails). GET /readyz runs the checks in the order they were added and answers 200
-// {"status":"ready","checks":{"database":"ok"}} when all pass, else 503 with the first failing check named:
-// {"status":"unavailable","failing":"database","checks":{"database":"<what it threw>"}}. Each check has a
-// deadline (health.timeout(), 1 s by default): one that has not finished by then counts as failed
-// ("timed out after 1000 ms") and /readyz answers without waiting for it (it keeps running; its late outcome
-// is dropped). From the moment
-// graceful shutdown begins (SIGTERM, server.stop()), or after health.drain(), /readyz answers 503
-// {"status":"shutting_down"} without running the checks, so a load balancer stops sending new requests while
-// the ones in flight finish.
-
-// ----- keel/server/reactor.hpp -----
-// keel::detail::current_reactor / current_worker_pool: which io_context and pool this thread serves.
-
-// ----- keel/server/worker_pool.hpp -----
-// keel::worker_pool: the threads that run blocking work (SQL, hashing, files) away from the reactors.
-
-
-#include <asio/post.hpp>
-#include <asio/thread_pool.hpp>
-
-#include <algorithm>
-#include <atomic>
-#include <cstddef>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <utility>
-
-namespace keel {
-inline namespace v0 {
-
-// The threads start with the first job (or the first executor() call): an app that never offloads keeps
-// only its reactor threads, and their stacks stay out of its resident memory.
-class worker_pool {
- public:
-  // 0 threads = max(2, hardware threads): blocking calls must not starve each other on a small machine.
-  explicit worker_pool(unsigned threads = 0) : threads_(resolve(threads)) {}
-  worker_pool(const worker_pool&) = delete;
-  worker_pool& operator=(const worker_pool&) = delete;
-  ~worker_pool() { join(); }
-
-  unsigned size() const noexcept { return threads_; }
-  // Whether any thread has been started yet.
-  bool started() const noexcept { return started_.load(std::memory_order_acquire) != nullptr; }
-  asio::thread_pool::executor_type executor() { return pool().get_executor(); }
-
-  // Runs fn() on one of the pool's threads.
-  template <class F>
-  void post(F&& fn) {
-    asio::post(pool(), std::forward<F>(fn));
-  }
-
-  // Waits until every posted job has finished and the threads have exited; no new work is accepted after.
-  void join() {
-    std::lock_guard lock(start_mutex_);
-    joined_ = true;
-    if (pool_) pool_->join();
-  }
-
- private:
-  static unsigned resolve(unsigned n) {
-    if (n != 0) return n;
-    return std::max(2u, std::thread::hardware_concurrency());
-  }
-
-  asio::thread_pool& pool() {
-    if (asio::thread_pool* ready = started_.load(std::memory_order_acquire)) return *ready;
-    std::lock_guard lock(start_mutex_);
-    if (!pool_) {
-      pool_.emplace(threads_);
-      // A pool asked for after join() gets no threads, as asio's own would after join(): its jobs never run.
-      if (joined_) pool_->join();
-    }
-    started_.store(&*pool_, std::memory_order_release);
-    return *pool_;
-  }
-
-  unsigned threads_;
-  std::mutex start_mutex_;  // taken once per pool start and at join, never per job
-  bool joined_ = false;
-  std::atomic<asio::thread_pool*> started_{nullptr};
-  std::optional<asio::thread_pool> pool_;
-};
-
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/server/worker_pool.hpp -----
-
-#include <asio/io_context.hpp>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-struct reactor_binding {
-  asio::io_context* reactor = nullptr;
-  worker_pool* workers = nullptr;
-  const bool* shutting_down = nullptr;  // the server's flag for this reactor, set when shutdown begins
-};
-
-inline reactor_binding& current_binding() noexcept {
-  thread_local reactor_binding binding;
-  return binding;
-}
-
-// The io_context this thread runs (a reactor thread, or a test driving one by hand); nullptr elsewhere.
-inline asio::io_context* current_reactor() noexcept { return current_binding().reactor; }
-// The pool keel::offload sends work to from this thread; nullptr when none was bound.
-inline worker_pool* current_worker_pool() noexcept { return current_binding().workers; }
-
-// Whether the server running this reactor thread began its graceful shutdown (false off reactor threads).
-inline bool reactor_shutting_down() noexcept {
-  const bool* flag = current_binding().shutting_down;
-  return flag != nullptr && *flag;
-}
-
-// Binds a reactor (and optionally a worker pool) to the current thread for the scope's lifetime; nests.
-class reactor_scope {
- public:
-  explicit reactor_scope(asio::io_context& reactor, worker_pool* workers = nullptr,
-                         const bool* shutting_down = nullptr) noexcept
-      : previous_(current_binding()) {
-    current_binding() = reactor_binding{&reactor, workers, shutting_down};
-  }
-  reactor_scope(const reactor_scope&) = delete;
-  reactor_scope& operator=(const reactor_scope&) = delete;
-  ~reactor_scope() { current_binding() = previous_; }
-
- private:
-  reactor_binding previous_;
-};
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/server/reactor.hpp -----
-
-#include <asio/steady_timer.hpp>
-
-#include <atomic>
-#include <chrono>
-#include <coroutine>
-#include <exception>
-#include <stdexcept>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace keel {
-inline namespace v0 {
-
-class health {
- public:
-  // A readiness check: a coroutine that returns when the dependency is usable and throws when it is not
-  // (the exception's what() becomes the check's message). It runs on the reactor serving /readyz: what
-  // blocks belongs in keel::offload (keel::db's queries already run on the worker pool).
-  using check_fn = std::function<task<void>()>;
-
-  health() : state_(std::make_shared<state>()) {}
-
-  // Adds a check; checks run in the order they were added, before the server starts serving them.
-  health& check(std::string name, check_fn fn) {
-    std::lock_guard lock(state_->mutex);
-    state_->checks.push_back({std::move(name), std::move(fn)});
-    return *this;
-  }
-  // How long each check may take before it counts as failed (default 1 s). Before the server starts.
-  health& timeout(std::chrono::milliseconds limit) {
-    std::lock_guard lock(state_->mutex);
-    state_->timeout = limit;
-    return *this;
-  }
-
-  // Adds a check that runs `SELECT 1` on a keel::db (which must outlive the server).
-  template <class Db>
-  requires requires(Db& d) { d.template query_one<int>("SELECT 1"); }
-  health& database(Db& db, std::string name = "database") {
-    return check(std::move(name), [&db]() -> task<void> {
-      auto one = co_await db.template query_one<int>("SELECT 1");
-      if (!one || *one != 1) throw std::runtime_error("SELECT 1 did not return 1");
-    });
-  }
-
-  // From now on /readyz answers 503 (a rolling deploy draining this instance before it stops). Any thread.
-  void drain() noexcept { state_->draining.store(true, std::memory_order_relaxed); }
-  bool draining() const noexcept {
-    return state_->draining.load(std::memory_order_relaxed) || detail::reactor_shutting_down();
-  }
-
-  // The answers, for apps that route them themselves.
-  static response live() { return response(http::status::ok, R"({"status":"ok"})", "application/json"); }
-  task<response> ready() const { return run_checks(state_); }
-
- private:
-  struct named_check {
-    std::string name;
-    check_fn fn;
-  };
-  struct state {
-    std::mutex mutex;
-    std::vector<named_check> checks;
-    std::chrono::milliseconds timeout{1000};
-    std::atomic<bool> draining{false};
-  };
-
-  // One check against its deadline, all on the reactor thread: the check runs detached; whichever comes
-  // first, its end or the timer, settles `message`; the timer's handler (fired, or cancelled by the check's
-  // end) resumes the waiting /readyz. A check finishing after its deadline finds the race settled and
-  // touches nothing else (the timer lives in /readyz's frame, gone by then).
-  struct check_race {
-    bool settled = false;
-    std::string message;
-    asio::steady_timer* timer = nullptr;
-    std::coroutine_handle<> waiter;
-  };
-  struct race_awaiter {
-    check_race* race;
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) const noexcept { race->waiter = h; }
-    void await_resume() const noexcept {}
-  };
-
-  static std::string message_of(const std::exception_ptr& error) {
-    if (!error) return "ok";
-    std::string message;
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      message = e.what();
-    } catch (...) {
-    }
-    if (message.empty() || message == "ok") message = "failed";
-    return message;
-  }
-
-  // The check's outcome: "ok", what it threw, or that it timed out.
-  static task<std::string> run_check(const named_check& c, std::chrono::milliseconds limit) {
-    asio::io_context* io = detail::current_reactor();
-    if (io == nullptr) {  // not on a reactor (ready() driven by hand): no timer to race against
-      std::exception_ptr error;
-      try {
-        task<void> t = c.fn();
-        co_await std::move(t);
-      } catch (...) {
-        error = std::current_exception();
-      }
-      co_return message_of(error);
-    }
-    asio::steady_timer timer(*io, limit);
-    auto race = std::make_shared<check_race>();
-    race->timer = &timer;
-    auto on_deadline = [race, limit](const std::error_code&) {
-      if (!race->settled) {
-        race->settled = true;
-        race->message = "timed out after " + std::to_string(limit.count()) + " ms";
-      }
-      if (auto h = std::exchange(race->waiter, {})) h.resume();
-    };
-    timer.async_wait(std::move(on_deadline));
-    // The check's function object outlives /readyz with it: a coroutine lambda's captures live there.
-    auto fn = std::make_shared<const check_fn>(c.fn);
-    auto on_end = [race, fn](detail::task_result<void>&& r) {
-      if (race->settled) return;
-      race->settled = true;
-      race->message = message_of(r.exception);
-      race->timer->cancel();
-    };
-    try {
-      task<void> t = (*fn)();
-      detail::start_detached(std::move(t), std::move(on_end));
-    } catch (...) {  // fn threw before returning its task
-      race->settled = true;
-      race->message = message_of(std::current_exception());
-      timer.cancel();
-    }
-    const race_awaiter settled{race.get()};
-    co_await settled;
-    co_return race->message;
-  }
-
-  static task<response> run_checks(std::shared_ptr<state> st) {
-    response res(http::status::service_unavailable);
-    res.content_type("application/json");
-    res.header("Cache-Control", "no-store");
-    if (st->draining.load(std::memory_order_relaxed) || detail::reactor_shutting_down()) {
-      res.body(R"({"status":"shutting_down"})");
-      co_return res;
-    }
-    std::vector<named_check> checks;
-    std::chrono::milliseconds limit{};
-    {
-      std::lock_guard lock(st->mutex);
-      checks = st->checks;
-      limit = st->timeout;
-    }
-    std::string listed;
-    std::string_view failing;
-    for (const auto& c : checks) {
-      task<std::string> run = run_check(c, limit);
-      std::string message = co_await std::move(run);
-      if (failing.empty() && message != "ok") failing = c.name;
-      listed.append(listed.empty() ? "" : ",");
-      detail::append_json_string(listed, c.name);
-      listed.push_back(':');
-      detail::append_json_string(listed, message);
-    }
-    std::string body = failing.empty() ? R"({"status":"ready")" : R"({"status":"unavailable","failing":)";
-    if (!failing.empty()) detail::append_json_string(body, failing);
-    body.append(R"(,"checks":{)").append(listed).append("}}");
-    if (failing.empty()) res.status(http::status::ok);
-    res.body(std::move(body));
-    co_return res;
-  }
-
-  std::shared_ptr<state> state_;
-};
-
-// GET Live ("/healthz") and GET Ready ("/readyz") answering for `h`, as one group to put in a router.
-template <fixed_string Live = "/healthz", fixed_string Ready = "/readyz">
-auto health_routes(const health& h) {
-  auto r1 = get<Live>([] { return health::live(); });
-  auto r2 = get<Ready>([h]() -> task<response> { return h.ready(); });
-  using group_type = route_group<fixed_string<1>{}, std::tuple<decltype(r1), decltype(r2)>>;
-  return group_type{std::tuple<decltype(r1), decltype(r2)>(std::move(r1), std::move(r2)), {}};
-}
-
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/health.hpp -----
 // ----- keel/middleware/access_log.hpp -----
 // keel::access_log: one JSON line per request, to stderr, a file, or a callback.
 
@@ -7946,706 +7258,6 @@ struct traceparent {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/middleware/trace_context.hpp -----
-// ----- keel/metrics.hpp -----
-// keel::metrics: Prometheus metrics for an app, served at GET /metrics in the text format (version 0.0.4).
-//
-//   keel::metrics metrics;                                   // before the app: it is shared with the layer
-//   metrics.watch(db);                                       // SQL pool gauges (optional)
-//   metrics.gauge("jobs_queued", "Jobs waiting.", [&] { return double(queue.size()); });
-//   keel::app{api}.use(metrics, keel::request_id{}, keel::access_log{}).serve(cfg);
-//
-// What it counts (per thread, into plain per-thread counters: no lock and no atomic read-modify-write on the
-// request path; a scrape sums the threads):
-//   keel_http_requests_total{route,method,status}       by route template ("/users/{id}"), method, 2xx..5xx
-//   keel_http_request_duration_seconds{route}           histogram, fixed buckets (options::buckets)
-//   keel_http_requests_in_flight                        requests between this layer's before and after
-//   keel_http_connections_open, keel_http_connections_total
-//   keel_http_received_bytes_total, keel_http_sent_bytes_total   bytes read and written by HTTP connections
-//   keel_sql_connections{pool,state}, keel_sql_waiting_requests{pool}   with watch(db)
-// plus the gauges and collectors registered with gauge() and collect(), read at scrape time.
-//
-// Put it first in .use(...): it then times every other layer too, and counts requests the session rejects
-// before routing (400, 413, 431...) under route="(unmatched)", like requests no route matched. An app
-// without keel::metrics compiles to the code it had before: the transport counts bytes and connections
-// only when a layer of the app asks for it (`static constexpr bool counts_io`).
-
-// ----- keel/detail/metrics.hpp -----
-// keel::detail metrics internals: the tick clock, the per-thread shards keel::metrics counts into, and the
-// helpers that write the Prometheus text format.
-
-// ----- keel/server/io_counters.hpp -----
-// keel::detail::io_counters: bytes in and out and connections opened and closed, counted per thread by the
-// transport of apps that ask for it (a middleware declaring `static constexpr bool counts_io = true`, such as
-// keel::metrics), and summed over all threads when read.
-//
-// Each thread writes only its own block, with a relaxed load and store (no read-modify-write, no lock); a
-// reader on another thread sees each value whole. A thread's block is handed to the next thread when it
-// ends, so its counts are never lost and the totals stay monotonic.
-
-
-#include <atomic>
-#include <cstdint>
-#include <memory>
-#include <mutex>
-#include <tuple>
-#include <type_traits>
-#include <vector>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-// Adds n to a counter only this thread writes.
-inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-
-struct io_counters {
-  std::atomic<std::uint64_t> bytes_in{0};
-  std::atomic<std::uint64_t> bytes_out{0};
-  std::atomic<std::uint64_t> connections_opened{0};
-  std::atomic<std::uint64_t> connections_closed{0};
-
-  struct totals {
-    std::uint64_t bytes_in = 0, bytes_out = 0, connections_opened = 0, connections_closed = 0;
-  };
-
-  // This thread's block.
-  static io_counters& local() noexcept {
-    thread_local holder h;
-    return *h.block;
-  }
-  // The sums over every thread that ever counted.
-  static totals sum() {
-    totals t;
-    std::lock_guard lock(blocks().mutex);
-    for (const auto& b : blocks().all) {
-      t.bytes_in += b->bytes_in.load(std::memory_order_relaxed);
-      t.bytes_out += b->bytes_out.load(std::memory_order_relaxed);
-      t.connections_opened += b->connections_opened.load(std::memory_order_relaxed);
-      t.connections_closed += b->connections_closed.load(std::memory_order_relaxed);
-    }
-    return t;
-  }
-
- private:
-  struct list {
-    std::mutex mutex;
-    std::vector<std::unique_ptr<io_counters>> all;
-    std::vector<io_counters*> spare;  // of threads that ended
-  };
-  static list& blocks() {
-    static list l;
-    return l;
-  }
-  struct holder {
-    io_counters* block;
-    holder() {
-      std::lock_guard lock(blocks().mutex);
-      if (!blocks().spare.empty()) {
-        block = blocks().spare.back();
-        blocks().spare.pop_back();
-      } else {
-        block = blocks().all.emplace_back(std::make_unique<io_counters>()).get();
-      }
-    }
-    ~holder() {
-      std::lock_guard lock(blocks().mutex);
-      blocks().spare.push_back(block);
-    }
-    holder(const holder&) = delete;
-    holder& operator=(const holder&) = delete;
-  };
-};
-
-// Whether a middleware stack asks the transport to count bytes and connections.
-template <class M>
-concept counts_io_layer = requires {
-  requires M::counts_io;
-};
-template <class Stack>
-struct stack_counts_io : std::false_type {};
-template <class... Ms>
-struct stack_counts_io<std::tuple<Ms...>> : std::bool_constant<(counts_io_layer<Ms> || ...)> {};
-
-// Whether a session type (its app) wants bytes and connections counted; test doubles do not.
-template <class Session>
-inline constexpr bool session_counts_io = requires {
-  requires Session::counts_io;
-};
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/server/io_counters.hpp -----
-
-#include <array>
-#include <atomic>
-#include <bit>
-#include <charconv>
-#include <chrono>
-#include <cmath>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <mutex>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace keel {
-inline namespace v0 {
-namespace detail {
-
-// A monotonic tick count, as cheap as the machine allows: the TSC on x86 (constant-rate on every CPU of the
-// last fifteen years), steady_clock elsewhere. Request latency is two reads of it.
-inline std::uint64_t metric_ticks() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  return __builtin_ia32_rdtsc();
-#else
-  return static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-#endif
-}
-
-// Ticks per second, measured once against steady_clock (a 2 ms spin, at the first keel::metrics).
-inline double metric_ticks_per_second() {
-  static const double rate = [] {
-#if defined(__x86_64__) || defined(__i386__)
-    using clock = std::chrono::steady_clock;
-    const auto t0 = clock::now();
-    const std::uint64_t c0 = __builtin_ia32_rdtsc();
-    while (clock::now() - t0 < std::chrono::milliseconds(2)) {
-    }
-    const auto t1 = clock::now();
-    const std::uint64_t c1 = __builtin_ia32_rdtsc();
-    return static_cast<double>(c1 - c0) / std::chrono::duration<double>(t1 - t0).count();
-#else
-    using period = std::chrono::steady_clock::period;
-    return static_cast<double>(period::den) / static_cast<double>(period::num);
-#endif
-  }();
-  return rate;
-}
-
-// Methods by slot: GET .. TRACE in keel::http::method's bit order (0..8), then 9 for extension methods;
-// branch-free (the bit above TRACE stands in for "none").
-inline constexpr std::size_t metric_method_slots = 10;
-inline std::size_t metric_method_slot(http::method m) noexcept {
-  return static_cast<std::size_t>(
-      std::countr_zero(static_cast<unsigned>(static_cast<std::uint16_t>(m)) | 0x200u));
-}
-inline std::string_view metric_method_name(std::size_t slot) noexcept {
-  return slot < 9 ? http::to_string(http::all_methods[slot]) : std::string_view("other");
-}
-// Status classes by slot: code / 100, capped at 7 (eight slots: the index is a shift); slots 1..5 are
-// 1xx..5xx, the others hold anything outside 100-599 (reported as status="other").
-inline constexpr std::size_t metric_status_slots = 8;
-inline std::size_t metric_status_slot(int code) noexcept {
-  const unsigned c = static_cast<unsigned>(code) / 100u;
-  return c < 7u ? c : 7u;
-}
-
-// The most latency buckets a keel::metrics may have (without +Inf).
-inline constexpr std::size_t metric_max_buckets = 24;
-
-// One route's counts on one thread: requests by method and status class, latency buckets (not cumulative:
-// each request adds to its one bucket; the last one is +Inf) and the sum of latencies in ticks.
-struct route_series {
-  std::string_view route;
-  std::array<std::array<std::atomic<std::uint64_t>, metric_status_slots>, metric_method_slots> requests{};
-  std::array<std::atomic<std::uint64_t>, metric_max_buckets + 1> buckets{};
-  std::atomic<std::uint64_t> sum_ticks{0};
-};
-
-// What one thread counted for one keel::metrics. Only its thread writes it; the scrape reads it.
-class metric_shard {
- public:
-  std::atomic<std::uint64_t> started{0};  // requests that entered the layer (finished ones are in buckets)
-
-  metric_shard() { never_used_.route = std::string_view(&tag_, 1); }  // matches no route's text
-  metric_shard(const metric_shard&) = delete;
-  metric_shard& operator=(const metric_shard&) = delete;
-
-  // The series of a route template, found by the address of its text (a route's template is one static
-  // string), or made on its first request on this thread.
-  KEEL_ALWAYS_INLINE route_series& series(std::string_view route) {
-    // The address alone: each route template is its own static string.
-    if (KEEL_LIKELY(last_->route.data() == route.data())) return *last_;
-    return find(route);
-  }
-
-  // Calls fn(const route_series&) for each series (on the scraping thread).
-  template <class F>
-  void for_each(F&& fn) const {
-    std::lock_guard lock(mutex_);
-    for (const auto& s : owned_) fn(*s);
-  }
-
- private:
-  KEEL_NOINLINE route_series& find(std::string_view route) {
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash(route.data()) & mask;; i = (i + 1) & mask) {
-      route_series* s = slots_[i];
-      if (s != nullptr && s->route.data() == route.data() && s->route.size() == route.size())
-        return *(last_ = s);
-      if (s == nullptr) return *(last_ = &add(route));
-    }
-  }
-  static std::size_t hash(const char* p) noexcept {
-    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(p) * 0x9E3779B97F4A7C15ull) >> 40);
-  }
-  KEEL_NOINLINE route_series& add(std::string_view route) {
-    std::lock_guard lock(mutex_);  // against a scrape reading owned_
-    auto& s = *owned_.emplace_back(std::make_unique<route_series>());
-    s.route = route;
-    if (owned_.size() * 2 > slots_.size()) {
-      std::vector<route_series*> bigger(slots_.size() * 2, nullptr);
-      for (const auto& o : owned_) place(bigger, o.get());
-      slots_.swap(bigger);
-    } else {
-      place(slots_, &s);
-    }
-    return s;
-  }
-  static void place(std::vector<route_series*>& table, route_series* s) {
-    const std::size_t mask = table.size() - 1;
-    std::size_t i = hash(s->route.data()) & mask;
-    while (table[i] != nullptr) i = (i + 1) & mask;
-    table[i] = s;
-  }
-
-  // The series the last request used (a dummy one, never counted into, before the first): most requests
-  // on a thread in a row hit the same few routes.
-  char tag_ = 0;
-  route_series never_used_;
-  route_series* last_ = &never_used_;
-  std::vector<route_series*> slots_ = std::vector<route_series*>(32, nullptr);
-  std::vector<std::unique_ptr<route_series>> owned_;
-  mutable std::mutex mutex_;
-};
-
-// The shards of one keel::metrics, one per thread that served a request. A thread finds its shard through
-// a thread-local cache keyed by the registry's id (ids are never reused, so a registry made at a dead one's
-// address is never confused with it).
-class metric_shards {
- public:
-  metric_shards() : id_(next_id()) {}
-  metric_shards(const metric_shards&) = delete;
-  metric_shards& operator=(const metric_shards&) = delete;
-
-  KEEL_ALWAYS_INLINE metric_shard& local() {
-    thread_local cache c;
-    if (KEEL_LIKELY(c.id == id_)) return *c.shard;
-    return attach(c);
-  }
-
-  template <class F>
-  void for_each(F&& fn) const {
-    std::lock_guard lock(mutex_);
-    for (const auto& s : shards_) fn(*s);
-  }
-
- private:
-  struct cache {
-    std::uint64_t id = 0;
-    metric_shard* shard = nullptr;
-  };
-  static std::uint64_t next_id() {
-    static std::atomic<std::uint64_t> n{0};
-    return n.fetch_add(1) + 1;
-  }
-  KEEL_NOINLINE metric_shard& attach(cache& c) {
-    std::lock_guard lock(mutex_);
-    // A thread that alternates between two registries makes a new shard each time it switches; the counts
-    // stay right (the scrape sums them all). Servers run one app per reactor thread, so it does not happen.
-    c.shard = shards_.emplace_back(std::make_unique<metric_shard>()).get();
-    c.id = id_;
-    return *c.shard;
-  }
-
-  std::uint64_t id_;
-  mutable std::mutex mutex_;
-  std::vector<std::unique_ptr<metric_shard>> shards_;
-};
-
-// --- the text format (version 0.0.4)
-
-inline void append_metric_number(std::string& out, double v) {
-  if (std::isnan(v)) {
-    out.append("NaN");
-  } else if (std::isinf(v)) {
-    out.append(v > 0 ? "+Inf" : "-Inf");
-  } else {
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-  }
-}
-inline void append_metric_number(std::string& out, std::uint64_t v) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-// A label value: backslash, double quote and line feed escaped.
-inline void append_label_value(std::string& out, std::string_view v) {
-  for (char c : v) {
-    if (c == '\\')
-      out.append("\\\\");
-    else if (c == '"')
-      out.append("\\\"");
-    else if (c == '\n')
-      out.append("\\n");
-    else
-      out.push_back(c);
-  }
-}
-// A HELP text: backslash and line feed escaped.
-inline void append_help_text(std::string& out, std::string_view v) {
-  for (char c : v) {
-    if (c == '\\')
-      out.append("\\\\");
-    else if (c == '\n')
-      out.append("\\n");
-    else
-      out.push_back(c);
-  }
-}
-
-// [a-zA-Z_:][a-zA-Z0-9_:]* (metric names); labels do not take ':'.
-constexpr bool valid_metric_name(std::string_view name, bool label = false) noexcept {
-  if (name.empty()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (c == ':' && !label) ||
-                    (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-}  // namespace detail
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/detail/metrics.hpp -----
-
-#include <array>
-#include <cmath>
-#include <charconv>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-#include <system_error>
-#include <utility>
-#include <vector>
-
-namespace keel {
-inline namespace v0 {
-
-// What a collector (metrics.collect(...)) writes into: metric families in the text format. Names must match
-// [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-zA-Z_][a-zA-Z0-9_]* (std::invalid_argument otherwise); values
-// and HELP texts are escaped here.
-class metrics_text {
- public:
-  using label = std::pair<std::string_view, std::string_view>;
-
-  explicit metrics_text(std::string& out) : out_(out) {}
-
-  // The "# HELP" and "# TYPE" lines of a family; type is counter, gauge, histogram, summary or untyped.
-  metrics_text& family(std::string_view name, std::string_view type, std::string_view help) {
-    check_name(name, false);
-    out_.append("# HELP ").append(name).push_back(' ');
-    detail::append_help_text(out_, help);
-    out_.append("\n# TYPE ").append(name).push_back(' ');
-    out_.append(type).push_back('\n');
-    return *this;
-  }
-  // One sample line: name{labels} value.
-  metrics_text& sample(std::string_view name, std::initializer_list<label> labels, double value) {
-    begin_sample(name, labels.begin(), labels.end());
-    detail::append_metric_number(out_, value);
-    out_.push_back('\n');
-    return *this;
-  }
-  metrics_text& sample(std::string_view name, std::initializer_list<label> labels, std::uint64_t value) {
-    begin_sample(name, labels.begin(), labels.end());
-    detail::append_metric_number(out_, value);
-    out_.push_back('\n');
-    return *this;
-  }
-  std::string& text() noexcept { return out_; }
-
- private:
-  static void check_name(std::string_view name, bool label) {
-    if (!detail::valid_metric_name(name, label))
-      throw std::invalid_argument("keel::metrics: invalid " + std::string(label ? "label" : "metric") +
-                                  " name '" + std::string(name) + "'");
-  }
-  void begin_sample(std::string_view name, const label* first, const label* last) {
-    check_name(name, false);
-    out_.append(name);
-    if (first != last) {
-      out_.push_back('{');
-      for (const label* l = first; l != last; ++l) {
-        check_name(l->first, true);
-        if (l != first) out_.push_back(',');
-        out_.append(l->first).append("=\"");
-        detail::append_label_value(out_, l->second);
-        out_.push_back('"');
-      }
-      out_.push_back('}');
-    }
-    out_.push_back(' ');
-  }
-
-  std::string& out_;
-};
-
-class metrics {
- public:
-  struct options {
-    // Where GET (and HEAD) is answered with the metrics.
-    std::string path = "/metrics";
-    // Upper bounds of the latency histogram's buckets, in seconds, ascending (+Inf is added); at most 24.
-    std::vector<double> buckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                   0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-  };
-
-  // Per-request state: when the request entered this layer, in ticks.
-  struct state {
-    std::uint64_t start = 0;
-    detail::metric_shard* shard = nullptr;  // this thread's, found once in before()
-  };
-
-  // The transport counts bytes in and out and connections for apps with this layer.
-  static constexpr bool counts_io = true;
-  // Requests the session rejects before routing are counted too.
-  static constexpr bool sees_rejected_requests = true;
-
-  metrics() : metrics(options{}) {}
-  // Throws std::invalid_argument for buckets that are not ascending and finite, or more than 24.
-  explicit metrics(options opts) : shared_(std::make_shared<registry>()) {
-    if (opts.buckets.size() > detail::metric_max_buckets)
-      throw std::invalid_argument("keel::metrics: at most 24 latency buckets");
-    for (std::size_t i = 0; i < opts.buckets.size(); ++i)
-      if (!(opts.buckets[i] > 0) || std::isinf(opts.buckets[i]) ||
-          (i > 0 && !(opts.buckets[i] > opts.buckets[i - 1])))
-        throw std::invalid_argument("keel::metrics: latency buckets must be positive, finite and ascending");
-    const double rate = detail::metric_ticks_per_second();
-    shared_->path = std::move(opts.path);
-    shared_->seconds_per_tick = 1.0 / rate;
-    shared_->bucket_count = opts.buckets.size();
-    for (std::size_t i = 0; i < opts.buckets.size(); ++i) {
-      shared_->bounds[i] = opts.buckets[i];
-      shared_->bound_ticks[i] = static_cast<std::uint64_t>(opts.buckets[i] * rate);
-    }
-    shared_->bound_ticks[opts.buckets.size()] = ~std::uint64_t{0};
-  }
-
-  // A gauge read at scrape time: `read` runs on the thread serving the scrape (a reactor: keep it quick).
-  metrics& gauge(std::string name, std::string help, std::function<double()> read) {
-    if (!detail::valid_metric_name(name)) throw std::invalid_argument("keel::metrics: invalid name " + name);
-    std::lock_guard lock(shared_->mutex);
-    shared_->gauges.push_back({std::move(name), std::move(help), std::move(read)});
-    return *this;
-  }
-  // Families written at scrape time, after keel's own (job queues by name, cache sizes, ...).
-  metrics& collect(std::function<void(metrics_text&)> fn) {
-    std::lock_guard lock(shared_->mutex);
-    shared_->collectors.push_back(std::move(fn));
-    return *this;
-  }
-  // The connection pools of a keel::db: connections in use and idle, and requests waiting for one. The
-  // database must outlive the metrics.
-  template <class Db>
-  requires requires(const Db& d) {
-    d.for_each_pool([](std::string_view, std::size_t, std::size_t, std::size_t) {});
-  }
-  metrics& watch(const Db& db) {
-    return collect([&db](metrics_text& out) {
-      out.family("keel_sql_connections", "gauge", "SQL connections of each pool, by state (in_use or idle).");
-      db.for_each_pool([&](std::string_view pool, std::size_t total, std::size_t idle, std::size_t) {
-        out.sample("keel_sql_connections", {{"pool", pool}, {"state", "in_use"}},
-                   static_cast<std::uint64_t>(total - idle));
-        out.sample("keel_sql_connections", {{"pool", pool}, {"state", "idle"}},
-                   static_cast<std::uint64_t>(idle));
-      });
-      out.family("keel_sql_waiting_requests", "gauge", "Requests waiting for a connection of each SQL pool.");
-      db.for_each_pool([&](std::string_view pool, std::size_t, std::size_t, std::size_t waiting) {
-        out.sample("keel_sql_waiting_requests", {{"pool", pool}}, static_cast<std::uint64_t>(waiting));
-      });
-    });
-  }
-
-  const std::string& path() const noexcept { return shared_->path; }
-
-  // The whole exposition text, as GET /metrics answers it.
-  std::string render() const {
-    std::string out;
-    out.reserve(4096);
-    metrics_text text(out);
-    render_http(text);
-    std::vector<gauge_entry> gauges;
-    std::vector<std::function<void(metrics_text&)>> collectors;
-    {
-      std::lock_guard lock(shared_->mutex);
-      gauges = shared_->gauges;
-      collectors = shared_->collectors;
-    }
-    for (const auto& g : gauges) {
-      text.family(g.name, "gauge", g.help);
-      text.sample(g.name, {}, g.read());
-    }
-    for (const auto& c : collectors) c(text);
-    return out;
-  }
-
-  // --- the middleware
-  template <class Ctx>
-  KEEL_ALWAYS_INLINE flow before(Ctx& ctx) const {
-    state& st = ctx.template state<state>();
-    st.start = detail::metric_ticks();
-    registry& reg = *shared_;
-    detail::metric_shard& shard = reg.shards.local();
-    st.shard = &shard;
-    detail::bump(shard.started);
-    if (KEEL_UNLIKELY(ctx.request().path.size() == reg.path.size())) return maybe_answer(ctx);
-    return flow::next;
-  }
-  template <class Ctx>
-  KEEL_ALWAYS_INLINE void after(Ctx& ctx) const {
-    const state& st = ctx.template state<state>();
-    const std::uint64_t elapsed = detail::metric_ticks() - st.start;
-    detail::route_series& s = st.shard->series(ctx.route_path());
-    const auto& req = ctx.request();
-    detail::bump(s.requests[detail::metric_method_slot(req.method)]
-                           [detail::metric_status_slot(ctx.response().status_code())]);
-    std::size_t b = 0;
-    const auto& bounds = shared_->bound_ticks;
-    while (elapsed > bounds[b]) ++b;
-    detail::bump(s.buckets[b]);
-    detail::bump(s.sum_ticks, elapsed);
-  }
-
- private:
-  struct gauge_entry {
-    std::string name, help;
-    std::function<double()> read;
-  };
-  struct registry {
-    detail::metric_shards shards;
-    std::string path;
-    double seconds_per_tick = 1e-9;
-    std::size_t bucket_count = 0;
-    std::array<double, detail::metric_max_buckets> bounds{};
-    std::array<std::uint64_t, detail::metric_max_buckets + 1> bound_ticks{};
-    std::mutex mutex;  // gauges and collectors
-    std::vector<gauge_entry> gauges;
-    std::vector<std::function<void(metrics_text&)>> collectors;
-  };
-
-  // A route's counts summed over the threads.
-  struct route_totals {
-    std::array<std::array<std::uint64_t, detail::metric_status_slots>, detail::metric_method_slots>
-        requests{};
-    std::array<std::uint64_t, detail::metric_max_buckets + 1> buckets{};
-    std::uint64_t sum_ticks = 0;
-  };
-
-  KEEL_NOINLINE flow maybe_answer(request_context& ctx) const {
-    const http::request& req = ctx.request();
-    if (req.path != shared_->path || (req.method != http::method::get && req.method != http::method::head))
-      return flow::next;
-    detail::context_access::set_route_path(ctx, shared_->path);
-    answer(ctx.response());
-    return flow::respond;
-  }
-  void answer(keel::response& res) const {
-    res.status(http::status::ok);
-    res.content_type("text/plain; version=0.0.4; charset=utf-8");
-    res.header("Cache-Control", "no-store");
-    res.body(render());
-  }
-
-  void render_http(metrics_text& text) const {
-    std::map<std::string, route_totals, std::less<>> routes;
-    std::uint64_t started = 0, finished = 0;
-    shared_->shards.for_each([&](const detail::metric_shard& shard) {
-      started += shard.started.load(std::memory_order_relaxed);
-      shard.for_each([&](const detail::route_series& s) {
-        auto& t = routes[std::string(s.route.empty() ? std::string_view("(unmatched)") : s.route)];
-        for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
-          for (std::size_t c = 0; c < detail::metric_status_slots; ++c)
-            t.requests[m][c] += s.requests[m][c].load(std::memory_order_relaxed);
-        for (std::size_t b = 0; b <= shared_->bucket_count; ++b) {
-          const std::uint64_t n = s.buckets[b].load(std::memory_order_relaxed);
-          t.buckets[b] += n;
-          finished += n;  // every request that went through after() is in one bucket
-        }
-        t.sum_ticks += s.sum_ticks.load(std::memory_order_relaxed);
-      });
-    });
-    static constexpr std::string_view classes[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    text.family("keel_http_requests_total", "counter",
-                "HTTP requests answered, by route template, method and status class.");
-    for (const auto& [route, t] : routes)
-      for (std::size_t m = 0; m < detail::metric_method_slots; ++m)
-        for (std::size_t c = 0; c < 6; ++c) {
-          // Slots 0, 6 and 7 (below 100, above 599) are one series.
-          std::uint64_t n = t.requests[m][c];
-          if (c == 0)
-            for (std::size_t o = 6; o < detail::metric_status_slots; ++o) n += t.requests[m][o];
-          if (n != 0)
-            text.sample("keel_http_requests_total",
-                        {{"route", route}, {"method", detail::metric_method_name(m)}, {"status", classes[c]}},
-                        n);
-        }
-    text.family("keel_http_request_duration_seconds", "histogram",
-                "Time from the metrics layer's before to its after, by route template.");
-    for (const auto& [route, t] : routes) {
-      std::uint64_t cumulative = 0;
-      char le[32];
-      for (std::size_t b = 0; b <= shared_->bucket_count; ++b) {
-        cumulative += t.buckets[b];
-        std::string_view bound = "+Inf";
-        if (b < shared_->bucket_count) {
-          auto r = std::to_chars(le, le + sizeof le, shared_->bounds[b], std::chars_format::fixed);
-          if (r.ec != std::errc{}) r = std::to_chars(le, le + sizeof le, shared_->bounds[b]);  // huge: 1e+30
-          bound = std::string_view(le, static_cast<std::size_t>(r.ptr - le));
-        }
-        text.sample("keel_http_request_duration_seconds_bucket", {{"route", route}, {"le", bound}},
-                    cumulative);
-      }
-      text.sample("keel_http_request_duration_seconds_sum", {{"route", route}},
-                  static_cast<double>(t.sum_ticks) * shared_->seconds_per_tick);
-      text.sample("keel_http_request_duration_seconds_count", {{"route", route}}, cumulative);
-    }
-    text.family("keel_http_requests_in_flight", "gauge",
-                "HTTP requests being served (this scrape included).");
-    text.sample("keel_http_requests_in_flight", {}, started - finished);
-    const detail::io_counters::totals io = detail::io_counters::sum();
-    text.family("keel_http_connections_open", "gauge", "Open HTTP connections.");
-    text.sample("keel_http_connections_open", {}, io.connections_opened - io.connections_closed);
-    text.family("keel_http_connections_total", "counter", "HTTP connections accepted.");
-    text.sample("keel_http_connections_total", {}, io.connections_opened);
-    text.family("keel_http_received_bytes_total", "counter", "Bytes read from HTTP connections.");
-    text.sample("keel_http_received_bytes_total", {}, io.bytes_in);
-    text.family("keel_http_sent_bytes_total", "counter", "Bytes written to HTTP connections.");
-    text.sample("keel_http_sent_bytes_total", {}, io.bytes_out);
-  }
-
-  std::shared_ptr<registry> shared_;  // shared by the copies (the app keeps one in its stack)
-};
-
-}  // namespace v0
-}  // namespace keel
-// ----- end of keel/metrics.hpp -----
 // ----- keel/offload.hpp -----
 // keel::offload / keel::sleep_for: awaitables that leave the reactor thread (or wait on it) without blocking
 // it.
@@ -8751,6 +7363,132 @@ auto with_memory(handler_memory<Size>& memory, Handler&& fn) {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/detail/handler_memory.hpp -----
+// ----- keel/server/reactor.hpp -----
+// keel::detail::current_reactor / current_worker_pool: which io_context and pool this thread serves.
+
+// ----- keel/server/worker_pool.hpp -----
+// keel::worker_pool: the threads that run blocking work (SQL, hashing, files) away from the reactors.
+
+
+#include <asio/post.hpp>
+#include <asio/thread_pool.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
+namespace keel {
+inline namespace v0 {
+
+// The threads start with the first job (or the first executor() call): an app that never offloads keeps
+// only its reactor threads, and their stacks stay out of its resident memory.
+class worker_pool {
+ public:
+  // 0 threads = max(2, hardware threads): blocking calls must not starve each other on a small machine.
+  explicit worker_pool(unsigned threads = 0) : threads_(resolve(threads)) {}
+  worker_pool(const worker_pool&) = delete;
+  worker_pool& operator=(const worker_pool&) = delete;
+  ~worker_pool() { join(); }
+
+  unsigned size() const noexcept { return threads_; }
+  // Whether any thread has been started yet.
+  bool started() const noexcept { return started_.load(std::memory_order_acquire) != nullptr; }
+  asio::thread_pool::executor_type executor() { return pool().get_executor(); }
+
+  // Runs fn() on one of the pool's threads.
+  template <class F>
+  void post(F&& fn) {
+    asio::post(pool(), std::forward<F>(fn));
+  }
+
+  // Waits until every posted job has finished and the threads have exited; no new work is accepted after.
+  void join() {
+    std::lock_guard lock(start_mutex_);
+    joined_ = true;
+    if (pool_) pool_->join();
+  }
+
+ private:
+  static unsigned resolve(unsigned n) {
+    if (n != 0) return n;
+    return std::max(2u, std::thread::hardware_concurrency());
+  }
+
+  asio::thread_pool& pool() {
+    if (asio::thread_pool* ready = started_.load(std::memory_order_acquire)) return *ready;
+    std::lock_guard lock(start_mutex_);
+    if (!pool_) {
+      pool_.emplace(threads_);
+      // A pool asked for after join() gets no threads, as asio's own would after join(): its jobs never run.
+      if (joined_) pool_->join();
+    }
+    started_.store(&*pool_, std::memory_order_release);
+    return *pool_;
+  }
+
+  unsigned threads_;
+  std::mutex start_mutex_;  // taken once per pool start and at join, never per job
+  bool joined_ = false;
+  std::atomic<asio::thread_pool*> started_{nullptr};
+  std::optional<asio::thread_pool> pool_;
+};
+
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/server/worker_pool.hpp -----
+
+#include <asio/io_context.hpp>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+struct reactor_binding {
+  asio::io_context* reactor = nullptr;
+  worker_pool* workers = nullptr;
+  const bool* shutting_down = nullptr;  // the server's flag for this reactor, set when shutdown begins
+};
+
+inline reactor_binding& current_binding() noexcept {
+  thread_local reactor_binding binding;
+  return binding;
+}
+
+// The io_context this thread runs (a reactor thread, or a test driving one by hand); nullptr elsewhere.
+inline asio::io_context* current_reactor() noexcept { return current_binding().reactor; }
+// The pool keel::offload sends work to from this thread; nullptr when none was bound.
+inline worker_pool* current_worker_pool() noexcept { return current_binding().workers; }
+
+// Whether the server running this reactor thread began its graceful shutdown (false off reactor threads).
+inline bool reactor_shutting_down() noexcept {
+  const bool* flag = current_binding().shutting_down;
+  return flag != nullptr && *flag;
+}
+
+// Binds a reactor (and optionally a worker pool) to the current thread for the scope's lifetime; nests.
+class reactor_scope {
+ public:
+  explicit reactor_scope(asio::io_context& reactor, worker_pool* workers = nullptr,
+                         const bool* shutting_down = nullptr) noexcept
+      : previous_(current_binding()) {
+    current_binding() = reactor_binding{&reactor, workers, shutting_down};
+  }
+  reactor_scope(const reactor_scope&) = delete;
+  reactor_scope& operator=(const reactor_scope&) = delete;
+  ~reactor_scope() { current_binding() = previous_; }
+
+ private:
+  reactor_binding previous_;
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/server/reactor.hpp -----
 
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
@@ -8904,6 +7642,111 @@ template <class Rep, class Period>
 // ----- keel/server/connection.hpp -----
 // keel::detail::connection: drives one session over one socket (plain TCP or TLS) on its reactor thread.
 
+// ----- keel/server/io_counters.hpp -----
+// keel::detail::io_counters: bytes in and out and connections opened and closed, counted per thread by the
+// transport of apps that ask for it (a middleware declaring `static constexpr bool counts_io = true`, such as
+// keel::metrics), and summed over all threads when read.
+//
+// Each thread writes only its own block, with a relaxed load and store (no read-modify-write, no lock); a
+// reader on another thread sees each value whole. A thread's block is handed to the next thread when it
+// ends, so its counts are never lost and the totals stay monotonic.
+
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+// Adds n to a counter only this thread writes.
+inline void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct io_counters {
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  std::atomic<std::uint64_t> connections_opened{0};
+  std::atomic<std::uint64_t> connections_closed{0};
+
+  struct totals {
+    std::uint64_t bytes_in = 0, bytes_out = 0, connections_opened = 0, connections_closed = 0;
+  };
+
+  // This thread's block.
+  static io_counters& local() noexcept {
+    thread_local holder h;
+    return *h.block;
+  }
+  // The sums over every thread that ever counted.
+  static totals sum() {
+    totals t;
+    std::lock_guard lock(blocks().mutex);
+    for (const auto& b : blocks().all) {
+      t.bytes_in += b->bytes_in.load(std::memory_order_relaxed);
+      t.bytes_out += b->bytes_out.load(std::memory_order_relaxed);
+      t.connections_opened += b->connections_opened.load(std::memory_order_relaxed);
+      t.connections_closed += b->connections_closed.load(std::memory_order_relaxed);
+    }
+    return t;
+  }
+
+ private:
+  struct list {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<io_counters>> all;
+    std::vector<io_counters*> spare;  // of threads that ended
+  };
+  static list& blocks() {
+    static list l;
+    return l;
+  }
+  struct holder {
+    io_counters* block;
+    holder() {
+      std::lock_guard lock(blocks().mutex);
+      if (!blocks().spare.empty()) {
+        block = blocks().spare.back();
+        blocks().spare.pop_back();
+      } else {
+        block = blocks().all.emplace_back(std::make_unique<io_counters>()).get();
+      }
+    }
+    ~holder() {
+      std::lock_guard lock(blocks().mutex);
+      blocks().spare.push_back(block);
+    }
+    holder(const holder&) = delete;
+    holder& operator=(const holder&) = delete;
+  };
+};
+
+// Whether a middleware stack asks the transport to count bytes and connections.
+template <class M>
+concept counts_io_layer = requires {
+  requires M::counts_io;
+};
+template <class Stack>
+struct stack_counts_io : std::false_type {};
+template <class... Ms>
+struct stack_counts_io<std::tuple<Ms...>> : std::bool_constant<(counts_io_layer<Ms> || ...)> {};
+
+// Whether a session type (its app) wants bytes and connections counted; test doubles do not.
+template <class Session>
+inline constexpr bool session_counts_io = requires {
+  requires Session::counts_io;
+};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/server/io_counters.hpp -----
 
 // ----- keel/detail/upgrade_transport.hpp -----
 // keel::detail::upgrade_transport: what a connection lends a protocol that took it over (keel::upgrade):
@@ -11491,6 +10334,136 @@ class body_decoder {
 // ----- keel/http/writer.hpp -----
 // keel::http::write_response: serialises a keel::response into HTTP/1.1 bytes, appending to an output buffer.
 
+// ----- keel/http/date.hpp -----
+// keel::http::cached_date: the IMF-fixdate for the Date header, formatted once per second per thread.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+struct cached_date_text {
+  std::int64_t seconds = -1;
+  char text[32] = {};
+};
+// One per thread, so reactor threads never share a cache line or need a lock. constinit: no thread-local
+// guard or init call on each access.
+inline constinit thread_local cached_date_text date_state{};
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+
+namespace keel {
+inline namespace v0 {
+namespace http {
+
+// Length of "Sun, 06 Nov 1994 08:49:37 GMT".
+inline constexpr std::size_t imf_fixdate_size = 29;
+
+// Writes the IMF-fixdate (RFC 9110 section 5.6.7) for `unix_seconds` into out[0..29). Pure arithmetic
+// (days-to-civil), so it neither reads the time zone nor takes the locale lock that gmtime/strftime may.
+constexpr void format_imf_fixdate(std::int64_t unix_seconds, char* out) noexcept {
+  constexpr char weekdays[] = "ThuFriSatSunMonTueWed";  // 1970-01-01 was a Thursday
+  constexpr char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  std::int64_t days = unix_seconds / 86400;
+  std::int64_t secs = unix_seconds % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    --days;
+  }
+  const std::int64_t weekday = ((days % 7) + 7) % 7;
+
+  // Howard Hinnant's civil_from_days.
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const std::int64_t doe = z - era * 146097;
+  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::int64_t mp = (5 * doy + 2) / 153;
+  const std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+
+  auto two = [](char* p, std::int64_t v) {
+    p[0] = static_cast<char>('0' + v / 10);
+    p[1] = static_cast<char>('0' + v % 10);
+  };
+  for (int i = 0; i < 3; ++i) out[i] = weekdays[weekday * 3 + i];
+  out[3] = ',';
+  out[4] = ' ';
+  two(out + 5, day);
+  out[7] = ' ';
+  for (int i = 0; i < 3; ++i) out[8 + i] = months[(month - 1) * 3 + i];
+  out[11] = ' ';
+  const std::int64_t y = year < 0 ? 0 : year % 10000;
+  two(out + 12, y / 100);
+  two(out + 14, y % 100);
+  out[16] = ' ';
+  two(out + 17, secs / 3600);
+  out[19] = ':';
+  two(out + 20, secs / 60 % 60);
+  out[22] = ':';
+  two(out + 23, secs % 60);
+  out[25] = ' ';
+  out[26] = 'G';
+  out[27] = 'M';
+  out[28] = 'T';
+}
+
+class date_cache {
+ public:
+  // The current Date value. Reads CLOCK_REALTIME_COARSE (a vDSO call, no syscall, a few ns) and reformats
+  // only when the second changed. The coarse clock lags by at most a scheduler tick, far below Date's
+  // one-second resolution.
+  static std::string_view get() noexcept {
+    refresh(coarse_seconds());
+    return {detail::date_state.text, imf_fixdate_size};
+  }
+
+  // A reactor can call this from a periodic timer; get() stays correct without it.
+  static void tick() noexcept { refresh(coarse_seconds()); }
+
+  // The value as of this thread's last get() or tick(), without reading the clock: for a caller that ticks
+  // once per batch of pipelined requests (the server's session does, before each batch it answers).
+  static std::string_view current() noexcept { return {detail::date_state.text, imf_fixdate_size}; }
+
+  // For tests: the value as of `unix_seconds`, stored in this thread's cache.
+  static std::string_view at(std::int64_t unix_seconds) noexcept {
+    refresh(unix_seconds);
+    return {detail::date_state.text, imf_fixdate_size};
+  }
+
+ private:
+  static std::int64_t coarse_seconds() noexcept {
+    timespec now{};
+#if defined(CLOCK_REALTIME_COARSE)
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+#else
+    clock_gettime(CLOCK_REALTIME, &now);
+#endif
+    return static_cast<std::int64_t>(now.tv_sec);
+  }
+
+  static KEEL_ALWAYS_INLINE void refresh(std::int64_t seconds) noexcept {
+    if (KEEL_LIKELY(seconds == detail::date_state.seconds)) return;
+    format_imf_fixdate(seconds, detail::date_state.text);
+    detail::date_state.seconds = seconds;
+  }
+};
+
+// The Date header value for the current second, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+inline std::string_view cached_date() noexcept { return date_cache::get(); }
+
+}  // namespace http
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/http/date.hpp -----
 
 #include <array>
 #include <charconv>
@@ -12657,6 +11630,96 @@ class static_cache_slots {
 }  // namespace v0
 }  // namespace keel
 // ----- end of keel/detail/static_cache.hpp -----
+// ----- keel/http/conditional.hpp -----
+// The conditional-request rules (RFC 9110 13.1, 13.2.2) shared by keel/static_files.hpp and
+// keel/http_cache.hpp: entity-tag lists, IMF-fixdate parsing, and whether If-None-Match / If-Modified-Since
+// say the client's copy is current.
+
+
+#include <cstdint>
+#include <string_view>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+inline std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Parses an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into Unix seconds; false when it is not one.
+inline bool parse_imf_fixdate(std::string_view s, std::int64_t& out) noexcept {
+  s = trim_ows(s);
+  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+      s[19] != ':' || s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT")
+    return false;
+  auto num = [&](std::size_t at, std::size_t n, int& v) {
+    v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  static constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  const std::size_t m = months.find(s.substr(8, 3));
+  if (m == std::string_view::npos || m % 3 != 0) return false;
+  int day, year, hh, mm, ss;
+  if (!num(5, 2, day) || !num(12, 4, year) || !num(17, 2, hh) || !num(20, 2, mm) || !num(23, 2, ss))
+    return false;
+  const int month = static_cast<int>(m / 3) + 1;
+  if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return false;
+  // Days from the civil date (proleptic Gregorian).
+  const int y = year - (month <= 2);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = static_cast<unsigned>((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1);
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+  out = days * 86400 + hh * 3600 + mm * 60 + ss;
+  return true;
+}
+
+// Whether the ETag `tag` is in the If-None-Match / If-Match list `header` ("*" matches any); weak comparison
+// (W/ prefixes ignored) unless `strong`.
+inline bool etag_listed(std::string_view header, std::string_view tag, bool strong) noexcept {
+  header = trim_ows(header);
+  if (header == "*") return true;
+  while (!header.empty()) {
+    const std::size_t comma = header.find(',');
+    std::string_view item = trim_ows(header.substr(0, comma));
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    const bool weak = item.starts_with("W/");
+    if (weak) {
+      if (strong) continue;
+      item.remove_prefix(2);
+    }
+    std::string_view t = tag;
+    if (t.starts_with("W/")) t.remove_prefix(2);
+    if (item == t) return true;
+  }
+  return false;
+}
+
+// If-None-Match decides when present (weak comparison), else If-Modified-Since against `last_modified`
+// (Unix seconds; negative: the representation has none). True: answer 304 (for GET and HEAD).
+inline bool client_copy_is_current(std::string_view if_none_match, std::string_view if_modified_since,
+                                   std::string_view etag, std::int64_t last_modified) noexcept {
+  if (!if_none_match.empty()) {
+    if (etag.empty()) return trim_ows(if_none_match) == "*";  // the representation exists, untagged
+    return etag_listed(if_none_match, etag, false);
+  }
+  if (if_modified_since.empty() || last_modified < 0) return false;
+  std::int64_t since = 0;
+  return parse_imf_fixdate(if_modified_since, since) && last_modified <= since;
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/http/conditional.hpp -----
 
 #include <fcntl.h>
 #include <sys/stat.h>

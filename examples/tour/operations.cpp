@@ -1,7 +1,9 @@
 // The README's tour of the operations headers, compiled (see core.cpp): `// snippet: NAME` regions are README
 // blocks. Built where keel::log (fmt) is.
 #include <keel.hpp>
+#include <keel/health.hpp>
 #include <keel/log.hpp>  // keel::log target: fmt
+#include <keel/metrics.hpp>
 #include <keel/sql.hpp>
 
 #include <string>
