@@ -28,4 +28,5 @@ install(FILES
   "${PROJECT_BINARY_DIR}/keel-config.cmake"
   "${PROJECT_BINARY_DIR}/keel-config-version.cmake"
   "${PROJECT_SOURCE_DIR}/cmake/KeelDependencies.cmake"
+  "${PROJECT_SOURCE_DIR}/cmake/KeelApp.cmake"
   DESTINATION "${KEEL_INSTALL_CMAKEDIR}" COMPONENT keel)

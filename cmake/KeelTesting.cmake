@@ -71,7 +71,7 @@ if(KEEL_USES_CCACHE)
   set(_keel_package_launcher "${KEEL_CCACHE_PROGRAM}")
 endif()
 foreach(_keel_mode find_package add_subdirectory)
-  foreach(_keel_variant full core json_sql)
+  foreach(_keel_variant full core json_sql app)
     add_test(NAME package_${_keel_mode}_${_keel_variant} COMMAND "${CMAKE_COMMAND}"
       -D MODE=${_keel_mode}
       -D VARIANT=${_keel_variant}

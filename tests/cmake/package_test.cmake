@@ -6,6 +6,7 @@
 #   full      keel::keel
 #   core      keel::core, with simdjson, Boost, SQLite3, OpenSSL, libpq and pkg-config hidden from CMake
 #   json_sql  keel::json + keel::sql, with OpenSSL, libpq and pkg-config hidden
+#   app       keel::keel through keel_add_app(): a precompiled header and a separately compiled Asio
 # Inputs: MODE, VARIANT, KEEL_SOURCE_DIR, KEEL_BINARY_DIR, WORK_DIR, CXX_COMPILER, GENERATOR, [LAUNCHER],
 # [BUILD_TYPE]
 foreach(var MODE VARIANT KEEL_SOURCE_DIR KEEL_BINARY_DIR WORK_DIR CXX_COMPILER GENERATOR)
@@ -52,7 +53,7 @@ if(MODE STREQUAL "find_package")
           share/cmake/keel/keel-config-version.cmake share/cmake/keel/keel-targets.cmake
           share/cmake/keel/keel-core-targets.cmake share/cmake/keel/keel-json-targets.cmake
           share/cmake/keel/keel-sql-targets.cmake share/cmake/keel/keel-tls-targets.cmake
-          share/cmake/keel/KeelDependencies.cmake)
+          share/cmake/keel/KeelDependencies.cmake share/cmake/keel/KeelApp.cmake)
     if(NOT EXISTS "${prefix}/${installed}")
       message(FATAL_ERROR "package_test: ${installed} was not installed")
     endif()
