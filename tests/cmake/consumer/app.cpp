@@ -9,12 +9,12 @@
 #include <cstdio>
 #include <string>
 
-namespace {
+namespace consumer {  // named: keel reflects field names from structs with linkage
 struct greeting {
   std::string name;
   int times = 0;
 };
-}  // namespace
+}  // namespace consumer
 
 int main() {
 #ifndef ASIO_SEPARATE_COMPILATION
@@ -26,7 +26,7 @@ int main() {
         std::string text = co_await keel::offload([] { return std::string("Hello, World!"); });
         co_return text;
       }),
-      keel::post<"/greet">([](keel::json<greeting> g) {
+      keel::post<"/greet">([](keel::json<consumer::greeting> g) {
         std::string out;
         for (int i = 0; i < g->times; ++i) out += "hi " + g->name + ";";
         return out;
