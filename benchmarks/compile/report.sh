@@ -6,6 +6,8 @@
 #   asio_floor       benchmarks/compile/asio_floor.cpp, the same way (a bare Asio responder: the floor)
 #   fast_first_build keel_add_app(hello) in a CMake project (Release with -O2): PCH + keel_asio_separate + hello
 #   fast_rebuild     the same project after `touch hello.cpp`: `cmake --build` (the app TU with the PCH, link)
+#   split_rebuild    benchmarks/compile/split_hello (hello with its handler in handlers.cpp) through keel_add_app,
+#                    after `touch handlers.cpp`: the handler TU and the link; the server stays in main.cpp's object
 #   routes_N         gen_routes.py N routes in one TU, like hello (--routes "200 500"; "" skips them)
 #   todo             examples/todo.cpp (JSON DTOs, validation, SQL, OpenAPI, settings), like hello
 #   todo_fast_rebuild keel_add_app(todo ... PRECOMPILE its add-ons), after `touch todo.cpp`
@@ -34,11 +36,13 @@ time_one asio_floor "$root/benchmarks/compile/asio_floor.cpp"
 fast=$work/fast
 mkdir -p "$fast"
 cp "$root/examples/hello.cpp" "$root"/examples/todo*.cpp "$root"/examples/todo*.hpp "$fast/"
+cp -r "$root/benchmarks/compile/split_hello" "$fast/"
 cat >"$fast/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.25)
 project(keel_fast LANGUAGES CXX)
 add_subdirectory("$root" keel)
 keel_add_app(hello SOURCES hello.cpp)
+keel_add_app(split_hello SOURCES split_hello/main.cpp split_hello/handlers.cpp)
 keel_add_app(todo SOURCES todo.cpp
   PRECOMPILE keel/json.hpp keel/openapi/docs.hpp keel/settings.hpp keel/sql/database.hpp keel/sql/migrate.hpp
              keel/sql/page.hpp keel/sql/query.hpp)
@@ -48,6 +52,8 @@ cmake -S "$fast" -B "$fast/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CX
   { echo "fast mode: configure failed"; tail -20 "$work/configure.log"; exit 1; }
 runs=1 time_cmd fast_first_build cmake --build "$fast/build" --target hello
 time_cmd fast_rebuild bash -c "touch '$fast/hello.cpp' && cmake --build '$fast/build' --target hello"
+runs=1 time_cmd split_first_build cmake --build "$fast/build" --target split_hello
+time_cmd split_rebuild bash -c "touch '$fast/split_hello/handlers.cpp' && cmake --build '$fast/build' --target split_hello"
 
 for n in $routes; do
   python3 "$root/benchmarks/compile/gen_routes.py" "$n" >"$work/routes_$n.cpp"
