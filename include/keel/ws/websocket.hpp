@@ -568,19 +568,20 @@ inline bool websocket::post(std::span<const ws_frame_ptr> frames) {
   std::size_t i = 0;
   // Nothing queued: straight to the socket, up to `most` frames per system call.
   while (i < frames.size() && can_send() && head_ == nullptr && !writing_ && t_->try_write != nullptr) {
-    std::string_view parts[most];
-    const std::size_t start = i;
-    std::size_t n = 0, bytes = 0;
-    for (; i < frames.size() && n < most; ++i) {
-      if (!frames[i]) continue;
-      parts[n++] = frames[i]->bytes();
-      bytes += parts[n - 1].size();
+    const std::size_t n = std::min(most, frames.size() - i);
+    auto bytes_of = [&](std::size_t k) { return frames[k] ? frames[k]->bytes() : std::string_view(); };
+    std::size_t total = 0;
+    for (std::size_t k = i; k < i + n; ++k) total += bytes_of(k).size();
+    if (total > opts_->send_queue_bytes) break;  // more than the queue may hold: its policy decides
+    if (n == 1) {  // the usual case: one message per pass (no 64-entry array to fill)
+      const std::string_view one = bytes_of(i);
+      write_parts(&one, 1, nullptr);  // taken whole, or its rest queued, or the connection failed
+    } else {
+      std::string_view parts[most];
+      for (std::size_t k = 0; k < n; ++k) parts[k] = bytes_of(i + k);
+      write_parts(parts, n, nullptr);
     }
-    if (bytes > opts_->send_queue_bytes) {  // more than the queue may hold: the queue's policy decides
-      i = start;
-      break;
-    }
-    write_parts(parts, n, nullptr);  // taken whole, or its rest queued, or the connection failed
+    i += n;
   }
   for (; i < frames.size(); ++i)
     if (frames[i] && !enqueue_shared(frames[i])) return false;
