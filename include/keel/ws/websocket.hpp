@@ -226,8 +226,7 @@ class websocket {
         node_.failed = true;
         return true;
       }
-      // Nothing queued: straight to the socket, no suspension. What it did not take waits in the queue.
-      return ws_->write_now(node_, &node_);
+      return false;
     }
     void await_suspend(std::coroutine_handle<> h) {
       node_.waiter = h;
@@ -375,8 +374,7 @@ class websocket {
     detail::start_detached(write_loop(), [](detail::task_result<void>&&) {});
   }
   bool enqueue_shared(const ws_frame_ptr& frame, bool counted = false);
-  bool write_now(detail::ws::out_node& n, detail::ws::out_node* rest);
-  bool write_parts(const std::string_view* parts, std::size_t count, detail::ws::out_node* rest);
+  void write_parts(const std::string_view* parts, std::size_t count);
   void drop_oldest_shared();
   void unlink_for_write(detail::ws::out_node* n) {
     if (n->what == detail::ws::out_node::kind::shared && n->heap) {
@@ -460,8 +458,8 @@ class websocket {
   std::size_t posted_count_ = 0, posted_bytes_ = 0;
   std::coroutine_handle<> flush_waiter_;
   char* wblock_ = nullptr;
-  // The rest of a frame the socket took only in part (write_now), and the node that queues it for a posted
-  // frame: allocated the first time a socket is found full.
+  // The rest of a batch the socket took only in part (write_parts) and the node that queues it, allocated
+  // the first time a socket is found full.
   struct spill_state {
     std::string bytes;
     detail::ws::out_node node;
@@ -575,11 +573,11 @@ inline bool websocket::post(std::span<const ws_frame_ptr> frames) {
     if (total > opts_->send_queue_bytes) break;  // more than the queue may hold: its policy decides
     if (n == 1) {  // the usual case: one message per pass (no 64-entry array to fill)
       const std::string_view one = bytes_of(i);
-      write_parts(&one, 1, nullptr);  // taken whole, or its rest queued, or the connection failed
+      write_parts(&one, 1);  // taken whole, or its rest queued, or the connection failed
     } else {
       std::string_view parts[most];
       for (std::size_t k = 0; k < n; ++k) parts[k] = bytes_of(i + k);
-      write_parts(parts, n, nullptr);
+      write_parts(parts, n);
     }
     i += n;
   }
@@ -653,43 +651,26 @@ inline std::size_t websocket::bound_of(const detail::ws::out_node& n) const noex
   return detail::ws::max_server_header + n.payload.size() + (deflate_ ? n.payload.size() / 512 + 64 : 0);
 }
 
-// With nothing queued or being written on a plain TCP connection: hands `n`'s frame to the socket now.
-// true when that is over: the socket took all of it, or the connection failed (n.failed). false when `n`
-// must wait: nothing was tried (the caller queues `n`), or the socket took only part and the rest, copied
-// to spill_ as raw bytes, waits in `rest` (the caller queues it) or, with `rest` null, in spill_'s node
-// (queued here).
-inline bool websocket::write_now(detail::ws::out_node& n, detail::ws::out_node* rest) {
-  if (head_ != nullptr || writing_ || t_->try_write == nullptr) return false;
-  const frame_parts f = parts_of(n);
-  const std::string_view parts[2] = {std::string_view(f.header, f.header_size), f.payload};
-  const bool done = write_parts(parts, 2, rest);
-  if (done && !can_send()) n.failed = true;
-  return done;
-}
-
-// write_now's system call: `parts` (at most max_write_parts) to the socket; true when it took them all or the
-// connection failed; false when the rest waits in `rest` (or spill_'s node, queued here).
-inline bool websocket::write_parts(const std::string_view* parts, std::size_t count,
-                                   detail::ws::out_node* rest) {
+// With nothing queued or being written, on plain TCP: `parts` (at most max_write_parts) to the socket in one
+// system call. What it does not take is copied to spill_ and queued as raw bytes; a broken socket closes the
+// connection.
+inline void websocket::write_parts(const std::string_view* parts, std::size_t count) {
   const std::size_t sent = t_->try_write(t_->connection, parts, count);
   if (t_->closed) {
     state_ = state::closed;
     if (link_) link_->socket.store(nullptr, std::memory_order_release);
-    return true;
+    return;
   }
   std::size_t skip = sent, i = 0;
   while (i < count && skip >= parts[i].size()) skip -= parts[i++].size();
-  if (i == count) return true;
-  // The socket is full: the rest (copied: a payload may sit in the compression scratch) waits its turn.
+  if (i == count) return;
   if (!spill_) spill_ = std::make_unique<spill_state>();
   std::string& bytes = spill_->bytes;
   bytes.assign(parts[i].substr(skip));
   while (++i < count) bytes.append(parts[i]);
-  detail::ws::out_node& r = rest != nullptr ? *rest : spill_->node;
-  r.what = detail::ws::out_node::kind::raw;
-  r.payload = bytes;
-  if (rest == nullptr) enqueue(&r);
-  return false;
+  spill_->node.what = detail::ws::out_node::kind::raw;
+  spill_->node.payload = bytes;
+  enqueue(&spill_->node);
 }
 
 inline task<> websocket::write_loop() {
