@@ -7779,7 +7779,13 @@ struct upgrade_transport {
   void* connection = nullptr;
   void (*read)(void* connection, std::span<char> into, upgrade_op& op) = nullptr;
   void (*write)(void* connection, std::string_view bytes, upgrade_op& op) = nullptr;
-  void (*done)(void* connection) = nullptr;   // the protocol's task finished
+  void (*done)(void* connection) = nullptr;  // the protocol's task finished
+  // Plain TCP only (nullptr on TLS): writes what the socket takes now of `parts` (at most max_write_parts,
+  // one after the other) in one system call, without waiting and without a completion; returns the bytes
+  // taken (0 when the socket is full). Only while no write() is outstanding. A broken socket is closed
+  // (`closed` set) and 0 returned.
+  std::size_t (*try_write)(void* connection, const std::string_view* parts, std::size_t count) = nullptr;
+  static constexpr std::size_t max_write_parts = 64;
   std::string leftover;                       // bytes the HTTP side had read past the upgrade request
   std::chrono::milliseconds read_timeout{0};  // 0: the server's idle timeout
   bool stopping = false;                      // graceful shutdown began
@@ -8531,6 +8537,7 @@ class connection final : public connection_base {
     transport_->read = &connection::upgraded_read;
     transport_->write = &connection::upgraded_write;
     transport_->done = &connection::upgraded_done;
+    if constexpr (!is_tls_stream<Stream>) transport_->try_write = &connection::upgraded_try_write;
     transport_->leftover.assign(session_->upgrade_leftover());
     // Graceful shutdown began while the 101 was being written: the protocol starts already stopping.
     transport_->stopping = grace_deadline_ != clock::time_point::max();
@@ -8573,6 +8580,21 @@ class connection final : public connection_base {
           if (ec) s->close_socket();
           op.waiter.resume();
         }));
+  }
+  static std::size_t upgraded_try_write(void* c, const std::string_view* parts, std::size_t count) {
+    auto* self = static_cast<connection*>(c);
+    iovec iov[upgrade_transport::max_write_parts];
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < count && k < upgrade_transport::max_write_parts; ++i)
+      if (!parts[i].empty()) iov[k++] = iovec{const_cast<char*>(parts[i].data()), parts[i].size()};
+    if (k == 0) return 0;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = k;
+    const ssize_t n = ::sendmsg(self->stream_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) self->close_socket();
+    return 0;
   }
   static void upgraded_done(void* c) {
     ref self(static_cast<connection*>(c));

@@ -84,6 +84,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -182,28 +183,62 @@ struct hub_sub {
 // The subscribers of one topic on one reactor thread.
 struct hub_shard {
   asio::io_context* reactor = nullptr;
-  std::size_t count = 0;                       // active subscribers (under the topic's lock)
+  std::size_t count = 0;  // active subscribers (under the topic's lock)
+  // Published, not yet delivered (under the topic's lock). A publish posts a delivery only when this was
+  // empty: a reactor running behind its publishers takes every waiting message in one pass, and each
+  // WebSocket subscriber gets them in one write.
+  std::vector<hub_message_ptr> pending;
   std::vector<std::shared_ptr<hub_sub>> subs;  // this reactor's thread only
+  std::vector<hub_message_ptr> batch;          // this reactor's thread only: the pass's messages
+  std::vector<ws_frame_ptr> frames;            // ... and their frames
 
-  void deliver(const hub_message_ptr& m) {
-    std::vector<std::shared_ptr<hub_sub>> to_wake;  // allocates only when a reader is parked
+  // On the reactor's thread: delivers what is pending.
+  void drain(std::mutex& topic_lock) {
+    {
+      std::lock_guard<std::mutex> lock(topic_lock);
+      batch.swap(pending);
+    }
+    frames.clear();
+    for (const hub_message_ptr& m : batch) frames.push_back(m->frame());
+    deliver();
+    batch.clear();
+    frames.clear();
+  }
+
+  void deliver() {
+    // WebSocket subscribers: the whole batch at once. Queued ones are only noted here.
+    bool queued = false;
     std::size_t keep = 0;
     for (std::size_t i = 0; i < subs.size(); ++i) {
       std::shared_ptr<hub_sub>& s = subs[i];
       if (!s->active.load(std::memory_order_acquire)) continue;  // unsubscribed: dropped here
-      if (m->seq() >= s->first_seq) {
-        if (s->ws) {
-          s->ws.post(m->frame());  // on this thread: queued directly; the route's overflow policy applies
-        } else if (s->push(m)) {
-          to_wake.push_back(s);
-        }
+      if (s->ws) {
+        std::size_t from = 0;  // the messages published since it subscribed (in sequence order)
+        while (from < batch.size() && batch[from]->seq() < s->first_seq) ++from;
+        // On this thread: written at once when its queue is empty, else queued (the route's overflow
+        // policy applies).
+        s->ws.post(std::span<const ws_frame_ptr>(frames).subspan(from));
+      } else {
+        queued = true;
       }
       if (keep != i) subs[keep] = std::move(s);
       ++keep;
     }
     subs.resize(keep);
-    // Resumed after the loop: a resumed reader may subscribe again (to this shard) or unsubscribe.
-    for (auto& s : to_wake) s->wake();
+    if (!queued) return;
+    // Queued subscribers: message by message, each parked reader resumed after each, as if the messages had
+    // come one by one (a reader keeping up is not taken for one falling behind).
+    std::vector<std::shared_ptr<hub_sub>> to_wake;  // allocates only when a reader is parked
+    for (const hub_message_ptr& m : batch) {
+      for (std::size_t i = 0; i < subs.size(); ++i) {
+        const std::shared_ptr<hub_sub>& s = subs[i];
+        if (s->ws || !s->active.load(std::memory_order_acquire) || m->seq() < s->first_seq) continue;
+        if (s->push(m)) to_wake.push_back(s);
+      }
+      // Resumed after the loop: a resumed reader may subscribe again (to this shard) or unsubscribe.
+      for (auto& s : to_wake) s->wake();
+      to_wake.clear();
+    }
   }
 };
 
@@ -260,7 +295,9 @@ class hub_core {
     }
     for (auto& shard : t.shards) {
       if (shard->count == 0) continue;
-      asio::post(*shard->reactor, [s = shard.get(), msg] { s->deliver(msg); });
+      shard->pending.push_back(msg);
+      if (shard->pending.size() == 1)
+        asio::post(*shard->reactor, [s = shard.get(), lock = &t.m] { s->drain(*lock); });
     }
     return seq;
   }
@@ -305,7 +342,8 @@ class hub_core {
     hub_topic& t = *sub.topic;
     std::lock_guard<std::mutex> lock(t.m);
     for (auto& shard : t.shards)
-      if (shard->reactor == sub.reactor) --shard->count;
+      if (shard->reactor == sub.reactor && --shard->count == 0)
+        shard->pending.clear();  // nobody to take them
     if (--t.subscribers == 0 && listener_.last != nullptr) listener_.last(listener_.self, t.name);
   }
 

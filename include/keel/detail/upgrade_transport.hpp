@@ -30,7 +30,13 @@ struct upgrade_transport {
   void* connection = nullptr;
   void (*read)(void* connection, std::span<char> into, upgrade_op& op) = nullptr;
   void (*write)(void* connection, std::string_view bytes, upgrade_op& op) = nullptr;
-  void (*done)(void* connection) = nullptr;   // the protocol's task finished
+  void (*done)(void* connection) = nullptr;  // the protocol's task finished
+  // Plain TCP only (nullptr on TLS): writes what the socket takes now of `parts` (at most max_write_parts,
+  // one after the other) in one system call, without waiting and without a completion; returns the bytes
+  // taken (0 when the socket is full). Only while no write() is outstanding. A broken socket is closed
+  // (`closed` set) and 0 returned.
+  std::size_t (*try_write)(void* connection, const std::string_view* parts, std::size_t count) = nullptr;
+  static constexpr std::size_t max_write_parts = 64;
   std::string leftover;                       // bytes the HTTP side had read past the upgrade request
   std::chrono::milliseconds read_timeout{0};  // 0: the server's idle timeout
   bool stopping = false;                      // graceful shutdown began

@@ -748,6 +748,7 @@ class connection final : public connection_base {
     transport_->read = &connection::upgraded_read;
     transport_->write = &connection::upgraded_write;
     transport_->done = &connection::upgraded_done;
+    if constexpr (!is_tls_stream<Stream>) transport_->try_write = &connection::upgraded_try_write;
     transport_->leftover.assign(session_->upgrade_leftover());
     // Graceful shutdown began while the 101 was being written: the protocol starts already stopping.
     transport_->stopping = grace_deadline_ != clock::time_point::max();
@@ -790,6 +791,21 @@ class connection final : public connection_base {
           if (ec) s->close_socket();
           op.waiter.resume();
         }));
+  }
+  static std::size_t upgraded_try_write(void* c, const std::string_view* parts, std::size_t count) {
+    auto* self = static_cast<connection*>(c);
+    iovec iov[upgrade_transport::max_write_parts];
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < count && k < upgrade_transport::max_write_parts; ++i)
+      if (!parts[i].empty()) iov[k++] = iovec{const_cast<char*>(parts[i].data()), parts[i].size()};
+    if (k == 0) return 0;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = k;
+    const ssize_t n = ::sendmsg(self->stream_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) self->close_socket();
+    return 0;
   }
   static void upgraded_done(void* c) {
     ref self(static_cast<connection*>(c));

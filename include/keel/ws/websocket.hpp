@@ -99,16 +99,17 @@ using ws_frame_ptr = std::shared_ptr<const ws_frame>;
 namespace detail::ws {
 
 // One message waiting to be written. Handler sends and control frames live in the sender's awaiter or in
-// the connection; posted frames are allocated (heap = true) and freed once written or dropped.
+// the connection; posted frames are allocated (heap = true) and freed once written or dropped. A frame the
+// socket took only in part leaves its rest as `raw` bytes (written as they are).
 struct out_node {
-  enum class kind : std::uint8_t { message, shared, control };
+  enum class kind : std::uint8_t { message, shared, control, raw };
   out_node* next = nullptr;
   kind what = kind::message;
   ws_opcode opcode = ws_opcode::text;
   bool heap = false;
   bool failed = false;
   bool queued = false;
-  std::string_view payload;  // message / control: framed when written
+  std::string_view payload;  // message / control: framed when written; raw: written as it is
   ws_frame_ptr frame;        // shared
   std::coroutine_handle<> waiter;
 };
@@ -148,10 +149,13 @@ class ws_handle {
 
   // Hands `frame` to the connection's thread, where it joins the send queue (the route's overflow policy
   // applies there: close with 1008, or drop the oldest queued message). false when the connection is gone.
-  bool post(ws_frame_ptr frame) const;
+  bool post(const ws_frame_ptr& frame) const;
+  // Several frames, in order: on the connection's thread with nothing queued, handed to the socket in one
+  // system call (a hub delivering the messages a busy reactor had waiting); elsewhere posted one by one.
+  bool post(std::span<const ws_frame_ptr> frames) const;
   // As post(), but false without posting when the queue is already at its message limit: a slow consumer
   // is skipped rather than closed.
-  bool try_send(ws_frame_ptr frame) const;
+  bool try_send(const ws_frame_ptr& frame) const;
   // Closes the connection with `code` from any thread (the close handshake runs on its thread).
   bool close(std::uint16_t code = ws_close::normal, std::string reason = {}) const;
   bool open() const noexcept { return link_ && link_->socket.load(std::memory_order_acquire) != nullptr; }
@@ -247,7 +251,10 @@ class websocket {
 
   // A frame serialised once (ws_frame::text), queued without waiting: the send-queue limits and overflow
   // policy apply. false when the connection is closing or gone. This thread only; elsewhere use handle().
-  bool post(ws_frame_ptr frame) { return enqueue_shared(std::move(frame)); }
+  bool post(const ws_frame_ptr& frame) { return enqueue_shared(frame); }
+  // Several frames in order (written together when nothing else is queued). false once the connection is
+  // closing or gone.
+  bool post(std::span<const ws_frame_ptr> frames);
 
   // Starts the close handshake with `code` and `reason` (at most 123 bytes of UTF-8) and waits until the
   // peer answered with its close frame or ws_options::close_timeout passed. Messages that arrive meanwhile
@@ -366,7 +373,8 @@ class websocket {
     writing_ = true;
     detail::start_detached(write_loop(), [](detail::task_result<void>&&) {});
   }
-  bool enqueue_shared(ws_frame_ptr frame, bool counted = false);
+  bool enqueue_shared(const ws_frame_ptr& frame, bool counted = false);
+  void write_parts(const std::string_view* parts, std::size_t count);
   void drop_oldest_shared();
   void unlink_for_write(detail::ws::out_node* n) {
     if (n->what == detail::ws::out_node::kind::shared && n->heap) {
@@ -450,6 +458,13 @@ class websocket {
   std::size_t posted_count_ = 0, posted_bytes_ = 0;
   std::coroutine_handle<> flush_waiter_;
   char* wblock_ = nullptr;
+  // The rest of a batch the socket took only in part (write_parts) and the node that queues it, allocated
+  // the first time a socket is found full.
+  struct spill_state {
+    std::string bytes;
+    detail::ws::out_node node;
+  };
+  std::unique_ptr<spill_state> spill_;
   detail::ws::out_node ping_node_;
   char ping_buf_[1];
   // Pings and closes from the peer, and the close reason: allocated the first time one comes or goes, so an
@@ -471,14 +486,14 @@ class websocket {
 
 // --- ws_handle
 
-inline bool ws_handle::post(ws_frame_ptr frame) const {
-  if (!link_ || link_->socket.load(std::memory_order_acquire) == nullptr || !frame) return false;
+inline bool ws_handle::post(const ws_frame_ptr& frame) const {
+  if (!link_ || !frame) return false;
+  websocket* ws = link_->socket.load(std::memory_order_acquire);
+  if (ws == nullptr) return false;
+  if (detail::current_reactor() == link_->reactor)  // already on the connection's thread (a hub delivering)
+    return ws->enqueue_shared(frame);
   link_->queued.fetch_add(1, std::memory_order_relaxed);
-  if (detail::current_reactor() == link_->reactor) {  // already on the connection's thread
-    websocket* ws = link_->socket.load(std::memory_order_acquire);
-    return ws != nullptr && ws->enqueue_shared(std::move(frame), true);
-  }
-  asio::post(*link_->reactor, [l = link_, f = std::move(frame)]() mutable {
+  asio::post(*link_->reactor, [l = link_, f = frame]() mutable {
     if (websocket* ws = l->socket.load(std::memory_order_acquire)) {
       ws->enqueue_shared(std::move(f), true);
     } else {
@@ -488,9 +503,19 @@ inline bool ws_handle::post(ws_frame_ptr frame) const {
   return true;
 }
 
-inline bool ws_handle::try_send(ws_frame_ptr frame) const {
+inline bool ws_handle::post(std::span<const ws_frame_ptr> frames) const {
+  if (!link_) return false;
+  websocket* ws = link_->socket.load(std::memory_order_acquire);
+  if (ws == nullptr) return false;
+  if (detail::current_reactor() == link_->reactor) return ws->post(frames);
+  for (const ws_frame_ptr& f : frames)
+    if (!post(f)) return false;
+  return true;
+}
+
+inline bool ws_handle::try_send(const ws_frame_ptr& frame) const {
   if (link_ && link_->queued.load(std::memory_order_relaxed) >= link_->queue_limit) return false;
-  return post(std::move(frame));
+  return post(frame);
 }
 
 inline bool ws_handle::close(std::uint16_t code, std::string reason) const {
@@ -509,31 +534,56 @@ inline bool ws_handle::close(std::uint16_t code, std::string reason) const {
 
 // --- websocket: sending
 
-inline bool websocket::enqueue_shared(ws_frame_ptr frame, bool counted) {
+inline bool websocket::enqueue_shared(const ws_frame_ptr& frame, bool counted) {
   // `counted`: a handle already counted this frame in link_->queued. From here on, exactly one count is
   // held for it while a link exists, and given back when it is written, dropped or refused.
   if (!frame || !can_send()) {
     if (counted) link_->queued.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
-  if (!counted && link_) link_->queued.fetch_add(1, std::memory_order_relaxed);
   const std::size_t size = frame->bytes().size();
   while (posted_count_ + 1 > opts_->send_queue_messages || posted_bytes_ + size > opts_->send_queue_bytes) {
     if (opts_->on_overflow == ws_overflow::close || posted_count_ == 0) {
-      if (link_) link_->queued.fetch_sub(1, std::memory_order_relaxed);
+      if (counted) link_->queued.fetch_sub(1, std::memory_order_relaxed);
       fail(ws_close::policy_violation, "send queue overflow");
       return false;
     }
     drop_oldest_shared();
   }
+  if (!counted && link_) link_->queued.fetch_add(1, std::memory_order_relaxed);
   auto* n = new detail::ws::out_node;
   n->what = detail::ws::out_node::kind::shared;
   n->heap = true;
-  n->frame = std::move(frame);
+  n->frame = frame;
   ++posted_count_;
   posted_bytes_ += size;
   enqueue(n);
   return true;
+}
+
+inline bool websocket::post(std::span<const ws_frame_ptr> frames) {
+  constexpr std::size_t most = detail::upgrade_transport::max_write_parts;
+  std::size_t i = 0;
+  // Nothing queued: straight to the socket, up to `most` frames per system call.
+  while (i < frames.size() && can_send() && head_ == nullptr && !writing_ && t_->try_write != nullptr) {
+    const std::size_t n = std::min(most, frames.size() - i);
+    auto bytes_of = [&](std::size_t k) { return frames[k] ? frames[k]->bytes() : std::string_view(); };
+    std::size_t total = 0;
+    for (std::size_t k = i; k < i + n; ++k) total += bytes_of(k).size();
+    if (total > opts_->send_queue_bytes) break;  // more than the queue may hold: its policy decides
+    if (n == 1) {  // the usual case: one message per pass (no 64-entry array to fill)
+      const std::string_view one = bytes_of(i);
+      write_parts(&one, 1);  // taken whole, or its rest queued, or the connection failed
+    } else {
+      std::string_view parts[most];
+      for (std::size_t k = 0; k < n; ++k) parts[k] = bytes_of(i + k);
+      write_parts(parts, n);
+    }
+    i += n;
+  }
+  for (; i < frames.size(); ++i)
+    if (frames[i] && !enqueue_shared(frames[i])) return false;
+  return can_send();
 }
 
 inline void websocket::drop_oldest_shared() {
@@ -558,6 +608,10 @@ inline websocket::frame_parts websocket::parts_of(const detail::ws::out_node& n)
   frame_parts f;
   if (n.what == kind::shared) {
     f.payload = n.frame->bytes();
+    return f;
+  }
+  if (n.what == kind::raw) {
+    f.payload = n.payload;
     return f;
   }
   std::string_view payload = n.payload;
@@ -593,7 +647,30 @@ inline websocket::frame_parts websocket::parts_of(const detail::ws::out_node& n)
 // An upper bound of the bytes parts_of(n) produces (deflate may grow incompressible data a little).
 inline std::size_t websocket::bound_of(const detail::ws::out_node& n) const noexcept {
   if (n.what == detail::ws::out_node::kind::shared) return n.frame->bytes().size();
+  if (n.what == detail::ws::out_node::kind::raw) return n.payload.size();
   return detail::ws::max_server_header + n.payload.size() + (deflate_ ? n.payload.size() / 512 + 64 : 0);
+}
+
+// With nothing queued or being written, on plain TCP: `parts` (at most max_write_parts) to the socket in one
+// system call. What it does not take is copied to spill_ and queued as raw bytes; a broken socket closes the
+// connection.
+inline void websocket::write_parts(const std::string_view* parts, std::size_t count) {
+  const std::size_t sent = t_->try_write(t_->connection, parts, count);
+  if (t_->closed) {
+    state_ = state::closed;
+    if (link_) link_->socket.store(nullptr, std::memory_order_release);
+    return;
+  }
+  std::size_t skip = sent, i = 0;
+  while (i < count && skip >= parts[i].size()) skip -= parts[i++].size();
+  if (i == count) return;
+  if (!spill_) spill_ = std::make_unique<spill_state>();
+  std::string& bytes = spill_->bytes;
+  bytes.assign(parts[i].substr(skip));
+  while (++i < count) bytes.append(parts[i]);
+  spill_->node.what = detail::ws::out_node::kind::raw;
+  spill_->node.payload = bytes;
+  enqueue(&spill_->node);
 }
 
 inline task<> websocket::write_loop() {
@@ -669,6 +746,7 @@ inline task<> websocket::write_loop() {
     detail::ws::block_pool::release(wblock_);
     wblock_ = nullptr;
   }
+  if (head_ == nullptr && spill_ && spill_->bytes.capacity() > 4096) std::string().swap(spill_->bytes);
   writing_ = false;
   if (flush_waiter_) std::exchange(flush_waiter_, nullptr).resume();
 }
