@@ -95,6 +95,8 @@ class read_result {
  public:
   read_result() = default;
   explicit read_result(T value) : value_(std::move(value)) {}
+  // A default T to decode into in place (the reader fills it, then returns this result as it is).
+  explicit read_result(std::in_place_t) : value_(std::in_place) {}
   read_result(std::vector<error> errors, bool syntax) : errors_(std::move(errors)), syntax_error_(syntax) {}
 
   bool ok() const noexcept { return errors_.empty(); }
@@ -1964,7 +1966,10 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
   } release_on_exit{reader};
   read_context& ctx = reader.ctx;
   ctx.reset(options.max_depth);
-  T out{};
+  // Decoded in place into the result: a T built on the side and moved in cost two moves of every field
+  // (short strings are copied by a move) and two destructions.
+  json_io::read_result<T> result(std::in_place);
+  T& out = *result;
   ondemand::document doc;
   if (auto e = reader.parser.iterate(json).get(doc)) {
     ctx.abort(e);
@@ -1985,8 +1990,8 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
       }
     }
   }
-  if (ctx.error_count() != 0) return json_io::read_result<T>(std::move(ctx.errors()), ctx.aborted());
-  return json_io::read_result<T>(std::move(out));
+  if (ctx.error_count() != 0) result = json_io::read_result<T>(std::move(ctx.errors()), ctx.aborted());
+  return result;
 }
 
 }  // namespace detail
