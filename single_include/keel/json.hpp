@@ -1448,6 +1448,7 @@ std::string to_string(const T& value, const write_options& options = {}) {
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -2006,7 +2007,11 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
       }
     }
   }
-  if (ctx.error_count() != 0) result = json_io::read_result<T>(std::move(ctx.errors()), ctx.aborted());
+  if (ctx.error_count() != 0) {
+    // Rebuilt rather than assigned: T need not be assignable, and the one return keeps `result` elided.
+    std::destroy_at(&result);
+    std::construct_at(&result, std::move(ctx.errors()), ctx.aborted());
+  }
   return result;
 }
 

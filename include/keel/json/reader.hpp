@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -580,7 +581,11 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
       }
     }
   }
-  if (ctx.error_count() != 0) result = json_io::read_result<T>(std::move(ctx.errors()), ctx.aborted());
+  if (ctx.error_count() != 0) {
+    // Rebuilt rather than assigned: T need not be assignable, and the one return keeps `result` elided.
+    std::destroy_at(&result);
+    std::construct_at(&result, std::move(ctx.errors()), ctx.aborted());
+  }
   return result;
 }
 
