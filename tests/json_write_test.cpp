@@ -129,6 +129,15 @@ TEST_CASE("non-ASCII passes through as UTF-8, or as \\u escapes on request", "[j
   // A broken sequence cannot be re-encoded: it becomes U+FFFD rather than invalid output.
   CHECK(to_string(std::string("\xc3("), ascii) == R"("\ufffd(")");
   CHECK(to_string(std::string("\xe2\x82"), ascii) == R"("\ufffd\ufffd")");
+  // Strings of 8..16 bytes take a shorter path: a non-ASCII character anywhere in them still counts.
+  for (std::size_t length = 8; length <= 16; ++length) {
+    for (std::size_t at = 0; at + 2 <= length; ++at) {
+      const std::string before(at, 'x'), after(length - at - 2, 'x');
+      const std::string with_e_acute = before + "\xc3\xa9" + after;
+      REQUIRE(to_string(with_e_acute) == "\"" + with_e_acute + "\"");
+      REQUIRE(to_string(with_e_acute, ascii) == "\"" + before + "\\u00e9" + after + "\"");
+    }
+  }
 }
 
 TEST_CASE("containers", "[json]") {

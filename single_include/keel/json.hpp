@@ -95,6 +95,8 @@ class read_result {
  public:
   read_result() = default;
   explicit read_result(T value) : value_(std::move(value)) {}
+  // A default T to decode into in place (the reader fills it, then returns this result as it is).
+  explicit read_result(std::in_place_t) : value_(std::in_place) {}
   read_result(std::vector<error> errors, bool syntax) : errors_(std::move(errors)), syntax_error_(syntax) {}
 
   bool ok() const noexcept { return errors_.empty(); }
@@ -224,6 +226,14 @@ inline constexpr bool is_nullable<nullable<T>> = true;
 #include <string_view>
 #include <vector>
 
+// Error reporting kept out of the decoding functions' hot code: with it inlined into every member read, the
+// decode walked more cache lines of code per document than the parse itself.
+#if defined(__GNUC__)
+#define KEEL_JSON_COLD __attribute__((cold, noinline))
+#else
+#define KEEL_JSON_COLD
+#endif
+
 // The helpers below tell a wrong-typed value (a field error) from malformed JSON (a syntax error).
 
 namespace keel {
@@ -315,23 +325,23 @@ class read_context {
   }
 
   // A problem with this value; reading goes on.
-  void fail(std::string_view reason) {
+  KEEL_JSON_COLD void fail(std::string_view reason) {
     if (!aborted_) errors_.push_back({path(), std::string(reason)});
   }
-  void fail(std::string_view reason_start, std::string_view reason_end) {
+  KEEL_JSON_COLD void fail(std::string_view reason_start, std::string_view reason_end) {
     std::string reason(reason_start);
     reason += reason_end;
     fail(reason);
   }
   // Malformed input: it replaces everything found so far and stops the read.
-  void abort(std::string_view reason, bool at_document = true) {
+  KEEL_JSON_COLD void abort(std::string_view reason, bool at_document = true) {
     if (aborted_) return;
     std::string where = at_document ? std::string() : path();
     errors_.clear();
     errors_.push_back({std::move(where), std::string(reason)});
     aborted_ = true;
   }
-  void abort(simdjson::error_code code) {
+  KEEL_JSON_COLD void abort(simdjson::error_code code) {
     std::string reason = "malformed JSON: ";
     reason += simdjson::error_message(code);
     abort(reason);
@@ -432,7 +442,7 @@ inline void check_value_syntax(ondemand::value value, read_context& ctx) {
 }
 
 // A value of the wrong JSON type: a field error "expected X, got Y" if the value is well-formed.
-inline void reject_type(ondemand::value value, std::string_view expected, read_context& ctx) {
+KEEL_JSON_COLD inline void reject_type(ondemand::value value, std::string_view expected, read_context& ctx) {
   ondemand::json_type type;
   if (auto e = value.type().get(type)) return ctx.abort(e);
   check_value_syntax(value, ctx);
@@ -1065,7 +1075,40 @@ class json_writer {
     }
   }
 
-  void string(std::string_view s) {
+  KEEL_ALWAYS_INLINE void string(std::string_view s) {
+    // 8..16 bytes with nothing to escape (most keys and short values): two overlapping words, checked (SSE2,
+    // or eight bytes at a time without it) and copied inline, instead of the call into the general loop.
+    if (s.size() - 8 <= 8) {
+      const std::size_t n = s.size();
+      std::uint64_t low, high;
+      std::memcpy(&low, s.data(), 8);
+      std::memcpy(&high, s.data() + n - 8, 8);
+#if defined(__SSE2__)
+      const __m128i v = _mm_set_epi64x(static_cast<long long>(high), static_cast<long long>(low));
+      const __m128i special = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+          _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v));  // < 0x20
+      const auto flagged = _mm_movemask_epi8(options_.escape_unicode ? _mm_or_si128(special, v) : special);
+#else
+      std::uint64_t flagged = bytes_needing_escape(low, false) | bytes_needing_escape(high, false);
+      if (options_.escape_unicode) flagged |= (low | high) & 0x8080808080808080ULL;
+#endif
+      if (KEEL_LIKELY(flagged == 0)) {
+        reserve(n + 2);
+        char* const p = pos_;  // a local: stores through char* would make the compiler reload pos_
+        p[0] = '"';
+        std::memcpy(p + 1, &low, 8);
+        std::memcpy(p + 1 + n - 8, &high, 8);
+        p[n + 1] = '"';
+        pos_ = p + n + 2;
+        return;
+      }
+    }
+    string_general(s);
+  }
+
+ private:
+  KEEL_NOINLINE void string_general(std::string_view s) {
     // Room is reserved for the worst case (every byte \u00XX, +8 for the block copies) per 4 KiB chunk, so
     // a huge string does not make the buffer grow to six times its size at once.
     constexpr std::size_t chunk = 4096;
@@ -1089,7 +1132,6 @@ class json_writer {
     *pos_++ = '"';
   }
 
- private:
   // Escapes `s` into room the caller reserved for its worst case.
   void escape_into_reserved(std::string_view s) {
     const char* in = s.data();
@@ -1406,6 +1448,7 @@ std::string to_string(const T& value, const write_options& options = {}) {
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -1940,7 +1983,10 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
   } release_on_exit{reader};
   read_context& ctx = reader.ctx;
   ctx.reset(options.max_depth);
-  T out{};
+  // Decoded in place into the result: a T built on the side and moved in cost two moves of every field
+  // (short strings are copied by a move) and two destructions.
+  json_io::read_result<T> result(std::in_place);
+  T& out = *result;
   ondemand::document doc;
   if (auto e = reader.parser.iterate(json).get(doc)) {
     ctx.abort(e);
@@ -1961,8 +2007,12 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
       }
     }
   }
-  if (ctx.error_count() != 0) return json_io::read_result<T>(std::move(ctx.errors()), ctx.aborted());
-  return json_io::read_result<T>(std::move(out));
+  if (ctx.error_count() != 0) {
+    // Rebuilt rather than assigned: T need not be assignable, and the one return keeps `result` elided.
+    std::destroy_at(&result);
+    std::construct_at(&result, std::move(ctx.errors()), ctx.aborted());
+  }
+  return result;
 }
 
 }  // namespace detail

@@ -28,6 +28,8 @@ class read_result {
  public:
   read_result() = default;
   explicit read_result(T value) : value_(std::move(value)) {}
+  // A default T to decode into in place (the reader fills it, then returns this result as it is).
+  explicit read_result(std::in_place_t) : value_(std::in_place) {}
   read_result(std::vector<error> errors, bool syntax) : errors_(std::move(errors)), syntax_error_(syntax) {}
 
   bool ok() const noexcept { return errors_.empty(); }

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -556,7 +557,10 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
   } release_on_exit{reader};
   read_context& ctx = reader.ctx;
   ctx.reset(options.max_depth);
-  T out{};
+  // Decoded in place into the result: a T built on the side and moved in cost two moves of every field
+  // (short strings are copied by a move) and two destructions.
+  json_io::read_result<T> result(std::in_place);
+  T& out = *result;
   ondemand::document doc;
   if (auto e = reader.parser.iterate(json).get(doc)) {
     ctx.abort(e);
@@ -577,8 +581,12 @@ json_io::read_result<T> read_document(simdjson::padded_string_view json,
       }
     }
   }
-  if (ctx.error_count() != 0) return json_io::read_result<T>(std::move(ctx.errors()), ctx.aborted());
-  return json_io::read_result<T>(std::move(out));
+  if (ctx.error_count() != 0) {
+    // Rebuilt rather than assigned: T need not be assignable, and the one return keeps `result` elided.
+    std::destroy_at(&result);
+    std::construct_at(&result, std::move(ctx.errors()), ctx.aborted());
+  }
+  return result;
 }
 
 }  // namespace detail

@@ -180,7 +180,40 @@ class json_writer {
     }
   }
 
-  void string(std::string_view s) {
+  KEEL_ALWAYS_INLINE void string(std::string_view s) {
+    // 8..16 bytes with nothing to escape (most keys and short values): two overlapping words, checked (SSE2,
+    // or eight bytes at a time without it) and copied inline, instead of the call into the general loop.
+    if (s.size() - 8 <= 8) {
+      const std::size_t n = s.size();
+      std::uint64_t low, high;
+      std::memcpy(&low, s.data(), 8);
+      std::memcpy(&high, s.data() + n - 8, 8);
+#if defined(__SSE2__)
+      const __m128i v = _mm_set_epi64x(static_cast<long long>(high), static_cast<long long>(low));
+      const __m128i special = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+          _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v));  // < 0x20
+      const auto flagged = _mm_movemask_epi8(options_.escape_unicode ? _mm_or_si128(special, v) : special);
+#else
+      std::uint64_t flagged = bytes_needing_escape(low, false) | bytes_needing_escape(high, false);
+      if (options_.escape_unicode) flagged |= (low | high) & 0x8080808080808080ULL;
+#endif
+      if (KEEL_LIKELY(flagged == 0)) {
+        reserve(n + 2);
+        char* const p = pos_;  // a local: stores through char* would make the compiler reload pos_
+        p[0] = '"';
+        std::memcpy(p + 1, &low, 8);
+        std::memcpy(p + 1 + n - 8, &high, 8);
+        p[n + 1] = '"';
+        pos_ = p + n + 2;
+        return;
+      }
+    }
+    string_general(s);
+  }
+
+ private:
+  KEEL_NOINLINE void string_general(std::string_view s) {
     // Room is reserved for the worst case (every byte \u00XX, +8 for the block copies) per 4 KiB chunk, so
     // a huge string does not make the buffer grow to six times its size at once.
     constexpr std::size_t chunk = 4096;
@@ -204,7 +237,6 @@ class json_writer {
     *pos_++ = '"';
   }
 
- private:
   // Escapes `s` into room the caller reserved for its worst case.
   void escape_into_reserved(std::string_view s) {
     const char* in = s.data();
