@@ -8,8 +8,8 @@
 # SEPARATE_SERVER also keel's server loop (reactors, connections, HTTP session, parser) compiled once, for a
 #             type-erased app (keel/detail/erased_app.hpp), into the static library keel_separate_server,
 #             shared by every such target: app::serve calls it for apps whose context is the plain one and
-#             whose app-wide layers neither see rejected requests nor count I/O, and instantiates the server
-#             in the app's TU as usual for the others. Costs one indirect call per request.
+#             whose app-wide layers do not count I/O (keel::metrics), and instantiates the server in the app's
+#             TU as usual for the others. Costs one indirect call per request.
 # Otherwise the target gets
 # - a precompiled header of <keel.hpp> (and PRECOMPILE): a rebuild of the app parses none of keel, the
 #   standard library or Asio again;

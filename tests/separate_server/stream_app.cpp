@@ -1,6 +1,6 @@
 // The separate_server ctest's second app: the non-buffered paths through keel::detail::erased_app (a streamed
-// response, a streamed request body with its own limit, a buffered body), built with
-// keel_add_app(... SEPARATE_SERVER).
+// response, a streamed request body with its own limit, a buffered body) and an app-wide layer that sees
+// rejected requests (keel::request_id), built with keel_add_app(... SEPARATE_SERVER).
 #include <keel.hpp>
 
 #include <cstddef>
@@ -27,5 +27,5 @@ int main(int argc, char** argv) {
       }).body_limit(std::size_t{1} << 20),
       keel::post<"/echo">([](keel::body b) { return std::string(b.data); }),
   };
-  keel::app{std::move(api)}.serve(keel::server_config::from_args(argc, argv));
+  keel::app{std::move(api)}.use<keel::request_id>().serve(keel::server_config::from_args(argc, argv));
 }
