@@ -9,7 +9,8 @@
 //
 // One coroutine receives (the route's handler); sends may come from it, from other coroutines of the same
 // reactor thread, or from any thread through a keel::ws_handle, which hands an already serialised
-// keel::ws_frame to the connection's thread. Messages are queued and written by one writer in order.
+// keel::ws_frame to the connection's thread. Messages are queued and written by one writer in order (a
+// handler's send with nothing queued, on plain TCP, goes to the socket at once).
 #pragma once
 
 #include "keel/config.hpp"
@@ -382,14 +383,14 @@ class websocket {
   // completion: resumed at once, it would start its next read before the peer could answer (an EAGAIN read
   // and a trip through epoll per message).
   bool send_now(detail::ws::out_node& n, detail::post_memory& memory) {
-    if (head_ != nullptr || writing_ || t_->try_write == nullptr ||
+    asio::io_context* r = reactor_ != nullptr ? reactor_ : detail::current_reactor();
+    if (head_ != nullptr || writing_ || t_->try_write == nullptr || r == nullptr ||
         bound_of(n) > detail::ws::block_pool::block_size)
       return false;
     const frame_parts f = parts_of(n);
     const std::string_view parts[2] = {std::string_view(f.header, f.header_size), f.payload};
     write_parts(parts, 2);
     n.failed = t_->closed;
-    asio::io_context* r = reactor_ != nullptr ? reactor_ : detail::current_reactor();
     asio::post(*r, detail::with_memory(memory, detail::ws::resume_op{n.waiter}));
     return true;
   }
