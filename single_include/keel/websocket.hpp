@@ -488,7 +488,8 @@ inline handshake_result check_handshake(const http::request& req, const ws_optio
 //
 // One coroutine receives (the route's handler); sends may come from it, from other coroutines of the same
 // reactor thread, or from any thread through a keel::ws_handle, which hands an already serialised
-// keel::ws_frame to the connection's thread. Messages are queued and written by one writer in order.
+// keel::ws_frame to the connection's thread. Messages are queued and written by one writer in order (a
+// handler's send with nothing queued, on plain TCP, goes to the socket at once).
 
 // ----- keel/ws/buffer_pool.hpp -----
 // Per-thread cache of the 16 KiB blocks WebSocket connections read into and write from while a message is
@@ -882,6 +883,12 @@ struct thread_scratch {
   }
 };
 
+// Resumes a coroutine from the reactor's queue.
+struct resume_op {
+  std::coroutine_handle<> h;
+  void operator()() const { h.resume(); }
+};
+
 // A read that ended because its deadline passed or shutdown began (the connection cancels it).
 inline bool is_canceled(const std::error_code& ec) noexcept { return ec == asio::error::operation_aborted; }
 
@@ -977,7 +984,7 @@ class websocket {
     }
     void await_suspend(std::coroutine_handle<> h) {
       node_.waiter = h;
-      ws_->enqueue(&node_);
+      if (!ws_->send_now(node_, resume_memory_)) ws_->enqueue(&node_);
     }
     void await_resume() const {
       if (node_.failed) throw stream_closed();
@@ -986,6 +993,7 @@ class websocket {
    private:
     websocket* ws_;
     detail::ws::out_node node_;
+    detail::post_memory resume_memory_;  // the resumption's post (send_now), while the sender waits
   };
   // co_await ws.send_text(s): resumes once the message was handed to the socket; throws keel::stream_closed
   // when the connection is closing or gone. `s` must stay valid until then (it is framed, and compressed
@@ -1114,6 +1122,23 @@ class websocket {
       head_ = n;
     tail_ = n;
     kick();
+  }
+  // With nothing queued or being written, on plain TCP, a frame that fits a pooled block goes to the socket
+  // at once (one system call, no writer coroutine, no asio write operation); what the socket does not take is
+  // copied and queued. The sender still resumes from the reactor's queue, as it did after a queued write's
+  // completion: resumed at once, it would start its next read before the peer could answer (an EAGAIN read
+  // and a trip through epoll per message).
+  bool send_now(detail::ws::out_node& n, detail::post_memory& memory) {
+    asio::io_context* r = reactor_ != nullptr ? reactor_ : detail::current_reactor();
+    if (head_ != nullptr || writing_ || t_->try_write == nullptr || r == nullptr ||
+        bound_of(n) > detail::ws::block_pool::block_size)
+      return false;
+    const frame_parts f = parts_of(n);
+    const std::string_view parts[2] = {std::string_view(f.header, f.header_size), f.payload};
+    write_parts(parts, 2);
+    n.failed = t_->closed;
+    asio::post(*r, detail::with_memory(memory, detail::ws::resume_op{n.waiter}));
+    return true;
   }
   void kick() {
     if (writing_ || head_ == nullptr) return;
