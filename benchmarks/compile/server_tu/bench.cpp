@@ -1,7 +1,7 @@
 // keel_bench's buffered routes (GET /plaintext, GET /json), for benchmarks/instructions.sh: measure.sh builds
-// it twice, with keel_add_app (the server instantiated here) and keel_add_app(... SEPARATE_SERVER) (the server
-// in keel_separate_server, reached through keel::detail::erased_app), so the difference in instructions per
-// request is the cost of the dispatch boundary.
+// it twice, with keel_add_app (the server instantiated here) and keel_add_app(... SEPARATE_SERVER) (the
+// server in keel_separate_server, reached through keel::detail::erased_app), so the difference in
+// instructions per request is the cost of the dispatch boundary.
 #include <keel.hpp>
 #include <keel/json/response.hpp>
 
