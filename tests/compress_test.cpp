@@ -10,6 +10,7 @@
 #include "keel/stream.hpp"
 #include "support/curl_output.hpp"
 #include "support/local_server.hpp"
+#include "support/running_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -141,13 +142,9 @@ using keel_test::status_of;
 struct running {
   temp_dir dir;
   app_type app = make_app(dir.path);
-  keel::detail::server<app_type> server{app, keel_test::local_config(1)};
-  std::uint16_t port = server.start();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  ~running() {
-    server.stop();
-    server.wait();
-  }
+  keel_test::running_server<app_type> server{app, keel_test::local_config(1)};
+  std::uint16_t port = server.port();
+  std::string base = server.base();
   // Headers only (the body goes to `body_file`).
   std::string head(const std::string& args, const std::string& body_file = "/dev/null") const {
     return run_command("curl -s -D - -o " + body_file + " --max-time 10 " + args);

@@ -14,6 +14,7 @@
 #include "keel/sql/query.hpp"
 #include "support/curl_output.hpp"
 #include "support/local_server.hpp"
+#include "support/running_server.hpp"
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
@@ -131,13 +132,9 @@ using app_type = decltype(make_app());
 
 struct running {
   app_type app = make_app();
-  keel::detail::server<app_type> server{app, keel_test::local_config(1)};
-  std::uint16_t port = server.start();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  ~running() {
-    server.stop();
-    server.wait();
-  }
+  keel_test::running_server<app_type> server{app, keel_test::local_config(1)};
+  std::uint16_t port = server.port();
+  std::string base = server.base();
   // curl -i: status line, headers, body.
   std::string get(const std::string& target, const std::string& extra = "") const {
     return run_command("curl -s -i --max-time 10 " + extra + " '" + base + target + "'");

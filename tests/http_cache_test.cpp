@@ -8,6 +8,7 @@
 #include "keel/server/server.hpp"
 #include "support/curl_output.hpp"
 #include "support/local_server.hpp"
+#include "support/running_server.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -60,13 +61,9 @@ using keel_test::status_of;
 
 struct running {
   app_type app = make_app();
-  keel::detail::server<app_type> server{app, keel_test::local_config(1)};
-  std::uint16_t port = server.start();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  ~running() {
-    server.stop();
-    server.wait();
-  }
+  keel_test::running_server<app_type> server{app, keel_test::local_config(1)};
+  std::uint16_t port = server.port();
+  std::string base = server.base();
   std::string curl(const std::string& args) const { return run_command("curl -s -i --max-time 10 " + args); }
 };
 
@@ -189,13 +186,9 @@ auto make_cached_app(const keel::cache::response_cache& pages) {
 struct cached_server {
   keel::cache::response_cache pages{keel::cache::response_cache_options{}};
   decltype(make_cached_app(pages)) app = make_cached_app(pages);
-  keel::detail::server<decltype(make_cached_app(pages))> server{app, keel_test::local_config(2)};
-  std::uint16_t port = server.start();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  ~cached_server() {
-    server.stop();
-    server.wait();
-  }
+  keel_test::running_server<decltype(make_cached_app(pages))> server{app, keel_test::local_config(2)};
+  std::uint16_t port = server.port();
+  std::string base = server.base();
   std::string curl(const std::string& args) const { return run_command("curl -s -i --max-time 10 " + args); }
 };
 

@@ -7,6 +7,7 @@
 #include "keel/server/server.hpp"
 #include "support/http_exchange.hpp"
 #include "support/local_server.hpp"
+#include "support/running_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -80,15 +81,11 @@ using app_type = decltype(make_app("", 1s, 1, true));
 
 struct running {
   app_type app;
-  keel::detail::server<app_type> server{app, keel_test::local_config(1)};
-  std::uint16_t port = server.start();
+  keel_test::running_server<app_type> server{app, keel_test::local_config(1)};
+  std::uint16_t port = server.port();
   running(const std::string& root, std::chrono::milliseconds valid, std::size_t entries = 256,
           bool offload = true)
       : app(make_app(root, valid, entries, offload)) {}
-  ~running() {
-    server.stop();
-    server.wait();
-  }
   keel_test::http_answer get(const std::string& path, const std::vector<std::string>& headers = {}) const {
     return exchange(port, "GET", path, headers);
   }

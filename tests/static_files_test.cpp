@@ -6,6 +6,7 @@
 #include "keel/server/server.hpp"
 #include "support/curl_output.hpp"
 #include "support/local_server.hpp"
+#include "support/running_server.hpp"
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
@@ -76,13 +77,9 @@ using keel_test::status_of;
 struct running {
   fixture_tree tree;
   app_type app = make_app(tree.root);
-  keel::detail::server<app_type> server{app, keel_test::local_config(1)};
-  std::uint16_t port = server.start();
-  std::string base = "http://127.0.0.1:" + std::to_string(port);
-  ~running() {
-    server.stop();
-    server.wait();
-  }
+  keel_test::running_server<app_type> server{app, keel_test::local_config(1)};
+  std::uint16_t port = server.port();
+  std::string base = server.base();
   // curl -i: status line, headers, body.
   std::string curl(const std::string& args) const { return run_command("curl -s -i --max-time 10 " + args); }
   // One raw request; the whole response (the connection closes after it).
