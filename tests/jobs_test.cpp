@@ -121,6 +121,26 @@ struct harness {
   }
 };
 
+// Polls the queue's statistics until `done` jobs are done (at most 60 s), then asks `bg` to stop.
+keel::task<void> stop_when_done(keel::jobs::queue& jobs, keel::background& bg, std::int64_t done) {
+  auto give_up = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < give_up) {
+    auto s = co_await jobs.statistics();
+    if (s.done == done) break;
+    co_await keel::sleep_for(10ms);
+  }
+  bg.request_stop();
+}
+
+// Runs the queue's workers on h's reactor next to `watcher`, until `bg` is asked to stop.
+void run_workers(harness& h, keel::jobs::queue& jobs, keel::background& bg, keel::task<void> watcher) {
+  auto both = [&]() -> keel::task<void> {
+    keel::detail::start_detached(std::move(watcher), [](keel::detail::task_result<void>&&) {});
+    co_await jobs.run(bg);
+  };
+  h.run(both());
+}
+
 keel::jobs::options test_options(const manual_clock& clock) {
   keel::jobs::options o;
   o.clock = clock.fn();
@@ -239,19 +259,9 @@ TEST_CASE("jobs: workers run typed jobs on the worker pool and the reactor, then
       flaky f{0};
       co_await jobs.enqueue(f);
     }
-    auto give_up = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < give_up) {
-      auto s = co_await jobs.statistics();
-      if (s.done == 25) break;
-      co_await keel::sleep_for(10ms);
-    }
-    bg.request_stop();
+    co_await stop_when_done(jobs, bg, 25);
   };
-  auto both = [&]() -> keel::task<void> {
-    keel::detail::start_detached(watcher(), [](keel::detail::task_result<void>&&) {});
-    co_await jobs.run(bg);
-  };
-  h.run(both());
+  run_workers(h, jobs, bg, watcher());
   CHECK(emails == 20);
   CHECK(flakies == 5);
   CHECK(seen.size() == 20);
@@ -289,20 +299,7 @@ TEST_CASE("jobs: a payload type keel cannot edit takes its name and queue from k
   CHECK(rows[0].type == "invoice_ready");
   harness h;
   keel::background bg(h.reactor);
-  auto watcher = [&]() -> keel::task<void> {
-    auto give_up = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < give_up) {
-      auto st = co_await jobs.statistics();
-      if (st.done == 2) break;
-      co_await keel::sleep_for(10ms);
-    }
-    bg.request_stop();
-  };
-  auto both = [&]() -> keel::task<void> {
-    keel::detail::start_detached(watcher(), [](keel::detail::task_result<void>&&) {});
-    co_await jobs.run(bg);
-  };
-  h.run(both());
+  run_workers(h, jobs, bg, stop_when_done(jobs, bg, 2));
   CHECK(ran == std::vector<std::int64_t>{41, 42});
   CHECK(queue_seen == "billing");
 }
