@@ -1,6 +1,6 @@
 // fanout_server: the server side of benchmarks/fanout.sh. Every WebSocket on /sub subscribes to one
 // keel::hub topic; once --subscribers of them are in, a publisher thread publishes --messages messages, one
-// every --interval-ms, each carrying its number and the CLOCK_MONOTONIC time it was published (padded to
+// every --interval-ms, each carrying its number and the CLOCK_REALTIME time it was published (padded to
 // --size bytes), then stops the server.
 //   fanout_server --port 8080 [--threads 1] [--subscribers 10000] [--messages 100] [--interval-ms 100]
 //   [--size 64]
@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <ctime>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -57,10 +58,10 @@ int main(int argc, char** argv) {
     for (std::size_t i = 1; i <= messages; ++i) {
       std::this_thread::sleep_until(next);
       next += std::chrono::milliseconds(interval_ms);
-      const auto t0 = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-      const int n = std::snprintf(head, sizeof head, "%010zu %020lld", i, static_cast<long long>(t0));
+      timespec now{};  // CLOCK_REALTIME: the clock of the kernel's receive timestamps fanout_load reads
+      ::clock_gettime(CLOCK_REALTIME, &now);
+      const long long t0 = now.tv_sec * 1'000'000'000LL + now.tv_nsec;
+      const int n = std::snprintf(head, sizeof head, "%010zu %020lld", i, t0);
       std::string payload(head, static_cast<std::size_t>(n));
       if (payload.size() < size) payload.append(size - payload.size(), 'x');
       hub.publish("bench", payload);

@@ -1426,12 +1426,18 @@ struct tls_config {
   bool enabled() const { return !certificate_file.empty(); }
 };
 
+// Where reactor threads may run. `per_reactor` pins reactor i to the i-th CPU the process may use (round
+// robin over sched_getaffinity's set), as nginx's `worker_cpu_affinity auto` does: a reactor keeps its caches
+// and two reactors never queue on one core while another idles. Worker-pool threads are not pinned.
+enum class cpu_affinity : std::uint8_t { off, per_reactor };
+
 struct server_config {
   std::string host = "0.0.0.0";  // "::" for IPv6 (dual-stack where the OS allows)
   std::uint16_t port = 8080;
   unsigned threads = 0;  // reactor threads; 0 = hardware threads
   unsigned workers = 0;  // worker-pool threads for blocking work; 0 = max(2, hardware threads)
-  std::size_t max_connections = 10'000;  // per server; beyond it new connections are closed at once
+  cpu_affinity affinity = cpu_affinity::off;  // --cpu-affinity auto: one CPU per reactor thread
+  std::size_t max_connections = 10'000;       // per server; beyond it new connections are closed at once
   std::optional<std::string> server_header = std::string("keel");  // nullopt: no Server header
   bool reuse_port = true;  // one acceptor per reactor thread with SO_REUSEPORT (else one shared)
   http_limits limits{};
@@ -1439,8 +1445,9 @@ struct server_config {
   tls_config tls{};
   bool handle_signals = true;  // SIGINT/SIGTERM start a graceful shutdown
 
-  // KEEL_HOST, KEEL_PORT, KEEL_THREADS, KEEL_WORKERS, KEEL_MAX_CONNECTIONS, KEEL_SERVER_HEADER ("" = none),
-  // KEEL_MAX_BODY_BYTES, KEEL_MAX_HEADER_BYTES, KEEL_TLS_CERT, KEEL_TLS_KEY, KEEL_SHUTDOWN_MS.
+  // KEEL_HOST, KEEL_PORT, KEEL_THREADS, KEEL_WORKERS, KEEL_CPU_AFFINITY, KEEL_MAX_CONNECTIONS,
+  // KEEL_SERVER_HEADER ("" = none), KEEL_MAX_BODY_BYTES, KEEL_MAX_HEADER_BYTES, KEEL_TLS_CERT, KEEL_TLS_KEY,
+  // KEEL_SHUTDOWN_MS.
   static server_config from_env();
   // --host H --port N --threads T --workers W --tls-cert F --tls-key F --max-body-bytes N ... applied on top
   // of from_env(). Unknown flags are left for the app, so a typo goes unnoticed: main() should rather use
@@ -1509,6 +1516,14 @@ inline bool apply_setting(server_config& cfg, std::string_view key, std::string_
     cfg.threads = parse_setting<unsigned>(name, value, 0, 4096);
   } else if (key == "workers") {
     cfg.workers = parse_setting<unsigned>(name, value, 0, 4096);
+  } else if (key == "cpu-affinity") {
+    if (value == "auto")
+      cfg.affinity = cpu_affinity::per_reactor;
+    else if (value == "off")
+      cfg.affinity = cpu_affinity::off;
+    else
+      throw std::invalid_argument("keel: invalid value '" + std::string(value) + "' for " +
+                                  std::string(name) + " (expected auto or off)");
   } else if (key == "max-connections") {
     cfg.max_connections = parse_setting<std::size_t>(name, value, 1);
   } else if (key == "max-body-bytes") {
@@ -1552,6 +1567,7 @@ inline constexpr setting_description settings[] = {
     {"port", "N", "port to listen on (default 8080)"},
     {"threads", "N", "reactor threads (default 0: one per hardware thread)"},
     {"workers", "N", "worker threads for blocking work (default 0: max(2, hardware threads))"},
+    {"cpu-affinity", "auto|off", "auto: pin reactor thread i to the i-th usable CPU (default off)"},
     {"max-connections", "N", "open connections per server before new ones are closed (default 10000)"},
     {"max-body-bytes", "N", "largest request body; over it: 413 (default 1048576)"},
     {"max-header-bytes", "N", "largest request head; over it: 431 (default 16384)"},
@@ -7871,6 +7887,62 @@ inline void erased_rejected_layers::after(plain_context& ctx) const { app->rejec
 // keel::detail::basic_server: reactor threads, acceptors, connection cap and graceful shutdown (TLS via
 // keel/tls.hpp).
 
+// ----- keel/detail/cpu_affinity.hpp -----
+// keel::detail::thread_pin: server_config::affinity's mechanism. Reactor i runs only on the i-th CPU of
+// the set the process started with (sched_getaffinity), round robin; the thread's old set comes back when the
+// reactor ends, so the caller's thread (which runs the first reactor) is not left pinned.
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <cstddef>
+
+namespace keel {
+inline namespace v0 {
+namespace detail {
+
+class thread_pin {
+ public:
+  // Pins the calling thread to the `index`-th CPU (mod the count) of `allowed`. Does nothing if the set is
+  // empty or the call fails (a container may forbid it): pinning is a speed hint, never a reason not to
+  // serve.
+  thread_pin(const cpu_set_t& allowed, std::size_t index) noexcept {
+    const int count = CPU_COUNT(&allowed);
+    if (count <= 0 || ::pthread_getaffinity_np(::pthread_self(), sizeof before_, &before_) != 0) return;
+    int wanted = static_cast<int>(index % static_cast<std::size_t>(count));
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+      if (!CPU_ISSET(cpu, &allowed) || wanted-- != 0) continue;
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(cpu, &one);
+      pinned_ = ::pthread_setaffinity_np(::pthread_self(), sizeof one, &one) == 0;
+      return;
+    }
+  }
+  ~thread_pin() {
+    if (pinned_) ::pthread_setaffinity_np(::pthread_self(), sizeof before_, &before_);
+  }
+  thread_pin(const thread_pin&) = delete;
+  thread_pin& operator=(const thread_pin&) = delete;
+  bool pinned() const noexcept { return pinned_; }
+
+ private:
+  cpu_set_t before_{};
+  bool pinned_ = false;
+};
+
+// The CPUs this process may run on now (empty if the call fails).
+inline cpu_set_t usable_cpus() noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) CPU_ZERO(&set);
+  return set;
+}
+
+}  // namespace detail
+}  // namespace v0
+}  // namespace keel
+// ----- end of keel/detail/cpu_affinity.hpp -----
 // ----- keel/server/connection.hpp -----
 // keel::detail::connection: drives one session over one socket (plain TCP or TLS) on its reactor thread.
 
@@ -7915,8 +7987,11 @@ struct upgrade_transport {
   static constexpr std::size_t max_write_parts = 64;
   std::string leftover;                       // bytes the HTTP side had read past the upgrade request
   std::chrono::milliseconds read_timeout{0};  // 0: the server's idle timeout
-  bool stopping = false;                      // graceful shutdown began
-  bool closed = false;                        // the socket is gone
+  // When set, the next read's deadline instead of now + read_timeout (a protocol that just read the clock
+  // saves the connection reading it again).
+  std::chrono::steady_clock::time_point read_deadline{};
+  bool stopping = false;  // graceful shutdown began
+  bool closed = false;    // the socket is gone
 };
 
 }  // namespace detail
@@ -7940,6 +8015,7 @@ struct upgrade_transport {
 #include <memory>
 #include <new>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <algorithm>
@@ -8681,10 +8757,12 @@ class connection final : public connection_base {
   }
   static void upgraded_read(void* c, std::span<char> into, upgrade_op& op) {
     auto* self = static_cast<connection*>(c);
-    const auto timeout = self->transport_->read_timeout.count() != 0 ? self->transport_->read_timeout
-                                                                     : self->cfg_.timeout.idle;
+    upgrade_transport& t = *self->transport_;
     self->state_ = io_state::reading;
-    self->arm(clock::now() + timeout);
+    if (t.read_deadline != clock::time_point{})
+      self->arm(t.read_deadline);
+    else
+      self->arm(clock::now() + (t.read_timeout.count() != 0 ? t.read_timeout : self->cfg_.timeout.idle));
     self->stream_.async_read_some(
         asio::buffer(into.data(), into.size()),
         with_memory(self->read_memory_, [s = ref(self), &op](const std::error_code& ec, std::size_t n) {
@@ -8711,14 +8789,35 @@ class connection final : public connection_base {
   static std::size_t upgraded_try_write(void* c, const std::string_view* parts, std::size_t count) {
     auto* self = static_cast<connection*>(c);
     iovec iov[upgrade_transport::max_write_parts];
-    std::size_t k = 0;
+    std::size_t k = 0, total = 0;
     for (std::size_t i = 0; i < count && k < upgrade_transport::max_write_parts; ++i)
-      if (!parts[i].empty()) iov[k++] = iovec{const_cast<char*>(parts[i].data()), parts[i].size()};
+      if (!parts[i].empty()) {
+        iov[k++] = iovec{const_cast<char*>(parts[i].data()), parts[i].size()};
+        total += parts[i].size();
+      }
     if (k == 0) return 0;
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = k;
-    const ssize_t n = ::sendmsg(self->stream_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const int fd = self->stream_.native_handle();
+    constexpr int flags = MSG_DONTWAIT | MSG_NOSIGNAL;
+    ssize_t n = 0;
+    // send(2) on one buffer costs the kernel less than sendmsg(2) on an iovec array (no msghdr or iovec to
+    // copy in): a lone part goes as it is, small frames (a header and its payload) are joined on the stack.
+    constexpr std::size_t join_below = 512;
+    if (k == 1) {
+      n = ::send(fd, iov[0].iov_base, iov[0].iov_len, flags);
+    } else if (total <= join_below) {
+      char joined[join_below];
+      std::size_t at = 0;
+      for (std::size_t i = 0; i < k; ++i) {
+        std::memcpy(joined + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+      }
+      n = ::send(fd, joined, at, flags);
+    } else {
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = k;
+      n = ::sendmsg(fd, &msg, flags);
+    }
     if (n >= 0) return static_cast<std::size_t>(n);
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) self->close_socket();
     return 0;
@@ -9009,7 +9108,11 @@ class basic_server {
     if (life != nullptr)
       for (const auto& hook : life->start_hooks) hook();  // before listening: a throw stops start-up
     workers_.emplace(cfg_.workers);
-    for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
+    if (cfg_.affinity == cpu_affinity::per_reactor) usable_cpus_ = detail::usable_cpus();
+    for (unsigned i = 0; i < threads; ++i) {
+      reactors_.push_back(std::make_unique<reactor>(*this));
+      reactors_.back()->index = i;
+    }
     listen(resolve(cfg_.host, cfg_.port));
     if (cfg_.handle_signals) reactors_.front()->signals.emplace(reactors_.front()->ctx, &on_signal, this);
 
@@ -9069,6 +9172,8 @@ class basic_server {
   }
 
   void run_reactor(reactor& r) {
+    std::optional<detail::thread_pin> pin;
+    if (cfg_.affinity == cpu_affinity::per_reactor) pin.emplace(usable_cpus_, r.index);
     reactor_scope scope(r.ctx, &*workers_, &r.shutting_down);
     r.ctx.run();
   }
@@ -9096,6 +9201,7 @@ class basic_server {
     std::optional<shutdown_signals> signals;
     asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
     std::thread thread;
+    std::size_t index = 0;  // in reactors_: which CPU it is pinned to under cpu_affinity::per_reactor
     bool shutting_down = false;
     bool forced = false;
     bool drained = false;  // no connection left during shutdown
@@ -9304,6 +9410,7 @@ class basic_server {
   std::optional<detail::lifecycle_runner> lifecycle_;  // background tasks and timers, on the first reactor
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> lifecycle_guard_;
   bool stopped_hooks_ = false;
+  cpu_set_t usable_cpus_{};  // under cpu_affinity::per_reactor: the CPUs the process could use at start
   std::size_t next_reactor_ = 0;
   bool shared_acceptor_ = false;
 };

@@ -49,7 +49,8 @@ TEST_CASE("from_env reads KEEL_* variables", "[config]") {
                 {"KEEL_TLS_KEY", "/tmp/k.pem"},
                 {"KEEL_SHUTDOWN_MS", "1500"},
                 {"KEEL_HEADER_TIMEOUT_MS", "250"},
-                {"KEEL_IDLE_TIMEOUT_MS", "900"}};
+                {"KEEL_IDLE_TIMEOUT_MS", "900"},
+                {"KEEL_CPU_AFFINITY", "auto"}};
   const auto cfg = keel::server_config::from_env();
   CHECK(cfg.host == "::");
   CHECK(cfg.port == 9090);
@@ -65,6 +66,7 @@ TEST_CASE("from_env reads KEEL_* variables", "[config]") {
   CHECK(cfg.timeout.shutdown == 1500ms);
   CHECK(cfg.timeout.header == 250ms);
   CHECK(cfg.timeout.idle == 900ms);
+  CHECK(cfg.affinity == keel::cpu_affinity::per_reactor);
 }
 
 TEST_CASE("from_env rejects bad values with the variable's name", "[config]") {
@@ -95,7 +97,7 @@ TEST_CASE("from_args reads flags on top of the environment", "[config]") {
   env_guard env{{"KEEL_PORT", "9090"}, {"KEEL_THREADS", "3"}};
   const auto cfg = parse({"--port", "8081", "--host", "127.0.0.1", "--workers=6", "--tls-cert", "c.pem",
                           "--tls-key", "k.pem", "--max-body-bytes", "2048", "--max-connections", "10",
-                          "--shutdown-ms", "300", "--server-header", "mine"});
+                          "--shutdown-ms", "300", "--server-header", "mine", "--cpu-affinity", "auto"});
   CHECK(cfg.port == 8081);
   CHECK(cfg.threads == 3);  // from the environment
   CHECK(cfg.host == "127.0.0.1");
@@ -106,6 +108,9 @@ TEST_CASE("from_args reads flags on top of the environment", "[config]") {
   CHECK(cfg.max_connections == 10);
   CHECK(cfg.timeout.shutdown == 300ms);
   CHECK(cfg.server_header == "mine");
+  CHECK(cfg.affinity == keel::cpu_affinity::per_reactor);
+  CHECK(parse({}).affinity == keel::cpu_affinity::off);
+  CHECK(parse({"--cpu-affinity=off"}).affinity == keel::cpu_affinity::off);
   CHECK_FALSE(parse({"--no-server-header"}).server_header.has_value());
 }
 
@@ -119,6 +124,9 @@ TEST_CASE("from_args rejects bad values and missing values", "[config]") {
   CHECK_THROWS_WITH(parse({"--port", "-5"}), Catch::Contains("--port"));
   CHECK_THROWS_WITH(parse({"--threads", "many"}), Catch::Contains("--threads") && Catch::Contains("'many'"));
   CHECK_THROWS_WITH(parse({"--shutdown-ms", "0"}), Catch::Contains("--shutdown-ms"));
+  CHECK_THROWS_WITH(parse({"--cpu-affinity", "yes"}), Catch::Contains("--cpu-affinity") &&
+                                                          Catch::Contains("'yes'") &&
+                                                          Catch::Contains("auto or off"));
   CHECK_THROWS_WITH(parse({"--port"}), Catch::Contains("missing value after --port"));
   CHECK_THROWS_AS(parse({"--port="}), std::invalid_argument);
 }

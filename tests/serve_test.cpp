@@ -8,10 +8,17 @@
 #include "support/raw_client.hpp"
 
 #include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -25,6 +32,30 @@ namespace {
 using keel_test::run_command;
 
 std::atomic<int> slow_started{0};
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error("free_port: no port");
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// The CPUs the calling thread may run on, as "0,1,3".
+std::string cpus_of_this_thread() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::pthread_getaffinity_np(::pthread_self(), sizeof set, &set) != 0) return "error";
+  std::string out;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) out += (out.empty() ? "" : ",") + std::to_string(cpu);
+  return out;
+}
 
 auto make_app() {
   return keel::app{keel::router{
@@ -40,6 +71,7 @@ auto make_app() {
         co_return "unreachable";
       }),
       keel::post<"/echo">([](keel::body b) { return std::string(b.data); }),
+      keel::get<"/cpus">([] { return cpus_of_this_thread(); }),
       keel::get<"/slow">([]() -> keel::task<std::string> {
         ++slow_started;
         co_await keel::sleep_for(300ms);
@@ -147,4 +179,43 @@ TEST_CASE("a complete body is echoed over a keep-alive connection", "[server][so
   CHECK(c.read_responses(1).ends_with("abcdefghij"));
   REQUIRE(c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   CHECK(c.read_responses(1).ends_with("Hello, World!"));
+}
+
+TEST_CASE("--cpu-affinity auto pins each reactor thread to its own CPU, and gives the caller's set back",
+          "[server][socket]") {
+  const std::string all = cpus_of_this_thread();
+  const auto usable = static_cast<std::size_t>(std::count(all.begin(), all.end(), ',') + 1);
+  const auto app = make_app();
+  auto cfg = test_config();  // 2 reactors
+  cfg.affinity = keel::cpu_affinity::per_reactor;
+  cfg.port = free_port();
+  keel::detail::server<const app_type> server(app, cfg);
+  std::string before_run, after_run;
+  std::thread caller([&] {  // runs the first reactor itself, as main() does with serve()
+    before_run = cpus_of_this_thread();
+    server.run();
+    after_run = cpus_of_this_thread();
+  });
+  REQUIRE(eventually([&] { return raw_client("127.0.0.1", cfg.port).connected(); }));
+  // SO_REUSEPORT spreads new connections over both reactors: 32 of them reach both but with a chance of
+  // 2^-31.
+  std::set<std::string> seen;
+  for (int i = 0; i < 32; ++i) {
+    raw_client c("127.0.0.1", cfg.port);
+    REQUIRE(c.send("GET /cpus HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    std::string out;
+    REQUIRE(c.read_until_closed(&out));
+    seen.insert(out.substr(out.rfind("\r\n\r\n") + 4));
+  }
+  server.stop();
+  caller.join();
+  CHECK(after_run == before_run);
+  for (const std::string& cpus : seen) CHECK(cpus.find(',') == std::string::npos);  // one CPU each
+  CHECK(seen.size() == std::min<std::size_t>(usable, 2));
+
+  // Off (the default): reactors run wherever the process may.
+  keel::detail::server<const app_type> unpinned(app, test_config());
+  raw_client c("127.0.0.1", unpinned.start());
+  REQUIRE(c.send("GET /cpus HTTP/1.1\r\nHost: t\r\n\r\n"));
+  CHECK(c.read_responses(1).ends_with("\r\n\r\n" + all));
 }

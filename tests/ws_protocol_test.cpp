@@ -178,6 +178,11 @@ auto make_app() {
             (void)end;
           },
           queue_options(keel::ws_overflow::close)),
+      keel::ws<"/blocks">([](keel::websocket& ws) -> keel::task<> {
+        // Answers each message with the read blocks this reactor thread has out (one connection here).
+        while (auto msg = co_await ws.receive())
+          co_await ws.send_text(std::to_string(keel::detail::ws::block_pool::in_use()));
+      }),
       keel::ws<"/threads">([](keel::websocket& ws) -> keel::task<> {
         // Another thread posts through the handle; the frame is serialised once and shared.
         std::thread([h = ws.handle()] {
@@ -496,6 +501,25 @@ TEST_CASE("framing: a length in a longer encoding than needed is a protocol erro
   REQUIRE(c.handshake("/plain").starts_with("HTTP/1.1 101 "));
   REQUIRE(c.send({.opcode = 1, .payload = "short", .length_bytes = 8}));
   expect_close(c, 1002);
+}
+
+TEST_CASE("framing: frames bigger than the small buffer keep a block while they come, not while idle",
+          "[ws][framing]") {
+  fixture f;  // one reactor thread, this connection its only one
+  ws_client c(f.port);
+  REQUIRE(c.handshake("/blocks").starts_with("HTTP/1.1 101 "));
+  auto blocks_after = [&](std::size_t bytes) {
+    REQUIRE(c.binary(std::string(bytes, 'b')));
+    auto m = c.read();
+    REQUIRE(m);
+    return m->payload;
+  };
+  CHECK(blocks_after(32) == "0");    // read whole into the connection's small buffer
+  CHECK(blocks_after(4096) == "1");  // needed a block, which it keeps for the next messages
+  CHECK(blocks_after(32) == "1");
+  CHECK(blocks_after(4096) == "1");     // read in one go into the kept block
+  std::this_thread::sleep_for(2500ms);  // a read waited over a second: the block went back
+  CHECK(blocks_after(32) == "0");
 }
 
 TEST_CASE("masking: an unmasked client frame is a protocol error (1002)", "[ws][masking]") {

@@ -493,8 +493,9 @@ inline handshake_result check_handshake(const http::request& req, const ws_optio
 
 // ----- keel/ws/buffer_pool.hpp -----
 // Per-thread cache of the 16 KiB blocks WebSocket connections read into and write from while a message is
-// in flight. An idle connection holds none (it waits in a small buffer of its own), and a busy one takes a
-// block from this list instead of the heap.
+// in flight. An idle connection holds none (it waits in a small buffer of its own; one whose messages outgrow
+// that buffer keeps its block until a read has waited a second), and a busy one takes a block from this list
+// instead of the heap.
 
 
 #include <cstddef>
@@ -510,8 +511,13 @@ class block_pool {
   static constexpr std::size_t block_size = 16 * 1024;
   static constexpr std::size_t max_cached = 256;  // 4 MiB per thread at most
 
+  // Blocks this thread handed out and has not had back (for tests and diagnostics).
+  static std::size_t in_use() { return cache().out; }
+
   static char* acquire() {
-    std::vector<char*>& list = cache().blocks;
+    cache_list& c = cache();
+    std::vector<char*>& list = c.blocks;
+    ++c.out;
     if (!list.empty()) {
       char* b = list.back();
       list.pop_back();
@@ -522,6 +528,7 @@ class block_pool {
   static void release(char* block) noexcept {
     if (block == nullptr) return;
     cache_list& c = cache();
+    --c.out;
     if (!c.dead && c.blocks.size() < max_cached) {
       try {
         c.blocks.push_back(block);
@@ -535,6 +542,7 @@ class block_pool {
  private:
   struct cache_list {
     std::vector<char*> blocks;
+    std::size_t out = 0;  // acquired on this thread and not released (a block released elsewhere skews it)
     bool dead = false;
     cache_list() { blocks.reserve(16); }
     ~cache_list() {
@@ -1060,6 +1068,9 @@ class websocket {
   enum class step : std::uint8_t { more, message, closed };
 
   static constexpr std::size_t small_size = 128;
+  // A connection whose frames outgrow small_ keeps its block between messages (one read per message instead
+  // of a small one and the rest), until a read waits this long: then the block goes back to the pool.
+  static constexpr std::chrono::milliseconds keep_block_for{1000};
 
   // --- reading
 
@@ -1082,7 +1093,7 @@ class websocket {
   void settle_read_buffer() {
     if (beg_ == end_ && rest_of_leftover_.empty()) {
       beg_ = end_ = 0;
-      if (rbuf_ != nullptr && !in_frame_ && msg_opcode_ == 0) {
+      if (rbuf_ != nullptr && !in_frame_ && msg_opcode_ == 0 && !keep_block_) {
         detail::ws::block_pool::release(rbuf_);
         rbuf_ = nullptr;
       }
@@ -1205,6 +1216,7 @@ class websocket {
   state state_ = state::open;
   bool close_sent_ = false;
   bool stop_seen_ = false;
+  bool keep_block_ = false;  // frames came bigger than small_: the block stays (see keep_block_for)
   bool writing_ = false;
   bool in_frame_ = false;
   bool msg_compressed_ = false;
@@ -1756,7 +1768,12 @@ inline task<ws_message> websocket::receive() {
       timeout =
           std::max(std::chrono::ceil<std::chrono::milliseconds>(next - now), std::chrono::milliseconds(1));
     }
+    // Waiting with an empty kept block: only so long (a timeout that ends the wait sends it back, below).
+    const bool parked_block =
+        rbuf_ != nullptr && keep_block_ && beg_ == end_ && !in_frame_ && msg_opcode_ == 0;
+    if (parked_block) timeout = std::min(timeout, keep_block_for);
     t_->read_timeout = timeout;
+    t_->read_deadline = now + timeout;
     // Where to read: the small buffer when nothing is pending, else the block (the partial frame moved to
     // its front when room runs out).
     std::span<char> into;
@@ -1779,6 +1796,7 @@ inline task<ws_message> websocket::receive() {
     } else {
       if (rbuf_ == nullptr) {  // the partial frame moves from the small buffer to a block
         take_block();
+        keep_block_ = true;
         std::memcpy(rbuf_, small_ + beg_, end_ - beg_);
         end_ -= beg_;
         beg_ = 0;
@@ -1808,6 +1826,10 @@ inline task<ws_message> websocket::receive() {
       co_return closed_message();
     }
     if (t_->stopping && !stop_seen_) continue;  // handled at the top
+    if (parked_block) {  // quiet for keep_block_for: the block goes back, small_ takes the next read
+      keep_block_ = false;
+      settle_read_buffer();
+    }
     const auto after = clock::now();
     if (state_ == state::closing) continue;  // the close deadline is checked at the top
     if (after - last_rx_ >= opts_->idle_timeout) {

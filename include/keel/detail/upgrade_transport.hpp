@@ -39,8 +39,11 @@ struct upgrade_transport {
   static constexpr std::size_t max_write_parts = 64;
   std::string leftover;                       // bytes the HTTP side had read past the upgrade request
   std::chrono::milliseconds read_timeout{0};  // 0: the server's idle timeout
-  bool stopping = false;                      // graceful shutdown began
-  bool closed = false;                        // the socket is gone
+  // When set, the next read's deadline instead of now + read_timeout (a protocol that just read the clock
+  // saves the connection reading it again).
+  std::chrono::steady_clock::time_point read_deadline{};
+  bool stopping = false;  // graceful shutdown began
+  bool closed = false;    // the socket is gone
 };
 
 }  // namespace detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "keel/config.hpp"
+#include "keel/detail/cpu_affinity.hpp"
 #include "keel/lifecycle.hpp"
 #include "keel/server/config.hpp"
 #include "keel/server/connection.hpp"
@@ -130,7 +131,11 @@ class basic_server {
     if (life != nullptr)
       for (const auto& hook : life->start_hooks) hook();  // before listening: a throw stops start-up
     workers_.emplace(cfg_.workers);
-    for (unsigned i = 0; i < threads; ++i) reactors_.push_back(std::make_unique<reactor>(*this));
+    if (cfg_.affinity == cpu_affinity::per_reactor) usable_cpus_ = detail::usable_cpus();
+    for (unsigned i = 0; i < threads; ++i) {
+      reactors_.push_back(std::make_unique<reactor>(*this));
+      reactors_.back()->index = i;
+    }
     listen(resolve(cfg_.host, cfg_.port));
     if (cfg_.handle_signals) reactors_.front()->signals.emplace(reactors_.front()->ctx, &on_signal, this);
 
@@ -190,6 +195,8 @@ class basic_server {
   }
 
   void run_reactor(reactor& r) {
+    std::optional<detail::thread_pin> pin;
+    if (cfg_.affinity == cpu_affinity::per_reactor) pin.emplace(usable_cpus_, r.index);
     reactor_scope scope(r.ctx, &*workers_, &r.shutting_down);
     r.ctx.run();
   }
@@ -217,6 +224,7 @@ class basic_server {
     std::optional<shutdown_signals> signals;
     asio::executor_work_guard<asio::io_context::executor_type> keep_running{ctx.get_executor()};
     std::thread thread;
+    std::size_t index = 0;  // in reactors_: which CPU it is pinned to under cpu_affinity::per_reactor
     bool shutting_down = false;
     bool forced = false;
     bool drained = false;  // no connection left during shutdown
@@ -425,6 +433,7 @@ class basic_server {
   std::optional<detail::lifecycle_runner> lifecycle_;  // background tasks and timers, on the first reactor
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> lifecycle_guard_;
   bool stopped_hooks_ = false;
+  cpu_set_t usable_cpus_{};  // under cpu_affinity::per_reactor: the CPUs the process could use at start
   std::size_t next_reactor_ = 0;
   bool shared_acceptor_ = false;
 };

@@ -56,6 +56,14 @@ inline bool apply_setting(server_config& cfg, std::string_view key, std::string_
     cfg.threads = parse_setting<unsigned>(name, value, 0, 4096);
   } else if (key == "workers") {
     cfg.workers = parse_setting<unsigned>(name, value, 0, 4096);
+  } else if (key == "cpu-affinity") {
+    if (value == "auto")
+      cfg.affinity = cpu_affinity::per_reactor;
+    else if (value == "off")
+      cfg.affinity = cpu_affinity::off;
+    else
+      throw std::invalid_argument("keel: invalid value '" + std::string(value) + "' for " +
+                                  std::string(name) + " (expected auto or off)");
   } else if (key == "max-connections") {
     cfg.max_connections = parse_setting<std::size_t>(name, value, 1);
   } else if (key == "max-body-bytes") {
@@ -99,6 +107,7 @@ inline constexpr setting_description settings[] = {
     {"port", "N", "port to listen on (default 8080)"},
     {"threads", "N", "reactor threads (default 0: one per hardware thread)"},
     {"workers", "N", "worker threads for blocking work (default 0: max(2, hardware threads))"},
+    {"cpu-affinity", "auto|off", "auto: pin reactor thread i to the i-th usable CPU (default off)"},
     {"max-connections", "N", "open connections per server before new ones are closed (default 10000)"},
     {"max-body-bytes", "N", "largest request body; over it: 413 (default 1048576)"},
     {"max-header-bytes", "N", "largest request head; over it: 431 (default 16384)"},

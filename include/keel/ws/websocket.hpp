@@ -314,6 +314,9 @@ class websocket {
   enum class step : std::uint8_t { more, message, closed };
 
   static constexpr std::size_t small_size = 128;
+  // A connection whose frames outgrow small_ keeps its block between messages (one read per message instead
+  // of a small one and the rest), until a read waits this long: then the block goes back to the pool.
+  static constexpr std::chrono::milliseconds keep_block_for{1000};
 
   // --- reading
 
@@ -336,7 +339,7 @@ class websocket {
   void settle_read_buffer() {
     if (beg_ == end_ && rest_of_leftover_.empty()) {
       beg_ = end_ = 0;
-      if (rbuf_ != nullptr && !in_frame_ && msg_opcode_ == 0) {
+      if (rbuf_ != nullptr && !in_frame_ && msg_opcode_ == 0 && !keep_block_) {
         detail::ws::block_pool::release(rbuf_);
         rbuf_ = nullptr;
       }
@@ -459,6 +462,7 @@ class websocket {
   state state_ = state::open;
   bool close_sent_ = false;
   bool stop_seen_ = false;
+  bool keep_block_ = false;  // frames came bigger than small_: the block stays (see keep_block_for)
   bool writing_ = false;
   bool in_frame_ = false;
   bool msg_compressed_ = false;
@@ -1010,7 +1014,12 @@ inline task<ws_message> websocket::receive() {
       timeout =
           std::max(std::chrono::ceil<std::chrono::milliseconds>(next - now), std::chrono::milliseconds(1));
     }
+    // Waiting with an empty kept block: only so long (a timeout that ends the wait sends it back, below).
+    const bool parked_block =
+        rbuf_ != nullptr && keep_block_ && beg_ == end_ && !in_frame_ && msg_opcode_ == 0;
+    if (parked_block) timeout = std::min(timeout, keep_block_for);
     t_->read_timeout = timeout;
+    t_->read_deadline = now + timeout;
     // Where to read: the small buffer when nothing is pending, else the block (the partial frame moved to
     // its front when room runs out).
     std::span<char> into;
@@ -1033,6 +1042,7 @@ inline task<ws_message> websocket::receive() {
     } else {
       if (rbuf_ == nullptr) {  // the partial frame moves from the small buffer to a block
         take_block();
+        keep_block_ = true;
         std::memcpy(rbuf_, small_ + beg_, end_ - beg_);
         end_ -= beg_;
         beg_ = 0;
@@ -1062,6 +1072,10 @@ inline task<ws_message> websocket::receive() {
       co_return closed_message();
     }
     if (t_->stopping && !stop_seen_) continue;  // handled at the top
+    if (parked_block) {  // quiet for keep_block_for: the block goes back, small_ takes the next read
+      keep_block_ = false;
+      settle_read_buffer();
+    }
     const auto after = clock::now();
     if (state_ == state::closing) continue;  // the close deadline is checked at the top
     if (after - last_rx_ >= opts_->idle_timeout) {
