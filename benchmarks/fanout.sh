@@ -82,7 +82,7 @@ for run in $(seq 1 "$runs"); do
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
   "${client[@]}" "$build/benchmarks/fanout_load" --port "$port" --connections "$subscribers" --messages "$((warmup + messages))" --warmup "$warmup" >"$tmp/load.out" 2>"$tmp/load.err"
   wait "$server" || true
-  [[ -n ${FANOUT_LOAD_EACH:-} ]] && grep "last receipt" "$tmp/load.err" | awk '{printf "%s:%s ", $3, $6} END {print ""}'
+  [[ -n ${FANOUT_LOAD_EACH:-} ]] && grep "last receipt" "$tmp/load.err" | awk '{printf "%s:%s%s ", $3, $6, ($NF > 0 ? "(" $NF " late)" : "")} END {print ""}'
   load=$(cat "$tmp/load.out") cpu=$(cat "$tmp/server.out")
   echo "run $run: $load $cpu dropped_packets=$(($(dropped) - drops_before)) (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   p50s+=("$(sed -n 's/.* p50_ms=\([0-9.]*\).*/\1/p' <<<"$load")")

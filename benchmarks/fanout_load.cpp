@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> count(messages + 1, 0);
   std::vector<std::int64_t> sent(messages + 1, 0), last(messages + 1, 0), first(messages + 1, 0),
       last_read(messages + 1, 0);
+  std::vector<std::size_t> late(messages + 1, 0);  // copies that came over 90 ms after the publish
   std::size_t unstamped = 0;
   std::size_t complete = 0;
   std::vector<char> buf(1 << 16);
@@ -136,6 +137,7 @@ int main(int argc, char** argv) {
         if (seq == 0 || seq > messages) continue;
         sent[seq] = std::strtoll(std::string(payload + 11, 20).c_str(), nullptr, 10);
         last[seq] = std::max(last[seq], t);
+        if (t - sent[seq] > 90'000'000) ++late[seq];
         last_read[seq] = std::max(last_read[seq], read_at);
         if (first[seq] == 0) first[seq] = t;
         if (++count[seq] == connections) ++complete;
@@ -153,8 +155,8 @@ int main(int argc, char** argv) {
     }
   if (std::getenv("FANOUT_LOAD_EACH") != nullptr)  // every message's latency, in publish order
     for (std::size_t i = 0; i < lat.size(); ++i)
-      std::fprintf(stderr, "fanout_load: message %zu last receipt %.2f ms (read %.2f ms)\n", warmup + i + 1,
-                   lat[i], lat_read[i]);
+      std::fprintf(stderr, "fanout_load: message %zu last receipt %.2f ms (read %.2f ms) late %zu\n",
+                   warmup + i + 1, lat[i], lat_read[i], late[warmup + i + 1]);
   std::sort(to_first.begin(), to_first.end());
   if (!to_first.empty())
     std::fprintf(stderr, "fanout_load: first receipt p50 %.2f ms\n", to_first[to_first.size() / 2]);

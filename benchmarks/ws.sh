@@ -2,7 +2,9 @@
 # WebSocket echo throughput against Boost.Beast: ws_bench (keel) and peer_beast_ws, one server thread pinned to
 # CPU 0, the ws_load generator (64 connections, one message in flight each) pinned to CPU 1, 32-byte and
 # 4 KiB binary messages, the servers alternating run by run. Reports messages/s and server CPU per message
-# (utime+stime from /proc over the run), medians over the runs; then the idle-connection memory
+# (utime+stime from /proc over the run), medians over the runs, and how busy ws_load was: ws_load does the same
+# kernel work per message as the server (a recv and a send over loopback), so at ~1.0 it is the load generator
+# that sets the rate, and the server's msg/s is a floor of what it can do. Then the idle-connection memory
 # (benchmarks/ws_memory.py, 10,000 connections, and its bare-upgrade baseline).
 set -euo pipefail
 
@@ -44,7 +46,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-declare -A rate cpu
+declare -A rate cpu busy
 run_one() {  # run_one SERVER SIZE -> appends "rate cpu_us" to the arrays
   local name=$1 size=$2 port pid
   port=$(free_port)
@@ -61,9 +63,11 @@ run_one() {  # run_one SERVER SIZE -> appends "rate cpu_us" to the arrays
   t1=$(cpu_ticks "$pid")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   messages=${out#*messages=}; messages=${messages%% *}
-  r=${out#*rate=}
+  r=${out#*rate=}; r=${r%% *}
   rate[$name/$size]+="$r "
+  busy[$name/$size]+="${out#*client_busy=} "
   cpu[$name/$size]+="$(python3 -c "print(round(($t1-$t0)/$hz*1e6/max($messages,1), 2))") "
+  echo "$name $size B: $out server_cpu_us_per_msg=$(echo "${cpu[$name/$size]}" | awk '{print $NF}')" >&2
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -74,14 +78,16 @@ for ((i = 1; i <= runs; i++)); do
   done
 done
 
-table="| message | keel msg/s | Beast msg/s | keel / Beast | keel CPU µs/msg | Beast CPU µs/msg |
-| --- | ---: | ---: | ---: | ---: | ---: |"
+spread() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
+table="| message | keel msg/s (min-max) | Beast msg/s (min-max) | keel / Beast | keel CPU µs/msg | Beast CPU µs/msg | ws_load busy, keel / Beast runs |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for size in 32 4096; do
   k=$(echo "${rate[keel/$size]}" | median) b=$(echo "${rate[beast/$size]}" | median)
   kc=$(echo "${cpu[keel/$size]}" | median) bc=$(echo "${cpu[beast/$size]}" | median)
   label=$([[ $size == 32 ]] && echo "32 B" || echo "4 KiB")
+  kb=$(echo "${busy[keel/$size]}" | median) bb=$(echo "${busy[beast/$size]}" | median)
   table+="
-| $label | $k | $b | $(python3 -c "print(f'{$k/$b:.2f}x')") | $kc | $bc |"
+| $label | $k ($(echo "${rate[keel/$size]}" | spread)) | $b ($(echo "${rate[beast/$size]}" | spread)) | $(python3 -c "print(f'{$k/$b:.2f}x')") | $kc | $bc | $kb / $bb |"
 done
 echo "$table"
 
@@ -100,7 +106,7 @@ if ((record)); then
     echo
     echo "### WebSocket echo, $(date -u +%Y-%m-%d)"
     echo
-    echo "\`$command_line\` ($runs runs of ${duration}s, $connections connections, one server thread on CPU 0, ws_load on CPU 1; medians)"
+    echo "\`$command_line\` ($runs runs of ${duration}s, $connections connections, one server thread on CPU 0, ws_load on CPU 1; medians; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
     echo
     echo "$table"
     echo "$mem"

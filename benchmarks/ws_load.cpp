@@ -1,11 +1,13 @@
 // ws_load: a WebSocket echo load generator for benchmarks/ws.sh. C connections (one epoll thread), each
 // sending one masked binary message of S bytes, waiting for its echo, sending the next, for D seconds.
-// Prints "messages=N seconds=T rate=R" (echoes received per second).
+// Prints "messages=N seconds=T rate=R client_busy=B" (echoes received per second; B = this program's CPU time
+// over the run's wall time: near 1.0, the load generator, not the server, set the rate).
 //   ws_load --port 8080 [--connections 64] [--size 32] [--seconds 5] [--path /echo]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -99,6 +101,10 @@ int main(int argc, char** argv) {
   }
   std::vector<char> buf(1 << 20);
   std::uint64_t messages = 0;
+  rusage setup{};
+  ::getrusage(RUSAGE_SELF, &setup);  // the connections' set-up is not the run
+  const double cpu_at_start = static_cast<double>(setup.ru_utime.tv_sec + setup.ru_stime.tv_sec) +
+                              static_cast<double>(setup.ru_utime.tv_usec + setup.ru_stime.tv_usec) / 1e6;
   const auto start = std::chrono::steady_clock::now();
   const auto end = start + std::chrono::seconds(seconds);
   for (auto& c : conns) ::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL);
@@ -121,8 +127,13 @@ int main(int argc, char** argv) {
     }
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("messages=%llu seconds=%.3f rate=%.0f\n", static_cast<unsigned long long>(messages), elapsed,
-              static_cast<double>(messages) / elapsed);
+  rusage used{};
+  ::getrusage(RUSAGE_SELF, &used);
+  const auto seconds_of = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  const double cpu = seconds_of(used.ru_utime) + seconds_of(used.ru_stime) - cpu_at_start;
+  std::printf("messages=%llu seconds=%.3f rate=%.0f client_busy=%.2f\n",
+              static_cast<unsigned long long>(messages), elapsed, static_cast<double>(messages) / elapsed,
+              cpu / elapsed);
   for (auto& c : conns) ::close(c.fd);
   return 0;
 }
