@@ -181,8 +181,10 @@ TEST_CASE("a complete body is echoed over a keep-alive connection", "[server][so
   CHECK(c.read_responses(1).ends_with("Hello, World!"));
 }
 
-TEST_CASE("--cpu-affinity auto pins each reactor thread to its own CPU, and gives the caller's set back",
-          "[server][socket]") {
+TEST_CASE(
+    "cpu_affinity::per_reactor (--cpu-affinity auto) pins each reactor thread to a CPU of its own, and gives "
+    "the caller's set back",
+    "[server][socket]") {
   const std::string all = cpus_of_this_thread();
   const auto usable = static_cast<std::size_t>(std::count(all.begin(), all.end(), ',') + 1);
   const auto app = make_app();
