@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Checks the test suite's own conventions (run by ctest as `test_conventions`):
   - every Catch2 TEST_CASE carries at least one [tag], so `ctest -L`/`-R` and `test -- "[tag]"` find it;
+  - no TEST_CASE name starts with '-' (ctest runs each case by passing its name to the binary, and Catch
+    takes a leading '-' for an option: the case would fail without running);
   - the keel_test(...) lines of tests/CMakeLists.txt are in alphabetical order, as its comment says;
   - no test file is left out of tests/CMakeLists.txt.
 Exits 1 and names every offence."""
@@ -23,6 +25,8 @@ for path in sorted(list(tests.rglob('*.cpp')) + list(tests.rglob('*.inc'))):
         line = text.count('\n', 0, m.start()) + 1
         if not parsed or not parsed.group(2) or '[' not in parsed.group(2):
             problems.append(f'{path.relative_to(tests)}:{line}: TEST_CASE without a [tag]')
+        if parsed and re.match(r'\s*"-', parsed.group(1)):
+            problems.append(f'{path.relative_to(tests)}:{line}: TEST_CASE name starting with "-" (read as an option)')
 
 cmake = (tests / 'CMakeLists.txt').read_text()
 names = re.findall(r'^keel_test\((\w+)', cmake, flags=re.M)
