@@ -46,6 +46,13 @@ std::string masked_frame(std::size_t size) {
   return f;
 }
 
+double cpu_seconds() {  // user + system time of this process
+  rusage used{};
+  ::getrusage(RUSAGE_SELF, &used);
+  return static_cast<double>(used.ru_utime.tv_sec + used.ru_stime.tv_sec) +
+         static_cast<double>(used.ru_utime.tv_usec + used.ru_stime.tv_usec) / 1e6;
+}
+
 std::size_t server_frame_size(std::size_t size) { return (size < 126 ? 2 : size < 65536 ? 4 : 10) + size; }
 
 int connect_ws(int port, const char* path) {
@@ -101,10 +108,7 @@ int main(int argc, char** argv) {
   }
   std::vector<char> buf(1 << 20);
   std::uint64_t messages = 0;
-  rusage setup{};
-  ::getrusage(RUSAGE_SELF, &setup);  // the connections' set-up is not the run
-  const double cpu_at_start = static_cast<double>(setup.ru_utime.tv_sec + setup.ru_stime.tv_sec) +
-                              static_cast<double>(setup.ru_utime.tv_usec + setup.ru_stime.tv_usec) / 1e6;
+  const double cpu_at_start = cpu_seconds();  // the connections' set-up is not the run
   const auto start = std::chrono::steady_clock::now();
   const auto end = start + std::chrono::seconds(seconds);
   for (auto& c : conns) ::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL);
@@ -127,10 +131,7 @@ int main(int argc, char** argv) {
     }
   }
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  rusage used{};
-  ::getrusage(RUSAGE_SELF, &used);
-  const auto seconds_of = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  const double cpu = seconds_of(used.ru_utime) + seconds_of(used.ru_stime) - cpu_at_start;
+  const double cpu = cpu_seconds() - cpu_at_start;
   std::printf("messages=%llu seconds=%.3f rate=%.0f client_busy=%.2f\n",
               static_cast<unsigned long long>(messages), elapsed, static_cast<double>(messages) / elapsed,
               cpu / elapsed);

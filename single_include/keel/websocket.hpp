@@ -1772,8 +1772,7 @@ inline task<ws_message> websocket::receive() {
     const bool parked_block =
         rbuf_ != nullptr && keep_block_ && beg_ == end_ && !in_frame_ && msg_opcode_ == 0;
     if (parked_block) timeout = std::min(timeout, keep_block_for);
-    t_->read_timeout = timeout;
-    t_->read_deadline = now + timeout;
+    t_->read_deadline = now + timeout;  // the connection arms it as it is (no clock read of its own)
     // Where to read: the small buffer when nothing is pending, else the block (the partial frame moved to
     // its front when room runs out).
     std::span<char> into;

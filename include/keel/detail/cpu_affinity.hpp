@@ -35,7 +35,6 @@ class thread_pin {
   }
   thread_pin(const thread_pin&) = delete;
   thread_pin& operator=(const thread_pin&) = delete;
-  bool pinned() const noexcept { return pinned_; }
 
  private:
   cpu_set_t before_{};
